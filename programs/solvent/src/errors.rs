@@ -1,0 +1,92 @@
+use anchor_lang::prelude::*;
+
+/// Every rejection the program makes has its own code, so clients and tests can tell them apart.
+#[error_code]
+pub enum LendingError {
+    #[msg("Arithmetic overflow or division by zero")]
+    MathOverflow,
+    #[msg("Amount must be greater than zero")]
+    ZeroAmount,
+    #[msg("The lending market is paused")]
+    MarketPaused,
+    #[msg("Signer is not the lending market owner")]
+    InvalidMarketOwner,
+    #[msg("Account belongs to a different lending market")]
+    InvalidMarket,
+    #[msg("Reserve account is not the one expected")]
+    InvalidReserve,
+    #[msg("Token mint does not match the reserve's liquidity mint")]
+    InvalidLiquidityMint,
+    #[msg("Vault is not the reserve's liquidity vault")]
+    InvalidLiquidityVault,
+    #[msg("Oracle account is not the one recorded on the reserve")]
+    InvalidOracleAccount,
+    #[msg("Oracle account is not owned by the market's oracle program")]
+    InvalidOracleOwner,
+    #[msg("Oracle account data is not a Pyth price account")]
+    InvalidOracleData,
+    #[msg("Oracle price is older than the reserve allows")]
+    OraclePriceStale,
+    #[msg("Oracle price is zero or negative")]
+    OraclePriceNotPositive,
+    #[msg("Oracle confidence interval is too wide relative to the price")]
+    OraclePriceTooUncertain,
+    #[msg("Oracle price status is not trading")]
+    OraclePriceNotTrading,
+    #[msg("Oracle exponent is outside the supported range")]
+    OracleExponentOutOfRange,
+    #[msg("Reserve must be refreshed in this slot first")]
+    ReserveStale,
+    #[msg("Obligation must be refreshed in this slot first")]
+    ObligationStale,
+    #[msg("Loan-to-value must be below the liquidation threshold")]
+    InvalidLoanToValue,
+    #[msg("Liquidation threshold must be above loan-to-value and at most 100%")]
+    InvalidLiquidationThreshold,
+    #[msg("Liquidation bonus too large: a liquidation could make the position less healthy")]
+    InvalidLiquidationBonus,
+    #[msg("Close factor must be between 0 and 100%")]
+    InvalidCloseFactor,
+    #[msg("Fee rate out of range")]
+    InvalidFee,
+    #[msg("Interest rate curve must start at 0%, end at 100% utilization and not decrease")]
+    InvalidRateCurve,
+    #[msg("Oracle limits out of range (max age must be positive, confidence at most 100%)")]
+    InvalidOracleConfig,
+    #[msg("Token decimals above 18 are not supported")]
+    InvalidTokenDecimals,
+    #[msg("Deposit would exceed the reserve's deposit limit")]
+    DepositLimitExceeded,
+    #[msg("Borrow would exceed the reserve's borrow limit")]
+    BorrowLimitExceeded,
+    #[msg("Reserve does not have enough available liquidity")]
+    InsufficientLiquidity,
+    #[msg("Borrow would exceed the obligation's allowed borrow value")]
+    BorrowTooLarge,
+    #[msg("Withdrawal would leave borrowed value above the allowed borrow value")]
+    WithdrawTooLarge,
+    #[msg("Obligation does not have that much collateral in this reserve")]
+    InsufficientCollateral,
+    #[msg("Obligation is healthy and cannot be liquidated")]
+    ObligationHealthy,
+    #[msg("Obligation has no free deposit slot")]
+    ObligationDepositsFull,
+    #[msg("Obligation has no free borrow slot")]
+    ObligationBorrowsFull,
+    #[msg("Obligation has no deposit in this reserve")]
+    DepositNotFound,
+    #[msg("Obligation has no borrow in this reserve")]
+    BorrowNotFound,
+    #[msg("Signer is not the obligation owner")]
+    InvalidObligationOwner,
+    #[msg("Accounts passed to refresh do not match the obligation's positions")]
+    ObligationReservesMismatch,
+    #[msg("Vault balance does not match the reserve's recorded liquidity")]
+    VaultBalanceMismatch,
+    #[msg("Liquidation amount too small to seize any collateral")]
+    LiquidationTooSmall,
+    #[msg("A borrower cannot liquidate their own obligation")]
+    SelfLiquidation,
+    #[msg("Account data has an unsupported version")]
+    UnsupportedVersion,
+}

@@ -1,0 +1,106 @@
+//! Events for every state-changing instruction, with the amounts, for indexers and risk tools.
+use anchor_lang::prelude::*;
+
+#[event]
+pub struct MarketInitialized {
+    pub market: Pubkey,
+    pub owner: Pubkey,
+    pub oracle_program: Pubkey,
+}
+
+#[event]
+pub struct MarketPauseSet {
+    pub market: Pubkey,
+    pub paused: bool,
+}
+
+#[event]
+pub struct ReserveInitialized {
+    pub market: Pubkey,
+    pub reserve: Pubkey,
+    pub liquidity_mint: Pubkey,
+    pub oracle: Pubkey,
+}
+
+#[event]
+pub struct ReserveConfigUpdated {
+    pub reserve: Pubkey,
+    pub loan_to_value_bps: u16,
+    pub liquidation_threshold_bps: u16,
+    pub liquidation_bonus_bps: u16,
+}
+
+#[event]
+pub struct ReserveRefreshed {
+    pub reserve: Pubkey,
+    /// Quote value of one whole token, 18 decimals.
+    pub price_wad: u128,
+    pub cumulative_borrow_index_wad: u128,
+    pub borrowed_amount_wad: u128,
+}
+
+#[event]
+pub struct ObligationInitialized {
+    pub market: Pubkey,
+    pub obligation: Pubkey,
+    pub owner: Pubkey,
+}
+
+#[event]
+pub struct ObligationRefreshed {
+    pub obligation: Pubkey,
+    pub deposited_value_wad: u128,
+    pub borrowed_value_wad: u128,
+    pub allowed_borrow_value_wad: u128,
+    pub unhealthy_borrow_value_wad: u128,
+}
+
+#[event]
+pub struct Deposited {
+    pub reserve: Pubkey,
+    pub obligation: Pubkey,
+    pub liquidity_amount: u64,
+    pub collateral_shares: u64,
+}
+
+#[event]
+pub struct Withdrawn {
+    pub reserve: Pubkey,
+    pub obligation: Pubkey,
+    pub liquidity_amount: u64,
+    pub collateral_shares: u64,
+}
+
+#[event]
+pub struct Borrowed {
+    pub reserve: Pubkey,
+    pub obligation: Pubkey,
+    /// Debt taken on; the borrower receives this minus `borrow_fee`.
+    pub amount: u64,
+    pub borrow_fee: u64,
+}
+
+#[event]
+pub struct Repaid {
+    pub reserve: Pubkey,
+    pub obligation: Pubkey,
+    pub repayer: Pubkey,
+    pub amount: u64,
+}
+
+#[event]
+pub struct Liquidated {
+    pub obligation: Pubkey,
+    pub liquidator: Pubkey,
+    pub repay_reserve: Pubkey,
+    pub withdraw_reserve: Pubkey,
+    pub repay_amount: u64,
+    pub seized_collateral_shares: u64,
+    pub seized_liquidity_amount: u64,
+}
+
+#[event]
+pub struct ProtocolFeesCollected {
+    pub reserve: Pubkey,
+    pub amount: u64,
+}

@@ -1,0 +1,79 @@
+use super::token::{check_vault, transfer_from_vault};
+use crate::errors::LendingError;
+use crate::events::Borrowed;
+use crate::math::{Rounding, Wad};
+use crate::state::{LendingMarket, Obligation, Reserve};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+
+#[derive(Accounts)]
+pub struct Borrow<'info> {
+    #[account(constraint = !lending_market.paused @ LendingError::MarketPaused)]
+    pub lending_market: Account<'info, LendingMarket>,
+    #[account(
+        mut,
+        has_one = lending_market @ LendingError::InvalidMarket,
+        has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
+        has_one = liquidity_vault @ LendingError::InvalidLiquidityVault
+    )]
+    pub reserve: AccountLoader<'info, Reserve>,
+    #[account(
+        mut,
+        has_one = lending_market @ LendingError::InvalidMarket,
+        has_one = owner @ LendingError::InvalidObligationOwner
+    )]
+    pub obligation: AccountLoader<'info, Obligation>,
+    pub owner: Signer<'info>,
+    pub liquidity_mint: InterfaceAccount<'info, Mint>,
+    #[account(mut)]
+    pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, constraint = destination_liquidity.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
+    pub destination_liquidity: InterfaceAccount<'info, TokenAccount>,
+    /// CHECK: checked against the address stored on the market.
+    #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
+    pub market_authority: UncheckedAccount<'info>,
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+/// Borrows `amount` (the debt taken on); the borrower receives it less the origination fee.
+/// Reserve and obligation must have been refreshed in this slot.
+pub fn handler(ctx: Context<Borrow>, amount: u64) -> Result<()> {
+    require!(amount > 0, LendingError::ZeroAmount);
+    let accounts = ctx.accounts;
+    let clock = Clock::get()?;
+    let reserve_key = accounts.reserve.key();
+    let mut reserve = accounts.reserve.load_mut()?;
+    require!(reserve.is_price_fresh(clock.slot), LendingError::ReserveStale);
+    let mut obligation = accounts.obligation.load_mut()?;
+    require!(obligation.is_fresh(clock.slot), LendingError::ObligationStale);
+    reserve.accrue_interest(clock.unix_timestamp)?;
+
+    let fee = reserve.borrow(amount)?;
+    let slot = obligation.borrow(&reserve_key, Wad::from_u64(amount), reserve.cumulative_borrow_index())?;
+    let mut values = obligation.values();
+    let position = &mut obligation.borrows[slot];
+    let position_value = reserve.market_value(position.borrowed_amount(), Rounding::Up)?;
+    values.borrowed_value = values
+        .borrowed_value
+        .checked_sub(position.market_value_wad.get())
+        .and_then(|v| v.checked_add(position_value))
+        .ok_or(LendingError::MathOverflow)?;
+    require!(values.borrowed_value <= values.allowed_borrow_value, LendingError::BorrowTooLarge);
+    position.market_value_wad.set(position_value);
+    obligation.set_values(&values);
+
+    let paid_out = amount - fee;
+    let expected_vault = accounts.liquidity_vault.amount.checked_sub(paid_out).ok_or(LendingError::MathOverflow)?;
+    transfer_from_vault(
+        &accounts.token_program,
+        &accounts.liquidity_vault,
+        &accounts.liquidity_mint,
+        &accounts.destination_liquidity,
+        &accounts.market_authority,
+        &accounts.lending_market,
+        paid_out,
+    )?;
+    check_vault(&mut accounts.liquidity_vault, expected_vault, reserve.available_amount)?;
+    emit!(Borrowed { reserve: reserve_key, obligation: accounts.obligation.key(), amount, borrow_fee: fee });
+    Ok(())
+}

@@ -1,0 +1,54 @@
+use super::token::{check_vault, transfer_from_vault};
+use crate::errors::LendingError;
+use crate::events::ProtocolFeesCollected;
+use crate::state::{LendingMarket, Reserve};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+
+#[derive(Accounts)]
+pub struct CollectProtocolFees<'info> {
+    #[account(has_one = owner @ LendingError::InvalidMarketOwner)]
+    pub lending_market: Account<'info, LendingMarket>,
+    pub owner: Signer<'info>,
+    #[account(
+        mut,
+        has_one = lending_market @ LendingError::InvalidMarket,
+        has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
+        has_one = liquidity_vault @ LendingError::InvalidLiquidityVault
+    )]
+    pub reserve: AccountLoader<'info, Reserve>,
+    pub liquidity_mint: InterfaceAccount<'info, Mint>,
+    #[account(mut)]
+    pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, constraint = fee_receiver.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
+    pub fee_receiver: InterfaceAccount<'info, TokenAccount>,
+    /// CHECK: checked against the address stored on the market.
+    #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
+    pub market_authority: UncheckedAccount<'info>,
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+/// Pays accrued protocol fees (interest share and borrow fees) out of the vault, as far as idle
+/// liquidity allows.
+pub fn handler(ctx: Context<CollectProtocolFees>) -> Result<()> {
+    let accounts = ctx.accounts;
+    let mut reserve = accounts.reserve.load_mut()?;
+    reserve.accrue_interest(Clock::get()?.unix_timestamp)?;
+    let amount = reserve.collectable_protocol_fees()?;
+    require!(amount > 0, LendingError::ZeroAmount);
+    reserve.collect_protocol_fees(amount)?;
+
+    let expected_vault = accounts.liquidity_vault.amount.checked_sub(amount).ok_or(LendingError::MathOverflow)?;
+    transfer_from_vault(
+        &accounts.token_program,
+        &accounts.liquidity_vault,
+        &accounts.liquidity_mint,
+        &accounts.fee_receiver,
+        &accounts.market_authority,
+        &accounts.lending_market,
+        amount,
+    )?;
+    check_vault(&mut accounts.liquidity_vault, expected_vault, reserve.available_amount)?;
+    emit!(ProtocolFeesCollected { reserve: accounts.reserve.key(), amount });
+    Ok(())
+}

@@ -1,0 +1,64 @@
+use super::token::{check_vault, transfer_to_vault};
+use crate::errors::LendingError;
+use crate::events::Deposited;
+use crate::state::{LendingMarket, Obligation, Reserve};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+
+#[derive(Accounts)]
+pub struct Deposit<'info> {
+    #[account(constraint = !lending_market.paused @ LendingError::MarketPaused)]
+    pub lending_market: Account<'info, LendingMarket>,
+    #[account(
+        mut,
+        has_one = lending_market @ LendingError::InvalidMarket,
+        has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
+        has_one = liquidity_vault @ LendingError::InvalidLiquidityVault
+    )]
+    pub reserve: AccountLoader<'info, Reserve>,
+    #[account(
+        mut,
+        has_one = lending_market @ LendingError::InvalidMarket,
+        has_one = owner @ LendingError::InvalidObligationOwner
+    )]
+    pub obligation: AccountLoader<'info, Obligation>,
+    pub owner: Signer<'info>,
+    pub liquidity_mint: InterfaceAccount<'info, Mint>,
+    #[account(mut)]
+    pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, constraint = source_liquidity.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
+    pub source_liquidity: InterfaceAccount<'info, TokenAccount>,
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+/// Deposits `amount` tokens; the obligation is credited collateral shares (rounded down).
+/// Needs no price: a stale oracle never stops anyone adding collateral.
+pub fn handler(ctx: Context<Deposit>, amount: u64) -> Result<()> {
+    require!(amount > 0, LendingError::ZeroAmount);
+    let accounts = ctx.accounts;
+    let reserve_key = accounts.reserve.key();
+    let mut reserve = accounts.reserve.load_mut()?;
+    reserve.accrue_interest(Clock::get()?.unix_timestamp)?;
+    let shares = reserve.deposit(amount)?;
+    let mut obligation = accounts.obligation.load_mut()?;
+    obligation.deposit(&reserve_key, shares)?;
+    obligation.mark_stale();
+
+    let expected_vault = accounts.liquidity_vault.amount.checked_add(amount).ok_or(LendingError::MathOverflow)?;
+    transfer_to_vault(
+        &accounts.token_program,
+        &accounts.source_liquidity,
+        &accounts.liquidity_mint,
+        &accounts.liquidity_vault,
+        &accounts.owner,
+        amount,
+    )?;
+    check_vault(&mut accounts.liquidity_vault, expected_vault, reserve.available_amount)?;
+    emit!(Deposited {
+        reserve: reserve_key,
+        obligation: accounts.obligation.key(),
+        liquidity_amount: amount,
+        collateral_shares: shares,
+    });
+    Ok(())
+}

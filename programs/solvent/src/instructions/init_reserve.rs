@@ -1,0 +1,81 @@
+use crate::errors::LendingError;
+use crate::events::ReserveInitialized;
+use crate::math::Wad;
+use crate::oracle::read_pyth_price;
+use crate::state::*;
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+
+#[derive(Accounts)]
+pub struct InitReserve<'info> {
+    #[account(has_one = owner @ LendingError::InvalidMarketOwner)]
+    pub lending_market: Account<'info, LendingMarket>,
+    #[account(mut)]
+    pub owner: Signer<'info>,
+    /// One reserve per mint per market: the address is derived from both.
+    #[account(
+        init,
+        payer = owner,
+        space = 8 + std::mem::size_of::<Reserve>(),
+        seeds = [RESERVE_SEED, lending_market.key().as_ref(), liquidity_mint.key().as_ref()],
+        bump
+    )]
+    pub reserve: AccountLoader<'info, Reserve>,
+    #[account(mint::token_program = token_program)]
+    pub liquidity_mint: InterfaceAccount<'info, Mint>,
+    #[account(
+        init,
+        payer = owner,
+        seeds = [LIQUIDITY_VAULT_SEED, reserve.key().as_ref()],
+        bump,
+        token::mint = liquidity_mint,
+        token::authority = market_authority,
+        token::token_program = token_program
+    )]
+    pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    /// CHECK: checked against the address stored on the market.
+    #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
+    pub market_authority: UncheckedAccount<'info>,
+    /// CHECK: owner and contents are checked by reading a price from it.
+    pub oracle: UncheckedAccount<'info>,
+    pub token_program: Interface<'info, TokenInterface>,
+    pub system_program: Program<'info, System>,
+}
+
+pub fn handler(ctx: Context<InitReserve>, config: ReserveConfig) -> Result<()> {
+    config.validate()?;
+    let accounts = &ctx.accounts;
+    require!(accounts.liquidity_mint.decimals <= MAX_TOKEN_DECIMALS, LendingError::InvalidTokenDecimals);
+    require_keys_eq!(*accounts.oracle.owner, accounts.lending_market.oracle_program, LendingError::InvalidOracleOwner);
+    let clock = Clock::get()?;
+    let price = read_pyth_price(
+        &accounts.oracle.try_borrow_data()?,
+        clock.unix_timestamp,
+        config.max_price_age_secs,
+        config.max_confidence_bps,
+    )?;
+
+    let mut reserve = accounts.reserve.load_init()?;
+    reserve.version = ACCOUNT_VERSION;
+    reserve.bump = ctx.bumps.reserve;
+    reserve.liquidity_vault_bump = ctx.bumps.liquidity_vault;
+    reserve.liquidity_decimals = accounts.liquidity_mint.decimals;
+    reserve.lending_market = accounts.lending_market.key();
+    reserve.liquidity_mint = accounts.liquidity_mint.key();
+    reserve.liquidity_vault = accounts.liquidity_vault.key();
+    reserve.token_program = accounts.token_program.key();
+    reserve.oracle = accounts.oracle.key();
+    reserve.oracle_program = accounts.lending_market.oracle_program;
+    reserve.last_update_timestamp = clock.unix_timestamp;
+    reserve.price_updated_slot = clock.slot;
+    reserve.market_price_wad.set(price);
+    reserve.cumulative_borrow_index_wad.set(Wad::ONE);
+    reserve.config = config;
+    emit!(ReserveInitialized {
+        market: reserve.lending_market,
+        reserve: accounts.reserve.key(),
+        liquidity_mint: reserve.liquidity_mint,
+        oracle: reserve.oracle,
+    });
+    Ok(())
+}

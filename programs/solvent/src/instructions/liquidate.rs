@@ -1,0 +1,120 @@
+use super::token::{check_vault, transfer_from_vault, transfer_to_vault};
+use crate::errors::LendingError;
+use crate::events::Liquidated;
+use crate::state::{plan_liquidation, LendingMarket, Obligation, Reserve};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+
+#[derive(Accounts)]
+pub struct Liquidate<'info> {
+    #[account(constraint = !lending_market.paused @ LendingError::MarketPaused)]
+    pub lending_market: Account<'info, LendingMarket>,
+    #[account(mut, has_one = lending_market @ LendingError::InvalidMarket)]
+    pub obligation: AccountLoader<'info, Obligation>,
+    pub liquidator: Signer<'info>,
+    #[account(
+        mut,
+        has_one = lending_market @ LendingError::InvalidMarket,
+        constraint = repay_reserve.load()?.liquidity_mint == repay_liquidity_mint.key() @ LendingError::InvalidLiquidityMint,
+        constraint = repay_reserve.load()?.liquidity_vault == repay_liquidity_vault.key() @ LendingError::InvalidLiquidityVault
+    )]
+    pub repay_reserve: AccountLoader<'info, Reserve>,
+    pub repay_liquidity_mint: InterfaceAccount<'info, Mint>,
+    #[account(mut)]
+    pub repay_liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, constraint = source_liquidity.mint == repay_liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
+    pub source_liquidity: InterfaceAccount<'info, TokenAccount>,
+    #[account(
+        mut,
+        has_one = lending_market @ LendingError::InvalidMarket,
+        constraint = withdraw_reserve.load()?.liquidity_mint == withdraw_liquidity_mint.key() @ LendingError::InvalidLiquidityMint,
+        constraint = withdraw_reserve.load()?.liquidity_vault == withdraw_liquidity_vault.key() @ LendingError::InvalidLiquidityVault
+    )]
+    pub withdraw_reserve: AccountLoader<'info, Reserve>,
+    pub withdraw_liquidity_mint: InterfaceAccount<'info, Mint>,
+    #[account(mut)]
+    pub withdraw_liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(
+        mut,
+        constraint = destination_liquidity.mint == withdraw_liquidity_mint.key() @ LendingError::InvalidLiquidityMint
+    )]
+    pub destination_liquidity: InterfaceAccount<'info, TokenAccount>,
+    /// CHECK: checked against the address stored on the market.
+    #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
+    pub market_authority: UncheckedAccount<'info>,
+    pub repay_token_program: Interface<'info, TokenInterface>,
+    pub withdraw_token_program: Interface<'info, TokenInterface>,
+}
+
+/// Repays up to `repay_amount` of an unhealthy obligation's debt in `repay_reserve` (at most the
+/// close factor) and receives collateral from `withdraw_reserve` worth the repaid value plus the
+/// liquidation bonus, as tokens.
+pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
+    require!(repay_amount > 0, LendingError::ZeroAmount);
+    let accounts = ctx.accounts;
+    let slot = Clock::get()?.slot;
+    let (repay_key, withdraw_key) = (accounts.repay_reserve.key(), accounts.withdraw_reserve.key());
+    let mut obligation = accounts.obligation.load_mut()?;
+    require_keys_neq!(obligation.owner, accounts.liquidator.key(), LendingError::SelfLiquidation);
+    let mut repay_reserve = accounts.repay_reserve.load_mut()?;
+    let mut withdraw_reserve = accounts.withdraw_reserve.load_mut()?;
+    require!(
+        repay_reserve.is_price_fresh(slot) && withdraw_reserve.is_price_fresh(slot),
+        LendingError::ReserveStale
+    );
+    require!(obligation.is_fresh(slot), LendingError::ObligationStale);
+    require!(obligation.values().is_unhealthy(), LendingError::ObligationHealthy);
+    let borrow_slot = obligation.find_borrow(&repay_key).ok_or(LendingError::BorrowNotFound)?;
+    let deposit_index = obligation.find_deposit(&withdraw_key).ok_or(LendingError::DepositNotFound)?;
+    let collateral = obligation.deposits[deposit_index];
+    let plan = plan_liquidation(
+        repay_amount,
+        obligation.borrows[borrow_slot].borrowed_amount(),
+        &repay_reserve,
+        collateral.deposited_shares,
+        collateral.market_value_wad.get(),
+        &withdraw_reserve,
+    )?;
+
+    repay_reserve.repay(plan.repay_amount, plan.settled_debt)?;
+    obligation.repay(borrow_slot, plan.settled_debt)?;
+    let seized_amount = withdraw_reserve.redeem(plan.seized_shares)?;
+    obligation.withdraw_shares(deposit_index, plan.seized_shares)?;
+    obligation.mark_stale();
+
+    let expected_repay_vault =
+        accounts.repay_liquidity_vault.amount.checked_add(plan.repay_amount).ok_or(LendingError::MathOverflow)?;
+    transfer_to_vault(
+        &accounts.repay_token_program,
+        &accounts.source_liquidity,
+        &accounts.repay_liquidity_mint,
+        &accounts.repay_liquidity_vault,
+        &accounts.liquidator,
+        plan.repay_amount,
+    )?;
+    check_vault(&mut accounts.repay_liquidity_vault, expected_repay_vault, repay_reserve.available_amount)?;
+    if seized_amount > 0 {
+        let expected_withdraw_vault =
+            accounts.withdraw_liquidity_vault.amount.checked_sub(seized_amount).ok_or(LendingError::MathOverflow)?;
+        transfer_from_vault(
+            &accounts.withdraw_token_program,
+            &accounts.withdraw_liquidity_vault,
+            &accounts.withdraw_liquidity_mint,
+            &accounts.destination_liquidity,
+            &accounts.market_authority,
+            &accounts.lending_market,
+            seized_amount,
+        )?;
+        check_vault(&mut accounts.withdraw_liquidity_vault, expected_withdraw_vault, withdraw_reserve.available_amount)?;
+    }
+    emit!(Liquidated {
+        obligation: accounts.obligation.key(),
+        liquidator: accounts.liquidator.key(),
+        repay_reserve: repay_key,
+        withdraw_reserve: withdraw_key,
+        repay_amount: plan.repay_amount,
+        seized_collateral_shares: plan.seized_shares,
+        seized_liquidity_amount: seized_amount,
+    });
+    Ok(())
+}

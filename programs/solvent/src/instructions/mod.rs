@@ -1,0 +1,31 @@
+pub mod borrow;
+pub mod collect_protocol_fees;
+pub mod deposit;
+pub mod init_lending_market;
+pub mod init_obligation;
+pub mod init_reserve;
+pub mod liquidate;
+pub mod refresh_obligation;
+pub mod refresh_reserve;
+pub mod repay;
+pub mod set_market_paused;
+pub mod token;
+pub mod update_reserve_config;
+pub mod withdraw;
+
+// Anchor's #[program] needs each accounts struct at this path; the `handler` names collide
+// harmlessly because handlers are always called by their module path.
+#[allow(ambiguous_glob_reexports)]
+pub use borrow::*;
+pub use collect_protocol_fees::*;
+pub use deposit::*;
+pub use init_lending_market::*;
+pub use init_obligation::*;
+pub use init_reserve::*;
+pub use liquidate::*;
+pub use refresh_obligation::*;
+pub use refresh_reserve::*;
+pub use repay::*;
+pub use set_market_paused::*;
+pub use update_reserve_config::*;
+pub use withdraw::*;

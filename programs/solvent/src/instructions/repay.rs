@@ -1,0 +1,63 @@
+use super::token::{check_vault, transfer_to_vault};
+use crate::errors::LendingError;
+use crate::events::Repaid;
+use crate::state::{settle_repayment, LendingMarket, Obligation, Reserve};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+
+/// No pause check and no price: repaying must always be possible.
+#[derive(Accounts)]
+pub struct Repay<'info> {
+    pub lending_market: Account<'info, LendingMarket>,
+    #[account(
+        mut,
+        has_one = lending_market @ LendingError::InvalidMarket,
+        has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
+        has_one = liquidity_vault @ LendingError::InvalidLiquidityVault
+    )]
+    pub reserve: AccountLoader<'info, Reserve>,
+    #[account(mut, has_one = lending_market @ LendingError::InvalidMarket)]
+    pub obligation: AccountLoader<'info, Obligation>,
+    /// Anyone may repay any obligation's debt.
+    pub repayer: Signer<'info>,
+    pub liquidity_mint: InterfaceAccount<'info, Mint>,
+    #[account(mut)]
+    pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, constraint = source_liquidity.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
+    pub source_liquidity: InterfaceAccount<'info, TokenAccount>,
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+/// Repays up to `amount`; more than is owed repays what is owed (the debt rounded up).
+pub fn handler(ctx: Context<Repay>, amount: u64) -> Result<()> {
+    require!(amount > 0, LendingError::ZeroAmount);
+    let accounts = ctx.accounts;
+    let reserve_key = accounts.reserve.key();
+    let mut reserve = accounts.reserve.load_mut()?;
+    reserve.accrue_interest(Clock::get()?.unix_timestamp)?;
+    let mut obligation = accounts.obligation.load_mut()?;
+    let slot = obligation.find_borrow(&reserve_key).ok_or(LendingError::BorrowNotFound)?;
+    obligation.borrows[slot].accrue_interest(reserve.cumulative_borrow_index())?;
+    let (paid, settled) = settle_repayment(amount, obligation.borrows[slot].borrowed_amount())?;
+    reserve.repay(paid, settled)?;
+    obligation.repay(slot, settled)?;
+    obligation.mark_stale();
+
+    let expected_vault = accounts.liquidity_vault.amount.checked_add(paid).ok_or(LendingError::MathOverflow)?;
+    transfer_to_vault(
+        &accounts.token_program,
+        &accounts.source_liquidity,
+        &accounts.liquidity_mint,
+        &accounts.liquidity_vault,
+        &accounts.repayer,
+        paid,
+    )?;
+    check_vault(&mut accounts.liquidity_vault, expected_vault, reserve.available_amount)?;
+    emit!(Repaid {
+        reserve: reserve_key,
+        obligation: accounts.obligation.key(),
+        repayer: accounts.repayer.key(),
+        amount: paid,
+    });
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! Token CPIs and the vault check every token-moving instruction ends with.
+use crate::errors::LendingError;
+use crate::state::{LendingMarket, MARKET_AUTHORITY_SEED};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
+
+pub fn transfer_to_vault<'info>(
+    token_program: &Interface<'info, TokenInterface>,
+    source: &InterfaceAccount<'info, TokenAccount>,
+    mint: &InterfaceAccount<'info, Mint>,
+    vault: &InterfaceAccount<'info, TokenAccount>,
+    authority: &Signer<'info>,
+    amount: u64,
+) -> Result<()> {
+    let accounts = TransferChecked {
+        from: source.to_account_info(),
+        mint: mint.to_account_info(),
+        to: vault.to_account_info(),
+        authority: authority.to_account_info(),
+    };
+    token_interface::transfer_checked(CpiContext::new(token_program.key(), accounts), amount, mint.decimals)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn transfer_from_vault<'info>(
+    token_program: &Interface<'info, TokenInterface>,
+    vault: &InterfaceAccount<'info, TokenAccount>,
+    mint: &InterfaceAccount<'info, Mint>,
+    destination: &InterfaceAccount<'info, TokenAccount>,
+    market_authority: &UncheckedAccount<'info>,
+    lending_market: &Account<'info, LendingMarket>,
+    amount: u64,
+) -> Result<()> {
+    let market_key = lending_market.key();
+    let seeds: &[&[u8]] = &[MARKET_AUTHORITY_SEED, market_key.as_ref(), &[lending_market.authority_bump]];
+    let accounts = TransferChecked {
+        from: vault.to_account_info(),
+        mint: mint.to_account_info(),
+        to: destination.to_account_info(),
+        authority: market_authority.to_account_info(),
+    };
+    let signer = &[seeds];
+    token_interface::transfer_checked(
+        CpiContext::new_with_signer(token_program.key(), accounts, signer),
+        amount,
+        mint.decimals,
+    )
+}
+
+/// After a transfer: the vault moved by exactly the amount booked (a fee-on-transfer or
+/// misbehaving token program fails here), and it still covers the reserve's recorded liquidity.
+/// Tokens donated to the vault are tolerated, never counted.
+pub fn check_vault(
+    vault: &mut InterfaceAccount<'_, TokenAccount>,
+    expected_balance: u64,
+    recorded_available: u64,
+) -> Result<()> {
+    vault.reload()?;
+    require!(
+        vault.amount == expected_balance && vault.amount >= recorded_available,
+        LendingError::VaultBalanceMismatch
+    );
+    Ok(())
+}

@@ -1,0 +1,88 @@
+use super::token::{check_vault, transfer_from_vault};
+use crate::errors::LendingError;
+use crate::events::Withdrawn;
+use crate::state::{LendingMarket, Obligation, Reserve};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+
+#[derive(Accounts)]
+pub struct Withdraw<'info> {
+    #[account(constraint = !lending_market.paused @ LendingError::MarketPaused)]
+    pub lending_market: Account<'info, LendingMarket>,
+    #[account(
+        mut,
+        has_one = lending_market @ LendingError::InvalidMarket,
+        has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
+        has_one = liquidity_vault @ LendingError::InvalidLiquidityVault
+    )]
+    pub reserve: AccountLoader<'info, Reserve>,
+    #[account(
+        mut,
+        has_one = lending_market @ LendingError::InvalidMarket,
+        has_one = owner @ LendingError::InvalidObligationOwner
+    )]
+    pub obligation: AccountLoader<'info, Obligation>,
+    pub owner: Signer<'info>,
+    pub liquidity_mint: InterfaceAccount<'info, Mint>,
+    #[account(mut)]
+    pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, constraint = destination_liquidity.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
+    pub destination_liquidity: InterfaceAccount<'info, TokenAccount>,
+    /// CHECK: checked against the address stored on the market.
+    #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
+    pub market_authority: UncheckedAccount<'info>,
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+/// Redeems `collateral_shares` (u64::MAX: all) for tokens, rounded down. With debt outstanding,
+/// the reserve and obligation must be fresh, and health is recomputed position by position.
+pub fn handler(ctx: Context<Withdraw>, collateral_shares: u64) -> Result<()> {
+    require!(collateral_shares > 0, LendingError::ZeroAmount);
+    let accounts = ctx.accounts;
+    let clock = Clock::get()?;
+    let reserve_key = accounts.reserve.key();
+    let mut reserve = accounts.reserve.load_mut()?;
+    reserve.accrue_interest(clock.unix_timestamp)?;
+    let mut obligation = accounts.obligation.load_mut()?;
+    let index = obligation.find_deposit(&reserve_key).ok_or(LendingError::DepositNotFound)?;
+    let held = obligation.deposits[index].deposited_shares;
+    let shares = if collateral_shares == u64::MAX { held } else { collateral_shares };
+    require!(shares <= held, LendingError::InsufficientCollateral);
+
+    let amount = reserve.redeem(shares)?;
+    require!(amount > 0, LendingError::ZeroAmount);
+    if obligation.has_borrows() {
+        require!(reserve.is_price_fresh(clock.slot), LendingError::ReserveStale);
+        require!(obligation.is_fresh(clock.slot), LendingError::ObligationStale);
+        let mut values = obligation.values();
+        let position = &mut obligation.deposits[index];
+        let remaining_value = reserve.collateral_value(held - shares)?;
+        values.remove_collateral(position.market_value_wad.get(), &reserve)?;
+        values.add_collateral(remaining_value, &reserve)?;
+        require!(values.borrowed_value <= values.allowed_borrow_value, LendingError::WithdrawTooLarge);
+        position.market_value_wad.set(remaining_value);
+        obligation.set_values(&values);
+    } else {
+        obligation.mark_stale();
+    }
+    obligation.withdraw_shares(index, shares)?;
+
+    let expected_vault = accounts.liquidity_vault.amount.checked_sub(amount).ok_or(LendingError::MathOverflow)?;
+    transfer_from_vault(
+        &accounts.token_program,
+        &accounts.liquidity_vault,
+        &accounts.liquidity_mint,
+        &accounts.destination_liquidity,
+        &accounts.market_authority,
+        &accounts.lending_market,
+        amount,
+    )?;
+    check_vault(&mut accounts.liquidity_vault, expected_vault, reserve.available_amount)?;
+    emit!(Withdrawn {
+        reserve: reserve_key,
+        obligation: accounts.obligation.key(),
+        liquidity_amount: amount,
+        collateral_shares: shares,
+    });
+    Ok(())
+}

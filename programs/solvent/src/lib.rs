@@ -1,0 +1,79 @@
+//! Solvent: a cross-margin lending market. Instruction handlers are thin; the money logic lives
+//! in `state` and `math` as pure functions that unit tests call natively.
+use anchor_lang::prelude::*;
+
+#[cfg(feature = "upstream-sbf")]
+use solana_compiler_builtins as _;
+
+pub mod errors;
+pub mod events;
+pub mod instructions;
+pub mod math;
+pub mod oracle;
+pub mod state;
+
+use instructions::*;
+use state::ReserveConfig;
+
+declare_id!("H8d99JErLUz14gM7o4w41BtaXMY3o2pWrgygWyXCWMvb");
+
+#[program]
+pub mod solvent {
+    use super::*;
+
+    pub fn init_lending_market(
+        ctx: Context<InitLendingMarket>,
+        quote_currency: [u8; 32],
+        oracle_program: Pubkey,
+    ) -> Result<()> {
+        init_lending_market::handler(ctx, quote_currency, oracle_program)
+    }
+
+    pub fn set_market_paused(ctx: Context<SetMarketPaused>, paused: bool) -> Result<()> {
+        set_market_paused::handler(ctx, paused)
+    }
+
+    pub fn init_reserve(ctx: Context<InitReserve>, config: ReserveConfig) -> Result<()> {
+        init_reserve::handler(ctx, config)
+    }
+
+    pub fn update_reserve_config(ctx: Context<UpdateReserveConfig>, config: ReserveConfig) -> Result<()> {
+        update_reserve_config::handler(ctx, config)
+    }
+
+    pub fn refresh_reserve(ctx: Context<RefreshReserve>) -> Result<()> {
+        refresh_reserve::handler(ctx)
+    }
+
+    pub fn init_obligation(ctx: Context<InitObligation>, obligation_id: u8) -> Result<()> {
+        init_obligation::handler(ctx, obligation_id)
+    }
+
+    pub fn refresh_obligation<'info>(ctx: Context<'info, RefreshObligation<'info>>) -> Result<()> {
+        refresh_obligation::handler(ctx)
+    }
+
+    pub fn deposit(ctx: Context<Deposit>, amount: u64) -> Result<()> {
+        deposit::handler(ctx, amount)
+    }
+
+    pub fn withdraw(ctx: Context<Withdraw>, collateral_shares: u64) -> Result<()> {
+        withdraw::handler(ctx, collateral_shares)
+    }
+
+    pub fn borrow(ctx: Context<Borrow>, amount: u64) -> Result<()> {
+        borrow::handler(ctx, amount)
+    }
+
+    pub fn repay(ctx: Context<Repay>, amount: u64) -> Result<()> {
+        repay::handler(ctx, amount)
+    }
+
+    pub fn liquidate(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
+        liquidate::handler(ctx, repay_amount)
+    }
+
+    pub fn collect_protocol_fees(ctx: Context<CollectProtocolFees>) -> Result<()> {
+        collect_protocol_fees::handler(ctx)
+    }
+}

@@ -1,0 +1,61 @@
+use super::{settle_repayment, Reserve};
+use crate::errors::LendingError;
+use crate::math::{Rounding, Wad, BPS_DENOMINATOR};
+
+/// What one liquidation call moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiquidationPlan {
+    /// Tokens the liquidator pays into the repay reserve.
+    pub repay_amount: u64,
+    /// Debt taken off the obligation (equals `repay_amount` unless the whole debt is settled).
+    pub settled_debt: Wad,
+    /// Collateral shares taken from the obligation and redeemed to the liquidator.
+    pub seized_shares: u64,
+}
+
+/// Sizes a liquidation: repay at most the close factor of one debt, receive collateral worth the
+/// repaid value × (1 + bonus), never more than the position holds. Every rounding goes against
+/// the liquidator: repaid value down, seized shares down, repay needed for a capped seizure up.
+pub fn plan_liquidation(
+    requested_repay: u64,
+    debt: Wad,
+    repay_reserve: &Reserve,
+    collateral_shares: u64,
+    collateral_value: Wad,
+    withdraw_reserve: &Reserve,
+) -> Result<LiquidationPlan, LendingError> {
+    let overflow = LendingError::MathOverflow;
+    let close_factor_bps = repay_reserve.config.close_factor_bps as u64;
+    let max_repay = debt.mul_bps(close_factor_bps, Rounding::Up).and_then(|w| w.to_u64(Rounding::Up)).ok_or(overflow)?;
+    let (mut repay_amount, mut settled_debt) = settle_repayment(requested_repay.min(max_repay), debt)?;
+    let bonus_multiplier = BPS_DENOMINATOR as u64 + withdraw_reserve.config.liquidation_bonus_bps as u64;
+    let repay_value = repay_reserve.market_value(Wad::from_u64(repay_amount), Rounding::Down)?;
+    let seize_value = repay_value.mul_bps(bonus_multiplier, Rounding::Down).ok_or(overflow)?;
+
+    let seized_shares = if seize_value >= collateral_value {
+        // The position cannot cover the bonus on this repay: take all of it, and repay only what
+        // it covers.
+        let covered_value = collateral_value
+            .mul_ratio(BPS_DENOMINATOR, bonus_multiplier as u128, Rounding::Up)
+            .ok_or(overflow)?;
+        let covered_amount = repay_reserve
+            .amount_for_value(covered_value, Rounding::Up)?
+            .to_u64(Rounding::Up)
+            .ok_or(overflow)?;
+        (repay_amount, settled_debt) = settle_repayment(covered_amount.min(repay_amount), debt)?;
+        collateral_shares
+    } else {
+        let shares = crate::math::mul_div(
+            collateral_shares as u128,
+            seize_value.raw(),
+            collateral_value.raw(),
+            Rounding::Down,
+        )
+        .ok_or(overflow)?;
+        u64::try_from(shares).map_err(|_| overflow)?
+    };
+    if repay_amount == 0 || seized_shares == 0 {
+        return Err(LendingError::LiquidationTooSmall);
+    }
+    Ok(LiquidationPlan { repay_amount, settled_debt, seized_shares })
+}

@@ -1,0 +1,254 @@
+use super::{Reserve, StoredWad};
+use crate::errors::LendingError;
+use crate::math::{Rounding, Wad};
+use anchor_lang::prelude::*;
+
+pub const OBLIGATION_SEED: &[u8] = b"obligation";
+pub const MAX_OBLIGATION_DEPOSITS: usize = 8;
+pub const MAX_OBLIGATION_BORROWS: usize = 8;
+
+/// Collateral shares of one reserve held by an obligation.
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct ObligationCollateral {
+    pub deposit_reserve: Pubkey,
+    pub deposited_shares: u64,
+    /// Quote value at the last refresh, rounded down.
+    pub market_value_wad: StoredWad,
+}
+
+/// Debt owed to one reserve by an obligation.
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct ObligationLiquidity {
+    pub borrow_reserve: Pubkey,
+    /// The reserve's cumulative borrow index when `borrowed_amount_wad` was last brought up to date.
+    pub cumulative_borrow_index_wad: StoredWad,
+    /// Debt in base units, interest included.
+    pub borrowed_amount_wad: StoredWad,
+    /// Quote value at the last refresh, rounded up.
+    pub market_value_wad: StoredWad,
+}
+
+/// One user's positions across the reserves of a market, and their cached values.
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct Obligation {
+    pub version: u8,
+    pub obligation_id: u8,
+    /// Set by instructions that change positions without revaluing them (deposit, repay,
+    /// liquidate); cleared by refresh_obligation.
+    pub stale: u8,
+    pub bump: u8,
+    pub padding0: [u8; 4],
+    pub lending_market: Pubkey,
+    pub owner: Pubkey,
+    pub last_update_slot: u64,
+    pub deposited_value_wad: StoredWad,
+    pub borrowed_value_wad: StoredWad,
+    /// Σ collateral value × loan-to-value.
+    pub allowed_borrow_value_wad: StoredWad,
+    /// Σ collateral value × liquidation threshold; liquidatable when borrowed value exceeds it.
+    pub unhealthy_borrow_value_wad: StoredWad,
+    pub deposits: [ObligationCollateral; MAX_OBLIGATION_DEPOSITS],
+    pub borrows: [ObligationLiquidity; MAX_OBLIGATION_BORROWS],
+    /// Room for follow-up fields (liquidation auction start, risk tier).
+    pub reserved: [u8; 256],
+}
+
+type ObligationResult<T> = std::result::Result<T, LendingError>;
+
+fn overflow<T>(value: Option<T>) -> ObligationResult<T> {
+    value.ok_or(LendingError::MathOverflow)
+}
+
+/// What the position limits and health depend on, as cached by the last refresh.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObligationValues {
+    pub deposited_value: Wad,
+    pub borrowed_value: Wad,
+    pub allowed_borrow_value: Wad,
+    pub unhealthy_borrow_value: Wad,
+}
+
+impl ObligationValues {
+    /// Adds one collateral position's contribution.
+    pub fn add_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
+        let (allowed, unhealthy) = collateral_weights(value, reserve)?;
+        self.deposited_value = overflow(self.deposited_value.checked_add(value))?;
+        self.allowed_borrow_value = overflow(self.allowed_borrow_value.checked_add(allowed))?;
+        self.unhealthy_borrow_value = overflow(self.unhealthy_borrow_value.checked_add(unhealthy))?;
+        Ok(())
+    }
+
+    /// Removes one collateral position's contribution, computed exactly as `add_collateral` did.
+    pub fn remove_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
+        let (allowed, unhealthy) = collateral_weights(value, reserve)?;
+        self.deposited_value = overflow(self.deposited_value.checked_sub(value))?;
+        self.allowed_borrow_value = overflow(self.allowed_borrow_value.checked_sub(allowed))?;
+        self.unhealthy_borrow_value = overflow(self.unhealthy_borrow_value.checked_sub(unhealthy))?;
+        Ok(())
+    }
+
+    /// Health factor = unhealthy borrow value / borrowed value (None without debt).
+    pub fn health_factor(&self) -> Option<Wad> {
+        if self.borrowed_value.is_zero() {
+            return None;
+        }
+        self.unhealthy_borrow_value.checked_div(self.borrowed_value, Rounding::Down)
+    }
+
+    pub fn is_unhealthy(&self) -> bool {
+        self.borrowed_value > self.unhealthy_borrow_value
+    }
+}
+
+/// A collateral value weighted by loan-to-value and by liquidation threshold, both rounded down.
+fn collateral_weights(value: Wad, reserve: &Reserve) -> ObligationResult<(Wad, Wad)> {
+    let allowed = overflow(value.mul_bps(reserve.config.loan_to_value_bps as u64, Rounding::Down))?;
+    let unhealthy = overflow(value.mul_bps(reserve.config.liquidation_threshold_bps as u64, Rounding::Down))?;
+    Ok((allowed, unhealthy))
+}
+
+impl ObligationLiquidity {
+    pub fn borrowed_amount(&self) -> Wad {
+        self.borrowed_amount_wad.get()
+    }
+
+    /// Brings the debt up to the reserve's index: debt × index_now / index_then, rounded up.
+    pub fn accrue_interest(&mut self, cumulative_borrow_index: Wad) -> ObligationResult<()> {
+        let snapshot = self.cumulative_borrow_index_wad.get();
+        if cumulative_borrow_index == snapshot {
+            return Ok(());
+        }
+        if cumulative_borrow_index < snapshot {
+            return Err(LendingError::MathOverflow);
+        }
+        let borrowed =
+            overflow(self.borrowed_amount().mul_ratio(cumulative_borrow_index.raw(), snapshot.raw(), Rounding::Up))?;
+        self.borrowed_amount_wad.set(borrowed);
+        self.cumulative_borrow_index_wad.set(cumulative_borrow_index);
+        Ok(())
+    }
+}
+
+impl Obligation {
+    pub fn values(&self) -> ObligationValues {
+        ObligationValues {
+            deposited_value: self.deposited_value_wad.get(),
+            borrowed_value: self.borrowed_value_wad.get(),
+            allowed_borrow_value: self.allowed_borrow_value_wad.get(),
+            unhealthy_borrow_value: self.unhealthy_borrow_value_wad.get(),
+        }
+    }
+
+    pub fn set_values(&mut self, values: &ObligationValues) {
+        self.deposited_value_wad.set(values.deposited_value);
+        self.borrowed_value_wad.set(values.borrowed_value);
+        self.allowed_borrow_value_wad.set(values.allowed_borrow_value);
+        self.unhealthy_borrow_value_wad.set(values.unhealthy_borrow_value);
+    }
+
+    pub fn is_fresh(&self, current_slot: u64) -> bool {
+        self.stale == 0 && self.last_update_slot == current_slot
+    }
+
+    pub fn mark_stale(&mut self) {
+        self.stale = 1;
+    }
+
+    pub fn deposit_count(&self) -> usize {
+        self.deposits.iter().take_while(|d| d.deposit_reserve != Pubkey::default()).count()
+    }
+
+    pub fn borrow_count(&self) -> usize {
+        self.borrows.iter().take_while(|b| b.borrow_reserve != Pubkey::default()).count()
+    }
+
+    pub fn has_borrows(&self) -> bool {
+        self.borrow_count() > 0
+    }
+
+    pub fn find_deposit(&self, reserve: &Pubkey) -> Option<usize> {
+        self.deposits[..self.deposit_count()].iter().position(|d| d.deposit_reserve == *reserve)
+    }
+
+    pub fn find_borrow(&self, reserve: &Pubkey) -> Option<usize> {
+        self.borrows[..self.borrow_count()].iter().position(|b| b.borrow_reserve == *reserve)
+    }
+
+    /// Credits shares to the reserve's position, opening one if needed.
+    pub fn deposit(&mut self, reserve: &Pubkey, shares: u64) -> ObligationResult<()> {
+        let index = match self.find_deposit(reserve) {
+            Some(index) => index,
+            None => {
+                let index = self.deposit_count();
+                if index == MAX_OBLIGATION_DEPOSITS {
+                    return Err(LendingError::ObligationDepositsFull);
+                }
+                self.deposits[index] = ObligationCollateral { deposit_reserve: *reserve, ..Default::default() };
+                index
+            }
+        };
+        let position = &mut self.deposits[index];
+        position.deposited_shares = overflow(position.deposited_shares.checked_add(shares))?;
+        Ok(())
+    }
+
+    /// Removes shares from a position, closing it (positions stay packed in order) when empty.
+    pub fn withdraw_shares(&mut self, index: usize, shares: u64) -> ObligationResult<()> {
+        let position = &mut self.deposits[index];
+        position.deposited_shares =
+            position.deposited_shares.checked_sub(shares).ok_or(LendingError::InsufficientCollateral)?;
+        if position.deposited_shares == 0 {
+            let count = self.deposit_count();
+            self.deposits.copy_within(index + 1..count, index);
+            self.deposits[count - 1] = ObligationCollateral::default();
+        }
+        Ok(())
+    }
+
+    /// Adds debt to the reserve's position (already accrued to `index`), opening one if needed.
+    pub fn borrow(&mut self, reserve: &Pubkey, amount: Wad, index: Wad) -> ObligationResult<usize> {
+        let slot = match self.find_borrow(reserve) {
+            Some(slot) => slot,
+            None => {
+                let slot = self.borrow_count();
+                if slot == MAX_OBLIGATION_BORROWS {
+                    return Err(LendingError::ObligationBorrowsFull);
+                }
+                self.borrows[slot] = ObligationLiquidity { borrow_reserve: *reserve, ..Default::default() };
+                self.borrows[slot].cumulative_borrow_index_wad.set(index);
+                slot
+            }
+        };
+        let position = &mut self.borrows[slot];
+        position.accrue_interest(index)?;
+        position.borrowed_amount_wad.set(overflow(position.borrowed_amount().checked_add(amount))?);
+        Ok(slot)
+    }
+
+    /// Takes `settled` off a debt position, closing it when nothing is left.
+    pub fn repay(&mut self, slot: usize, settled: Wad) -> ObligationResult<()> {
+        let position = &mut self.borrows[slot];
+        let remaining = overflow(position.borrowed_amount().checked_sub(settled))?;
+        position.borrowed_amount_wad.set(remaining);
+        if remaining.is_zero() {
+            let count = self.borrow_count();
+            self.borrows.copy_within(slot + 1..count, slot);
+            self.borrows[count - 1] = ObligationLiquidity::default();
+        }
+        Ok(())
+    }
+}
+
+/// How much of a debt a payment of `amount` whole tokens settles: all of it once `amount`
+/// covers the debt rounded up, otherwise exactly `amount`. Returns (tokens taken, debt settled).
+pub fn settle_repayment(amount: u64, debt: Wad) -> ObligationResult<(u64, Wad)> {
+    let debt_ceiling = overflow(debt.to_u64(Rounding::Up))?;
+    if amount >= debt_ceiling {
+        Ok((debt_ceiling, debt))
+    } else {
+        Ok((amount, Wad::from_u64(amount)))
+    }
+}

@@ -1,0 +1,355 @@
+use super::StoredWad;
+use crate::errors::LendingError;
+use crate::math::{mul_div, pow10, Rounding, Wad, BPS_DENOMINATOR, SECONDS_PER_YEAR, WAD};
+use anchor_lang::prelude::*;
+
+pub const RESERVE_SEED: &[u8] = b"reserve";
+pub const LIQUIDITY_VAULT_SEED: &[u8] = b"liquidity_vault";
+pub const MAX_RATE_CURVE_POINTS: usize = 8;
+/// 10,000% APR: far above any sane curve, low enough that compounding cannot overflow.
+pub const MAX_BORROW_RATE_BPS: u32 = 1_000_000;
+pub const MAX_TOKEN_DECIMALS: u8 = 18;
+
+/// One point of the borrow-rate curve: at `utilization_bps`, borrowers pay `borrow_rate_bps` APR.
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq, AnchorSerialize, AnchorDeserialize)]
+pub struct RateCurvePoint {
+    pub utilization_bps: u32,
+    pub borrow_rate_bps: u32,
+}
+
+/// Risk parameters of a reserve, set by the market owner.
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq, AnchorSerialize, AnchorDeserialize)]
+pub struct ReserveConfig {
+    /// Share of collateral value that may be borrowed against.
+    pub loan_to_value_bps: u16,
+    /// Share of collateral value above which the obligation is liquidatable.
+    pub liquidation_threshold_bps: u16,
+    /// Extra collateral value a liquidator receives over what they repay.
+    pub liquidation_bonus_bps: u16,
+    /// Largest share of one borrow that one liquidation may repay.
+    pub close_factor_bps: u16,
+    /// Share of interest that goes to the protocol instead of depositors.
+    pub protocol_take_rate_bps: u16,
+    /// Origination fee, taken from the borrowed amount.
+    pub borrow_fee_bps: u16,
+    /// Largest confidence interval accepted, relative to the price.
+    pub max_confidence_bps: u16,
+    pub padding0: [u8; 2],
+    /// Oldest oracle publish time accepted, in seconds.
+    pub max_price_age_secs: u32,
+    pub padding1: [u8; 4],
+    /// Cap on total liquidity (available + borrowed), in base units.
+    pub deposit_limit: u64,
+    /// Cap on total borrowed, in base units.
+    pub borrow_limit: u64,
+    /// Piecewise-linear borrow rate: starts at 0% utilization, ends at the first point at 100%;
+    /// points after the end are all zero.
+    pub rate_curve: [RateCurvePoint; MAX_RATE_CURVE_POINTS],
+}
+
+impl ReserveConfig {
+    pub fn validate(&self) -> std::result::Result<(), LendingError> {
+        let bps = BPS_DENOMINATOR as u64;
+        if self.liquidation_threshold_bps as u64 > bps || self.liquidation_threshold_bps == 0 {
+            return Err(LendingError::InvalidLiquidationThreshold);
+        }
+        if self.loan_to_value_bps >= self.liquidation_threshold_bps {
+            return Err(LendingError::InvalidLoanToValue);
+        }
+        // Seizing repaid value x (1 + bonus) lowers weighted collateral by x (1 + bonus) LT and
+        // debt by x: the position can only get healthier when (1 + bonus) LT <= 1.
+        let weighted = (self.liquidation_threshold_bps as u64) * (bps + self.liquidation_bonus_bps as u64);
+        if weighted > bps * bps {
+            return Err(LendingError::InvalidLiquidationBonus);
+        }
+        if self.close_factor_bps == 0 || self.close_factor_bps as u64 > bps {
+            return Err(LendingError::InvalidCloseFactor);
+        }
+        if self.protocol_take_rate_bps as u64 > bps || self.borrow_fee_bps as u64 >= bps {
+            return Err(LendingError::InvalidFee);
+        }
+        if self.max_price_age_secs == 0 || self.max_confidence_bps == 0 || self.max_confidence_bps as u64 > bps {
+            return Err(LendingError::InvalidOracleConfig);
+        }
+        self.validate_rate_curve()
+    }
+
+    fn validate_rate_curve(&self) -> std::result::Result<(), LendingError> {
+        let curve = &self.rate_curve;
+        if curve[0].utilization_bps != 0 {
+            return Err(LendingError::InvalidRateCurve);
+        }
+        let end = self.rate_curve_end().ok_or(LendingError::InvalidRateCurve)?;
+        if end == 0 {
+            return Err(LendingError::InvalidRateCurve);
+        }
+        for i in 0..=end {
+            if curve[i].borrow_rate_bps > MAX_BORROW_RATE_BPS {
+                return Err(LendingError::InvalidRateCurve);
+            }
+            if i > 0
+                && (curve[i].utilization_bps <= curve[i - 1].utilization_bps
+                    || curve[i].borrow_rate_bps < curve[i - 1].borrow_rate_bps)
+            {
+                return Err(LendingError::InvalidRateCurve);
+            }
+        }
+        if curve[end + 1..].iter().any(|point| *point != RateCurvePoint::default()) {
+            return Err(LendingError::InvalidRateCurve);
+        }
+        Ok(())
+    }
+
+    /// Index of the point at 100% utilization.
+    fn rate_curve_end(&self) -> Option<usize> {
+        self.rate_curve.iter().position(|point| point.utilization_bps as u128 == BPS_DENOMINATOR)
+    }
+
+    /// Annual borrow rate at `utilization` (a fraction as Wad), interpolated and rounded up.
+    pub fn borrow_rate(&self, utilization: Wad) -> Option<Wad> {
+        let end = self.rate_curve_end()?;
+        let utilization = utilization.min(Wad::ONE);
+        let bps_unit = WAD / BPS_DENOMINATOR;
+        for i in 1..=end {
+            let (low, high) = (self.rate_curve[i - 1], self.rate_curve[i]);
+            let high_utilization = high.utilization_bps as u128 * bps_unit;
+            if utilization.raw() <= high_utilization {
+                let low_utilization = low.utilization_bps as u128 * bps_unit;
+                let low_rate = Wad::from_bps(low.borrow_rate_bps as u64);
+                let rate_span = Wad::from_bps((high.borrow_rate_bps - low.borrow_rate_bps) as u64);
+                let into_segment = utilization.raw().checked_sub(low_utilization)?;
+                let segment = high_utilization - low_utilization;
+                let extra = rate_span.mul_ratio(into_segment, segment, Rounding::Up)?;
+                return low_rate.checked_add(extra);
+            }
+        }
+        None
+    }
+}
+
+/// One asset of the market: its vault, its risk config, its interest state and its price.
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct Reserve {
+    pub version: u8,
+    pub liquidity_decimals: u8,
+    pub liquidity_vault_bump: u8,
+    pub bump: u8,
+    pub padding0: [u8; 4],
+    pub lending_market: Pubkey,
+    pub liquidity_mint: Pubkey,
+    /// Token account (PDA `["liquidity_vault", reserve]`) owned by the market authority.
+    pub liquidity_vault: Pubkey,
+    /// Token program of the mint (SPL Token or Token-2022).
+    pub token_program: Pubkey,
+    /// The one price account this reserve accepts.
+    pub oracle: Pubkey,
+    /// Program that must own `oracle`, copied from the market at init.
+    pub oracle_program: Pubkey,
+    /// Unix time interest was last accrued to.
+    pub last_update_timestamp: i64,
+    /// Slot in which the price was last read; borrow, withdraw and liquidate need the current one.
+    pub price_updated_slot: u64,
+    /// Tokens in the vault: depositors' idle liquidity plus uncollected protocol fees.
+    pub available_amount: u64,
+    /// Collateral shares outstanding across all obligations.
+    pub collateral_supply: u64,
+    /// Quote value of one whole token, from the last refresh.
+    pub market_price_wad: StoredWad,
+    /// Total debt, interest included, in base units.
+    pub borrowed_amount_wad: StoredWad,
+    /// Product of all interest growth factors since the reserve was created; starts at 1.
+    pub cumulative_borrow_index_wad: StoredWad,
+    /// Interest owed to the protocol, part of available + borrowed but not of depositors' claim.
+    pub accumulated_protocol_fees_wad: StoredWad,
+    pub config: ReserveConfig,
+    /// Room for follow-up fields (second oracle, EMA bands, auction state, risk tiers).
+    pub reserved: [u8; 512],
+}
+
+type ReserveResult<T> = std::result::Result<T, LendingError>;
+
+fn overflow<T>(value: Option<T>) -> ReserveResult<T> {
+    value.ok_or(LendingError::MathOverflow)
+}
+
+impl Reserve {
+    pub fn market_price(&self) -> Wad {
+        self.market_price_wad.get()
+    }
+
+    pub fn borrowed_amount(&self) -> Wad {
+        self.borrowed_amount_wad.get()
+    }
+
+    pub fn cumulative_borrow_index(&self) -> Wad {
+        self.cumulative_borrow_index_wad.get()
+    }
+
+    pub fn accumulated_protocol_fees(&self) -> Wad {
+        self.accumulated_protocol_fees_wad.get()
+    }
+
+    pub fn is_price_fresh(&self, current_slot: u64) -> bool {
+        self.price_updated_slot == current_slot
+    }
+
+    /// Depositors' claim: idle liquidity plus debt owed to them, less protocol fees.
+    pub fn total_liquidity(&self) -> ReserveResult<Wad> {
+        let gross = overflow(Wad::from_u64(self.available_amount).checked_add(self.borrowed_amount()))?;
+        overflow(gross.checked_sub(self.accumulated_protocol_fees()))
+    }
+
+    /// Borrowed / (available + borrowed), as a fraction.
+    pub fn utilization(&self) -> ReserveResult<Wad> {
+        let borrowed = self.borrowed_amount();
+        let total = overflow(Wad::from_u64(self.available_amount).checked_add(borrowed))?;
+        if total.is_zero() {
+            return Ok(Wad::ZERO);
+        }
+        overflow(borrowed.checked_div(total, Rounding::Down))
+    }
+
+    /// Compound interest from the last update to `now`, per second at the current utilization.
+    /// Growth rounds up: debt never grows slower than the curve says.
+    pub fn accrue_interest(&mut self, now: i64) -> ReserveResult<()> {
+        let elapsed = now.saturating_sub(self.last_update_timestamp);
+        if elapsed <= 0 {
+            return Ok(());
+        }
+        let annual_rate = overflow(self.config.borrow_rate(self.utilization()?))?;
+        let rate_per_second = overflow(annual_rate.mul_ratio(1, SECONDS_PER_YEAR as u128, Rounding::Up))?;
+        let growth = overflow(
+            overflow(Wad::ONE.checked_add(rate_per_second))?.checked_pow(elapsed as u64, Rounding::Up),
+        )?;
+        let previous_borrowed = self.borrowed_amount();
+        let borrowed = overflow(previous_borrowed.checked_mul(growth, Rounding::Up))?;
+        let interest = overflow(borrowed.checked_sub(previous_borrowed))?;
+        let protocol_share = overflow(interest.mul_bps(self.config.protocol_take_rate_bps as u64, Rounding::Down))?;
+        self.borrowed_amount_wad.set(borrowed);
+        self.accumulated_protocol_fees_wad
+            .set(overflow(self.accumulated_protocol_fees().checked_add(protocol_share))?);
+        self.cumulative_borrow_index_wad
+            .set(overflow(self.cumulative_borrow_index().checked_mul(growth, Rounding::Up))?);
+        self.last_update_timestamp = now;
+        Ok(())
+    }
+
+    /// Shares minted for a deposit of `liquidity_amount`, rounded down (against the depositor).
+    pub fn collateral_shares_for_deposit(&self, liquidity_amount: u64) -> ReserveResult<u64> {
+        if self.collateral_supply == 0 {
+            return Ok(liquidity_amount);
+        }
+        let total = self.total_liquidity()?;
+        let shares = overflow(mul_div(
+            Wad::from_u64(liquidity_amount).raw(),
+            self.collateral_supply as u128,
+            total.raw(),
+            Rounding::Down,
+        ))?;
+        u64::try_from(shares).map_err(|_| LendingError::MathOverflow)
+    }
+
+    /// Liquidity that `shares` are worth, unrounded (Wad).
+    pub fn liquidity_for_shares(&self, shares: u64, rounding: Rounding) -> ReserveResult<Wad> {
+        if self.collateral_supply == 0 {
+            return Ok(Wad::ZERO);
+        }
+        let total = self.total_liquidity()?;
+        overflow(total.mul_ratio(shares as u128, self.collateral_supply as u128, rounding))
+    }
+
+    /// Whole tokens paid out when `shares` are redeemed, rounded down (against the withdrawer).
+    pub fn redeem_amount(&self, shares: u64) -> ReserveResult<u64> {
+        overflow(self.liquidity_for_shares(shares, Rounding::Down)?.to_u64(Rounding::Down))
+    }
+
+    /// Quote value of `amount` base units at the last refreshed price.
+    pub fn market_value(&self, amount: Wad, rounding: Rounding) -> ReserveResult<Wad> {
+        let scale = overflow(pow10(self.liquidity_decimals as u32))?;
+        overflow(amount.mul_ratio(self.market_price().raw(), overflow(scale.checked_mul(WAD))?, rounding))
+    }
+
+    /// Base units worth `value` at the last refreshed price.
+    pub fn amount_for_value(&self, value: Wad, rounding: Rounding) -> ReserveResult<Wad> {
+        let scale = overflow(pow10(self.liquidity_decimals as u32))?;
+        overflow(value.mul_ratio(overflow(scale.checked_mul(WAD))?, self.market_price().raw(), rounding))
+    }
+
+    /// Quote value of `shares` of collateral, rounded down (collateral is never overvalued).
+    pub fn collateral_value(&self, shares: u64) -> ReserveResult<Wad> {
+        self.market_value(self.liquidity_for_shares(shares, Rounding::Down)?, Rounding::Down)
+    }
+
+    /// Record a deposit: liquidity in, shares out.
+    pub fn deposit(&mut self, liquidity_amount: u64) -> ReserveResult<u64> {
+        let shares = self.collateral_shares_for_deposit(liquidity_amount)?;
+        if shares == 0 {
+            return Err(LendingError::ZeroAmount);
+        }
+        let total_after = overflow(self.total_liquidity()?.checked_add(Wad::from_u64(liquidity_amount)))?;
+        if total_after > Wad::from_u64(self.config.deposit_limit) {
+            return Err(LendingError::DepositLimitExceeded);
+        }
+        self.available_amount = overflow(self.available_amount.checked_add(liquidity_amount))?;
+        self.collateral_supply = overflow(self.collateral_supply.checked_add(shares))?;
+        Ok(shares)
+    }
+
+    /// Record a redemption of `shares`; returns the tokens paid out.
+    pub fn redeem(&mut self, shares: u64) -> ReserveResult<u64> {
+        let amount = self.redeem_amount(shares)?;
+        if amount > self.available_amount {
+            return Err(LendingError::InsufficientLiquidity);
+        }
+        self.available_amount -= amount;
+        self.collateral_supply = overflow(self.collateral_supply.checked_sub(shares))?;
+        Ok(amount)
+    }
+
+    /// Record a borrow of `amount`; returns the origination fee, which stays in the vault.
+    pub fn borrow(&mut self, amount: u64) -> ReserveResult<u64> {
+        let fee = overflow(Wad::from_u64(amount).mul_bps(self.config.borrow_fee_bps as u64, Rounding::Up))?;
+        let fee = overflow(fee.to_u64(Rounding::Up))?;
+        let paid_out = overflow(amount.checked_sub(fee))?;
+        if paid_out == 0 {
+            return Err(LendingError::ZeroAmount);
+        }
+        if paid_out > self.available_amount {
+            return Err(LendingError::InsufficientLiquidity);
+        }
+        let borrowed = overflow(self.borrowed_amount().checked_add(Wad::from_u64(amount)))?;
+        if borrowed > Wad::from_u64(self.config.borrow_limit) {
+            return Err(LendingError::BorrowLimitExceeded);
+        }
+        self.available_amount -= paid_out;
+        self.borrowed_amount_wad.set(borrowed);
+        self.accumulated_protocol_fees_wad
+            .set(overflow(self.accumulated_protocol_fees().checked_add(Wad::from_u64(fee)))?);
+        Ok(fee)
+    }
+
+    /// Record a repayment: `amount` tokens in, `settled` debt (Wad) off the books.
+    pub fn repay(&mut self, amount: u64, settled: Wad) -> ReserveResult<()> {
+        self.available_amount = overflow(self.available_amount.checked_add(amount))?;
+        // Each obligation rounds its debt up, so their sum can exceed the reserve's total by a
+        // few raw units; the last repayer must not be blocked by that.
+        self.borrowed_amount_wad.set(self.borrowed_amount().checked_sub(settled).unwrap_or(Wad::ZERO));
+        Ok(())
+    }
+
+    /// Protocol fees that can be paid out now (bounded by idle liquidity), in whole tokens.
+    pub fn collectable_protocol_fees(&self) -> ReserveResult<u64> {
+        let fees = overflow(self.accumulated_protocol_fees().to_u64(Rounding::Down))?;
+        Ok(fees.min(self.available_amount))
+    }
+
+    pub fn collect_protocol_fees(&mut self, amount: u64) -> ReserveResult<()> {
+        self.available_amount = overflow(self.available_amount.checked_sub(amount))?;
+        self.accumulated_protocol_fees_wad
+            .set(overflow(self.accumulated_protocol_fees().checked_sub(Wad::from_u64(amount)))?);
+        Ok(())
+    }
+}

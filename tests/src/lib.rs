@@ -1,0 +1,739 @@
+//! A harness around `solana-program-test` 4.4 that runs the built `target/deploy/solvent.so`
+//! (prefer_bpf, so compute units, stack and heap are the real SBF ones) with the real SPL Token
+//! program. Used by the integration tests and by the demo in `app/`.
+//!
+//! Anchor 1.2 builds 3.x instruction and pubkey types while solana-program-test 4.4 takes 4.x
+//! ones; the helpers here convert by bytes.
+use anchor_lang::{AccountDeserialize, InstructionData, ToAccountMetas};
+use pyth_sdk_solana::state::{AccountType, PriceStatus, SolanaPriceAccount, MAGIC, VERSION_2};
+use solana_account::{Account, AccountSharedData};
+use solana_clock::Clock;
+pub use solana_instruction::{AccountMeta, Instruction};
+pub use solana_keypair::Keypair;
+use solana_program_test::{ProgramTest, ProgramTestContext};
+pub use solana_pubkey::Pubkey;
+pub use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solvent::math::{Wad, WAD};
+use solvent::state::{
+    LendingMarket, Obligation, RateCurvePoint, Reserve, ReserveConfig, LIQUIDITY_VAULT_SEED, MARKET_AUTHORITY_SEED,
+    OBLIGATION_SEED, RESERVE_SEED,
+};
+
+pub type AnchorPubkey = anchor_lang::prelude::Pubkey;
+
+pub const TOKEN_PROGRAM_ID: Pubkey = Pubkey::from_str_const("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA");
+pub const SYSTEM_PROGRAM_ID: Pubkey = Pubkey::from_str_const("11111111111111111111111111111111");
+/// Pyth's legacy oracle program on mainnet; the test market names it as its oracle program.
+pub const PYTH_PROGRAM_ID: Pubkey = Pubkey::from_str_const("FsJ3A3u2vn5cTVofAjvy6y5kwABJAqYWpe4975bi9epH");
+pub const MINT_SIZE: u64 = 82;
+pub const TOKEN_ACCOUNT_SIZE: u64 = 165;
+/// Unix time the harness starts its clock at.
+pub const START_TIME: i64 = 1_750_000_000;
+
+pub fn program_id() -> Pubkey {
+    Pubkey::new_from_array(solvent::ID.to_bytes())
+}
+
+pub fn to_anchor(key: &Pubkey) -> AnchorPubkey {
+    AnchorPubkey::new_from_array(key.to_bytes())
+}
+
+pub fn from_anchor(key: &AnchorPubkey) -> Pubkey {
+    Pubkey::new_from_array(key.to_bytes())
+}
+
+fn metas(anchor_metas: Vec<anchor_lang::prelude::AccountMeta>) -> Vec<AccountMeta> {
+    anchor_metas
+        .into_iter()
+        .map(|m| AccountMeta { pubkey: from_anchor(&m.pubkey), is_signer: m.is_signer, is_writable: m.is_writable })
+        .collect()
+}
+
+/// A program instruction from Anchor's generated account and data structs.
+pub fn program_ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    Instruction { program_id: program_id(), accounts: metas(accounts.to_account_metas(None)), data: data.data() }
+}
+
+pub fn pda(seeds: &[&[u8]]) -> Pubkey {
+    Pubkey::find_program_address(seeds, &program_id()).0
+}
+
+pub fn market_authority(market: &Pubkey) -> Pubkey {
+    pda(&[MARKET_AUTHORITY_SEED, market.as_ref()])
+}
+
+pub fn reserve_address(market: &Pubkey, mint: &Pubkey) -> Pubkey {
+    pda(&[RESERVE_SEED, market.as_ref(), mint.as_ref()])
+}
+
+pub fn vault_address(reserve: &Pubkey) -> Pubkey {
+    pda(&[LIQUIDITY_VAULT_SEED, reserve.as_ref()])
+}
+
+pub fn obligation_address(market: &Pubkey, owner: &Pubkey, id: u8) -> Pubkey {
+    pda(&[OBLIGATION_SEED, market.as_ref(), owner.as_ref(), &[id]])
+}
+
+/// A kinked curve: 0% → `base`, optimal utilization → `optimal`, 100% → `max` (APR bps).
+pub fn kinked_curve(base: u32, optimal_utilization_bps: u32, optimal: u32, max: u32) -> [RateCurvePoint; 8] {
+    let mut curve = [RateCurvePoint::default(); 8];
+    curve[0] = RateCurvePoint { utilization_bps: 0, borrow_rate_bps: base };
+    curve[1] = RateCurvePoint { utilization_bps: optimal_utilization_bps, borrow_rate_bps: optimal };
+    curve[2] = RateCurvePoint { utilization_bps: 10_000, borrow_rate_bps: max };
+    curve
+}
+
+/// Sane defaults for a test reserve; tests override fields as needed.
+pub fn default_config() -> ReserveConfig {
+    ReserveConfig {
+        loan_to_value_bps: 7_500,
+        liquidation_threshold_bps: 8_000,
+        liquidation_bonus_bps: 500,
+        close_factor_bps: 5_000,
+        protocol_take_rate_bps: 1_000,
+        borrow_fee_bps: 0,
+        max_confidence_bps: 200,
+        max_price_age_secs: 60,
+        deposit_limit: u64::MAX,
+        borrow_limit: u64::MAX,
+        rate_curve: kinked_curve(0, 8_000, 1_000, 10_000),
+        ..Default::default()
+    }
+}
+
+/// A Pyth legacy price account, built with pyth-sdk-solana's own type.
+pub fn pyth_price_account(price: i64, conf: u64, expo: i32, publish_time: i64, status: PriceStatus) -> Vec<u8> {
+    let mut account = SolanaPriceAccount::default();
+    account.magic = MAGIC;
+    account.ver = VERSION_2;
+    account.atype = AccountType::Price as u32;
+    account.size = std::mem::size_of::<SolanaPriceAccount>() as u32;
+    account.expo = expo;
+    account.timestamp = publish_time;
+    account.agg.price = price;
+    account.agg.conf = conf;
+    account.agg.status = status;
+    account.ema_price.val = price;
+    account.ema_conf.val = conf as i64;
+    bytemuck::bytes_of(&account).to_vec()
+}
+
+/// Result of a transaction: compute units and, on failure, the program's custom error code.
+#[derive(Debug)]
+pub struct TxOutcome {
+    pub compute_units: u64,
+    pub error: Option<String>,
+    pub logs: Vec<String>,
+}
+
+impl TxOutcome {
+    /// The Anchor custom error code, if the transaction failed with one.
+    pub fn custom_error(&self) -> Option<u32> {
+        let text = self.error.as_ref()?;
+        let start = text.find("Custom(")? + "Custom(".len();
+        let end = text[start..].find(')')? + start;
+        text[start..end].parse().ok()
+    }
+}
+
+/// Anchor numbers a program's errors from 6000 in declaration order.
+pub fn error_code(error: solvent::errors::LendingError) -> u32 {
+    6000 + error as u32
+}
+
+pub struct Harness {
+    pub context: ProgramTestContext,
+    pub payer: Keypair,
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        let deploy_dir = std::env::var("SOLVENT_SBF_OUT_DIR")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target/deploy").to_string());
+        assert!(
+            std::path::Path::new(&deploy_dir).join("solvent.so").exists(),
+            "{deploy_dir}/solvent.so is missing: run scripts/build-sbf.sh first"
+        );
+        std::env::set_var("SBF_OUT_DIR", &deploy_dir);
+        let mut program_test = ProgramTest::default();
+        program_test.prefer_bpf(true);
+        program_test.add_program("solvent", program_id(), None);
+        let context = program_test.start_with_context().await;
+        let payer = context.payer.insecure_clone();
+        let mut harness = Harness { context, payer };
+        harness.set_time(START_TIME).await;
+        harness
+    }
+
+    pub async fn clock(&mut self) -> Clock {
+        self.context.banks_client.get_sysvar::<Clock>().await.expect("clock")
+    }
+
+    /// Moves to the next slot with the given unix time, so "refreshed this slot" starts over.
+    pub async fn set_time(&mut self, unix_timestamp: i64) {
+        let mut clock = self.clock().await;
+        self.context.warp_to_slot(clock.slot + 1).expect("warp");
+        clock = self.clock().await;
+        clock.unix_timestamp = unix_timestamp;
+        self.context.set_sysvar(&clock);
+        self.context.last_blockhash = self.context.get_new_latest_blockhash().await.expect("blockhash");
+    }
+
+    pub async fn now(&mut self) -> i64 {
+        self.clock().await.unix_timestamp
+    }
+
+    /// Runs a transaction and reports compute units and the error, if any.
+    pub async fn send(&mut self, instructions: &[Instruction], signers: &[&Keypair]) -> TxOutcome {
+        let mut all_signers: Vec<&Keypair> = vec![&self.payer];
+        for signer in signers {
+            if signer.pubkey() != self.payer.pubkey() {
+                all_signers.push(signer);
+            }
+        }
+        // A fresh blockhash lets the same instructions be sent twice in one slot.
+        self.context.last_blockhash = self.context.get_new_latest_blockhash().await.expect("blockhash");
+        let tx = Transaction::new_signed_with_payer(
+            instructions,
+            Some(&self.payer.pubkey()),
+            &all_signers,
+            self.context.last_blockhash,
+        );
+        let result = self.context.banks_client.process_transaction_with_metadata(tx).await.expect("banks");
+        let metadata = result.metadata.unwrap_or_else(|| panic!("no metadata: {:?}", result.result));
+        TxOutcome {
+            compute_units: metadata.compute_units_consumed,
+            error: result.result.err().map(|e| format!("{e:?}")),
+            logs: metadata.log_messages,
+        }
+    }
+
+    /// Runs a transaction that must succeed; returns its compute units.
+    pub async fn must_send(&mut self, instructions: &[Instruction], signers: &[&Keypair]) -> u64 {
+        let outcome = self.send(instructions, signers).await;
+        assert!(outcome.error.is_none(), "transaction failed: {:?}\n{}", outcome.error, outcome.logs.join("\n"));
+        outcome.compute_units
+    }
+
+    pub async fn account(&mut self, key: &Pubkey) -> Option<Account> {
+        self.context.banks_client.get_account(*key).await.expect("get_account")
+    }
+
+    pub fn set_account(&mut self, key: &Pubkey, owner: &Pubkey, data: Vec<u8>) {
+        let account = Account { lamports: 1_000_000_000, data, owner: *owner, executable: false, rent_epoch: 0 };
+        self.context.set_account(key, &AccountSharedData::from(account));
+    }
+
+    pub async fn fund(&mut self, to: &Pubkey, lamports: u64) {
+        let mut data = vec![2, 0, 0, 0];
+        data.extend_from_slice(&lamports.to_le_bytes());
+        let ix = Instruction {
+            program_id: SYSTEM_PROGRAM_ID,
+            accounts: vec![AccountMeta::new(self.payer.pubkey(), true), AccountMeta::new(*to, false)],
+            data,
+        };
+        self.must_send(&[ix], &[]).await;
+    }
+
+    async fn create_account_ix(&mut self, new: &Pubkey, space: u64, owner: &Pubkey) -> Instruction {
+        let rent = self.context.banks_client.get_rent().await.expect("rent");
+        let mut data = vec![0, 0, 0, 0];
+        data.extend_from_slice(&rent.minimum_balance(space as usize).to_le_bytes());
+        data.extend_from_slice(&space.to_le_bytes());
+        data.extend_from_slice(owner.as_ref());
+        Instruction {
+            program_id: SYSTEM_PROGRAM_ID,
+            accounts: vec![AccountMeta::new(self.payer.pubkey(), true), AccountMeta::new(*new, true)],
+            data,
+        }
+    }
+
+    /// A new SPL Token mint whose mint authority is the payer.
+    pub async fn create_mint(&mut self, decimals: u8) -> Pubkey {
+        let mint = Keypair::new();
+        let create = self.create_account_ix(&mint.pubkey(), MINT_SIZE, &TOKEN_PROGRAM_ID).await;
+        let mut data = vec![20, decimals];
+        data.extend_from_slice(self.payer.pubkey().as_ref());
+        data.push(0);
+        let init = Instruction {
+            program_id: TOKEN_PROGRAM_ID,
+            accounts: vec![AccountMeta::new(mint.pubkey(), false)],
+            data,
+        };
+        self.must_send(&[create, init], &[&mint]).await;
+        mint.pubkey()
+    }
+
+    pub async fn create_token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
+        let account = Keypair::new();
+        let create = self.create_account_ix(&account.pubkey(), TOKEN_ACCOUNT_SIZE, &TOKEN_PROGRAM_ID).await;
+        let mut data = vec![18];
+        data.extend_from_slice(owner.as_ref());
+        let init = Instruction {
+            program_id: TOKEN_PROGRAM_ID,
+            accounts: vec![AccountMeta::new(account.pubkey(), false), AccountMeta::new_readonly(*mint, false)],
+            data,
+        };
+        self.must_send(&[create, init], &[&account]).await;
+        account.pubkey()
+    }
+
+    pub async fn mint_to(&mut self, mint: &Pubkey, account: &Pubkey, amount: u64) {
+        let mut data = vec![7];
+        data.extend_from_slice(&amount.to_le_bytes());
+        let ix = Instruction {
+            program_id: TOKEN_PROGRAM_ID,
+            accounts: vec![
+                AccountMeta::new(*mint, false),
+                AccountMeta::new(*account, false),
+                AccountMeta::new_readonly(self.payer.pubkey(), true),
+            ],
+            data,
+        };
+        self.must_send(&[ix], &[]).await;
+    }
+
+    pub async fn token_balance(&mut self, account: &Pubkey) -> u64 {
+        let data = self.account(account).await.expect("token account").data;
+        u64::from_le_bytes(data[64..72].try_into().unwrap())
+    }
+
+    /// Writes a Pyth price account owned by the Pyth program, published now.
+    pub async fn set_price(&mut self, oracle: &Pubkey, price: i64, conf: u64, expo: i32) {
+        let now = self.now().await;
+        self.set_price_at(oracle, price, conf, expo, now, PriceStatus::Trading);
+    }
+
+    pub fn set_price_at(&mut self, oracle: &Pubkey, price: i64, conf: u64, expo: i32, time: i64, status: PriceStatus) {
+        self.set_account(oracle, &PYTH_PROGRAM_ID, pyth_price_account(price, conf, expo, time, status));
+    }
+
+    pub async fn reserve(&mut self, key: &Pubkey) -> Reserve {
+        let data = self.account(key).await.expect("reserve").data;
+        *bytemuck::from_bytes::<Reserve>(&data[8..8 + std::mem::size_of::<Reserve>()])
+    }
+
+    pub async fn obligation(&mut self, key: &Pubkey) -> Obligation {
+        let data = self.account(key).await.expect("obligation").data;
+        *bytemuck::from_bytes::<Obligation>(&data[8..8 + std::mem::size_of::<Obligation>()])
+    }
+
+    pub async fn market(&mut self, key: &Pubkey) -> LendingMarket {
+        let data = self.account(key).await.expect("market").data;
+        LendingMarket::try_deserialize(&mut data.as_slice()).expect("market data")
+    }
+
+    /// Every account's data and lamports, to assert a failed instruction changed nothing.
+    pub async fn snapshot(&mut self, keys: &[Pubkey]) -> Vec<Option<(u64, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for key in keys {
+            out.push(self.account(key).await.map(|a| (a.lamports, a.data)));
+        }
+        out
+    }
+}
+
+/// A market with reserves, as created by `MarketBuilder`.
+#[derive(Clone, Debug)]
+pub struct TestReserve {
+    pub reserve: Pubkey,
+    pub mint: Pubkey,
+    pub vault: Pubkey,
+    pub oracle: Pubkey,
+    pub decimals: u8,
+}
+
+#[derive(Clone, Debug)]
+pub struct TestMarket {
+    pub market: Pubkey,
+    pub authority: Pubkey,
+    pub owner: Pubkey,
+}
+
+impl Harness {
+    pub async fn init_market(&mut self, owner: &Keypair) -> (TestMarket, u64) {
+        let market = Keypair::new();
+        let authority = market_authority(&market.pubkey());
+        let mut quote = [0u8; 32];
+        quote[..3].copy_from_slice(b"USD");
+        let ix = program_ix(
+            solvent::accounts::InitLendingMarket {
+                owner: to_anchor(&owner.pubkey()),
+                lending_market: to_anchor(&market.pubkey()),
+                market_authority: to_anchor(&authority),
+                system_program: anchor_lang::system_program::ID,
+            },
+            solvent::instruction::InitLendingMarket { quote_currency: quote, oracle_program: to_anchor(&PYTH_PROGRAM_ID) },
+        );
+        let units = self.must_send(&[ix], &[owner, &market]).await;
+        (TestMarket { market: market.pubkey(), authority, owner: owner.pubkey() }, units)
+    }
+
+    /// Creates a mint, its price account, and the reserve.
+    pub async fn init_reserve(
+        &mut self,
+        market: &TestMarket,
+        owner: &Keypair,
+        decimals: u8,
+        price: i64,
+        expo: i32,
+        config: ReserveConfig,
+    ) -> (TestReserve, u64) {
+        let mint = self.create_mint(decimals).await;
+        let oracle = Keypair::new().pubkey();
+        self.set_price(&oracle, price, 0, expo).await;
+        let reserve = reserve_address(&market.market, &mint);
+        let vault = vault_address(&reserve);
+        let ix = init_reserve_ix(market, &owner.pubkey(), &mint, &oracle, config);
+        let units = self.must_send(&[ix], &[owner]).await;
+        (TestReserve { reserve, mint, vault, oracle, decimals }, units)
+    }
+
+    pub async fn init_obligation(&mut self, market: &TestMarket, owner: &Keypair) -> Pubkey {
+        let obligation = obligation_address(&market.market, &owner.pubkey(), 0);
+        let ix = program_ix(
+            solvent::accounts::InitObligation {
+                lending_market: to_anchor(&market.market),
+                owner: to_anchor(&owner.pubkey()),
+                obligation: to_anchor(&obligation),
+                system_program: anchor_lang::system_program::ID,
+            },
+            solvent::instruction::InitObligation { obligation_id: 0 },
+        );
+        self.must_send(&[ix], &[owner]).await;
+        obligation
+    }
+}
+
+pub fn init_reserve_ix(
+    market: &TestMarket,
+    owner: &Pubkey,
+    mint: &Pubkey,
+    oracle: &Pubkey,
+    config: ReserveConfig,
+) -> Instruction {
+    let reserve = reserve_address(&market.market, mint);
+    program_ix(
+        solvent::accounts::InitReserve {
+            lending_market: to_anchor(&market.market),
+            owner: to_anchor(owner),
+            reserve: to_anchor(&reserve),
+            liquidity_mint: to_anchor(mint),
+            liquidity_vault: to_anchor(&vault_address(&reserve)),
+            market_authority: to_anchor(&market.authority),
+            oracle: to_anchor(oracle),
+            token_program: to_anchor(&TOKEN_PROGRAM_ID),
+            system_program: anchor_lang::system_program::ID,
+        },
+        solvent::instruction::InitReserve { config },
+    )
+}
+
+pub fn refresh_reserve_ix(reserve: &TestReserve) -> Instruction {
+    program_ix(
+        solvent::accounts::RefreshReserve { reserve: to_anchor(&reserve.reserve), oracle: to_anchor(&reserve.oracle) },
+        solvent::instruction::RefreshReserve {},
+    )
+}
+
+/// refresh_obligation with the obligation's reserves (deposits, then borrows) in order.
+pub fn refresh_obligation_ix(obligation: &Pubkey, reserves: &[Pubkey]) -> Instruction {
+    let mut ix = program_ix(
+        solvent::accounts::RefreshObligation { obligation: to_anchor(obligation) },
+        solvent::instruction::RefreshObligation {},
+    );
+    ix.accounts.extend(reserves.iter().map(|r| AccountMeta::new_readonly(*r, false)));
+    ix
+}
+
+/// The reserves an obligation's refresh needs, read from its current positions.
+pub fn obligation_reserves(obligation: &Obligation) -> Vec<Pubkey> {
+    let deposits = obligation.deposits[..obligation.deposit_count()].iter().map(|d| from_anchor(&d.deposit_reserve));
+    let borrows = obligation.borrows[..obligation.borrow_count()].iter().map(|b| from_anchor(&b.borrow_reserve));
+    deposits.chain(borrows).collect()
+}
+
+pub fn deposit_ix(market: &TestMarket, reserve: &TestReserve, obligation: &Pubkey, owner: &Pubkey, source: &Pubkey, amount: u64) -> Instruction {
+    program_ix(
+        solvent::accounts::Deposit {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            obligation: to_anchor(obligation),
+            owner: to_anchor(owner),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            source_liquidity: to_anchor(source),
+            token_program: to_anchor(&TOKEN_PROGRAM_ID),
+        },
+        solvent::instruction::Deposit { amount },
+    )
+}
+
+pub fn withdraw_ix(market: &TestMarket, reserve: &TestReserve, obligation: &Pubkey, owner: &Pubkey, destination: &Pubkey, shares: u64) -> Instruction {
+    program_ix(
+        solvent::accounts::Withdraw {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            obligation: to_anchor(obligation),
+            owner: to_anchor(owner),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            destination_liquidity: to_anchor(destination),
+            market_authority: to_anchor(&market.authority),
+            token_program: to_anchor(&TOKEN_PROGRAM_ID),
+        },
+        solvent::instruction::Withdraw { collateral_shares: shares },
+    )
+}
+
+pub fn borrow_ix(market: &TestMarket, reserve: &TestReserve, obligation: &Pubkey, owner: &Pubkey, destination: &Pubkey, amount: u64) -> Instruction {
+    program_ix(
+        solvent::accounts::Borrow {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            obligation: to_anchor(obligation),
+            owner: to_anchor(owner),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            destination_liquidity: to_anchor(destination),
+            market_authority: to_anchor(&market.authority),
+            token_program: to_anchor(&TOKEN_PROGRAM_ID),
+        },
+        solvent::instruction::Borrow { amount },
+    )
+}
+
+pub fn repay_ix(market: &TestMarket, reserve: &TestReserve, obligation: &Pubkey, repayer: &Pubkey, source: &Pubkey, amount: u64) -> Instruction {
+    program_ix(
+        solvent::accounts::Repay {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            obligation: to_anchor(obligation),
+            repayer: to_anchor(repayer),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            source_liquidity: to_anchor(source),
+            token_program: to_anchor(&TOKEN_PROGRAM_ID),
+        },
+        solvent::instruction::Repay { amount },
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn liquidate_ix(
+    market: &TestMarket,
+    obligation: &Pubkey,
+    liquidator: &Pubkey,
+    repay: &TestReserve,
+    source: &Pubkey,
+    withdraw: &TestReserve,
+    destination: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    program_ix(
+        solvent::accounts::Liquidate {
+            lending_market: to_anchor(&market.market),
+            obligation: to_anchor(obligation),
+            liquidator: to_anchor(liquidator),
+            repay_reserve: to_anchor(&repay.reserve),
+            repay_liquidity_mint: to_anchor(&repay.mint),
+            repay_liquidity_vault: to_anchor(&repay.vault),
+            source_liquidity: to_anchor(source),
+            withdraw_reserve: to_anchor(&withdraw.reserve),
+            withdraw_liquidity_mint: to_anchor(&withdraw.mint),
+            withdraw_liquidity_vault: to_anchor(&withdraw.vault),
+            destination_liquidity: to_anchor(destination),
+            market_authority: to_anchor(&market.authority),
+            repay_token_program: to_anchor(&TOKEN_PROGRAM_ID),
+            withdraw_token_program: to_anchor(&TOKEN_PROGRAM_ID),
+        },
+        solvent::instruction::Liquidate { repay_amount: amount },
+    )
+}
+
+pub fn set_paused_ix(market: &TestMarket, owner: &Pubkey, paused: bool) -> Instruction {
+    program_ix(
+        solvent::accounts::SetMarketPaused { lending_market: to_anchor(&market.market), owner: to_anchor(owner) },
+        solvent::instruction::SetMarketPaused { paused },
+    )
+}
+
+pub fn update_config_ix(market: &TestMarket, owner: &Pubkey, reserve: &TestReserve, config: ReserveConfig) -> Instruction {
+    program_ix(
+        solvent::accounts::UpdateReserveConfig {
+            lending_market: to_anchor(&market.market),
+            owner: to_anchor(owner),
+            reserve: to_anchor(&reserve.reserve),
+        },
+        solvent::instruction::UpdateReserveConfig { config },
+    )
+}
+
+pub fn collect_fees_ix(market: &TestMarket, owner: &Pubkey, reserve: &TestReserve, receiver: &Pubkey) -> Instruction {
+    program_ix(
+        solvent::accounts::CollectProtocolFees {
+            lending_market: to_anchor(&market.market),
+            owner: to_anchor(owner),
+            reserve: to_anchor(&reserve.reserve),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            fee_receiver: to_anchor(receiver),
+            market_authority: to_anchor(&market.authority),
+            token_program: to_anchor(&TOKEN_PROGRAM_ID),
+        },
+        solvent::instruction::CollectProtocolFees {},
+    )
+}
+
+/// Quote value as a decimal number, for printing only.
+pub fn wad_to_f64(value: Wad) -> f64 {
+    value.raw() as f64 / WAD as f64
+}
+
+/// One row per obligation: deposits, borrows, values and health factor, for people to read.
+pub fn format_obligation(name: &str, obligation: &Obligation, reserve_names: &[(Pubkey, &str, u8)]) -> String {
+    let label = |key: &AnchorPubkey| {
+        reserve_names
+            .iter()
+            .find(|(k, _, _)| *k == from_anchor(key))
+            .map(|(_, n, d)| (n.to_string(), *d))
+            .unwrap_or(("?".into(), 0))
+    };
+    let deposits: Vec<String> = obligation.deposits[..obligation.deposit_count()]
+        .iter()
+        .map(|d| {
+            let (n, _) = label(&d.deposit_reserve);
+            format!("{n}: {} shares (${:.2})", d.deposited_shares, wad_to_f64(d.market_value_wad.get()))
+        })
+        .collect();
+    let borrows: Vec<String> = obligation.borrows[..obligation.borrow_count()]
+        .iter()
+        .map(|b| {
+            let (n, decimals) = label(&b.borrow_reserve);
+            let amount = wad_to_f64(b.borrowed_amount()) / 10f64.powi(decimals as i32);
+            format!("{n}: {amount:.6} (${:.2})", wad_to_f64(b.market_value_wad.get()))
+        })
+        .collect();
+    let values = obligation.values();
+    let health = values.health_factor().map(|h| format!("{:.4}", wad_to_f64(h))).unwrap_or_else(|| "-".into());
+    format!(
+        "{name:<10} | {:<40} | {:<32} | ${:>12.2} | ${:>12.2} | {health:>8}{}",
+        deposits.join(", "),
+        borrows.join(", "),
+        wad_to_f64(values.deposited_value),
+        wad_to_f64(values.borrowed_value),
+        if values.is_unhealthy() { "  LIQUIDATABLE" } else { "" }
+    )
+}
+
+pub fn obligation_table_header() -> String {
+    format!(
+        "{:<10} | {:<40} | {:<32} | {:>13} | {:>13} | {:>8}",
+        "obligation", "deposits", "borrows", "deposited", "borrowed", "health"
+    )
+}
+
+/// A user with a keypair, an obligation and one token account per reserve.
+pub struct TestUser {
+    pub keypair: Keypair,
+    pub obligation: Pubkey,
+    pub sol_account: Pubkey,
+    pub usdc_account: Pubkey,
+}
+
+/// The standard two-asset market: SOL (9 decimals, volatile, Pyth expo -8) and USDC (6 decimals,
+/// stable, Pyth expo -6). A lender supplies USDC; a borrower deposits SOL.
+pub struct StandardMarket {
+    pub owner: Keypair,
+    pub market: TestMarket,
+    pub sol: TestReserve,
+    pub usdc: TestReserve,
+    pub lender: TestUser,
+    pub borrower: TestUser,
+    /// Compute units of the set-up instructions, by name.
+    pub compute_units: Vec<(String, u64)>,
+}
+
+pub const SOL_PRICE_EXPO: i32 = -8;
+pub const USDC_PRICE_EXPO: i32 = -6;
+/// $150.00000000 with expo -8.
+pub const SOL_PRICE: i64 = 15_000_000_000;
+/// $1.000000 with expo -6.
+pub const USDC_PRICE: i64 = 1_000_000;
+pub const LENDER_USDC_DEPOSIT: u64 = 100_000_000_000; // 100,000 USDC
+pub const BORROWER_SOL_DEPOSIT: u64 = 10_000_000_000; // 10 SOL
+
+pub fn sol_config() -> ReserveConfig {
+    default_config()
+}
+
+pub fn usdc_config() -> ReserveConfig {
+    ReserveConfig {
+        loan_to_value_bps: 8_500,
+        liquidation_threshold_bps: 9_000,
+        liquidation_bonus_bps: 400,
+        borrow_fee_bps: 10,
+        rate_curve: kinked_curve(400, 8_000, 1_500, 15_000),
+        ..default_config()
+    }
+}
+
+impl Harness {
+    pub async fn new_user(&mut self, market: &TestMarket, sol: &TestReserve, usdc: &TestReserve) -> TestUser {
+        let keypair = Keypair::new();
+        self.fund(&keypair.pubkey(), 10_000_000_000).await;
+        let obligation = self.init_obligation(market, &keypair).await;
+        let sol_account = self.create_token_account(&sol.mint, &keypair.pubkey()).await;
+        let usdc_account = self.create_token_account(&usdc.mint, &keypair.pubkey()).await;
+        TestUser { keypair, obligation, sol_account, usdc_account }
+    }
+
+    pub async fn standard_market(&mut self) -> StandardMarket {
+        let owner = Keypair::new();
+        self.fund(&owner.pubkey(), 100_000_000_000).await;
+        let mut compute_units = Vec::new();
+        let (market, units) = self.init_market(&owner).await;
+        compute_units.push(("init_lending_market".to_string(), units));
+        let (sol, units) = self.init_reserve(&market, &owner, 9, SOL_PRICE, SOL_PRICE_EXPO, sol_config()).await;
+        compute_units.push(("init_reserve".to_string(), units));
+        let (usdc, _) = self.init_reserve(&market, &owner, 6, USDC_PRICE, USDC_PRICE_EXPO, usdc_config()).await;
+
+        let lender = self.new_user(&market, &sol, &usdc).await;
+        self.mint_to(&usdc.mint, &lender.usdc_account, LENDER_USDC_DEPOSIT).await;
+        let ix = deposit_ix(&market, &usdc, &lender.obligation, &lender.keypair.pubkey(), &lender.usdc_account, LENDER_USDC_DEPOSIT);
+        let units = self.must_send(&[ix], &[&lender.keypair]).await;
+        compute_units.push(("deposit".to_string(), units));
+
+        let borrower = self.new_user(&market, &sol, &usdc).await;
+        self.mint_to(&sol.mint, &borrower.sol_account, BORROWER_SOL_DEPOSIT).await;
+        let ix = deposit_ix(&market, &sol, &borrower.obligation, &borrower.keypair.pubkey(), &borrower.sol_account, BORROWER_SOL_DEPOSIT);
+        self.must_send(&[ix], &[&borrower.keypair]).await;
+        StandardMarket { owner, market, sol, usdc, lender, borrower, compute_units }
+    }
+
+    /// Refreshes every reserve of the obligation and the obligation, in one transaction.
+    pub fn refresh_all_ixs(&self, obligation_key: &Pubkey, obligation: &Obligation, reserves: &[&TestReserve]) -> Vec<Instruction> {
+        let needed = obligation_reserves(obligation);
+        let mut ixs: Vec<Instruction> =
+            reserves.iter().filter(|r| needed.contains(&r.reserve)).map(|r| refresh_reserve_ix(r)).collect();
+        ixs.push(refresh_obligation_ix(obligation_key, &needed));
+        ixs
+    }
+
+    /// Refresh instructions followed by `action`, for an obligation as it is on chain now.
+    pub async fn with_refresh(&mut self, obligation_key: &Pubkey, reserves: &[&TestReserve], action: Instruction) -> Vec<Instruction> {
+        let obligation = self.obligation(obligation_key).await;
+        let mut ixs = self.refresh_all_ixs(obligation_key, &obligation, reserves);
+        // Reserves the action touches must be fresh too, even if the obligation has no position yet.
+        for reserve in reserves {
+            if action.accounts.iter().any(|m| m.pubkey == reserve.reserve)
+                && !ixs.iter().any(|ix| ix.accounts.first().map(|m| m.pubkey) == Some(reserve.reserve))
+            {
+                ixs.insert(0, refresh_reserve_ix(reserve));
+            }
+        }
+        ixs.push(action);
+        ixs
+    }
+}
