@@ -1,0 +1,330 @@
+//! Every bad input is refused with its own error code and changes nothing: each case snapshots
+//! the reserves, obligation, vaults and users' token accounts before and after.
+use pyth_sdk_solana::state::PriceStatus;
+use solvent::errors::LendingError;
+use solvent::state::ReserveConfig;
+use solvent_tests::*;
+
+/// The standard market with the borrower holding 500 USDC of debt against 10 SOL.
+async fn market_with_debt() -> (Harness, StandardMarket) {
+    let mut h = Harness::start().await;
+    let m = h.standard_market().await;
+    let b = &m.borrower;
+    let ix = borrow_ix(&m.market, &m.usdc, &b.obligation, &b.keypair.pubkey(), &b.usdc_account, 500_000_000);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    h.must_send(&ixs, &[&b.keypair]).await;
+    (h, m)
+}
+
+fn watched(m: &StandardMarket) -> Vec<Pubkey> {
+    vec![
+        m.market.market,
+        m.sol.reserve,
+        m.usdc.reserve,
+        m.sol.vault,
+        m.usdc.vault,
+        m.borrower.obligation,
+        m.lender.obligation,
+        m.borrower.sol_account,
+        m.borrower.usdc_account,
+        m.lender.usdc_account,
+    ]
+}
+
+/// Sends `ixs`, asserts it fails with `error`, and that none of `keys` changed.
+async fn assert_rejected(h: &mut Harness, ixs: &[Instruction], signers: &[&Keypair], error: LendingError, keys: &[Pubkey]) {
+    let before = h.snapshot(keys).await;
+    let outcome = h.send(ixs, signers).await;
+    assert_eq!(
+        outcome.custom_error(),
+        Some(error_code(error)),
+        "expected {error:?}, got {:?}\n{}",
+        outcome.error,
+        outcome.logs.join("\n")
+    );
+    assert!(h.snapshot(keys).await == before, "a rejected transaction changed state");
+}
+
+#[tokio::test]
+async fn wrong_signers_are_rejected() {
+    let (mut h, m) = market_with_debt().await;
+    let keys = watched(&m);
+    let stranger = Keypair::new();
+    h.fund(&stranger.pubkey(), 1_000_000_000).await;
+    // Admin instructions by someone other than the market owner.
+    let ix = update_config_ix(&m.market, &stranger.pubkey(), &m.usdc, usdc_config());
+    assert_rejected(&mut h, &[ix], &[&stranger], LendingError::InvalidMarketOwner, &keys).await;
+    let ix = set_paused_ix(&m.market, &stranger.pubkey(), true);
+    assert_rejected(&mut h, &[ix], &[&stranger], LendingError::InvalidMarketOwner, &keys).await;
+    let receiver = h.create_token_account(&m.usdc.mint, &stranger.pubkey()).await;
+    let ix = collect_fees_ix(&m.market, &stranger.pubkey(), &m.usdc, &receiver);
+    assert_rejected(&mut h, &[ix], &[&stranger], LendingError::InvalidMarketOwner, &keys).await;
+    // Borrowing and withdrawing against someone else's obligation.
+    let b = &m.borrower;
+    let stranger_usdc = h.create_token_account(&m.usdc.mint, &stranger.pubkey()).await;
+    let ix = borrow_ix(&m.market, &m.usdc, &b.obligation, &stranger.pubkey(), &stranger_usdc, 1_000_000);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    assert_rejected(&mut h, &ixs[ixs.len() - 1..], &[&stranger], LendingError::InvalidObligationOwner, &keys).await;
+    let stranger_sol = h.create_token_account(&m.sol.mint, &stranger.pubkey()).await;
+    let ix = withdraw_ix(&m.market, &m.sol, &b.obligation, &stranger.pubkey(), &stranger_sol, 1);
+    assert_rejected(&mut h, &[ix], &[&stranger], LendingError::InvalidObligationOwner, &keys).await;
+}
+
+#[tokio::test]
+async fn substituted_accounts_are_rejected() {
+    let (mut h, m) = market_with_debt().await;
+    let keys = watched(&m);
+    let b = &m.borrower;
+    let owner = b.keypair.pubkey();
+
+    // The USDC vault passed as the SOL reserve's vault.
+    let mut ix = deposit_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 1_000);
+    ix.accounts[5].pubkey = m.usdc.vault;
+    assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::InvalidLiquidityVault, &keys).await;
+    // The USDC mint passed as the SOL reserve's mint.
+    let mut ix = deposit_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 1_000);
+    ix.accounts[4].pubkey = m.usdc.mint;
+    assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::InvalidLiquidityMint, &keys).await;
+    // A source token account of another mint.
+    let ix = deposit_ix(&m.market, &m.sol, &b.obligation, &owner, &b.usdc_account, 1_000);
+    assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::InvalidLiquidityMint, &keys).await;
+    // Another oracle for a reserve (even a valid Pyth account with the same price).
+    let rogue_oracle = Keypair::new().pubkey();
+    h.set_price(&rogue_oracle, SOL_PRICE, 0, SOL_PRICE_EXPO).await;
+    let mut ix = refresh_reserve_ix(&m.sol);
+    ix.accounts[1].pubkey = rogue_oracle;
+    assert_rejected(&mut h, &[ix], &[], LendingError::InvalidOracleAccount, &keys).await;
+    // The recorded oracle address, but now owned by another program.
+    let bytes = pyth_price_account(SOL_PRICE, 0, SOL_PRICE_EXPO, h.now().await, PriceStatus::Trading);
+    h.set_account(&m.sol.oracle, &TOKEN_PROGRAM_ID, bytes);
+    assert_rejected(&mut h, &[refresh_reserve_ix(&m.sol)], &[], LendingError::InvalidOracleOwner, &keys).await;
+    h.set_price(&m.sol.oracle, SOL_PRICE, 0, SOL_PRICE_EXPO).await;
+
+    // A reserve of another market, with its own vault and mint, used against this obligation.
+    let other_owner = Keypair::new();
+    h.fund(&other_owner.pubkey(), 10_000_000_000).await;
+    let (other_market, _) = h.init_market(&other_owner).await;
+    let (other_usdc, _) = h.init_reserve(&other_market, &other_owner, 6, USDC_PRICE, USDC_PRICE_EXPO, usdc_config()).await;
+    let mut ix = borrow_ix(&m.market, &other_usdc, &b.obligation, &owner, &b.usdc_account, 1_000);
+    ix.accounts[0].pubkey = m.market.market;
+    let ixs = vec![refresh_reserve_ix(&other_usdc), ix];
+    assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::InvalidMarket, &keys).await;
+    // A refresh that passes another reserve in place of a position's reserve.
+    let ix = refresh_obligation_ix(&b.obligation, &[m.sol.reserve, other_usdc.reserve]);
+    let ixs = vec![refresh_reserve_ix(&m.sol), refresh_reserve_ix(&other_usdc), ix];
+    assert_rejected(&mut h, &ixs, &[], LendingError::ObligationReservesMismatch, &keys).await;
+    // Liquidation paying into another reserve's vault.
+    let liquidator = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    let mut ix = liquidate_ix(&m.market, &b.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &m.sol, &liquidator.sol_account, 1);
+    ix.accounts[5].pubkey = other_usdc.vault;
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    assert_rejected(&mut h, &ixs, &[&liquidator.keypair], LendingError::InvalidLiquidityVault, &keys).await;
+}
+
+#[tokio::test]
+async fn bad_prices_are_rejected() {
+    let (mut h, m) = market_with_debt().await;
+    let keys = watched(&m);
+    let oracle = m.sol.oracle;
+    let now = h.now().await;
+    let cases = [
+        (SOL_PRICE, 0, now - 61, PriceStatus::Trading, LendingError::OraclePriceStale),
+        (0, 0, now, PriceStatus::Trading, LendingError::OraclePriceNotPositive),
+        (-SOL_PRICE, 0, now, PriceStatus::Trading, LendingError::OraclePriceNotPositive),
+        // 2.01% confidence against a 2% limit.
+        (SOL_PRICE, SOL_PRICE as u64 / 10_000 * 201, now, PriceStatus::Trading, LendingError::OraclePriceTooUncertain),
+        (SOL_PRICE, 0, now, PriceStatus::Halted, LendingError::OraclePriceNotTrading),
+    ];
+    for (price, conf, time, status, error) in cases {
+        h.set_price_at(&oracle, price, conf, SOL_PRICE_EXPO, time, status);
+        assert_rejected(&mut h, &[refresh_reserve_ix(&m.sol)], &[], error, &keys).await;
+    }
+    h.set_price_at(&oracle, SOL_PRICE, 0, -19, now, PriceStatus::Trading);
+    assert_rejected(&mut h, &[refresh_reserve_ix(&m.sol)], &[], LendingError::OracleExponentOutOfRange, &keys).await;
+    // Exactly at the limits is accepted: 60 s old, 2.00% confidence.
+    h.set_price_at(&oracle, SOL_PRICE, SOL_PRICE as u64 / 50, SOL_PRICE_EXPO, now - 60, PriceStatus::Trading);
+    h.must_send(&[refresh_reserve_ix(&m.sol)], &[]).await;
+}
+
+#[tokio::test]
+async fn stale_state_is_rejected() {
+    let (mut h, m) = market_with_debt().await;
+    let keys = watched(&m);
+    let b = &m.borrower;
+    let owner = b.keypair.pubkey();
+    let now = h.now().await;
+    h.set_time(now + 10).await; // a new slot: nothing is fresh any more
+    h.set_price(&m.sol.oracle, SOL_PRICE, 0, SOL_PRICE_EXPO).await;
+    h.set_price(&m.usdc.oracle, USDC_PRICE, 0, USDC_PRICE_EXPO).await;
+    let borrow = borrow_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 1_000);
+    assert_rejected(&mut h, &[borrow.clone()], &[&b.keypair], LendingError::ReserveStale, &keys).await;
+    // Reserves fresh, obligation not refreshed in this slot.
+    let ixs = vec![refresh_reserve_ix(&m.sol), refresh_reserve_ix(&m.usdc), borrow.clone()];
+    assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::ObligationStale, &keys).await;
+    let withdraw = withdraw_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 1_000);
+    let ixs = vec![refresh_reserve_ix(&m.sol), refresh_reserve_ix(&m.usdc), withdraw];
+    assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::ObligationStale, &keys).await;
+    // The obligation cannot be refreshed against a reserve that is not fresh.
+    let ixs = vec![refresh_reserve_ix(&m.sol), refresh_obligation_ix(&b.obligation, &[m.sol.reserve, m.usdc.reserve])];
+    assert_rejected(&mut h, &ixs, &[], LendingError::ReserveStale, &keys).await;
+    // A deposit after the refresh makes the cached values stale again.
+    h.mint_to(&m.sol.mint, &b.sol_account, 1_000).await;
+    let keys = watched(&m);
+    let mut ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], borrow.clone()).await;
+    ixs.insert(ixs.len() - 1, deposit_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 1_000));
+    assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::ObligationStale, &keys).await;
+}
+
+#[tokio::test]
+async fn zero_amounts_are_rejected() {
+    let (mut h, m) = market_with_debt().await;
+    let keys = watched(&m);
+    let b = &m.borrower;
+    let owner = b.keypair.pubkey();
+    let cases = [
+        deposit_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 0),
+        withdraw_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 0),
+        borrow_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 0),
+        repay_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 0),
+    ];
+    for ix in cases {
+        assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::ZeroAmount, &keys).await;
+    }
+}
+
+#[tokio::test]
+async fn unhealthy_results_are_rejected() {
+    let (mut h, m) = market_with_debt().await;
+    let keys = watched(&m);
+    let b = &m.borrower;
+    let owner = b.keypair.pubkey();
+    // 10 SOL × $150 × 75% = $1,125 allowed; $500 borrowed.
+    let ix = borrow_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 625_000_001);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::BorrowTooLarge, &keys).await;
+    // Withdrawing 6 of 10 SOL leaves $600 × 75% = $450 < $500.
+    let ix = withdraw_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 6_000_000_000);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::WithdrawTooLarge, &keys).await;
+    // More shares than the position holds.
+    let ix = withdraw_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, BORROWER_SOL_DEPOSIT + 1);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::InsufficientCollateral, &keys).await;
+    // Withdrawing 3 SOL keeps $700 × 75% = $525 >= $500: allowed.
+    let ix = withdraw_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 3_000_000_000);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    h.must_send(&ixs, &[&b.keypair]).await;
+    assert_eq!(h.token_balance(&b.sol_account).await, 3_000_000_000);
+}
+
+#[tokio::test]
+async fn liquidation_rejections() {
+    let (mut h, m) = market_with_debt().await;
+    let keys = watched(&m);
+    let b = &m.borrower;
+    let liquidator = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    h.mint_to(&m.usdc.mint, &liquidator.usdc_account, 1_000_000_000).await;
+    let mut keys_with_liquidator = keys.clone();
+    keys_with_liquidator.extend([liquidator.usdc_account, liquidator.sol_account]);
+    let ix = liquidate_ix(&m.market, &b.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &m.sol, &liquidator.sol_account, 100_000_000);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    assert_rejected(&mut h, &ixs, &[&liquidator.keypair], LendingError::ObligationHealthy, &keys_with_liquidator).await;
+
+    // SOL at $60: $600 × 80% = $480 < $500.
+    h.set_price(&m.sol.oracle, 6_000_000_000, 0, SOL_PRICE_EXPO).await;
+    // The borrower cannot liquidate themself.
+    let ix = liquidate_ix(&m.market, &b.obligation, &b.keypair.pubkey(), &m.usdc, &b.usdc_account, &m.sol, &b.sol_account, 100_000_000);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::SelfLiquidation, &keys).await;
+    // Repaying a debt the obligation does not have (SOL) / seizing collateral it does not hold (USDC).
+    let ix = liquidate_ix(&m.market, &b.obligation, &liquidator.keypair.pubkey(), &m.sol, &liquidator.sol_account, &m.usdc, &liquidator.usdc_account, 1_000);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    assert_rejected(&mut h, &ixs, &[&liquidator.keypair], LendingError::BorrowNotFound, &keys_with_liquidator).await;
+    // Paused market: no liquidation.
+    let ixs = vec![set_paused_ix(&m.market, &m.owner.pubkey(), true)];
+    h.must_send(&ixs, &[&m.owner]).await;
+    let ix = liquidate_ix(&m.market, &b.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &m.sol, &liquidator.sol_account, 100_000_000);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix.clone()).await;
+    let keys = watched(&m);
+    assert_rejected(&mut h, &ixs, &[&liquidator.keypair], LendingError::MarketPaused, &keys).await;
+    h.must_send(&[set_paused_ix(&m.market, &m.owner.pubkey(), false)], &[&m.owner]).await;
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    h.must_send(&ixs, &[&liquidator.keypair]).await;
+}
+
+#[tokio::test]
+async fn repaying_another_reserves_debt_is_rejected() {
+    let (mut h, m) = market_with_debt().await;
+    let b = &m.borrower;
+    h.mint_to(&m.sol.mint, &b.sol_account, 1_000_000).await;
+    let keys = watched(&m);
+    let ix = repay_ix(&m.market, &m.sol, &b.obligation, &b.keypair.pubkey(), &b.sol_account, 1_000_000);
+    assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::BorrowNotFound, &keys).await;
+}
+
+#[tokio::test]
+async fn limits_and_pause_are_enforced() {
+    let (mut h, m) = market_with_debt().await;
+    let b = &m.borrower;
+    let owner = b.keypair.pubkey();
+    // Deposit limit: 10 SOL deposited, limit set to 10.5 SOL.
+    let config = ReserveConfig { deposit_limit: 10_500_000_000, ..sol_config() };
+    h.must_send(&[update_config_ix(&m.market, &m.owner.pubkey(), &m.sol, config)], &[&m.owner]).await;
+    h.mint_to(&m.sol.mint, &b.sol_account, 1_000_000_000).await;
+    let keys = watched(&m);
+    let ix = deposit_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 500_000_001);
+    assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::DepositLimitExceeded, &keys).await;
+    let ix = deposit_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 500_000_000);
+    h.must_send(&[ix], &[&b.keypair]).await;
+
+    // Borrow limit on USDC: 500 borrowed, limit 600.
+    let config = ReserveConfig { borrow_limit: 600_000_000, ..usdc_config() };
+    h.must_send(&[update_config_ix(&m.market, &m.owner.pubkey(), &m.usdc, config)], &[&m.owner]).await;
+    let keys = watched(&m);
+    let ix = borrow_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 100_000_001);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::BorrowLimitExceeded, &keys).await;
+
+    // Paused: deposit, withdraw and borrow refused; repay still works.
+    h.must_send(&[set_paused_ix(&m.market, &m.owner.pubkey(), true)], &[&m.owner]).await;
+    assert!(h.market(&m.market.market).await.paused);
+    let keys = watched(&m);
+    let ix = deposit_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 1_000);
+    assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::MarketPaused, &keys).await;
+    let ix = withdraw_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 1_000);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::MarketPaused, &keys).await;
+    let ix = borrow_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 1_000);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::MarketPaused, &keys).await;
+    let before = h.token_balance(&b.usdc_account).await;
+    let ix = repay_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 1_000_000);
+    h.must_send(&[ix], &[&b.keypair]).await;
+    assert_eq!(h.token_balance(&b.usdc_account).await, before - 1_000_000);
+}
+
+#[tokio::test]
+async fn invalid_configs_are_rejected() {
+    let (mut h, m) = market_with_debt().await;
+    let keys = watched(&m);
+    let base = usdc_config();
+    let mut bad_curve = base;
+    bad_curve.rate_curve[1].borrow_rate_bps = 100; // falls below the 400 bps start
+    let cases = [
+        (ReserveConfig { loan_to_value_bps: 9_000, ..base }, LendingError::InvalidLoanToValue),
+        (ReserveConfig { liquidation_threshold_bps: 10_001, ..base }, LendingError::InvalidLiquidationThreshold),
+        // 90% threshold × 1.12 > 100%: a liquidation could worsen health.
+        (ReserveConfig { liquidation_bonus_bps: 1_200, ..base }, LendingError::InvalidLiquidationBonus),
+        (ReserveConfig { close_factor_bps: 0, ..base }, LendingError::InvalidCloseFactor),
+        (ReserveConfig { borrow_fee_bps: 10_000, ..base }, LendingError::InvalidFee),
+        (ReserveConfig { max_price_age_secs: 0, ..base }, LendingError::InvalidOracleConfig),
+        (bad_curve, LendingError::InvalidRateCurve),
+    ];
+    for (config, error) in cases {
+        let ix = update_config_ix(&m.market, &m.owner.pubkey(), &m.usdc, config);
+        assert_rejected(&mut h, &[ix], &[&m.owner], error, &keys).await;
+    }
+    // A second reserve for the same mint cannot be created (the address is taken).
+    let ix = init_reserve_ix(&m.market, &m.owner.pubkey(), &m.usdc.mint, &m.usdc.oracle, base);
+    assert!(h.send(&[ix], &[&m.owner]).await.error.is_some());
+}
