@@ -1,0 +1,218 @@
+//! Property tests of the money math, natively, on the same state types and methods the program
+//! runs on chain.
+use bytemuck::Zeroable;
+use proptest::prelude::*;
+use solvent::math::{mul_div, Rounding, Wad, WAD};
+use solvent::state::{settle_repayment, ObligationLiquidity, RateCurvePoint, Reserve, ReserveConfig};
+
+fn config(base_rate_bps: u32, optimal_rate_bps: u32, max_rate_bps: u32, take_rate_bps: u16, fee_bps: u16) -> ReserveConfig {
+    let mut rate_curve = [RateCurvePoint::default(); 8];
+    rate_curve[0] = RateCurvePoint { utilization_bps: 0, borrow_rate_bps: base_rate_bps };
+    rate_curve[1] = RateCurvePoint { utilization_bps: 8_000, borrow_rate_bps: base_rate_bps + optimal_rate_bps };
+    rate_curve[2] =
+        RateCurvePoint { utilization_bps: 10_000, borrow_rate_bps: base_rate_bps + optimal_rate_bps + max_rate_bps };
+    let config = ReserveConfig {
+        loan_to_value_bps: 7_500,
+        liquidation_threshold_bps: 8_000,
+        liquidation_bonus_bps: 500,
+        close_factor_bps: 5_000,
+        protocol_take_rate_bps: take_rate_bps,
+        borrow_fee_bps: fee_bps,
+        max_confidence_bps: 100,
+        max_price_age_secs: 60,
+        deposit_limit: u64::MAX,
+        borrow_limit: u64::MAX,
+        rate_curve,
+        ..Default::default()
+    };
+    config.validate().expect("valid config");
+    config
+}
+
+fn new_reserve(config: ReserveConfig) -> Reserve {
+    let mut reserve = Reserve::zeroed();
+    reserve.liquidity_decimals = 6;
+    reserve.config = config;
+    reserve.cumulative_borrow_index_wad.set(Wad::ONE);
+    reserve.market_price_wad.set(Wad::ONE);
+    reserve
+}
+
+/// Depositors' claim per share, compared without division: a/b >= c/d  <=>  a·d >= c·b.
+fn rate_not_lower(total_after: Wad, supply_after: u64, total_before: Wad, supply_before: u64) -> bool {
+    if supply_before == 0 || supply_after == 0 {
+        return true;
+    }
+    let lhs = primitive_mul(total_after.raw(), supply_before as u128);
+    let rhs = primitive_mul(total_before.raw(), supply_after as u128);
+    lhs >= rhs
+}
+
+fn primitive_mul(a: u128, b: u128) -> solvent::math::U256 {
+    solvent::math::U256::from(a) * solvent::math::U256::from(b)
+}
+
+#[derive(Clone, Debug)]
+enum Action {
+    Deposit(u64),
+    Redeem(u64),
+    Borrow(usize, u64),
+    Repay(usize, u64),
+    Wait(u32),
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        (1u64..1_000_000_000_000).prop_map(Action::Deposit),
+        (1u64..1_000_000_000_000).prop_map(Action::Redeem),
+        (0usize..4, 1u64..500_000_000_000).prop_map(|(o, a)| Action::Borrow(o, a)),
+        (0usize..4, 1u64..500_000_000_000).prop_map(|(o, a)| Action::Repay(o, a)),
+        (1u32..5_000_000).prop_map(Action::Wait),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Random deposits, redemptions, borrows, repayments and waits: the borrow index never falls,
+    /// depositors' claim per share never falls, Σ obligation debt stays within rounding of the
+    /// reserve's (a budget of a few raw units per action plus 4e-18 of the debt per accrual), and once everyone repays, every depositor can be paid out with protocol fees
+    /// still covered.
+    #[test]
+    fn reserve_invariants_hold(
+        base in 0u32..2_000, optimal in 0u32..5_000, max in 0u32..100_000,
+        take_rate in 0u16..=5_000, fee in 0u16..100,
+        actions in prop::collection::vec(action(), 1..60),
+    ) {
+        let mut reserve = new_reserve(config(base, optimal, max, take_rate, fee));
+        let mut debts = [ObligationLiquidity::default(); 4];
+        for debt in debts.iter_mut() { debt.cumulative_borrow_index_wad.set(Wad::ONE); }
+        let mut shares_held: u64 = 0;
+        let mut now = 1_000_000i64;
+        // Each accrual rounds the index up by at most 1e-18, so obligations can drift above the
+        // reserve's total by that much of the debt outstanding at that step; each action adds at
+        // most a few raw units of ceiling rounding. A repayment can move the drift onto the
+        // remaining debts, so the budget is cumulative.
+        let mut rounding_budget: u128 = 0;
+        for action in actions {
+            let index_before = reserve.cumulative_borrow_index();
+            let total_before = reserve.total_liquidity().unwrap();
+            let supply_before = reserve.collateral_supply;
+            match action {
+                Action::Deposit(amount) => {
+                    if let Ok(shares) = reserve.deposit(amount) { shares_held += shares; }
+                }
+                Action::Redeem(shares) => {
+                    let shares = shares.min(shares_held);
+                    if shares > 0 && reserve.redeem(shares).is_ok() { shares_held -= shares; }
+                }
+                Action::Borrow(who, amount) => {
+                    if reserve.borrow(amount).is_ok() {
+                        let index = reserve.cumulative_borrow_index();
+                        debts[who].accrue_interest(index).unwrap();
+                        let total = debts[who].borrowed_amount().checked_add(Wad::from_u64(amount)).unwrap();
+                        debts[who].borrowed_amount_wad.set(total);
+                    }
+                }
+                Action::Repay(who, amount) => {
+                    debts[who].accrue_interest(reserve.cumulative_borrow_index()).unwrap();
+                    let (paid, settled) = settle_repayment(amount, debts[who].borrowed_amount()).unwrap();
+                    reserve.repay(paid, settled).unwrap();
+                    let left = debts[who].borrowed_amount().checked_sub(settled).unwrap();
+                    debts[who].borrowed_amount_wad.set(left);
+                }
+                Action::Wait(seconds) => {
+                    now += seconds as i64;
+                    let debt_before = reserve.borrowed_amount().raw();
+                    reserve.accrue_interest(now).unwrap();
+                    rounding_budget += mul_div(debt_before.max(reserve.borrowed_amount().raw()), 4, WAD, Rounding::Up).unwrap();
+                }
+            }
+            prop_assert!(reserve.cumulative_borrow_index() >= index_before, "borrow index fell");
+            let total_after = reserve.total_liquidity().unwrap();
+            prop_assert!(rate_not_lower(total_after, reserve.collateral_supply, total_before, supply_before),
+                "exchange rate fell: {:?}/{} -> {:?}/{}", total_before, supply_before, total_after, reserve.collateral_supply);
+
+            // Σ obligation debt ≤ reserve debt + rounding (each index step rounds up by at most
+            // 1e-18 relative; each obligation's ceiling by one raw unit).
+            let index = reserve.cumulative_borrow_index();
+            let mut sum = 0u128;
+            for debt in debts.iter() {
+                let mut current = *debt;
+                current.accrue_interest(index).unwrap();
+                sum += current.borrowed_amount().raw();
+            }
+            let reserve_debt = reserve.borrowed_amount().raw();
+            rounding_budget += 4;
+            prop_assert!(sum <= reserve_debt + rounding_budget, "obligations owe {sum}, reserve records {reserve_debt}");
+        }
+
+        // Everyone repays in full; then every share can be redeemed, and the fees are still there.
+        for debt in debts.iter_mut() {
+            debt.accrue_interest(reserve.cumulative_borrow_index()).unwrap();
+            let (paid, settled) = settle_repayment(u64::MAX, debt.borrowed_amount()).unwrap();
+            reserve.repay(paid, settled).unwrap();
+        }
+        let redeemed = reserve.redeem(shares_held);
+        prop_assert!(redeemed.is_ok(), "depositors could not be paid: {:?}", redeemed);
+        prop_assert_eq!(reserve.collateral_supply, 0);
+        prop_assert!(reserve.available_amount >= reserve.accumulated_protocol_fees().to_u64(Rounding::Down).unwrap());
+    }
+
+    /// Depositing then redeeming every share never returns more than was deposited.
+    #[test]
+    fn deposit_then_withdraw_never_gains(
+        available in 0u64..1_000_000_000_000, borrowed in 0u64..1_000_000_000_000,
+        supply in 1u64..1_000_000_000_000, deposit in 1u64..1_000_000_000_000,
+    ) {
+        let mut reserve = new_reserve(config(0, 0, 0, 0, 0));
+        reserve.available_amount = available;
+        reserve.borrowed_amount_wad.set(Wad::from_u64(borrowed).checked_add(Wad(borrowed as u128 * 7)).unwrap());
+        reserve.collateral_supply = supply;
+        prop_assume!(!reserve.total_liquidity().unwrap().is_zero());
+        if let Ok(shares) = reserve.deposit(deposit) {
+            let returned = reserve.redeem_amount(shares).unwrap();
+            prop_assert!(returned <= deposit, "deposited {deposit}, got back {returned}");
+        }
+    }
+
+    /// Interest growth is monotone in time and in utilization.
+    #[test]
+    fn accrual_is_monotone(
+        borrowed in 1u64..1_000_000_000_000, available in 0u64..1_000_000_000_000,
+        first in 1i64..10_000_000, second in 1i64..10_000_000,
+        base in 0u32..2_000, optimal in 0u32..5_000, max in 0u32..100_000,
+    ) {
+        let mut reserve = new_reserve(config(base, optimal, max, 1_000, 0));
+        reserve.available_amount = available;
+        reserve.borrowed_amount_wad.set(Wad::from_u64(borrowed));
+        let mut in_steps = reserve;
+        reserve.accrue_interest(first).unwrap();
+        let index_first = reserve.cumulative_borrow_index();
+        prop_assert!(index_first >= Wad::ONE);
+        reserve.accrue_interest(first + second).unwrap();
+        prop_assert!(reserve.cumulative_borrow_index() >= index_first);
+        prop_assert!(reserve.borrowed_amount() >= Wad::from_u64(borrowed));
+        in_steps.accrue_interest(first + second).unwrap();
+        prop_assert!(in_steps.cumulative_borrow_index() >= Wad::ONE);
+        let utilization_low = config(base, optimal, max, 0, 0).borrow_rate(Wad(WAD / 4)).unwrap();
+        let utilization_high = config(base, optimal, max, 0, 0).borrow_rate(Wad(WAD / 2)).unwrap();
+        prop_assert!(utilization_high >= utilization_low);
+    }
+
+    /// mul_div agrees with exact 256-bit arithmetic and rounds as asked.
+    #[test]
+    fn mul_div_is_exact(a in any::<u128>(), b in any::<u128>(), c in 1u128..) {
+        let exact = solvent::math::U256::from(a) * solvent::math::U256::from(b);
+        let (q, r) = exact.div_mod(solvent::math::U256::from(c));
+        let down = mul_div(a, b, c, Rounding::Down);
+        let up = mul_div(a, b, c, Rounding::Up);
+        if q > solvent::math::U256::from(u128::MAX) {
+            prop_assert_eq!(down, None);
+        } else {
+            prop_assert_eq!(down, Some(q.as_u128()));
+            let expected_up = if r.is_zero() { Some(q.as_u128()) } else { q.as_u128().checked_add(1) };
+            prop_assert_eq!(up, expected_up);
+        }
+    }
+}
