@@ -14,6 +14,7 @@ mkdir -p "$OUT"
 
 if [ "${SOLVENT_SBF_METHOD:-auto}" != upstream ] && command -v cargo-build-sbf >/dev/null 2>&1; then
   if command -v anchor >/dev/null 2>&1; then
+    cp -n "$ROOT/keys/solvent-keypair.json" "$OUT/solvent-keypair.json" 2>/dev/null || true
     (cd "$ROOT" && anchor build)
   else
     cargo build-sbf --manifest-path "$MANIFEST" --sbf-out-dir "$OUT"
@@ -55,6 +56,8 @@ SBF_TARGET=${SOLVENT_SBF_TARGET_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/sbf-upstr
   --config 'profile.release.lto="fat"' --config 'profile.release.codegen-units=1' --config 'profile.release.panic="abort"' \
   --features upstream-sbf)
 cp "$SBF_TARGET/bpfel-solana/release/libsolvent.so" "$OUT/solvent.so"
+# The program id's keypair, where `anchor deploy` and `solana program deploy` look for it.
+cp -n "$ROOT/keys/solvent-keypair.json" "$OUT/solvent-keypair.json" 2>/dev/null || true
 # sbpf-linker drops a copy in ./target/deploy of the directory it ran in; keep only ours.
 rm -f "$ROOT/programs/solvent/target/deploy/libsolvent.so" 2>/dev/null || true
 echo "build-sbf: wrote $OUT/solvent.so ($(stat -c %s "$OUT/solvent.so") bytes)" >&2

@@ -737,3 +737,15 @@ impl Harness {
         ixs
     }
 }
+
+impl TestUser {
+    /// The same user again (keypairs do not implement Clone).
+    pub fn clone_user(&self) -> TestUser {
+        TestUser {
+            keypair: self.keypair.insecure_clone(),
+            obligation: self.obligation,
+            sol_account: self.sol_account,
+            usdc_account: self.usdc_account,
+        }
+    }
+}

@@ -1,1 +1,135 @@
-fn main(){}
+//! The demo: a whole market on an embedded in-process validator (solana-program-test's bank)
+//! running the built target/deploy/solvent.so with the real SPL Token program.
+//! Lenders supply, borrowers lever up, SOL falls 17%, a liquidator steps in.
+use solvent_tests::*;
+
+const SOL: u64 = 1_000_000_000;
+const USDC: u64 = 1_000_000;
+
+struct Borrower {
+    name: &'static str,
+    user: TestUser,
+}
+
+async fn print_table(h: &mut Harness, m: &StandardMarket, rows: &[(&str, Pubkey)]) {
+    let names = [(m.sol.reserve, "SOL", 9u8), (m.usdc.reserve, "USDC", 6u8)];
+    println!("{}", obligation_table_header());
+    for (name, key) in rows {
+        let obligation = h.obligation(key).await;
+        println!("{}", format_obligation(name, &obligation, &names));
+    }
+    println!();
+}
+
+async fn refresh_everything(h: &mut Harness, m: &StandardMarket, rows: &[(&str, Pubkey)]) {
+    h.must_send(&[refresh_reserve_ix(&m.sol), refresh_reserve_ix(&m.usdc)], &[]).await;
+    for (_, key) in rows {
+        let obligation = h.obligation(key).await;
+        h.must_send(&[refresh_obligation_ix(key, &obligation_reserves(&obligation))], &[]).await;
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let mut h = Harness::start().await;
+    println!("== Solvent demo: the built program on an in-process validator ==\n");
+    let m = h.standard_market().await;
+    println!("market {}\n  SOL reserve  {} (9 decimals, Pyth expo -8, LTV 75%, liquidation at 80%, bonus 5%)", m.market.market, m.sol.reserve);
+    println!("  USDC reserve {} (6 decimals, Pyth expo -6, LTV 85%, liquidation at 90%, bonus 4%)", m.usdc.reserve);
+    println!("  lender supplied {} USDC; prices SOL $150, USDC $1\n", LENDER_USDC_DEPOSIT / USDC);
+
+    // Three more borrowers: two lever long SOL against USDC debt, one borrows SOL against USDC.
+    let mut borrowers = vec![Borrower { name: "alice", user: m.borrower.clone_user() }];
+    for name in ["bob", "carol"] {
+        borrowers.push(Borrower { name, user: h.new_user(&m.market, &m.sol, &m.usdc).await });
+    }
+    h.mint_to(&m.sol.mint, &borrowers[1].user.sol_account, 20 * SOL).await;
+    h.mint_to(&m.usdc.mint, &borrowers[2].user.usdc_account, 5_000 * USDC).await;
+    // The lender's SOL side: someone has to supply SOL for carol to borrow.
+    h.mint_to(&m.sol.mint, &m.lender.sol_account, 50 * SOL).await;
+    let lender = &m.lender;
+    let ix = deposit_ix(&m.market, &m.sol, &lender.obligation, &lender.keypair.pubkey(), &lender.sol_account, 50 * SOL);
+    h.must_send(&[ix], &[&lender.keypair]).await;
+
+    let plans: [(usize, &TestReserve, u64, &TestReserve, u64); 3] = [
+        (0, &m.sol, 0, &m.usdc, 1_050 * USDC),      // alice: 10 SOL already deposited, borrows $1,050
+        (1, &m.sol, 20 * SOL, &m.usdc, 1_500 * USDC), // bob: 20 SOL, borrows $1,500
+        (2, &m.usdc, 5_000 * USDC, &m.sol, 20 * SOL), // carol: $5,000 USDC, borrows 20 SOL ($3,000)
+    ];
+    for (who, collateral, amount, debt, borrow_amount) in plans {
+        let user = &borrowers[who].user;
+        let owner = user.keypair.pubkey();
+        if amount > 0 {
+            let source = if collateral.reserve == m.sol.reserve { user.sol_account } else { user.usdc_account };
+            let ix = deposit_ix(&m.market, collateral, &user.obligation, &owner, &source, amount);
+            let units = h.must_send(&[ix], &[&user.keypair]).await;
+            println!("{:<6} deposit       {:>8} CU", borrowers[who].name, units);
+        }
+        let destination = if debt.reserve == m.sol.reserve { user.sol_account } else { user.usdc_account };
+        let ix = borrow_ix(&m.market, debt, &user.obligation, &owner, &destination, borrow_amount);
+        let ixs = h.with_refresh(&user.obligation, &[&m.sol, &m.usdc], ix).await;
+        let units = h.must_send(&ixs, &[&user.keypair]).await;
+        println!("{:<6} refresh+borrow {:>7} CU (refresh reserves, refresh obligation, borrow in one transaction)", borrowers[who].name, units);
+    }
+    println!();
+    let mut rows: Vec<(&str, Pubkey)> = borrowers.iter().map(|b| (b.name, b.user.obligation)).collect();
+    rows.push(("lender", m.lender.obligation));
+    println!("Obligations at SOL = $150:");
+    refresh_everything(&mut h, &m, &rows).await;
+    print_table(&mut h, &m, &rows).await;
+
+    println!("Price shock: SOL $150 -> $125 (-17%)\n");
+    h.set_price(&m.sol.oracle, 12_500_000_000, 0, SOL_PRICE_EXPO).await;
+    refresh_everything(&mut h, &m, &rows).await;
+    println!("Obligations at SOL = $125:");
+    print_table(&mut h, &m, &rows).await;
+
+    // A liquidator repays what the close factor allows of every unhealthy obligation's USDC debt.
+    let liquidator = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    h.mint_to(&m.usdc.mint, &liquidator.usdc_account, 10_000 * USDC).await;
+    for borrower in &borrowers {
+        let obligation = h.obligation(&borrower.user.obligation).await;
+        if !obligation.values().is_unhealthy() || obligation.find_borrow(&to_anchor(&m.usdc.reserve)).is_none() {
+            continue;
+        }
+        let usdc_before = h.token_balance(&liquidator.usdc_account).await;
+        let sol_before = h.token_balance(&liquidator.sol_account).await;
+        let ix = liquidate_ix(
+            &m.market,
+            &borrower.user.obligation,
+            &liquidator.keypair.pubkey(),
+            &m.usdc,
+            &liquidator.usdc_account,
+            &m.sol,
+            &liquidator.sol_account,
+            u64::MAX,
+        );
+        let ixs = h.with_refresh(&borrower.user.obligation, &[&m.sol, &m.usdc], ix).await;
+        let units = h.must_send(&ixs, &[&liquidator.keypair]).await;
+        let repaid = usdc_before - h.token_balance(&liquidator.usdc_account).await;
+        let seized = h.token_balance(&liquidator.sol_account).await - sol_before;
+        println!(
+            "liquidated {}: repaid {:.6} USDC, received {:.9} SOL (${:.2} at $125, bonus included), {} CU with refreshes",
+            borrower.name,
+            repaid as f64 / USDC as f64,
+            seized as f64 / SOL as f64,
+            seized as f64 / SOL as f64 * 125.0,
+            units
+        );
+    }
+    println!();
+    refresh_everything(&mut h, &m, &rows).await;
+    println!("Obligations after liquidation:");
+    print_table(&mut h, &m, &rows).await;
+
+    let sol_reserve = h.reserve(&m.sol.reserve).await;
+    let usdc_reserve = h.reserve(&m.usdc.reserve).await;
+    println!("reserves: SOL available {:.9}, borrowed {:.9}; USDC available {:.6}, borrowed {:.6}",
+        sol_reserve.available_amount as f64 / SOL as f64,
+        wad_to_f64(sol_reserve.borrowed_amount()) / SOL as f64,
+        usdc_reserve.available_amount as f64 / USDC as f64,
+        wad_to_f64(usdc_reserve.borrowed_amount()) / USDC as f64);
+    assert_eq!(h.token_balance(&m.sol.vault).await, sol_reserve.available_amount);
+    assert_eq!(h.token_balance(&m.usdc.vault).await, usdc_reserve.available_amount);
+    println!("vault balances match the reserves' recorded liquidity.");
+}
