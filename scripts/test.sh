@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # The test command: set-up, the SBF build, then every test (native unit and property tests of the
 # money math, integration tests that run target/deploy/solvent.so in solana-program-test).
+# Ends with one line totalling every test binary's results.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 ./scripts/setup.sh
-cargo test --workspace --locked -- --nocapture 2>&1 | grep -v "DEBUG solana_runtime::message_processor::stable_log"
-exit "${PIPESTATUS[0]}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked --lib --bins --tests -- --nocapture 2>&1 |
+  grep --line-buffered -v "DEBUG solana_runtime::message_processor::stable_log" | tee "$log" || status=$?
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"
+exit "$status"
