@@ -103,6 +103,7 @@ pub fn default_config() -> ReserveConfig {
 }
 
 /// A Pyth legacy price account, built with pyth-sdk-solana's own type.
+#[allow(clippy::field_reassign_with_default)] // the Pyth type has no constructor
 pub fn pyth_price_account(price: i64, conf: u64, expo: i32, publish_time: i64, status: PriceStatus) -> Vec<u8> {
     let mut account = SolanaPriceAccount::default();
     account.magic = MAGIC;

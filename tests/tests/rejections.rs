@@ -157,7 +157,7 @@ async fn stale_state_is_rejected() {
     h.set_price(&m.sol.oracle, SOL_PRICE, 0, SOL_PRICE_EXPO).await;
     h.set_price(&m.usdc.oracle, USDC_PRICE, 0, USDC_PRICE_EXPO).await;
     let borrow = borrow_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 1_000);
-    assert_rejected(&mut h, &[borrow.clone()], &[&b.keypair], LendingError::ReserveStale, &keys).await;
+    assert_rejected(&mut h, std::slice::from_ref(&borrow), &[&b.keypair], LendingError::ReserveStale, &keys).await;
     // Reserves fresh, obligation not refreshed in this slot.
     let ixs = vec![refresh_reserve_ix(&m.sol), refresh_reserve_ix(&m.usdc), borrow.clone()];
     assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::ObligationStale, &keys).await;

@@ -2,6 +2,7 @@ use anchor_lang::prelude::*;
 
 /// Every rejection the program makes has its own code, so clients and tests can tell them apart.
 #[error_code]
+#[derive(PartialEq, Eq)]
 pub enum LendingError {
     #[msg("Arithmetic overflow or division by zero")]
     MathOverflow,

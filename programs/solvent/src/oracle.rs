@@ -41,3 +41,71 @@ pub fn read_pyth_price(
     let scale = pow10((18 + account.expo) as u32).ok_or(LendingError::MathOverflow)?;
     price.checked_mul(scale).map(Wad).ok_or(LendingError::MathOverflow)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::{Rounding, WAD};
+    use crate::state::Reserve;
+    use bytemuck::Zeroable;
+    use pyth_sdk_solana::state::{AccountType, MAGIC, VERSION_2};
+
+    #[allow(clippy::field_reassign_with_default)] // the Pyth type has no constructor
+    fn account(price: i64, conf: u64, expo: i32, time: i64) -> Vec<u8> {
+        let mut account = SolanaPriceAccount::default();
+        account.magic = MAGIC;
+        account.ver = VERSION_2;
+        account.atype = AccountType::Price as u32;
+        account.expo = expo;
+        account.timestamp = time;
+        account.agg.price = price;
+        account.agg.conf = conf;
+        account.agg.status = PriceStatus::Trading;
+        bytemuck::bytes_of(&account).to_vec()
+    }
+
+    fn reserve(decimals: u8, price: Wad) -> Reserve {
+        let mut reserve = Reserve::zeroed();
+        reserve.liquidity_decimals = decimals;
+        reserve.market_price_wad.set(price);
+        reserve
+    }
+
+    #[test]
+    fn exponents_normalize_exactly() {
+        // $123.45678901 three ways.
+        let cases = [(12_345_678_901i64, -8), (12_345_679, -5), (123, 0)];
+        let expected = [123_456_789_010_000_000_000u128, 123_456_790_000_000_000_000, 123 * WAD];
+        for ((price, expo), want) in cases.into_iter().zip(expected) {
+            assert_eq!(read_pyth_price(&account(price, 0, expo, 100), 100, 60, 100), Ok(Wad(want)));
+        }
+    }
+
+    #[test]
+    fn values_are_exact_across_decimals() {
+        // 2.5 tokens at $123.45678901: $308.641972525, for 6 and 9 decimals alike.
+        let price = read_pyth_price(&account(12_345_678_901, 0, -8, 100), 100, 60, 100).unwrap();
+        let want = Wad(308_641_972_525_000_000_000);
+        assert_eq!(reserve(6, price).market_value(Wad::from_u64(2_500_000), Rounding::Down), Ok(want));
+        assert_eq!(reserve(9, price).market_value(Wad::from_u64(2_500_000_000), Rounding::Down), Ok(want));
+        // One base unit of a 9-decimal token at $0.00001 is $1e-14: 10,000 raw units of 1e-18.
+        let tiny = read_pyth_price(&account(1, 0, -5, 100), 100, 60, 100).unwrap();
+        assert_eq!(reserve(9, tiny).market_value(Wad::from_u64(1), Rounding::Up), Ok(Wad(10_000)));
+        assert_eq!(reserve(9, tiny).market_value(Wad(1), Rounding::Up), Ok(Wad(1)));
+        assert_eq!(reserve(9, tiny).market_value(Wad(1), Rounding::Down), Ok(Wad(0)));
+    }
+
+    #[test]
+    fn each_check_has_its_error() {
+        let ok = account(100, 1, -2, 100);
+        assert!(read_pyth_price(&ok, 160, 60, 100).is_ok());
+        assert_eq!(read_pyth_price(&ok, 161, 60, 100), Err(LendingError::OraclePriceStale));
+        assert_eq!(read_pyth_price(&account(100, 2, -2, 100), 100, 60, 100), Err(LendingError::OraclePriceTooUncertain));
+        assert_eq!(read_pyth_price(&account(0, 0, -2, 100), 100, 60, 100), Err(LendingError::OraclePriceNotPositive));
+        assert_eq!(read_pyth_price(&account(1, 0, 9, 100), 100, 60, 100), Err(LendingError::OracleExponentOutOfRange));
+        assert_eq!(read_pyth_price(&ok[..100], 100, 60, 100), Err(LendingError::InvalidOracleData));
+        let mut not_price = ok.clone();
+        not_price[0] = 0; // magic
+        assert_eq!(read_pyth_price(&not_price, 100, 60, 100), Err(LendingError::InvalidOracleData));
+    }
+}

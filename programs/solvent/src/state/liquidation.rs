@@ -59,3 +59,53 @@ pub fn plan_liquidation(
     }
     Ok(LiquidationPlan { repay_amount, settled_debt, seized_shares })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::WAD;
+    use crate::state::ReserveConfig;
+    use bytemuck::Zeroable;
+
+    fn reserve(decimals: u8, price_dollars: u128, bonus_bps: u16) -> Reserve {
+        let mut reserve = Reserve::zeroed();
+        reserve.liquidity_decimals = decimals;
+        reserve.market_price_wad.set(Wad(price_dollars * WAD));
+        reserve.config = ReserveConfig { close_factor_bps: 5_000, liquidation_bonus_bps: bonus_bps, ..Default::default() };
+        reserve
+    }
+
+    #[test]
+    fn close_factor_bounds_the_repay() {
+        let usdc = reserve(6, 1, 0);
+        let sol = reserve(9, 100, 500);
+        // $1,000 debt, $2,000 of collateral in 20e9 shares; asks to repay everything.
+        let plan = plan_liquidation(u64::MAX, Wad::from_u64(1_000_000_000), &usdc, 20_000_000_000, Wad(2_000 * WAD), &sol)
+            .unwrap();
+        assert_eq!(plan.repay_amount, 500_000_000);
+        assert_eq!(plan.settled_debt, Wad::from_u64(500_000_000));
+        // $500 × 1.05 = $525 of $2,000: 5.25e9 of 20e9 shares.
+        assert_eq!(plan.seized_shares, 5_250_000_000);
+    }
+
+    #[test]
+    fn seizure_is_capped_at_the_position_and_repay_shrinks() {
+        let usdc = reserve(6, 1, 0);
+        let sol = reserve(9, 100, 500);
+        // $1,000 debt but only $210 of collateral: repay what $210 covers at a 5% bonus, $200.
+        let plan =
+            plan_liquidation(u64::MAX, Wad::from_u64(1_000_000_000), &usdc, 2_100_000_000, Wad(210 * WAD), &sol).unwrap();
+        assert_eq!(plan.seized_shares, 2_100_000_000);
+        assert_eq!(plan.repay_amount, 200_000_000);
+    }
+
+    #[test]
+    fn dust_repay_is_refused() {
+        let usdc = reserve(6, 1, 0);
+        let sol = reserve(9, 100_000, 500);
+        // One share of a $1,000,000 position of 1e9 shares is worth $0.001; repaying one base unit
+        // of USDC ($0.000001) earns less than a share, so the seizure rounds to zero.
+        let result = plan_liquidation(1, Wad::from_u64(1_000_000), &usdc, 1_000_000_000, Wad(1_000_000 * WAD), &sol);
+        assert_eq!(result, Err(LendingError::LiquidationTooSmall));
+    }
+}
