@@ -16,8 +16,8 @@ pub use solana_signer::Signer;
 use solana_transaction::Transaction;
 use solvent::math::{Wad, WAD};
 use solvent::state::{
-    LendingMarket, Obligation, RateCurvePoint, Reserve, ReserveConfig, LIQUIDITY_VAULT_SEED, MARKET_AUTHORITY_SEED,
-    OBLIGATION_SEED, RESERVE_SEED,
+    LendingMarket, Obligation, RateCurvePoint, Reserve, ReserveConfig, COLLATERAL_MINT_SEED, FEE_VAULT_SEED,
+    LIQUIDITY_VAULT_SEED, MARKET_AUTHORITY_SEED, OBLIGATION_SEED, RESERVE_SEED,
 };
 
 pub type AnchorPubkey = anchor_lang::prelude::Pubkey;
@@ -69,6 +69,14 @@ pub fn reserve_address(market: &Pubkey, mint: &Pubkey) -> Pubkey {
 
 pub fn vault_address(reserve: &Pubkey) -> Pubkey {
     pda(&[LIQUIDITY_VAULT_SEED, reserve.as_ref()])
+}
+
+pub fn fee_vault_address(reserve: &Pubkey) -> Pubkey {
+    pda(&[FEE_VAULT_SEED, reserve.as_ref()])
+}
+
+pub fn collateral_mint_address(reserve: &Pubkey) -> Pubkey {
+    pda(&[COLLATERAL_MINT_SEED, reserve.as_ref()])
 }
 
 pub fn obligation_address(market: &Pubkey, owner: &Pubkey, id: u8) -> Pubkey {
@@ -341,6 +349,8 @@ pub struct TestReserve {
     pub reserve: Pubkey,
     pub mint: Pubkey,
     pub vault: Pubkey,
+    pub fee_vault: Pubkey,
+    pub collateral_mint: Pubkey,
     pub oracle: Pubkey,
     pub decimals: u8,
 }
@@ -388,7 +398,8 @@ impl Harness {
         let vault = vault_address(&reserve);
         let ix = init_reserve_ix(market, &owner.pubkey(), &mint, &oracle, config);
         let units = self.must_send(&[ix], &[owner]).await;
-        (TestReserve { reserve, mint, vault, oracle, decimals }, units)
+        let (fee_vault, collateral_mint) = (fee_vault_address(&reserve), collateral_mint_address(&reserve));
+        (TestReserve { reserve, mint, vault, fee_vault, collateral_mint, oracle, decimals }, units)
     }
 
     pub async fn init_obligation(&mut self, market: &TestMarket, owner: &Keypair) -> Pubkey {
@@ -422,6 +433,8 @@ pub fn init_reserve_ix(
             reserve: to_anchor(&reserve),
             liquidity_mint: to_anchor(mint),
             liquidity_vault: to_anchor(&vault_address(&reserve)),
+            fee_vault: to_anchor(&fee_vault_address(&reserve)),
+            collateral_mint: to_anchor(&collateral_mint_address(&reserve)),
             market_authority: to_anchor(&market.authority),
             oracle: to_anchor(oracle),
             token_program: to_anchor(&TOKEN_PROGRAM_ID),
@@ -571,20 +584,90 @@ pub fn update_config_ix(market: &TestMarket, owner: &Pubkey, reserve: &TestReser
     )
 }
 
-pub fn collect_fees_ix(market: &TestMarket, owner: &Pubkey, reserve: &TestReserve, receiver: &Pubkey) -> Instruction {
+pub fn collect_fees_ix(market: &TestMarket, reserve: &TestReserve) -> Instruction {
     program_ix(
         solvent::accounts::CollectProtocolFees {
             lending_market: to_anchor(&market.market),
-            owner: to_anchor(owner),
             reserve: to_anchor(&reserve.reserve),
             liquidity_mint: to_anchor(&reserve.mint),
             liquidity_vault: to_anchor(&reserve.vault),
-            fee_receiver: to_anchor(receiver),
+            fee_vault: to_anchor(&reserve.fee_vault),
             market_authority: to_anchor(&market.authority),
             token_program: to_anchor(&TOKEN_PROGRAM_ID),
         },
         solvent::instruction::CollectProtocolFees {},
     )
+}
+
+pub fn withdraw_fees_ix(market: &TestMarket, owner: &Pubkey, reserve: &TestReserve, destination: &Pubkey, amount: u64) -> Instruction {
+    program_ix(
+        solvent::accounts::WithdrawProtocolFees {
+            lending_market: to_anchor(&market.market),
+            owner: to_anchor(owner),
+            reserve: to_anchor(&reserve.reserve),
+            liquidity_mint: to_anchor(&reserve.mint),
+            fee_vault: to_anchor(&reserve.fee_vault),
+            destination: to_anchor(destination),
+            market_authority: to_anchor(&market.authority),
+            token_program: to_anchor(&TOKEN_PROGRAM_ID),
+        },
+        solvent::instruction::WithdrawProtocolFees { amount },
+    )
+}
+
+pub fn deposit_reserve_liquidity_ix(
+    market: &TestMarket,
+    reserve: &TestReserve,
+    depositor: &Pubkey,
+    source: &Pubkey,
+    destination_collateral: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    program_ix(
+        solvent::accounts::DepositReserveLiquidity {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            depositor: to_anchor(depositor),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            collateral_mint: to_anchor(&reserve.collateral_mint),
+            source_liquidity: to_anchor(source),
+            destination_collateral: to_anchor(destination_collateral),
+            market_authority: to_anchor(&market.authority),
+            token_program: to_anchor(&TOKEN_PROGRAM_ID),
+        },
+        solvent::instruction::DepositReserveLiquidity { amount },
+    )
+}
+
+pub fn redeem_reserve_collateral_ix(
+    market: &TestMarket,
+    reserve: &TestReserve,
+    redeemer: &Pubkey,
+    source_collateral: &Pubkey,
+    destination: &Pubkey,
+    shares: u64,
+) -> Instruction {
+    program_ix(
+        solvent::accounts::RedeemReserveCollateral {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            redeemer: to_anchor(redeemer),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            collateral_mint: to_anchor(&reserve.collateral_mint),
+            source_collateral: to_anchor(source_collateral),
+            destination_liquidity: to_anchor(destination),
+            market_authority: to_anchor(&market.authority),
+            token_program: to_anchor(&TOKEN_PROGRAM_ID),
+        },
+        solvent::instruction::RedeemReserveCollateral { shares },
+    )
+}
+
+/// Supply of an SPL Token mint.
+pub fn mint_supply(data: &[u8]) -> u64 {
+    u64::from_le_bytes(data[36..44].try_into().unwrap())
 }
 
 /// Quote value as a decimal number, for printing only.

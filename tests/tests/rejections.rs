@@ -57,8 +57,16 @@ async fn wrong_signers_are_rejected() {
     let ix = set_paused_ix(&m.market, &stranger.pubkey(), true);
     assert_rejected(&mut h, &[ix], &[&stranger], LendingError::InvalidMarketOwner, &keys).await;
     let receiver = h.create_token_account(&m.usdc.mint, &stranger.pubkey()).await;
-    let ix = collect_fees_ix(&m.market, &stranger.pubkey(), &m.usdc, &receiver);
-    assert_rejected(&mut h, &[ix], &[&stranger], LendingError::InvalidMarketOwner, &keys).await;
+    h.must_send(&[collect_fees_ix(&m.market, &m.usdc)], &[]).await; // anyone may move fees to the fee vault
+    let mut keys_with_fees = watched(&m);
+    keys_with_fees.extend([m.usdc.fee_vault, receiver]);
+    let ix = withdraw_fees_ix(&m.market, &stranger.pubkey(), &m.usdc, &receiver, u64::MAX);
+    assert_rejected(&mut h, &[ix], &[&stranger], LendingError::InvalidMarketOwner, &keys_with_fees).await;
+    // The owner's withdrawal from another reserve's fee vault.
+    let mut ix = withdraw_fees_ix(&m.market, &m.owner.pubkey(), &m.usdc, &receiver, u64::MAX);
+    ix.accounts[4].pubkey = m.sol.fee_vault;
+    assert_rejected(&mut h, &[ix], &[&m.owner], LendingError::InvalidFeeVault, &keys_with_fees).await;
+    let keys = watched(&m);
     // Borrowing and withdrawing against someone else's obligation.
     let b = &m.borrower;
     let stranger_usdc = h.create_token_account(&m.usdc.mint, &stranger.pubkey()).await;
@@ -190,6 +198,55 @@ async fn zero_amounts_are_rejected() {
     for ix in cases {
         assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::ZeroAmount, &keys).await;
     }
+    let shares = h.create_token_account(&m.usdc.collateral_mint, &owner).await;
+    let ix = deposit_reserve_liquidity_ix(&m.market, &m.usdc, &owner, &b.usdc_account, &shares, 0);
+    assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::ZeroAmount, &keys).await;
+    let ix = redeem_reserve_collateral_ix(&m.market, &m.usdc, &owner, &shares, &b.usdc_account, 0);
+    assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::ZeroAmount, &keys).await;
+    // Nothing collected yet beyond what is there: a second collection in a row has nothing to move.
+    h.must_send(&[collect_fees_ix(&m.market, &m.usdc)], &[]).await;
+    let keys = watched(&m);
+    assert_rejected(&mut h, &[collect_fees_ix(&m.market, &m.usdc)], &[], LendingError::ZeroAmount, &keys).await;
+}
+
+#[tokio::test]
+async fn share_token_rejections() {
+    let (mut h, m) = market_with_debt().await;
+    let b = &m.borrower;
+    let owner = b.keypair.pubkey();
+    let shares = h.create_token_account(&m.usdc.collateral_mint, &owner).await;
+    let sol_shares = h.create_token_account(&m.sol.collateral_mint, &owner).await;
+    let mut keys = watched(&m);
+    keys.extend([shares, sol_shares, m.usdc.collateral_mint, m.sol.collateral_mint]);
+    // Another reserve's share mint.
+    let mut ix = deposit_reserve_liquidity_ix(&m.market, &m.usdc, &owner, &b.usdc_account, &sol_shares, 1_000);
+    ix.accounts[5].pubkey = m.sol.collateral_mint;
+    assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::InvalidCollateralMint, &keys).await;
+    // Shares credited to an account of another mint.
+    let ix = deposit_reserve_liquidity_ix(&m.market, &m.usdc, &owner, &b.usdc_account, &sol_shares, 1_000);
+    assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::InvalidCollateralMint, &keys).await;
+    // Redeeming more shares than held.
+    let ix = deposit_reserve_liquidity_ix(&m.market, &m.usdc, &owner, &b.usdc_account, &shares, 1_000);
+    h.must_send(&[ix], &[&b.keypair]).await;
+    let keys = {
+        let mut k = watched(&m);
+        k.extend([shares, m.usdc.collateral_mint]);
+        k
+    };
+    let held = h.token_balance(&shares).await;
+    let ix = redeem_reserve_collateral_ix(&m.market, &m.usdc, &owner, &shares, &b.usdc_account, held + 1);
+    assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::InsufficientCollateral, &keys).await;
+    // Paused: no lend-only deposit or redemption either.
+    h.must_send(&[set_paused_ix(&m.market, &m.owner.pubkey(), true)], &[&m.owner]).await;
+    let keys = {
+        let mut k = watched(&m);
+        k.extend([shares, m.usdc.collateral_mint]);
+        k
+    };
+    let ix = redeem_reserve_collateral_ix(&m.market, &m.usdc, &owner, &shares, &b.usdc_account, held);
+    assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::MarketPaused, &keys).await;
+    let ix = deposit_reserve_liquidity_ix(&m.market, &m.usdc, &owner, &b.usdc_account, &shares, 1_000);
+    assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::MarketPaused, &keys).await;
 }
 
 #[tokio::test]

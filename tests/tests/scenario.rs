@@ -147,14 +147,42 @@ async fn core_lending_scenario() {
     assert!(received >= 1_000_000_000, "shares appreciated with interest: {received}");
     assert_eq!(h.token_balance(&usdc.vault).await, vault - received);
 
-    // Protocol fees: the owner collects the fee and the interest share.
-    let receiver = h.create_token_account(&usdc.mint, &m.owner.pubkey()).await;
+    // Protocol fees: anyone moves them to the fee vault; only the owner takes them out.
     let reserve = h.reserve(&usdc.reserve).await;
     let fees = (reserve.accumulated_protocol_fees().raw() / WAD) as u64;
     assert!(fees > fee);
-    let ix = collect_fees_ix(&m.market, &m.owner.pubkey(), &usdc, &receiver);
-    compute_units.push(("collect_protocol_fees".into(), h.must_send(&[ix], &[&m.owner]).await));
+    let ix = collect_fees_ix(&m.market, &usdc);
+    compute_units.push(("collect_protocol_fees".into(), h.must_send(&[ix], &[]).await));
+    assert_eq!(h.token_balance(&usdc.fee_vault).await, fees);
+    assert_eq!(h.reserve(&usdc.reserve).await.accumulated_protocol_fees().raw(), reserve.accumulated_protocol_fees().raw() - fees as u128 * WAD);
+    let receiver = h.create_token_account(&usdc.mint, &m.owner.pubkey()).await;
+    let ix = withdraw_fees_ix(&m.market, &m.owner.pubkey(), &usdc, &receiver, u64::MAX);
+    compute_units.push(("withdraw_protocol_fees".into(), h.must_send(&[ix], &[&m.owner]).await));
     assert_eq!(h.token_balance(&receiver).await, fees);
+    assert_eq!(h.token_balance(&usdc.fee_vault).await, 0);
+
+    // Lend-only: share tokens for liquidity, worth more after interest, redeemed rounded down.
+    let saver = h.new_user(&m.market, &sol, &usdc).await;
+    let saver_key = saver.keypair.pubkey();
+    let shares_account = h.create_token_account(&usdc.collateral_mint, &saver_key).await;
+    h.mint_to(&usdc.mint, &saver.usdc_account, 1_000_000_000).await;
+    let before = h.reserve(&usdc.reserve).await;
+    let total = before.total_liquidity().unwrap().raw();
+    let expected_shares = (1_000_000_000u128 * WAD * before.collateral_supply as u128 / total) as u64;
+    let ix = deposit_reserve_liquidity_ix(&m.market, &usdc, &saver_key, &saver.usdc_account, &shares_account, 1_000_000_000);
+    compute_units.push(("deposit_reserve_liquidity".into(), h.must_send(&[ix], &[&saver.keypair]).await));
+    assert_eq!(h.token_balance(&shares_account).await, expected_shares);
+    assert!(expected_shares < 1_000_000_000, "shares are worth more than 1 USDC after interest");
+    let mint_data = h.account(&usdc.collateral_mint).await.unwrap().data;
+    assert_eq!(mint_supply(&mint_data), expected_shares);
+    let after = h.reserve(&usdc.reserve).await;
+    assert_eq!(after.collateral_supply, before.collateral_supply + expected_shares);
+    let ix = redeem_reserve_collateral_ix(&m.market, &usdc, &saver_key, &shares_account, &saver.usdc_account, expected_shares);
+    compute_units.push(("redeem_reserve_collateral".into(), h.must_send(&[ix], &[&saver.keypair]).await));
+    let returned = h.token_balance(&saver.usdc_account).await;
+    assert!(returned <= 1_000_000_000 && returned >= 999_999_999, "redeemed {returned}");
+    assert_eq!(h.token_balance(&shares_account).await, 0);
+    assert_eq!(mint_supply(&h.account(&usdc.collateral_mint).await.unwrap().data), 0);
 
     println!("\ncompute units (built .so in solana-program-test 4.4, SPL Token = p-token):");
     println!("| instruction | compute units |\n|---|---:|");

@@ -88,6 +88,8 @@ pub enum LendingError {
     LiquidationTooSmall,
     #[msg("A borrower cannot liquidate their own obligation")]
     SelfLiquidation,
-    #[msg("Account data has an unsupported version")]
-    UnsupportedVersion,
+    #[msg("Fee vault is not the reserve's fee vault")]
+    InvalidFeeVault,
+    #[msg("Mint is not the reserve's collateral (share) mint")]
+    InvalidCollateralMint,
 }

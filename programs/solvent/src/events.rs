@@ -104,3 +104,27 @@ pub struct ProtocolFeesCollected {
     pub reserve: Pubkey,
     pub amount: u64,
 }
+
+#[event]
+pub struct ProtocolFeesWithdrawn {
+    pub reserve: Pubkey,
+    pub destination: Pubkey,
+    pub amount: u64,
+}
+
+/// Liquidity supplied for share tokens (lend-only, outside any obligation).
+#[event]
+pub struct ReserveLiquidityDeposited {
+    pub reserve: Pubkey,
+    pub depositor: Pubkey,
+    pub liquidity_amount: u64,
+    pub collateral_shares: u64,
+}
+
+#[event]
+pub struct ReserveCollateralRedeemed {
+    pub reserve: Pubkey,
+    pub redeemer: Pubkey,
+    pub liquidity_amount: u64,
+    pub collateral_shares: u64,
+}

@@ -73,7 +73,19 @@ pub mod solvent {
         liquidate::handler(ctx, repay_amount)
     }
 
+    pub fn deposit_reserve_liquidity(ctx: Context<DepositReserveLiquidity>, amount: u64) -> Result<()> {
+        deposit_reserve_liquidity::handler(ctx, amount)
+    }
+
+    pub fn redeem_reserve_collateral(ctx: Context<RedeemReserveCollateral>, shares: u64) -> Result<()> {
+        redeem_reserve_collateral::handler(ctx, shares)
+    }
+
     pub fn collect_protocol_fees(ctx: Context<CollectProtocolFees>) -> Result<()> {
         collect_protocol_fees::handler(ctx)
+    }
+
+    pub fn withdraw_protocol_fees(ctx: Context<WithdrawProtocolFees>, amount: u64) -> Result<()> {
+        withdraw_protocol_fees::handler(ctx, amount)
     }
 }

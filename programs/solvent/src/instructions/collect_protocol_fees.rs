@@ -5,31 +5,31 @@ use crate::state::{LendingMarket, Reserve};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
+/// Permissionless: fees can only ever move to the reserve's own fee vault.
 #[derive(Accounts)]
 pub struct CollectProtocolFees<'info> {
-    #[account(has_one = owner @ LendingError::InvalidMarketOwner)]
     pub lending_market: Account<'info, LendingMarket>,
-    pub owner: Signer<'info>,
     #[account(
         mut,
         has_one = lending_market @ LendingError::InvalidMarket,
         has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
-        has_one = liquidity_vault @ LendingError::InvalidLiquidityVault
+        has_one = liquidity_vault @ LendingError::InvalidLiquidityVault,
+        has_one = fee_vault @ LendingError::InvalidFeeVault
     )]
     pub reserve: AccountLoader<'info, Reserve>,
     pub liquidity_mint: InterfaceAccount<'info, Mint>,
     #[account(mut)]
     pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
-    #[account(mut, constraint = fee_receiver.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
-    pub fee_receiver: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut)]
+    pub fee_vault: InterfaceAccount<'info, TokenAccount>,
     /// CHECK: checked against the address stored on the market.
     #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
     pub market_authority: UncheckedAccount<'info>,
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-/// Pays accrued protocol fees (interest share and borrow fees) out of the vault, as far as idle
-/// liquidity allows.
+/// Moves accrued protocol fees (interest share and borrow fees) from the liquidity vault to the
+/// fee vault, as far as idle liquidity allows.
 pub fn handler(ctx: Context<CollectProtocolFees>) -> Result<()> {
     let accounts = ctx.accounts;
     let mut reserve = accounts.reserve.load_mut()?;
@@ -43,7 +43,7 @@ pub fn handler(ctx: Context<CollectProtocolFees>) -> Result<()> {
         &accounts.token_program,
         &accounts.liquidity_vault,
         &accounts.liquidity_mint,
-        &accounts.fee_receiver,
+        &accounts.fee_vault,
         &accounts.market_authority,
         &accounts.lending_market,
         amount,

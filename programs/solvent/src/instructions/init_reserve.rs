@@ -33,6 +33,27 @@ pub struct InitReserve<'info> {
         token::token_program = token_program
     )]
     pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(
+        init,
+        payer = owner,
+        seeds = [FEE_VAULT_SEED, reserve.key().as_ref()],
+        bump,
+        token::mint = liquidity_mint,
+        token::authority = market_authority,
+        token::token_program = token_program
+    )]
+    pub fee_vault: InterfaceAccount<'info, TokenAccount>,
+    /// Shares as tokens, same decimals as the liquidity.
+    #[account(
+        init,
+        payer = owner,
+        seeds = [COLLATERAL_MINT_SEED, reserve.key().as_ref()],
+        bump,
+        mint::decimals = liquidity_mint.decimals,
+        mint::authority = market_authority,
+        mint::token_program = token_program
+    )]
+    pub collateral_mint: InterfaceAccount<'info, Mint>,
     /// CHECK: checked against the address stored on the market.
     #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
     pub market_authority: UncheckedAccount<'info>,
@@ -63,6 +84,8 @@ pub fn handler(ctx: Context<InitReserve>, config: ReserveConfig) -> Result<()> {
     reserve.lending_market = accounts.lending_market.key();
     reserve.liquidity_mint = accounts.liquidity_mint.key();
     reserve.liquidity_vault = accounts.liquidity_vault.key();
+    reserve.fee_vault = accounts.fee_vault.key();
+    reserve.collateral_mint = accounts.collateral_mint.key();
     reserve.token_program = accounts.token_program.key();
     reserve.oracle = accounts.oracle.key();
     reserve.oracle_program = accounts.lending_market.oracle_program;

@@ -1,17 +1,20 @@
 pub mod borrow;
 pub mod collect_protocol_fees;
 pub mod deposit;
+pub mod deposit_reserve_liquidity;
 pub mod init_lending_market;
 pub mod init_obligation;
 pub mod init_reserve;
 pub mod liquidate;
 pub mod refresh_obligation;
+pub mod redeem_reserve_collateral;
 pub mod refresh_reserve;
 pub mod repay;
 pub mod set_market_paused;
 pub mod token;
 pub mod update_reserve_config;
 pub mod withdraw;
+pub mod withdraw_protocol_fees;
 
 // Anchor's #[program] needs each accounts struct at this path; the `handler` names collide
 // harmlessly because handlers are always called by their module path.
@@ -19,13 +22,16 @@ pub mod withdraw;
 pub use borrow::*;
 pub use collect_protocol_fees::*;
 pub use deposit::*;
+pub use deposit_reserve_liquidity::*;
 pub use init_lending_market::*;
 pub use init_obligation::*;
 pub use init_reserve::*;
 pub use liquidate::*;
 pub use refresh_obligation::*;
+pub use redeem_reserve_collateral::*;
 pub use refresh_reserve::*;
 pub use repay::*;
 pub use set_market_paused::*;
 pub use update_reserve_config::*;
 pub use withdraw::*;
+pub use withdraw_protocol_fees::*;

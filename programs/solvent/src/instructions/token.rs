@@ -2,7 +2,7 @@
 use crate::errors::LendingError;
 use crate::state::{LendingMarket, MARKET_AUTHORITY_SEED};
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
+use anchor_spl::token_interface::{self, Burn, Mint, MintTo, TokenAccount, TokenInterface, TransferChecked};
 
 pub fn transfer_to_vault<'info>(
     token_program: &Interface<'info, TokenInterface>,
@@ -45,6 +45,42 @@ pub fn transfer_from_vault<'info>(
         amount,
         mint.decimals,
     )
+}
+
+/// Mints share tokens, signed by the market authority.
+pub fn mint_shares<'info>(
+    token_program: &Interface<'info, TokenInterface>,
+    collateral_mint: &InterfaceAccount<'info, Mint>,
+    destination: &InterfaceAccount<'info, TokenAccount>,
+    market_authority: &UncheckedAccount<'info>,
+    lending_market: &Account<'info, LendingMarket>,
+    shares: u64,
+) -> Result<()> {
+    let market_key = lending_market.key();
+    let seeds: &[&[u8]] = &[MARKET_AUTHORITY_SEED, market_key.as_ref(), &[lending_market.authority_bump]];
+    let accounts = MintTo {
+        mint: collateral_mint.to_account_info(),
+        to: destination.to_account_info(),
+        authority: market_authority.to_account_info(),
+    };
+    let signer = &[seeds];
+    token_interface::mint_to(CpiContext::new_with_signer(token_program.key(), accounts, signer), shares)
+}
+
+/// Burns share tokens from the holder's account, signed by the holder.
+pub fn burn_shares<'info>(
+    token_program: &Interface<'info, TokenInterface>,
+    collateral_mint: &InterfaceAccount<'info, Mint>,
+    source: &InterfaceAccount<'info, TokenAccount>,
+    holder: &Signer<'info>,
+    shares: u64,
+) -> Result<()> {
+    let accounts = Burn {
+        mint: collateral_mint.to_account_info(),
+        from: source.to_account_info(),
+        authority: holder.to_account_info(),
+    };
+    token_interface::burn(CpiContext::new(token_program.key(), accounts), shares)
 }
 
 /// After a transfer: the vault moved by exactly the amount booked (a fee-on-transfer or

@@ -5,6 +5,8 @@ use anchor_lang::prelude::*;
 
 pub const RESERVE_SEED: &[u8] = b"reserve";
 pub const LIQUIDITY_VAULT_SEED: &[u8] = b"liquidity_vault";
+pub const FEE_VAULT_SEED: &[u8] = b"fee_vault";
+pub const COLLATERAL_MINT_SEED: &[u8] = b"collateral_mint";
 pub const MAX_RATE_CURVE_POINTS: usize = 8;
 /// 10,000% APR: far above any sane curve, low enough that compounding cannot overflow.
 pub const MAX_BORROW_RATE_BPS: u32 = 1_000_000;
@@ -142,6 +144,11 @@ pub struct Reserve {
     pub liquidity_mint: Pubkey,
     /// Token account (PDA `["liquidity_vault", reserve]`) owned by the market authority.
     pub liquidity_vault: Pubkey,
+    /// Token account (PDA `["fee_vault", reserve]`) that collected protocol fees are moved to.
+    pub fee_vault: Pubkey,
+    /// Share mint (PDA `["collateral_mint", reserve]`): shares held outside obligations as tokens.
+    /// Shares inside obligations are a ledger entry; `collateral_supply` counts both.
+    pub collateral_mint: Pubkey,
     /// Token program of the mint (SPL Token or Token-2022).
     pub token_program: Pubkey,
     /// The one price account this reserve accepts.
@@ -154,7 +161,7 @@ pub struct Reserve {
     pub price_updated_slot: u64,
     /// Tokens in the vault: depositors' idle liquidity plus uncollected protocol fees.
     pub available_amount: u64,
-    /// Collateral shares outstanding across all obligations.
+    /// Collateral shares outstanding: in obligations plus the share mint's supply.
     pub collateral_supply: u64,
     /// Quote value of one whole token, from the last refresh.
     pub market_price_wad: StoredWad,
@@ -340,7 +347,7 @@ impl Reserve {
         Ok(())
     }
 
-    /// Protocol fees that can be paid out now (bounded by idle liquidity), in whole tokens.
+    /// Protocol fees that can be moved to the fee vault now (bounded by idle liquidity), in whole tokens.
     pub fn collectable_protocol_fees(&self) -> ReserveResult<u64> {
         let fees = overflow(self.accumulated_protocol_fees().to_u64(Rounding::Down))?;
         Ok(fees.min(self.available_amount))

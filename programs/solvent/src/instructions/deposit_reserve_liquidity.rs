@@ -1,0 +1,70 @@
+use super::token::{check_vault, mint_shares, transfer_to_vault};
+use crate::errors::LendingError;
+use crate::events::ReserveLiquidityDeposited;
+use crate::state::{LendingMarket, Reserve};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+
+#[derive(Accounts)]
+pub struct DepositReserveLiquidity<'info> {
+    #[account(constraint = !lending_market.paused @ LendingError::MarketPaused)]
+    pub lending_market: Account<'info, LendingMarket>,
+    #[account(
+        mut,
+        has_one = lending_market @ LendingError::InvalidMarket,
+        has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
+        has_one = liquidity_vault @ LendingError::InvalidLiquidityVault,
+        has_one = collateral_mint @ LendingError::InvalidCollateralMint
+    )]
+    pub reserve: AccountLoader<'info, Reserve>,
+    pub depositor: Signer<'info>,
+    pub liquidity_mint: InterfaceAccount<'info, Mint>,
+    #[account(mut)]
+    pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut)]
+    pub collateral_mint: InterfaceAccount<'info, Mint>,
+    #[account(mut, constraint = source_liquidity.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
+    pub source_liquidity: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, constraint = destination_collateral.mint == collateral_mint.key() @ LendingError::InvalidCollateralMint)]
+    pub destination_collateral: InterfaceAccount<'info, TokenAccount>,
+    /// CHECK: checked against the address stored on the market.
+    #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
+    pub market_authority: UncheckedAccount<'info>,
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+/// Lend-only: supplies `amount` tokens and receives share tokens (rounded down), outside any
+/// obligation. Shares earn interest like obligation collateral but cannot be borrowed against.
+pub fn handler(ctx: Context<DepositReserveLiquidity>, amount: u64) -> Result<()> {
+    require!(amount > 0, LendingError::ZeroAmount);
+    let accounts = ctx.accounts;
+    let mut reserve = accounts.reserve.load_mut()?;
+    reserve.accrue_interest(Clock::get()?.unix_timestamp)?;
+    let shares = reserve.deposit(amount)?;
+
+    let expected_vault = accounts.liquidity_vault.amount.checked_add(amount).ok_or(LendingError::MathOverflow)?;
+    transfer_to_vault(
+        &accounts.token_program,
+        &accounts.source_liquidity,
+        &accounts.liquidity_mint,
+        &accounts.liquidity_vault,
+        &accounts.depositor,
+        amount,
+    )?;
+    check_vault(&mut accounts.liquidity_vault, expected_vault, reserve.available_amount)?;
+    mint_shares(
+        &accounts.token_program,
+        &accounts.collateral_mint,
+        &accounts.destination_collateral,
+        &accounts.market_authority,
+        &accounts.lending_market,
+        shares,
+    )?;
+    emit!(ReserveLiquidityDeposited {
+        reserve: accounts.reserve.key(),
+        depositor: accounts.depositor.key(),
+        liquidity_amount: amount,
+        collateral_shares: shares,
+    });
+    Ok(())
+}

@@ -1,0 +1,65 @@
+use super::token::{burn_shares, check_vault, transfer_from_vault};
+use crate::errors::LendingError;
+use crate::events::ReserveCollateralRedeemed;
+use crate::state::{LendingMarket, Reserve};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+
+#[derive(Accounts)]
+pub struct RedeemReserveCollateral<'info> {
+    #[account(constraint = !lending_market.paused @ LendingError::MarketPaused)]
+    pub lending_market: Account<'info, LendingMarket>,
+    #[account(
+        mut,
+        has_one = lending_market @ LendingError::InvalidMarket,
+        has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
+        has_one = liquidity_vault @ LendingError::InvalidLiquidityVault,
+        has_one = collateral_mint @ LendingError::InvalidCollateralMint
+    )]
+    pub reserve: AccountLoader<'info, Reserve>,
+    pub redeemer: Signer<'info>,
+    pub liquidity_mint: InterfaceAccount<'info, Mint>,
+    #[account(mut)]
+    pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut)]
+    pub collateral_mint: InterfaceAccount<'info, Mint>,
+    #[account(mut, constraint = source_collateral.mint == collateral_mint.key() @ LendingError::InvalidCollateralMint)]
+    pub source_collateral: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, constraint = destination_liquidity.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
+    pub destination_liquidity: InterfaceAccount<'info, TokenAccount>,
+    /// CHECK: checked against the address stored on the market.
+    #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
+    pub market_authority: UncheckedAccount<'info>,
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+/// Burns `shares` share tokens and pays out the liquidity they are worth, rounded down.
+pub fn handler(ctx: Context<RedeemReserveCollateral>, shares: u64) -> Result<()> {
+    require!(shares > 0, LendingError::ZeroAmount);
+    let accounts = ctx.accounts;
+    require!(shares <= accounts.source_collateral.amount, LendingError::InsufficientCollateral);
+    let mut reserve = accounts.reserve.load_mut()?;
+    reserve.accrue_interest(Clock::get()?.unix_timestamp)?;
+    let amount = reserve.redeem(shares)?;
+    require!(amount > 0, LendingError::ZeroAmount);
+
+    burn_shares(&accounts.token_program, &accounts.collateral_mint, &accounts.source_collateral, &accounts.redeemer, shares)?;
+    let expected_vault = accounts.liquidity_vault.amount.checked_sub(amount).ok_or(LendingError::MathOverflow)?;
+    transfer_from_vault(
+        &accounts.token_program,
+        &accounts.liquidity_vault,
+        &accounts.liquidity_mint,
+        &accounts.destination_liquidity,
+        &accounts.market_authority,
+        &accounts.lending_market,
+        amount,
+    )?;
+    check_vault(&mut accounts.liquidity_vault, expected_vault, reserve.available_amount)?;
+    emit!(ReserveCollateralRedeemed {
+        reserve: accounts.reserve.key(),
+        redeemer: accounts.redeemer.key(),
+        liquidity_amount: amount,
+        collateral_shares: shares,
+    });
+    Ok(())
+}

@@ -1,0 +1,47 @@
+use super::token::transfer_from_vault;
+use crate::errors::LendingError;
+use crate::events::ProtocolFeesWithdrawn;
+use crate::state::{LendingMarket, Reserve};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+
+#[derive(Accounts)]
+pub struct WithdrawProtocolFees<'info> {
+    #[account(has_one = owner @ LendingError::InvalidMarketOwner)]
+    pub lending_market: Account<'info, LendingMarket>,
+    pub owner: Signer<'info>,
+    #[account(
+        has_one = lending_market @ LendingError::InvalidMarket,
+        has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
+        has_one = fee_vault @ LendingError::InvalidFeeVault
+    )]
+    pub reserve: AccountLoader<'info, Reserve>,
+    pub liquidity_mint: InterfaceAccount<'info, Mint>,
+    #[account(mut)]
+    pub fee_vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, constraint = destination.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
+    pub destination: InterfaceAccount<'info, TokenAccount>,
+    /// CHECK: checked against the address stored on the market.
+    #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
+    pub market_authority: UncheckedAccount<'info>,
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+/// Pays `amount` (u64::MAX: all) out of the fee vault to an account of the owner's choosing.
+pub fn handler(ctx: Context<WithdrawProtocolFees>, amount: u64) -> Result<()> {
+    let accounts = ctx.accounts;
+    let amount = if amount == u64::MAX { accounts.fee_vault.amount } else { amount };
+    require!(amount > 0, LendingError::ZeroAmount);
+    require!(amount <= accounts.fee_vault.amount, LendingError::InsufficientLiquidity);
+    transfer_from_vault(
+        &accounts.token_program,
+        &accounts.fee_vault,
+        &accounts.liquidity_mint,
+        &accounts.destination,
+        &accounts.market_authority,
+        &accounts.lending_market,
+        amount,
+    )?;
+    emit!(ProtocolFeesWithdrawn { reserve: accounts.reserve.key(), destination: accounts.destination.key(), amount });
+    Ok(())
+}
