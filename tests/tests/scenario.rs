@@ -180,7 +180,7 @@ async fn core_lending_scenario() {
     let ix = redeem_reserve_collateral_ix(&m.market, &usdc, &saver_key, &shares_account, &saver.usdc_account, expected_shares);
     compute_units.push(("redeem_reserve_collateral".into(), h.must_send(&[ix], &[&saver.keypair]).await));
     let returned = h.token_balance(&saver.usdc_account).await;
-    assert!(returned <= 1_000_000_000 && returned >= 999_999_999, "redeemed {returned}");
+    assert!((999_999_999..=1_000_000_000).contains(&returned), "redeemed {returned}");
     assert_eq!(h.token_balance(&shares_account).await, 0);
     assert_eq!(mint_supply(&h.account(&usdc.collateral_mint).await.unwrap().data), 0);
 
@@ -189,4 +189,26 @@ async fn core_lending_scenario() {
     for (name, units) in &compute_units {
         println!("| {name} | {units} |");
     }
+    check_compute_budget(&compute_units);
+}
+
+/// Every measured instruction but the inits has a budget line, and stays within it.
+fn check_compute_budget(measured: &[(String, u64)]) {
+    let text = include_str!("../compute-budget.txt");
+    let budget: Vec<(&str, u64)> = text
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| {
+            let (name, units) = line.rsplit_once(' ').expect("name units");
+            (name, units.parse().expect("units"))
+        })
+        .collect();
+    let mut over = Vec::new();
+    for (name, units) in measured.iter().filter(|(name, _)| !name.starts_with("init_")) {
+        let limit = budget.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no budget for {name}")).1;
+        if *units > limit {
+            over.push(format!("{name}: {units} CU > budget {limit}"));
+        }
+    }
+    assert!(over.is_empty(), "compute budget exceeded:\n{}", over.join("\n"));
 }
