@@ -4,6 +4,11 @@ use crate::state::{LendingMarket, MARKET_AUTHORITY_SEED};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{self, Burn, Mint, MintTo, TokenAccount, TokenInterface, TransferChecked};
 
+/// Signer seeds of the market authority PDA, with its stored bump (no bump search).
+fn authority_seeds<'a>(market_key: &'a Pubkey, bump: &'a [u8; 1]) -> [&'a [u8]; 3] {
+    [MARKET_AUTHORITY_SEED, market_key.as_ref(), bump]
+}
+
 pub fn transfer_to_vault<'info>(
     token_program: &Interface<'info, TokenInterface>,
     source: &InterfaceAccount<'info, TokenAccount>,
@@ -32,14 +37,15 @@ pub fn transfer_from_vault<'info>(
     amount: u64,
 ) -> Result<()> {
     let market_key = lending_market.key();
-    let seeds: &[&[u8]] = &[MARKET_AUTHORITY_SEED, market_key.as_ref(), &[lending_market.authority_bump]];
+    let bump = [lending_market.authority_bump];
+    let seeds = authority_seeds(&market_key, &bump);
     let accounts = TransferChecked {
         from: vault.to_account_info(),
         mint: mint.to_account_info(),
         to: destination.to_account_info(),
         authority: market_authority.to_account_info(),
     };
-    let signer = &[seeds];
+    let signer: &[&[&[u8]]] = &[&seeds];
     token_interface::transfer_checked(
         CpiContext::new_with_signer(token_program.key(), accounts, signer),
         amount,
@@ -57,13 +63,14 @@ pub fn mint_shares<'info>(
     shares: u64,
 ) -> Result<()> {
     let market_key = lending_market.key();
-    let seeds: &[&[u8]] = &[MARKET_AUTHORITY_SEED, market_key.as_ref(), &[lending_market.authority_bump]];
+    let bump = [lending_market.authority_bump];
+    let seeds = authority_seeds(&market_key, &bump);
     let accounts = MintTo {
         mint: collateral_mint.to_account_info(),
         to: destination.to_account_info(),
         authority: market_authority.to_account_info(),
     };
-    let signer = &[seeds];
+    let signer: &[&[&[u8]]] = &[&seeds];
     token_interface::mint_to(CpiContext::new_with_signer(token_program.key(), accounts, signer), shares)
 }
 
