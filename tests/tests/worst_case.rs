@@ -1,0 +1,136 @@
+//! The largest obligation the program allows (8 deposits and 8 borrows, each in its own reserve
+//! with its own oracle) refreshed and liquidated in one versioned transaction with an address
+//! lookup table, on the built .so: it must fit Solana's limits (1.4M compute units, 64 accounts,
+//! 1,232 bytes, the default 32 KiB heap).
+use solana_address_lookup_table_interface::state::{AddressLookupTable, LookupTableMeta};
+use solana_message::{v0, AddressLookupTableAccount, VersionedMessage};
+use solana_transaction::versioned::VersionedTransaction;
+use solvent::state::{MAX_OBLIGATION_BORROWS, MAX_OBLIGATION_DEPOSITS};
+use solvent_tests::*;
+use std::borrow::Cow;
+
+const LOOKUP_TABLE_PROGRAM_ID: Pubkey = Pubkey::from_str_const("AddressLookupTab1e1111111111111111111111111");
+const COMPUTE_BUDGET_PROGRAM_ID: Pubkey = Pubkey::from_str_const("ComputeBudget111111111111111111111111111111");
+const UNIT: u64 = 1_000_000; // one whole token at 6 decimals
+
+fn set_compute_unit_limit(units: u32) -> Instruction {
+    let mut data = vec![2];
+    data.extend_from_slice(&units.to_le_bytes());
+    Instruction { program_id: COMPUTE_BUDGET_PROGRAM_ID, accounts: vec![], data }
+}
+
+#[tokio::test]
+async fn largest_obligation_refreshes_and_liquidates_in_one_transaction() {
+    let mut h = Harness::start().await;
+    let owner = Keypair::new();
+    h.fund(&owner.pubkey(), 100_000_000_000).await;
+    let (market, _) = h.init_market(&owner).await;
+    let mut reserves = Vec::new();
+    for _ in 0..MAX_OBLIGATION_DEPOSITS + MAX_OBLIGATION_BORROWS {
+        let (reserve, _) = h.init_reserve(&market, &owner, 6, 1_000_000, -6, default_config()).await;
+        reserves.push(reserve);
+    }
+    let (collateral, debts) = reserves.split_at(MAX_OBLIGATION_DEPOSITS);
+
+    // A lender supplies every debt reserve; the borrower posts $1,000 in each collateral reserve.
+    let lender = Keypair::new();
+    h.fund(&lender.pubkey(), 10_000_000_000).await;
+    let lender_obligation = h.init_obligation(&market, &lender).await;
+    for reserve in debts {
+        let source = h.create_token_account(&reserve.mint, &lender.pubkey()).await;
+        h.mint_to(&reserve.mint, &source, 10_000 * UNIT).await;
+        h.must_send(&[deposit_ix(&market, reserve, &lender_obligation, &lender.pubkey(), &source, 10_000 * UNIT)], &[&lender]).await;
+    }
+    let borrower = Keypair::new();
+    h.fund(&borrower.pubkey(), 10_000_000_000).await;
+    let obligation = h.init_obligation(&market, &borrower).await;
+    for reserve in collateral {
+        let source = h.create_token_account(&reserve.mint, &borrower.pubkey()).await;
+        h.mint_to(&reserve.mint, &source, 1_000 * UNIT).await;
+        h.must_send(&[deposit_ix(&market, reserve, &obligation, &borrower.pubkey(), &source, 1_000 * UNIT)], &[&borrower]).await;
+    }
+    // $700 from each debt reserve: $5,600 against $8,000 × 75% = $6,000 allowed. Refreshes go in
+    // their own transactions of the same slot (a legacy transaction cannot carry them all).
+    for reserve in debts {
+        for r in &reserves {
+            h.must_send(&[refresh_reserve_ix(r)], &[]).await;
+        }
+        let current = h.obligation(&obligation).await;
+        h.must_send(&[refresh_obligation_ix(&obligation, &obligation_reserves(&current))], &[]).await;
+        let destination = h.create_token_account(&reserve.mint, &borrower.pubkey()).await;
+        h.must_send(&[borrow_ix(&market, reserve, &obligation, &borrower.pubkey(), &destination, 700 * UNIT)], &[&borrower]).await;
+    }
+    let full = h.obligation(&obligation).await;
+    assert_eq!((full.deposit_count(), full.borrow_count()), (MAX_OBLIGATION_DEPOSITS, MAX_OBLIGATION_BORROWS));
+
+    // Collateral falls to $0.85: $6,800 × 80% = $5,440 < $5,600 borrowed.
+    for reserve in collateral {
+        h.set_price(&reserve.oracle, 850_000, 0, -6).await;
+    }
+    for reserve in debts {
+        h.set_price(&reserve.oracle, 1_000_000, 0, -6).await;
+    }
+    let liquidator = Keypair::new();
+    h.fund(&liquidator.pubkey(), 10_000_000_000).await;
+    let repay_source = h.create_token_account(&debts[0].mint, &liquidator.pubkey()).await;
+    h.mint_to(&debts[0].mint, &repay_source, 1_000 * UNIT).await;
+    let seized_destination = h.create_token_account(&collateral[0].mint, &liquidator.pubkey()).await;
+
+    let mut instructions = vec![set_compute_unit_limit(1_400_000)];
+    instructions.extend(reserves.iter().map(refresh_reserve_ix));
+    instructions.push(refresh_obligation_ix(&obligation, &obligation_reserves(&full)));
+    instructions.push(liquidate_ix(
+        &market,
+        &obligation,
+        &liquidator.pubkey(),
+        &debts[0],
+        &repay_source,
+        &collateral[0],
+        &seized_destination,
+        u64::MAX,
+    ));
+
+    // Every account but the signers goes in a lookup table.
+    let mut addresses: Vec<Pubkey> = Vec::new();
+    for ix in &instructions {
+        for key in std::iter::once(&ix.program_id).chain(ix.accounts.iter().map(|m| &m.pubkey)) {
+            if !addresses.contains(key) && *key != liquidator.pubkey() && *key != h.payer.pubkey() {
+                addresses.push(*key);
+            }
+        }
+    }
+    let table_key = Keypair::new().pubkey();
+    let table = AddressLookupTable { meta: LookupTableMeta::new(owner.pubkey()), addresses: Cow::Owned(addresses.clone()) };
+    h.set_account(&table_key, &LOOKUP_TABLE_PROGRAM_ID, table.serialize_for_tests().expect("lookup table"));
+    let now = h.now().await;
+    h.set_time(now + 1).await; // the table's addresses are usable from the next slot
+    for reserve in collateral {
+        h.set_price(&reserve.oracle, 850_000, 0, -6).await;
+    }
+    for reserve in debts {
+        h.set_price(&reserve.oracle, 1_000_000, 0, -6).await;
+    }
+
+    let blockhash = h.context.get_new_latest_blockhash().await.expect("blockhash");
+    let lookup = AddressLookupTableAccount { key: table_key, addresses };
+    let message = v0::Message::try_compile(&h.payer.pubkey(), &instructions, &[lookup], blockhash).expect("compile");
+    let account_count = message.account_keys.len()
+        + message.address_table_lookups.iter().map(|l| l.writable_indexes.len() + l.readonly_indexes.len()).sum::<usize>();
+    let versioned = VersionedMessage::V0(message);
+    let transaction = VersionedTransaction::try_new(versioned, &[&h.payer, &liquidator]).expect("sign");
+    let size = transaction.message.serialize().len() + 1 + 64 * transaction.signatures.len();
+    let seized_before = h.token_balance(&seized_destination).await;
+    let result = h.context.banks_client.process_transaction_with_metadata(transaction).await.expect("banks");
+    let metadata = result.metadata.expect("metadata");
+    assert!(result.result.is_ok(), "{:?}\n{}", result.result, metadata.log_messages.join("\n"));
+    let units = metadata.compute_units_consumed;
+    println!(
+        "\nworst case: 16 refresh_reserve + refresh_obligation (8 deposits, 8 borrows) + liquidate in one v0 transaction:\n  {units} compute units, {account_count} accounts, {size} bytes, {} instructions",
+        instructions.len()
+    );
+    assert!(h.token_balance(&seized_destination).await > seized_before, "the liquidation seized collateral");
+    assert!(units <= 1_400_000, "{units} CU over the transaction limit");
+    check_compute_budget(&[("worst case: refresh 16 reserves + obligation (8+8) + liquidate".to_string(), units)]);
+    assert!(account_count <= 64, "{account_count} accounts over the lock limit");
+    assert!(size <= 1_232, "{size} bytes over the packet limit");
+}
