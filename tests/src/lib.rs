@@ -518,10 +518,9 @@ pub fn borrow_ix(market: &TestMarket, reserve: &TestReserve, obligation: &Pubkey
     )
 }
 
-pub fn repay_ix(market: &TestMarket, reserve: &TestReserve, obligation: &Pubkey, repayer: &Pubkey, source: &Pubkey, amount: u64) -> Instruction {
+pub fn repay_ix(reserve: &TestReserve, obligation: &Pubkey, repayer: &Pubkey, source: &Pubkey, amount: u64) -> Instruction {
     program_ix(
         solvent::accounts::Repay {
-            lending_market: to_anchor(&market.market),
             reserve: to_anchor(&reserve.reserve),
             obligation: to_anchor(obligation),
             repayer: to_anchor(repayer),

@@ -117,6 +117,13 @@ async fn substituted_accounts_are_rejected() {
     ix.accounts[0].pubkey = m.market.market;
     let ixs = vec![refresh_reserve_ix(&other_usdc), ix];
     assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::InvalidMarket, &keys).await;
+    // Repaying through another market's reserve.
+    let other_source = h.create_token_account(&other_usdc.mint, &owner).await;
+    h.mint_to(&other_usdc.mint, &other_source, 1_000).await;
+    let mut keys_other = keys.clone();
+    keys_other.extend([other_source, other_usdc.reserve, other_usdc.vault]);
+    let ix = repay_ix(&other_usdc, &b.obligation, &owner, &other_source, 1_000);
+    assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::InvalidMarket, &keys_other).await;
     // A refresh that passes another reserve in place of a position's reserve.
     let ix = refresh_obligation_ix(&b.obligation, &[m.sol.reserve, other_usdc.reserve]);
     let ixs = vec![refresh_reserve_ix(&m.sol), refresh_reserve_ix(&other_usdc), ix];
@@ -193,7 +200,7 @@ async fn zero_amounts_are_rejected() {
         deposit_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 0),
         withdraw_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 0),
         borrow_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 0),
-        repay_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 0),
+        repay_ix(&m.usdc, &b.obligation, &owner, &b.usdc_account, 0),
     ];
     for ix in cases {
         assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::ZeroAmount, &keys).await;
@@ -315,7 +322,7 @@ async fn repaying_another_reserves_debt_is_rejected() {
     let b = &m.borrower;
     h.mint_to(&m.sol.mint, &b.sol_account, 1_000_000).await;
     let keys = watched(&m);
-    let ix = repay_ix(&m.market, &m.sol, &b.obligation, &b.keypair.pubkey(), &b.sol_account, 1_000_000);
+    let ix = repay_ix(&m.sol, &b.obligation, &b.keypair.pubkey(), &b.sol_account, 1_000_000);
     assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::BorrowNotFound, &keys).await;
 }
 
@@ -355,7 +362,7 @@ async fn limits_and_pause_are_enforced() {
     let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
     assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::MarketPaused, &keys).await;
     let before = h.token_balance(&b.usdc_account).await;
-    let ix = repay_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 1_000_000);
+    let ix = repay_ix(&m.usdc, &b.obligation, &owner, &b.usdc_account, 1_000_000);
     h.must_send(&[ix], &[&b.keypair]).await;
     assert_eq!(h.token_balance(&b.usdc_account).await, before - 1_000_000);
 }

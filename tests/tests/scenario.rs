@@ -80,7 +80,7 @@ async fn core_lending_scenario() {
     h.mint_to(&usdc.mint, &borrower.usdc_account, 100_000_000).await; // to cover interest and fee
     let wallet_before = h.token_balance(&borrower.usdc_account).await;
     let vault_before = h.token_balance(&usdc.vault).await;
-    let ix = repay_ix(&m.market, &usdc, &borrower.obligation, &borrower_key, &borrower.usdc_account, 500_000_000);
+    let ix = repay_ix(&usdc, &borrower.obligation, &borrower_key, &borrower.usdc_account, 500_000_000);
     compute_units.push(("repay".into(), h.must_send(&[ix], &[&borrower.keypair]).await));
     assert_eq!(h.token_balance(&borrower.usdc_account).await, wallet_before - 500_000_000);
     assert_eq!(h.token_balance(&usdc.vault).await, vault_before + 500_000_000);
@@ -90,7 +90,7 @@ async fn core_lending_scenario() {
     // Repaying more than owed repays the debt rounded up, and closes the position.
     let owed = remaining.raw().div_ceil(WAD) as u64;
     let wallet_before = h.token_balance(&borrower.usdc_account).await;
-    let ix = repay_ix(&m.market, &usdc, &borrower.obligation, &borrower_key, &borrower.usdc_account, u64::MAX);
+    let ix = repay_ix(&usdc, &borrower.obligation, &borrower_key, &borrower.usdc_account, u64::MAX);
     h.must_send(&[ix], &[&borrower.keypair]).await;
     assert_eq!(h.token_balance(&borrower.usdc_account).await, wallet_before - owed);
     assert_eq!(h.obligation(&borrower.obligation).await.borrow_count(), 0);

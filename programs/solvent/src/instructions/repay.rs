@@ -1,22 +1,24 @@
 use super::token::{check_vault, transfer_to_vault};
 use crate::errors::LendingError;
 use crate::events::Repaid;
-use crate::state::{settle_repayment, LendingMarket, Obligation, Reserve};
+use crate::state::{settle_repayment, Obligation, Reserve};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
-/// No pause check and no price: repaying must always be possible.
+/// No pause check and no price: repaying must always be possible. Nothing of the market is read,
+/// so it is not passed: the reserve and the obligation need only belong to the same one.
 #[derive(Accounts)]
 pub struct Repay<'info> {
-    pub lending_market: Account<'info, LendingMarket>,
     #[account(
         mut,
-        has_one = lending_market @ LendingError::InvalidMarket,
         has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
         has_one = liquidity_vault @ LendingError::InvalidLiquidityVault
     )]
     pub reserve: AccountLoader<'info, Reserve>,
-    #[account(mut, has_one = lending_market @ LendingError::InvalidMarket)]
+    #[account(
+        mut,
+        constraint = obligation.load()?.lending_market == reserve.load()?.lending_market @ LendingError::InvalidMarket
+    )]
     pub obligation: AccountLoader<'info, Obligation>,
     /// Anyone may repay any obligation's debt.
     pub repayer: Signer<'info>,
