@@ -853,3 +853,96 @@ pub fn check_compute_budget(measured: &[(String, u64)]) {
     }
     assert!(over.is_empty(), "compute budget exceeded:\n{}", over.join("\n"));
 }
+
+/// A market with one reserve per position (each with its own oracle, 6 decimals, $1) and an
+/// obligation holding `deposits` collateral positions of $1,000 and `borrows` debts of $700 ×
+/// 8 / `borrows`, supplied by a lender: $5,600 of debt against $8,000 × deposits / 8 of collateral.
+pub struct LoadedObligation {
+    pub owner: Keypair,
+    pub market: TestMarket,
+    pub collateral: Vec<TestReserve>,
+    pub debts: Vec<TestReserve>,
+    pub borrower: Keypair,
+    pub obligation: Pubkey,
+    /// The borrower's token account for each collateral reserve, then each debt reserve.
+    pub collateral_accounts: Vec<Pubkey>,
+    pub debt_accounts: Vec<Pubkey>,
+}
+
+pub const ONE_TOKEN: u64 = 1_000_000;
+
+impl Harness {
+    pub async fn loaded_obligation(&mut self, deposits: usize, borrows: usize) -> LoadedObligation {
+        let owner = Keypair::new();
+        self.fund(&owner.pubkey(), 100_000_000_000).await;
+        let (market, _) = self.init_market(&owner).await;
+        let mut reserves = Vec::new();
+        for _ in 0..deposits + borrows {
+            let (reserve, _) = self.init_reserve(&market, &owner, 6, 1_000_000, -6, default_config()).await;
+            reserves.push(reserve);
+        }
+        let debts = reserves.split_off(deposits);
+        let collateral = reserves;
+
+        let lender = Keypair::new();
+        self.fund(&lender.pubkey(), 10_000_000_000).await;
+        let lender_obligation = self.init_obligation(&market, &lender).await;
+        for reserve in &debts {
+            let source = self.create_token_account(&reserve.mint, &lender.pubkey()).await;
+            self.mint_to(&reserve.mint, &source, 10_000 * ONE_TOKEN).await;
+            let ix = deposit_ix(&market, reserve, &lender_obligation, &lender.pubkey(), &source, 10_000 * ONE_TOKEN);
+            self.must_send(&[ix], &[&lender]).await;
+        }
+        let borrower = Keypair::new();
+        self.fund(&borrower.pubkey(), 10_000_000_000).await;
+        let obligation = self.init_obligation(&market, &borrower).await;
+        let per_deposit = 8_000 * ONE_TOKEN / deposits as u64;
+        let mut collateral_accounts = Vec::new();
+        for reserve in &collateral {
+            let source = self.create_token_account(&reserve.mint, &borrower.pubkey()).await;
+            self.mint_to(&reserve.mint, &source, 2 * per_deposit).await;
+            let ix = deposit_ix(&market, reserve, &obligation, &borrower.pubkey(), &source, per_deposit);
+            self.must_send(&[ix], &[&borrower]).await;
+            collateral_accounts.push(source);
+        }
+        let per_borrow = 5_600 * ONE_TOKEN / borrows.max(1) as u64;
+        let mut debt_accounts = Vec::new();
+        for reserve in &debts {
+            self.refresh_separately(&obligation, &collateral, &debts).await;
+            let destination = self.create_token_account(&reserve.mint, &borrower.pubkey()).await;
+            let ix = borrow_ix(&market, reserve, &obligation, &borrower.pubkey(), &destination, per_borrow);
+            self.must_send(&[ix], &[&borrower]).await;
+            debt_accounts.push(destination);
+        }
+        LoadedObligation { owner, market, collateral, debts, borrower, obligation, collateral_accounts, debt_accounts }
+    }
+
+    /// Refreshes every reserve and then the obligation, each in its own transaction of this slot
+    /// (a legacy transaction cannot carry them all for a large obligation).
+    pub async fn refresh_separately(&mut self, obligation: &Pubkey, collateral: &[TestReserve], debts: &[TestReserve]) {
+        for reserve in collateral.iter().chain(debts) {
+            self.must_send(&[refresh_reserve_ix(reserve)], &[]).await;
+        }
+        let current = self.obligation(obligation).await;
+        self.must_send(&[refresh_obligation_ix(obligation, &obligation_reserves(&current))], &[]).await;
+    }
+}
+
+/// What one transaction costs: compute units, distinct accounts, serialized bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Measurement {
+    pub compute_units: u64,
+    pub accounts: usize,
+    pub bytes: usize,
+}
+
+impl Harness {
+    /// Sends a legacy transaction that must succeed and reports its cost and size.
+    pub async fn measure(&mut self, instructions: &[Instruction], signers: &[&Keypair]) -> Measurement {
+        let message = solana_message::Message::new(instructions, Some(&self.payer.pubkey()));
+        let accounts = message.account_keys.len();
+        let bytes = message.serialize().len() + 1 + 64 * message.header.num_required_signatures as usize;
+        let compute_units = self.must_send(instructions, signers).await;
+        Measurement { compute_units, accounts, bytes }
+    }
+}

@@ -11,7 +11,6 @@ use std::borrow::Cow;
 
 const LOOKUP_TABLE_PROGRAM_ID: Pubkey = Pubkey::from_str_const("AddressLookupTab1e1111111111111111111111111");
 const COMPUTE_BUDGET_PROGRAM_ID: Pubkey = Pubkey::from_str_const("ComputeBudget111111111111111111111111111111");
-const UNIT: u64 = 1_000_000; // one whole token at 6 decimals
 
 fn set_compute_unit_limit(units: u32) -> Instruction {
     let mut data = vec![2];
@@ -22,44 +21,10 @@ fn set_compute_unit_limit(units: u32) -> Instruction {
 #[tokio::test]
 async fn largest_obligation_refreshes_and_liquidates_in_one_transaction() {
     let mut h = Harness::start().await;
-    let owner = Keypair::new();
-    h.fund(&owner.pubkey(), 100_000_000_000).await;
-    let (market, _) = h.init_market(&owner).await;
-    let mut reserves = Vec::new();
-    for _ in 0..MAX_OBLIGATION_DEPOSITS + MAX_OBLIGATION_BORROWS {
-        let (reserve, _) = h.init_reserve(&market, &owner, 6, 1_000_000, -6, default_config()).await;
-        reserves.push(reserve);
-    }
-    let (collateral, debts) = reserves.split_at(MAX_OBLIGATION_DEPOSITS);
-
-    // A lender supplies every debt reserve; the borrower posts $1,000 in each collateral reserve.
-    let lender = Keypair::new();
-    h.fund(&lender.pubkey(), 10_000_000_000).await;
-    let lender_obligation = h.init_obligation(&market, &lender).await;
-    for reserve in debts {
-        let source = h.create_token_account(&reserve.mint, &lender.pubkey()).await;
-        h.mint_to(&reserve.mint, &source, 10_000 * UNIT).await;
-        h.must_send(&[deposit_ix(&market, reserve, &lender_obligation, &lender.pubkey(), &source, 10_000 * UNIT)], &[&lender]).await;
-    }
-    let borrower = Keypair::new();
-    h.fund(&borrower.pubkey(), 10_000_000_000).await;
-    let obligation = h.init_obligation(&market, &borrower).await;
-    for reserve in collateral {
-        let source = h.create_token_account(&reserve.mint, &borrower.pubkey()).await;
-        h.mint_to(&reserve.mint, &source, 1_000 * UNIT).await;
-        h.must_send(&[deposit_ix(&market, reserve, &obligation, &borrower.pubkey(), &source, 1_000 * UNIT)], &[&borrower]).await;
-    }
-    // $700 from each debt reserve: $5,600 against $8,000 × 75% = $6,000 allowed. Refreshes go in
-    // their own transactions of the same slot (a legacy transaction cannot carry them all).
-    for reserve in debts {
-        for r in &reserves {
-            h.must_send(&[refresh_reserve_ix(r)], &[]).await;
-        }
-        let current = h.obligation(&obligation).await;
-        h.must_send(&[refresh_obligation_ix(&obligation, &obligation_reserves(&current))], &[]).await;
-        let destination = h.create_token_account(&reserve.mint, &borrower.pubkey()).await;
-        h.must_send(&[borrow_ix(&market, reserve, &obligation, &borrower.pubkey(), &destination, 700 * UNIT)], &[&borrower]).await;
-    }
+    let loaded = h.loaded_obligation(MAX_OBLIGATION_DEPOSITS, MAX_OBLIGATION_BORROWS).await;
+    let (market, obligation, owner) = (loaded.market.clone(), loaded.obligation, loaded.owner.insecure_clone());
+    let (collateral, debts) = (&loaded.collateral, &loaded.debts);
+    let reserves: Vec<TestReserve> = collateral.iter().chain(debts).cloned().collect();
     let full = h.obligation(&obligation).await;
     assert_eq!((full.deposit_count(), full.borrow_count()), (MAX_OBLIGATION_DEPOSITS, MAX_OBLIGATION_BORROWS));
 
@@ -73,7 +38,7 @@ async fn largest_obligation_refreshes_and_liquidates_in_one_transaction() {
     let liquidator = Keypair::new();
     h.fund(&liquidator.pubkey(), 10_000_000_000).await;
     let repay_source = h.create_token_account(&debts[0].mint, &liquidator.pubkey()).await;
-    h.mint_to(&debts[0].mint, &repay_source, 1_000 * UNIT).await;
+    h.mint_to(&debts[0].mint, &repay_source, 1_000 * ONE_TOKEN).await;
     let seized_destination = h.create_token_account(&collateral[0].mint, &liquidator.pubkey()).await;
 
     let mut instructions = vec![set_compute_unit_limit(1_400_000)];

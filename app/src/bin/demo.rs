@@ -29,7 +29,7 @@ async fn refresh_everything(h: &mut Harness, m: &StandardMarket, rows: &[(&str, 
     }
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let mut h = Harness::start().await;
     println!("== Solvent demo: the built program on an in-process validator ==\n");

@@ -1,0 +1,101 @@
+//! Compute benchmark: every obligation-facing instruction on the built .so in
+//! solana-program-test 4.4, at obligation sizes 1+1, 4+4 and 8+8 (deposits + borrows, one reserve
+//! and one oracle per position), each instruction alone in its own transaction with fresh inputs.
+//! Writes docs/compute-units.md and the README's table between its bench markers.
+//! Compute units are deterministic up to a few dozen CU (early-exit comparisons of random
+//! addresses); CI checks them against tests/compute-budget.txt, not here.
+use solvent_tests::*;
+
+const SIZES: [(usize, usize); 3] = [(1, 1), (4, 4), (8, 8)];
+
+async fn new_slot_at_prices(h: &mut Harness, loaded: &LoadedObligation, collateral_price: i64) {
+    let now = h.now().await;
+    h.set_time(now + 1).await;
+    for reserve in &loaded.collateral {
+        h.set_price(&reserve.oracle, collateral_price, 0, -6).await;
+    }
+    for reserve in &loaded.debts {
+        h.set_price(&reserve.oracle, 1_000_000, 0, -6).await;
+    }
+}
+
+async fn measure_size(deposits: usize, borrows: usize) -> Vec<(&'static str, Measurement)> {
+    let mut h = Harness::start().await;
+    let l = h.loaded_obligation(deposits, borrows).await;
+    let borrower = l.borrower.insecure_clone();
+    let owner = borrower.pubkey();
+    let mut rows = Vec::new();
+    new_slot_at_prices(&mut h, &l, 1_000_000).await;
+
+    rows.push(("refresh_reserve", h.measure(&[refresh_reserve_ix(&l.collateral[0])], &[]).await));
+    for reserve in l.collateral.iter().skip(1).chain(&l.debts) {
+        h.must_send(&[refresh_reserve_ix(reserve)], &[]).await;
+    }
+    let current = h.obligation(&l.obligation).await;
+    let refresh = refresh_obligation_ix(&l.obligation, &obligation_reserves(&current));
+    rows.push(("refresh_obligation", h.measure(&[refresh.clone()], &[]).await));
+
+    let ix = deposit_ix(&l.market, &l.collateral[0], &l.obligation, &owner, &l.collateral_accounts[0], ONE_TOKEN);
+    rows.push(("deposit", h.measure(&[ix], &[&borrower]).await));
+    h.must_send(&[refresh.clone()], &[]).await;
+    let ix = borrow_ix(&l.market, &l.debts[0], &l.obligation, &owner, &l.debt_accounts[0], ONE_TOKEN);
+    rows.push(("borrow", h.measure(&[ix], &[&borrower]).await));
+    let ix = withdraw_ix(&l.market, &l.collateral[0], &l.obligation, &owner, &l.collateral_accounts[0], ONE_TOKEN);
+    rows.push(("withdraw", h.measure(&[ix], &[&borrower]).await));
+    let ix = repay_ix(&l.debts[0], &l.obligation, &owner, &l.debt_accounts[0], ONE_TOKEN);
+    rows.push(("repay", h.measure(&[ix], &[&borrower]).await));
+
+    // Collateral at $0.85 makes the obligation liquidatable at every size.
+    new_slot_at_prices(&mut h, &l, 850_000).await;
+    h.refresh_separately(&l.obligation, &l.collateral, &l.debts).await;
+    let liquidator = Keypair::new();
+    h.fund(&liquidator.pubkey(), 1_000_000_000).await;
+    let source = h.create_token_account(&l.debts[0].mint, &liquidator.pubkey()).await;
+    h.mint_to(&l.debts[0].mint, &source, 10_000 * ONE_TOKEN).await;
+    let destination = h.create_token_account(&l.collateral[0].mint, &liquidator.pubkey()).await;
+    let ix = liquidate_ix(&l.market, &l.obligation, &liquidator.pubkey(), &l.debts[0], &source, &l.collateral[0], &destination, u64::MAX);
+    rows.push(("liquidate", h.measure(&[ix], &[&liquidator]).await));
+    rows
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let mut results = Vec::new();
+    for (deposits, borrows) in SIZES {
+        eprintln!("measuring an obligation with {deposits} deposits and {borrows} borrows ...");
+        results.push(measure_size(deposits, borrows).await);
+    }
+    let mut table = String::from("| instruction |");
+    for (d, b) in SIZES {
+        table += &format!(" {d}+{b} positions: CU / accounts / bytes |");
+    }
+    table += "\n|---|";
+    table += &"---:|".repeat(SIZES.len());
+    table += "\n";
+    for (row, (name, _)) in results[0].iter().enumerate() {
+        table += &format!("| {name} |");
+        for size in &results {
+            let m = size[row].1;
+            table += &format!(" {} / {} / {} |", m.compute_units, m.accounts, m.bytes);
+        }
+        table += "\n";
+    }
+    println!("{table}");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let doc = format!(
+        "# Compute units by obligation size\n\nWritten by `./scripts/bench.sh` (the built .so in solana-program-test 4.4, SPL Token = p-token;\n\
+         each instruction alone in a legacy transaction with fresh inputs; obligations of N deposits + N\n\
+         borrows, one reserve and one Pyth account per position). Accounts and bytes are the whole\n\
+         transaction's, fee payer and signatures included.\n\n{table}"
+    );
+    std::fs::create_dir_all(format!("{root}/docs")).expect("docs dir");
+    std::fs::write(format!("{root}/docs/compute-units.md"), doc).expect("write docs/compute-units.md");
+    let readme_path = format!("{root}/README.md");
+    let readme = std::fs::read_to_string(&readme_path).expect("README");
+    let (start, end) = ("<!-- bench:start -->\n", "<!-- bench:end -->");
+    if let (Some(i), Some(j)) = (readme.find(start), readme.find(end)) {
+        let updated = format!("{}{start}{table}{}", &readme[..i], &readme[j..]);
+        std::fs::write(&readme_path, updated).expect("write README");
+        eprintln!("wrote docs/compute-units.md and the README's table");
+    }
+}
