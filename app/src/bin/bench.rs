@@ -33,11 +33,11 @@ async fn measure_size(deposits: usize, borrows: usize) -> Vec<(&'static str, Mea
     }
     let current = h.obligation(&l.obligation).await;
     let refresh = refresh_obligation_ix(&l.obligation, &obligation_reserves(&current));
-    rows.push(("refresh_obligation", h.measure(&[refresh.clone()], &[]).await));
+    rows.push(("refresh_obligation", h.measure(std::slice::from_ref(&refresh), &[]).await));
 
     let ix = deposit_ix(&l.market, &l.collateral[0], &l.obligation, &owner, &l.collateral_accounts[0], ONE_TOKEN);
     rows.push(("deposit", h.measure(&[ix], &[&borrower]).await));
-    h.must_send(&[refresh.clone()], &[]).await;
+    h.must_send(std::slice::from_ref(&refresh), &[]).await;
     let ix = borrow_ix(&l.market, &l.debts[0], &l.obligation, &owner, &l.debt_accounts[0], ONE_TOKEN);
     rows.push(("borrow", h.measure(&[ix], &[&borrower]).await));
     let ix = withdraw_ix(&l.market, &l.collateral[0], &l.obligation, &owner, &l.collateral_accounts[0], ONE_TOKEN);
