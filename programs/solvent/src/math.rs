@@ -127,6 +127,36 @@ impl Wad {
     }
 }
 
+/// `amount × mantissa × 10^scale_exponent`, rounded once as asked: the quote value of a token
+/// amount at an oracle price `mantissa × 10^expo`, with `scale_exponent = expo − decimals`.
+/// Splits the amount into whole and fractional parts so that every step fits a `u128` (a u64
+/// mantissa times a u64 amount always does); only amounts beyond that fall back to `mul_div`.
+pub fn scaled_value(amount: Wad, mantissa: u64, scale_exponent: i32, rounding: Rounding) -> Option<Wad> {
+    let mantissa = mantissa as u128;
+    if scale_exponent >= 0 {
+        let factor = pow10(scale_exponent as u32)?;
+        return amount.0.checked_mul(mantissa)?.checked_mul(factor).map(Wad);
+    }
+    let divisor_exponent = scale_exponent.unsigned_abs();
+    let divisor = pow10(divisor_exponent)?;
+    let (whole, fraction) = (amount.0 / WAD, amount.0 % WAD);
+    let fast = whole.checked_mul(mantissa).and_then(|whole_product| {
+        // amount × m / 10^k = (whole × m × 10^18 + fraction × m) / 10^k
+        let (exact, numerator) = if divisor_exponent <= 18 {
+            (whole_product.checked_mul(pow10(18 - divisor_exponent)?)?, fraction * mantissa)
+        } else {
+            let split = pow10(divisor_exponent - 18)?;
+            (whole_product / split, (whole_product % split) * WAD + fraction * mantissa)
+        };
+        let rounded = if rounding == Rounding::Up { numerator.div_ceil(divisor) } else { numerator / divisor };
+        exact.checked_add(rounded)
+    });
+    match fast {
+        Some(value) => Some(Wad(value)),
+        None => mul_div(amount.0, mantissa, divisor, rounding).map(Wad),
+    }
+}
+
 /// `10^exponent` for the exponents prices and token decimals use.
 pub fn pow10(exponent: u32) -> Option<u128> {
     10u128.checked_pow(exponent)

@@ -8,14 +8,28 @@ use pyth_sdk_solana::state::{load_price_account, PriceStatus, SolanaPriceAccount
 pub const MIN_PRICE_EXPONENT: i32 = -18;
 pub const MAX_PRICE_EXPONENT: i32 = 8;
 
-/// Reads and checks a Pyth legacy price account. Returns the price of one whole token in the
-/// quote currency as a Wad: `price × 10^expo`, exact.
+/// A checked oracle price of one whole token: `mantissa × 10^exponent` in the quote currency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OraclePrice {
+    pub mantissa: u64,
+    pub exponent: i32,
+}
+
+impl OraclePrice {
+    /// The same price as a Wad, exact (the exponent range keeps 10^(18 + exponent) integral).
+    pub fn to_wad(self) -> Result<Wad, LendingError> {
+        let scale = pow10((18 + self.exponent) as u32).ok_or(LendingError::MathOverflow)?;
+        (self.mantissa as u128).checked_mul(scale).map(Wad).ok_or(LendingError::MathOverflow)
+    }
+}
+
+/// Reads and checks a Pyth legacy price account.
 pub fn read_pyth_price(
     data: &[u8],
     now_unix_timestamp: i64,
     max_price_age_secs: u32,
     max_confidence_bps: u16,
-) -> Result<Wad, LendingError> {
+) -> Result<OraclePrice, LendingError> {
     let account = load_price_account::<32, ()>(data).map_err(|_| LendingError::InvalidOracleData)?;
     let _: &SolanaPriceAccount = account;
     if account.agg.status != PriceStatus::Trading {
@@ -30,16 +44,16 @@ pub fn read_pyth_price(
     if price <= 0 {
         return Err(LendingError::OraclePriceNotPositive);
     }
-    let price = price as u128;
     let confidence = account.agg.conf as u128;
-    if confidence * BPS_DENOMINATOR > price * max_confidence_bps as u128 {
+    if confidence * BPS_DENOMINATOR > price as u128 * max_confidence_bps as u128 {
         return Err(LendingError::OraclePriceTooUncertain);
     }
     if !(MIN_PRICE_EXPONENT..=MAX_PRICE_EXPONENT).contains(&account.expo) {
         return Err(LendingError::OracleExponentOutOfRange);
     }
-    let scale = pow10((18 + account.expo) as u32).ok_or(LendingError::MathOverflow)?;
-    price.checked_mul(scale).map(Wad).ok_or(LendingError::MathOverflow)
+    let price = OraclePrice { mantissa: price as u64, exponent: account.expo };
+    price.to_wad()?; // every accepted price is representable as a Wad
+    Ok(price)
 }
 
 #[cfg(test)]
@@ -64,10 +78,10 @@ mod tests {
         bytemuck::bytes_of(&account).to_vec()
     }
 
-    fn reserve(decimals: u8, price: Wad) -> Reserve {
+    fn reserve(decimals: u8, price: OraclePrice) -> Reserve {
         let mut reserve = Reserve::zeroed();
         reserve.liquidity_decimals = decimals;
-        reserve.market_price_wad.set(price);
+        reserve.set_market_price(price).unwrap();
         reserve
     }
 
@@ -77,7 +91,7 @@ mod tests {
         let cases = [(12_345_678_901i64, -8), (12_345_679, -5), (123, 0)];
         let expected = [123_456_789_010_000_000_000u128, 123_456_790_000_000_000_000, 123 * WAD];
         for ((price, expo), want) in cases.into_iter().zip(expected) {
-            assert_eq!(read_pyth_price(&account(price, 0, expo, 100), 100, 60, 100), Ok(Wad(want)));
+            assert_eq!(read_pyth_price(&account(price, 0, expo, 100), 100, 60, 100).and_then(|p| p.to_wad()), Ok(Wad(want)));
         }
     }
 

@@ -2,7 +2,8 @@
 //! runs on chain.
 use bytemuck::Zeroable;
 use proptest::prelude::*;
-use solvent::math::{mul_div, Rounding, Wad, WAD};
+use solvent::math::{mul_div, pow10, scaled_value, Rounding, Wad, U256, WAD};
+use solvent::oracle::OraclePrice;
 use solvent::state::{settle_repayment, ObligationLiquidity, RateCurvePoint, Reserve, ReserveConfig};
 
 fn config(base_rate_bps: u32, optimal_rate_bps: u32, max_rate_bps: u32, take_rate_bps: u16, fee_bps: u16) -> ReserveConfig {
@@ -34,7 +35,7 @@ fn new_reserve(config: ReserveConfig) -> Reserve {
     reserve.liquidity_decimals = 6;
     reserve.config = config;
     reserve.cumulative_borrow_index_wad.set(Wad::ONE);
-    reserve.market_price_wad.set(Wad::ONE);
+    reserve.set_market_price(OraclePrice { mantissa: 1, exponent: 0 }).unwrap();
     reserve
 }
 
@@ -198,6 +199,27 @@ proptest! {
         let utilization_low = config(base, optimal, max, 0, 0).borrow_rate(Wad(WAD / 4)).unwrap();
         let utilization_high = config(base, optimal, max, 0, 0).borrow_rate(Wad(WAD / 2)).unwrap();
         prop_assert!(utilization_high >= utilization_low);
+    }
+
+    /// The u128 valuation path gives exactly what the 256-bit product and one rounding give.
+    #[test]
+    fn scaled_value_matches_wide_reference(
+        amount in prop_oneof![0u128..u64::MAX as u128 * WAD, any::<u128>()],
+        mantissa in any::<u64>(),
+        scale_exponent in -36i32..=8,
+        up in any::<bool>(),
+    ) {
+        let rounding = if up { Rounding::Up } else { Rounding::Down };
+        let product = U256::from(amount) * U256::from(mantissa);
+        let expected = if scale_exponent >= 0 {
+            let exact = product * U256::from(pow10(scale_exponent as u32).unwrap());
+            (exact <= U256::from(u128::MAX)).then(|| exact.as_u128())
+        } else {
+            let (q, r) = product.div_mod(U256::from(pow10(scale_exponent.unsigned_abs()).unwrap()));
+            let q = if up && !r.is_zero() { q + U256::one() } else { q };
+            (q <= U256::from(u128::MAX)).then(|| q.as_u128())
+        };
+        prop_assert_eq!(scaled_value(Wad(amount), mantissa, scale_exponent, rounding).map(|w| w.raw()), expected);
     }
 
     /// mul_div agrees with exact 256-bit arithmetic and rounds as asked.

@@ -91,7 +91,7 @@ pub fn handler(ctx: Context<InitReserve>, config: ReserveConfig) -> Result<()> {
     reserve.oracle_program = accounts.lending_market.oracle_program;
     reserve.last_update_timestamp = clock.unix_timestamp;
     reserve.price_updated_slot = clock.slot;
-    reserve.market_price_wad.set(price);
+    reserve.set_market_price(price)?;
     reserve.cumulative_borrow_index_wad.set(Wad::ONE);
     reserve.config = config;
     emit!(ReserveInitialized {

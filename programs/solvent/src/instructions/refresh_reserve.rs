@@ -24,11 +24,11 @@ pub fn handler(ctx: Context<RefreshReserve>) -> Result<()> {
         reserve.config.max_confidence_bps,
     )?;
     reserve.accrue_interest(clock.unix_timestamp)?;
-    reserve.market_price_wad.set(price);
+    reserve.set_market_price(price)?;
     reserve.price_updated_slot = clock.slot;
     emit!(ReserveRefreshed {
         reserve: ctx.accounts.reserve.key(),
-        price_wad: price.raw(),
+        price_wad: reserve.market_price().raw(),
         cumulative_borrow_index_wad: reserve.cumulative_borrow_index().raw(),
         borrowed_amount_wad: reserve.borrowed_amount().raw(),
     });

@@ -70,7 +70,7 @@ mod tests {
     fn reserve(decimals: u8, price_dollars: u128, bonus_bps: u16) -> Reserve {
         let mut reserve = Reserve::zeroed();
         reserve.liquidity_decimals = decimals;
-        reserve.market_price_wad.set(Wad(price_dollars * WAD));
+        reserve.set_market_price(crate::oracle::OraclePrice { mantissa: price_dollars as u64, exponent: 0 }).unwrap();
         reserve.config = ReserveConfig { close_factor_bps: 5_000, liquidation_bonus_bps: bonus_bps, ..Default::default() };
         reserve
     }

@@ -1,6 +1,7 @@
 use super::StoredWad;
 use crate::errors::LendingError;
-use crate::math::{mul_div, pow10, Rounding, Wad, BPS_DENOMINATOR, SECONDS_PER_YEAR, WAD};
+use crate::math::{mul_div, pow10, scaled_value, Rounding, Wad, BPS_DENOMINATOR, SECONDS_PER_YEAR, WAD};
+use crate::oracle::OraclePrice;
 use anchor_lang::prelude::*;
 
 pub const RESERVE_SEED: &[u8] = b"reserve";
@@ -165,6 +166,11 @@ pub struct Reserve {
     pub collateral_supply: u64,
     /// Quote value of one whole token, from the last refresh.
     pub market_price_wad: StoredWad,
+    /// The same price as the oracle gave it, `mantissa × 10^exponent`: values are computed from
+    /// these in u128 instead of dividing 256-bit products of the Wad.
+    pub market_price_mantissa: u64,
+    pub market_price_exponent: i32,
+    pub padding1: [u8; 4],
     /// Total debt, interest included, in base units.
     pub borrowed_amount_wad: StoredWad,
     /// Product of all interest growth factors since the reserve was created; starts at 1.
@@ -185,6 +191,13 @@ fn overflow<T>(value: Option<T>) -> ReserveResult<T> {
 impl Reserve {
     pub fn market_price(&self) -> Wad {
         self.market_price_wad.get()
+    }
+
+    pub fn set_market_price(&mut self, price: OraclePrice) -> ReserveResult<()> {
+        self.market_price_wad.set(price.to_wad()?);
+        self.market_price_mantissa = price.mantissa;
+        self.market_price_exponent = price.exponent;
+        Ok(())
     }
 
     pub fn borrowed_amount(&self) -> Wad {
@@ -275,8 +288,8 @@ impl Reserve {
 
     /// Quote value of `amount` base units at the last refreshed price.
     pub fn market_value(&self, amount: Wad, rounding: Rounding) -> ReserveResult<Wad> {
-        let scale = overflow(pow10(self.liquidity_decimals as u32))?;
-        overflow(amount.mul_ratio(self.market_price().raw(), overflow(scale.checked_mul(WAD))?, rounding))
+        let scale_exponent = self.market_price_exponent - self.liquidity_decimals as i32;
+        overflow(scaled_value(amount, self.market_price_mantissa, scale_exponent, rounding))
     }
 
     /// Base units worth `value` at the last refreshed price.
