@@ -1,4 +1,4 @@
-use super::token::{check_vault, transfer_from_vault};
+use super::token::pay_from_liquidity_vault;
 use crate::errors::LendingError;
 use crate::events::Borrowed;
 use crate::math::{Rounding, Wad};
@@ -63,17 +63,16 @@ pub fn handler(ctx: Context<Borrow>, amount: u64) -> Result<()> {
     obligation.set_values(&values);
 
     let paid_out = amount - fee;
-    let expected_vault = accounts.liquidity_vault.amount.checked_sub(paid_out).ok_or(LendingError::MathOverflow)?;
-    transfer_from_vault(
+    pay_from_liquidity_vault(
         &accounts.token_program,
-        &accounts.liquidity_vault,
+        &mut accounts.liquidity_vault,
         &accounts.liquidity_mint,
         &accounts.destination_liquidity,
         &accounts.market_authority,
         &accounts.lending_market,
         paid_out,
+        reserve.available_amount,
     )?;
-    check_vault(&mut accounts.liquidity_vault, expected_vault, reserve.available_amount)?;
     emit!(Borrowed { reserve: reserve_key, obligation: accounts.obligation.key(), amount, borrow_fee: fee });
     Ok(())
 }

@@ -1,4 +1,4 @@
-use super::token::{check_vault, transfer_from_vault};
+use super::token::pay_from_liquidity_vault;
 use crate::errors::LendingError;
 use crate::events::ProtocolFeesCollected;
 use crate::state::{LendingMarket, Reserve};
@@ -38,17 +38,16 @@ pub fn handler(ctx: Context<CollectProtocolFees>) -> Result<()> {
     require!(amount > 0, LendingError::ZeroAmount);
     reserve.collect_protocol_fees(amount)?;
 
-    let expected_vault = accounts.liquidity_vault.amount.checked_sub(amount).ok_or(LendingError::MathOverflow)?;
-    transfer_from_vault(
+    pay_from_liquidity_vault(
         &accounts.token_program,
-        &accounts.liquidity_vault,
+        &mut accounts.liquidity_vault,
         &accounts.liquidity_mint,
         &accounts.fee_vault,
         &accounts.market_authority,
         &accounts.lending_market,
         amount,
+        reserve.available_amount,
     )?;
-    check_vault(&mut accounts.liquidity_vault, expected_vault, reserve.available_amount)?;
     emit!(ProtocolFeesCollected { reserve: accounts.reserve.key(), amount });
     Ok(())
 }

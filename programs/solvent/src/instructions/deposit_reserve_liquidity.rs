@@ -1,4 +1,4 @@
-use super::token::{check_vault, mint_shares, transfer_to_vault};
+use super::token::{mint_shares, pay_into_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::ReserveLiquidityDeposited;
 use crate::state::{LendingMarket, Reserve};
@@ -42,16 +42,15 @@ pub fn handler(ctx: Context<DepositReserveLiquidity>, amount: u64) -> Result<()>
     reserve.accrue_interest(Clock::get()?.unix_timestamp)?;
     let shares = reserve.deposit(amount)?;
 
-    let expected_vault = accounts.liquidity_vault.amount.checked_add(amount).ok_or(LendingError::MathOverflow)?;
-    transfer_to_vault(
+    pay_into_liquidity_vault(
         &accounts.token_program,
         &accounts.source_liquidity,
         &accounts.liquidity_mint,
-        &accounts.liquidity_vault,
+        &mut accounts.liquidity_vault,
         &accounts.depositor,
         amount,
+        reserve.available_amount,
     )?;
-    check_vault(&mut accounts.liquidity_vault, expected_vault, reserve.available_amount)?;
     mint_shares(
         &accounts.token_program,
         &accounts.collateral_mint,

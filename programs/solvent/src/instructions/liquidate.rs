@@ -1,4 +1,4 @@
-use super::token::{check_vault, transfer_from_vault, transfer_to_vault};
+use super::token::{pay_from_liquidity_vault, pay_into_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::Liquidated;
 use crate::state::{plan_liquidation, LendingMarket, Obligation, Reserve};
@@ -82,30 +82,26 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
     obligation.withdraw_shares(deposit_index, plan.seized_shares)?;
     obligation.mark_stale();
 
-    let expected_repay_vault =
-        accounts.repay_liquidity_vault.amount.checked_add(plan.repay_amount).ok_or(LendingError::MathOverflow)?;
-    transfer_to_vault(
+    pay_into_liquidity_vault(
         &accounts.repay_token_program,
         &accounts.source_liquidity,
         &accounts.repay_liquidity_mint,
-        &accounts.repay_liquidity_vault,
+        &mut accounts.repay_liquidity_vault,
         &accounts.liquidator,
         plan.repay_amount,
+        repay_reserve.available_amount,
     )?;
-    check_vault(&mut accounts.repay_liquidity_vault, expected_repay_vault, repay_reserve.available_amount)?;
     if seized_amount > 0 {
-        let expected_withdraw_vault =
-            accounts.withdraw_liquidity_vault.amount.checked_sub(seized_amount).ok_or(LendingError::MathOverflow)?;
-        transfer_from_vault(
+        pay_from_liquidity_vault(
             &accounts.withdraw_token_program,
-            &accounts.withdraw_liquidity_vault,
+            &mut accounts.withdraw_liquidity_vault,
             &accounts.withdraw_liquidity_mint,
             &accounts.destination_liquidity,
             &accounts.market_authority,
             &accounts.lending_market,
             seized_amount,
+            withdraw_reserve.available_amount,
         )?;
-        check_vault(&mut accounts.withdraw_liquidity_vault, expected_withdraw_vault, withdraw_reserve.available_amount)?;
     }
     emit!(Liquidated {
         obligation: accounts.obligation.key(),

@@ -1,4 +1,4 @@
-use super::token::{burn_shares, check_vault, transfer_from_vault};
+use super::token::{burn_shares, pay_from_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::ReserveCollateralRedeemed;
 use crate::state::{LendingMarket, Reserve};
@@ -44,17 +44,16 @@ pub fn handler(ctx: Context<RedeemReserveCollateral>, shares: u64) -> Result<()>
     require!(amount > 0, LendingError::ZeroAmount);
 
     burn_shares(&accounts.token_program, &accounts.collateral_mint, &accounts.source_collateral, &accounts.redeemer, shares)?;
-    let expected_vault = accounts.liquidity_vault.amount.checked_sub(amount).ok_or(LendingError::MathOverflow)?;
-    transfer_from_vault(
+    pay_from_liquidity_vault(
         &accounts.token_program,
-        &accounts.liquidity_vault,
+        &mut accounts.liquidity_vault,
         &accounts.liquidity_mint,
         &accounts.destination_liquidity,
         &accounts.market_authority,
         &accounts.lending_market,
         amount,
+        reserve.available_amount,
     )?;
-    check_vault(&mut accounts.liquidity_vault, expected_vault, reserve.available_amount)?;
     emit!(ReserveCollateralRedeemed {
         reserve: accounts.reserve.key(),
         redeemer: accounts.redeemer.key(),

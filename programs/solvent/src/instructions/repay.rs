@@ -1,4 +1,4 @@
-use super::token::{check_vault, transfer_to_vault};
+use super::token::pay_into_liquidity_vault;
 use crate::errors::LendingError;
 use crate::events::Repaid;
 use crate::state::{settle_repayment, Obligation, Reserve};
@@ -45,16 +45,15 @@ pub fn handler(ctx: Context<Repay>, amount: u64) -> Result<()> {
     obligation.repay(slot, settled)?;
     obligation.mark_stale();
 
-    let expected_vault = accounts.liquidity_vault.amount.checked_add(paid).ok_or(LendingError::MathOverflow)?;
-    transfer_to_vault(
+    pay_into_liquidity_vault(
         &accounts.token_program,
         &accounts.source_liquidity,
         &accounts.liquidity_mint,
-        &accounts.liquidity_vault,
+        &mut accounts.liquidity_vault,
         &accounts.repayer,
         paid,
+        reserve.available_amount,
     )?;
-    check_vault(&mut accounts.liquidity_vault, expected_vault, reserve.available_amount)?;
     emit!(Repaid {
         reserve: reserve_key,
         obligation: accounts.obligation.key(),

@@ -9,27 +9,48 @@ fn authority_seeds<'a>(market_key: &'a Pubkey, bump: &'a [u8; 1]) -> [&'a [u8]; 
     [MARKET_AUTHORITY_SEED, market_key.as_ref(), bump]
 }
 
-pub fn transfer_to_vault<'info>(
+/// Tokens from a user into a reserve's liquidity vault, signed by the user, then the vault check.
+pub fn pay_into_liquidity_vault<'info>(
     token_program: &Interface<'info, TokenInterface>,
     source: &InterfaceAccount<'info, TokenAccount>,
     mint: &InterfaceAccount<'info, Mint>,
-    vault: &InterfaceAccount<'info, TokenAccount>,
+    vault: &mut InterfaceAccount<'info, TokenAccount>,
     authority: &Signer<'info>,
     amount: u64,
+    recorded_available: u64,
 ) -> Result<()> {
+    let expected_balance = vault.amount.checked_add(amount).ok_or(LendingError::MathOverflow)?;
     let accounts = TransferChecked {
         from: source.to_account_info(),
         mint: mint.to_account_info(),
         to: vault.to_account_info(),
         authority: authority.to_account_info(),
     };
-    token_interface::transfer_checked(CpiContext::new(token_program.key(), accounts), amount, mint.decimals)
+    token_interface::transfer_checked(CpiContext::new(token_program.key(), accounts), amount, mint.decimals)?;
+    check_vault(vault, expected_balance, recorded_available)
 }
 
+/// Tokens out of a reserve's liquidity vault, signed by the market authority, then the vault check.
 #[allow(clippy::too_many_arguments)]
-pub fn transfer_from_vault<'info>(
+pub fn pay_from_liquidity_vault<'info>(
     token_program: &Interface<'info, TokenInterface>,
-    vault: &InterfaceAccount<'info, TokenAccount>,
+    vault: &mut InterfaceAccount<'info, TokenAccount>,
+    mint: &InterfaceAccount<'info, Mint>,
+    destination: &InterfaceAccount<'info, TokenAccount>,
+    market_authority: &UncheckedAccount<'info>,
+    lending_market: &Account<'info, LendingMarket>,
+    amount: u64,
+    recorded_available: u64,
+) -> Result<()> {
+    let expected_balance = vault.amount.checked_sub(amount).ok_or(LendingError::MathOverflow)?;
+    transfer_from_authority_account(token_program, vault, mint, destination, market_authority, lending_market, amount)?;
+    check_vault(vault, expected_balance, recorded_available)
+}
+
+/// Tokens out of any token account the market authority owns (vaults, fee vaults).
+pub fn transfer_from_authority_account<'info>(
+    token_program: &Interface<'info, TokenInterface>,
+    from: &InterfaceAccount<'info, TokenAccount>,
     mint: &InterfaceAccount<'info, Mint>,
     destination: &InterfaceAccount<'info, TokenAccount>,
     market_authority: &UncheckedAccount<'info>,
@@ -40,7 +61,7 @@ pub fn transfer_from_vault<'info>(
     let bump = [lending_market.authority_bump];
     let seeds = authority_seeds(&market_key, &bump);
     let accounts = TransferChecked {
-        from: vault.to_account_info(),
+        from: from.to_account_info(),
         mint: mint.to_account_info(),
         to: destination.to_account_info(),
         authority: market_authority.to_account_info(),
@@ -93,7 +114,7 @@ pub fn burn_shares<'info>(
 /// After a transfer: the vault moved by exactly the amount booked (a fee-on-transfer or
 /// misbehaving token program fails here), and it still covers the reserve's recorded liquidity.
 /// Tokens donated to the vault are tolerated, never counted.
-pub fn check_vault(
+fn check_vault(
     vault: &mut InterfaceAccount<'_, TokenAccount>,
     expected_balance: u64,
     recorded_available: u64,

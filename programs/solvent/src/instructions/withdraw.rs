@@ -1,4 +1,4 @@
-use super::token::{check_vault, transfer_from_vault};
+use super::token::pay_from_liquidity_vault;
 use crate::errors::LendingError;
 use crate::events::Withdrawn;
 use crate::state::{LendingMarket, Obligation, Reserve};
@@ -67,17 +67,16 @@ pub fn handler(ctx: Context<Withdraw>, collateral_shares: u64) -> Result<()> {
     }
     obligation.withdraw_shares(index, shares)?;
 
-    let expected_vault = accounts.liquidity_vault.amount.checked_sub(amount).ok_or(LendingError::MathOverflow)?;
-    transfer_from_vault(
+    pay_from_liquidity_vault(
         &accounts.token_program,
-        &accounts.liquidity_vault,
+        &mut accounts.liquidity_vault,
         &accounts.liquidity_mint,
         &accounts.destination_liquidity,
         &accounts.market_authority,
         &accounts.lending_market,
         amount,
+        reserve.available_amount,
     )?;
-    check_vault(&mut accounts.liquidity_vault, expected_vault, reserve.available_amount)?;
     emit!(Withdrawn {
         reserve: reserve_key,
         obligation: accounts.obligation.key(),

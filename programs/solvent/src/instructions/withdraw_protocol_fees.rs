@@ -1,4 +1,4 @@
-use super::token::transfer_from_vault;
+use super::token::transfer_from_authority_account;
 use crate::errors::LendingError;
 use crate::events::ProtocolFeesWithdrawn;
 use crate::state::{LendingMarket, Reserve};
@@ -33,7 +33,7 @@ pub fn handler(ctx: Context<WithdrawProtocolFees>, amount: u64) -> Result<()> {
     let amount = if amount == u64::MAX { accounts.fee_vault.amount } else { amount };
     require!(amount > 0, LendingError::ZeroAmount);
     require!(amount <= accounts.fee_vault.amount, LendingError::InsufficientLiquidity);
-    transfer_from_vault(
+    transfer_from_authority_account(
         &accounts.token_program,
         &accounts.fee_vault,
         &accounts.liquidity_mint,
