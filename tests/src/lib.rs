@@ -10,7 +10,7 @@ use solana_account::{Account, AccountSharedData};
 use solana_clock::Clock;
 pub use solana_instruction::{AccountMeta, Instruction};
 pub use solana_keypair::Keypair;
-use solana_program_test::{ProgramTest, ProgramTestContext};
+pub use solana_program_test::{processor, ProgramTest, ProgramTestContext};
 pub use solana_pubkey::Pubkey;
 pub use solana_signer::Signer;
 use solana_transaction::Transaction;
@@ -103,6 +103,7 @@ pub fn default_config() -> ReserveConfig {
         borrow_fee_bps: 0,
         max_confidence_bps: 200,
         max_price_age_secs: 60,
+        flash_loan_fee_bps: 9,
         deposit_limit: u64::MAX,
         borrow_limit: u64::MAX,
         rate_curve: kinked_curve(0, 8_000, 1_000, 10_000),
@@ -158,6 +159,11 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> Harness {
+        Harness::start_with(|_| {}).await
+    }
+
+    /// Like `start`, with extra programs (e.g. a native CPI caller) added by `configure`.
+    pub async fn start_with(configure: impl FnOnce(&mut ProgramTest)) -> Harness {
         let deploy_dir = std::env::var("SOLVENT_SBF_OUT_DIR")
             .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target/deploy").to_string());
         assert!(
@@ -168,6 +174,7 @@ impl Harness {
         let mut program_test = ProgramTest::default();
         program_test.prefer_bpf(true);
         program_test.add_program("solvent", program_id(), None);
+        configure(&mut program_test);
         let context = program_test.start_with_context().await;
         let payer = context.payer.insecure_clone();
         let mut harness = Harness { context, payer };
@@ -341,6 +348,26 @@ impl Harness {
         }
         out
     }
+}
+
+/// Sends `ixs`, asserts it fails with `error`, and that none of `keys` changed.
+pub async fn assert_rejected(
+    h: &mut Harness,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+    error: solvent::errors::LendingError,
+    keys: &[Pubkey],
+) {
+    let before = h.snapshot(keys).await;
+    let outcome = h.send(ixs, signers).await;
+    assert_eq!(
+        outcome.custom_error(),
+        Some(error_code(error)),
+        "expected {error:?}, got {:?}\n{}",
+        outcome.error,
+        outcome.logs.join("\n")
+    );
+    assert!(h.snapshot(keys).await == before, "a rejected transaction changed state");
 }
 
 /// A market with reserves, as created by `MarketBuilder`.
@@ -560,8 +587,40 @@ pub fn liquidate_ix(
             market_authority: to_anchor(&market.authority),
             repay_token_program: to_anchor(&TOKEN_PROGRAM_ID),
             withdraw_token_program: to_anchor(&TOKEN_PROGRAM_ID),
+            instructions_sysvar: solvent::flash_loan::INSTRUCTIONS_SYSVAR_ID,
         },
         solvent::instruction::Liquidate { repay_amount: amount },
+    )
+}
+
+pub fn flash_borrow_ix(market: &TestMarket, reserve: &TestReserve, destination: &Pubkey, amount: u64) -> Instruction {
+    program_ix(
+        solvent::accounts::FlashBorrow {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            destination_liquidity: to_anchor(destination),
+            market_authority: to_anchor(&market.authority),
+            instructions_sysvar: solvent::flash_loan::INSTRUCTIONS_SYSVAR_ID,
+            token_program: to_anchor(&TOKEN_PROGRAM_ID),
+        },
+        solvent::instruction::FlashBorrow { amount },
+    )
+}
+
+pub fn flash_repay_ix(market: &TestMarket, reserve: &TestReserve, source: &Pubkey, repayer: &Pubkey, amount: u64) -> Instruction {
+    program_ix(
+        solvent::accounts::FlashRepay {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            source_liquidity: to_anchor(source),
+            repayer: to_anchor(repayer),
+            token_program: to_anchor(&TOKEN_PROGRAM_ID),
+        },
+        solvent::instruction::FlashRepay { amount },
     )
 }
 
@@ -578,6 +637,7 @@ pub fn update_config_ix(market: &TestMarket, owner: &Pubkey, reserve: &TestReser
             lending_market: to_anchor(&market.market),
             owner: to_anchor(owner),
             reserve: to_anchor(&reserve.reserve),
+            instructions_sysvar: solvent::flash_loan::INSTRUCTIONS_SYSVAR_ID,
         },
         solvent::instruction::UpdateReserveConfig { config },
     )

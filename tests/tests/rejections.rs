@@ -31,20 +31,6 @@ fn watched(m: &StandardMarket) -> Vec<Pubkey> {
     ]
 }
 
-/// Sends `ixs`, asserts it fails with `error`, and that none of `keys` changed.
-async fn assert_rejected(h: &mut Harness, ixs: &[Instruction], signers: &[&Keypair], error: LendingError, keys: &[Pubkey]) {
-    let before = h.snapshot(keys).await;
-    let outcome = h.send(ixs, signers).await;
-    assert_eq!(
-        outcome.custom_error(),
-        Some(error_code(error)),
-        "expected {error:?}, got {:?}\n{}",
-        outcome.error,
-        outcome.logs.join("\n")
-    );
-    assert!(h.snapshot(keys).await == before, "a rejected transaction changed state");
-}
-
 #[tokio::test]
 async fn wrong_signers_are_rejected() {
     let (mut h, m) = market_with_debt().await;

@@ -92,4 +92,20 @@ pub enum LendingError {
     InvalidFeeVault,
     #[msg("Mint is not the reserve's collateral (share) mint")]
     InvalidCollateralMint,
+    #[msg("Flash loans must be called as top-level instructions, not by CPI")]
+    FlashLoanCpi,
+    #[msg("A flash loan is already open on this reserve or in this transaction (no nesting)")]
+    FlashLoanNested,
+    #[msg("Flash borrow has no matching flash repay later in the transaction")]
+    FlashRepayMissing,
+    #[msg("The next flash repay in the transaction is for another reserve")]
+    FlashRepayReserveMismatch,
+    #[msg("Flash repay amount differs from the amount flash-borrowed")]
+    FlashRepayAmountMismatch,
+    #[msg("Flash repay without an open flash loan on this reserve")]
+    FlashRepayWithoutBorrow,
+    #[msg("Not allowed while a flash loan is open on this market in the transaction")]
+    FlashLoanActive,
+    #[msg("Account is not the instructions sysvar")]
+    InvalidInstructionsSysvar,
 }

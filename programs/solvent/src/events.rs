@@ -128,3 +128,18 @@ pub struct ReserveCollateralRedeemed {
     pub liquidity_amount: u64,
     pub collateral_shares: u64,
 }
+
+#[event]
+pub struct FlashBorrowed {
+    pub reserve: Pubkey,
+    pub amount: u64,
+}
+
+#[event]
+pub struct FlashRepaid {
+    pub reserve: Pubkey,
+    pub amount: u64,
+    /// Paid on top of `amount`; `protocol_fee` of it is the protocol's, the rest the depositors'.
+    pub fee: u64,
+    pub protocol_fee: u64,
+}

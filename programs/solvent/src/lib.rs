@@ -7,6 +7,7 @@ use solana_compiler_builtins as _;
 
 pub mod errors;
 pub mod events;
+pub mod flash_loan;
 pub mod instructions;
 pub mod math;
 pub mod oracle;
@@ -79,6 +80,14 @@ pub mod solvent {
 
     pub fn redeem_reserve_collateral(ctx: Context<RedeemReserveCollateral>, shares: u64) -> Result<()> {
         redeem_reserve_collateral::handler(ctx, shares)
+    }
+
+    pub fn flash_borrow(ctx: Context<FlashBorrow>, amount: u64) -> Result<()> {
+        flash_borrow::handler(ctx, amount)
+    }
+
+    pub fn flash_repay(ctx: Context<FlashRepay>, amount: u64) -> Result<()> {
+        flash_repay::handler(ctx, amount)
     }
 
     pub fn collect_protocol_fees(ctx: Context<CollectProtocolFees>) -> Result<()> {

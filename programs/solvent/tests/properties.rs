@@ -237,4 +237,46 @@ proptest! {
             prop_assert_eq!(up, expected_up);
         }
     }
+
+    /// A flash loan moves neither the share price nor the utilization while it is out, and when
+    /// it comes back the vault holds the loan plus the fee, the depositors' claim grows by the fee
+    /// less the protocol's share, and the protocol's fees by that share.
+    #[test]
+    fn flash_loans_keep_reserve_accounting_exact(
+        deposit in 1_000u64..1_000_000_000_000,
+        borrowed_share in 0u64..9_000,
+        loan_share in 1u64..10_000,
+        fee_bps in 0u16..=10_000,
+        take_rate_bps in 0u16..=10_000,
+    ) {
+        let mut config = config(100, 1_000, 10_000, take_rate_bps, 0);
+        config.flash_loan_fee_bps = fee_bps;
+        let mut reserve = new_reserve(config);
+        reserve.deposit(deposit).unwrap();
+        let borrowed = deposit * borrowed_share / 10_000;
+        if borrowed > 0 {
+            reserve.borrow(borrowed).unwrap();
+        }
+        let loan = (reserve.available_amount * loan_share / 10_000).max(1);
+        prop_assume!(loan <= reserve.available_amount);
+        let (total, utilization, shares) =
+            (reserve.total_liquidity().unwrap(), reserve.utilization().unwrap(), reserve.collateral_shares_for_deposit(deposit).unwrap());
+        let (available, protocol_fees) = (reserve.available_amount, reserve.accumulated_protocol_fees());
+
+        reserve.flash_borrow(loan).unwrap();
+        prop_assert_eq!(reserve.available_amount, available - loan);
+        prop_assert_eq!(reserve.total_liquidity().unwrap(), total);
+        prop_assert_eq!(reserve.utilization().unwrap(), utilization);
+        prop_assert_eq!(reserve.collateral_shares_for_deposit(deposit).unwrap(), shares);
+        prop_assert_eq!(reserve.flash_borrow(1), Err(solvent::errors::LendingError::FlashLoanNested));
+        prop_assert_eq!(reserve.flash_repay(loan - 1 + (loan == 1) as u64 * 2), Err(solvent::errors::LendingError::FlashRepayAmountMismatch));
+
+        let (fee, protocol_share) = reserve.flash_repay(loan).unwrap();
+        prop_assert_eq!(fee, ((loan as u128 * fee_bps as u128).div_ceil(10_000)) as u64);
+        prop_assert_eq!(protocol_share, (fee as u128 * take_rate_bps as u128 / 10_000) as u64);
+        prop_assert_eq!(reserve.available_amount, available + fee);
+        prop_assert_eq!(reserve.flash_loan_amount, 0);
+        prop_assert_eq!(reserve.accumulated_protocol_fees(), protocol_fees.checked_add(Wad::from_u64(protocol_share)).unwrap());
+        prop_assert_eq!(reserve.total_liquidity().unwrap(), total.checked_add(Wad::from_u64(fee - protocol_share)).unwrap());
+    }
 }

@@ -4,7 +4,7 @@ use crate::events::Borrowed;
 use crate::math::{Rounding, Wad};
 use crate::state::{LendingMarket, Obligation, Reserve};
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 
 #[derive(Accounts)]
 pub struct Borrow<'info> {
@@ -24,7 +24,9 @@ pub struct Borrow<'info> {
     )]
     pub obligation: AccountLoader<'info, Obligation>,
     pub owner: Signer<'info>,
-    pub liquidity_mint: InterfaceAccount<'info, Mint>,
+    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
+    /// checks it against the token accounts and the decimals recorded on the reserve.
+    pub liquidity_mint: UncheckedAccount<'info>,
     #[account(mut)]
     pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
     #[account(mut, constraint = destination_liquidity.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
@@ -67,6 +69,7 @@ pub fn handler(ctx: Context<Borrow>, amount: u64) -> Result<()> {
         &accounts.token_program,
         &mut accounts.liquidity_vault,
         &accounts.liquidity_mint,
+        reserve.liquidity_decimals,
         &accounts.destination_liquidity,
         &accounts.market_authority,
         &accounts.lending_market,

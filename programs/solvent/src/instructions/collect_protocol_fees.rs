@@ -3,7 +3,7 @@ use crate::errors::LendingError;
 use crate::events::ProtocolFeesCollected;
 use crate::state::{LendingMarket, Reserve};
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 
 /// Permissionless: fees can only ever move to the reserve's own fee vault.
 #[derive(Accounts)]
@@ -17,7 +17,9 @@ pub struct CollectProtocolFees<'info> {
         has_one = fee_vault @ LendingError::InvalidFeeVault
     )]
     pub reserve: AccountLoader<'info, Reserve>,
-    pub liquidity_mint: InterfaceAccount<'info, Mint>,
+    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
+    /// checks it against the token accounts and the decimals recorded on the reserve.
+    pub liquidity_mint: UncheckedAccount<'info>,
     #[account(mut)]
     pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
     #[account(mut)]
@@ -42,6 +44,7 @@ pub fn handler(ctx: Context<CollectProtocolFees>) -> Result<()> {
         &accounts.token_program,
         &mut accounts.liquidity_vault,
         &accounts.liquidity_mint,
+        reserve.liquidity_decimals,
         &accounts.fee_vault,
         &accounts.market_authority,
         &accounts.lending_market,

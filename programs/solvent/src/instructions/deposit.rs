@@ -3,7 +3,7 @@ use crate::errors::LendingError;
 use crate::events::Deposited;
 use crate::state::{LendingMarket, Obligation, Reserve};
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 
 #[derive(Accounts)]
 pub struct Deposit<'info> {
@@ -23,7 +23,9 @@ pub struct Deposit<'info> {
     )]
     pub obligation: AccountLoader<'info, Obligation>,
     pub owner: Signer<'info>,
-    pub liquidity_mint: InterfaceAccount<'info, Mint>,
+    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
+    /// checks it against the token accounts and the decimals recorded on the reserve.
+    pub liquidity_mint: UncheckedAccount<'info>,
     #[account(mut)]
     pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
     #[account(mut, constraint = source_liquidity.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
@@ -48,6 +50,7 @@ pub fn handler(ctx: Context<Deposit>, amount: u64) -> Result<()> {
         &accounts.token_program,
         &accounts.source_liquidity,
         &accounts.liquidity_mint,
+        reserve.liquidity_decimals,
         &mut accounts.liquidity_vault,
         &accounts.owner,
         amount,

@@ -18,7 +18,9 @@ pub struct DepositReserveLiquidity<'info> {
     )]
     pub reserve: AccountLoader<'info, Reserve>,
     pub depositor: Signer<'info>,
-    pub liquidity_mint: InterfaceAccount<'info, Mint>,
+    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
+    /// checks it against the token accounts and the decimals recorded on the reserve.
+    pub liquidity_mint: UncheckedAccount<'info>,
     #[account(mut)]
     pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
     #[account(mut)]
@@ -46,6 +48,7 @@ pub fn handler(ctx: Context<DepositReserveLiquidity>, amount: u64) -> Result<()>
         &accounts.token_program,
         &accounts.source_liquidity,
         &accounts.liquidity_mint,
+        reserve.liquidity_decimals,
         &mut accounts.liquidity_vault,
         &accounts.depositor,
         amount,

@@ -1,9 +1,10 @@
 use super::token::{pay_from_liquidity_vault, pay_into_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::Liquidated;
+use crate::flash_loan::{require_no_open_flash_loan, INSTRUCTIONS_SYSVAR_ID};
 use crate::state::{plan_liquidation, LendingMarket, Obligation, Reserve};
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 
 #[derive(Accounts)]
 pub struct Liquidate<'info> {
@@ -19,7 +20,9 @@ pub struct Liquidate<'info> {
         constraint = repay_reserve.load()?.liquidity_vault == repay_liquidity_vault.key() @ LendingError::InvalidLiquidityVault
     )]
     pub repay_reserve: AccountLoader<'info, Reserve>,
-    pub repay_liquidity_mint: InterfaceAccount<'info, Mint>,
+    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
+    /// checks it against the token accounts and the decimals recorded on the reserve.
+    pub repay_liquidity_mint: UncheckedAccount<'info>,
     #[account(mut)]
     pub repay_liquidity_vault: InterfaceAccount<'info, TokenAccount>,
     #[account(mut, constraint = source_liquidity.mint == repay_liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
@@ -31,7 +34,9 @@ pub struct Liquidate<'info> {
         constraint = withdraw_reserve.load()?.liquidity_vault == withdraw_liquidity_vault.key() @ LendingError::InvalidLiquidityVault
     )]
     pub withdraw_reserve: AccountLoader<'info, Reserve>,
-    pub withdraw_liquidity_mint: InterfaceAccount<'info, Mint>,
+    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
+    /// checks it against the token accounts and the decimals recorded on the reserve.
+    pub withdraw_liquidity_mint: UncheckedAccount<'info>,
     #[account(mut)]
     pub withdraw_liquidity_vault: InterfaceAccount<'info, TokenAccount>,
     #[account(
@@ -44,6 +49,9 @@ pub struct Liquidate<'info> {
     pub market_authority: UncheckedAccount<'info>,
     pub repay_token_program: Interface<'info, TokenInterface>,
     pub withdraw_token_program: Interface<'info, TokenInterface>,
+    /// CHECK: the instructions sysvar, by address: liquidation is refused while a flash loan is open.
+    #[account(address = INSTRUCTIONS_SYSVAR_ID @ LendingError::InvalidInstructionsSysvar)]
+    pub instructions_sysvar: UncheckedAccount<'info>,
 }
 
 /// Repays up to `repay_amount` of an unhealthy obligation's debt in `repay_reserve` (at most the
@@ -56,6 +64,7 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
     let (repay_key, withdraw_key) = (accounts.repay_reserve.key(), accounts.withdraw_reserve.key());
     let mut obligation = accounts.obligation.load_mut()?;
     require_keys_neq!(obligation.owner, accounts.liquidator.key(), LendingError::SelfLiquidation);
+    require_no_open_flash_loan(&accounts.instructions_sysvar, &accounts.lending_market.key())?;
     let mut repay_reserve = accounts.repay_reserve.load_mut()?;
     let mut withdraw_reserve = accounts.withdraw_reserve.load_mut()?;
     require!(
@@ -86,6 +95,7 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
         &accounts.repay_token_program,
         &accounts.source_liquidity,
         &accounts.repay_liquidity_mint,
+        repay_reserve.liquidity_decimals,
         &mut accounts.repay_liquidity_vault,
         &accounts.liquidator,
         plan.repay_amount,
@@ -96,6 +106,7 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
             &accounts.withdraw_token_program,
             &mut accounts.withdraw_liquidity_vault,
             &accounts.withdraw_liquidity_mint,
+            withdraw_reserve.liquidity_decimals,
             &accounts.destination_liquidity,
             &accounts.market_authority,
             &accounts.lending_market,

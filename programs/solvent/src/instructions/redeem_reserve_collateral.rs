@@ -18,7 +18,9 @@ pub struct RedeemReserveCollateral<'info> {
     )]
     pub reserve: AccountLoader<'info, Reserve>,
     pub redeemer: Signer<'info>,
-    pub liquidity_mint: InterfaceAccount<'info, Mint>,
+    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
+    /// checks it against the token accounts and the decimals recorded on the reserve.
+    pub liquidity_mint: UncheckedAccount<'info>,
     #[account(mut)]
     pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
     #[account(mut)]
@@ -48,6 +50,7 @@ pub fn handler(ctx: Context<RedeemReserveCollateral>, shares: u64) -> Result<()>
         &accounts.token_program,
         &mut accounts.liquidity_vault,
         &accounts.liquidity_mint,
+        reserve.liquidity_decimals,
         &accounts.destination_liquidity,
         &accounts.market_authority,
         &accounts.lending_market,

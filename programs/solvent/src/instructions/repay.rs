@@ -3,7 +3,7 @@ use crate::errors::LendingError;
 use crate::events::Repaid;
 use crate::state::{settle_repayment, Obligation, Reserve};
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 
 /// No pause check and no price: repaying must always be possible. Nothing of the market is read,
 /// so it is not passed: the reserve and the obligation need only belong to the same one.
@@ -22,7 +22,9 @@ pub struct Repay<'info> {
     pub obligation: AccountLoader<'info, Obligation>,
     /// Anyone may repay any obligation's debt.
     pub repayer: Signer<'info>,
-    pub liquidity_mint: InterfaceAccount<'info, Mint>,
+    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
+    /// checks it against the token accounts and the decimals recorded on the reserve.
+    pub liquidity_mint: UncheckedAccount<'info>,
     #[account(mut)]
     pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
     #[account(mut, constraint = source_liquidity.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
@@ -49,6 +51,7 @@ pub fn handler(ctx: Context<Repay>, amount: u64) -> Result<()> {
         &accounts.token_program,
         &accounts.source_liquidity,
         &accounts.liquidity_mint,
+        reserve.liquidity_decimals,
         &mut accounts.liquidity_vault,
         &accounts.repayer,
         paid,

@@ -13,8 +13,9 @@ fn authority_seeds<'a>(market_key: &'a Pubkey, bump: &'a [u8; 1]) -> [&'a [u8]; 
 pub fn pay_into_liquidity_vault<'info>(
     token_program: &Interface<'info, TokenInterface>,
     source: &InterfaceAccount<'info, TokenAccount>,
-    mint: &InterfaceAccount<'info, Mint>,
-    vault: &mut InterfaceAccount<'info, TokenAccount>,
+    mint: &UncheckedAccount<'info>,
+    decimals: u8,
+    vault: &InterfaceAccount<'info, TokenAccount>,
     authority: &Signer<'info>,
     amount: u64,
     recorded_available: u64,
@@ -26,7 +27,7 @@ pub fn pay_into_liquidity_vault<'info>(
         to: vault.to_account_info(),
         authority: authority.to_account_info(),
     };
-    token_interface::transfer_checked(CpiContext::new(token_program.key(), accounts), amount, mint.decimals)?;
+    token_interface::transfer_checked(CpiContext::new(token_program.key(), accounts), amount, decimals)?;
     check_vault(vault, expected_balance, recorded_available)
 }
 
@@ -34,8 +35,9 @@ pub fn pay_into_liquidity_vault<'info>(
 #[allow(clippy::too_many_arguments)]
 pub fn pay_from_liquidity_vault<'info>(
     token_program: &Interface<'info, TokenInterface>,
-    vault: &mut InterfaceAccount<'info, TokenAccount>,
-    mint: &InterfaceAccount<'info, Mint>,
+    vault: &InterfaceAccount<'info, TokenAccount>,
+    mint: &UncheckedAccount<'info>,
+    decimals: u8,
     destination: &InterfaceAccount<'info, TokenAccount>,
     market_authority: &UncheckedAccount<'info>,
     lending_market: &Account<'info, LendingMarket>,
@@ -43,7 +45,7 @@ pub fn pay_from_liquidity_vault<'info>(
     recorded_available: u64,
 ) -> Result<()> {
     let expected_balance = vault.amount.checked_sub(amount).ok_or(LendingError::MathOverflow)?;
-    transfer_from_authority_account(token_program, vault, mint, destination, market_authority, lending_market, amount)?;
+    transfer_from_authority_account(token_program, vault, mint, decimals, destination, market_authority, lending_market, amount)?;
     check_vault(vault, expected_balance, recorded_available)
 }
 
@@ -51,7 +53,8 @@ pub fn pay_from_liquidity_vault<'info>(
 pub fn transfer_from_authority_account<'info>(
     token_program: &Interface<'info, TokenInterface>,
     from: &InterfaceAccount<'info, TokenAccount>,
-    mint: &InterfaceAccount<'info, Mint>,
+    mint: &UncheckedAccount<'info>,
+    decimals: u8,
     destination: &InterfaceAccount<'info, TokenAccount>,
     market_authority: &UncheckedAccount<'info>,
     lending_market: &Account<'info, LendingMarket>,
@@ -70,7 +73,7 @@ pub fn transfer_from_authority_account<'info>(
     token_interface::transfer_checked(
         CpiContext::new_with_signer(token_program.key(), accounts, signer),
         amount,
-        mint.decimals,
+        decimals,
     )
 }
 
@@ -111,18 +114,22 @@ pub fn burn_shares<'info>(
     token_interface::burn(CpiContext::new(token_program.key(), accounts), shares)
 }
 
+/// Byte offset of `amount` in the base layout shared by SPL Token and Token-2022 accounts
+/// (mint: 32 bytes, owner: 32 bytes, amount: u64 little-endian).
+const TOKEN_ACCOUNT_AMOUNT_OFFSET: usize = 64;
+
 /// After a transfer: the vault moved by exactly the amount booked (a fee-on-transfer or
 /// misbehaving token program fails here), and it still covers the reserve's recorded liquidity.
-/// Tokens donated to the vault are tolerated, never counted.
-fn check_vault(
-    vault: &mut InterfaceAccount<'_, TokenAccount>,
-    expected_balance: u64,
-    recorded_available: u64,
-) -> Result<()> {
-    vault.reload()?;
-    require!(
-        vault.amount == expected_balance && vault.amount >= recorded_available,
-        LendingError::VaultBalanceMismatch
-    );
+/// Tokens donated to the vault are tolerated, never counted. The balance is read from the raw
+/// account data: the account was validated on entry, and a full re-unpack costs more.
+fn check_vault(vault: &InterfaceAccount<'_, TokenAccount>, expected_balance: u64, recorded_available: u64) -> Result<()> {
+    let info = vault.to_account_info();
+    let data = info.try_borrow_data()?;
+    let balance = data
+        .get(TOKEN_ACCOUNT_AMOUNT_OFFSET..TOKEN_ACCOUNT_AMOUNT_OFFSET + 8)
+        .and_then(|bytes| bytes.try_into().ok())
+        .map(u64::from_le_bytes)
+        .ok_or(LendingError::VaultBalanceMismatch)?;
+    require!(balance == expected_balance && balance >= recorded_available, LendingError::VaultBalanceMismatch);
     Ok(())
 }

@@ -1,5 +1,6 @@
 use crate::errors::LendingError;
 use crate::events::ReserveConfigUpdated;
+use crate::flash_loan::{require_no_open_flash_loan, INSTRUCTIONS_SYSVAR_ID};
 use crate::state::{LendingMarket, Reserve, ReserveConfig};
 use anchor_lang::prelude::*;
 
@@ -10,10 +11,14 @@ pub struct UpdateReserveConfig<'info> {
     pub owner: Signer<'info>,
     #[account(mut, has_one = lending_market @ LendingError::InvalidMarket)]
     pub reserve: AccountLoader<'info, Reserve>,
+    /// CHECK: the instructions sysvar, by address: config cannot change under an open flash loan.
+    #[account(address = INSTRUCTIONS_SYSVAR_ID @ LendingError::InvalidInstructionsSysvar)]
+    pub instructions_sysvar: UncheckedAccount<'info>,
 }
 
 pub fn handler(ctx: Context<UpdateReserveConfig>, config: ReserveConfig) -> Result<()> {
     config.validate()?;
+    require_no_open_flash_loan(&ctx.accounts.instructions_sysvar, &ctx.accounts.lending_market.key())?;
     let mut reserve = ctx.accounts.reserve.load_mut()?;
     // Interest up to now is owed at the old curve.
     reserve.accrue_interest(Clock::get()?.unix_timestamp)?;

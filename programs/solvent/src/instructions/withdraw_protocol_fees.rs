@@ -3,7 +3,7 @@ use crate::errors::LendingError;
 use crate::events::ProtocolFeesWithdrawn;
 use crate::state::{LendingMarket, Reserve};
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 
 #[derive(Accounts)]
 pub struct WithdrawProtocolFees<'info> {
@@ -16,7 +16,9 @@ pub struct WithdrawProtocolFees<'info> {
         has_one = fee_vault @ LendingError::InvalidFeeVault
     )]
     pub reserve: AccountLoader<'info, Reserve>,
-    pub liquidity_mint: InterfaceAccount<'info, Mint>,
+    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
+    /// checks it against the token accounts and the decimals recorded on the reserve.
+    pub liquidity_mint: UncheckedAccount<'info>,
     #[account(mut)]
     pub fee_vault: InterfaceAccount<'info, TokenAccount>,
     #[account(mut, constraint = destination.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
@@ -37,6 +39,7 @@ pub fn handler(ctx: Context<WithdrawProtocolFees>, amount: u64) -> Result<()> {
         &accounts.token_program,
         &accounts.fee_vault,
         &accounts.liquidity_mint,
+        accounts.reserve.load()?.liquidity_decimals,
         &accounts.destination,
         &accounts.market_authority,
         &accounts.lending_market,

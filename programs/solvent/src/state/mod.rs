@@ -12,5 +12,7 @@ pub use obligation::*;
 pub use reserve::*;
 pub use stored_wad::*;
 
-/// Current layout version of every account; bumped when reserved space is put to use.
+/// Current layout version of every account; bumped when a layout change needs a migration.
+/// Fields carved out of reserved space read as zero on existing accounts, so zero must always be
+/// their valid initial value (as for `Reserve::flash_loan_amount`).
 pub const ACCOUNT_VERSION: u8 = 1;

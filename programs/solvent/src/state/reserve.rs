@@ -39,7 +39,8 @@ pub struct ReserveConfig {
     pub borrow_fee_bps: u16,
     /// Largest confidence interval accepted, relative to the price.
     pub max_confidence_bps: u16,
-    pub padding0: [u8; 2],
+    /// Fee on a flash loan, paid on top of the amount; split with the protocol like interest.
+    pub flash_loan_fee_bps: u16,
     /// Oldest oracle publish time accepted, in seconds.
     pub max_price_age_secs: u32,
     pub padding1: [u8; 4],
@@ -70,7 +71,10 @@ impl ReserveConfig {
         if self.close_factor_bps == 0 || self.close_factor_bps as u64 > bps {
             return Err(LendingError::InvalidCloseFactor);
         }
-        if self.protocol_take_rate_bps as u64 > bps || self.borrow_fee_bps as u64 >= bps {
+        if self.protocol_take_rate_bps as u64 > bps
+            || self.borrow_fee_bps as u64 >= bps
+            || self.flash_loan_fee_bps as u64 > bps
+        {
             return Err(LendingError::InvalidFee);
         }
         if self.max_price_age_secs == 0 || self.max_confidence_bps == 0 || self.max_confidence_bps as u64 > bps {
@@ -178,8 +182,10 @@ pub struct Reserve {
     /// Interest owed to the protocol, part of available + borrowed but not of depositors' claim.
     pub accumulated_protocol_fees_wad: StoredWad,
     pub config: ReserveConfig,
+    /// Liquidity lent by a flash loan that is open in the current transaction; zero otherwise.
+    pub flash_loan_amount: u64,
     /// Room for follow-up fields (second oracle, EMA bands, auction state, risk tiers).
-    pub reserved: [u8; 512],
+    pub reserved: [u8; 504],
 }
 
 type ReserveResult<T> = std::result::Result<T, LendingError>;
@@ -216,16 +222,22 @@ impl Reserve {
         self.price_updated_slot == current_slot
     }
 
+    /// Idle liquidity, counting a flash loan that is out as still here: it is back by the end of
+    /// the transaction, so neither the share price nor the interest rate moves while it is out.
+    fn liquidity_on_hand(&self) -> ReserveResult<u64> {
+        overflow(self.available_amount.checked_add(self.flash_loan_amount))
+    }
+
     /// Depositors' claim: idle liquidity plus debt owed to them, less protocol fees.
     pub fn total_liquidity(&self) -> ReserveResult<Wad> {
-        let gross = overflow(Wad::from_u64(self.available_amount).checked_add(self.borrowed_amount()))?;
+        let gross = overflow(Wad::from_u64(self.liquidity_on_hand()?).checked_add(self.borrowed_amount()))?;
         overflow(gross.checked_sub(self.accumulated_protocol_fees()))
     }
 
-    /// Borrowed / (available + borrowed), as a fraction.
+    /// Borrowed / (on hand + borrowed), as a fraction.
     pub fn utilization(&self) -> ReserveResult<Wad> {
         let borrowed = self.borrowed_amount();
-        let total = overflow(Wad::from_u64(self.available_amount).checked_add(borrowed))?;
+        let total = overflow(Wad::from_u64(self.liquidity_on_hand()?).checked_add(borrowed))?;
         if total.is_zero() {
             return Ok(Wad::ZERO);
         }
@@ -371,5 +383,50 @@ impl Reserve {
         self.accumulated_protocol_fees_wad
             .set(overflow(self.accumulated_protocol_fees().checked_sub(Wad::from_u64(amount)))?);
         Ok(())
+    }
+
+    /// Fee owed on a flash loan of `amount`, rounded up (against the borrower).
+    pub fn flash_loan_fee(&self, amount: u64) -> ReserveResult<u64> {
+        let fee = overflow(Wad::from_u64(amount).mul_bps(self.config.flash_loan_fee_bps as u64, Rounding::Up))?;
+        overflow(fee.to_u64(Rounding::Up))
+    }
+
+    /// Record a flash loan of `amount` going out; at most one may be open per reserve.
+    pub fn flash_borrow(&mut self, amount: u64) -> ReserveResult<()> {
+        if amount == 0 {
+            return Err(LendingError::ZeroAmount);
+        }
+        if self.flash_loan_amount != 0 {
+            return Err(LendingError::FlashLoanNested);
+        }
+        if amount > self.available_amount {
+            return Err(LendingError::InsufficientLiquidity);
+        }
+        self.available_amount -= amount;
+        self.flash_loan_amount = amount;
+        Ok(())
+    }
+
+    /// Record the open flash loan of `amount` coming back with its fee. Returns (fee, protocol
+    /// share of the fee); the rest of the fee goes to depositors.
+    pub fn flash_repay(&mut self, amount: u64) -> ReserveResult<(u64, u64)> {
+        if self.flash_loan_amount == 0 {
+            return Err(LendingError::FlashRepayWithoutBorrow);
+        }
+        if amount != self.flash_loan_amount {
+            return Err(LendingError::FlashRepayAmountMismatch);
+        }
+        let fee = self.flash_loan_fee(amount)?;
+        let protocol_share = overflow(
+            Wad::from_u64(fee)
+                .mul_bps(self.config.protocol_take_rate_bps as u64, Rounding::Down)
+                .and_then(|share| share.to_u64(Rounding::Down)),
+        )?;
+        let returned = overflow(amount.checked_add(fee))?;
+        self.available_amount = overflow(self.available_amount.checked_add(returned))?;
+        self.flash_loan_amount = 0;
+        self.accumulated_protocol_fees_wad
+            .set(overflow(self.accumulated_protocol_fees().checked_add(Wad::from_u64(protocol_share)))?);
+        Ok((fee, protocol_share))
     }
 }

@@ -1,0 +1,60 @@
+use super::token::pay_from_liquidity_vault;
+use crate::errors::LendingError;
+use crate::events::FlashBorrowed;
+use crate::flash_loan::{require_repay_follows, require_top_level, INSTRUCTIONS_SYSVAR_ID};
+use crate::state::{LendingMarket, Reserve};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{TokenAccount, TokenInterface};
+
+/// Market first and reserve second: `flash_loan::FlashStep` reads them at these positions.
+#[derive(Accounts)]
+pub struct FlashBorrow<'info> {
+    #[account(constraint = !lending_market.paused @ LendingError::MarketPaused)]
+    pub lending_market: Account<'info, LendingMarket>,
+    #[account(
+        mut,
+        has_one = lending_market @ LendingError::InvalidMarket,
+        has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
+        has_one = liquidity_vault @ LendingError::InvalidLiquidityVault
+    )]
+    pub reserve: AccountLoader<'info, Reserve>,
+    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
+    /// checks it against the token accounts and the decimals recorded on the reserve.
+    pub liquidity_mint: UncheckedAccount<'info>,
+    #[account(mut)]
+    pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, constraint = destination_liquidity.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
+    pub destination_liquidity: InterfaceAccount<'info, TokenAccount>,
+    /// CHECK: checked against the address stored on the market.
+    #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
+    pub market_authority: UncheckedAccount<'info>,
+    /// CHECK: the instructions sysvar, by address.
+    #[account(address = INSTRUCTIONS_SYSVAR_ID @ LendingError::InvalidInstructionsSysvar)]
+    pub instructions_sysvar: UncheckedAccount<'info>,
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+/// Lends `amount` for the rest of the transaction. A `flash_repay` of the same reserve and amount
+/// must be the next flash instruction; no price or obligation is involved.
+pub fn handler(ctx: Context<FlashBorrow>, amount: u64) -> Result<()> {
+    require!(amount > 0, LendingError::ZeroAmount);
+    require_top_level()?;
+    let accounts = ctx.accounts;
+    let reserve_key = accounts.reserve.key();
+    require_repay_follows(&accounts.instructions_sysvar, &reserve_key, amount)?;
+    let mut reserve = accounts.reserve.load_mut()?;
+    reserve.flash_borrow(amount)?;
+    pay_from_liquidity_vault(
+        &accounts.token_program,
+        &mut accounts.liquidity_vault,
+        &accounts.liquidity_mint,
+        reserve.liquidity_decimals,
+        &accounts.destination_liquidity,
+        &accounts.market_authority,
+        &accounts.lending_market,
+        amount,
+        reserve.available_amount,
+    )?;
+    emit!(FlashBorrowed { reserve: reserve_key, amount });
+    Ok(())
+}

@@ -1,0 +1,53 @@
+use super::token::pay_into_liquidity_vault;
+use crate::errors::LendingError;
+use crate::events::FlashRepaid;
+use crate::flash_loan::require_top_level;
+use crate::state::Reserve;
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{TokenAccount, TokenInterface};
+
+/// Market first and reserve second, as in `FlashBorrow`. No pause check: a loan that is out must
+/// always be able to come back, so nothing of the market is read.
+#[derive(Accounts)]
+pub struct FlashRepay<'info> {
+    /// CHECK: the reserve's market, by key (constraint on the reserve).
+    pub lending_market: UncheckedAccount<'info>,
+    #[account(
+        mut,
+        has_one = lending_market @ LendingError::InvalidMarket,
+        has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
+        has_one = liquidity_vault @ LendingError::InvalidLiquidityVault
+    )]
+    pub reserve: AccountLoader<'info, Reserve>,
+    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
+    /// checks it against the token accounts and the decimals recorded on the reserve.
+    pub liquidity_mint: UncheckedAccount<'info>,
+    #[account(mut)]
+    pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, constraint = source_liquidity.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
+    pub source_liquidity: InterfaceAccount<'info, TokenAccount>,
+    pub repayer: Signer<'info>,
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+/// Pays back the open flash loan of `amount` plus the flash fee, from `source_liquidity`.
+pub fn handler(ctx: Context<FlashRepay>, amount: u64) -> Result<()> {
+    require!(amount > 0, LendingError::ZeroAmount);
+    require_top_level()?;
+    let accounts = ctx.accounts;
+    let mut reserve = accounts.reserve.load_mut()?;
+    let (fee, protocol_fee) = reserve.flash_repay(amount)?;
+    let returned = amount.checked_add(fee).ok_or(LendingError::MathOverflow)?;
+    pay_into_liquidity_vault(
+        &accounts.token_program,
+        &accounts.source_liquidity,
+        &accounts.liquidity_mint,
+        reserve.liquidity_decimals,
+        &mut accounts.liquidity_vault,
+        &accounts.repayer,
+        returned,
+        reserve.available_amount,
+    )?;
+    emit!(FlashRepaid { reserve: accounts.reserve.key(), amount, fee, protocol_fee });
+    Ok(())
+}
