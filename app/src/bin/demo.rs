@@ -1,6 +1,7 @@
 //! The demo: a whole market on an embedded in-process validator (solana-program-test's bank)
 //! running the built target/deploy/solvent.so with the real SPL Token program.
 //! Lenders supply, borrowers lever up, SOL falls 17%, a liquidator steps in.
+use solvent_app::leverage::{context_from_chain, format_amount, OracleSwapStandIn};
 use solvent_tests::*;
 
 const SOL: u64 = 1_000_000_000;
@@ -122,6 +123,8 @@ async fn main() {
     println!("Obligations after liquidation:");
     print_table(&mut h, &m, &rows).await;
 
+    leverage_round_trip(&mut h, &m).await;
+
     let sol_reserve = h.reserve(&m.sol.reserve).await;
     let usdc_reserve = h.reserve(&m.usdc.reserve).await;
     println!("reserves: SOL available {:.9}, borrowed {:.9}; USDC available {:.6}, borrowed {:.6}",
@@ -132,4 +135,60 @@ async fn main() {
     assert_eq!(h.token_balance(&m.sol.vault).await, sol_reserve.available_amount);
     assert_eq!(h.token_balance(&m.usdc.vault).await, usdc_reserve.available_amount);
     println!("vault balances match the reserves' recorded liquidity.");
+}
+
+/// Dave opens a 3x long on SOL in one transaction (flash loan, swap, deposit, borrow) and later
+/// closes it in one transaction (flash loan, repay, withdraw, swap). The swap is the test
+/// stand-in for a DEX: a market maker trading at the oracle price less 0.3%.
+async fn leverage_round_trip(h: &mut Harness, m: &StandardMarket) {
+    println!("One-transaction leverage: dave turns 10 SOL into a 3x long against USDC, then closes it.");
+    let dave = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    h.mint_to(&m.sol.mint, &dave.sol_account, 10 * SOL).await;
+    let maker = Keypair::new();
+    h.fund(&maker.pubkey(), 1_000_000_000).await;
+    let maker_sol = h.create_token_account(&m.sol.mint, &maker.pubkey()).await;
+    let maker_usdc = h.create_token_account(&m.usdc.mint, &maker.pubkey()).await;
+    h.mint_to(&m.sol.mint, &maker_sol, 1_000 * SOL).await;
+    h.mint_to(&m.usdc.mint, &maker_usdc, 100_000 * USDC).await;
+    let swap = OracleSwapStandIn { maker: maker.pubkey(), maker_accounts: vec![(m.sol.mint, maker_sol), (m.usdc.mint, maker_usdc)], fee_bps: 30 };
+    let sides = ((&m.sol, dave.sol_account), (&m.usdc, dave.usdc_account));
+
+    let context = context_from_chain(h, &m.market, sides.0, sides.1, &dave.obligation).await.expect("context");
+    let plan = context.adjust(10 * SOL, 30_000, &swap).expect("open plan");
+    let cost = h.measure(&plan.instructions, &[&dave.keypair, &maker]).await;
+    let after = &plan.after;
+    let liquidation = after.liquidation_price.map(|p| p.mantissa as f64 * 10f64.powi(p.exponent)).unwrap_or(0.0);
+    println!(
+        "  open:  flash-borrow {} USDC, swap to {} SOL, deposit {} SOL, borrow {} USDC (fee {}), flash-repay with {} fee",
+        format_amount(plan.flash_amount as i128, 6),
+        format_amount(plan.swap_out as i128, 9),
+        format_amount(plan.deposit_amount as i128, 9),
+        format_amount(plan.borrow_amount as i128, 6),
+        format_amount(plan.borrow_fee as i128, 6),
+        format_amount(plan.flash_fee as i128, 6),
+    );
+    println!(
+        "         leverage {:.3}x, health factor {:.4}, liquidated if SOL <= ${liquidation:.2}; {} CU, {} accounts, {} bytes, {} instructions",
+        after.leverage_bps as f64 / 10_000.0,
+        wad_to_f64(after.health_factor().expect("debt")),
+        cost.compute_units,
+        cost.accounts,
+        cost.bytes,
+        plan.instructions.len()
+    );
+    print_table(h, m, &[("dave", dave.obligation)]).await;
+
+    let context = context_from_chain(h, &m.market, sides.0, sides.1, &dave.obligation).await.expect("context");
+    let plan = context.close(&swap).expect("close plan");
+    let cost = h.measure(&plan.instructions, &[&dave.keypair, &maker]).await;
+    let sol_left = h.token_balance(&dave.sol_account).await;
+    println!(
+        "  close: flash-borrow {} USDC, repay it all, withdraw {} SOL, swap {} SOL back to USDC, flash-repay; {} CU, {} bytes",
+        format_amount(plan.flash_amount as i128, 6),
+        format_amount(plan.withdraw_amount as i128, 9),
+        format_amount(plan.swap_in as i128, 9),
+        cost.compute_units,
+        cost.bytes
+    );
+    println!("         dave ends with {} SOL of his 10 (swap, flash and borrow fees)\n", format_amount(sol_left as i128, 9));
 }

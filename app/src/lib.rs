@@ -1,0 +1,3 @@
+//! Client-side tools around the program: the leverage builder (and, as they land, the keeper).
+//! They use the program crate's own state methods, so what they compute is what the program books.
+pub mod leverage;
