@@ -27,15 +27,60 @@ pub enum Rounding {
     Up,
 }
 
+/// Quotient and remainder with one software division: on BPF each `u128` `/` or `%` is a
+/// library call, and the remainder is cheaper as a multiplication. `d` must not be zero.
+fn div_rem(n: u128, d: u128) -> (u128, u128) {
+    let quotient = n / d;
+    // quotient × d <= n: neither step can overflow, so skip the (costly) u128 overflow checks.
+    (quotient, n % d)
+}
+
+/// `a × b`, or `None` on overflow. Operands that both fit 64 bits cannot overflow and skip the
+/// u128 overflow-checking multiply, a slow library call on BPF.
+fn product(a: u128, b: u128) -> Option<u128> {
+    if (a | b) >> 64 == 0 {
+        Some(a.wrapping_mul(b))
+    } else {
+        a.checked_mul(b)
+    }
+}
+
+fn round(quotient: u128, remainder: u128, rounding: Rounding) -> Option<u128> {
+    if rounding == Rounding::Up && remainder != 0 {
+        quotient.checked_add(1)
+    } else {
+        Some(quotient)
+    }
+}
+
+/// `a * b / c` as `(a div c) * b + (a mod c) * b / c`, exact, when both products fit a `u128`:
+/// a large amount times a ratio of two indices or prices needs no 256-bit arithmetic this way.
+/// Returns the quotient and remainder.
+fn split_mul_div(a: u128, b: u128, c: u128) -> Option<(u128, u128)> {
+    // Taken when b and c fit 64 bits (an index or price ratio, a Wad factor): then
+    // (a mod c) × b < c × b < 2^128. Otherwise straight to the 256-bit path, without paying for
+    // divisions that might not help.
+    if (b | c) >> 64 != 0 {
+        return None;
+    }
+    let (whole, fraction) = div_rem(a, c);
+    let (part, remainder) = div_rem(fraction.wrapping_mul(b), c);
+    Some((product(whole, b)?.checked_add(part)?, remainder))
+}
+
 /// `a * b / c`, rounded as asked. `None` on division by zero or a result over `u128::MAX`.
+/// Tries, cheapest first: the product in `u128`; the split above (either operand); a 256-bit
+/// intermediate.
 pub fn mul_div(a: u128, b: u128, c: u128, rounding: Rounding) -> Option<u128> {
     if c == 0 {
         return None;
     }
-    if let Some(product) = a.checked_mul(b) {
-        let quotient = product / c;
-        let remainder = product % c;
-        return if rounding == Rounding::Up && remainder != 0 { quotient.checked_add(1) } else { Some(quotient) };
+    if let Some(exact) = product(a, b) {
+        let (quotient, remainder) = div_rem(exact, c);
+        return round(quotient, remainder, rounding);
+    }
+    if let Some((quotient, remainder)) = split_mul_div(a, b, c).or_else(|| split_mul_div(b, a, c)) {
+        return round(quotient, remainder, rounding);
     }
     let product = U256::from(a).checked_mul(U256::from(b))?;
     let (quotient, remainder) = product.div_mod(U256::from(c));
@@ -104,9 +149,8 @@ impl Wad {
 
     /// The integer part, rounded as asked; `None` if it does not fit in a `u64`.
     pub fn to_u64(self, rounding: Rounding) -> Option<u64> {
-        let whole = self.0 / WAD;
-        let whole = if rounding == Rounding::Up && !self.0.is_multiple_of(WAD) { whole.checked_add(1)? } else { whole };
-        u64::try_from(whole).ok()
+        let (whole, fraction) = div_rem(self.0, WAD);
+        u64::try_from(round(whole, fraction, rounding)?).ok()
     }
 
     /// `self ^ exponent` by squaring; every step rounds the same way, so `Up` gives an upper
@@ -139,17 +183,19 @@ pub fn scaled_value(amount: Wad, mantissa: u64, scale_exponent: i32, rounding: R
     }
     let divisor_exponent = scale_exponent.unsigned_abs();
     let divisor = pow10(divisor_exponent)?;
-    let (whole, fraction) = (amount.0 / WAD, amount.0 % WAD);
-    let fast = whole.checked_mul(mantissa).and_then(|whole_product| {
+    let (whole, fraction) = div_rem(amount.0, WAD);
+    let fast = product(whole, mantissa).and_then(|whole_product| {
         // amount × m / 10^k = (whole × m × 10^18 + fraction × m) / 10^k
         let (exact, numerator) = if divisor_exponent <= 18 {
-            (whole_product.checked_mul(pow10(18 - divisor_exponent)?)?, fraction * mantissa)
+            (whole_product.checked_mul(pow10(18 - divisor_exponent)?)?, fraction.wrapping_mul(mantissa))
         } else {
-            let split = pow10(divisor_exponent - 18)?;
-            (whole_product / split, (whole_product % split) * WAD + fraction * mantissa)
+            let (whole_part, rest) = div_rem(whole_product, pow10(divisor_exponent - 18)?);
+            // rest < 10^(k−18) <= 10^18 and fraction < 10^18, mantissa < 2^64: both terms and
+            // their sum stay far below u128::MAX.
+            (whole_part, rest.wrapping_mul(WAD).wrapping_add(fraction.wrapping_mul(mantissa)))
         };
-        let rounded = if rounding == Rounding::Up { numerator.div_ceil(divisor) } else { numerator / divisor };
-        exact.checked_add(rounded)
+        let (quotient, remainder) = div_rem(numerator, divisor);
+        exact.checked_add(round(quotient, remainder, rounding)?)
     });
     match fast {
         Some(value) => Some(Wad(value)),

@@ -222,6 +222,22 @@ proptest! {
         prop_assert_eq!(scaled_value(Wad(amount), mantissa, scale_exponent, rounding).map(|w| w.raw()), expected);
     }
 
+    /// The same where `a × b` overflows but the split path applies: amounts times index or price
+    /// ratios (a Wad debt times a ratio of two borrow indices).
+    #[test]
+    fn mul_div_is_exact_on_the_split_path(a in 1u128..u128::MAX, b in 1u128..(1u128 << 80), c in 1u128..(1u128 << 72)) {
+        let exact = U256::from(a) * U256::from(b);
+        let (q, r) = exact.div_mod(U256::from(c));
+        if q <= U256::from(u128::MAX) {
+            prop_assert_eq!(mul_div(a, b, c, Rounding::Down), Some(q.as_u128()));
+            let up = if r.is_zero() { Some(q.as_u128()) } else { q.as_u128().checked_add(1) };
+            prop_assert_eq!(mul_div(a, b, c, Rounding::Up), up);
+            prop_assert_eq!(mul_div(b, a, c, Rounding::Up), up);
+        } else {
+            prop_assert_eq!(mul_div(a, b, c, Rounding::Down), None);
+        }
+    }
+
     /// mul_div agrees with exact 256-bit arithmetic and rounds as asked.
     #[test]
     fn mul_div_is_exact(a in any::<u128>(), b in any::<u128>(), c in 1u128..) {
