@@ -27,12 +27,33 @@ pub enum Rounding {
     Up,
 }
 
-/// Quotient and remainder with one software division: on BPF each `u128` `/` or `%` is a
-/// library call, and the remainder is cheaper as a multiplication. `d` must not be zero.
-fn div_rem(n: u128, d: u128) -> (u128, u128) {
-    let quotient = n / d;
-    // quotient × d <= n: neither step can overflow, so skip the (costly) u128 overflow checks.
-    (quotient, n % d)
+/// Quotient and remainder of `n / d`; `d` must not be zero. BPF has 64-bit division but not
+/// 128-bit: the library routine for a `u128` dividend is slow, so divisors below 2^32 (basis
+/// points, prices' powers of ten) and `WAD` (as 10^9 · 10^9) take a long division in 32-bit
+/// digits, each step one native 64-bit division.
+pub fn div_rem(n: u128, d: u128) -> (u128, u128) {
+    if d >> 32 == 0 {
+        div_rem_small(n, d as u64)
+    } else if d == WAD {
+        let (q1, r1) = div_rem_small(n, 1_000_000_000);
+        let (q2, r2) = div_rem_small(q1, 1_000_000_000);
+        (q2, r2 * 1_000_000_000 + r1)
+    } else {
+        (n / d, n % d)
+    }
+}
+
+/// Long division by `d < 2^32`: each partial remainder is below `d`, so remainder · 2^32 plus
+/// the next 32-bit digit fits a `u64`.
+fn div_rem_small(n: u128, d: u64) -> (u128, u128) {
+    let mut quotient = 0u128;
+    let mut remainder = 0u64;
+    for shift in [96u32, 64, 32, 0] {
+        let current = (remainder << 32) | ((n >> shift) as u64 & 0xFFFF_FFFF);
+        quotient |= ((current / d) as u128) << shift;
+        remainder = current % d;
+    }
+    (quotient, remainder as u128)
 }
 
 /// `a × b`, or `None` on overflow. Operands that both fit 64 bits cannot overflow and skip the
@@ -187,7 +208,7 @@ pub fn scaled_value(amount: Wad, mantissa: u64, scale_exponent: i32, rounding: R
     let fast = product(whole, mantissa).and_then(|whole_product| {
         // amount × m / 10^k = (whole × m × 10^18 + fraction × m) / 10^k
         let (exact, numerator) = if divisor_exponent <= 18 {
-            (whole_product.checked_mul(pow10(18 - divisor_exponent)?)?, fraction.wrapping_mul(mantissa))
+            (product(whole_product, pow10(18 - divisor_exponent)?)?, fraction.wrapping_mul(mantissa))
         } else {
             let (whole_part, rest) = div_rem(whole_product, pow10(divisor_exponent - 18)?);
             // rest < 10^(k−18) <= 10^18 and fraction < 10^18, mantissa < 2^64: both terms and
@@ -211,6 +232,25 @@ pub fn pow10(exponent: u32) -> Option<u128> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A million pseudo-random dividends and divisors of every bit length up to 64, against
+    /// u128 `/` and `%`.
+    #[test]
+    fn div_rem_agrees_with_native_division() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for i in 0..1_000_000u32 {
+            let n = ((next() as u128) << 64 | next() as u128) >> (next() % 128);
+            let d = (next() as u128 >> (i % 64)).max(1);
+            assert_eq!(div_rem(n, d), (n / d, n % d), "{n} / {d}");
+            assert_eq!(div_rem(n, WAD), (n / WAD, n % WAD), "{n} / WAD");
+        }
+    }
 
     #[test]
     fn mul_div_rounds_both_ways() {

@@ -2,7 +2,7 @@
 //! runs on chain.
 use bytemuck::Zeroable;
 use proptest::prelude::*;
-use solvent::math::{mul_div, pow10, scaled_value, Rounding, Wad, U256, WAD};
+use solvent::math::{div_rem, mul_div, pow10, scaled_value, Rounding, Wad, U256, WAD};
 use solvent::oracle::OraclePrice;
 use solvent::state::{settle_repayment, ObligationLiquidity, RateCurvePoint, Reserve, ReserveConfig};
 
@@ -235,6 +235,24 @@ proptest! {
             prop_assert_eq!(mul_div(b, a, c, Rounding::Up), up);
         } else {
             prop_assert_eq!(mul_div(a, b, c, Rounding::Down), None);
+        }
+    }
+
+    /// The 32-bit-digit long division agrees with u128 `/` and `%`, for small divisors, WAD and
+    /// others.
+    #[test]
+    fn div_rem_matches_native(
+        n in any::<u128>(),
+        small in 1u128..(1u128 << 32),
+        word in (1u128 << 32)..(1u128 << 64),
+        wide in 1u128..,
+        shift in 0u32..128,
+    ) {
+        let (top_bit, u64_max) = (1u128 << 63, u64::MAX as u128);
+        for d in [small, word, solvent::math::WAD, wide, 1, (1u128 << 32) - 1, 1u128 << 32, top_bit, u64_max, word >> (shift % 32)] {
+            let d = d.max(1);
+            prop_assert_eq!(div_rem(n, d), (n / d, n % d));
+            prop_assert_eq!(div_rem(n >> shift, d), ((n >> shift) / d, (n >> shift) % d));
         }
     }
 
