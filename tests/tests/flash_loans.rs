@@ -170,6 +170,12 @@ async fn broken_flash_loans_are_refused() {
     let ixs = [flash_borrow_ix(&m.market, &m.usdc, &usdc, 0), flash_repay_ix(&m.market, &m.usdc, &usdc, &trader.pubkey(), 0)];
     assert_rejected(h, &ixs, &[&trader], LendingError::ZeroAmount, &keys).await;
 
+    // A destination of another mint, and an account that is not a token account at all.
+    let ixs = [flash_borrow_ix(&m.market, &m.usdc, &sol, LOAN), flash_repay_ix(&m.market, &m.usdc, &usdc, &trader.pubkey(), LOAN)];
+    assert_rejected(h, &ixs, &[&trader], LendingError::InvalidLiquidityMint, &keys).await;
+    let ixs = [flash_borrow_ix(&m.market, &m.usdc, &usdc, LOAN), flash_repay_ix(&m.market, &m.usdc, &trader.pubkey(), &trader.pubkey(), LOAN)];
+    assert_rejected(h, &ixs, &[&trader], LendingError::InvalidLiquidityMint, &keys).await;
+
     // A substituted instructions sysvar.
     let mut borrow = flash_borrow_ix(&m.market, &m.usdc, &usdc, LOAN);
     borrow.accounts[6].pubkey = Pubkey::new_unique();

@@ -20,8 +20,10 @@ pub struct CollectProtocolFees<'info> {
     /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
     /// checks it against the token accounts and the decimals recorded on the reserve.
     pub liquidity_mint: UncheckedAccount<'info>,
+    /// CHECK: the reserve's liquidity vault, by key (constraint on the reserve): created by
+    /// init_reserve as a token account of the market authority, so it is not unpacked again.
     #[account(mut)]
-    pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    pub liquidity_vault: UncheckedAccount<'info>,
     #[account(mut)]
     pub fee_vault: InterfaceAccount<'info, TokenAccount>,
     /// CHECK: checked against the address stored on the market.
@@ -42,7 +44,7 @@ pub fn handler(ctx: Context<CollectProtocolFees>) -> Result<()> {
 
     pay_from_liquidity_vault(
         &accounts.token_program,
-        &mut accounts.liquidity_vault,
+        &accounts.liquidity_vault,
         &accounts.liquidity_mint,
         reserve.liquidity_decimals,
         &accounts.fee_vault,

@@ -1,9 +1,9 @@
-use super::token::pay_into_liquidity_vault;
+use super::token::{is_token_account_of, pay_into_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::Deposited;
 use crate::state::{LendingMarket, Obligation, Reserve};
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{TokenAccount, TokenInterface};
+use anchor_spl::token_interface::TokenInterface;
 
 #[derive(Accounts)]
 pub struct Deposit<'info> {
@@ -26,10 +26,17 @@ pub struct Deposit<'info> {
     /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
     /// checks it against the token accounts and the decimals recorded on the reserve.
     pub liquidity_mint: UncheckedAccount<'info>,
+    /// CHECK: the reserve's liquidity vault, by key (constraint on the reserve): created by
+    /// init_reserve as a token account of the market authority, so it is not unpacked again.
     #[account(mut)]
-    pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
-    #[account(mut, constraint = source_liquidity.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
-    pub source_liquidity: InterfaceAccount<'info, TokenAccount>,
+    pub liquidity_vault: UncheckedAccount<'info>,
+    /// CHECK: a token account of the liquidity mint under the token program, checked in place
+    /// (`token::is_token_account_of`); the token program checks the rest in the transfer.
+    #[account(
+        mut,
+        constraint = is_token_account_of(&source_liquidity, &liquidity_mint.key(), &token_program.key()) @ LendingError::InvalidLiquidityMint
+    )]
+    pub source_liquidity: UncheckedAccount<'info>,
     pub token_program: Interface<'info, TokenInterface>,
 }
 
@@ -51,7 +58,7 @@ pub fn handler(ctx: Context<Deposit>, amount: u64) -> Result<()> {
         &accounts.source_liquidity,
         &accounts.liquidity_mint,
         reserve.liquidity_decimals,
-        &mut accounts.liquidity_vault,
+        &accounts.liquidity_vault,
         &accounts.owner,
         amount,
         reserve.available_amount,

@@ -1,4 +1,4 @@
-use super::token::{mint_shares, pay_into_liquidity_vault};
+use super::token::{is_token_account_of, mint_shares, pay_into_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::ReserveLiquidityDeposited;
 use crate::state::{LendingMarket, Reserve};
@@ -21,12 +21,19 @@ pub struct DepositReserveLiquidity<'info> {
     /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
     /// checks it against the token accounts and the decimals recorded on the reserve.
     pub liquidity_mint: UncheckedAccount<'info>,
+    /// CHECK: the reserve's liquidity vault, by key (constraint on the reserve): created by
+    /// init_reserve as a token account of the market authority, so it is not unpacked again.
     #[account(mut)]
-    pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    pub liquidity_vault: UncheckedAccount<'info>,
     #[account(mut)]
     pub collateral_mint: InterfaceAccount<'info, Mint>,
-    #[account(mut, constraint = source_liquidity.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
-    pub source_liquidity: InterfaceAccount<'info, TokenAccount>,
+    /// CHECK: a token account of the liquidity mint under the token program, checked in place
+    /// (`token::is_token_account_of`); the token program checks the rest in the transfer.
+    #[account(
+        mut,
+        constraint = is_token_account_of(&source_liquidity, &liquidity_mint.key(), &token_program.key()) @ LendingError::InvalidLiquidityMint
+    )]
+    pub source_liquidity: UncheckedAccount<'info>,
     #[account(mut, constraint = destination_collateral.mint == collateral_mint.key() @ LendingError::InvalidCollateralMint)]
     pub destination_collateral: InterfaceAccount<'info, TokenAccount>,
     /// CHECK: checked against the address stored on the market.
@@ -49,7 +56,7 @@ pub fn handler(ctx: Context<DepositReserveLiquidity>, amount: u64) -> Result<()>
         &accounts.source_liquidity,
         &accounts.liquidity_mint,
         reserve.liquidity_decimals,
-        &mut accounts.liquidity_vault,
+        &accounts.liquidity_vault,
         &accounts.depositor,
         amount,
         reserve.available_amount,

@@ -1,10 +1,10 @@
-use super::token::pay_from_liquidity_vault;
+use super::token::{is_token_account_of, pay_from_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::FlashBorrowed;
 use crate::flash_loan::{require_repay_follows, require_top_level, INSTRUCTIONS_SYSVAR_ID};
 use crate::state::{LendingMarket, Reserve};
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{TokenAccount, TokenInterface};
+use anchor_spl::token_interface::TokenInterface;
 
 /// Market first and reserve second: `flash_loan::FlashStep` reads them at these positions.
 #[derive(Accounts)]
@@ -21,10 +21,17 @@ pub struct FlashBorrow<'info> {
     /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
     /// checks it against the token accounts and the decimals recorded on the reserve.
     pub liquidity_mint: UncheckedAccount<'info>,
+    /// CHECK: the reserve's liquidity vault, by key (constraint on the reserve): created by
+    /// init_reserve as a token account of the market authority, so it is not unpacked again.
     #[account(mut)]
-    pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
-    #[account(mut, constraint = destination_liquidity.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
-    pub destination_liquidity: InterfaceAccount<'info, TokenAccount>,
+    pub liquidity_vault: UncheckedAccount<'info>,
+    /// CHECK: a token account of the liquidity mint under the token program, checked in place
+    /// (`token::is_token_account_of`); the token program checks the rest in the transfer.
+    #[account(
+        mut,
+        constraint = is_token_account_of(&destination_liquidity, &liquidity_mint.key(), &token_program.key()) @ LendingError::InvalidLiquidityMint
+    )]
+    pub destination_liquidity: UncheckedAccount<'info>,
     /// CHECK: checked against the address stored on the market.
     #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
     pub market_authority: UncheckedAccount<'info>,
@@ -46,7 +53,7 @@ pub fn handler(ctx: Context<FlashBorrow>, amount: u64) -> Result<()> {
     reserve.flash_borrow(amount)?;
     pay_from_liquidity_vault(
         &accounts.token_program,
-        &mut accounts.liquidity_vault,
+        &accounts.liquidity_vault,
         &accounts.liquidity_mint,
         reserve.liquidity_decimals,
         &accounts.destination_liquidity,

@@ -1,10 +1,10 @@
-use super::token::pay_into_liquidity_vault;
+use super::token::{is_token_account_of, pay_into_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::FlashRepaid;
 use crate::flash_loan::require_top_level;
 use crate::state::Reserve;
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{TokenAccount, TokenInterface};
+use anchor_spl::token_interface::TokenInterface;
 
 /// Market first and reserve second, as in `FlashBorrow`. No pause check: a loan that is out must
 /// always be able to come back, so nothing of the market is read.
@@ -22,10 +22,17 @@ pub struct FlashRepay<'info> {
     /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
     /// checks it against the token accounts and the decimals recorded on the reserve.
     pub liquidity_mint: UncheckedAccount<'info>,
+    /// CHECK: the reserve's liquidity vault, by key (constraint on the reserve): created by
+    /// init_reserve as a token account of the market authority, so it is not unpacked again.
     #[account(mut)]
-    pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
-    #[account(mut, constraint = source_liquidity.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
-    pub source_liquidity: InterfaceAccount<'info, TokenAccount>,
+    pub liquidity_vault: UncheckedAccount<'info>,
+    /// CHECK: a token account of the liquidity mint under the token program, checked in place
+    /// (`token::is_token_account_of`); the token program checks the rest in the transfer.
+    #[account(
+        mut,
+        constraint = is_token_account_of(&source_liquidity, &liquidity_mint.key(), &token_program.key()) @ LendingError::InvalidLiquidityMint
+    )]
+    pub source_liquidity: UncheckedAccount<'info>,
     pub repayer: Signer<'info>,
     pub token_program: Interface<'info, TokenInterface>,
 }
@@ -43,7 +50,7 @@ pub fn handler(ctx: Context<FlashRepay>, amount: u64) -> Result<()> {
         &accounts.source_liquidity,
         &accounts.liquidity_mint,
         reserve.liquidity_decimals,
-        &mut accounts.liquidity_vault,
+        &accounts.liquidity_vault,
         &accounts.repayer,
         returned,
         reserve.available_amount,

@@ -1,10 +1,10 @@
-use super::token::{pay_from_liquidity_vault, pay_into_liquidity_vault};
+use super::token::{is_token_account_of, pay_from_liquidity_vault, pay_into_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::Liquidated;
 use crate::flash_loan::{require_no_open_flash_loan, INSTRUCTIONS_SYSVAR_ID};
 use crate::state::{plan_liquidation, LendingMarket, Obligation, Reserve};
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{TokenAccount, TokenInterface};
+use anchor_spl::token_interface::TokenInterface;
 
 #[derive(Accounts)]
 pub struct Liquidate<'info> {
@@ -23,10 +23,17 @@ pub struct Liquidate<'info> {
     /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
     /// checks it against the token accounts and the decimals recorded on the reserve.
     pub repay_liquidity_mint: UncheckedAccount<'info>,
+    /// CHECK: the reserve's liquidity vault, by key (constraint on the reserve): created by
+    /// init_reserve as a token account of the market authority, so it is not unpacked again.
     #[account(mut)]
-    pub repay_liquidity_vault: InterfaceAccount<'info, TokenAccount>,
-    #[account(mut, constraint = source_liquidity.mint == repay_liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
-    pub source_liquidity: InterfaceAccount<'info, TokenAccount>,
+    pub repay_liquidity_vault: UncheckedAccount<'info>,
+    /// CHECK: a token account of the liquidity mint under the token program, checked in place
+    /// (`token::is_token_account_of`); the token program checks the rest in the transfer.
+    #[account(
+        mut,
+        constraint = is_token_account_of(&source_liquidity, &repay_liquidity_mint.key(), &repay_token_program.key()) @ LendingError::InvalidLiquidityMint
+    )]
+    pub source_liquidity: UncheckedAccount<'info>,
     #[account(
         mut,
         has_one = lending_market @ LendingError::InvalidMarket,
@@ -37,13 +44,17 @@ pub struct Liquidate<'info> {
     /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
     /// checks it against the token accounts and the decimals recorded on the reserve.
     pub withdraw_liquidity_mint: UncheckedAccount<'info>,
+    /// CHECK: the reserve's liquidity vault, by key (constraint on the reserve): created by
+    /// init_reserve as a token account of the market authority, so it is not unpacked again.
     #[account(mut)]
-    pub withdraw_liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    pub withdraw_liquidity_vault: UncheckedAccount<'info>,
+    /// CHECK: a token account of the withdrawn mint, checked in place like `source_liquidity`.
     #[account(
         mut,
-        constraint = destination_liquidity.mint == withdraw_liquidity_mint.key() @ LendingError::InvalidLiquidityMint
+        constraint = is_token_account_of(&destination_liquidity, &withdraw_liquidity_mint.key(), &withdraw_token_program.key())
+            @ LendingError::InvalidLiquidityMint
     )]
-    pub destination_liquidity: InterfaceAccount<'info, TokenAccount>,
+    pub destination_liquidity: UncheckedAccount<'info>,
     /// CHECK: checked against the address stored on the market.
     #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
     pub market_authority: UncheckedAccount<'info>,
@@ -96,7 +107,7 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
         &accounts.source_liquidity,
         &accounts.repay_liquidity_mint,
         repay_reserve.liquidity_decimals,
-        &mut accounts.repay_liquidity_vault,
+        &accounts.repay_liquidity_vault,
         &accounts.liquidator,
         plan.repay_amount,
         repay_reserve.available_amount,
@@ -104,7 +115,7 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
     if seized_amount > 0 {
         pay_from_liquidity_vault(
             &accounts.withdraw_token_program,
-            &mut accounts.withdraw_liquidity_vault,
+            &accounts.withdraw_liquidity_vault,
             &accounts.withdraw_liquidity_mint,
             withdraw_reserve.liquidity_decimals,
             &accounts.destination_liquidity,

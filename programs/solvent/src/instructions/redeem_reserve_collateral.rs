@@ -1,4 +1,4 @@
-use super::token::{burn_shares, pay_from_liquidity_vault};
+use super::token::{burn_shares, is_token_account_of, pay_from_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::ReserveCollateralRedeemed;
 use crate::state::{LendingMarket, Reserve};
@@ -21,14 +21,21 @@ pub struct RedeemReserveCollateral<'info> {
     /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
     /// checks it against the token accounts and the decimals recorded on the reserve.
     pub liquidity_mint: UncheckedAccount<'info>,
+    /// CHECK: the reserve's liquidity vault, by key (constraint on the reserve): created by
+    /// init_reserve as a token account of the market authority, so it is not unpacked again.
     #[account(mut)]
-    pub liquidity_vault: InterfaceAccount<'info, TokenAccount>,
+    pub liquidity_vault: UncheckedAccount<'info>,
     #[account(mut)]
     pub collateral_mint: InterfaceAccount<'info, Mint>,
     #[account(mut, constraint = source_collateral.mint == collateral_mint.key() @ LendingError::InvalidCollateralMint)]
     pub source_collateral: InterfaceAccount<'info, TokenAccount>,
-    #[account(mut, constraint = destination_liquidity.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
-    pub destination_liquidity: InterfaceAccount<'info, TokenAccount>,
+    /// CHECK: a token account of the liquidity mint under the token program, checked in place
+    /// (`token::is_token_account_of`); the token program checks the rest in the transfer.
+    #[account(
+        mut,
+        constraint = is_token_account_of(&destination_liquidity, &liquidity_mint.key(), &token_program.key()) @ LendingError::InvalidLiquidityMint
+    )]
+    pub destination_liquidity: UncheckedAccount<'info>,
     /// CHECK: checked against the address stored on the market.
     #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
     pub market_authority: UncheckedAccount<'info>,
@@ -48,7 +55,7 @@ pub fn handler(ctx: Context<RedeemReserveCollateral>, shares: u64) -> Result<()>
     burn_shares(&accounts.token_program, &accounts.collateral_mint, &accounts.source_collateral, &accounts.redeemer, shares)?;
     pay_from_liquidity_vault(
         &accounts.token_program,
-        &mut accounts.liquidity_vault,
+        &accounts.liquidity_vault,
         &accounts.liquidity_mint,
         reserve.liquidity_decimals,
         &accounts.destination_liquidity,

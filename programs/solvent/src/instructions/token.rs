@@ -2,6 +2,8 @@
 use crate::errors::LendingError;
 use crate::state::{LendingMarket, MARKET_AUTHORITY_SEED};
 use anchor_lang::prelude::*;
+use anchor_spl::token_2022::spl_token_2022;
+use anchor_spl::token_2022::spl_token_2022::generic_token_account::GenericTokenAccount;
 use anchor_spl::token_interface::{self, Burn, Mint, MintTo, TokenAccount, TokenInterface, TransferChecked};
 
 /// Signer seeds of the market authority PDA, with its stored bump (no bump search).
@@ -10,17 +12,18 @@ fn authority_seeds<'a>(market_key: &'a Pubkey, bump: &'a [u8; 1]) -> [&'a [u8]; 
 }
 
 /// Tokens from a user into a reserve's liquidity vault, signed by the user, then the vault check.
+#[allow(clippy::too_many_arguments)]
 pub fn pay_into_liquidity_vault<'info>(
     token_program: &Interface<'info, TokenInterface>,
-    source: &InterfaceAccount<'info, TokenAccount>,
+    source: &impl ToAccountInfo<'info>,
     mint: &UncheckedAccount<'info>,
     decimals: u8,
-    vault: &InterfaceAccount<'info, TokenAccount>,
+    vault: &UncheckedAccount<'info>,
     authority: &Signer<'info>,
     amount: u64,
     recorded_available: u64,
 ) -> Result<()> {
-    let expected_balance = vault.amount.checked_add(amount).ok_or(LendingError::MathOverflow)?;
+    let expected_balance = token_balance(vault)?.checked_add(amount).ok_or(LendingError::MathOverflow)?;
     let accounts = TransferChecked {
         from: source.to_account_info(),
         mint: mint.to_account_info(),
@@ -35,27 +38,37 @@ pub fn pay_into_liquidity_vault<'info>(
 #[allow(clippy::too_many_arguments)]
 pub fn pay_from_liquidity_vault<'info>(
     token_program: &Interface<'info, TokenInterface>,
-    vault: &InterfaceAccount<'info, TokenAccount>,
+    vault: &UncheckedAccount<'info>,
     mint: &UncheckedAccount<'info>,
     decimals: u8,
-    destination: &InterfaceAccount<'info, TokenAccount>,
+    destination: &impl ToAccountInfo<'info>,
     market_authority: &UncheckedAccount<'info>,
     lending_market: &Account<'info, LendingMarket>,
     amount: u64,
     recorded_available: u64,
 ) -> Result<()> {
-    let expected_balance = vault.amount.checked_sub(amount).ok_or(LendingError::MathOverflow)?;
-    transfer_from_authority_account(token_program, vault, mint, decimals, destination, market_authority, lending_market, amount)?;
+    let expected_balance = token_balance(vault)?.checked_sub(amount).ok_or(LendingError::MathOverflow)?;
+    transfer_from_authority_account(
+        token_program,
+        vault.to_account_info(),
+        mint,
+        decimals,
+        destination,
+        market_authority,
+        lending_market,
+        amount,
+    )?;
     check_vault(vault, expected_balance, recorded_available)
 }
 
 /// Tokens out of any token account the market authority owns (vaults, fee vaults).
+#[allow(clippy::too_many_arguments)]
 pub fn transfer_from_authority_account<'info>(
     token_program: &Interface<'info, TokenInterface>,
-    from: &InterfaceAccount<'info, TokenAccount>,
+    from: AccountInfo<'info>,
     mint: &UncheckedAccount<'info>,
     decimals: u8,
-    destination: &InterfaceAccount<'info, TokenAccount>,
+    destination: &impl ToAccountInfo<'info>,
     market_authority: &UncheckedAccount<'info>,
     lending_market: &Account<'info, LendingMarket>,
     amount: u64,
@@ -64,7 +77,7 @@ pub fn transfer_from_authority_account<'info>(
     let bump = [lending_market.authority_bump];
     let seeds = authority_seeds(&market_key, &bump);
     let accounts = TransferChecked {
-        from: from.to_account_info(),
+        from,
         mint: mint.to_account_info(),
         to: destination.to_account_info(),
         authority: market_authority.to_account_info(),
@@ -114,22 +127,37 @@ pub fn burn_shares<'info>(
     token_interface::burn(CpiContext::new(token_program.key(), accounts), shares)
 }
 
+/// Whether `account` is an initialized token account of `mint` owned by `token_program`, read
+/// with the token interface's own `GenericTokenAccount` accessors instead of a full unpack (the
+/// token program checks the rest when it moves the tokens). For accounts only passed through
+/// to a transfer, where a full `InterfaceAccount` unpack would cost ~770 CU.
+pub fn is_token_account_of(account: &AccountInfo, mint: &Pubkey, token_program: &Pubkey) -> bool {
+    if account.owner != token_program {
+        return false;
+    }
+    let Ok(data) = account.try_borrow_data() else { return false };
+    spl_token_2022::state::Account::unpack_account_mint(&data) == Some(mint)
+}
+
 /// Byte offset of `amount` in the base layout shared by SPL Token and Token-2022 accounts
 /// (mint: 32 bytes, owner: 32 bytes, amount: u64 little-endian).
 const TOKEN_ACCOUNT_AMOUNT_OFFSET: usize = 64;
 
-/// After a transfer: the vault moved by exactly the amount booked (a fee-on-transfer or
-/// misbehaving token program fails here), and it still covers the reserve's recorded liquidity.
-/// Tokens donated to the vault are tolerated, never counted. The balance is read from the raw
-/// account data: the account was validated on entry, and a full re-unpack costs more.
-fn check_vault(vault: &InterfaceAccount<'_, TokenAccount>, expected_balance: u64, recorded_available: u64) -> Result<()> {
-    let info = vault.to_account_info();
-    let data = info.try_borrow_data()?;
-    let balance = data
-        .get(TOKEN_ACCOUNT_AMOUNT_OFFSET..TOKEN_ACCOUNT_AMOUNT_OFFSET + 8)
+/// A token account's balance, read from the raw data (the vaults are pinned by key on the
+/// reserve, so a full unpack would only re-check what init_reserve created).
+fn token_balance(account: &AccountInfo) -> Result<u64> {
+    let data = account.try_borrow_data()?;
+    data.get(TOKEN_ACCOUNT_AMOUNT_OFFSET..TOKEN_ACCOUNT_AMOUNT_OFFSET + 8)
         .and_then(|bytes| bytes.try_into().ok())
         .map(u64::from_le_bytes)
-        .ok_or(LendingError::VaultBalanceMismatch)?;
+        .ok_or_else(|| error!(LendingError::VaultBalanceMismatch))
+}
+
+/// After a transfer: the vault moved by exactly the amount booked (a fee-on-transfer or
+/// misbehaving token program fails here), and it still covers the reserve's recorded liquidity.
+/// Tokens donated to the vault are tolerated, never counted.
+fn check_vault(vault: &AccountInfo, expected_balance: u64, recorded_available: u64) -> Result<()> {
+    let balance = token_balance(vault)?;
     require!(balance == expected_balance && balance >= recorded_available, LendingError::VaultBalanceMismatch);
     Ok(())
 }

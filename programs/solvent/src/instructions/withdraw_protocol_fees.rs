@@ -1,4 +1,4 @@
-use super::token::transfer_from_authority_account;
+use super::token::{is_token_account_of, transfer_from_authority_account};
 use crate::errors::LendingError;
 use crate::events::ProtocolFeesWithdrawn;
 use crate::state::{LendingMarket, Reserve};
@@ -21,8 +21,13 @@ pub struct WithdrawProtocolFees<'info> {
     pub liquidity_mint: UncheckedAccount<'info>,
     #[account(mut)]
     pub fee_vault: InterfaceAccount<'info, TokenAccount>,
-    #[account(mut, constraint = destination.mint == liquidity_mint.key() @ LendingError::InvalidLiquidityMint)]
-    pub destination: InterfaceAccount<'info, TokenAccount>,
+    /// CHECK: a token account of the liquidity mint under the token program, checked in place
+    /// (`token::is_token_account_of`); the token program checks the rest in the transfer.
+    #[account(
+        mut,
+        constraint = is_token_account_of(&destination, &liquidity_mint.key(), &token_program.key()) @ LendingError::InvalidLiquidityMint
+    )]
+    pub destination: UncheckedAccount<'info>,
     /// CHECK: checked against the address stored on the market.
     #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
     pub market_authority: UncheckedAccount<'info>,
@@ -37,7 +42,7 @@ pub fn handler(ctx: Context<WithdrawProtocolFees>, amount: u64) -> Result<()> {
     require!(amount <= accounts.fee_vault.amount, LendingError::InsufficientLiquidity);
     transfer_from_authority_account(
         &accounts.token_program,
-        &accounts.fee_vault,
+        accounts.fee_vault.to_account_info(),
         &accounts.liquidity_mint,
         accounts.reserve.load()?.liquidity_decimals,
         &accounts.destination,
