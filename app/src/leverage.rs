@@ -14,8 +14,8 @@ use solvent::oracle::{read_pyth_price, OraclePrice};
 use solvent::state::{Obligation, ObligationValues, Reserve};
 use solvent_tests::{
     borrow_ix, deposit_ix, flash_borrow_ix, flash_repay_ix, obligation_reserves, refresh_obligation_ix,
-    refresh_reserve_ix, repay_ix, withdraw_ix, AccountMeta, Harness, Instruction, Pubkey, TestMarket, TestReserve,
-    TOKEN_PROGRAM_ID,
+    refresh_reserve_ix, repay_ix, withdraw_ix, AccountMeta, Harness, Instruction, Keypair, Pubkey, Signer, TestMarket,
+    TestReserve, TOKEN_PROGRAM_ID,
 };
 use std::fmt;
 
@@ -62,7 +62,22 @@ pub struct OracleSwapStandIn {
 }
 
 impl OracleSwapStandIn {
-    fn maker_account(&self, mint: &Pubkey) -> Pubkey {
+    /// A funded market maker with a token account and `amount` of inventory in each reserve's
+    /// mint (minted by the harness payer, the test mints' authority).
+    pub async fn with_inventory(h: &mut Harness, fee_bps: u64, inventory: &[(&TestReserve, u64)]) -> (Keypair, OracleSwapStandIn) {
+        let maker = Keypair::new();
+        h.fund(&maker.pubkey(), 1_000_000_000).await;
+        let mut maker_accounts = Vec::new();
+        for (reserve, amount) in inventory {
+            let account = h.create_token_account(&reserve.mint, &maker.pubkey()).await;
+            h.mint_to(&reserve.mint, &account, *amount).await;
+            maker_accounts.push((reserve.mint, account));
+        }
+        let swap = OracleSwapStandIn { maker: maker.pubkey(), maker_accounts, fee_bps };
+        (maker, swap)
+    }
+
+    pub fn maker_account(&self, mint: &Pubkey) -> Pubkey {
         self.maker_accounts.iter().find(|(m, _)| m == mint).expect("maker holds no account for this mint").1
     }
 }
@@ -436,57 +451,47 @@ pub fn borrow_covering(reserve: &Reserve, owed: u64) -> Option<(u64, u64)> {
     Some((amount, fee_of(amount)?))
 }
 
-/// Largest amount in 1..=upper whose plan's leverage is at most `target` (leverage rises with it).
-fn largest_at_most(upper: u64, target: u64, plan: impl Fn(u64) -> Option<LeveragePlan>) -> Option<u64> {
-    let fits = |amount: u64| plan(amount).is_some_and(|p| p.after.leverage_bps <= target);
-    if upper == 0 || !fits(1) {
-        return None;
-    }
-    let (mut low, mut high) = (1u64, upper.checked_add(1)?);
+/// Smallest `x` in `(low, high]` with `holds(x)`, for a `holds` that is monotone (false up to a
+/// point, true after) and taken as true at `high` without being called there.
+fn first_true(mut low: u64, mut high: u64, holds: impl Fn(u64) -> bool) -> u64 {
     while low + 1 < high {
         let middle = low + (high - low) / 2;
-        if fits(middle) {
-            low = middle;
-        } else {
+        if holds(middle) {
             high = middle;
+        } else {
+            low = middle;
         }
     }
-    Some(low)
+    high
+}
+
+fn leverage_at_most(plan: Option<LeveragePlan>, target: u64) -> bool {
+    plan.is_some_and(|p| p.after.leverage_bps <= target)
+}
+
+/// Largest amount in 1..=upper whose plan's leverage is at most `target` (leverage rises with it).
+fn largest_at_most(upper: u64, target: u64, plan: impl Fn(u64) -> Option<LeveragePlan>) -> Option<u64> {
+    if upper == 0 || !leverage_at_most(plan(1), target) {
+        return None;
+    }
+    Some(first_true(1, upper.checked_add(1)?, |amount| !leverage_at_most(plan(amount), target)) - 1)
 }
 
 /// Smallest amount in 1..=upper whose plan's leverage is at most `target` (leverage falls with it).
 fn smallest_at_most(upper: u64, target: u64, plan: impl Fn(u64) -> Option<LeveragePlan>) -> Option<u64> {
-    let fits = |amount: u64| plan(amount).is_some_and(|p| p.after.leverage_bps <= target);
-    if upper == 0 || !fits(upper) {
+    if upper == 0 || !leverage_at_most(plan(upper), target) {
         return None;
     }
-    let (mut low, mut high) = (0u64, upper);
-    while low + 1 < high {
-        let middle = low + (high - low) / 2;
-        if fits(middle) {
-            high = middle;
-        } else {
-            low = middle;
-        }
-    }
-    Some(high)
+    Some(first_true(0, upper, |amount| leverage_at_most(plan(amount), target)))
 }
 
 /// Smallest input the swap turns into at least `out` (the quote is monotone in its input).
 fn smallest_input_for(swap: &dyn SwapSource, from: &Side, to: &Side, out: u64) -> Option<u64> {
-    let (mut low, mut high) = (0u64, 1u64);
+    let mut high = 1u64;
     while swap.quote(from, to, high) < out {
         high = high.checked_mul(2)?;
     }
-    while low + 1 < high {
-        let middle = low + (high - low) / 2;
-        if swap.quote(from, to, middle) >= out {
-            high = middle;
-        } else {
-            low = middle;
-        }
-    }
-    Some(high)
+    Some(first_true(0, high, |amount| swap.quote(from, to, amount) >= out))
 }
 
 /// Fewest shares (at most `held`) that redeem for at least `amount` tokens.
@@ -494,16 +499,7 @@ fn shares_paying_at_least(reserve: &Reserve, amount: u64, held: u64) -> Option<u
     if reserve.redeem_amount(held).ok()? < amount {
         return None;
     }
-    let (mut low, mut high) = (0u64, held);
-    while low + 1 < high {
-        let middle = low + (high - low) / 2;
-        if reserve.redeem_amount(middle).ok()? >= amount {
-            high = middle;
-        } else {
-            low = middle;
-        }
-    }
-    Some(high)
+    Some(first_true(0, held, |shares| reserve.redeem_amount(shares).is_ok_and(|paid| paid >= amount)))
 }
 
 /// Values a one-collateral, one-debt position exactly as `refresh_obligation` does.
@@ -550,19 +546,12 @@ fn liquidation_price(collateral: &Side, debt: &Side, shares: u64, debt_amount: W
         }
         values_at(&state, shares, &debt.state, debt_amount).map(|v| v.is_unhealthy()).unwrap_or(true)
     };
-    // Healthy at `high`, liquidatable at `low`.
-    let (mut low, mut high) = (0u64, collateral.price.mantissa.max(1));
+    // Liquidatable at 0, healthy at `high`.
+    let mut high = collateral.price.mantissa.max(1);
     while unhealthy_at(high) {
         high = high.checked_mul(2)?;
     }
-    while low + 1 < high {
-        let middle = low + (high - low) / 2;
-        if unhealthy_at(middle) {
-            low = middle;
-        } else {
-            high = middle;
-        }
-    }
+    let low = first_true(0, high, |mantissa| !unhealthy_at(mantissa)) - 1;
     (low > 0).then_some(OraclePrice { mantissa: low, exponent: collateral.price.exponent })
 }
 

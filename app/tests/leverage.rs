@@ -25,17 +25,8 @@ async fn setup() -> Setup {
     let m = h.standard_market().await;
     let trader = h.new_user(&m.market, &m.sol, &m.usdc).await;
     h.mint_to(&m.sol.mint, &trader.sol_account, 10 * SOL).await;
-    let maker = Keypair::new();
-    h.fund(&maker.pubkey(), 1_000_000_000).await;
-    let maker_sol = h.create_token_account(&m.sol.mint, &maker.pubkey()).await;
-    let maker_usdc = h.create_token_account(&m.usdc.mint, &maker.pubkey()).await;
-    h.mint_to(&m.sol.mint, &maker_sol, 1_000 * SOL).await;
-    h.mint_to(&m.usdc.mint, &maker_usdc, 1_000_000 * USDC).await;
-    let swap = OracleSwapStandIn {
-        maker: maker.pubkey(),
-        maker_accounts: vec![(m.sol.mint, maker_sol), (m.usdc.mint, maker_usdc)],
-        fee_bps: 30,
-    };
+    let (maker, swap) = OracleSwapStandIn::with_inventory(&mut h, 30, &[(&m.sol, 1_000 * SOL), (&m.usdc, 1_000_000 * USDC)]).await;
+    let (maker_sol, maker_usdc) = (swap.maker_account(&m.sol.mint), swap.maker_account(&m.usdc.mint));
     Setup { h, m, trader, maker, maker_sol, maker_usdc, swap }
 }
 

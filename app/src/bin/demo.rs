@@ -144,13 +144,7 @@ async fn leverage_round_trip(h: &mut Harness, m: &StandardMarket) {
     println!("One-transaction leverage: dave turns 10 SOL into a 3x long against USDC, then closes it.");
     let dave = h.new_user(&m.market, &m.sol, &m.usdc).await;
     h.mint_to(&m.sol.mint, &dave.sol_account, 10 * SOL).await;
-    let maker = Keypair::new();
-    h.fund(&maker.pubkey(), 1_000_000_000).await;
-    let maker_sol = h.create_token_account(&m.sol.mint, &maker.pubkey()).await;
-    let maker_usdc = h.create_token_account(&m.usdc.mint, &maker.pubkey()).await;
-    h.mint_to(&m.sol.mint, &maker_sol, 1_000 * SOL).await;
-    h.mint_to(&m.usdc.mint, &maker_usdc, 100_000 * USDC).await;
-    let swap = OracleSwapStandIn { maker: maker.pubkey(), maker_accounts: vec![(m.sol.mint, maker_sol), (m.usdc.mint, maker_usdc)], fee_bps: 30 };
+    let (maker, swap) = OracleSwapStandIn::with_inventory(h, 30, &[(&m.sol, 1_000 * SOL), (&m.usdc, 100_000 * USDC)]).await;
     let sides = ((&m.sol, dave.sol_account), (&m.usdc, dave.usdc_account));
 
     let context = context_from_chain(h, &m.market, sides.0, sides.1, &dave.obligation).await.expect("context");

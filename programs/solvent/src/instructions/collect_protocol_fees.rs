@@ -17,11 +17,9 @@ pub struct CollectProtocolFees<'info> {
         has_one = fee_vault @ LendingError::InvalidFeeVault
     )]
     pub reserve: AccountLoader<'info, Reserve>,
-    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
-    /// checks it against the token accounts and the decimals recorded on the reserve.
+    /// CHECK: pinned by key on the reserve (see `token.rs`).
     pub liquidity_mint: UncheckedAccount<'info>,
-    /// CHECK: the reserve's liquidity vault, by key (constraint on the reserve): created by
-    /// init_reserve as a token account of the market authority, so it is not unpacked again.
+    /// CHECK: pinned by key on the reserve (see `token.rs`).
     #[account(mut)]
     pub liquidity_vault: UncheckedAccount<'info>,
     #[account(mut)]

@@ -23,15 +23,12 @@ pub struct Deposit<'info> {
     )]
     pub obligation: AccountLoader<'info, Obligation>,
     pub owner: Signer<'info>,
-    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
-    /// checks it against the token accounts and the decimals recorded on the reserve.
+    /// CHECK: pinned by key on the reserve (see `token.rs`).
     pub liquidity_mint: UncheckedAccount<'info>,
-    /// CHECK: the reserve's liquidity vault, by key (constraint on the reserve): created by
-    /// init_reserve as a token account of the market authority, so it is not unpacked again.
+    /// CHECK: pinned by key on the reserve (see `token.rs`).
     #[account(mut)]
     pub liquidity_vault: UncheckedAccount<'info>,
-    /// CHECK: a token account of the liquidity mint under the token program, checked in place
-    /// (`token::is_token_account_of`); the token program checks the rest in the transfer.
+    /// CHECK: `is_token_account_of` below.
     #[account(
         mut,
         constraint = is_token_account_of(&source_liquidity, &liquidity_mint.key(), &token_program.key()) @ LendingError::InvalidLiquidityMint

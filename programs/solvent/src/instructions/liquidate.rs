@@ -20,15 +20,12 @@ pub struct Liquidate<'info> {
         constraint = repay_reserve.load()?.liquidity_vault == repay_liquidity_vault.key() @ LendingError::InvalidLiquidityVault
     )]
     pub repay_reserve: AccountLoader<'info, Reserve>,
-    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
-    /// checks it against the token accounts and the decimals recorded on the reserve.
+    /// CHECK: pinned by key on the reserve (see `token.rs`).
     pub repay_liquidity_mint: UncheckedAccount<'info>,
-    /// CHECK: the reserve's liquidity vault, by key (constraint on the reserve): created by
-    /// init_reserve as a token account of the market authority, so it is not unpacked again.
+    /// CHECK: pinned by key on the reserve (see `token.rs`).
     #[account(mut)]
     pub repay_liquidity_vault: UncheckedAccount<'info>,
-    /// CHECK: a token account of the liquidity mint under the token program, checked in place
-    /// (`token::is_token_account_of`); the token program checks the rest in the transfer.
+    /// CHECK: `is_token_account_of` below.
     #[account(
         mut,
         constraint = is_token_account_of(&source_liquidity, &repay_liquidity_mint.key(), &repay_token_program.key()) @ LendingError::InvalidLiquidityMint
@@ -41,14 +38,12 @@ pub struct Liquidate<'info> {
         constraint = withdraw_reserve.load()?.liquidity_vault == withdraw_liquidity_vault.key() @ LendingError::InvalidLiquidityVault
     )]
     pub withdraw_reserve: AccountLoader<'info, Reserve>,
-    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
-    /// checks it against the token accounts and the decimals recorded on the reserve.
+    /// CHECK: pinned by key on the reserve (see `token.rs`).
     pub withdraw_liquidity_mint: UncheckedAccount<'info>,
-    /// CHECK: the reserve's liquidity vault, by key (constraint on the reserve): created by
-    /// init_reserve as a token account of the market authority, so it is not unpacked again.
+    /// CHECK: pinned by key on the reserve (see `token.rs`).
     #[account(mut)]
     pub withdraw_liquidity_vault: UncheckedAccount<'info>,
-    /// CHECK: a token account of the withdrawn mint, checked in place like `source_liquidity`.
+    /// CHECK: `is_token_account_of` below.
     #[account(
         mut,
         constraint = is_token_account_of(&destination_liquidity, &withdraw_liquidity_mint.key(), &withdraw_token_program.key())

@@ -18,19 +18,16 @@ pub struct RedeemReserveCollateral<'info> {
     )]
     pub reserve: AccountLoader<'info, Reserve>,
     pub redeemer: Signer<'info>,
-    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
-    /// checks it against the token accounts and the decimals recorded on the reserve.
+    /// CHECK: pinned by key on the reserve (see `token.rs`).
     pub liquidity_mint: UncheckedAccount<'info>,
-    /// CHECK: the reserve's liquidity vault, by key (constraint on the reserve): created by
-    /// init_reserve as a token account of the market authority, so it is not unpacked again.
+    /// CHECK: pinned by key on the reserve (see `token.rs`).
     #[account(mut)]
     pub liquidity_vault: UncheckedAccount<'info>,
     #[account(mut)]
     pub collateral_mint: InterfaceAccount<'info, Mint>,
     #[account(mut, constraint = source_collateral.mint == collateral_mint.key() @ LendingError::InvalidCollateralMint)]
     pub source_collateral: InterfaceAccount<'info, TokenAccount>,
-    /// CHECK: a token account of the liquidity mint under the token program, checked in place
-    /// (`token::is_token_account_of`); the token program checks the rest in the transfer.
+    /// CHECK: `is_token_account_of` below.
     #[account(
         mut,
         constraint = is_token_account_of(&destination_liquidity, &liquidity_mint.key(), &token_program.key()) @ LendingError::InvalidLiquidityMint

@@ -1,4 +1,12 @@
 //! Token CPIs and the vault check every token-moving instruction ends with.
+//!
+//! How instructions take token accounts, to pay for each check once:
+//! - a reserve's liquidity mint and vaults are `UncheckedAccount`s pinned by key on the reserve
+//!   (`has_one`); `init_reserve` created the vaults as token accounts of the market authority, so
+//!   their balances are read from the account data and the mint's decimals come from the reserve;
+//! - a user's token account that is only passed to a transfer is checked in place with
+//!   `is_token_account_of` (initialized, of the reserve's mint, owned by the token program);
+//! - the token program checks everything else when it moves the tokens.
 use crate::errors::LendingError;
 use crate::state::{LendingMarket, MARKET_AUTHORITY_SEED};
 use anchor_lang::prelude::*;

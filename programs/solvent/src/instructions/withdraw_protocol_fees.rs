@@ -16,13 +16,11 @@ pub struct WithdrawProtocolFees<'info> {
         has_one = fee_vault @ LendingError::InvalidFeeVault
     )]
     pub reserve: AccountLoader<'info, Reserve>,
-    /// CHECK: the reserve's liquidity mint, by key (constraint on the reserve); the token program
-    /// checks it against the token accounts and the decimals recorded on the reserve.
+    /// CHECK: pinned by key on the reserve (see `token.rs`).
     pub liquidity_mint: UncheckedAccount<'info>,
     #[account(mut)]
     pub fee_vault: InterfaceAccount<'info, TokenAccount>,
-    /// CHECK: a token account of the liquidity mint under the token program, checked in place
-    /// (`token::is_token_account_of`); the token program checks the rest in the transfer.
+    /// CHECK: `is_token_account_of` below.
     #[account(
         mut,
         constraint = is_token_account_of(&destination, &liquidity_mint.key(), &token_program.key()) @ LendingError::InvalidLiquidityMint
