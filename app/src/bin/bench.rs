@@ -1,4 +1,4 @@
-//! Compute benchmark: every obligation-facing instruction on the built .so in
+//! Compute benchmark: every obligation-facing instruction and a flash loan on the built .so in
 //! solana-program-test 4.4, at obligation sizes 1+1, 4+4 and 8+8 (deposits + borrows, one reserve
 //! and one oracle per position), each instruction alone in its own transaction with fresh inputs.
 //! Writes docs/compute-units.md and the README's table between its bench markers.
@@ -44,6 +44,11 @@ async fn measure_size(deposits: usize, borrows: usize) -> Vec<(&'static str, Mea
     rows.push(("withdraw", h.measure(&[ix], &[&borrower]).await));
     let ix = repay_ix(&l.debts[0], &l.obligation, &owner, &l.debt_accounts[0], ONE_TOKEN);
     rows.push(("repay", h.measure(&[ix], &[&borrower]).await));
+    let loan = [
+        flash_borrow_ix(&l.market, &l.debts[0], &l.debt_accounts[0], ONE_TOKEN),
+        flash_repay_ix(&l.market, &l.debts[0], &l.debt_accounts[0], &owner, ONE_TOKEN),
+    ];
+    rows.push(("flash_borrow + flash_repay (one transaction)", h.measure(&loan, &[&borrower]).await));
 
     // Collateral at $0.85 makes the obligation liquidatable at every size.
     new_slot_at_prices(&mut h, &l, 850_000).await;
