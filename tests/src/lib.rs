@@ -624,6 +624,17 @@ pub fn flash_repay_ix(market: &TestMarket, reserve: &TestReserve, source: &Pubke
     )
 }
 
+pub fn write_off_bad_debt_ix(market: &TestMarket, reserve: &TestReserve, obligation: &Pubkey) -> Instruction {
+    program_ix(
+        solvent::accounts::WriteOffBadDebt {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            obligation: to_anchor(obligation),
+        },
+        solvent::instruction::WriteOffBadDebt {},
+    )
+}
+
 pub fn set_paused_ix(market: &TestMarket, owner: &Pubkey, paused: bool) -> Instruction {
     program_ix(
         solvent::accounts::SetMarketPaused { lending_market: to_anchor(&market.market), owner: to_anchor(owner) },

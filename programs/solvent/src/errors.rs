@@ -108,4 +108,6 @@ pub enum LendingError {
     FlashLoanActive,
     #[msg("Account is not the instructions sysvar")]
     InvalidInstructionsSysvar,
+    #[msg("Obligation still holds collateral: liquidate it first; only debt with nothing behind it is written off")]
+    ObligationHasCollateral,
 }

@@ -143,3 +143,13 @@ pub struct FlashRepaid {
     pub fee: u64,
     pub protocol_fee: u64,
 }
+
+#[event]
+pub struct BadDebtWrittenOff {
+    pub reserve: Pubkey,
+    pub obligation: Pubkey,
+    /// Debt removed, in base units (Wad, 18 decimals).
+    pub debt_wad: u128,
+    /// Of the loss, protocol fees forgone because the reserve could no longer cover them (Wad).
+    pub protocol_fees_forgone_wad: u128,
+}

@@ -90,6 +90,10 @@ pub mod solvent {
         flash_repay::handler(ctx, amount)
     }
 
+    pub fn write_off_bad_debt(ctx: Context<WriteOffBadDebt>) -> Result<()> {
+        write_off_bad_debt::handler(ctx)
+    }
+
     pub fn collect_protocol_fees(ctx: Context<CollectProtocolFees>) -> Result<()> {
         collect_protocol_fees::handler(ctx)
     }

@@ -313,4 +313,35 @@ proptest! {
         prop_assert_eq!(reserve.accumulated_protocol_fees(), protocol_fees.checked_add(Wad::from_u64(protocol_share)).unwrap());
         prop_assert_eq!(reserve.total_liquidity().unwrap(), total.checked_add(Wad::from_u64(fee - protocol_share)).unwrap());
     }
+
+    /// Writing off bad debt lowers the depositors' claim by exactly the debt while the pool still
+    /// covers the protocol's fees, and never leaves the protocol claiming more than the pool.
+    #[test]
+    fn bad_debt_write_off_is_borne_by_depositors(
+        deposit in 1_000u64..1_000_000_000_000,
+        borrowed_share in 1u64..9_000,
+        written_off_share in 1u64..=10_000,
+        fee_bps in 0u16..1_000,
+        take_rate_bps in 0u16..=10_000,
+        seconds in 0u32..100_000_000,
+    ) {
+        let mut reserve = new_reserve(config(100, 1_000, 10_000, take_rate_bps, fee_bps));
+        reserve.deposit(deposit).unwrap();
+        let borrowed = (deposit * borrowed_share / 10_000).max(1);
+        prop_assume!(reserve.borrow(borrowed).is_ok());
+        reserve.accrue_interest(seconds as i64).unwrap();
+        let debt = reserve.borrowed_amount().mul_bps(written_off_share, Rounding::Down).unwrap();
+        let (total, fees) = (reserve.total_liquidity().unwrap(), reserve.accumulated_protocol_fees());
+        let forgone = reserve.write_off_bad_debt(debt).unwrap();
+        let pool = Wad::from_u64(reserve.available_amount).checked_add(reserve.borrowed_amount()).unwrap();
+        prop_assert!(reserve.accumulated_protocol_fees() <= pool);
+        if forgone.is_zero() {
+            prop_assert_eq!(reserve.total_liquidity().unwrap(), total.checked_sub(debt).unwrap());
+            prop_assert_eq!(reserve.accumulated_protocol_fees(), fees);
+        } else {
+            // Depositors lost everything they had; the protocol absorbed the rest.
+            prop_assert_eq!(reserve.total_liquidity().unwrap(), Wad::ZERO);
+            prop_assert_eq!(fees.checked_sub(forgone).unwrap(), pool);
+        }
+    }
 }

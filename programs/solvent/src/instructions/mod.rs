@@ -17,6 +17,7 @@ pub mod token;
 pub mod update_reserve_config;
 pub mod withdraw;
 pub mod withdraw_protocol_fees;
+pub mod write_off_bad_debt;
 
 // Anchor's #[program] needs each accounts struct at this path; the `handler` names collide
 // harmlessly because handlers are always called by their module path.
@@ -39,3 +40,4 @@ pub use set_market_paused::*;
 pub use update_reserve_config::*;
 pub use withdraw::*;
 pub use withdraw_protocol_fees::*;
+pub use write_off_bad_debt::*;

@@ -429,4 +429,21 @@ impl Reserve {
             .set(overflow(self.accumulated_protocol_fees().checked_add(Wad::from_u64(protocol_share)))?);
         Ok((fee, protocol_share))
     }
+
+    /// Takes `debt` that can no longer be repaid off the books: the depositors' claim, and so
+    /// the share price, falls by it. Protocol fees are part of the same pool; if the loss leaves
+    /// less than they claim, the protocol's claim shrinks to what is left. Returns the fees
+    /// forgone that way.
+    pub fn write_off_bad_debt(&mut self, debt: Wad) -> ReserveResult<Wad> {
+        // As in `repay`: obligations round their debt up, so the sum can exceed the total by
+        // a few raw units.
+        self.borrowed_amount_wad.set(self.borrowed_amount().checked_sub(debt).unwrap_or(Wad::ZERO));
+        let pool = overflow(Wad::from_u64(self.liquidity_on_hand()?).checked_add(self.borrowed_amount()))?;
+        let fees = self.accumulated_protocol_fees();
+        if fees <= pool {
+            return Ok(Wad::ZERO);
+        }
+        self.accumulated_protocol_fees_wad.set(pool);
+        Ok(overflow(fees.checked_sub(pool))?)
+    }
 }
