@@ -153,3 +153,10 @@ pub struct BadDebtWrittenOff {
     /// Of the loss, protocol fees forgone because the reserve could no longer cover them (Wad).
     pub protocol_fees_forgone_wad: u128,
 }
+
+#[event]
+pub struct LiquidationLimitsSet {
+    pub market: Pubkey,
+    pub liquidation_cap_value: u64,
+    pub dust_value: u64,
+}

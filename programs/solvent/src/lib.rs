@@ -34,6 +34,14 @@ pub mod solvent {
         set_market_paused::handler(ctx, paused)
     }
 
+    pub fn set_liquidation_limits(
+        ctx: Context<SetLiquidationLimits>,
+        liquidation_cap_value: u64,
+        dust_value: u64,
+    ) -> Result<()> {
+        set_liquidation_limits::handler(ctx, liquidation_cap_value, dust_value)
+    }
+
     pub fn init_reserve(ctx: Context<InitReserve>, config: ReserveConfig) -> Result<()> {
         init_reserve::handler(ctx, config)
     }

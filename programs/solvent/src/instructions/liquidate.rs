@@ -78,7 +78,9 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
         LendingError::ReserveStale
     );
     require!(obligation.is_fresh(slot), LendingError::ObligationStale);
-    require!(obligation.values().is_unhealthy(), LendingError::ObligationHealthy);
+    let values = obligation.values();
+    require!(values.is_unhealthy(), LendingError::ObligationHealthy);
+    let limits = accounts.lending_market.liquidation_limits(values.deposited_value, values.borrowed_value);
     let borrow_slot = obligation.find_borrow(&repay_key).ok_or(LendingError::BorrowNotFound)?;
     let deposit_index = obligation.find_deposit(&withdraw_key).ok_or(LendingError::DepositNotFound)?;
     let collateral = obligation.deposits[deposit_index];
@@ -89,6 +91,7 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
         collateral.deposited_shares,
         collateral.market_value_wad.get(),
         &withdraw_reserve,
+        limits,
     )?;
 
     repay_reserve.repay(plan.repay_amount, plan.settled_debt)?;

@@ -1,4 +1,4 @@
-use super::{settle_repayment, Reserve};
+use super::{settle_repayment, LiquidationLimits, Reserve};
 use crate::errors::LendingError;
 use crate::math::{Rounding, Wad, BPS_DENOMINATOR};
 
@@ -13,8 +13,9 @@ pub struct LiquidationPlan {
     pub seized_shares: u64,
 }
 
-/// Sizes a liquidation: repay at most the close factor of one debt, receive collateral worth the
-/// repaid value × (1 + bonus), never more than the position holds. Every rounding goes against
+/// Sizes a liquidation: repay at most the close factor of one debt and at most the market's
+/// per-call cap in value (the whole debt when the obligation is dust), receive collateral worth
+/// the repaid value × (1 + bonus), never more than the position holds. Every rounding goes against
 /// the liquidator: repaid value down, seized shares down, repay needed for a capped seizure up.
 pub fn plan_liquidation(
     requested_repay: u64,
@@ -23,10 +24,15 @@ pub fn plan_liquidation(
     collateral_shares: u64,
     collateral_value: Wad,
     withdraw_reserve: &Reserve,
+    limits: LiquidationLimits,
 ) -> Result<LiquidationPlan, LendingError> {
     let overflow = LendingError::MathOverflow;
-    let close_factor_bps = repay_reserve.config.close_factor_bps as u64;
-    let max_repay = debt.mul_bps(close_factor_bps, Rounding::Up).and_then(|w| w.to_u64(Rounding::Up)).ok_or(overflow)?;
+    let close_factor_bps = if limits.full_liquidation { BPS_DENOMINATOR as u64 } else { repay_reserve.config.close_factor_bps as u64 };
+    let mut max_repay = debt.mul_bps(close_factor_bps, Rounding::Up).and_then(|w| w.to_u64(Rounding::Up)).ok_or(overflow)?;
+    if let Some(cap_value) = limits.cap_value {
+        let cap_amount = repay_reserve.amount_for_value(cap_value, Rounding::Down)?.to_u64(Rounding::Down).ok_or(overflow)?;
+        max_repay = max_repay.min(cap_amount);
+    }
     let (mut repay_amount, mut settled_debt) = settle_repayment(requested_repay.min(max_repay), debt)?;
     let bonus_multiplier = BPS_DENOMINATOR as u64 + withdraw_reserve.config.liquidation_bonus_bps as u64;
     let repay_value = repay_reserve.market_value(Wad::from_u64(repay_amount), Rounding::Down)?;
@@ -80,7 +86,7 @@ mod tests {
         let usdc = reserve(6, 1, 0);
         let sol = reserve(9, 100, 500);
         // $1,000 debt, $2,000 of collateral in 20e9 shares; asks to repay everything.
-        let plan = plan_liquidation(u64::MAX, Wad::from_u64(1_000_000_000), &usdc, 20_000_000_000, Wad(2_000 * WAD), &sol)
+        let plan = plan_liquidation(u64::MAX, Wad::from_u64(1_000_000_000), &usdc, 20_000_000_000, Wad(2_000 * WAD), &sol, LiquidationLimits::default())
             .unwrap();
         assert_eq!(plan.repay_amount, 500_000_000);
         assert_eq!(plan.settled_debt, Wad::from_u64(500_000_000));
@@ -94,7 +100,7 @@ mod tests {
         let sol = reserve(9, 100, 500);
         // $1,000 debt but only $210 of collateral: repay what $210 covers at a 5% bonus, $200.
         let plan =
-            plan_liquidation(u64::MAX, Wad::from_u64(1_000_000_000), &usdc, 2_100_000_000, Wad(210 * WAD), &sol).unwrap();
+            plan_liquidation(u64::MAX, Wad::from_u64(1_000_000_000), &usdc, 2_100_000_000, Wad(210 * WAD), &sol, LiquidationLimits::default()).unwrap();
         assert_eq!(plan.seized_shares, 2_100_000_000);
         assert_eq!(plan.repay_amount, 200_000_000);
     }
@@ -105,7 +111,21 @@ mod tests {
         let sol = reserve(9, 100_000, 500);
         // One share of a $1,000,000 position of 1e9 shares is worth $0.001; repaying one base unit
         // of USDC ($0.000001) earns less than a share, so the seizure rounds to zero.
-        let result = plan_liquidation(1, Wad::from_u64(1_000_000), &usdc, 1_000_000_000, Wad(1_000_000 * WAD), &sol);
+        let result = plan_liquidation(1, Wad::from_u64(1_000_000), &usdc, 1_000_000_000, Wad(1_000_000 * WAD), &sol, LiquidationLimits::default());
         assert_eq!(result, Err(LendingError::LiquidationTooSmall));
+    }
+
+    #[test]
+    fn the_cap_bounds_the_repay_and_dust_lifts_both_bounds() {
+        let usdc = reserve(6, 1, 0);
+        let sol = reserve(9, 100, 500);
+        let debt = Wad::from_u64(1_000_000_000);
+        let capped = LiquidationLimits { cap_value: Some(Wad(100 * WAD)), full_liquidation: false };
+        let plan = plan_liquidation(u64::MAX, debt, &usdc, 20_000_000_000, Wad(2_000 * WAD), &sol, capped).unwrap();
+        assert_eq!(plan.repay_amount, 100_000_000, "$100 cap at $1 per USDC");
+        let dust = LiquidationLimits { cap_value: None, full_liquidation: true };
+        let plan = plan_liquidation(u64::MAX, debt, &usdc, 20_000_000_000, Wad(2_000 * WAD), &sol, dust).unwrap();
+        assert_eq!(plan.repay_amount, 1_000_000_000, "the whole debt, past the 50% close factor");
+        assert_eq!(plan.settled_debt, debt);
     }
 }

@@ -18,5 +18,32 @@ pub struct LendingMarket {
     pub quote_currency: [u8; 32],
     /// Program that must own every oracle account of this market (Pyth's oracle program).
     pub oracle_program: Pubkey,
-    pub reserved: [u8; 128],
+    /// Most debt value one liquidation call may repay, in whole quote units (0: no cap), so one
+    /// call cannot dump a whale position into a thin market at once.
+    pub liquidation_cap_value: u64,
+    /// Below this much debt or collateral value, in whole quote units, an unhealthy obligation is
+    /// liquidated in full, past the close factor and the cap, so no unliquidatable dust is left
+    /// (0: off).
+    pub dust_value: u64,
+    pub reserved: [u8; 112],
+}
+
+/// The market-wide bounds on one liquidation call, as `plan_liquidation` applies them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LiquidationLimits {
+    /// Largest repaid value, in quote units (Wad), unless the obligation is dust.
+    pub cap_value: Option<crate::math::Wad>,
+    /// The obligation is below the dust threshold: its whole debt may be repaid at once.
+    pub full_liquidation: bool,
+}
+
+impl LendingMarket {
+    /// The limits for an obligation with these values.
+    pub fn liquidation_limits(&self, deposited_value: crate::math::Wad, borrowed_value: crate::math::Wad) -> LiquidationLimits {
+        let dust = crate::math::Wad::from_u64(self.dust_value);
+        let full_liquidation = self.dust_value > 0 && (borrowed_value < dust || deposited_value < dust);
+        let cap_value = (self.liquidation_cap_value > 0 && !full_liquidation)
+            .then(|| crate::math::Wad::from_u64(self.liquidation_cap_value));
+        LiquidationLimits { cap_value, full_liquidation }
+    }
 }

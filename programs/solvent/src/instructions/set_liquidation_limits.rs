@@ -1,0 +1,20 @@
+use crate::errors::LendingError;
+use crate::events::LiquidationLimitsSet;
+use crate::state::LendingMarket;
+use anchor_lang::prelude::*;
+
+#[derive(Accounts)]
+pub struct SetLiquidationLimits<'info> {
+    #[account(mut, has_one = owner @ LendingError::InvalidMarketOwner)]
+    pub lending_market: Account<'info, LendingMarket>,
+    pub owner: Signer<'info>,
+}
+
+/// Sets the per-call liquidation cap and the dust threshold, both in whole quote units (0: off).
+pub fn handler(ctx: Context<SetLiquidationLimits>, liquidation_cap_value: u64, dust_value: u64) -> Result<()> {
+    let market = &mut ctx.accounts.lending_market;
+    market.liquidation_cap_value = liquidation_cap_value;
+    market.dust_value = dust_value;
+    emit!(LiquidationLimitsSet { market: market.key(), liquidation_cap_value, dust_value });
+    Ok(())
+}
