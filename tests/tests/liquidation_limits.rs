@@ -2,6 +2,7 @@
 //! obligations liquidated in full past the close factor and the cap.
 use solvent::errors::LendingError;
 use solvent::math::Wad;
+use solvent::state::{liquidation_bonus_bps, plan_liquidation};
 use solvent_tests::*;
 
 /// The standard market with the borrower at 1,000 USDC of debt against 10 SOL, then SOL at $120:
@@ -56,4 +57,59 @@ async fn dust_obligations_are_liquidated_in_full() {
     assert_eq!(obligation.borrow_count(), 0, "no debt is left behind");
     // 1,050 / 120 SOL seized; the borrower keeps the rest.
     assert_eq!(h.token_balance(&liquidator.sol_account).await, 8_750_000_000);
+}
+
+/// Refreshes, then liquidates $100 of USDC debt for SOL; returns the auction's bonus as the
+/// program's own schedule gives it for the refreshed values and the SOL the liquidator received,
+/// which must be what that bonus pays.
+async fn liquidate_at_auction_price(h: &mut Harness, m: &StandardMarket, liquidator: &TestUser) -> (u64, u64) {
+    let b = &m.borrower;
+    h.refresh_separately(&b.obligation, &[m.sol.clone()], &[m.usdc.clone()]).await;
+    let obligation = h.obligation(&b.obligation).await;
+    let (sol, usdc) = (h.reserve(&m.sol.reserve).await, h.reserve(&m.usdc.reserve).await);
+    let now = h.now().await;
+    let values = obligation.values();
+    let bonus = liquidation_bonus_bps(&sol.config, &values, now - obligation.unhealthy_since);
+    let limits = h.market(&m.market.market).await.liquidation_limits(values.deposited_value, values.borrowed_value);
+    let collateral = obligation.deposits[0];
+    let plan = plan_liquidation(u64::MAX, obligation.borrows[0].borrowed_amount(), &usdc, collateral.deposited_shares, collateral.market_value_wad.get(), bonus, limits).unwrap();
+    let expected_sol = sol.redeem_amount(plan.seized_shares).unwrap();
+    let before = h.token_balance(&liquidator.sol_account).await;
+    let ix = liquidate_ix(&m.market, &b.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &m.sol, &liquidator.sol_account, u64::MAX);
+    h.must_send(&[ix], &[&liquidator.keypair]).await;
+    let received = h.token_balance(&liquidator.sol_account).await - before;
+    assert_eq!(received, expected_sol, "the liquidator is paid at the auction's bonus");
+    (bonus, received)
+}
+
+#[tokio::test]
+async fn the_bonus_auction_rises_with_depth_and_time() {
+    let (mut h, m, liquidator) = unhealthy_market().await;
+    // SOL collateral: bonus from 5% up to 10% (threshold 80%: 1.10 × 0.8 <= 1), full after 10 minutes.
+    let config = solvent::state::ReserveConfig { max_liquidation_bonus_bps: 1_000, liquidation_bonus_ramp_secs: 600, ..sol_config() };
+    h.must_send(&[update_config_ix(&m.market, &m.owner.pubkey(), &m.sol, config)], &[&m.owner]).await;
+    h.must_send(&[set_liquidation_limits_ix(&m.market, &m.owner.pubkey(), 100, 0)], &[&m.owner]).await;
+    let start = h.now().await;
+
+    // $1,000 of debt over $960 of threshold-weighted collateral: 4.17% deep, 42% of the depth
+    // that earns the maximum, so 5% + 42% of 5% = 7.08%, at the first refresh.
+    let (first_bonus, first_paid) = liquidate_at_auction_price(&mut h, &m, &liquidator).await;
+    assert_eq!(h.obligation(&m.borrower.obligation).await.unhealthy_since, start, "the auction started at the first unhealthy refresh");
+    assert_eq!(first_bonus, 708);
+    // Five minutes later, still unhealthy: half the ramp on top of the depth (which the first
+    // liquidation made shallower).
+    h.set_time(start + 300).await;
+    h.set_price(&m.sol.oracle, 12_000_000_000, 0, SOL_PRICE_EXPO).await;
+    h.set_price(&m.usdc.oracle, USDC_PRICE, 0, USDC_PRICE_EXPO).await;
+    let (later_bonus, later_paid) = liquidate_at_auction_price(&mut h, &m, &liquidator).await;
+    assert_eq!(h.obligation(&m.borrower.obligation).await.unhealthy_since, start, "the clock does not restart");
+    assert!(later_bonus > first_bonus, "bonus {first_bonus} -> {later_bonus}");
+    assert!(later_paid > first_paid, "the same $100 repay buys more collateral later");
+    // Past the ramp: the maximum, never more.
+    h.set_time(start + 10_000).await;
+    h.set_price(&m.sol.oracle, 12_000_000_000, 0, SOL_PRICE_EXPO).await;
+    h.set_price(&m.usdc.oracle, USDC_PRICE, 0, USDC_PRICE_EXPO).await;
+    let (max_bonus, _) = liquidate_at_auction_price(&mut h, &m, &liquidator).await;
+    assert_eq!(max_bonus, 1_000);
+    println!("auction bonus: {first_bonus} bps at the start, {later_bonus} after 5 minutes, {max_bonus} after the ramp");
 }

@@ -97,6 +97,8 @@ pub struct Liquidated {
     pub repay_amount: u64,
     pub seized_collateral_shares: u64,
     pub seized_liquidity_amount: u64,
+    /// The auction's bonus at this call.
+    pub bonus_bps: u64,
 }
 
 #[event]

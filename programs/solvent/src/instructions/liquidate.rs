@@ -2,7 +2,7 @@ use super::token::{is_token_account_of, pay_from_liquidity_vault, pay_into_liqui
 use crate::errors::LendingError;
 use crate::events::Liquidated;
 use crate::flash_loan::{require_no_open_flash_loan, INSTRUCTIONS_SYSVAR_ID};
-use crate::state::{plan_liquidation, LendingMarket, Obligation, Reserve};
+use crate::state::{liquidation_bonus_bps, plan_liquidation, LendingMarket, Obligation, Reserve};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
@@ -66,7 +66,8 @@ pub struct Liquidate<'info> {
 pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
     require!(repay_amount > 0, LendingError::ZeroAmount);
     let accounts = ctx.accounts;
-    let slot = Clock::get()?.slot;
+    let clock = Clock::get()?;
+    let slot = clock.slot;
     let (repay_key, withdraw_key) = (accounts.repay_reserve.key(), accounts.withdraw_reserve.key());
     let mut obligation = accounts.obligation.load_mut()?;
     require_keys_neq!(obligation.owner, accounts.liquidator.key(), LendingError::SelfLiquidation);
@@ -84,13 +85,15 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
     let borrow_slot = obligation.find_borrow(&repay_key).ok_or(LendingError::BorrowNotFound)?;
     let deposit_index = obligation.find_deposit(&withdraw_key).ok_or(LendingError::DepositNotFound)?;
     let collateral = obligation.deposits[deposit_index];
+    let unhealthy_for_secs = clock.unix_timestamp.saturating_sub(obligation.unhealthy_since);
+    let bonus_bps = liquidation_bonus_bps(&withdraw_reserve.config, &values, unhealthy_for_secs);
     let plan = plan_liquidation(
         repay_amount,
         obligation.borrows[borrow_slot].borrowed_amount(),
         &repay_reserve,
         collateral.deposited_shares,
         collateral.market_value_wad.get(),
-        &withdraw_reserve,
+        bonus_bps,
         limits,
     )?;
 
@@ -131,6 +134,7 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
         repay_amount: plan.repay_amount,
         seized_collateral_shares: plan.seized_shares,
         seized_liquidity_amount: seized_amount,
+        bonus_bps,
     });
     Ok(())
 }

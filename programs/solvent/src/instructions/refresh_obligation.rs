@@ -13,7 +13,8 @@ pub struct RefreshObligation<'info> {
 }
 
 pub fn handler<'info>(ctx: Context<'info, RefreshObligation<'info>>) -> Result<()> {
-    let slot = Clock::get()?.slot;
+    let clock = Clock::get()?;
+    let slot = clock.slot;
     let mut obligation = ctx.accounts.obligation.load_mut()?;
     let (deposit_count, borrow_count) = (obligation.deposit_count(), obligation.borrow_count());
     let reserves = ctx.remaining_accounts;
@@ -40,6 +41,7 @@ pub fn handler<'info>(ctx: Context<'info, RefreshObligation<'info>>) -> Result<(
         values.borrowed_value = values.borrowed_value.checked_add(value).ok_or(LendingError::MathOverflow)?;
     }
     obligation.set_values(&values);
+    obligation.track_health(&values, clock.unix_timestamp);
     obligation.last_update_slot = slot;
     obligation.stale = 0;
     emit!(ObligationRefreshed {

@@ -1,4 +1,4 @@
-use super::{settle_repayment, LiquidationLimits, Reserve};
+use super::{settle_repayment, LiquidationLimits, ObligationValues, Reserve, ReserveConfig};
 use crate::errors::LendingError;
 use crate::math::{Rounding, Wad, BPS_DENOMINATOR};
 
@@ -13,9 +13,41 @@ pub struct LiquidationPlan {
     pub seized_shares: u64,
 }
 
+/// How far below its liquidation threshold an obligation must be for the auction's depth part
+/// to reach the maximum bonus: debt 10% above the threshold-weighted collateral.
+pub const DEPTH_FOR_MAX_BONUS_BPS: u128 = 1_000;
+
+/// The liquidation bonus of a collateral reserve for an obligation, a Dutch auction from the
+/// reserve's `liquidation_bonus_bps` up to `max_liquidation_bonus_bps`: it rises with how far the
+/// debt exceeds the threshold-weighted collateral (full at `DEPTH_FOR_MAX_BONUS_BPS`) plus how long
+/// the obligation has been unhealthy (full after `liquidation_bonus_ramp_secs`), capped at the
+/// maximum. Rounded down, against the liquidator.
+pub fn liquidation_bonus_bps(config: &ReserveConfig, values: &ObligationValues, unhealthy_for_secs: i64) -> u64 {
+    let (min, max) = (config.liquidation_bonus_bps as u128, config.max_liquidation_bonus_bps as u128);
+    if max <= min {
+        return min as u64;
+    }
+    let full = BPS_DENOMINATOR;
+    let depth = match values.borrowed_value.checked_sub(values.unhealthy_borrow_value) {
+        Some(excess) if !values.unhealthy_borrow_value.is_zero() => crate::math::mul_div(
+            excess.raw(),
+            full * full,
+            values.unhealthy_borrow_value.raw().saturating_mul(DEPTH_FOR_MAX_BONUS_BPS),
+            Rounding::Down,
+        )
+        .unwrap_or(full),
+        Some(_) => full,
+        None => 0,
+    };
+    let ramp = config.liquidation_bonus_ramp_secs as u128;
+    let time = (unhealthy_for_secs.max(0) as u128).saturating_mul(full).checked_div(ramp).unwrap_or(0);
+    let progress = depth.saturating_add(time).min(full);
+    (min + (max - min) * progress / full) as u64
+}
+
 /// Sizes a liquidation: repay at most the close factor of one debt and at most the market's
 /// per-call cap in value (the whole debt when the obligation is dust), receive collateral worth
-/// the repaid value × (1 + bonus), never more than the position holds. Every rounding goes against
+/// the repaid value × (1 + `bonus_bps`), never more than the position holds. Every rounding goes against
 /// the liquidator: repaid value down, seized shares down, repay needed for a capped seizure up.
 pub fn plan_liquidation(
     requested_repay: u64,
@@ -23,7 +55,7 @@ pub fn plan_liquidation(
     repay_reserve: &Reserve,
     collateral_shares: u64,
     collateral_value: Wad,
-    withdraw_reserve: &Reserve,
+    bonus_bps: u64,
     limits: LiquidationLimits,
 ) -> Result<LiquidationPlan, LendingError> {
     let overflow = LendingError::MathOverflow;
@@ -34,7 +66,7 @@ pub fn plan_liquidation(
         max_repay = max_repay.min(cap_amount);
     }
     let (mut repay_amount, mut settled_debt) = settle_repayment(requested_repay.min(max_repay), debt)?;
-    let bonus_multiplier = BPS_DENOMINATOR as u64 + withdraw_reserve.config.liquidation_bonus_bps as u64;
+    let bonus_multiplier = BPS_DENOMINATOR as u64 + bonus_bps;
     let repay_value = repay_reserve.market_value(Wad::from_u64(repay_amount), Rounding::Down)?;
     let seize_value = repay_value.mul_bps(bonus_multiplier, Rounding::Down).ok_or(overflow)?;
 
@@ -84,9 +116,8 @@ mod tests {
     #[test]
     fn close_factor_bounds_the_repay() {
         let usdc = reserve(6, 1, 0);
-        let sol = reserve(9, 100, 500);
         // $1,000 debt, $2,000 of collateral in 20e9 shares; asks to repay everything.
-        let plan = plan_liquidation(u64::MAX, Wad::from_u64(1_000_000_000), &usdc, 20_000_000_000, Wad(2_000 * WAD), &sol, LiquidationLimits::default())
+        let plan = plan_liquidation(u64::MAX, Wad::from_u64(1_000_000_000), &usdc, 20_000_000_000, Wad(2_000 * WAD), 500, LiquidationLimits::default())
             .unwrap();
         assert_eq!(plan.repay_amount, 500_000_000);
         assert_eq!(plan.settled_debt, Wad::from_u64(500_000_000));
@@ -97,10 +128,9 @@ mod tests {
     #[test]
     fn seizure_is_capped_at_the_position_and_repay_shrinks() {
         let usdc = reserve(6, 1, 0);
-        let sol = reserve(9, 100, 500);
         // $1,000 debt but only $210 of collateral: repay what $210 covers at a 5% bonus, $200.
         let plan =
-            plan_liquidation(u64::MAX, Wad::from_u64(1_000_000_000), &usdc, 2_100_000_000, Wad(210 * WAD), &sol, LiquidationLimits::default()).unwrap();
+            plan_liquidation(u64::MAX, Wad::from_u64(1_000_000_000), &usdc, 2_100_000_000, Wad(210 * WAD), 500, LiquidationLimits::default()).unwrap();
         assert_eq!(plan.seized_shares, 2_100_000_000);
         assert_eq!(plan.repay_amount, 200_000_000);
     }
@@ -108,24 +138,51 @@ mod tests {
     #[test]
     fn dust_repay_is_refused() {
         let usdc = reserve(6, 1, 0);
-        let sol = reserve(9, 100_000, 500);
         // One share of a $1,000,000 position of 1e9 shares is worth $0.001; repaying one base unit
         // of USDC ($0.000001) earns less than a share, so the seizure rounds to zero.
-        let result = plan_liquidation(1, Wad::from_u64(1_000_000), &usdc, 1_000_000_000, Wad(1_000_000 * WAD), &sol, LiquidationLimits::default());
+        let result = plan_liquidation(1, Wad::from_u64(1_000_000), &usdc, 1_000_000_000, Wad(1_000_000 * WAD), 500, LiquidationLimits::default());
         assert_eq!(result, Err(LendingError::LiquidationTooSmall));
     }
 
     #[test]
     fn the_cap_bounds_the_repay_and_dust_lifts_both_bounds() {
         let usdc = reserve(6, 1, 0);
-        let sol = reserve(9, 100, 500);
         let debt = Wad::from_u64(1_000_000_000);
         let capped = LiquidationLimits { cap_value: Some(Wad(100 * WAD)), full_liquidation: false };
-        let plan = plan_liquidation(u64::MAX, debt, &usdc, 20_000_000_000, Wad(2_000 * WAD), &sol, capped).unwrap();
+        let plan = plan_liquidation(u64::MAX, debt, &usdc, 20_000_000_000, Wad(2_000 * WAD), 500, capped).unwrap();
         assert_eq!(plan.repay_amount, 100_000_000, "$100 cap at $1 per USDC");
         let dust = LiquidationLimits { cap_value: None, full_liquidation: true };
-        let plan = plan_liquidation(u64::MAX, debt, &usdc, 20_000_000_000, Wad(2_000 * WAD), &sol, dust).unwrap();
+        let plan = plan_liquidation(u64::MAX, debt, &usdc, 20_000_000_000, Wad(2_000 * WAD), 500, dust).unwrap();
         assert_eq!(plan.repay_amount, 1_000_000_000, "the whole debt, past the 50% close factor");
         assert_eq!(plan.settled_debt, debt);
+    }
+
+    #[test]
+    fn the_bonus_auction_runs_from_the_minimum_to_the_maximum() {
+        let config = ReserveConfig {
+            liquidation_bonus_bps: 500,
+            max_liquidation_bonus_bps: 1_500,
+            liquidation_bonus_ramp_secs: 600,
+            ..Default::default()
+        };
+        let values = |borrowed: u128, unhealthy: u128| ObligationValues {
+            borrowed_value: Wad(borrowed * WAD),
+            unhealthy_borrow_value: Wad(unhealthy * WAD),
+            ..Default::default()
+        };
+        // Just unhealthy, just now: the minimum.
+        assert_eq!(liquidation_bonus_bps(&config, &values(1_000, 1_000), 0), 500);
+        // 5% over the threshold (half of the 10% depth): halfway, 1,000 bps.
+        assert_eq!(liquidation_bonus_bps(&config, &values(1_050, 1_000), 0), 1_000);
+        // Half the ramp on time alone: also halfway.
+        assert_eq!(liquidation_bonus_bps(&config, &values(1_000, 1_000), 300), 1_000);
+        // Depth and time add up: a quarter each.
+        assert_eq!(liquidation_bonus_bps(&config, &values(1_025, 1_000), 150), 1_000);
+        // Both past their ends: the maximum, never more.
+        assert_eq!(liquidation_bonus_bps(&config, &values(2_000, 1_000), 10_000), 1_500);
+        assert_eq!(liquidation_bonus_bps(&config, &values(1_000, 0), 0), 1_500, "no collateral left: the maximum");
+        // Without a maximum there is no auction.
+        let fixed = ReserveConfig { max_liquidation_bonus_bps: 0, ..config };
+        assert_eq!(liquidation_bonus_bps(&fixed, &values(2_000, 1_000), 10_000), 500);
     }
 }

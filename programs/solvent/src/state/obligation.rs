@@ -52,8 +52,11 @@ pub struct Obligation {
     pub unhealthy_borrow_value_wad: StoredWad,
     pub deposits: [ObligationCollateral; MAX_OBLIGATION_DEPOSITS],
     pub borrows: [ObligationLiquidity; MAX_OBLIGATION_BORROWS],
-    /// Room for follow-up fields (liquidation auction start, risk tier).
-    pub reserved: [u8; 256],
+    /// Unix time a refresh first found the obligation unhealthy (0 while healthy): the start of
+    /// the liquidation bonus auction.
+    pub unhealthy_since: i64,
+    /// Room for follow-up fields (risk tier).
+    pub reserved: [u8; 248],
 }
 
 type ObligationResult<T> = std::result::Result<T, LendingError>;
@@ -147,6 +150,15 @@ impl Obligation {
         self.borrowed_value_wad.set(values.borrowed_value);
         self.allowed_borrow_value_wad.set(values.allowed_borrow_value);
         self.unhealthy_borrow_value_wad.set(values.unhealthy_borrow_value);
+    }
+
+    /// Starts the auction clock when the obligation turns unhealthy, stops it when it recovers.
+    pub fn track_health(&mut self, values: &ObligationValues, now: i64) {
+        if !values.is_unhealthy() {
+            self.unhealthy_since = 0;
+        } else if self.unhealthy_since == 0 {
+            self.unhealthy_since = now;
+        }
     }
 
     pub fn is_fresh(&self, current_slot: u64) -> bool {

@@ -43,7 +43,11 @@ pub struct ReserveConfig {
     pub flash_loan_fee_bps: u16,
     /// Oldest oracle publish time accepted, in seconds.
     pub max_price_age_secs: u32,
-    pub padding1: [u8; 4],
+    /// Upper end of the liquidation bonus auction (0: no auction, the bonus is always
+    /// `liquidation_bonus_bps`).
+    pub max_liquidation_bonus_bps: u16,
+    /// Seconds after an obligation turns unhealthy for the bonus to reach the maximum on time alone.
+    pub liquidation_bonus_ramp_secs: u16,
     /// Cap on total liquidity (available + borrowed), in base units.
     pub deposit_limit: u64,
     /// Cap on total borrowed, in base units.
@@ -67,6 +71,13 @@ impl ReserveConfig {
         let weighted = (self.liquidation_threshold_bps as u64) * (bps + self.liquidation_bonus_bps as u64);
         if weighted > bps * bps {
             return Err(LendingError::InvalidLiquidationBonus);
+        }
+        if self.max_liquidation_bonus_bps != 0 {
+            let weighted_max =
+                (self.liquidation_threshold_bps as u64) * (bps + self.max_liquidation_bonus_bps as u64);
+            if self.max_liquidation_bonus_bps < self.liquidation_bonus_bps || weighted_max > bps * bps {
+                return Err(LendingError::InvalidLiquidationBonus);
+            }
         }
         if self.close_factor_bps == 0 || self.close_factor_bps as u64 > bps {
             return Err(LendingError::InvalidCloseFactor);
@@ -444,6 +455,6 @@ impl Reserve {
             return Ok(Wad::ZERO);
         }
         self.accumulated_protocol_fees_wad.set(pool);
-        Ok(overflow(fees.checked_sub(pool))?)
+        overflow(fees.checked_sub(pool))
     }
 }
