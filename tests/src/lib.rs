@@ -635,10 +635,16 @@ pub fn write_off_bad_debt_ix(market: &TestMarket, reserve: &TestReserve, obligat
     )
 }
 
-pub fn set_liquidation_limits_ix(market: &TestMarket, owner: &Pubkey, liquidation_cap_value: u64, dust_value: u64) -> Instruction {
+pub fn set_liquidation_limits_ix(
+    market: &TestMarket,
+    owner: &Pubkey,
+    liquidation_cap_value: u64,
+    dust_value: u64,
+    protocol_share_bps: u16,
+) -> Instruction {
     program_ix(
         solvent::accounts::SetLiquidationLimits { lending_market: to_anchor(&market.market), owner: to_anchor(owner) },
-        solvent::instruction::SetLiquidationLimits { liquidation_cap_value, dust_value },
+        solvent::instruction::SetLiquidationLimits { liquidation_cap_value, dust_value, protocol_share_bps },
     )
 }
 

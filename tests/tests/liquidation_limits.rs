@@ -2,7 +2,7 @@
 //! obligations liquidated in full past the close factor and the cap.
 use solvent::errors::LendingError;
 use solvent::math::Wad;
-use solvent::state::{liquidation_bonus_bps, plan_liquidation};
+use solvent::state::{liquidation_bonus_bps, plan_liquidation, protocol_share_of_bonus};
 use solvent_tests::*;
 
 /// The standard market with the borrower at 1,000 USDC of debt against 10 SOL, then SOL at $120:
@@ -32,9 +32,9 @@ async fn liquidate_all_allowed(h: &mut Harness, m: &StandardMarket, liquidator: 
 async fn one_call_repays_at_most_the_cap() {
     let (mut h, m, liquidator) = unhealthy_market().await;
     // Only the owner sets limits.
-    let ix = set_liquidation_limits_ix(&m.market, &liquidator.keypair.pubkey(), 100, 0);
+    let ix = set_liquidation_limits_ix(&m.market, &liquidator.keypair.pubkey(), 100, 0, 0);
     assert_rejected(&mut h, &[ix], &[&liquidator.keypair], LendingError::InvalidMarketOwner, &[m.market.market]).await;
-    h.must_send(&[set_liquidation_limits_ix(&m.market, &m.owner.pubkey(), 100, 0)], &[&m.owner]).await;
+    h.must_send(&[set_liquidation_limits_ix(&m.market, &m.owner.pubkey(), 100, 0, 0)], &[&m.owner]).await;
     let market = h.market(&m.market.market).await;
     assert_eq!((market.liquidation_cap_value, market.dust_value), (100, 0));
 
@@ -51,7 +51,7 @@ async fn dust_obligations_are_liquidated_in_full() {
     let (mut h, m, liquidator) = unhealthy_market().await;
     // $1,000 of debt is below a $2,000 dust threshold: the whole debt goes in one call, past the
     // 50% close factor and the $100 cap; $1,000 × 1.05 = $1,050 of the $1,200 collateral covers it.
-    h.must_send(&[set_liquidation_limits_ix(&m.market, &m.owner.pubkey(), 100, 2_000)], &[&m.owner]).await;
+    h.must_send(&[set_liquidation_limits_ix(&m.market, &m.owner.pubkey(), 100, 2_000, 0)], &[&m.owner]).await;
     assert_eq!(liquidate_all_allowed(&mut h, &m, &liquidator).await, 1_000_000_000);
     let obligation = h.obligation(&m.borrower.obligation).await;
     assert_eq!(obligation.borrow_count(), 0, "no debt is left behind");
@@ -88,7 +88,7 @@ async fn the_bonus_auction_rises_with_depth_and_time() {
     // SOL collateral: bonus from 5% up to 10% (threshold 80%: 1.10 × 0.8 <= 1), full after 10 minutes.
     let config = solvent::state::ReserveConfig { max_liquidation_bonus_bps: 1_000, liquidation_bonus_ramp_secs: 600, ..sol_config() };
     h.must_send(&[update_config_ix(&m.market, &m.owner.pubkey(), &m.sol, config)], &[&m.owner]).await;
-    h.must_send(&[set_liquidation_limits_ix(&m.market, &m.owner.pubkey(), 100, 0)], &[&m.owner]).await;
+    h.must_send(&[set_liquidation_limits_ix(&m.market, &m.owner.pubkey(), 100, 0, 0)], &[&m.owner]).await;
     let start = h.now().await;
 
     // $1,000 of debt over $960 of threshold-weighted collateral: 4.17% deep, 42% of the depth
@@ -112,4 +112,31 @@ async fn the_bonus_auction_rises_with_depth_and_time() {
     let (max_bonus, _) = liquidate_at_auction_price(&mut h, &m, &liquidator).await;
     assert_eq!(max_bonus, 1_000);
     println!("auction bonus: {first_bonus} bps at the start, {later_bonus} after 5 minutes, {max_bonus} after the ramp");
+}
+
+#[tokio::test]
+async fn the_protocol_keeps_its_share_of_the_bonus() {
+    let (mut h, m, liquidator) = unhealthy_market().await;
+    // Out of range: more than the whole bonus.
+    let ix = set_liquidation_limits_ix(&m.market, &m.owner.pubkey(), 0, 0, 10_001);
+    assert_rejected(&mut h, &[ix], &[&m.owner], LendingError::InvalidFee, &[m.market.market]).await;
+    h.must_send(&[set_liquidation_limits_ix(&m.market, &m.owner.pubkey(), 0, 0, 4_000)], &[&m.owner]).await;
+    h.refresh_separately(&m.borrower.obligation, &[m.sol.clone()], &[m.usdc.clone()]).await;
+    let obligation = h.obligation(&m.borrower.obligation).await;
+    let (sol, usdc) = (h.reserve(&m.sol.reserve).await, h.reserve(&m.usdc.reserve).await);
+    let collateral = obligation.deposits[0];
+    let limits = h.market(&m.market.market).await.liquidation_limits(obligation.values().deposited_value, obligation.values().borrowed_value);
+    let plan = plan_liquidation(u64::MAX, obligation.borrows[0].borrowed_amount(), &usdc, collateral.deposited_shares, collateral.market_value_wad.get(), 500, limits).unwrap();
+    let redeemed = sol.redeem_amount(plan.seized_shares).unwrap();
+    let protocol_fee = protocol_share_of_bonus(redeemed, 500, 4_000).unwrap();
+    // $500 repaid at a 5% bonus seizes $525 of SOL; 40% of the $25 bonus is $10: 1/12 SOL.
+    assert_eq!(protocol_fee, 83_333_333);
+
+    let ix = liquidate_ix(&m.market, &m.borrower.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &m.sol, &liquidator.sol_account, u64::MAX);
+    h.must_send(&[ix], &[&liquidator.keypair]).await;
+    let after = h.reserve(&m.sol.reserve).await;
+    assert_eq!(h.token_balance(&liquidator.sol_account).await, redeemed - protocol_fee);
+    assert_eq!(after.accumulated_protocol_fees(), sol.accumulated_protocol_fees().checked_add(Wad::from_u64(protocol_fee)).unwrap());
+    assert_eq!(after.available_amount, sol.available_amount - redeemed + protocol_fee);
+    assert_eq!(h.token_balance(&m.sol.vault).await, after.available_amount, "the fee stays in the vault");
 }

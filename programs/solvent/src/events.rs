@@ -99,6 +99,8 @@ pub struct Liquidated {
     pub seized_liquidity_amount: u64,
     /// The auction's bonus at this call.
     pub bonus_bps: u64,
+    /// Of the seized liquidity, kept by the protocol as fees of the withdraw reserve.
+    pub protocol_fee: u64,
 }
 
 #[event]
@@ -161,4 +163,5 @@ pub struct LiquidationLimitsSet {
     pub market: Pubkey,
     pub liquidation_cap_value: u64,
     pub dust_value: u64,
+    pub protocol_share_bps: u16,
 }

@@ -38,8 +38,9 @@ pub mod solvent {
         ctx: Context<SetLiquidationLimits>,
         liquidation_cap_value: u64,
         dust_value: u64,
+        protocol_share_bps: u16,
     ) -> Result<()> {
-        set_liquidation_limits::handler(ctx, liquidation_cap_value, dust_value)
+        set_liquidation_limits::handler(ctx, liquidation_cap_value, dust_value, protocol_share_bps)
     }
 
     pub fn init_reserve(ctx: Context<InitReserve>, config: ReserveConfig) -> Result<()> {

@@ -2,7 +2,7 @@ use super::token::{is_token_account_of, pay_from_liquidity_vault, pay_into_liqui
 use crate::errors::LendingError;
 use crate::events::Liquidated;
 use crate::flash_loan::{require_no_open_flash_loan, INSTRUCTIONS_SYSVAR_ID};
-use crate::state::{liquidation_bonus_bps, plan_liquidation, LendingMarket, Obligation, Reserve};
+use crate::state::{liquidation_bonus_bps, plan_liquidation, protocol_share_of_bonus, LendingMarket, Obligation, Reserve};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
@@ -99,7 +99,13 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
 
     repay_reserve.repay(plan.repay_amount, plan.settled_debt)?;
     obligation.repay(borrow_slot, plan.settled_debt)?;
-    let seized_amount = withdraw_reserve.redeem(plan.seized_shares)?;
+    let redeemed = withdraw_reserve.redeem(plan.seized_shares)?;
+    let share_bps = accounts.lending_market.liquidation_protocol_share_bps as u64;
+    let protocol_fee = protocol_share_of_bonus(redeemed, bonus_bps, share_bps).ok_or(LendingError::MathOverflow)?;
+    if protocol_fee > 0 {
+        withdraw_reserve.retain_protocol_fee(protocol_fee)?;
+    }
+    let seized_amount = redeemed - protocol_fee;
     obligation.withdraw_shares(deposit_index, plan.seized_shares)?;
     obligation.mark_stale();
 
@@ -135,6 +141,7 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
         seized_collateral_shares: plan.seized_shares,
         seized_liquidity_amount: seized_amount,
         bonus_bps,
+        protocol_fee,
     });
     Ok(())
 }

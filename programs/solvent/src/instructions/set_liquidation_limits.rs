@@ -10,11 +10,19 @@ pub struct SetLiquidationLimits<'info> {
     pub owner: Signer<'info>,
 }
 
-/// Sets the per-call liquidation cap and the dust threshold, both in whole quote units (0: off).
-pub fn handler(ctx: Context<SetLiquidationLimits>, liquidation_cap_value: u64, dust_value: u64) -> Result<()> {
+/// Sets the per-call liquidation cap and the dust threshold, both in whole quote units (0: off),
+/// and the protocol's share of the liquidation bonus.
+pub fn handler(
+    ctx: Context<SetLiquidationLimits>,
+    liquidation_cap_value: u64,
+    dust_value: u64,
+    protocol_share_bps: u16,
+) -> Result<()> {
+    require!(protocol_share_bps <= 10_000, LendingError::InvalidFee);
     let market = &mut ctx.accounts.lending_market;
     market.liquidation_cap_value = liquidation_cap_value;
     market.dust_value = dust_value;
-    emit!(LiquidationLimitsSet { market: market.key(), liquidation_cap_value, dust_value });
+    market.liquidation_protocol_share_bps = protocol_share_bps;
+    emit!(LiquidationLimitsSet { market: market.key(), liquidation_cap_value, dust_value, protocol_share_bps });
     Ok(())
 }

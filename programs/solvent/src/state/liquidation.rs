@@ -45,6 +45,17 @@ pub fn liquidation_bonus_bps(config: &ReserveConfig, values: &ObligationValues, 
     (min + (max - min) * progress / full) as u64
 }
 
+/// The protocol's part of a seizure of `seized_amount` paid at `bonus_bps`: `share_bps` of the
+/// bonus part, `seized × bonus / (1 + bonus)`, both rounded down (the liquidator keeps the dust).
+pub fn protocol_share_of_bonus(seized_amount: u64, bonus_bps: u64, share_bps: u64) -> Option<u64> {
+    if share_bps == 0 || bonus_bps == 0 {
+        return Some(0);
+    }
+    let bonus_part = crate::math::mul_div(seized_amount as u128, bonus_bps as u128, BPS_DENOMINATOR + bonus_bps as u128, Rounding::Down)?;
+    let share = crate::math::mul_div(bonus_part, share_bps as u128, BPS_DENOMINATOR, Rounding::Down)?;
+    u64::try_from(share).ok()
+}
+
 /// Sizes a liquidation: repay at most the close factor of one debt and at most the market's
 /// per-call cap in value (the whole debt when the obligation is dust), receive collateral worth
 /// the repaid value × (1 + `bonus_bps`), never more than the position holds. Every rounding goes against
@@ -184,5 +195,14 @@ mod tests {
         // Without a maximum there is no auction.
         let fixed = ReserveConfig { max_liquidation_bonus_bps: 0, ..config };
         assert_eq!(liquidation_bonus_bps(&fixed, &values(2_000, 1_000), 10_000), 500);
+    }
+
+    #[test]
+    fn the_protocol_takes_its_share_of_the_bonus_only() {
+        // 1,050 seized at a 5% bonus: 50 of it is bonus; a 40% share is 20.
+        assert_eq!(protocol_share_of_bonus(1_050, 500, 4_000), Some(20));
+        assert_eq!(protocol_share_of_bonus(1_050, 500, 0), Some(0));
+        assert_eq!(protocol_share_of_bonus(1_050, 0, 10_000), Some(0), "no bonus, nothing to share");
+        assert_eq!(protocol_share_of_bonus(1_049, 500, 10_000), Some(49), "rounded down");
     }
 }

@@ -25,7 +25,9 @@ pub struct LendingMarket {
     /// liquidated in full, past the close factor and the cap, so no unliquidatable dust is left
     /// (0: off).
     pub dust_value: u64,
-    pub reserved: [u8; 112],
+    /// Share of each liquidation's bonus the protocol keeps, as fees of the collateral reserve.
+    pub liquidation_protocol_share_bps: u16,
+    pub reserved: [u8; 110],
 }
 
 /// The market-wide bounds on one liquidation call, as `plan_liquidation` applies them.

@@ -457,4 +457,13 @@ impl Reserve {
         self.accumulated_protocol_fees_wad.set(pool);
         overflow(fees.checked_sub(pool))
     }
+
+    /// Keeps `amount` of liquidity just redeemed in the vault as protocol fees (the protocol's
+    /// share of a liquidation bonus).
+    pub fn retain_protocol_fee(&mut self, amount: u64) -> ReserveResult<()> {
+        self.available_amount = overflow(self.available_amount.checked_add(amount))?;
+        self.accumulated_protocol_fees_wad
+            .set(overflow(self.accumulated_protocol_fees().checked_add(Wad::from_u64(amount)))?);
+        Ok(())
+    }
 }
