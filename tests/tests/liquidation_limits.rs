@@ -64,7 +64,7 @@ async fn dust_obligations_are_liquidated_in_full() {
 /// which must be what that bonus pays.
 async fn liquidate_at_auction_price(h: &mut Harness, m: &StandardMarket, liquidator: &TestUser) -> (u64, u64) {
     let b = &m.borrower;
-    h.refresh_separately(&b.obligation, &[m.sol.clone()], &[m.usdc.clone()]).await;
+    h.refresh_separately(&b.obligation, std::slice::from_ref(&m.sol), std::slice::from_ref(&m.usdc)).await;
     let obligation = h.obligation(&b.obligation).await;
     let (sol, usdc) = (h.reserve(&m.sol.reserve).await, h.reserve(&m.usdc.reserve).await);
     let now = h.now().await;
@@ -121,7 +121,7 @@ async fn the_protocol_keeps_its_share_of_the_bonus() {
     let ix = set_liquidation_limits_ix(&m.market, &m.owner.pubkey(), 0, 0, 10_001);
     assert_rejected(&mut h, &[ix], &[&m.owner], LendingError::InvalidFee, &[m.market.market]).await;
     h.must_send(&[set_liquidation_limits_ix(&m.market, &m.owner.pubkey(), 0, 0, 4_000)], &[&m.owner]).await;
-    h.refresh_separately(&m.borrower.obligation, &[m.sol.clone()], &[m.usdc.clone()]).await;
+    h.refresh_separately(&m.borrower.obligation, std::slice::from_ref(&m.sol), std::slice::from_ref(&m.usdc)).await;
     let obligation = h.obligation(&m.borrower.obligation).await;
     let (sol, usdc) = (h.reserve(&m.sol.reserve).await, h.reserve(&m.usdc.reserve).await);
     let collateral = obligation.deposits[0];
