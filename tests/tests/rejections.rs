@@ -367,6 +367,11 @@ async fn invalid_configs_are_rejected() {
         (ReserveConfig { liquidation_bonus_bps: 1_200, ..base }, LendingError::InvalidLiquidationBonus),
         (ReserveConfig { close_factor_bps: 0, ..base }, LendingError::InvalidCloseFactor),
         (ReserveConfig { borrow_fee_bps: 10_000, ..base }, LendingError::InvalidFee),
+        (ReserveConfig { flash_loan_fee_bps: 10_001, ..base }, LendingError::InvalidFee),
+        // The auction's maximum is held to the same rule (90% × 1.12 > 100%) and may not be
+        // below its start.
+        (ReserveConfig { max_liquidation_bonus_bps: 1_200, ..base }, LendingError::InvalidLiquidationBonus),
+        (ReserveConfig { max_liquidation_bonus_bps: 300, ..base }, LendingError::InvalidLiquidationBonus),
         (ReserveConfig { max_price_age_secs: 0, ..base }, LendingError::InvalidOracleConfig),
         (bad_curve, LendingError::InvalidRateCurve),
     ];
