@@ -441,7 +441,7 @@ fn owner_key(key: &solvent_tests::AnchorPubkey) -> Pubkey {
 /// Smallest borrow whose payout (amount less the origination fee, as `Reserve::borrow` takes
 /// it) covers `owed`. Returns (amount, fee).
 pub fn borrow_covering(reserve: &Reserve, owed: u64) -> Option<(u64, u64)> {
-    let fee_of = |amount: u64| Wad::from_u64(amount).mul_bps(reserve.config.borrow_fee_bps as u64, Rounding::Up)?.to_u64(Rounding::Up);
+    let fee_of = |amount: u64| reserve.borrow_fee(amount).ok();
     let fee_bps = reserve.config.borrow_fee_bps as u128;
     let estimate = (owed as u128 * BPS_DENOMINATOR).div_ceil(BPS_DENOMINATOR - fee_bps);
     let mut amount = u64::try_from(estimate).ok()?.saturating_sub(2);

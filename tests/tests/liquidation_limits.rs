@@ -20,9 +20,14 @@ async fn unhealthy_market() -> (Harness, StandardMarket, TestUser) {
     (h, m, liquidator)
 }
 
+/// The liquidator asks to repay all of the borrower's USDC debt for SOL.
+fn liquidate_everything_ix(m: &StandardMarket, liquidator: &TestUser) -> Instruction {
+    liquidate_ix(&m.market, &m.borrower.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &m.sol, &liquidator.sol_account, u64::MAX)
+}
+
 async fn liquidate_all_allowed(h: &mut Harness, m: &StandardMarket, liquidator: &TestUser) -> u64 {
     let before = h.token_balance(&liquidator.usdc_account).await;
-    let ix = liquidate_ix(&m.market, &m.borrower.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &m.sol, &liquidator.sol_account, u64::MAX);
+    let ix = liquidate_everything_ix(m, liquidator);
     let ixs = h.with_refresh(&m.borrower.obligation, &[&m.sol, &m.usdc], ix).await;
     h.must_send(&ixs, &[&liquidator.keypair]).await;
     before - h.token_balance(&liquidator.usdc_account).await
@@ -59,27 +64,38 @@ async fn dust_obligations_are_liquidated_in_full() {
     assert_eq!(h.token_balance(&liquidator.sol_account).await, 8_750_000_000);
 }
 
-/// Refreshes, then liquidates $100 of USDC debt for SOL; returns the auction's bonus as the
-/// program's own schedule gives it for the refreshed values and the SOL the liquidator received,
-/// which must be what that bonus pays.
-async fn liquidate_at_auction_price(h: &mut Harness, m: &StandardMarket, liquidator: &TestUser) -> (u64, u64) {
+/// What the program should do for `liquidate_everything_ix` right now, from a fresh refresh and
+/// the program's own schedule and plan: the auction's bonus, the SOL the seized shares redeem for,
+/// and the SOL reserve before.
+struct ExpectedLiquidation {
+    bonus_bps: u64,
+    redeemed: u64,
+    sol_before: solvent::state::Reserve,
+}
+
+async fn expected_liquidation(h: &mut Harness, m: &StandardMarket) -> ExpectedLiquidation {
     let b = &m.borrower;
     h.refresh_separately(&b.obligation, std::slice::from_ref(&m.sol), std::slice::from_ref(&m.usdc)).await;
     let obligation = h.obligation(&b.obligation).await;
     let (sol, usdc) = (h.reserve(&m.sol.reserve).await, h.reserve(&m.usdc.reserve).await);
     let now = h.now().await;
     let values = obligation.values();
-    let bonus = liquidation_bonus_bps(&sol.config, &values, now - obligation.unhealthy_since);
+    let bonus_bps = liquidation_bonus_bps(&sol.config, &values, now - obligation.unhealthy_since);
     let limits = h.market(&m.market.market).await.liquidation_limits(values.deposited_value, values.borrowed_value);
     let collateral = obligation.deposits[0];
-    let plan = plan_liquidation(u64::MAX, obligation.borrows[0].borrowed_amount(), &usdc, collateral.deposited_shares, collateral.market_value_wad.get(), bonus, limits).unwrap();
-    let expected_sol = sol.redeem_amount(plan.seized_shares).unwrap();
+    let plan = plan_liquidation(u64::MAX, obligation.borrows[0].borrowed_amount(), &usdc, collateral.deposited_shares, collateral.market_value_wad.get(), bonus_bps, limits).unwrap();
+    ExpectedLiquidation { bonus_bps, redeemed: sol.redeem_amount(plan.seized_shares).unwrap(), sol_before: sol }
+}
+
+/// Liquidates (up to the $100 cap) and checks the liquidator was paid at the auction's bonus;
+/// returns that bonus and the SOL received.
+async fn liquidate_at_auction_price(h: &mut Harness, m: &StandardMarket, liquidator: &TestUser) -> (u64, u64) {
+    let expected = expected_liquidation(h, m).await;
     let before = h.token_balance(&liquidator.sol_account).await;
-    let ix = liquidate_ix(&m.market, &b.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &m.sol, &liquidator.sol_account, u64::MAX);
-    h.must_send(&[ix], &[&liquidator.keypair]).await;
+    h.must_send(&[liquidate_everything_ix(m, liquidator)], &[&liquidator.keypair]).await;
     let received = h.token_balance(&liquidator.sol_account).await - before;
-    assert_eq!(received, expected_sol, "the liquidator is paid at the auction's bonus");
-    (bonus, received)
+    assert_eq!(received, expected.redeemed, "the liquidator is paid at the auction's bonus");
+    (expected.bonus_bps, received)
 }
 
 #[tokio::test]
@@ -121,19 +137,13 @@ async fn the_protocol_keeps_its_share_of_the_bonus() {
     let ix = set_liquidation_limits_ix(&m.market, &m.owner.pubkey(), 0, 0, 10_001);
     assert_rejected(&mut h, &[ix], &[&m.owner], LendingError::InvalidFee, &[m.market.market]).await;
     h.must_send(&[set_liquidation_limits_ix(&m.market, &m.owner.pubkey(), 0, 0, 4_000)], &[&m.owner]).await;
-    h.refresh_separately(&m.borrower.obligation, std::slice::from_ref(&m.sol), std::slice::from_ref(&m.usdc)).await;
-    let obligation = h.obligation(&m.borrower.obligation).await;
-    let (sol, usdc) = (h.reserve(&m.sol.reserve).await, h.reserve(&m.usdc.reserve).await);
-    let collateral = obligation.deposits[0];
-    let limits = h.market(&m.market.market).await.liquidation_limits(obligation.values().deposited_value, obligation.values().borrowed_value);
-    let plan = plan_liquidation(u64::MAX, obligation.borrows[0].borrowed_amount(), &usdc, collateral.deposited_shares, collateral.market_value_wad.get(), 500, limits).unwrap();
-    let redeemed = sol.redeem_amount(plan.seized_shares).unwrap();
-    let protocol_fee = protocol_share_of_bonus(redeemed, 500, 4_000).unwrap();
+    let ExpectedLiquidation { bonus_bps, redeemed, sol_before: sol } = expected_liquidation(&mut h, &m).await;
+    assert_eq!(bonus_bps, 500, "a fixed bonus without an auction");
+    let protocol_fee = protocol_share_of_bonus(redeemed, bonus_bps, 4_000).unwrap();
     // $500 repaid at a 5% bonus seizes $525 of SOL; 40% of the $25 bonus is $10: 1/12 SOL.
     assert_eq!(protocol_fee, 83_333_333);
 
-    let ix = liquidate_ix(&m.market, &m.borrower.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &m.sol, &liquidator.sol_account, u64::MAX);
-    h.must_send(&[ix], &[&liquidator.keypair]).await;
+    h.must_send(&[liquidate_everything_ix(&m, &liquidator)], &[&liquidator.keypair]).await;
     let after = h.reserve(&m.sol.reserve).await;
     assert_eq!(h.token_balance(&liquidator.sol_account).await, redeemed - protocol_fee);
     assert_eq!(after.accumulated_protocol_fees(), sol.accumulated_protocol_fees().checked_add(Wad::from_u64(protocol_fee)).unwrap());

@@ -1,3 +1,4 @@
+use crate::math::Wad;
 use anchor_lang::prelude::*;
 
 pub const MARKET_AUTHORITY_SEED: &[u8] = b"authority";
@@ -34,18 +35,18 @@ pub struct LendingMarket {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LiquidationLimits {
     /// Largest repaid value, in quote units (Wad), unless the obligation is dust.
-    pub cap_value: Option<crate::math::Wad>,
+    pub cap_value: Option<Wad>,
     /// The obligation is below the dust threshold: its whole debt may be repaid at once.
     pub full_liquidation: bool,
 }
 
 impl LendingMarket {
     /// The limits for an obligation with these values.
-    pub fn liquidation_limits(&self, deposited_value: crate::math::Wad, borrowed_value: crate::math::Wad) -> LiquidationLimits {
-        let dust = crate::math::Wad::from_u64(self.dust_value);
+    pub fn liquidation_limits(&self, deposited_value: Wad, borrowed_value: Wad) -> LiquidationLimits {
+        let dust = Wad::from_u64(self.dust_value);
         let full_liquidation = self.dust_value > 0 && (borrowed_value < dust || deposited_value < dust);
         let cap_value = (self.liquidation_cap_value > 0 && !full_liquidation)
-            .then(|| crate::math::Wad::from_u64(self.liquidation_cap_value));
+            .then(|| Wad::from_u64(self.liquidation_cap_value));
         LiquidationLimits { cap_value, full_liquidation }
     }
 }

@@ -201,6 +201,12 @@ pub struct Reserve {
 
 type ReserveResult<T> = std::result::Result<T, LendingError>;
 
+/// `amount × bps`, rounded up to a whole base unit (fees round against the payer).
+#[inline(always)]
+fn fee_on(amount: u64, bps: u16) -> ReserveResult<u64> {
+    overflow(Wad::from_u64(amount).mul_bps(bps as u64, Rounding::Up).and_then(|fee| fee.to_u64(Rounding::Up)))
+}
+
 fn overflow<T>(value: Option<T>) -> ReserveResult<T> {
     value.ok_or(LendingError::MathOverflow)
 }
@@ -272,8 +278,7 @@ impl Reserve {
         let interest = overflow(borrowed.checked_sub(previous_borrowed))?;
         let protocol_share = overflow(interest.mul_bps(self.config.protocol_take_rate_bps as u64, Rounding::Down))?;
         self.borrowed_amount_wad.set(borrowed);
-        self.accumulated_protocol_fees_wad
-            .set(overflow(self.accumulated_protocol_fees().checked_add(protocol_share))?);
+        self.add_protocol_fees(protocol_share)?;
         self.cumulative_borrow_index_wad
             .set(overflow(self.cumulative_borrow_index().checked_mul(growth, Rounding::Up))?);
         self.last_update_timestamp = now;
@@ -354,8 +359,7 @@ impl Reserve {
 
     /// Record a borrow of `amount`; returns the origination fee, which stays in the vault.
     pub fn borrow(&mut self, amount: u64) -> ReserveResult<u64> {
-        let fee = overflow(Wad::from_u64(amount).mul_bps(self.config.borrow_fee_bps as u64, Rounding::Up))?;
-        let fee = overflow(fee.to_u64(Rounding::Up))?;
+        let fee = self.borrow_fee(amount)?;
         let paid_out = overflow(amount.checked_sub(fee))?;
         if paid_out == 0 {
             return Err(LendingError::ZeroAmount);
@@ -369,17 +373,14 @@ impl Reserve {
         }
         self.available_amount -= paid_out;
         self.borrowed_amount_wad.set(borrowed);
-        self.accumulated_protocol_fees_wad
-            .set(overflow(self.accumulated_protocol_fees().checked_add(Wad::from_u64(fee)))?);
+        self.add_protocol_fees(Wad::from_u64(fee))?;
         Ok(fee)
     }
 
     /// Record a repayment: `amount` tokens in, `settled` debt (Wad) off the books.
     pub fn repay(&mut self, amount: u64, settled: Wad) -> ReserveResult<()> {
         self.available_amount = overflow(self.available_amount.checked_add(amount))?;
-        // Each obligation rounds its debt up, so their sum can exceed the reserve's total by a
-        // few raw units; the last repayer must not be blocked by that.
-        self.borrowed_amount_wad.set(self.borrowed_amount().checked_sub(settled).unwrap_or(Wad::ZERO));
+        self.reduce_borrowed(settled);
         Ok(())
     }
 
@@ -398,8 +399,25 @@ impl Reserve {
 
     /// Fee owed on a flash loan of `amount`, rounded up (against the borrower).
     pub fn flash_loan_fee(&self, amount: u64) -> ReserveResult<u64> {
-        let fee = overflow(Wad::from_u64(amount).mul_bps(self.config.flash_loan_fee_bps as u64, Rounding::Up))?;
-        overflow(fee.to_u64(Rounding::Up))
+        fee_on(amount, self.config.flash_loan_fee_bps)
+    }
+
+    /// Origination fee on a borrow of `amount`, rounded up (against the borrower).
+    pub fn borrow_fee(&self, amount: u64) -> ReserveResult<u64> {
+        fee_on(amount, self.config.borrow_fee_bps)
+    }
+
+    /// Adds to the protocol's claim on the reserve.
+    fn add_protocol_fees(&mut self, amount: Wad) -> ReserveResult<()> {
+        self.accumulated_protocol_fees_wad.set(overflow(self.accumulated_protocol_fees().checked_add(amount))?);
+        Ok(())
+    }
+
+    /// Takes `settled` off the total debt. Each obligation rounds its debt up, so their sum can
+    /// exceed the reserve's total by a few raw units; the last repayer (or write-off) must not be
+    /// blocked by that.
+    fn reduce_borrowed(&mut self, settled: Wad) {
+        self.borrowed_amount_wad.set(self.borrowed_amount().checked_sub(settled).unwrap_or(Wad::ZERO));
     }
 
     /// Record a flash loan of `amount` going out; at most one may be open per reserve.
@@ -436,8 +454,7 @@ impl Reserve {
         let returned = overflow(amount.checked_add(fee))?;
         self.available_amount = overflow(self.available_amount.checked_add(returned))?;
         self.flash_loan_amount = 0;
-        self.accumulated_protocol_fees_wad
-            .set(overflow(self.accumulated_protocol_fees().checked_add(Wad::from_u64(protocol_share)))?);
+        self.add_protocol_fees(Wad::from_u64(protocol_share))?;
         Ok((fee, protocol_share))
     }
 
@@ -446,9 +463,7 @@ impl Reserve {
     /// less than they claim, the protocol's claim shrinks to what is left. Returns the fees
     /// forgone that way.
     pub fn write_off_bad_debt(&mut self, debt: Wad) -> ReserveResult<Wad> {
-        // As in `repay`: obligations round their debt up, so the sum can exceed the total by
-        // a few raw units.
-        self.borrowed_amount_wad.set(self.borrowed_amount().checked_sub(debt).unwrap_or(Wad::ZERO));
+        self.reduce_borrowed(debt);
         let pool = overflow(Wad::from_u64(self.liquidity_on_hand()?).checked_add(self.borrowed_amount()))?;
         let fees = self.accumulated_protocol_fees();
         if fees <= pool {
@@ -462,8 +477,6 @@ impl Reserve {
     /// share of a liquidation bonus).
     pub fn retain_protocol_fee(&mut self, amount: u64) -> ReserveResult<()> {
         self.available_amount = overflow(self.available_amount.checked_add(amount))?;
-        self.accumulated_protocol_fees_wad
-            .set(overflow(self.accumulated_protocol_fees().checked_add(Wad::from_u64(amount)))?);
-        Ok(())
+        self.add_protocol_fees(Wad::from_u64(amount))
     }
 }
