@@ -155,6 +155,12 @@ pub fn error_code(error: solvent::errors::LendingError) -> u32 {
 pub struct Harness {
     pub context: ProgramTestContext,
     pub payer: Keypair,
+    /// Every address a transaction sent through `send` or `set_account` has touched: the
+    /// harness's account index, standing in for an RPC node's `getProgramAccounts` (BanksClient
+    /// has no scan).
+    pub touched_accounts: std::collections::BTreeSet<Pubkey>,
+    /// Signatures sent under the current blockhash.
+    sent_signatures: std::collections::HashSet<solana_signature::Signature>,
 }
 
 impl Harness {
@@ -177,7 +183,7 @@ impl Harness {
         configure(&mut program_test);
         let context = program_test.start_with_context().await;
         let payer = context.payer.insecure_clone();
-        let mut harness = Harness { context, payer };
+        let mut harness = Harness { context, payer, touched_accounts: Default::default(), sent_signatures: Default::default() };
         harness.set_time(START_TIME).await;
         harness
     }
@@ -194,6 +200,7 @@ impl Harness {
         clock.unix_timestamp = unix_timestamp;
         self.context.set_sysvar(&clock);
         self.context.last_blockhash = self.context.get_new_latest_blockhash().await.expect("blockhash");
+        self.sent_signatures.clear();
     }
 
     pub async fn now(&mut self) -> i64 {
@@ -208,15 +215,29 @@ impl Harness {
                 all_signers.push(signer);
             }
         }
-        // A fresh blockhash lets the same instructions be sent twice in one slot.
-        self.context.last_blockhash = self.context.get_new_latest_blockhash().await.expect("blockhash");
-        let tx = Transaction::new_signed_with_payer(
-            instructions,
-            Some(&self.payer.pubkey()),
-            &all_signers,
-            self.context.last_blockhash,
-        );
-        let result = self.context.banks_client.process_transaction_with_metadata(tx).await.expect("banks");
+        for instruction in instructions {
+            self.touched_accounts.extend(instruction.accounts.iter().map(|meta| meta.pubkey));
+        }
+        let sign = |blockhash| Transaction::new_signed_with_payer(instructions, Some(&self.payer.pubkey()), &all_signers, blockhash);
+        let mut tx = sign(self.context.last_blockhash);
+        // The same instructions sent twice under one blockhash would be the same transaction
+        // (signatures are deterministic) and be refused as already processed: only then wait
+        // for a new blockhash, which takes the bank a tick.
+        if !self.sent_signatures.insert(tx.signatures[0]) {
+            self.context.last_blockhash = self.context.get_new_latest_blockhash().await.expect("blockhash");
+            self.sent_signatures.clear();
+            tx = sign(self.context.last_blockhash);
+            self.sent_signatures.insert(tx.signatures[0]);
+        }
+        let mut result = self.context.banks_client.process_transaction_with_metadata(tx).await.expect("banks");
+        if result.metadata.is_none() {
+            // The blockhash has left the bank's queue (a warp drops it): take the newest and resend.
+            self.context.last_blockhash = self.context.get_new_latest_blockhash().await.expect("blockhash");
+            self.sent_signatures.clear();
+            let tx = sign(self.context.last_blockhash);
+            self.sent_signatures.insert(tx.signatures[0]);
+            result = self.context.banks_client.process_transaction_with_metadata(tx).await.expect("banks");
+        }
         let metadata = result.metadata.unwrap_or_else(|| panic!("no metadata: {:?}", result.result));
         TxOutcome {
             compute_units: metadata.compute_units_consumed,
@@ -236,7 +257,33 @@ impl Harness {
         self.context.banks_client.get_account(*key).await.expect("get_account")
     }
 
+    /// Accounts owned by `program` whose data starts with `discriminator` and holds `filter_key`
+    /// at `filter_offset`, among every address this harness has touched: `getProgramAccounts`
+    /// with two memcmp filters.
+    pub async fn program_accounts(
+        &mut self,
+        program: &Pubkey,
+        discriminator: &[u8],
+        filter_offset: usize,
+        filter_key: &Pubkey,
+    ) -> Vec<(Pubkey, Account)> {
+        let keys: Vec<Pubkey> = self.touched_accounts.iter().copied().collect();
+        let mut found = Vec::new();
+        for key in keys {
+            let Some(account) = self.account(&key).await else { continue };
+            let data = &account.data;
+            if account.owner == *program
+                && data.starts_with(discriminator)
+                && data.get(filter_offset..filter_offset + 32) == Some(filter_key.as_ref())
+            {
+                found.push((key, account));
+            }
+        }
+        found
+    }
+
     pub fn set_account(&mut self, key: &Pubkey, owner: &Pubkey, data: Vec<u8>) {
+        self.touched_accounts.insert(*key);
         let account = Account { lamports: 1_000_000_000, data, owner: *owner, executable: false, rent_epoch: 0 };
         self.context.set_account(key, &AccountSharedData::from(account));
     }

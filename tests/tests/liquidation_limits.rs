@@ -150,3 +150,40 @@ async fn the_protocol_keeps_its_share_of_the_bonus() {
     assert_eq!(after.available_amount, sol.available_amount - redeemed + protocol_fee);
     assert_eq!(h.token_balance(&m.sol.vault).await, after.available_amount, "the fee stays in the vault");
 }
+
+#[tokio::test]
+async fn one_reserve_can_be_repaid_and_seized_in_one_call() {
+    // The borrower also deposits 1,000 USDC and borrows USDC against both: at SOL $120 the
+    // liquidator repays USDC and takes USDC collateral, through the same reserve account.
+    let mut h = Harness::start().await;
+    let m = h.standard_market().await;
+    let b = &m.borrower;
+    h.mint_to(&m.usdc.mint, &b.usdc_account, 1_000_000_000).await;
+    let ix = deposit_ix(&m.market, &m.usdc, &b.obligation, &b.keypair.pubkey(), &b.usdc_account, 1_000_000_000);
+    h.must_send(&[ix], &[&b.keypair]).await;
+    let ix = borrow_ix(&m.market, &m.usdc, &b.obligation, &b.keypair.pubkey(), &b.usdc_account, 1_800_000_000);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    h.must_send(&ixs, &[&b.keypair]).await;
+    // At SOL $100 the threshold-weighted collateral is $1,000 × 80% + $1,000 × 90% = $1,700,
+    // below the $1,800 of debt.
+    h.set_price(&m.sol.oracle, 10_000_000_000, 0, SOL_PRICE_EXPO).await;
+    let liquidator = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    h.mint_to(&m.usdc.mint, &liquidator.usdc_account, 2_000_000_000).await;
+    h.refresh_separately(&b.obligation, &[m.sol.clone(), m.usdc.clone()], &[]).await;
+    let obligation = h.obligation(&b.obligation).await;
+    assert!(obligation.values().is_unhealthy());
+    let usdc_index = obligation.find_deposit(&to_anchor(&m.usdc.reserve)).unwrap();
+    let shares_before = obligation.deposits[usdc_index].deposited_shares;
+    let usdc = h.reserve(&m.usdc.reserve).await;
+
+    let before = h.token_balance(&liquidator.usdc_account).await;
+    let ix = liquidate_ix(&m.market, &b.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &m.usdc, &liquidator.usdc_account, 100_000_000);
+    h.must_send(&[ix], &[&liquidator.keypair]).await;
+    // 100 USDC repaid for 104 USDC of collateral (4% bonus, no protocol share): 4 USDC net.
+    assert_eq!(h.token_balance(&liquidator.usdc_account).await - before, 4_000_000);
+    let after = h.reserve(&m.usdc.reserve).await;
+    assert_eq!(after.available_amount, usdc.available_amount + 100_000_000 - 104_000_000);
+    assert_eq!(h.token_balance(&m.usdc.vault).await, after.available_amount);
+    let obligation = h.obligation(&b.obligation).await;
+    assert_eq!(shares_before - obligation.deposits[usdc_index].deposited_shares, usdc.collateral_shares_for_deposit(104_000_000).unwrap());
+}

@@ -290,6 +290,31 @@ async fn liquidation_rejections() {
     let ix = liquidate_ix(&m.market, &b.obligation, &liquidator.keypair.pubkey(), &m.sol, &liquidator.sol_account, &m.usdc, &liquidator.usdc_account, 1_000);
     let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
     assert_rejected(&mut h, &ixs, &[&liquidator.keypair], LendingError::BorrowNotFound, &keys_with_liquidator).await;
+    let ix = liquidate_ix(&m.market, &b.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &m.usdc, &liquidator.usdc_account, 1_000);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    assert_rejected(&mut h, &ixs, &[&liquidator.keypair], LendingError::DepositNotFound, &keys_with_liquidator).await;
+    // Collateral paid out of another vault (the USDC vault posing as SOL's).
+    let mut ix = liquidate_ix(&m.market, &b.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &m.sol, &liquidator.sol_account, 1_000);
+    ix.accounts[9].pubkey = m.usdc.vault;
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    assert_rejected(&mut h, &ixs, &[&liquidator.keypair], LendingError::InvalidLiquidityVault, &keys_with_liquidator).await;
+    // Another market's obligation and another market's collateral reserve, under this market.
+    let other_owner = Keypair::new();
+    h.fund(&other_owner.pubkey(), 10_000_000_000).await;
+    let (other_market, _) = h.init_market(&other_owner).await;
+    let (other_sol, _) = h.init_reserve(&other_market, &other_owner, 9, SOL_PRICE, SOL_PRICE_EXPO, sol_config()).await;
+    let other_obligation = h.init_obligation(&other_market, &liquidator.keypair).await;
+    let ix = liquidate_ix(&m.market, &other_obligation, &b.keypair.pubkey(), &m.usdc, &b.usdc_account, &m.sol, &b.sol_account, 1_000);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    let mut keys_other = keys.clone();
+    keys_other.push(other_obligation);
+    assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::InvalidMarket, &keys_other).await;
+    let other_sol_account = h.create_token_account(&other_sol.mint, &liquidator.keypair.pubkey()).await;
+    let ix = liquidate_ix(&m.market, &b.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &other_sol, &other_sol_account, 1_000);
+    let mut ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    ixs.insert(0, refresh_reserve_ix(&other_sol));
+    keys_with_liquidator.extend([other_sol.reserve, other_sol.vault, other_sol_account]);
+    assert_rejected(&mut h, &ixs, &[&liquidator.keypair], LendingError::InvalidMarket, &keys_with_liquidator).await;
     // Paused market: no liquidation.
     let ixs = vec![set_paused_ix(&m.market, &m.owner.pubkey(), true)];
     h.must_send(&ixs, &[&m.owner]).await;

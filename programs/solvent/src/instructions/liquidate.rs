@@ -72,64 +72,76 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
     let mut obligation = accounts.obligation.load_mut()?;
     require_keys_neq!(obligation.owner, accounts.liquidator.key(), LendingError::SelfLiquidation);
     require_no_open_flash_loan(&accounts.instructions_sysvar, &accounts.lending_market.key())?;
-    let mut repay_reserve = accounts.repay_reserve.load_mut()?;
-    let mut withdraw_reserve = accounts.withdraw_reserve.load_mut()?;
-    require!(
-        repay_reserve.is_price_fresh(slot) && withdraw_reserve.is_price_fresh(slot),
-        LendingError::ReserveStale
-    );
-    require!(obligation.is_fresh(slot), LendingError::ObligationStale);
-    let values = obligation.values();
-    require!(values.is_unhealthy(), LendingError::ObligationHealthy);
-    let limits = accounts.lending_market.liquidation_limits(values.deposited_value, values.borrowed_value);
-    let borrow_slot = obligation.find_borrow(&repay_key).ok_or(LendingError::BorrowNotFound)?;
-    let deposit_index = obligation.find_deposit(&withdraw_key).ok_or(LendingError::DepositNotFound)?;
-    let collateral = obligation.deposits[deposit_index];
-    let unhealthy_for_secs = clock.unix_timestamp.saturating_sub(obligation.unhealthy_since);
-    let bonus_bps = liquidation_bonus_bps(&withdraw_reserve.config, &values, unhealthy_for_secs);
-    let plan = plan_liquidation(
-        repay_amount,
-        obligation.borrows[borrow_slot].borrowed_amount(),
-        &repay_reserve,
-        collateral.deposited_shares,
-        collateral.market_value_wad.get(),
-        bonus_bps,
-        limits,
-    )?;
-
-    repay_reserve.repay(plan.repay_amount, plan.settled_debt)?;
+    // Repay and withdraw reserves may be one account (an obligation borrowing the asset it
+    // deposits): read both, then write each in turn, never holding two borrows of one account.
+    let (plan, bonus_bps, borrow_slot, deposit_index) = {
+        let repay_reserve = accounts.repay_reserve.load()?;
+        let withdraw_reserve = accounts.withdraw_reserve.load()?;
+        require!(
+            repay_reserve.is_price_fresh(slot) && withdraw_reserve.is_price_fresh(slot),
+            LendingError::ReserveStale
+        );
+        require!(obligation.is_fresh(slot), LendingError::ObligationStale);
+        let values = obligation.values();
+        require!(values.is_unhealthy(), LendingError::ObligationHealthy);
+        let limits = accounts.lending_market.liquidation_limits(values.deposited_value, values.borrowed_value);
+        let borrow_slot = obligation.find_borrow(&repay_key).ok_or(LendingError::BorrowNotFound)?;
+        let deposit_index = obligation.find_deposit(&withdraw_key).ok_or(LendingError::DepositNotFound)?;
+        let collateral = obligation.deposits[deposit_index];
+        let unhealthy_for_secs = clock.unix_timestamp.saturating_sub(obligation.unhealthy_since);
+        let bonus_bps = liquidation_bonus_bps(&withdraw_reserve.config, &values, unhealthy_for_secs);
+        let plan = plan_liquidation(
+            repay_amount,
+            obligation.borrows[borrow_slot].borrowed_amount(),
+            &repay_reserve,
+            collateral.deposited_shares,
+            collateral.market_value_wad.get(),
+            bonus_bps,
+            limits,
+        )?;
+        (plan, bonus_bps, borrow_slot, deposit_index)
+    };
+    accounts.repay_reserve.load_mut()?.repay(plan.repay_amount, plan.settled_debt)?;
     obligation.repay(borrow_slot, plan.settled_debt)?;
-    let redeemed = withdraw_reserve.redeem(plan.seized_shares)?;
-    let share_bps = accounts.lending_market.liquidation_protocol_share_bps as u64;
-    let protocol_fee = protocol_share_of_bonus(redeemed, bonus_bps, share_bps).ok_or(LendingError::MathOverflow)?;
-    if protocol_fee > 0 {
-        withdraw_reserve.retain_protocol_fee(protocol_fee)?;
-    }
-    let seized_amount = redeemed - protocol_fee;
+    let (protocol_fee, seized_amount, withdraw_decimals) = {
+        let mut withdraw_reserve = accounts.withdraw_reserve.load_mut()?;
+        let redeemed = withdraw_reserve.redeem(plan.seized_shares)?;
+        let share_bps = accounts.lending_market.liquidation_protocol_share_bps as u64;
+        let protocol_fee = protocol_share_of_bonus(redeemed, bonus_bps, share_bps).ok_or(LendingError::MathOverflow)?;
+        if protocol_fee > 0 {
+            withdraw_reserve.retain_protocol_fee(protocol_fee)?;
+        }
+        (protocol_fee, redeemed - protocol_fee, withdraw_reserve.liquidity_decimals)
+    };
     obligation.withdraw_shares(deposit_index, plan.seized_shares)?;
     obligation.mark_stale();
 
+    let (repay_decimals, repay_available) = {
+        let repay_reserve = accounts.repay_reserve.load()?;
+        (repay_reserve.liquidity_decimals, repay_reserve.available_amount)
+    };
     pay_into_liquidity_vault(
         &accounts.repay_token_program,
         &accounts.source_liquidity,
         &accounts.repay_liquidity_mint,
-        repay_reserve.liquidity_decimals,
+        repay_decimals,
         &accounts.repay_liquidity_vault,
         &accounts.liquidator,
         plan.repay_amount,
-        repay_reserve.available_amount,
+        repay_available,
     )?;
     if seized_amount > 0 {
+        let withdraw_available = accounts.withdraw_reserve.load()?.available_amount;
         pay_from_liquidity_vault(
             &accounts.withdraw_token_program,
             &accounts.withdraw_liquidity_vault,
             &accounts.withdraw_liquidity_mint,
-            withdraw_reserve.liquidity_decimals,
+            withdraw_decimals,
             &accounts.destination_liquidity,
             &accounts.market_authority,
             &accounts.lending_market,
             seized_amount,
-            withdraw_reserve.available_amount,
+            withdraw_available,
         )?;
     }
     emit!(Liquidated {

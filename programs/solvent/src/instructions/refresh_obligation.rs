@@ -1,6 +1,5 @@
 use crate::errors::LendingError;
 use crate::events::ObligationRefreshed;
-use crate::math::Rounding;
 use crate::state::{Obligation, ObligationValues, Reserve};
 use anchor_lang::prelude::*;
 
@@ -21,29 +20,19 @@ pub fn handler<'info>(ctx: Context<'info, RefreshObligation<'info>>) -> Result<(
     require!(reserves.len() == deposit_count + borrow_count, LendingError::ObligationReservesMismatch);
 
     let mut values = ObligationValues::default();
-    for (position, info) in obligation.deposits[..deposit_count].iter_mut().zip(&reserves[..deposit_count]) {
-        require_keys_eq!(*info.key, position.deposit_reserve, LendingError::ObligationReservesMismatch);
-        let loader = AccountLoader::<Reserve>::try_from(info)?;
+    for (index, info) in reserves[..deposit_count].iter().enumerate() {
+        let loader = position_reserve(info, &obligation.deposits[index].deposit_reserve)?;
         let reserve = loader.load()?;
         require!(reserve.is_price_fresh(slot), LendingError::ReserveStale);
-        let value = reserve.collateral_value(position.deposited_shares)?;
-        position.market_value_wad.set(value);
-        values.add_collateral(value, &reserve)?;
+        obligation.revalue_deposit(index, &reserve, &mut values)?;
     }
-    for (position, info) in obligation.borrows[..borrow_count].iter_mut().zip(&reserves[deposit_count..]) {
-        require_keys_eq!(*info.key, position.borrow_reserve, LendingError::ObligationReservesMismatch);
-        let loader = AccountLoader::<Reserve>::try_from(info)?;
+    for (index, info) in reserves[deposit_count..].iter().enumerate() {
+        let loader = position_reserve(info, &obligation.borrows[index].borrow_reserve)?;
         let reserve = loader.load()?;
         require!(reserve.is_price_fresh(slot), LendingError::ReserveStale);
-        position.accrue_interest(reserve.cumulative_borrow_index())?;
-        let value = reserve.market_value(position.borrowed_amount(), Rounding::Up)?;
-        position.market_value_wad.set(value);
-        values.borrowed_value = values.borrowed_value.checked_add(value).ok_or(LendingError::MathOverflow)?;
+        obligation.revalue_borrow(index, &reserve, &mut values)?;
     }
-    obligation.set_values(&values);
-    obligation.track_health(&values, clock.unix_timestamp);
-    obligation.last_update_slot = slot;
-    obligation.stale = 0;
+    obligation.finish_refresh(&values, clock.unix_timestamp, slot);
     emit!(ObligationRefreshed {
         obligation: ctx.accounts.obligation.key(),
         deposited_value_wad: values.deposited_value.raw(),
@@ -52,4 +41,10 @@ pub fn handler<'info>(ctx: Context<'info, RefreshObligation<'info>>) -> Result<(
         unhealthy_borrow_value_wad: values.unhealthy_borrow_value.raw(),
     });
     Ok(())
+}
+
+/// The reserve account passed for a position must be the one the position names.
+fn position_reserve<'info>(info: &'info AccountInfo<'info>, expected: &Pubkey) -> Result<AccountLoader<'info, Reserve>> {
+    require_keys_eq!(*info.key, *expected, LendingError::ObligationReservesMismatch);
+    AccountLoader::<Reserve>::try_from(info)
 }

@@ -23,9 +23,7 @@ pub fn handler(ctx: Context<RefreshReserve>) -> Result<()> {
         reserve.config.max_price_age_secs,
         reserve.config.max_confidence_bps,
     )?;
-    reserve.accrue_interest(clock.unix_timestamp)?;
-    reserve.set_market_price(price)?;
-    reserve.price_updated_slot = clock.slot;
+    reserve.refresh(price, clock.unix_timestamp, clock.slot)?;
     emit!(ReserveRefreshed {
         reserve: ctx.accounts.reserve.key(),
         price_wad: reserve.market_price().raw(),

@@ -152,6 +152,34 @@ impl Obligation {
         self.unhealthy_borrow_value_wad.set(values.unhealthy_borrow_value);
     }
 
+    /// Revalues the deposit at `index` with its reserve (already refreshed), adding it to `values`.
+    /// refresh_obligation and off-chain readers (the keeper) share this, so both see one health.
+    pub fn revalue_deposit(&mut self, index: usize, reserve: &Reserve, values: &mut ObligationValues) -> ObligationResult<()> {
+        let position = &mut self.deposits[index];
+        let value = reserve.collateral_value(position.deposited_shares)?;
+        position.market_value_wad.set(value);
+        values.add_collateral(value, reserve)
+    }
+
+    /// Brings the borrow at `index` up to its reserve's index and revalues it (rounded up),
+    /// adding it to `values`.
+    pub fn revalue_borrow(&mut self, index: usize, reserve: &Reserve, values: &mut ObligationValues) -> ObligationResult<()> {
+        let position = &mut self.borrows[index];
+        position.accrue_interest(reserve.cumulative_borrow_index())?;
+        let value = reserve.market_value(position.borrowed_amount(), Rounding::Up)?;
+        position.market_value_wad.set(value);
+        values.borrowed_value = overflow(values.borrowed_value.checked_add(value))?;
+        Ok(())
+    }
+
+    /// Stores the values of a complete revaluation made at `slot` and `now`.
+    pub fn finish_refresh(&mut self, values: &ObligationValues, now: i64, slot: u64) {
+        self.set_values(values);
+        self.track_health(values, now);
+        self.last_update_slot = slot;
+        self.stale = 0;
+    }
+
     /// Starts the auction clock when the obligation turns unhealthy, stops it when it recovers.
     pub fn track_health(&mut self, values: &ObligationValues, now: i64) {
         if !values.is_unhealthy() {

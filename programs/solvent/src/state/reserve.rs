@@ -261,6 +261,15 @@ impl Reserve {
         overflow(borrowed.checked_div(total, Rounding::Down))
     }
 
+    /// What refresh_reserve books: interest up to `now`, then the oracle's price as of `slot`.
+    /// Off-chain readers call it on a copy to see the reserve as the next refresh will.
+    pub fn refresh(&mut self, price: OraclePrice, now: i64, slot: u64) -> ReserveResult<()> {
+        self.accrue_interest(now)?;
+        self.set_market_price(price)?;
+        self.price_updated_slot = slot;
+        Ok(())
+    }
+
     /// Compound interest from the last update to `now`, per second at the current utilization.
     /// Growth rounds up: debt never grows slower than the curve says.
     pub fn accrue_interest(&mut self, now: i64) -> ReserveResult<()> {
