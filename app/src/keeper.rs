@@ -521,8 +521,13 @@ impl Keeper {
             match self.liquidate(chain, view, &current, &opportunity).await? {
                 Ok(call) => {
                     self.say(format_args!(
-                        "liquidated {}: repaid {} of {}, received {} of {} (bonus {} bps)",
-                        current.obligation, call.repaid, opportunity.repay_reserve, call.received, opportunity.withdraw_reserve, call.bonus_bps
+                        "liquidated {}: repaid {} of mint {}, received {} of mint {} (bonus {:.2}%)",
+                        short(&current.obligation),
+                        view.amount(&opportunity.repay_reserve, call.repaid),
+                        short(&view.reserves[&opportunity.repay_reserve].accounts.mint),
+                        view.amount(&opportunity.withdraw_reserve, call.received),
+                        short(&view.reserves[&opportunity.withdraw_reserve].accounts.mint),
+                        call.bonus_bps as f64 / 100.0
                     ));
                     outcome.calls.push(call);
                 }
@@ -639,10 +644,24 @@ impl Keeper {
         }
         self.say(format_args!(
             "wrote off {}: ${:.2} of debt with no collateral left",
-            current.obligation,
+            short(&current.obligation),
             solvent_tests::wad_to_f64(outcome.written_off_value)
         ));
         Ok(())
+    }
+}
+
+/// The first characters of an address, for progress lines.
+pub fn short(key: &Pubkey) -> String {
+    let text = key.to_string();
+    format!("{}…", &text[..8])
+}
+
+impl MarketView {
+    /// `amount` base units of a reserve's token as a decimal number.
+    pub fn amount(&self, reserve: &Pubkey, amount: u64) -> String {
+        let decimals = self.reserves.get(reserve).map(|r| r.accounts.decimals).unwrap_or(0);
+        crate::leverage::format_amount(amount as i128, decimals)
     }
 }
 

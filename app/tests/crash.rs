@@ -266,6 +266,18 @@ impl Crash {
         left
     }
 
+    /// What the keeper left liquidatable, for a failing run's output.
+    async fn describe_liquidatable(&mut self, report: &PassReport) {
+        let scan = self.keeper.scan(&mut InProcessChain { harness: &mut self.h }).await.expect("scan");
+        for left in scan.unhealthy() {
+            let outcome = report.outcomes.iter().rfind(|o| o.obligation == left.obligation);
+            eprintln!(
+                "left liquidatable: {} values {:?} best {:?} last outcome {:?}",
+                left.obligation, left.values, left.best, outcome
+            );
+        }
+    }
+
     /// The identity per reserve; returns the rounding surplus in raw Wad units per reserve.
     async fn check_accounting(&mut self) -> Vec<u128> {
         let mut surpluses = Vec::new();
@@ -302,13 +314,13 @@ async fn the_keeper_clears_a_30_percent_crash() {
     let set_up_secs = started.elapsed().as_secs_f64();
     crash.refresh_reserves().await;
     crash.check_accounting().await;
-    let initial_claims = {
-        let mut claims = Vec::new();
-        for reserve in crash.reserves.clone() {
-            claims.push(crash.h.reserve(&reserve.reserve).await.total_liquidity().unwrap());
-        }
-        claims
-    };
+    // Depositors' claims and the price of one collateral share, in tokens, before the crash.
+    let (mut initial_claims, mut share_prices) = (Vec::new(), Vec::new());
+    for reserve in crash.reserves.clone() {
+        let state = crash.h.reserve(&reserve.reserve).await;
+        initial_claims.push(state.total_liquidity().unwrap());
+        share_prices.push(wad_to_f64(state.total_liquidity().unwrap()) / state.collateral_supply as f64);
+    }
 
     let mut became_liquidatable = BTreeSet::new();
     let mut liquidated = BTreeSet::new();
@@ -358,17 +370,14 @@ async fn the_keeper_clears_a_30_percent_crash() {
             wad_to_f64(report.bad_debt_value),
             report.compute_units
         );
+        if step < 3 {
+            // A 5% step leaves every obligation that was healthy before it with collateral worth
+            // more than its debt plus the largest bonus (1 / 80% × 95% > 110%): no bad debt.
+            assert_eq!(report.written_off, 0, "bad debt after a 5% step");
+        }
         assert_eq!(report.skipped, 0);
         if report.unhealthy_after > 0 {
-            let scan = crash.keeper.scan(&mut InProcessChain { harness: &mut crash.h }).await.unwrap();
-            for a in scan.unhealthy() {
-                let o = &a.state;
-                eprintln!("left: {} deposits {} borrows {} values {:?} best {:?}", a.obligation, o.deposit_count(), o.borrow_count(), a.values, a.best);
-                for d in &o.deposits[..o.deposit_count()] { eprintln!("  deposit {} shares {} value {:?}", from_anchor(&d.deposit_reserve), d.deposited_shares, d.market_value_wad.get()); }
-                for b in &o.borrows[..o.borrow_count()] { eprintln!("  borrow {} amount {:?} value {:?}", from_anchor(&b.borrow_reserve), b.borrowed_amount(), b.market_value_wad.get()); }
-                let outcome = report.outcomes.iter().find(|x| x.obligation == a.obligation);
-                eprintln!("  outcome {:?}", outcome.map(|x| (x.calls.len(), &x.error, &x.written_off)));
-            }
+            crash.describe_liquidatable(&report).await;
         }
         assert_eq!(report.unhealthy_after, 0, "the keeper's own rescan still finds liquidatable obligations");
         let left = crash.liquidatable_on_chain().await;
@@ -381,20 +390,19 @@ async fn the_keeper_clears_a_30_percent_crash() {
     println!("obligations that became liquidatable: {}", became_liquidatable.len());
     println!("obligations liquidated: {} ({calls} calls)", liquidated.len());
     println!("obligations written off: {} (bad debt ${:.2})", written_off.len(), wad_to_f64(bad_debt_value));
-    println!("reserve | written off (tokens) | depositors' claim before | after | depositors' loss | rounding surplus (raw Wad)");
+    println!("reserve | written off (tokens) | share price at start | at end | depositors' loss (% of supply) | rounding surplus (raw Wad)");
     for (i, reserve) in crash.reserves.clone().iter().enumerate() {
         let state = crash.h.reserve(&reserve.reserve).await;
         let ledger = crash.ledger[&reserve.reserve];
         let scale = 10f64.powi(reserve.decimals as i32);
-        let claim_after = state.total_liquidity().unwrap();
-        let loss = ledger.written_off;
+        let price_at_end = wad_to_f64(state.total_liquidity().unwrap()) / state.collateral_supply as f64;
         println!(
-            "{:<7} | {:>20.6} | {:>24.6} | {:>14.6} | {:>15.6}% | {}",
+            "{:<7} | {:>20.6} | {:>20.9} | {:>11.9} | {:>29.4}% | {}",
             crash.names[i],
             wad_to_f64(ledger.written_off) / scale,
-            wad_to_f64(initial_claims[i]) / scale,
-            wad_to_f64(claim_after) / scale,
-            100.0 * wad_to_f64(loss) / wad_to_f64(initial_claims[i]),
+            share_prices[i],
+            price_at_end,
+            100.0 * wad_to_f64(ledger.written_off) / wad_to_f64(initial_claims[i]),
             surpluses[i]
         );
     }

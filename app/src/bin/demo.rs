@@ -1,6 +1,7 @@
 //! The demo: a whole market on an embedded in-process validator (solana-program-test's bank)
 //! running the built target/deploy/solvent.so with the real SPL Token program.
-//! Lenders supply, borrowers lever up, SOL falls 17%, a liquidator steps in.
+//! Lenders supply, borrowers lever up, SOL falls 17%, the liquidation keeper steps in.
+use solvent_app::keeper::{InProcessChain, Keeper};
 use solvent_app::leverage::{context_from_chain, format_amount, OracleSwapStandIn};
 use solvent_tests::*;
 
@@ -85,39 +86,22 @@ async fn main() {
     println!("Obligations at SOL = $125:");
     print_table(&mut h, &m, &rows).await;
 
-    // A liquidator repays what the close factor allows of every unhealthy obligation's USDC debt.
+    // The keeper (app/src/keeper.rs) finds the unhealthy obligations, ranks them by profit and
+    // liquidates each until it is healthy, with a liquidator's USDC and SOL inventory.
+    println!("The keeper runs one pass over the market:");
     let liquidator = h.new_user(&m.market, &m.sol, &m.usdc).await;
     h.mint_to(&m.usdc.mint, &liquidator.usdc_account, 10_000 * USDC).await;
-    for borrower in &borrowers {
-        let obligation = h.obligation(&borrower.user.obligation).await;
-        if !obligation.values().is_unhealthy() || obligation.find_borrow(&to_anchor(&m.usdc.reserve)).is_none() {
-            continue;
-        }
-        let usdc_before = h.token_balance(&liquidator.usdc_account).await;
-        let sol_before = h.token_balance(&liquidator.sol_account).await;
-        let ix = liquidate_ix(
-            &m.market,
-            &borrower.user.obligation,
-            &liquidator.keypair.pubkey(),
-            &m.usdc,
-            &liquidator.usdc_account,
-            &m.sol,
-            &liquidator.sol_account,
-            u64::MAX,
-        );
-        let ixs = h.with_refresh(&borrower.user.obligation, &[&m.sol, &m.usdc], ix).await;
-        let units = h.must_send(&ixs, &[&liquidator.keypair]).await;
-        let repaid = usdc_before - h.token_balance(&liquidator.usdc_account).await;
-        let seized = h.token_balance(&liquidator.sol_account).await - sol_before;
-        println!(
-            "liquidated {}: repaid {:.6} USDC, received {:.9} SOL (${:.2} at $125, bonus included), {} CU with refreshes",
-            borrower.name,
-            repaid as f64 / USDC as f64,
-            seized as f64 / SOL as f64,
-            seized as f64 / SOL as f64 * 125.0,
-            units
-        );
-    }
+    h.mint_to(&m.sol.mint, &liquidator.sol_account, 100 * SOL).await;
+    let accounts = [(m.usdc.mint, liquidator.usdc_account), (m.sol.mint, liquidator.sol_account)].into_iter().collect();
+    let keeper = Keeper::new(m.market.market, liquidator.keypair.insecure_clone(), accounts);
+    let report = keeper.run_pass(&mut InProcessChain { harness: &mut h }).await.expect("keeper pass");
+    assert_eq!(report.unhealthy_after, 0, "the keeper leaves nothing liquidatable");
+    println!(
+        "keeper: {} liquidation transactions, {} CU in all (refreshes included); liquidator net gain ${:.2}",
+        report.calls,
+        report.compute_units,
+        wad_to_f64(report.received_value) - wad_to_f64(report.repaid_value)
+    );
     println!();
     refresh_everything(&mut h, &m, &rows).await;
     println!("Obligations after liquidation:");
