@@ -9,7 +9,7 @@
 use anchor_lang::{AccountDeserialize, Discriminator};
 use solvent::errors::LendingError;
 use solvent::math::{Rounding, Wad};
-use solvent::oracle::read_pyth_price;
+use solvent::oracle::read_price;
 use solvent::state::{
     liquidation_bonus_bps, plan_liquidation, protocol_share_of_bonus, LendingMarket, LiquidationPlan, Obligation,
     ObligationValues, Reserve,
@@ -438,8 +438,9 @@ impl Keeper {
             decimals: state.liquidity_decimals,
         };
         let oracle_data = chain.account_data(&oracle).await?.unwrap_or_default();
-        let price = read_pyth_price(&oracle_data, now, state.config.max_price_age_secs, state.config.max_confidence_bps)
-            .and_then(|price| state.refresh(price, now, slot));
+        let config = state.config;
+        let price = read_price(state.oracle_source, &oracle_data, &state.price_feed_id, now, config.max_price_age_secs, config.max_confidence_bps)
+            .and_then(|price| state.refresh(&price, now, slot));
         Ok(ReserveView { accounts, state, price_error: price.err() })
     }
 

@@ -10,7 +10,7 @@
 //! oracle reader) on copies of the accounts accrued to the transaction's time, so the builder's
 //! prediction is what the program books, to the base unit.
 use solvent::math::{Rounding, Wad, BPS_DENOMINATOR};
-use solvent::oracle::{read_pyth_price, OraclePrice};
+use solvent::oracle::{read_price, CheckedPrice, OraclePrice};
 use solvent::state::{Obligation, ObligationValues, Reserve};
 use solvent_tests::{
     borrow_ix, deposit_ix, flash_borrow_ix, flash_repay_ix, obligation_reserves, refresh_obligation_ix,
@@ -31,7 +31,7 @@ pub const DEFAULT_SAFETY_MARGIN_BPS: u64 = 2_500;
 pub struct Side {
     pub reserve: TestReserve,
     pub state: Reserve,
-    pub price: OraclePrice,
+    pub price: CheckedPrice,
     pub user_account: Pubkey,
 }
 
@@ -235,7 +235,7 @@ impl LeverageContext {
     ) -> Result<LeverageContext, LeverageError> {
         for side in [&mut collateral, &mut debt] {
             side.state.accrue_interest(now).map_err(|_| LeverageError::Unworkable("interest accrual overflows"))?;
-            side.state.set_market_price(side.price).map_err(|_| LeverageError::Unworkable("oracle price out of range"))?;
+            side.state.set_prices(&side.price).map_err(|_| LeverageError::Unworkable("oracle price out of range"))?;
         }
         let allowed = [collateral.reserve.reserve, debt.reserve.reserve];
         if obligation_reserves(&obligation).iter().any(|key| !allowed.contains(key))
@@ -506,9 +506,11 @@ fn shares_paying_at_least(reserve: &Reserve, amount: u64, held: u64) -> Option<u
 fn values_at(collateral: &Reserve, shares: u64, debt_reserve: &Reserve, debt: Wad) -> Option<ObligationValues> {
     let mut values = ObligationValues::default();
     if shares > 0 {
-        values.add_collateral(collateral.collateral_value(shares).ok()?, collateral).ok()?;
+        let (value, liquidation_value) = collateral.collateral_values(shares).ok()?;
+        values.add_collateral(value, liquidation_value, collateral).ok()?;
     }
-    values.borrowed_value = debt_reserve.market_value(debt, Rounding::Up).ok()?;
+    let (value, liquidation_value) = debt_reserve.debt_values(debt).ok()?;
+    values.add_debt(value, liquidation_value).ok()?;
     Some(values)
 }
 
@@ -540,19 +542,19 @@ fn liquidation_price(collateral: &Side, debt: &Side, shares: u64, debt_amount: W
     }
     let unhealthy_at = |mantissa: u64| -> bool {
         let mut state = collateral.state;
-        let price = OraclePrice { mantissa, exponent: collateral.price.exponent };
+        let price = OraclePrice { mantissa, exponent: collateral.price.spot.exponent };
         if mantissa == 0 || state.set_market_price(price).is_err() {
             return true;
         }
         values_at(&state, shares, &debt.state, debt_amount).map(|v| v.is_unhealthy()).unwrap_or(true)
     };
     // Liquidatable at 0, healthy at `high`.
-    let mut high = collateral.price.mantissa.max(1);
+    let mut high = collateral.price.spot.mantissa.max(1);
     while unhealthy_at(high) {
         high = high.checked_mul(2)?;
     }
     let low = first_true(0, high, |mantissa| !unhealthy_at(mantissa)) - 1;
-    (low > 0).then_some(OraclePrice { mantissa: low, exponent: collateral.price.exponent })
+    (low > 0).then_some(OraclePrice { mantissa: low, exponent: collateral.price.spot.exponent })
 }
 
 /// Signed token amount as text with `decimals`.
@@ -567,8 +569,15 @@ pub async fn side_from_chain(h: &mut Harness, reserve: &TestReserve, user_accoun
     let state = h.reserve(&reserve.reserve).await;
     let now = h.now().await;
     let oracle = h.account(&reserve.oracle).await.expect("oracle account");
-    let price = read_pyth_price(&oracle.data, now, state.config.max_price_age_secs, state.config.max_confidence_bps)
-        .expect("oracle price passes the reserve's checks");
+    let price = read_price(
+        state.oracle_source,
+        &oracle.data,
+        &state.price_feed_id,
+        now,
+        state.config.max_price_age_secs,
+        state.config.max_confidence_bps,
+    )
+    .expect("oracle price passes the reserve's checks");
     Side { reserve: reserve.clone(), state, price, user_account }
 }
 

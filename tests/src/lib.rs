@@ -129,6 +129,47 @@ pub fn pyth_price_account(price: i64, conf: u64, expo: i32, publish_time: i64, s
     bytemuck::bytes_of(&account).to_vec()
 }
 
+/// The Pyth receiver program, owner of PriceUpdateV2 accounts.
+pub const PYTH_RECEIVER_PROGRAM_ID: Pubkey = Pubkey::from_str_const("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ");
+
+/// One Pyth pull-oracle price message: spot and EMA with their confidence, one exponent.
+#[derive(Clone, Copy, Debug)]
+pub struct PullPrice {
+    pub feed_id: [u8; 32],
+    pub price: i64,
+    pub conf: u64,
+    pub ema_price: i64,
+    pub ema_conf: u64,
+    pub expo: i32,
+    pub publish_time: i64,
+}
+
+/// A `PriceUpdateV2` account as the Pyth receiver writes it, built and serialized with
+/// `pyth-solana-receiver-sdk`'s own types (`full`: fully verified, else partially with 5 signatures).
+pub fn price_update_v2_account(price: PullPrice, full: bool) -> Vec<u8> {
+    use anchor_lang::AccountSerialize;
+    use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
+    let update = PriceUpdateV2 {
+        write_authority: AnchorPubkey::new_from_array([7; 32]),
+        verification_level: if full { VerificationLevel::Full } else { VerificationLevel::Partial { num_signatures: 5 } },
+        price_message: PriceFeedMessage {
+            feed_id: price.feed_id,
+            price: price.price,
+            conf: price.conf,
+            exponent: price.expo,
+            publish_time: price.publish_time,
+            prev_publish_time: price.publish_time - 1,
+            ema_price: price.ema_price,
+            ema_conf: price.ema_conf,
+        },
+        posted_slot: 1,
+    };
+    let mut data = Vec::with_capacity(PriceUpdateV2::LEN);
+    update.try_serialize(&mut data).expect("serialize PriceUpdateV2");
+    data.resize(PriceUpdateV2::LEN, 0);
+    data
+}
+
 /// Result of a transaction: compute units and, on failure, the program's custom error code.
 #[derive(Debug)]
 pub struct TxOutcome {
@@ -476,6 +517,31 @@ impl Harness {
         (TestReserve { reserve, mint, vault, fee_vault, collateral_mint, oracle, decimals }, units)
     }
 
+    /// Writes a PriceUpdateV2 account owned by the Pyth receiver program.
+    pub fn set_price_update(&mut self, key: &Pubkey, price: PullPrice, full: bool) {
+        self.set_account(key, &PYTH_RECEIVER_PROGRAM_ID, price_update_v2_account(price, full));
+    }
+
+    /// Creates a mint, a PriceUpdateV2 account for `price` (published now) and a reserve reading it.
+    pub async fn init_reserve_pull(&mut self, market: &TestMarket, owner: &Keypair, decimals: u8, mut price: PullPrice, config: ReserveConfig) -> TestReserve {
+        let mint = self.create_mint(decimals).await;
+        let oracle = Keypair::new().pubkey();
+        price.publish_time = self.now().await;
+        self.set_price_update(&oracle, price, true);
+        let reserve = reserve_address(&market.market, &mint);
+        let ix = init_reserve_with_oracle_ix(market, &owner.pubkey(), &mint, &oracle, config, solvent::oracle::ORACLE_SOURCE_PYTH_PULL, price.feed_id);
+        self.must_send(&[ix], &[owner]).await;
+        TestReserve {
+            reserve,
+            mint,
+            vault: vault_address(&reserve),
+            fee_vault: fee_vault_address(&reserve),
+            collateral_mint: collateral_mint_address(&reserve),
+            oracle,
+            decimals,
+        }
+    }
+
     pub async fn init_obligation(&mut self, market: &TestMarket, owner: &Keypair) -> Pubkey {
         let obligation = obligation_address(&market.market, &owner.pubkey(), 0);
         let ix = program_ix(
@@ -492,12 +558,18 @@ impl Harness {
     }
 }
 
-pub fn init_reserve_ix(
+pub fn init_reserve_ix(market: &TestMarket, owner: &Pubkey, mint: &Pubkey, oracle: &Pubkey, config: ReserveConfig) -> Instruction {
+    init_reserve_with_oracle_ix(market, owner, mint, oracle, config, solvent::oracle::ORACLE_SOURCE_PYTH_LEGACY, [0; 32])
+}
+
+pub fn init_reserve_with_oracle_ix(
     market: &TestMarket,
     owner: &Pubkey,
     mint: &Pubkey,
     oracle: &Pubkey,
     config: ReserveConfig,
+    oracle_source: u8,
+    price_feed_id: [u8; 32],
 ) -> Instruction {
     let reserve = reserve_address(&market.market, mint);
     program_ix(
@@ -514,7 +586,7 @@ pub fn init_reserve_ix(
             token_program: to_anchor(&TOKEN_PROGRAM_ID),
             system_program: anchor_lang::system_program::ID,
         },
-        solvent::instruction::InitReserve { config },
+        solvent::instruction::InitReserve { config, oracle_source, price_feed_id },
     )
 }
 

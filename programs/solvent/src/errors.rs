@@ -110,4 +110,12 @@ pub enum LendingError {
     InvalidInstructionsSysvar,
     #[msg("Obligation still holds collateral: liquidate it first; only debt with nothing behind it is written off")]
     ObligationHasCollateral,
+    #[msg("Oracle source must be 0 (Pyth legacy price account) or 1 (Pyth pull-oracle PriceUpdateV2)")]
+    InvalidOracleSource,
+    #[msg("Price update is for another feed than the one the reserve is pinned to")]
+    OracleFeedMismatch,
+    #[msg("Price update is only partially verified (not all Wormhole guardian signatures checked)")]
+    OracleNotFullyVerified,
+    #[msg("Price is outside the reserve's band around its EMA: new borrows and collateral withdrawals are halted")]
+    PriceCircuitBreakerTripped,
 }

@@ -165,3 +165,23 @@ pub struct LiquidationLimitsSet {
     pub dust_value: u64,
     pub protocol_share_bps: u16,
 }
+
+/// The reserve's spot price left its band around the EMA: new borrows and collateral
+/// withdrawals against it halt until it returns.
+#[event]
+pub struct PriceHaltStarted {
+    pub reserve: Pubkey,
+    pub spot_mantissa: u64,
+    pub ema_mantissa: u64,
+    pub exponent: i32,
+    pub price_band_bps: u16,
+}
+
+/// The spot price is back inside the band: borrowing and withdrawing resume.
+#[event]
+pub struct PriceHaltEnded {
+    pub reserve: Pubkey,
+    pub spot_mantissa: u64,
+    pub ema_mantissa: u64,
+    pub exponent: i32,
+}

@@ -43,8 +43,8 @@ pub mod solvent {
         set_liquidation_limits::handler(ctx, liquidation_cap_value, dust_value, protocol_share_bps)
     }
 
-    pub fn init_reserve(ctx: Context<InitReserve>, config: ReserveConfig) -> Result<()> {
-        init_reserve::handler(ctx, config)
+    pub fn init_reserve(ctx: Context<InitReserve>, config: ReserveConfig, oracle_source: u8, price_feed_id: [u8; 32]) -> Result<()> {
+        init_reserve::handler(ctx, config, oracle_source, price_feed_id)
     }
 
     pub fn update_reserve_config(ctx: Context<UpdateReserveConfig>, config: ReserveConfig) -> Result<()> {

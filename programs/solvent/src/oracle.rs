@@ -2,6 +2,7 @@
 //! `Pubkey` type never meets Anchor's) and turned into a quote value per whole token.
 use crate::errors::LendingError;
 use crate::math::{pow10, Wad, BPS_DENOMINATOR};
+use anchor_lang::prelude::{pubkey, Pubkey};
 use pyth_sdk_solana::state::{load_price_account, PriceStatus, SolanaPriceAccount};
 
 /// Exponents accepted: enough for any Pyth feed, small enough that 10^(18 + expo) is exact.
@@ -23,36 +24,168 @@ impl OraclePrice {
     }
 }
 
-/// Reads and checks a Pyth legacy price account.
-pub fn read_pyth_price(
-    data: &[u8],
-    now_unix_timestamp: i64,
-    max_price_age_secs: u32,
-    max_confidence_bps: u16,
-) -> Result<OraclePrice, LendingError> {
+/// Where a reserve's price comes from.
+pub const ORACLE_SOURCE_PYTH_LEGACY: u8 = 0;
+pub const ORACLE_SOURCE_PYTH_PULL: u8 = 1;
+
+/// The Pyth Solana receiver program, owner of every `PriceUpdateV2` account (the same id on
+/// mainnet and devnet).
+pub const PYTH_RECEIVER_PROGRAM_ID: Pubkey = pubkey!("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ");
+/// Anchor discriminator of `PriceUpdateV2`: sha256("account:PriceUpdateV2")[..8].
+pub const PRICE_UPDATE_V2_DISCRIMINATOR: [u8; 8] = [34, 241, 35, 99, 157, 126, 244, 205];
+
+/// A price as either Pyth account gives it, before the checks: spot and EMA with their
+/// confidence intervals, all in units of `10^exponent`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PriceReading {
+    pub price: i64,
+    pub confidence: u64,
+    pub ema_price: i64,
+    pub ema_confidence: u64,
+    pub exponent: i32,
+    pub publish_time: i64,
+}
+
+/// A price that passed every check: spot and EMA positive, same exponent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckedPrice {
+    pub spot: OraclePrice,
+    pub ema: OraclePrice,
+    pub confidence: u64,
+    pub ema_confidence: u64,
+}
+
+impl CheckedPrice {
+    /// A price with no spread: spot = EMA, no confidence interval.
+    pub fn exact(price: OraclePrice) -> CheckedPrice {
+        CheckedPrice { spot: price, ema: price, confidence: 0, ema_confidence: 0 }
+    }
+
+    /// The price collateral is valued at for borrowing: the lower of spot and EMA, less that
+    /// price's confidence interval (never below one unit).
+    pub fn collateral_price(&self) -> u64 {
+        let (price, confidence) = if self.ema.mantissa < self.spot.mantissa {
+            (self.ema.mantissa, self.ema_confidence)
+        } else {
+            (self.spot.mantissa, self.confidence)
+        };
+        price.saturating_sub(confidence).max(1)
+    }
+
+    /// The price debt is valued at: the higher of spot and EMA, plus that price's confidence.
+    pub fn debt_price(&self) -> u64 {
+        let (price, confidence) = if self.ema.mantissa > self.spot.mantissa {
+            (self.ema.mantissa, self.ema_confidence)
+        } else {
+            (self.spot.mantissa, self.confidence)
+        };
+        price.saturating_add(confidence)
+    }
+
+    /// Spot's distance from the EMA, in basis points of the EMA, rounded up.
+    pub fn deviation_bps(&self) -> u128 {
+        let (spot, ema) = (self.spot.mantissa as u128, self.ema.mantissa as u128);
+        (spot.abs_diff(ema) * BPS_DENOMINATOR).div_ceil(ema)
+    }
+}
+
+/// Reads a Pyth legacy price account (`pyth-sdk-solana`'s layout); its status must be trading.
+pub fn read_pyth_legacy(data: &[u8]) -> Result<PriceReading, LendingError> {
     let account = load_price_account::<32, ()>(data).map_err(|_| LendingError::InvalidOracleData)?;
     let _: &SolanaPriceAccount = account;
     if account.agg.status != PriceStatus::Trading {
         return Err(LendingError::OraclePriceNotTrading);
     }
+    Ok(PriceReading {
+        price: account.agg.price,
+        confidence: account.agg.conf,
+        ema_price: account.ema_price.val,
+        ema_confidence: account.ema_conf.val as u64,
+        exponent: account.expo,
+        publish_time: account.timestamp,
+    })
+}
+
+/// Reads a Pyth pull-oracle `PriceUpdateV2` account (`pyth-solana-receiver-sdk` 2.x) from its
+/// Borsh bytes: discriminator, write authority, verification level (`Partial { num_signatures }`
+/// is two bytes, `Full` one), then the price message. Only fully verified updates for `feed_id`
+/// are accepted.
+pub fn read_price_update_v2(data: &[u8], feed_id: &[u8; 32]) -> Result<PriceReading, LendingError> {
+    let invalid = LendingError::InvalidOracleData;
+    if data.get(..8) != Some(&PRICE_UPDATE_V2_DISCRIMINATOR[..]) {
+        return Err(invalid);
+    }
+    let message = match data.get(40) {
+        Some(1) => 41,
+        Some(0) => return Err(LendingError::OracleNotFullyVerified),
+        _ => return Err(invalid),
+    };
+    let field = |offset: usize, len: usize| data.get(message + offset..message + offset + len).ok_or(invalid);
+    let i64_at = |offset: usize| field(offset, 8).map(|b| i64::from_le_bytes(b.try_into().unwrap_or_default()));
+    if field(0, 32)? != feed_id {
+        return Err(LendingError::OracleFeedMismatch);
+    }
+    Ok(PriceReading {
+        price: i64_at(32)?,
+        confidence: i64_at(40)? as u64,
+        exponent: i32::from_le_bytes(field(48, 4)?.try_into().unwrap_or_default()),
+        publish_time: i64_at(52)?,
+        // 60: prev_publish_time
+        ema_price: i64_at(68)?,
+        ema_confidence: i64_at(76)? as u64,
+    })
+}
+
+/// Reads the reserve's price account by its source and checks the price.
+pub fn read_price(
+    source: u8,
+    data: &[u8],
+    feed_id: &[u8; 32],
+    now_unix_timestamp: i64,
+    max_price_age_secs: u32,
+    max_confidence_bps: u16,
+) -> Result<CheckedPrice, LendingError> {
+    let reading = match source {
+        ORACLE_SOURCE_PYTH_LEGACY => read_pyth_legacy(data)?,
+        ORACLE_SOURCE_PYTH_PULL => read_price_update_v2(data, feed_id)?,
+        _ => return Err(LendingError::InvalidOracleSource),
+    };
+    check_price(&reading, now_unix_timestamp, max_price_age_secs, max_confidence_bps)
+}
+
+/// The checks every price passes, each with its own error: age against the publish time, spot
+/// and EMA positive, confidence within `max_confidence_bps` of the price, exponent in range.
+pub fn check_price(
+    reading: &PriceReading,
+    now_unix_timestamp: i64,
+    max_price_age_secs: u32,
+    max_confidence_bps: u16,
+) -> Result<CheckedPrice, LendingError> {
     // A publish time ahead of the clock is not stale; it is as fresh as it gets.
-    let age = now_unix_timestamp.saturating_sub(account.timestamp);
+    let age = now_unix_timestamp.saturating_sub(reading.publish_time);
     if age > max_price_age_secs as i64 {
         return Err(LendingError::OraclePriceStale);
     }
-    let price = account.agg.price;
-    if price <= 0 {
+    if reading.price <= 0 || reading.ema_price <= 0 {
         return Err(LendingError::OraclePriceNotPositive);
     }
-    let confidence = account.agg.conf as u128;
-    if confidence * BPS_DENOMINATOR > price as u128 * max_confidence_bps as u128 {
+    let confidence = reading.confidence as u128;
+    if confidence * BPS_DENOMINATOR > reading.price as u128 * max_confidence_bps as u128 {
         return Err(LendingError::OraclePriceTooUncertain);
     }
-    if !(MIN_PRICE_EXPONENT..=MAX_PRICE_EXPONENT).contains(&account.expo) {
+    if !(MIN_PRICE_EXPONENT..=MAX_PRICE_EXPONENT).contains(&reading.exponent) {
         return Err(LendingError::OracleExponentOutOfRange);
     }
-    let price = OraclePrice { mantissa: price as u64, exponent: account.expo };
-    price.to_wad()?; // every accepted price is representable as a Wad
+    let exponent = reading.exponent;
+    let price = CheckedPrice {
+        spot: OraclePrice { mantissa: reading.price as u64, exponent },
+        ema: OraclePrice { mantissa: reading.ema_price as u64, exponent },
+        confidence: reading.confidence,
+        ema_confidence: reading.ema_confidence,
+    };
+    // Every price the reserve will use must be representable as a Wad; the debt price is the
+    // largest of them (spot and EMA are at most it, with the same exponent).
+    OraclePrice { mantissa: price.debt_price(), exponent }.to_wad()?;
     Ok(price)
 }
 
@@ -63,6 +196,10 @@ mod tests {
     use crate::state::Reserve;
     use bytemuck::Zeroable;
     use pyth_sdk_solana::state::{AccountType, MAGIC, VERSION_2};
+
+    fn read_pyth_price(data: &[u8], now: i64, max_age: u32, max_confidence_bps: u16) -> Result<OraclePrice, LendingError> {
+        read_price(ORACLE_SOURCE_PYTH_LEGACY, data, &[0; 32], now, max_age, max_confidence_bps).map(|p| p.spot)
+    }
 
     #[allow(clippy::field_reassign_with_default)] // the Pyth type has no constructor
     fn account(price: i64, conf: u64, expo: i32, time: i64) -> Vec<u8> {
@@ -75,6 +212,8 @@ mod tests {
         account.agg.price = price;
         account.agg.conf = conf;
         account.agg.status = PriceStatus::Trading;
+        account.ema_price.val = price;
+        account.ema_conf.val = conf as i64;
         bytemuck::bytes_of(&account).to_vec()
     }
 
@@ -121,5 +260,29 @@ mod tests {
         let mut not_price = ok.clone();
         not_price[0] = 0; // magic
         assert_eq!(read_pyth_price(&not_price, 100, 60, 100), Err(LendingError::InvalidOracleData));
+    }
+
+    #[test]
+    fn conservative_prices_take_the_worse_side() {
+        let at = |mantissa| OraclePrice { mantissa, exponent: -2 };
+        let price = CheckedPrice { spot: at(300), ema: at(100), confidence: 6, ema_confidence: 2 };
+        assert_eq!(price.collateral_price(), 98, "EMA below spot: EMA less its confidence");
+        assert_eq!(price.debt_price(), 306, "spot above EMA: spot plus its confidence");
+        assert_eq!(price.deviation_bps(), 20_000);
+        let crash = CheckedPrice { spot: at(33), ema: at(100), confidence: 1, ema_confidence: 2 };
+        assert_eq!((crash.collateral_price(), crash.debt_price()), (32, 102));
+        assert_eq!(crash.deviation_bps(), 6_700);
+        assert_eq!(CheckedPrice::exact(at(5)).collateral_price(), 5);
+        let wide = CheckedPrice { spot: at(5), ema: at(5), confidence: 9, ema_confidence: 9 };
+        assert_eq!(wide.collateral_price(), 1, "never zero");
+    }
+
+    #[test]
+    fn an_ema_that_is_not_positive_is_refused() {
+        let mut data = account(100, 0, -2, 100);
+        let mut parsed: SolanaPriceAccount = *bytemuck::from_bytes(&data);
+        parsed.ema_price.val = 0;
+        data = bytemuck::bytes_of(&parsed).to_vec();
+        assert_eq!(read_pyth_price(&data, 100, 60, 100), Err(LendingError::OraclePriceNotPositive));
     }
 }

@@ -1,7 +1,7 @@
 use super::token::{is_token_account_of, pay_from_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::Borrowed;
-use crate::math::{Rounding, Wad};
+use crate::math::Wad;
 use crate::state::{LendingMarket, Obligation, Reserve};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
@@ -52,20 +52,25 @@ pub fn handler(ctx: Context<Borrow>, amount: u64) -> Result<()> {
     require!(reserve.is_price_fresh(clock.slot), LendingError::ReserveStale);
     let mut obligation = accounts.obligation.load_mut()?;
     require!(obligation.is_fresh(clock.slot), LendingError::ObligationStale);
+    let mut values = obligation.values();
+    require!(reserve.price_halted == 0 && !values.uses_halted_price, LendingError::PriceCircuitBreakerTripped);
     reserve.accrue_interest(clock.unix_timestamp)?;
 
+    // The position as the refresh in this slot valued it (nothing if it is new).
+    let old = match obligation.find_borrow(&reserve_key) {
+        Some(i) => {
+            let (amount, value) = (obligation.borrows[i].borrowed_amount(), obligation.borrows[i].market_value_wad.get());
+            (value, reserve.liquidation_debt_value(amount, value)?)
+        }
+        None => (Wad::ZERO, Wad::ZERO),
+    };
     let fee = reserve.borrow(amount)?;
     let slot = obligation.borrow(&reserve_key, Wad::from_u64(amount), reserve.cumulative_borrow_index())?;
-    let mut values = obligation.values();
     let position = &mut obligation.borrows[slot];
-    let position_value = reserve.market_value(position.borrowed_amount(), Rounding::Up)?;
-    values.borrowed_value = values
-        .borrowed_value
-        .checked_sub(position.market_value_wad.get())
-        .and_then(|v| v.checked_add(position_value))
-        .ok_or(LendingError::MathOverflow)?;
+    let new = reserve.debt_values(position.borrowed_amount())?;
+    values.replace_debt(old, new)?;
     require!(values.borrowed_value <= values.allowed_borrow_value, LendingError::BorrowTooLarge);
-    position.market_value_wad.set(position_value);
+    position.market_value_wad.set(new.0);
     obligation.set_values(&values);
 
     let paid_out = amount - fee;

@@ -1,7 +1,7 @@
 use crate::errors::LendingError;
 use crate::events::ReserveInitialized;
 use crate::math::Wad;
-use crate::oracle::read_pyth_price;
+use crate::oracle::{read_price, ORACLE_SOURCE_PYTH_LEGACY, ORACLE_SOURCE_PYTH_PULL, PYTH_RECEIVER_PROGRAM_ID};
 use crate::state::*;
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
@@ -63,14 +63,25 @@ pub struct InitReserve<'info> {
     pub system_program: Program<'info, System>,
 }
 
-pub fn handler(ctx: Context<InitReserve>, config: ReserveConfig) -> Result<()> {
+/// Lists an asset. `oracle_source` is `ORACLE_SOURCE_PYTH_LEGACY` (a Pyth price account owned
+/// by the market's oracle program) or `ORACLE_SOURCE_PYTH_PULL` (a `PriceUpdateV2` account owned
+/// by the Pyth receiver program, carrying `price_feed_id`). The oracle account is pinned: no
+/// other account is ever accepted for this reserve, even one with the same feed.
+pub fn handler(ctx: Context<InitReserve>, config: ReserveConfig, oracle_source: u8, price_feed_id: [u8; 32]) -> Result<()> {
     config.validate()?;
     let accounts = &ctx.accounts;
     require!(accounts.liquidity_mint.decimals <= MAX_TOKEN_DECIMALS, LendingError::InvalidTokenDecimals);
-    require_keys_eq!(*accounts.oracle.owner, accounts.lending_market.oracle_program, LendingError::InvalidOracleOwner);
+    let oracle_program = match oracle_source {
+        ORACLE_SOURCE_PYTH_LEGACY => accounts.lending_market.oracle_program,
+        ORACLE_SOURCE_PYTH_PULL => PYTH_RECEIVER_PROGRAM_ID,
+        _ => return err!(LendingError::InvalidOracleSource),
+    };
+    require_keys_eq!(*accounts.oracle.owner, oracle_program, LendingError::InvalidOracleOwner);
     let clock = Clock::get()?;
-    let price = read_pyth_price(
+    let price = read_price(
+        oracle_source,
         &accounts.oracle.try_borrow_data()?,
+        &price_feed_id,
         clock.unix_timestamp,
         config.max_price_age_secs,
         config.max_confidence_bps,
@@ -88,12 +99,14 @@ pub fn handler(ctx: Context<InitReserve>, config: ReserveConfig) -> Result<()> {
     reserve.collateral_mint = accounts.collateral_mint.key();
     reserve.token_program = accounts.token_program.key();
     reserve.oracle = accounts.oracle.key();
-    reserve.oracle_program = accounts.lending_market.oracle_program;
+    reserve.oracle_program = oracle_program;
+    reserve.oracle_source = oracle_source;
+    reserve.price_feed_id = price_feed_id;
     reserve.last_update_timestamp = clock.unix_timestamp;
     reserve.price_updated_slot = clock.slot;
-    reserve.set_market_price(price)?;
-    reserve.cumulative_borrow_index_wad.set(Wad::ONE);
     reserve.config = config;
+    reserve.set_prices(&price)?;
+    reserve.cumulative_borrow_index_wad.set(Wad::ONE);
     emit!(ReserveInitialized {
         market: reserve.lending_market,
         reserve: accounts.reserve.key(),

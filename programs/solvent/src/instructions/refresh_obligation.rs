@@ -21,14 +21,12 @@ pub fn handler<'info>(ctx: Context<'info, RefreshObligation<'info>>) -> Result<(
 
     let mut values = ObligationValues::default();
     for (index, info) in reserves[..deposit_count].iter().enumerate() {
-        let loader = position_reserve(info, &obligation.deposits[index].deposit_reserve)?;
-        let reserve = loader.load()?;
+        let reserve = position_reserve(info, &obligation.deposits[index].deposit_reserve)?;
         require!(reserve.is_price_fresh(slot), LendingError::ReserveStale);
         obligation.revalue_deposit(index, &reserve, &mut values)?;
     }
     for (index, info) in reserves[deposit_count..].iter().enumerate() {
-        let loader = position_reserve(info, &obligation.borrows[index].borrow_reserve)?;
-        let reserve = loader.load()?;
+        let reserve = position_reserve(info, &obligation.borrows[index].borrow_reserve)?;
         require!(reserve.is_price_fresh(slot), LendingError::ReserveStale);
         obligation.revalue_borrow(index, &reserve, &mut values)?;
     }
@@ -43,8 +41,19 @@ pub fn handler<'info>(ctx: Context<'info, RefreshObligation<'info>>) -> Result<(
     Ok(())
 }
 
-/// The reserve account passed for a position must be the one the position names.
-fn position_reserve<'info>(info: &'info AccountInfo<'info>, expected: &Pubkey) -> Result<AccountLoader<'info, Reserve>> {
+/// The reserve account passed for a position: the one the position names, owned by this
+/// program, with the Reserve discriminator. Read in place (one owner and one discriminator
+/// check, where `AccountLoader::try_from` + `load` would check the discriminator twice: with up
+/// to 16 positions this loop is the hottest in the program).
+fn position_reserve<'a>(info: &'a AccountInfo, expected: &Pubkey) -> Result<std::cell::Ref<'a, Reserve>> {
     require_keys_eq!(*info.key, *expected, LendingError::ObligationReservesMismatch);
-    AccountLoader::<Reserve>::try_from(info)
+    if *info.owner != crate::ID {
+        return Err(ErrorCode::AccountOwnedByWrongProgram.into());
+    }
+    let data = info.try_borrow_data()?;
+    let size = 8 + std::mem::size_of::<Reserve>();
+    if data.len() < size || data[..8] != *Reserve::DISCRIMINATOR {
+        return Err(ErrorCode::AccountDiscriminatorMismatch.into());
+    }
+    Ok(std::cell::Ref::map(data, |data| bytemuck::from_bytes(&data[8..size])))
 }

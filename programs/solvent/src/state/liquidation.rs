@@ -28,7 +28,7 @@ pub fn liquidation_bonus_bps(config: &ReserveConfig, values: &ObligationValues, 
         return min as u64;
     }
     let full = BPS_DENOMINATOR;
-    let depth = match values.borrowed_value.checked_sub(values.unhealthy_borrow_value) {
+    let depth = match values.liquidation_borrowed_value.checked_sub(values.unhealthy_borrow_value) {
         Some(excess) if !values.unhealthy_borrow_value.is_zero() => crate::math::mul_div(
             excess.raw(),
             full * full,
@@ -73,12 +73,12 @@ pub fn plan_liquidation(
     let close_factor_bps = if limits.full_liquidation { BPS_DENOMINATOR as u64 } else { repay_reserve.config.close_factor_bps as u64 };
     let mut max_repay = debt.mul_bps(close_factor_bps, Rounding::Up).and_then(|w| w.to_u64(Rounding::Up)).ok_or(overflow)?;
     if let Some(cap_value) = limits.cap_value {
-        let cap_amount = repay_reserve.amount_for_value(cap_value, Rounding::Down)?.to_u64(Rounding::Down).ok_or(overflow)?;
+        let cap_amount = repay_reserve.debt_amount_for_value(cap_value, Rounding::Down)?.to_u64(Rounding::Down).ok_or(overflow)?;
         max_repay = max_repay.min(cap_amount);
     }
     let (mut repay_amount, mut settled_debt) = settle_repayment(requested_repay.min(max_repay), debt)?;
     let bonus_multiplier = BPS_DENOMINATOR as u64 + bonus_bps;
-    let repay_value = repay_reserve.market_value(Wad::from_u64(repay_amount), Rounding::Down)?;
+    let repay_value = repay_reserve.value_of_debt_repaid(Wad::from_u64(repay_amount))?;
     let seize_value = repay_value.mul_bps(bonus_multiplier, Rounding::Down).ok_or(overflow)?;
 
     let seized_shares = if seize_value >= collateral_value {
@@ -88,7 +88,7 @@ pub fn plan_liquidation(
             .mul_ratio(BPS_DENOMINATOR, bonus_multiplier as u128, Rounding::Up)
             .ok_or(overflow)?;
         let covered_amount = repay_reserve
-            .amount_for_value(covered_value, Rounding::Up)?
+            .debt_amount_for_value(covered_value, Rounding::Up)?
             .to_u64(Rounding::Up)
             .ok_or(overflow)?;
         (repay_amount, settled_debt) = settle_repayment(covered_amount.min(repay_amount), debt)?;
@@ -177,7 +177,7 @@ mod tests {
             ..Default::default()
         };
         let values = |borrowed: u128, unhealthy: u128| ObligationValues {
-            borrowed_value: Wad(borrowed * WAD),
+            liquidation_borrowed_value: Wad(borrowed * WAD),
             unhealthy_borrow_value: Wad(unhealthy * WAD),
             ..Default::default()
         };

@@ -55,8 +55,13 @@ pub struct Obligation {
     /// Unix time a refresh first found the obligation unhealthy (0 while healthy): the start of
     /// the liquidation bonus auction.
     pub unhealthy_since: i64,
+    /// Σ debt at the prices liquidation eligibility uses (the lower of spot and EMA).
+    pub liquidation_borrowed_value_wad: StoredWad,
+    /// 1 when a reserve of a position had its price circuit breaker tripped at the last refresh.
+    pub uses_halted_price: u8,
+    pub padding1: [u8; 7],
     /// Room for follow-up fields (risk tier).
-    pub reserved: [u8; 248],
+    pub reserved: [u8; 224],
 }
 
 type ObligationResult<T> = std::result::Result<T, LendingError>;
@@ -66,52 +71,76 @@ fn overflow<T>(value: Option<T>) -> ObligationResult<T> {
 }
 
 /// What the position limits and health depend on, as cached by the last refresh.
+///
+/// Borrowing power compares `borrowed_value` (debt at the debt price) with
+/// `allowed_borrow_value` (collateral at the collateral price × LTV). Liquidation eligibility
+/// compares `liquidation_borrowed_value` with `unhealthy_borrow_value` (collateral × liquidation
+/// threshold), both at the prices a one-update spike cannot push over: collateral at the higher
+/// and debt at the lower of spot and EMA.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ObligationValues {
     pub deposited_value: Wad,
     pub borrowed_value: Wad,
     pub allowed_borrow_value: Wad,
     pub unhealthy_borrow_value: Wad,
+    pub liquidation_borrowed_value: Wad,
+    /// A position's reserve has its price circuit breaker tripped.
+    pub uses_halted_price: bool,
 }
 
 impl ObligationValues {
-    /// Adds one collateral position's contribution.
-    pub fn add_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
-        let (allowed, unhealthy) = collateral_weights(value, reserve)?;
+    /// Adds one collateral position's contribution: `value` for borrowing power,
+    /// `liquidation_value` for liquidation eligibility.
+    pub fn add_collateral(&mut self, value: Wad, liquidation_value: Wad, reserve: &Reserve) -> ObligationResult<()> {
         self.deposited_value = overflow(self.deposited_value.checked_add(value))?;
-        self.allowed_borrow_value = overflow(self.allowed_borrow_value.checked_add(allowed))?;
+        self.allowed_borrow_value = overflow(self.allowed_borrow_value.checked_add(loan_to_value(value, reserve)?))?;
+        let unhealthy = overflow(liquidation_value.mul_bps(reserve.config.liquidation_threshold_bps as u64, Rounding::Down))?;
         self.unhealthy_borrow_value = overflow(self.unhealthy_borrow_value.checked_add(unhealthy))?;
         Ok(())
     }
 
     /// Removes one collateral position's contribution, computed exactly as `add_collateral` did.
-    pub fn remove_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
-        let (allowed, unhealthy) = collateral_weights(value, reserve)?;
+    pub fn remove_collateral(&mut self, value: Wad, liquidation_value: Wad, reserve: &Reserve) -> ObligationResult<()> {
         self.deposited_value = overflow(self.deposited_value.checked_sub(value))?;
-        self.allowed_borrow_value = overflow(self.allowed_borrow_value.checked_sub(allowed))?;
+        self.allowed_borrow_value = overflow(self.allowed_borrow_value.checked_sub(loan_to_value(value, reserve)?))?;
+        let unhealthy = overflow(liquidation_value.mul_bps(reserve.config.liquidation_threshold_bps as u64, Rounding::Down))?;
         self.unhealthy_borrow_value = overflow(self.unhealthy_borrow_value.checked_sub(unhealthy))?;
         Ok(())
     }
 
-    /// Health factor = unhealthy borrow value / borrowed value (None without debt).
+    /// Replaces one debt's contribution (`old` as `add_debt` added it) with `new`.
+    pub fn replace_debt(&mut self, old: (Wad, Wad), new: (Wad, Wad)) -> ObligationResult<()> {
+        self.borrowed_value = overflow(self.borrowed_value.checked_sub(old.0).and_then(|v| v.checked_add(new.0)))?;
+        let liquidation = self.liquidation_borrowed_value.checked_sub(old.1).and_then(|v| v.checked_add(new.1));
+        self.liquidation_borrowed_value = overflow(liquidation)?;
+        Ok(())
+    }
+
+    /// Adds one debt's contribution.
+    pub fn add_debt(&mut self, value: Wad, liquidation_value: Wad) -> ObligationResult<()> {
+        self.borrowed_value = overflow(self.borrowed_value.checked_add(value))?;
+        self.liquidation_borrowed_value = overflow(self.liquidation_borrowed_value.checked_add(liquidation_value))?;
+        Ok(())
+    }
+
+    /// Health factor = unhealthy borrow value / debt, at liquidation prices (None without debt).
     pub fn health_factor(&self) -> Option<Wad> {
-        if self.borrowed_value.is_zero() {
+        if self.liquidation_borrowed_value.is_zero() {
             return None;
         }
-        self.unhealthy_borrow_value.checked_div(self.borrowed_value, Rounding::Down)
+        self.unhealthy_borrow_value.checked_div(self.liquidation_borrowed_value, Rounding::Down)
     }
 
     pub fn is_unhealthy(&self) -> bool {
-        self.borrowed_value > self.unhealthy_borrow_value
+        self.liquidation_borrowed_value > self.unhealthy_borrow_value
     }
 }
 
-/// A collateral value weighted by loan-to-value and by liquidation threshold, both rounded down.
-fn collateral_weights(value: Wad, reserve: &Reserve) -> ObligationResult<(Wad, Wad)> {
-    let allowed = overflow(value.mul_bps(reserve.config.loan_to_value_bps as u64, Rounding::Down))?;
-    let unhealthy = overflow(value.mul_bps(reserve.config.liquidation_threshold_bps as u64, Rounding::Down))?;
-    Ok((allowed, unhealthy))
+/// A collateral value weighted by loan-to-value, rounded down.
+fn loan_to_value(value: Wad, reserve: &Reserve) -> ObligationResult<Wad> {
+    overflow(value.mul_bps(reserve.config.loan_to_value_bps as u64, Rounding::Down))
 }
+
 
 impl ObligationLiquidity {
     pub fn borrowed_amount(&self) -> Wad {
@@ -142,6 +171,8 @@ impl Obligation {
             borrowed_value: self.borrowed_value_wad.get(),
             allowed_borrow_value: self.allowed_borrow_value_wad.get(),
             unhealthy_borrow_value: self.unhealthy_borrow_value_wad.get(),
+            liquidation_borrowed_value: self.liquidation_borrowed_value_wad.get(),
+            uses_halted_price: self.uses_halted_price != 0,
         }
     }
 
@@ -150,15 +181,18 @@ impl Obligation {
         self.borrowed_value_wad.set(values.borrowed_value);
         self.allowed_borrow_value_wad.set(values.allowed_borrow_value);
         self.unhealthy_borrow_value_wad.set(values.unhealthy_borrow_value);
+        self.liquidation_borrowed_value_wad.set(values.liquidation_borrowed_value);
+        self.uses_halted_price = values.uses_halted_price as u8;
     }
 
     /// Revalues the deposit at `index` with its reserve (already refreshed), adding it to `values`.
     /// refresh_obligation and off-chain readers (the keeper) share this, so both see one health.
     pub fn revalue_deposit(&mut self, index: usize, reserve: &Reserve, values: &mut ObligationValues) -> ObligationResult<()> {
         let position = &mut self.deposits[index];
-        let value = reserve.collateral_value(position.deposited_shares)?;
+        let (value, liquidation_value) = reserve.collateral_values(position.deposited_shares)?;
         position.market_value_wad.set(value);
-        values.add_collateral(value, reserve)
+        values.uses_halted_price |= reserve.price_halted != 0;
+        values.add_collateral(value, liquidation_value, reserve)
     }
 
     /// Brings the borrow at `index` up to its reserve's index and revalues it (rounded up),
@@ -166,10 +200,10 @@ impl Obligation {
     pub fn revalue_borrow(&mut self, index: usize, reserve: &Reserve, values: &mut ObligationValues) -> ObligationResult<()> {
         let position = &mut self.borrows[index];
         position.accrue_interest(reserve.cumulative_borrow_index())?;
-        let value = reserve.market_value(position.borrowed_amount(), Rounding::Up)?;
+        let (value, liquidation_value) = reserve.debt_values(position.borrowed_amount())?;
         position.market_value_wad.set(value);
-        values.borrowed_value = overflow(values.borrowed_value.checked_add(value))?;
-        Ok(())
+        values.uses_halted_price |= reserve.price_halted != 0;
+        values.add_debt(value, liquidation_value)
     }
 
     /// Stores the values of a complete revaluation made at `slot` and `now`.

@@ -1,7 +1,7 @@
 use super::StoredWad;
 use crate::errors::LendingError;
 use crate::math::{mul_div, pow10, scaled_value, Rounding, Wad, BPS_DENOMINATOR, SECONDS_PER_YEAR, WAD};
-use crate::oracle::OraclePrice;
+use crate::oracle::{CheckedPrice, OraclePrice};
 use anchor_lang::prelude::*;
 
 pub const RESERVE_SEED: &[u8] = b"reserve";
@@ -48,6 +48,12 @@ pub struct ReserveConfig {
     pub max_liquidation_bonus_bps: u16,
     /// Seconds after an obligation turns unhealthy for the bonus to reach the maximum on time alone.
     pub liquidation_bonus_ramp_secs: u16,
+    /// Circuit breaker: when spot is further than this from the EMA (in bps of the EMA), new
+    /// borrows and collateral withdrawals against the reserve halt (0: no breaker).
+    pub price_band_bps: u16,
+    /// 0 (the default): conservative valuation from spot, EMA and confidence; 1: spot only.
+    pub valuation_mode: u8,
+    pub config_padding: [u8; 5],
     /// Cap on total liquidity (available + borrowed), in base units.
     pub deposit_limit: u64,
     /// Cap on total borrowed, in base units.
@@ -88,7 +94,12 @@ impl ReserveConfig {
         {
             return Err(LendingError::InvalidFee);
         }
-        if self.max_price_age_secs == 0 || self.max_confidence_bps == 0 || self.max_confidence_bps as u64 > bps {
+        if self.max_price_age_secs == 0
+            || self.max_confidence_bps == 0
+            || self.max_confidence_bps as u64 > bps
+            || self.price_band_bps as u64 > bps
+            || self.valuation_mode > VALUATION_SPOT_ONLY
+        {
             return Err(LendingError::InvalidOracleConfig);
         }
         self.validate_rate_curve()
@@ -147,6 +158,9 @@ impl ReserveConfig {
     }
 }
 
+/// `ReserveConfig::valuation_mode`: value everything at the spot price.
+pub const VALUATION_SPOT_ONLY: u8 = 1;
+
 /// One asset of the market: its vault, its risk config, its interest state and its price.
 #[account(zero_copy)]
 #[derive(Debug)]
@@ -179,7 +193,7 @@ pub struct Reserve {
     pub available_amount: u64,
     /// Collateral shares outstanding: in obligations plus the share mint's supply.
     pub collateral_supply: u64,
-    /// Quote value of one whole token, from the last refresh.
+    /// Quote value of one whole token at the spot price, from the last refresh.
     pub market_price_wad: StoredWad,
     /// The same price as the oracle gave it, `mantissa × 10^exponent`: values are computed from
     /// these in u128 instead of dividing 256-bit products of the Wad.
@@ -195,8 +209,26 @@ pub struct Reserve {
     pub config: ReserveConfig,
     /// Liquidity lent by a flash loan that is open in the current transaction; zero otherwise.
     pub flash_loan_amount: u64,
-    /// Room for follow-up fields (second oracle, EMA bands, auction state, risk tiers).
-    pub reserved: [u8; 504],
+    /// Where the price comes from: `ORACLE_SOURCE_PYTH_LEGACY` or `ORACLE_SOURCE_PYTH_PULL`.
+    pub oracle_source: u8,
+    /// 1 while spot is outside `config.price_band_bps` of the EMA: new borrows and collateral
+    /// withdrawals against this reserve are refused until a refresh finds it back inside.
+    pub price_halted: u8,
+    pub padding2: [u8; 6],
+    /// For a PriceUpdateV2 oracle: the Pyth feed id each update must carry.
+    pub price_feed_id: [u8; 32],
+    /// The prices of the last refresh, all with exponent `market_price_exponent`: the EMA;
+    /// collateral for borrowing power (lower of spot and EMA, less confidence); debt (higher of
+    /// spot and EMA, plus confidence); and for liquidation eligibility collateral at the higher
+    /// and debt at the lower of spot and EMA, so a one-update spike cannot trigger a liquidation
+    /// that the EMA does not support.
+    pub ema_price_mantissa: u64,
+    pub collateral_price_mantissa: u64,
+    pub debt_price_mantissa: u64,
+    pub liquidation_collateral_price_mantissa: u64,
+    pub liquidation_debt_price_mantissa: u64,
+    /// Room for follow-up fields (second oracle, risk tiers).
+    pub reserved: [u8; 416],
 }
 
 type ReserveResult<T> = std::result::Result<T, LendingError>;
@@ -216,10 +248,29 @@ impl Reserve {
         self.market_price_wad.get()
     }
 
+    /// Sets every price of the reserve to `price` (spot = EMA, no confidence interval).
     pub fn set_market_price(&mut self, price: OraclePrice) -> ReserveResult<()> {
-        self.market_price_wad.set(price.to_wad()?);
-        self.market_price_mantissa = price.mantissa;
-        self.market_price_exponent = price.exponent;
+        self.set_prices(&CheckedPrice::exact(price))
+    }
+
+    /// Books a checked oracle price: spot, EMA, and the valuation prices the config asks for.
+    pub fn set_prices(&mut self, price: &CheckedPrice) -> ReserveResult<()> {
+        let spot = price.spot.mantissa;
+        self.market_price_wad.set(price.spot.to_wad()?);
+        self.market_price_mantissa = spot;
+        self.market_price_exponent = price.spot.exponent;
+        self.ema_price_mantissa = price.ema.mantissa;
+        if self.config.valuation_mode == VALUATION_SPOT_ONLY {
+            self.collateral_price_mantissa = spot;
+            self.debt_price_mantissa = spot;
+            self.liquidation_collateral_price_mantissa = spot;
+            self.liquidation_debt_price_mantissa = spot;
+        } else {
+            self.collateral_price_mantissa = price.collateral_price();
+            self.debt_price_mantissa = price.debt_price();
+            self.liquidation_collateral_price_mantissa = spot.max(price.ema.mantissa);
+            self.liquidation_debt_price_mantissa = spot.min(price.ema.mantissa);
+        }
         Ok(())
     }
 
@@ -261,13 +312,18 @@ impl Reserve {
         overflow(borrowed.checked_div(total, Rounding::Down))
     }
 
-    /// What refresh_reserve books: interest up to `now`, then the oracle's price as of `slot`.
+    /// What refresh_reserve books: interest up to `now`, then the oracle's prices as of `slot`,
+    /// then the circuit breaker. Returns `Some(halted)` when the breaker changed state.
     /// Off-chain readers call it on a copy to see the reserve as the next refresh will.
-    pub fn refresh(&mut self, price: OraclePrice, now: i64, slot: u64) -> ReserveResult<()> {
+    pub fn refresh(&mut self, price: &CheckedPrice, now: i64, slot: u64) -> ReserveResult<Option<bool>> {
         self.accrue_interest(now)?;
-        self.set_market_price(price)?;
+        self.set_prices(price)?;
         self.price_updated_slot = slot;
-        Ok(())
+        let band = self.config.price_band_bps as u128;
+        let halted = band > 0 && price.spot != price.ema && price.deviation_bps() > band;
+        let was_halted = self.price_halted != 0;
+        self.price_halted = halted as u8;
+        Ok((halted != was_halted).then_some(halted))
     }
 
     /// Compound interest from the last update to `now`, per second at the current utilization.
@@ -323,21 +379,84 @@ impl Reserve {
         overflow(self.liquidity_for_shares(shares, Rounding::Down)?.to_u64(Rounding::Down))
     }
 
-    /// Quote value of `amount` base units at the last refreshed price.
-    pub fn market_value(&self, amount: Wad, rounding: Rounding) -> ReserveResult<Wad> {
+    /// Quote value of `amount` base units at `price_mantissa` (exponent `market_price_exponent`).
+    fn value_at(&self, price_mantissa: u64, amount: Wad, rounding: Rounding) -> ReserveResult<Wad> {
         let scale_exponent = self.market_price_exponent - self.liquidity_decimals as i32;
-        overflow(scaled_value(amount, self.market_price_mantissa, scale_exponent, rounding))
+        overflow(scaled_value(amount, price_mantissa, scale_exponent, rounding))
     }
 
-    /// Base units worth `value` at the last refreshed price.
+    /// Quote value of `amount` base units at the spot price.
+    pub fn market_value(&self, amount: Wad, rounding: Rounding) -> ReserveResult<Wad> {
+        self.value_at(self.market_price_mantissa, amount, rounding)
+    }
+
+    /// Quote value of `amount` base units of debt (at the debt price), rounded up.
+    pub fn debt_value(&self, amount: Wad) -> ReserveResult<Wad> {
+        self.value_at(self.debt_price_mantissa, amount, Rounding::Up)
+    }
+
+    /// Quote value of debt a liquidator repays (at the debt price), rounded down: what the
+    /// repayment is credited with when sizing the seizure.
+    pub fn value_of_debt_repaid(&self, amount: Wad) -> ReserveResult<Wad> {
+        self.value_at(self.debt_price_mantissa, amount, Rounding::Down)
+    }
+
+    /// Debt value and the value liquidation eligibility uses, both rounded up.
+    pub fn debt_values(&self, amount: Wad) -> ReserveResult<(Wad, Wad)> {
+        let value = self.debt_value(amount)?;
+        if self.liquidation_debt_price_mantissa == self.debt_price_mantissa {
+            return Ok((value, value));
+        }
+        Ok((value, self.value_at(self.liquidation_debt_price_mantissa, amount, Rounding::Up)?))
+    }
+
+    /// The liquidation-eligibility value of `amount` of debt whose debt-price value is `value`
+    /// (the same when the two prices are).
+    pub fn liquidation_debt_value(&self, amount: Wad, value: Wad) -> ReserveResult<Wad> {
+        if self.liquidation_debt_price_mantissa == self.debt_price_mantissa {
+            return Ok(value);
+        }
+        self.value_at(self.liquidation_debt_price_mantissa, amount, Rounding::Up)
+    }
+
+    /// The liquidation-eligibility value of `shares` of collateral whose borrowing-power value
+    /// is `value` (the same when the two prices are).
+    pub fn liquidation_collateral_value(&self, shares: u64, value: Wad) -> ReserveResult<Wad> {
+        if self.liquidation_collateral_price_mantissa == self.collateral_price_mantissa {
+            return Ok(value);
+        }
+        let liquidity = self.liquidity_for_shares(shares, Rounding::Down)?;
+        self.value_at(self.liquidation_collateral_price_mantissa, liquidity, Rounding::Down)
+    }
+
+    /// Base units worth `value` at the spot price.
     pub fn amount_for_value(&self, value: Wad, rounding: Rounding) -> ReserveResult<Wad> {
         let scale = overflow(pow10(self.liquidity_decimals as u32))?;
         overflow(value.mul_ratio(overflow(scale.checked_mul(WAD))?, self.market_price().raw(), rounding))
     }
 
-    /// Quote value of `shares` of collateral, rounded down (collateral is never overvalued).
+    /// Base units of debt worth `value` at the debt price.
+    pub fn debt_amount_for_value(&self, value: Wad, rounding: Rounding) -> ReserveResult<Wad> {
+        let price = OraclePrice { mantissa: self.debt_price_mantissa, exponent: self.market_price_exponent }.to_wad()?;
+        let scale = overflow(pow10(self.liquidity_decimals as u32))?;
+        overflow(value.mul_ratio(overflow(scale.checked_mul(WAD))?, price.raw(), rounding))
+    }
+
+    /// Quote value of `shares` of collateral for borrowing power, rounded down (collateral is
+    /// never overvalued).
     pub fn collateral_value(&self, shares: u64) -> ReserveResult<Wad> {
-        self.market_value(self.liquidity_for_shares(shares, Rounding::Down)?, Rounding::Down)
+        self.value_at(self.collateral_price_mantissa, self.liquidity_for_shares(shares, Rounding::Down)?, Rounding::Down)
+    }
+
+    /// Collateral value for borrowing power and the value liquidation eligibility uses, both
+    /// rounded down.
+    pub fn collateral_values(&self, shares: u64) -> ReserveResult<(Wad, Wad)> {
+        let liquidity = self.liquidity_for_shares(shares, Rounding::Down)?;
+        let value = self.value_at(self.collateral_price_mantissa, liquidity, Rounding::Down)?;
+        if self.liquidation_collateral_price_mantissa == self.collateral_price_mantissa {
+            return Ok((value, value));
+        }
+        Ok((value, self.value_at(self.liquidation_collateral_price_mantissa, liquidity, Rounding::Down)?))
     }
 
     /// Record a deposit: liquidity in, shares out.
