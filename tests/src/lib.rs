@@ -188,6 +188,17 @@ impl TxOutcome {
     }
 }
 
+impl TxOutcome {
+    /// Whether the transaction emitted an Anchor event of type `E` (by its discriminator in the
+    /// "Program data:" log lines).
+    pub fn emitted<E: anchor_lang::Discriminator>(&self) -> bool {
+        use base64::Engine;
+        self.logs.iter().filter_map(|line| line.strip_prefix("Program data: ")).any(|data| {
+            base64::engine::general_purpose::STANDARD.decode(data).is_ok_and(|bytes| bytes.starts_with(E::DISCRIMINATOR))
+        })
+    }
+}
+
 /// Anchor numbers a program's errors from 6000 in declaration order.
 pub fn error_code(error: solvent::errors::LendingError) -> u32 {
     6000 + error as u32
