@@ -322,22 +322,13 @@ pub fn token_amount(data: &[u8]) -> Option<u64> {
 /// liquidation when it is unhealthy.
 pub fn assess(view: &MarketView, key: Pubkey, obligation: &Obligation) -> Result<Assessment, LendingError> {
     let mut state = *obligation;
-    let reserve_of = |reserve: &solvent_tests::AnchorPubkey| -> Result<&ReserveView, LendingError> {
+    let values = state.revalue(|_, reserve| -> Result<&Reserve, LendingError> {
         let found = view.reserves.get(&solvent_tests::from_anchor(reserve)).ok_or(LendingError::ObligationReservesMismatch)?;
         match found.price_error {
             Some(error) => Err(error),
-            None => Ok(found),
+            None => Ok(&found.state),
         }
-    };
-    let mut values = ObligationValues::default();
-    for index in 0..state.deposit_count() {
-        let reserve = reserve_of(&state.deposits[index].deposit_reserve)?;
-        state.revalue_deposit(index, &reserve.state, &mut values)?;
-    }
-    for index in 0..state.borrow_count() {
-        let reserve = reserve_of(&state.borrows[index].borrow_reserve)?;
-        state.revalue_borrow(index, &reserve.state, &mut values)?;
-    }
+    })?;
     state.finish_refresh(&values, view.now, view.slot);
     let best = if values.is_unhealthy() { best_opportunity(view, &state, &values) } else { None };
     Ok(Assessment { obligation: key, state, values, best })

@@ -502,16 +502,20 @@ fn shares_paying_at_least(reserve: &Reserve, amount: u64, held: u64) -> Option<u
     Some(first_true(0, held, |shares| reserve.redeem_amount(shares).is_ok_and(|paid| paid >= amount)))
 }
 
-/// Values a one-collateral, one-debt position exactly as `refresh_obligation` does.
+/// Values a one-collateral, one-debt position exactly as `refresh_obligation` does (with the
+/// program's own `Obligation::revalue`, on an obligation holding just these two positions).
 fn values_at(collateral: &Reserve, shares: u64, debt_reserve: &Reserve, debt: Wad) -> Option<ObligationValues> {
-    let mut values = ObligationValues::default();
+    let (collateral_key, debt_key) = (solvent_tests::AnchorPubkey::new_from_array([1; 32]), solvent_tests::AnchorPubkey::new_from_array([2; 32]));
+    let mut obligation: Obligation = bytemuck::Zeroable::zeroed();
     if shares > 0 {
-        let (value, liquidation_value) = collateral.collateral_values(shares).ok()?;
-        values.add_collateral(value, liquidation_value, collateral).ok()?;
+        obligation.deposit(&collateral_key, shares).ok()?;
     }
-    let (value, liquidation_value) = debt_reserve.debt_values(debt).ok()?;
-    values.add_debt(value, liquidation_value).ok()?;
-    Some(values)
+    if !debt.is_zero() {
+        obligation.borrow(&debt_key, debt, debt_reserve.cumulative_borrow_index()).ok()?;
+    }
+    obligation
+        .revalue(|_, key| -> Result<&Reserve, solvent::errors::LendingError> { Ok(if *key == collateral_key { collateral } else { debt_reserve }) })
+        .ok()
 }
 
 /// The position's values, leverage and liquidation price.

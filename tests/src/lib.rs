@@ -111,9 +111,14 @@ pub fn default_config() -> ReserveConfig {
     }
 }
 
-/// A Pyth legacy price account, built with pyth-sdk-solana's own type.
-#[allow(clippy::field_reassign_with_default)] // the Pyth type has no constructor
+/// A Pyth legacy price account, built with pyth-sdk-solana's own type (EMA = spot).
 pub fn pyth_price_account(price: i64, conf: u64, expo: i32, publish_time: i64, status: PriceStatus) -> Vec<u8> {
+    pyth_price_account_with_ema(price, conf, price, conf, expo, publish_time, status)
+}
+
+/// A Pyth legacy price account whose EMA may differ from spot.
+#[allow(clippy::field_reassign_with_default)] // the Pyth type has no constructor
+pub fn pyth_price_account_with_ema(price: i64, conf: u64, ema_price: i64, ema_conf: u64, expo: i32, publish_time: i64, status: PriceStatus) -> Vec<u8> {
     let mut account = SolanaPriceAccount::default();
     account.magic = MAGIC;
     account.ver = VERSION_2;
@@ -124,8 +129,8 @@ pub fn pyth_price_account(price: i64, conf: u64, expo: i32, publish_time: i64, s
     account.agg.price = price;
     account.agg.conf = conf;
     account.agg.status = status;
-    account.ema_price.val = price;
-    account.ema_conf.val = conf as i64;
+    account.ema_price.val = ema_price;
+    account.ema_conf.val = ema_conf as i64;
     bytemuck::bytes_of(&account).to_vec()
 }
 

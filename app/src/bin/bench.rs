@@ -4,6 +4,7 @@
 //! Writes docs/compute-units.md and the README's table between its bench markers.
 //! Compute units are deterministic up to a few dozen CU (early-exit comparisons of random
 //! addresses); CI checks them against tests/compute-budget.txt, not here.
+use pyth_sdk_solana::state::PriceStatus;
 use solvent_tests::*;
 
 const SIZES: [(usize, usize); 3] = [(1, 1), (4, 4), (8, 8)];
@@ -34,6 +35,29 @@ async fn measure_size(deposits: usize, borrows: usize) -> Vec<(&'static str, Mea
     let current = h.obligation(&l.obligation).await;
     let refresh = refresh_obligation_ix(&l.obligation, &obligation_reserves(&current));
     rows.push(("refresh_obligation", h.measure(std::slice::from_ref(&refresh), &[]).await));
+    // The same with spot 1% above the EMA and a 0.1% confidence interval: every position is
+    // valued twice (borrowing power and liquidation eligibility) instead of once.
+    let now = h.now().await;
+    h.set_time(now + 1).await;
+    for reserve in l.collateral.iter().chain(&l.debts) {
+        h.set_account(&reserve.oracle, &PYTH_PROGRAM_ID, pyth_price_account_with_ema(1_000_000, 1_000, 990_000, 1_000, -6, now + 1, PriceStatus::Trading));
+        h.must_send(&[refresh_reserve_ix(reserve)], &[]).await;
+    }
+    rows.push(("refresh_obligation (spot 1% off the EMA, 0.1% confidence)", h.measure(std::slice::from_ref(&refresh), &[]).await));
+    // Collateral at $0.80 (EMA $0.79): unhealthy at conservative prices, so every position is
+    // valued a second time at the liquidation prices.
+    let now = h.now().await;
+    h.set_time(now + 1).await;
+    for (reserve, (spot, ema)) in l.collateral.iter().map(|r| (r, (800_000, 790_000))).chain(l.debts.iter().map(|r| (r, (1_000_000, 990_000)))) {
+        h.set_account(&reserve.oracle, &PYTH_PROGRAM_ID, pyth_price_account_with_ema(spot, 1_000, ema, 1_000, -6, now + 1, PriceStatus::Trading));
+        h.must_send(&[refresh_reserve_ix(reserve)], &[]).await;
+    }
+    rows.push(("refresh_obligation (unhealthy, prices apart: valued twice)", h.measure(std::slice::from_ref(&refresh), &[]).await));
+    new_slot_at_prices(&mut h, &l, 1_000_000).await;
+    for reserve in l.collateral.iter().chain(&l.debts) {
+        h.must_send(&[refresh_reserve_ix(reserve)], &[]).await;
+    }
+    h.must_send(std::slice::from_ref(&refresh), &[]).await;
 
     let ix = deposit_ix(&l.market, &l.collateral[0], &l.obligation, &owner, &l.collateral_accounts[0], ONE_TOKEN);
     rows.push(("deposit", h.measure(&[ix], &[&borrower]).await));

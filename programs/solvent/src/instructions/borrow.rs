@@ -56,21 +56,13 @@ pub fn handler(ctx: Context<Borrow>, amount: u64) -> Result<()> {
     require!(reserve.price_halted == 0 && !values.uses_halted_price, LendingError::PriceCircuitBreakerTripped);
     reserve.accrue_interest(clock.unix_timestamp)?;
 
-    // The position as the refresh in this slot valued it (nothing if it is new).
-    let old = match obligation.find_borrow(&reserve_key) {
-        Some(i) => {
-            let (amount, value) = (obligation.borrows[i].borrowed_amount(), obligation.borrows[i].market_value_wad.get());
-            (value, reserve.liquidation_debt_value(amount, value)?)
-        }
-        None => (Wad::ZERO, Wad::ZERO),
-    };
     let fee = reserve.borrow(amount)?;
     let slot = obligation.borrow(&reserve_key, Wad::from_u64(amount), reserve.cumulative_borrow_index())?;
     let position = &mut obligation.borrows[slot];
-    let new = reserve.debt_values(position.borrowed_amount())?;
-    values.replace_debt(old, new)?;
+    let position_value = reserve.debt_value(position.borrowed_amount())?;
+    values.replace_debt(position.market_value_wad.get(), position_value)?;
     require!(values.borrowed_value <= values.allowed_borrow_value, LendingError::BorrowTooLarge);
-    position.market_value_wad.set(new.0);
+    position.market_value_wad.set(position_value);
     obligation.set_values(&values);
 
     let paid_out = amount - fee;

@@ -1,6 +1,6 @@
 use crate::errors::LendingError;
 use crate::events::ObligationRefreshed;
-use crate::state::{Obligation, ObligationValues, Reserve};
+use crate::state::{Obligation, Reserve};
 use anchor_lang::prelude::*;
 
 /// Remaining accounts: the reserve of every deposit, then of every borrow, in the obligation's
@@ -19,17 +19,11 @@ pub fn handler<'info>(ctx: Context<'info, RefreshObligation<'info>>) -> Result<(
     let reserves = ctx.remaining_accounts;
     require!(reserves.len() == deposit_count + borrow_count, LendingError::ObligationReservesMismatch);
 
-    let mut values = ObligationValues::default();
-    for (index, info) in reserves[..deposit_count].iter().enumerate() {
-        let reserve = position_reserve(info, &obligation.deposits[index].deposit_reserve)?;
+    let values = obligation.revalue(|index, expected| {
+        let reserve = position_reserve(&reserves[index], expected)?;
         require!(reserve.is_price_fresh(slot), LendingError::ReserveStale);
-        obligation.revalue_deposit(index, &reserve, &mut values)?;
-    }
-    for (index, info) in reserves[deposit_count..].iter().enumerate() {
-        let reserve = position_reserve(info, &obligation.borrows[index].borrow_reserve)?;
-        require!(reserve.is_price_fresh(slot), LendingError::ReserveStale);
-        obligation.revalue_borrow(index, &reserve, &mut values)?;
-    }
+        Ok::<_, Error>(reserve)
+    })?;
     obligation.finish_refresh(&values, clock.unix_timestamp, slot);
     emit!(ObligationRefreshed {
         obligation: ctx.accounts.obligation.key(),

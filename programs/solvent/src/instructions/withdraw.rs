@@ -63,10 +63,9 @@ pub fn handler(ctx: Context<Withdraw>, collateral_shares: u64) -> Result<()> {
         let mut values = obligation.values();
         require!(reserve.price_halted == 0 && !values.uses_halted_price, LendingError::PriceCircuitBreakerTripped);
         let position = &mut obligation.deposits[index];
-        let held_value = position.market_value_wad.get();
-        values.remove_collateral(held_value, reserve.liquidation_collateral_value(held, held_value)?, &reserve)?;
-        let (remaining_value, remaining_liquidation_value) = reserve.collateral_values(held - shares)?;
-        values.add_collateral(remaining_value, remaining_liquidation_value, &reserve)?;
+        let remaining_value = reserve.collateral_value(held - shares)?;
+        values.remove_collateral(position.market_value_wad.get(), &reserve)?;
+        values.add_collateral(remaining_value, &reserve)?;
         require!(values.borrowed_value <= values.allowed_borrow_value, LendingError::WithdrawTooLarge);
         position.market_value_wad.set(remaining_value);
         obligation.set_values(&values);

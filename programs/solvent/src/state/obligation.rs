@@ -75,8 +75,11 @@ fn overflow<T>(value: Option<T>) -> ObligationResult<T> {
 /// Borrowing power compares `borrowed_value` (debt at the debt price) with
 /// `allowed_borrow_value` (collateral at the collateral price × LTV). Liquidation eligibility
 /// compares `liquidation_borrowed_value` with `unhealthy_borrow_value` (collateral × liquidation
-/// threshold), both at the prices a one-update spike cannot push over: collateral at the higher
-/// and debt at the lower of spot and EMA.
+/// threshold) at the prices a one-update spike cannot push over: collateral at the higher and
+/// debt at the lower of spot and EMA. Since those prices only make an obligation look healthier,
+/// an obligation healthy at the conservative prices is healthy at them too: then the two
+/// liquidation sums hold the conservative values (a lower bound of the health factor), and only
+/// an obligation unhealthy at conservative prices is valued a second time (`Obligation::revalue`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ObligationValues {
     pub deposited_value: Wad,
@@ -89,41 +92,58 @@ pub struct ObligationValues {
 }
 
 impl ObligationValues {
-    /// Adds one collateral position's contribution: `value` for borrowing power,
-    /// `liquidation_value` for liquidation eligibility.
-    pub fn add_collateral(&mut self, value: Wad, liquidation_value: Wad, reserve: &Reserve) -> ObligationResult<()> {
+    /// Adds one collateral position's contribution, valued at the collateral price.
+    pub fn add_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
         self.deposited_value = overflow(self.deposited_value.checked_add(value))?;
         self.allowed_borrow_value = overflow(self.allowed_borrow_value.checked_add(loan_to_value(value, reserve)?))?;
-        let unhealthy = overflow(liquidation_value.mul_bps(reserve.config.liquidation_threshold_bps as u64, Rounding::Down))?;
-        self.unhealthy_borrow_value = overflow(self.unhealthy_borrow_value.checked_add(unhealthy))?;
-        Ok(())
+        self.add_liquidation_collateral(value, reserve)
     }
 
     /// Removes one collateral position's contribution, computed exactly as `add_collateral` did.
-    pub fn remove_collateral(&mut self, value: Wad, liquidation_value: Wad, reserve: &Reserve) -> ObligationResult<()> {
+    pub fn remove_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
         self.deposited_value = overflow(self.deposited_value.checked_sub(value))?;
         self.allowed_borrow_value = overflow(self.allowed_borrow_value.checked_sub(loan_to_value(value, reserve)?))?;
-        let unhealthy = overflow(liquidation_value.mul_bps(reserve.config.liquidation_threshold_bps as u64, Rounding::Down))?;
-        self.unhealthy_borrow_value = overflow(self.unhealthy_borrow_value.checked_sub(unhealthy))?;
+        self.unhealthy_borrow_value = overflow(self.unhealthy_borrow_value.checked_sub(threshold(value, reserve)?))?;
         Ok(())
     }
 
+    /// Adds one debt's contribution, valued at the debt price.
+    pub fn add_debt(&mut self, value: Wad) -> ObligationResult<()> {
+        self.borrowed_value = overflow(self.borrowed_value.checked_add(value))?;
+        self.add_liquidation_debt(value)
+    }
+
     /// Replaces one debt's contribution (`old` as `add_debt` added it) with `new`.
-    pub fn replace_debt(&mut self, old: (Wad, Wad), new: (Wad, Wad)) -> ObligationResult<()> {
-        self.borrowed_value = overflow(self.borrowed_value.checked_sub(old.0).and_then(|v| v.checked_add(new.0)))?;
-        let liquidation = self.liquidation_borrowed_value.checked_sub(old.1).and_then(|v| v.checked_add(new.1));
+    pub fn replace_debt(&mut self, old: Wad, new: Wad) -> ObligationResult<()> {
+        self.borrowed_value = overflow(self.borrowed_value.checked_sub(old).and_then(|v| v.checked_add(new)))?;
+        let liquidation = self.liquidation_borrowed_value.checked_sub(old).and_then(|v| v.checked_add(new));
         self.liquidation_borrowed_value = overflow(liquidation)?;
         Ok(())
     }
 
-    /// Adds one debt's contribution.
-    pub fn add_debt(&mut self, value: Wad, liquidation_value: Wad) -> ObligationResult<()> {
-        self.borrowed_value = overflow(self.borrowed_value.checked_add(value))?;
-        self.liquidation_borrowed_value = overflow(self.liquidation_borrowed_value.checked_add(liquidation_value))?;
+    /// Unhealthy at the conservative prices: eligibility needs the liquidation prices.
+    pub fn needs_liquidation_prices(&self) -> bool {
+        self.borrowed_value > self.unhealthy_borrow_value
+    }
+
+    /// Starts the liquidation sums over, for a revaluation at liquidation prices.
+    pub fn clear_liquidation_sums(&mut self) {
+        self.unhealthy_borrow_value = Wad::ZERO;
+        self.liquidation_borrowed_value = Wad::ZERO;
+    }
+
+    pub fn add_liquidation_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
+        self.unhealthy_borrow_value = overflow(self.unhealthy_borrow_value.checked_add(threshold(value, reserve)?))?;
         Ok(())
     }
 
-    /// Health factor = unhealthy borrow value / debt, at liquidation prices (None without debt).
+    pub fn add_liquidation_debt(&mut self, value: Wad) -> ObligationResult<()> {
+        self.liquidation_borrowed_value = overflow(self.liquidation_borrowed_value.checked_add(value))?;
+        Ok(())
+    }
+
+    /// Health factor = unhealthy borrow value / debt, at liquidation prices when below 1 at the
+    /// conservative ones, else at the conservative ones (None without debt).
     pub fn health_factor(&self) -> Option<Wad> {
         if self.liquidation_borrowed_value.is_zero() {
             return None;
@@ -134,6 +154,11 @@ impl ObligationValues {
     pub fn is_unhealthy(&self) -> bool {
         self.liquidation_borrowed_value > self.unhealthy_borrow_value
     }
+}
+
+/// A collateral value weighted by the liquidation threshold, rounded down.
+fn threshold(value: Wad, reserve: &Reserve) -> ObligationResult<Wad> {
+    overflow(value.mul_bps(reserve.config.liquidation_threshold_bps as u64, Rounding::Down))
 }
 
 /// A collateral value weighted by loan-to-value, rounded down.
@@ -185,25 +210,52 @@ impl Obligation {
         self.uses_halted_price = values.uses_halted_price as u8;
     }
 
-    /// Revalues the deposit at `index` with its reserve (already refreshed), adding it to `values`.
-    /// refresh_obligation and off-chain readers (the keeper) share this, so both see one health.
-    pub fn revalue_deposit(&mut self, index: usize, reserve: &Reserve, values: &mut ObligationValues) -> ObligationResult<()> {
-        let position = &mut self.deposits[index];
-        let (value, liquidation_value) = reserve.collateral_values(position.deposited_shares)?;
-        position.market_value_wad.set(value);
-        values.uses_halted_price |= reserve.price_halted != 0;
-        values.add_collateral(value, liquidation_value, reserve)
-    }
-
-    /// Brings the borrow at `index` up to its reserve's index and revalues it (rounded up),
-    /// adding it to `values`.
-    pub fn revalue_borrow(&mut self, index: usize, reserve: &Reserve, values: &mut ObligationValues) -> ObligationResult<()> {
-        let position = &mut self.borrows[index];
-        position.accrue_interest(reserve.cumulative_borrow_index())?;
-        let (value, liquidation_value) = reserve.debt_values(position.borrowed_amount())?;
-        position.market_value_wad.set(value);
-        values.uses_halted_price |= reserve.price_halted != 0;
-        values.add_debt(value, liquidation_value)
+    /// Revalues every position with its reserve (already refreshed): `reserve_at(i, key)` gives
+    /// the reserve of position `i` (deposits first, then borrows), which must be `key`.
+    /// refresh_obligation and off-chain readers (the keeper, the leverage builder) share this,
+    /// so all see one health.
+    pub fn revalue<R, E>(
+        &mut self,
+        mut reserve_at: impl FnMut(usize, &Pubkey) -> std::result::Result<R, E>,
+    ) -> std::result::Result<ObligationValues, E>
+    where
+        R: core::ops::Deref<Target = Reserve>,
+        E: From<LendingError>,
+    {
+        let (deposit_count, borrow_count) = (self.deposit_count(), self.borrow_count());
+        let mut values = ObligationValues::default();
+        for index in 0..deposit_count {
+            let reserve = reserve_at(index, &self.deposits[index].deposit_reserve)?;
+            let position = &mut self.deposits[index];
+            let value = reserve.collateral_value(position.deposited_shares)?;
+            position.market_value_wad.set(value);
+            values.uses_halted_price |= reserve.price_halted != 0;
+            values.add_collateral(value, &reserve)?;
+        }
+        for index in 0..borrow_count {
+            let reserve = reserve_at(deposit_count + index, &self.borrows[index].borrow_reserve)?;
+            let position = &mut self.borrows[index];
+            position.accrue_interest(reserve.cumulative_borrow_index())?;
+            let value = reserve.debt_value(position.borrowed_amount())?;
+            position.market_value_wad.set(value);
+            values.uses_halted_price |= reserve.price_halted != 0;
+            values.add_debt(value)?;
+        }
+        if values.needs_liquidation_prices() {
+            values.clear_liquidation_sums();
+            for index in 0..deposit_count {
+                let reserve = reserve_at(index, &self.deposits[index].deposit_reserve)?;
+                let position = &self.deposits[index];
+                let value = reserve.liquidation_collateral_value(position.deposited_shares, position.market_value_wad.get())?;
+                values.add_liquidation_collateral(value, &reserve)?;
+            }
+            for index in 0..borrow_count {
+                let reserve = reserve_at(deposit_count + index, &self.borrows[index].borrow_reserve)?;
+                let position = &self.borrows[index];
+                values.add_liquidation_debt(reserve.liquidation_debt_value(position.borrowed_amount(), position.market_value_wad.get())?)?;
+            }
+        }
+        Ok(values)
     }
 
     /// Stores the values of a complete revaluation made at `slot` and `now`.

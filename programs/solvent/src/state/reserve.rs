@@ -401,15 +401,6 @@ impl Reserve {
         self.value_at(self.debt_price_mantissa, amount, Rounding::Down)
     }
 
-    /// Debt value and the value liquidation eligibility uses, both rounded up.
-    pub fn debt_values(&self, amount: Wad) -> ReserveResult<(Wad, Wad)> {
-        let value = self.debt_value(amount)?;
-        if self.liquidation_debt_price_mantissa == self.debt_price_mantissa {
-            return Ok((value, value));
-        }
-        Ok((value, self.value_at(self.liquidation_debt_price_mantissa, amount, Rounding::Up)?))
-    }
-
     /// The liquidation-eligibility value of `amount` of debt whose debt-price value is `value`
     /// (the same when the two prices are).
     pub fn liquidation_debt_value(&self, amount: Wad, value: Wad) -> ReserveResult<Wad> {
@@ -446,17 +437,6 @@ impl Reserve {
     /// never overvalued).
     pub fn collateral_value(&self, shares: u64) -> ReserveResult<Wad> {
         self.value_at(self.collateral_price_mantissa, self.liquidity_for_shares(shares, Rounding::Down)?, Rounding::Down)
-    }
-
-    /// Collateral value for borrowing power and the value liquidation eligibility uses, both
-    /// rounded down.
-    pub fn collateral_values(&self, shares: u64) -> ReserveResult<(Wad, Wad)> {
-        let liquidity = self.liquidity_for_shares(shares, Rounding::Down)?;
-        let value = self.value_at(self.collateral_price_mantissa, liquidity, Rounding::Down)?;
-        if self.liquidation_collateral_price_mantissa == self.collateral_price_mantissa {
-            return Ok((value, value));
-        }
-        Ok((value, self.value_at(self.liquidation_collateral_price_mantissa, liquidity, Rounding::Down)?))
     }
 
     /// Record a deposit: liquidity in, shares out.
