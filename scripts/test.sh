@@ -6,6 +6,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 ./scripts/setup.sh
+# The committed IDL (app/idl/solvent.json) must be the one the program builds.
+cargo run -q --locked -p solvent-app --bin solvent-idl -- --check
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

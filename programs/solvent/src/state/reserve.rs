@@ -15,7 +15,10 @@ pub const MAX_TOKEN_DECIMALS: u8 = 18;
 
 /// One point of the borrow-rate curve: at `utilization_bps`, borrowers pay `borrow_rate_bps` APR.
 #[zero_copy]
-#[derive(Default, Debug, PartialEq, Eq, AnchorSerialize, AnchorDeserialize)]
+// Borsh derives straight from borsh: Anchor's own derives would add a second IDL
+// implementation next to `#[zero_copy]`'s.
+#[derive(Default, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
+#[borsh(crate = "anchor_lang::prelude::borsh")]
 pub struct RateCurvePoint {
     pub utilization_bps: u32,
     pub borrow_rate_bps: u32,
@@ -23,7 +26,10 @@ pub struct RateCurvePoint {
 
 /// Risk parameters of a reserve, set by the market owner.
 #[zero_copy]
-#[derive(Default, Debug, PartialEq, Eq, AnchorSerialize, AnchorDeserialize)]
+// Borsh derives straight from borsh: Anchor's own derives would add a second IDL
+// implementation next to `#[zero_copy]`'s.
+#[derive(Default, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
+#[borsh(crate = "anchor_lang::prelude::borsh")]
 pub struct ReserveConfig {
     /// Share of collateral value that may be borrowed against.
     pub loan_to_value_bps: u16,
