@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The test command: set-up, the SBF build, then every test (native unit and property tests of the
-# money math, integration tests that run target/deploy/solvent.so in solana-program-test).
-# Ends with one line totalling every test binary's results.
+# The test command: set-up, the SBF build, the IDL check, then every test: native unit and
+# property tests of the money math, integration tests that run target/deploy/solvent.so in
+# solana-program-test, and the TypeScript client's tests (npm test in app/, on the same .so in
+# LiteSVM). Ends with one line totalling every test's results.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -13,5 +14,7 @@ trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --locked --lib --bins --tests -- --nocapture 2>&1 |
   grep --line-buffered -v "DEBUG solana_runtime::message_processor::stable_log" | tee "$log" || status=$?
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"
+(cd app && npm install --no-audit --no-fund --loglevel=error && npm test --silent) 2>&1 | tee -a "$log" || status=$?
+awk '/^test result:/ { passed += $4; failed += $6 } /^# pass / { passed += $3 } /^# fail / { failed += $3 }
+  END { printf "%d passed, %d failed\n", passed, failed }' "$log"
 exit "$status"

@@ -1,0 +1,273 @@
+// The Solvent TypeScript client: what the IDL cannot say.
+//
+// - `generated/`: the typed @solana/kit client Codama renders from idl/solvent.json
+//   (`npm run generate`), re-exported here.
+// - `anchorProgram()`: the same IDL in @anchor-lang/core's `Program` (accounts decode,
+//   instructions build, events parse).
+// - PDAs, "refresh then act" sequences with the compute-unit limit they need, an obligation
+//   read into a position with the program's own rounding, and program errors by name.
+import { AnchorProvider, BorshCoder, EventParser, Program, type Idl } from '@anchor-lang/core';
+import { Connection, Keypair, PublicKey } from '@solana/web3.js';
+import {
+  AccountRole,
+  address,
+  getAddressEncoder,
+  getProgramDerivedAddress,
+  type Address,
+  type Instruction,
+} from '@solana/kit';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as generated from '../generated/index.ts';
+
+export * from '../generated/index.ts';
+
+export const IDL = JSON.parse(readFileSync(fileURLToPath(new URL('../../idl/solvent.json', import.meta.url)), 'utf8')) as Idl & {
+  errors: { code: number; name: string; msg: string }[];
+};
+export const PROGRAM_ID = address(IDL.address);
+export const PYTH_RECEIVER_PROGRAM_ID = address('rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ');
+export const TOKEN_PROGRAM_ID = address('TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA');
+export const COMPUTE_BUDGET_PROGRAM_ID = address('ComputeBudget111111111111111111111111111111');
+export const ORACLE_SOURCE_PYTH_LEGACY = 0;
+export const ORACLE_SOURCE_PYTH_PULL = 1;
+
+const enc = getAddressEncoder();
+const utf8 = (text: string) => new TextEncoder().encode(text);
+const pda = async (seeds: (string | Address | Uint8Array)[]) =>
+  (
+    await getProgramDerivedAddress({
+      programAddress: PROGRAM_ID,
+      seeds: seeds.map((seed) => (seed instanceof Uint8Array ? seed : seed.length >= 32 ? enc.encode(seed as Address) : utf8(seed))),
+    })
+  )[0];
+
+export const marketAuthorityAddress = (market: Address) => pda(['authority', market]);
+export const reserveAddress = (market: Address, mint: Address) => pda(['reserve', market, mint]);
+export const liquidityVaultAddress = (reserve: Address) => pda(['liquidity_vault', reserve]);
+export const feeVaultAddress = (reserve: Address) => pda(['fee_vault', reserve]);
+export const collateralMintAddress = (reserve: Address) => pda(['collateral_mint', reserve]);
+export const obligationAddress = (market: Address, owner: Address, id = 0) => pda(['obligation', market, owner, new Uint8Array([id])]);
+
+/** The IDL in @anchor-lang/core's Program. Building instructions and decoding need no network; the
+ *  connection is only used if you call `.rpc()` or fetch through it. */
+export function anchorProgram(connection = new Connection('http://127.0.0.1:8899')): Program {
+  const wallet = Keypair.generate();
+  const provider = new AnchorProvider(
+    connection,
+    {
+      publicKey: wallet.publicKey,
+      signTransaction: async (tx) => tx,
+      signAllTransactions: async (txs) => txs,
+    },
+    {},
+  );
+  return new Program(IDL, provider);
+}
+
+/** Events in a transaction's log lines, decoded with the IDL. */
+export function parseEvents(logs: string[]): { name: string; data: Record<string, unknown> }[] {
+  const parser = new EventParser(new PublicKey(PROGRAM_ID), new BorshCoder(IDL));
+  return [...parser.parseLogs(logs)];
+}
+
+/** A web3.js v1 instruction (what Anchor's Program builds) as a @solana/kit instruction. */
+export function fromWeb3Instruction(ix: {
+  programId: PublicKey;
+  keys: { pubkey: PublicKey; isSigner: boolean; isWritable: boolean }[];
+  data: Uint8Array;
+}): Instruction {
+  return {
+    programAddress: address(ix.programId.toBase58()),
+    accounts: ix.keys.map((key) => ({
+      address: address(key.pubkey.toBase58()),
+      role: key.isSigner
+        ? key.isWritable
+          ? AccountRole.WRITABLE_SIGNER
+          : AccountRole.READONLY_SIGNER
+        : key.isWritable
+          ? AccountRole.WRITABLE
+          : AccountRole.READONLY,
+    })),
+    data: new Uint8Array(ix.data),
+  };
+}
+
+/** A program error by code: its name and message from the IDL. */
+export function programError(code: number): { code: number; name: string; message: string } | undefined {
+  const found = IDL.errors.find((error) => error.code === code);
+  return found && { code, name: found.name, message: found.msg };
+}
+
+/** The custom program error in a failed transaction's error, if any. */
+export function customErrorCode(error: unknown): number | undefined {
+  const text = typeof error === 'object' && error !== null && 'toString' in error ? String(error) : String(error);
+  const match = /Custom\((\d+)\)|custom program error: 0x([0-9a-f]+)|"Custom":\s*(\d+)/i.exec(text);
+  if (!match) return undefined;
+  return match[1] ? Number(match[1]) : match[2] ? parseInt(match[2], 16) : Number(match[3]);
+}
+
+export function setComputeUnitLimitInstruction(units: number): Instruction {
+  const data = new Uint8Array(5);
+  data[0] = 2;
+  new DataView(data.buffer).setUint32(1, units, true);
+  return { programAddress: COMPUTE_BUDGET_PROGRAM_ID, accounts: [], data };
+}
+
+const storedWad = (value: { leBytes: ArrayLike<number> }) => {
+  let out = 0n;
+  for (let i = 15; i >= 0; i--) out = (out << 8n) | BigInt(value.leBytes[i]);
+  return out;
+};
+const DEFAULT_ADDRESS = '11111111111111111111111111111111';
+
+/** The reserves an obligation's refresh needs, in order: every deposit's, then every borrow's. */
+export function obligationReserves(obligation: generated.Obligation): Address[] {
+  const deposits = obligation.deposits.filter((d) => d.depositReserve !== DEFAULT_ADDRESS).map((d) => d.depositReserve);
+  const borrows = obligation.borrows.filter((b) => b.borrowReserve !== DEFAULT_ADDRESS).map((b) => b.borrowReserve);
+  return [...deposits, ...borrows];
+}
+
+/** Compute units a refresh-then-act transaction needs: measured costs (README's compute table)
+ *  with headroom, so clients need not guess. */
+export function computeUnitsFor(reserves: number, positions: number, action = 30_000): number {
+  return 5_000 + 5_000 * reserves + 3_500 * positions + action;
+}
+
+/** Refresh every reserve the obligation (and the action) touches, refresh the obligation, then
+ *  act: the order borrow, withdraw and liquidate require, in one transaction. */
+export async function refreshThenAct(
+  obligationKey: Address,
+  obligation: generated.Obligation | undefined,
+  oracleOf: (reserve: Address) => Address,
+  actionReserves: Address[],
+  action: Instruction,
+): Promise<Instruction[]> {
+  const positions = obligation ? obligationReserves(obligation) : [];
+  const reserves = [...new Set([...positions, ...actionReserves])];
+  const refreshObligation = generated.getRefreshObligationInstruction({ obligation: obligationKey });
+  return [
+    setComputeUnitLimitInstruction(computeUnitsFor(reserves.length, positions.length)),
+    ...reserves.map((reserve) => generated.getRefreshReserveInstruction({ reserve, oracle: oracleOf(reserve) })),
+    {
+      ...refreshObligation,
+      accounts: [...refreshObligation.accounts, ...positions.map((reserve) => ({ address: reserve, role: AccountRole.READONLY }))],
+    },
+    action,
+  ];
+}
+
+// ---- Position math: the program's Obligation::revalue, in bigint, with its rounding. ----
+
+export const WAD = 10n ** 18n;
+const divRound = (numerator: bigint, denominator: bigint, up: boolean) =>
+  up ? (numerator + denominator - 1n) / denominator : numerator / denominator;
+
+function valueAt(reserve: generated.Reserve, mantissa: bigint, amountWad: bigint, up: boolean): bigint {
+  const scale = reserve.marketPriceExponent - reserve.liquidityDecimals;
+  return scale >= 0 ? amountWad * mantissa * 10n ** BigInt(scale) : divRound(amountWad * mantissa, 10n ** BigInt(-scale), up);
+}
+
+function liquidityForShares(reserve: generated.Reserve, shares: bigint): bigint {
+  if (reserve.collateralSupply === 0n) return 0n;
+  const onHand = (reserve.availableAmount + reserve.flashLoanAmount) * WAD;
+  const total = onHand + storedWad(reserve.borrowedAmountWad) - storedWad(reserve.accumulatedProtocolFeesWad);
+  return (total * shares) / reserve.collateralSupply;
+}
+
+export type Position = {
+  deposits: { reserve: Address; shares: bigint; valueWad: bigint }[];
+  borrows: { reserve: Address; debtWad: bigint; valueWad: bigint }[];
+  depositedValueWad: bigint;
+  borrowedValueWad: bigint;
+  allowedBorrowValueWad: bigint;
+  unhealthyBorrowValueWad: bigint;
+  liquidationBorrowedValueWad: bigint;
+  /** unhealthy borrow value / debt at liquidation prices; undefined without debt. */
+  healthFactor: number | undefined;
+  liquidatable: boolean;
+  /** With one collateral asset: the collateral price (quote per whole token) at which the
+   *  position becomes liquidatable, other prices unchanged. */
+  liquidationPrice: number | undefined;
+};
+
+/** An obligation valued at its reserves' last refreshed state, exactly as refresh_obligation would. */
+export function readPosition(obligation: generated.Obligation, reserves: Map<Address, generated.Reserve>): Position {
+  const reserveOf = (key: Address) => {
+    const reserve = reserves.get(key);
+    if (!reserve) throw new Error(`reserve ${key} of the obligation was not given`);
+    return reserve;
+  };
+  const deposits = obligation.deposits
+    .filter((d) => d.depositReserve !== DEFAULT_ADDRESS)
+    .map((d) => {
+      const reserve = reserveOf(d.depositReserve);
+      const liquidity = liquidityForShares(reserve, d.depositedShares);
+      return {
+        reserve: d.depositReserve,
+        shares: d.depositedShares,
+        liquidity,
+        valueWad: valueAt(reserve, reserve.collateralPriceMantissa, liquidity, false),
+        liquidationValueWad: valueAt(reserve, reserve.liquidationCollateralPriceMantissa, liquidity, false),
+        config: reserve.config,
+        reserveState: reserve,
+      };
+    });
+  const borrows = obligation.borrows
+    .filter((b) => b.borrowReserve !== DEFAULT_ADDRESS)
+    .map((b) => {
+      const reserve = reserveOf(b.borrowReserve);
+      const snapshot = storedWad(b.cumulativeBorrowIndexWad);
+      const index = storedWad(reserve.cumulativeBorrowIndexWad);
+      const debt = storedWad(b.borrowedAmountWad);
+      const debtWad = index === snapshot ? debt : divRound(debt * index, snapshot, true);
+      return {
+        reserve: b.borrowReserve,
+        debtWad,
+        valueWad: valueAt(reserve, reserve.debtPriceMantissa, debtWad, true),
+        liquidationValueWad: valueAt(reserve, reserve.liquidationDebtPriceMantissa, debtWad, true),
+      };
+    });
+  const bps = (value: bigint, factor: number) => (value * BigInt(factor)) / 10_000n;
+  const depositedValueWad = deposits.reduce((sum, d) => sum + d.valueWad, 0n);
+  const allowedBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.valueWad, d.config.loanToValueBps), 0n);
+  const borrowedValueWad = borrows.reduce((sum, b) => sum + b.valueWad, 0n);
+  let unhealthyBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.valueWad, d.config.liquidationThresholdBps), 0n);
+  let liquidationBorrowedValueWad = borrowedValueWad;
+  if (borrowedValueWad > unhealthyBorrowValueWad) {
+    // Unhealthy at conservative prices: judged at liquidation prices, as the program does.
+    unhealthyBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.liquidationValueWad, d.config.liquidationThresholdBps), 0n);
+    liquidationBorrowedValueWad = borrows.reduce((sum, b) => sum + b.liquidationValueWad, 0n);
+  }
+  const healthFactor =
+    liquidationBorrowedValueWad === 0n ? undefined : Number((unhealthyBorrowValueWad * 1_000_000n) / liquidationBorrowedValueWad) / 1e6;
+  let liquidationPrice: number | undefined;
+  if (deposits.length === 1 && liquidationBorrowedValueWad > 0n) {
+    const d = deposits[0];
+    const tokens = Number(d.liquidity) / 1e18 / 10 ** d.reserveState.liquidityDecimals;
+    liquidationPrice = Number(liquidationBorrowedValueWad) / 1e18 / (tokens * (d.config.liquidationThresholdBps / 10_000));
+  }
+  return {
+    deposits: deposits.map(({ reserve, shares, valueWad }) => ({ reserve, shares, valueWad })),
+    borrows: borrows.map(({ reserve, debtWad, valueWad }) => ({ reserve, debtWad, valueWad })),
+    depositedValueWad,
+    borrowedValueWad,
+    allowedBorrowValueWad,
+    unhealthyBorrowValueWad,
+    liquidationBorrowedValueWad,
+    healthFactor,
+    liquidatable: liquidationBorrowedValueWad > unhealthyBorrowValueWad,
+    liquidationPrice,
+  };
+}
+
+/** The values refresh_obligation cached on the obligation, as bigints. */
+export function cachedValues(obligation: generated.Obligation) {
+  return {
+    depositedValueWad: storedWad(obligation.depositedValueWad),
+    borrowedValueWad: storedWad(obligation.borrowedValueWad),
+    allowedBorrowValueWad: storedWad(obligation.allowedBorrowValueWad),
+    unhealthyBorrowValueWad: storedWad(obligation.unhealthyBorrowValueWad),
+    liquidationBorrowedValueWad: storedWad(obligation.liquidationBorrowedValueWad),
+  };
+}

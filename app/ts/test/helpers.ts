@@ -1,0 +1,145 @@
+// A LiteSVM chain with the built program and SPL Token, and account builders for tests.
+import {
+  addSignersToTransactionMessage,
+  appendTransactionMessageInstructions,
+  createTransactionMessage,
+  generateKeyPairSigner,
+  getAddressEncoder,
+  lamports,
+  pipe,
+  setTransactionMessageFeePayerSigner,
+  setTransactionMessageLifetimeUsingBlockhash,
+  signTransactionMessageWithSigners,
+  type Address,
+  type Instruction,
+  type KeyPairSigner,
+  type TransactionSigner,
+} from '@solana/kit';
+import { FailedTransactionMetadata, LiteSVM } from 'litesvm';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PROGRAM_ID, PYTH_RECEIVER_PROGRAM_ID, TOKEN_PROGRAM_ID, customErrorCode, programError } from '../src/index.ts';
+
+export const SO_PATH = fileURLToPath(new URL('../../../target/deploy/solvent.so', import.meta.url));
+const enc = getAddressEncoder();
+
+export type Sent = { ok: true; computeUnits: bigint; logs: string[] } | { ok: false; error: string; code?: number; name?: string; logs: string[] };
+
+export class Chain {
+  svm: LiteSVM;
+  payer!: KeyPairSigner;
+
+  private constructor() {
+    if (!existsSync(SO_PATH)) throw new Error(`${SO_PATH} is missing: run scripts/build-sbf.sh first`);
+    this.svm = new LiteSVM();
+    this.svm.addProgramFromFile(PROGRAM_ID, SO_PATH);
+  }
+
+  static async start(): Promise<Chain> {
+    const chain = new Chain();
+    chain.payer = await generateKeyPairSigner();
+    chain.svm.airdrop(chain.payer.address, lamports(1_000_000_000_000n));
+    return chain;
+  }
+
+  now(): bigint {
+    return this.svm.getClock().unixTimestamp;
+  }
+
+  /** Moves to a later slot and unix time (refreshes are per slot). */
+  advance(seconds: bigint) {
+    const clock = this.svm.getClock();
+    clock.slot += 1n;
+    clock.unixTimestamp += seconds;
+    this.svm.setClock(clock);
+    this.svm.expireBlockhash();
+  }
+
+  async send(instructions: Instruction[], signers: TransactionSigner[] = []): Promise<Sent> {
+    const message = pipe(
+      createTransactionMessage({ version: 0 }),
+      (m) => setTransactionMessageFeePayerSigner(this.payer, m),
+      (m) => setTransactionMessageLifetimeUsingBlockhash({ blockhash: this.svm.latestBlockhash(), lastValidBlockHeight: 0n }, m),
+      (m) => appendTransactionMessageInstructions(instructions, m),
+      (m) => addSignersToTransactionMessage(signers, m),
+    );
+    const tx = await signTransactionMessageWithSigners(message);
+    const result = this.svm.sendTransaction(tx);
+    this.svm.expireBlockhash();
+    if (result instanceof FailedTransactionMetadata) {
+      const logs = result.meta().logs();
+      const error = result.toString();
+      const code = customErrorCode(error) ?? customErrorCode(logs.join('\n'));
+      return { ok: false, error, code, name: code === undefined ? undefined : programError(code)?.name, logs };
+    }
+    return { ok: true, computeUnits: result.computeUnitsConsumed(), logs: result.logs() };
+  }
+
+  async mustSend(instructions: Instruction[], signers: TransactionSigner[] = []) {
+    const sent = await this.send(instructions, signers);
+    if (!sent.ok) throw new Error(`transaction failed: ${sent.error} ${sent.name ?? ''}\n${sent.logs.join('\n')}`);
+    return sent;
+  }
+
+  setAccount(address: Address, owner: Address, data: Uint8Array) {
+    this.svm.setAccount({
+      address,
+      data,
+      executable: false,
+      lamports: lamports(this.svm.minimumBalanceForRentExemption(BigInt(data.length))),
+      programAddress: owner,
+      space: BigInt(data.length),
+    });
+  }
+
+  data(address: Address): Uint8Array {
+    const account = this.svm.getAccount(address);
+    if (!account.exists) throw new Error(`no account ${address}`);
+    return account.data as Uint8Array;
+  }
+
+  tokenBalance(account: Address): bigint {
+    return new DataView(this.data(account).buffer, this.data(account).byteOffset).getBigUint64(64, true);
+  }
+
+  /** An SPL Token mint with `authority`, written directly. */
+  async createMint(decimals: number, authority: Address): Promise<Address> {
+    const mint = (await generateKeyPairSigner()).address;
+    const data = new Uint8Array(82);
+    data.set([1, 0, 0, 0], 0);
+    data.set(enc.encode(authority), 4);
+    data[44] = decimals;
+    data[45] = 1;
+    this.setAccount(mint, TOKEN_PROGRAM_ID, data);
+    return mint;
+  }
+
+  /** An initialized SPL Token account holding `amount`, written directly. */
+  async createTokenAccount(mint: Address, owner: Address, amount: bigint): Promise<Address> {
+    const account = (await generateKeyPairSigner()).address;
+    const data = new Uint8Array(165);
+    data.set(enc.encode(mint), 0);
+    data.set(enc.encode(owner), 32);
+    new DataView(data.buffer).setBigUint64(64, amount, true);
+    data[108] = 1;
+    this.setAccount(account, TOKEN_PROGRAM_ID, data);
+    return account;
+  }
+
+  /** A fully verified Pyth PriceUpdateV2 account (the receiver program's layout), published now. */
+  setPriceUpdate(account: Address, feedId: Uint8Array, price: bigint, emaPrice: bigint, exponent: number, confidence = 0n) {
+    const data = new Uint8Array(134);
+    const view = new DataView(data.buffer);
+    data.set([34, 241, 35, 99, 157, 126, 244, 205], 0);
+    data[40] = 1; // VerificationLevel::Full
+    data.set(feedId, 41);
+    view.setBigInt64(73, price, true);
+    view.setBigUint64(81, confidence, true);
+    view.setInt32(89, exponent, true);
+    view.setBigInt64(93, this.now(), true);
+    view.setBigInt64(101, this.now() - 1n, true);
+    view.setBigInt64(109, emaPrice, true);
+    view.setBigUint64(117, confidence, true);
+    this.setAccount(account, PYTH_RECEIVER_PROGRAM_ID, data);
+  }
+}
