@@ -35,43 +35,13 @@ import {
   reserveAddress,
   type Obligation,
   type Reserve,
-  type ReserveConfigArgs,
 } from '../src/index.ts';
-import { Chain } from './helpers.ts';
+import { Chain, reserveConfig } from './helpers.ts';
 
 const SOL = 1_000_000_000n;
 const USDC = 1_000_000n;
 const SOL_FEED = new Uint8Array(32).fill(0xef);
 const USDC_FEED = new Uint8Array(32).fill(0xea);
-
-export function reserveConfig(overrides: Partial<ReserveConfigArgs> = {}): ReserveConfigArgs {
-  const rateCurve = [
-    { utilizationBps: 0, borrowRateBps: 0 },
-    { utilizationBps: 8_000, borrowRateBps: 1_000 },
-    { utilizationBps: 10_000, borrowRateBps: 10_000 },
-    ...Array.from({ length: 5 }, () => ({ utilizationBps: 0, borrowRateBps: 0 })),
-  ];
-  return {
-    loanToValueBps: 7_500,
-    liquidationThresholdBps: 8_000,
-    liquidationBonusBps: 500,
-    closeFactorBps: 5_000,
-    protocolTakeRateBps: 1_000,
-    borrowFeeBps: 0,
-    maxConfidenceBps: 200,
-    flashLoanFeeBps: 9,
-    maxPriceAgeSecs: 60,
-    maxLiquidationBonusBps: 0,
-    liquidationBonusRampSecs: 0,
-    priceBandBps: 2_000,
-    valuationMode: 0,
-    configPadding: new Uint8Array(5),
-    depositLimit: 2n ** 64n - 1n,
-    borrowLimit: 2n ** 64n - 1n,
-    rateCurve,
-    ...overrides,
-  };
-}
 
 type TestReserve = { reserve: Address; mint: Address; vault: Address; oracle: Address };
 

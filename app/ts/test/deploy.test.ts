@@ -1,0 +1,89 @@
+// The deploy script (app/ts/src/deploy.ts, run by migrations/deploy.ts) against LiteSVM: the
+// same steps and idempotency checks it runs over RPC, with the built .so.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Keypair } from '@solana/web3.js';
+import { generateKeyPairSigner, type Address, type Instruction, type TransactionSigner } from '@solana/kit';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deploy, type DeployChain, type DeployConfig } from '../src/deploy.ts';
+import { PROGRAM_ID, PYTH_RECEIVER_PROGRAM_ID, getLendingMarketDecoder, getReserveDecoder, reserveAddress } from '../src/index.ts';
+import { Chain, reserveConfig } from './helpers.ts';
+
+class LiteSvmDeployChain implements DeployChain {
+  sent = 0;
+  constructor(readonly chain: Chain) {}
+  get payer() {
+    return this.chain.payer;
+  }
+  async account(address: Address) {
+    const account = this.chain.svm.getAccount(address);
+    return account.exists ? new Uint8Array(account.data) : null;
+  }
+  async isExecutable(address: Address) {
+    const account = this.chain.svm.getAccount(address);
+    return account.exists && account.executable;
+  }
+  async deployProgram(soPath: string) {
+    this.chain.svm.addProgramFromFile(PROGRAM_ID, soPath);
+  }
+  async send(instructions: Instruction[], signers: TransactionSigner[] = []) {
+    this.sent += 1;
+    await this.chain.mustSend(instructions, signers);
+  }
+}
+
+test('the deploy script creates the market and reserves once, then changes only what differs', async () => {
+  const chain = await Chain.start(false);
+  const deployChain = new LiteSvmDeployChain(chain);
+  const dir = mkdtempSync(join(tmpdir(), 'solvent-deploy-'));
+  writeFileSync(join(dir, 'market.json'), JSON.stringify([...Keypair.generate().secretKey]));
+  const solMint = await chain.createMint(9, chain.payer.address);
+  const usdcMint = await chain.createMint(6, chain.payer.address);
+  const solOracle = (await generateKeyPairSigner()).address;
+  const usdcOracle = (await generateKeyPairSigner()).address;
+  const solFeed = 'ef'.repeat(32);
+  const usdcFeed = 'ea'.repeat(32);
+  chain.setPriceUpdate(solOracle, new Uint8Array(32).fill(0xef), 15_000_000_000n, 15_000_000_000n, -8);
+  chain.setPriceUpdate(usdcOracle, new Uint8Array(32).fill(0xea), 1_000_000n, 1_000_000n, -6);
+  const config: DeployConfig = {
+    marketKeypair: 'market.json',
+    quoteCurrency: 'USD',
+    oracleProgram: PYTH_RECEIVER_PROGRAM_ID,
+    liquidationLimits: { capValue: 25_000, dustValue: 20, protocolShareBps: 2_000 },
+    reserves: [
+      { symbol: 'SOL', mint: solMint, oracle: solOracle, oracleSource: 1, priceFeedId: solFeed, config: reserveConfig() },
+      { symbol: 'USDC', mint: usdcMint, oracle: usdcOracle, oracleSource: 1, priceFeedId: usdcFeed, config: reserveConfig({ loanToValueBps: 8_500, liquidationThresholdBps: 9_000 }) },
+    ],
+  };
+
+  const first = await deploy(deployChain, config, { configDir: dir });
+  assert.equal(first.length, 5, first.join('\n'));
+  assert.match(first[0], /deployed the program/);
+  assert.match(first[1], /created market/);
+  assert.equal(first[2], 'set the liquidation limits');
+  assert.match(first[3], /listed SOL/);
+  assert.match(first[4], /listed USDC/);
+  const sentAfterFirst = deployChain.sent;
+
+  // Nothing differs: nothing is sent.
+  assert.deepEqual(await deploy(deployChain, config, { configDir: dir }), []);
+  assert.equal(deployChain.sent, sentAfterFirst);
+
+  // A risk change is applied with update_reserve_config, once.
+  const changed = structuredClone(config);
+  changed.reserves[1].config = reserveConfig({ loanToValueBps: 8_000, liquidationThresholdBps: 9_000 });
+  assert.deepEqual(await deploy(deployChain, changed, { configDir: dir }), ["updated USDC's config"]);
+  assert.deepEqual(await deploy(deployChain, changed, { configDir: dir }), []);
+  const marketKey = first[1].split(' ').pop() as Address;
+  const usdc = getReserveDecoder().decode(chain.data(await reserveAddress(marketKey, usdcMint)));
+  assert.equal(usdc.config.loanToValueBps, 8_000);
+  const market = getLendingMarketDecoder().decode(chain.data(marketKey));
+  assert.equal(market.liquidationCapValue, 25_000n);
+
+  // The oracle is pinned: a config naming another one is refused, not silently applied.
+  const otherOracle = structuredClone(changed);
+  otherOracle.reserves[0].oracle = usdcOracle;
+  await assert.rejects(deploy(deployChain, otherOracle, { configDir: dir }), /oracle is pinned/);
+});
