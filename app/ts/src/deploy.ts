@@ -91,9 +91,20 @@ const hex = (text: string | undefined) => {
 };
 const equalBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
+/** JSON holds the u64 limits as strings and the padding as a list. */
+function normalized(config: ReserveConfigArgs): ReserveConfigArgs {
+  return {
+    ...config,
+    depositLimit: BigInt(config.depositLimit),
+    borrowLimit: BigInt(config.borrowLimit),
+    configPadding: new Uint8Array(config.configPadding ?? new Uint8Array(5)),
+  };
+}
+
 /** Runs every step; returns what it did (empty when everything already matched). */
 export async function deploy(chain: DeployChain, config: DeployConfig, options: { upgrade?: boolean; configDir?: string } = {}): Promise<string[]> {
   const done: string[] = [];
+  config = { ...config, reserves: config.reserves.map((spec) => ({ ...spec, config: normalized(spec.config) })) };
   const resolve = (path: string) => (path.startsWith('/') || path.startsWith('~') ? path : `${options.configDir ?? ROOT}/${path}`);
 
   // 1. The program.

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keypair } from '@solana/web3.js';
 import { generateKeyPairSigner, type Address, type Instruction, type TransactionSigner } from '@solana/kit';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deploy, type DeployChain, type DeployConfig } from '../src/deploy.ts';
@@ -86,4 +86,21 @@ test('the deploy script creates the market and reserves once, then changes only 
   const otherOracle = structuredClone(changed);
   otherOracle.reserves[0].oracle = usdcOracle;
   await assert.rejects(deploy(deployChain, otherOracle, { configDir: dir }), /oracle is pinned/);
+});
+
+test('the committed localnet config (JSON: u64 limits as strings) deploys, once', async () => {
+  const chain = await Chain.start(false);
+  const deployChain = new LiteSvmDeployChain(chain);
+  const dir = mkdtempSync(join(tmpdir(), 'solvent-localnet-'));
+  writeFileSync(join(dir, 'market.json'), JSON.stringify([...Keypair.generate().secretKey]));
+  const config = JSON.parse(readFileSync(new URL('../../../migrations/localnet.json', import.meta.url), 'utf8')) as DeployConfig;
+  config.marketKeypair = 'market.json';
+  for (const [i, feed] of [0xef, 0xea].entries()) {
+    const spec = config.reserves[i];
+    spec.mint = await chain.createMint(i === 0 ? 9 : 6, chain.payer.address);
+    spec.oracle = (await generateKeyPairSigner()).address;
+    chain.setPriceUpdate(spec.oracle as Address, new Uint8Array(32).fill(feed), i === 0 ? 15_000_000_000n : 1_000_000n, i === 0 ? 15_000_000_000n : 1_000_000n, i === 0 ? -8 : -6);
+  }
+  assert.equal((await deploy(deployChain, config, { configDir: dir })).length, 5);
+  assert.deepEqual(await deploy(deployChain, config, { configDir: dir }), []);
 });
