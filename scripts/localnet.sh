@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Localnet for users with the Solana CLI: a real solana-test-validator, the program deployed and
 # a market with SOL and USDC reserves created by the deploy script over JSON-RPC (run twice: the
-# second run must change nothing), then one keeper pass over RPC.
+# second run must change nothing), the TypeScript client's scenario over JSON-RPC, then one
+# keeper pass over RPC.
 #   ./scripts/localnet.sh            # leaves the validator running; stop it with: kill $(cat target/localnet/validator.pid)
 # Needs solana-test-validator and solana on PATH (Anza's toolchain), Node.js, and a funded
 # wallet at ~/.config/solana/id.json (solana-keygen new). This machine has no validator: see README.
@@ -36,5 +37,7 @@ echo "== deploy (second run: must change nothing) =="
 (cd app && npm run --silent deploy -- "$config" --rpc http://127.0.0.1:8899 --wallet "$wallet")
 market=$(node -e 'const k=require("@solana/web3.js").Keypair.fromSecretKey(Uint8Array.from(JSON.parse(require("fs").readFileSync(process.argv[1]))));console.log(k.publicKey.toBase58())' "$dir/accounts/market.json" 2>/dev/null || true)
 echo "market $market; validator log in $dir/validator.log"
-echo "== one keeper pass over RPC (nothing to liquidate yet) =="
+echo "== the TypeScript client's scenario over JSON-RPC =="
+(cd app && npx tsx ts/src/localnet-scenario.ts http://127.0.0.1:8899 "$wallet" "$dir/accounts")
+echo "== one keeper pass over RPC (nothing to liquidate) =="
 cargo run -q --release -p solvent-app --bin solvent-keeper -- --url http://127.0.0.1:8899 --market "$market" --keypair "$wallet" --passes 1

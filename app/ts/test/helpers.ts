@@ -18,12 +18,12 @@ import {
 import { FailedTransactionMetadata, LiteSVM } from 'litesvm';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PROGRAM_ID, PYTH_RECEIVER_PROGRAM_ID, TOKEN_PROGRAM_ID, customErrorCode, programError, type ReserveConfigArgs } from '../src/index.ts';
+import { PROGRAM_ID, PYTH_RECEIVER_PROGRAM_ID, TOKEN_PROGRAM_ID, customErrorCode, programError } from '../src/index.ts';
 
 export const SO_PATH = fileURLToPath(new URL('../../../target/deploy/solvent.so', import.meta.url));
 const enc = getAddressEncoder();
 
-export type Sent = { ok: true; computeUnits: bigint; logs: string[] } | { ok: false; error: string; code?: number; name?: string; logs: string[] };
+import type { Sent } from '../src/scenario.ts';
 
 export class Chain {
   svm: LiteSVM;
@@ -145,33 +145,4 @@ export class Chain {
   }
 }
 
-/** The tests' reserve config: LTV 75%, threshold 80%, 5% bonus, 20% price band. */
-export function reserveConfig(overrides: Partial<ReserveConfigArgs> = {}): ReserveConfigArgs {
-  const rateCurve = [
-    { utilizationBps: 0, borrowRateBps: 0 },
-    { utilizationBps: 8_000, borrowRateBps: 1_000 },
-    { utilizationBps: 10_000, borrowRateBps: 10_000 },
-    ...Array.from({ length: 5 }, () => ({ utilizationBps: 0, borrowRateBps: 0 })),
-  ];
-  return {
-    loanToValueBps: 7_500,
-    liquidationThresholdBps: 8_000,
-    liquidationBonusBps: 500,
-    closeFactorBps: 5_000,
-    protocolTakeRateBps: 1_000,
-    borrowFeeBps: 0,
-    maxConfidenceBps: 200,
-    flashLoanFeeBps: 9,
-    maxPriceAgeSecs: 60,
-    maxLiquidationBonusBps: 0,
-    liquidationBonusRampSecs: 0,
-    priceBandBps: 2_000,
-    valuationMode: 0,
-    configPadding: new Uint8Array(5),
-    depositLimit: 2n ** 64n - 1n,
-    borrowLimit: 2n ** 64n - 1n,
-    rateCurve,
-    ...overrides,
-  };
-}
-
+export { reserveConfig } from '../src/scenario.ts';

@@ -1,0 +1,134 @@
+// `ScenarioChain` over JSON-RPC (a solana-test-validator, devnet): mints and token accounts
+// are created with real System and SPL Token instructions; prices come from PriceUpdateV2
+// accounts that already exist on the cluster (preloaded on localnet).
+import { getCreateAccountInstruction } from '@solana-program/system';
+import { getInitializeAccount3Instruction, getInitializeMint2Instruction, getMintToInstruction } from '@solana-program/token';
+import {
+  addSignersToTransactionMessage,
+  appendTransactionMessageInstructions,
+  createSolanaRpc,
+  createTransactionMessage,
+  generateKeyPairSigner,
+  getBase64EncodedWireTransaction,
+  getSignatureFromTransaction,
+  lamports,
+  pipe,
+  setTransactionMessageFeePayerSigner,
+  setTransactionMessageLifetimeUsingBlockhash,
+  signTransactionMessageWithSigners,
+  type Address,
+  type Instruction,
+  type KeyPairSigner,
+  type TransactionSigner,
+} from '@solana/kit';
+import { TOKEN_PROGRAM_ID, customErrorCode, programError } from './index.ts';
+import type { ScenarioChain, Sent } from './scenario.ts';
+
+export class RpcScenarioChain implements ScenarioChain {
+  private rpc;
+  constructor(
+    url: string,
+    readonly payer: KeyPairSigner,
+    /** Existing PriceUpdateV2 accounts, by the first byte of their feed id. */
+    private prices: Map<number, Address>,
+  ) {
+    this.rpc = createSolanaRpc(url);
+  }
+
+  async send(instructions: Instruction[], signers: TransactionSigner[] = []): Promise<Sent> {
+    const { value: blockhash } = await this.rpc.getLatestBlockhash().send();
+    const message = pipe(
+      createTransactionMessage({ version: 0 }),
+      (m) => setTransactionMessageFeePayerSigner(this.payer, m),
+      (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
+      (m) => appendTransactionMessageInstructions(instructions, m),
+      (m) => addSignersToTransactionMessage(signers, m),
+    );
+    const tx = await signTransactionMessageWithSigners(message);
+    const signature = getSignatureFromTransaction(tx);
+    try {
+      await this.rpc.sendTransaction(getBase64EncodedWireTransaction(tx), { encoding: 'base64', skipPreflight: true }).send();
+    } catch (error) {
+      return { ok: false, error: String(error), logs: [] };
+    }
+    for (let i = 0; i < 120; i++) {
+      const { value } = await this.rpc.getSignatureStatuses([signature]).send();
+      const status = value[0];
+      if (status && (status.err || status.confirmationStatus === 'confirmed' || status.confirmationStatus === 'finalized')) {
+        const details = await this.rpc.getTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0, encoding: 'json' }).send();
+        const logs = [...(details?.meta?.logMessages ?? [])];
+        if (!status.err) return { ok: true, logs };
+        const error = JSON.stringify(status.err, (_, v) => (typeof v === 'bigint' ? Number(v) : v));
+        const code = customErrorCode(error) ?? customErrorCode(logs.join('\n'));
+        return { ok: false, error, code, name: code === undefined ? undefined : programError(code)?.name, logs };
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return { ok: false, error: `transaction ${signature} not confirmed in 30 s`, logs: [] };
+  }
+
+  private async mustSend(instructions: Instruction[], signers: TransactionSigner[] = []) {
+    const sent = await this.send(instructions, signers);
+    if (!sent.ok) throw new Error(`transaction failed: ${sent.error}\n${sent.logs.join('\n')}`);
+  }
+
+  async data(address: Address) {
+    const { value } = await this.rpc.getAccountInfo(address, { encoding: 'base64', commitment: 'confirmed' }).send();
+    if (!value) throw new Error(`no account ${address}`);
+    return new Uint8Array(Buffer.from(value.data[0], 'base64'));
+  }
+
+  async fund(address: Address) {
+    await this.mustSend([
+      {
+        programAddress: '11111111111111111111111111111111' as Address,
+        accounts: [
+          { address: this.payer.address, role: 3, signer: this.payer },
+          { address, role: 1 },
+        ],
+        data: (() => {
+          const data = new Uint8Array(12);
+          const view = new DataView(data.buffer);
+          view.setUint32(0, 2, true); // SystemInstruction::Transfer
+          view.setBigUint64(4, 100_000_000n, true);
+          return data;
+        })(),
+      } as Instruction,
+    ]);
+  }
+
+  private async rent(space: number) {
+    return lamports(await this.rpc.getMinimumBalanceForRentExemption(BigInt(space)).send());
+  }
+
+  async createMint(decimals: number) {
+    const mint = await generateKeyPairSigner();
+    await this.mustSend([
+      getCreateAccountInstruction({ payer: this.payer, newAccount: mint, lamports: await this.rent(82), space: 82, programAddress: TOKEN_PROGRAM_ID }),
+      getInitializeMint2Instruction({ mint: mint.address, decimals, mintAuthority: this.payer.address }),
+    ]);
+    return mint.address;
+  }
+
+  async createTokenAccount(mint: Address, owner: Address, amount: bigint) {
+    const account = await generateKeyPairSigner();
+    const instructions: Instruction[] = [
+      getCreateAccountInstruction({ payer: this.payer, newAccount: account, lamports: await this.rent(165), space: 165, programAddress: TOKEN_PROGRAM_ID }),
+      getInitializeAccount3Instruction({ account: account.address, mint, owner }),
+    ];
+    if (amount > 0n) instructions.push(getMintToInstruction({ mint, token: account.address, mintAuthority: this.payer, amount }));
+    await this.mustSend(instructions);
+    return account.address;
+  }
+
+  async tokenBalance(account: Address) {
+    const data = await this.data(account);
+    return new DataView(data.buffer, data.byteOffset).getBigUint64(64, true);
+  }
+
+  async priceAccount(feed: Uint8Array) {
+    const found = this.prices.get(feed[0]);
+    if (!found) throw new Error(`no preloaded PriceUpdateV2 account for feed ${feed[0].toString(16)}…`);
+    return found;
+  }
+}
