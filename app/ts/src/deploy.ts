@@ -10,17 +10,8 @@
 // the same steps against the built .so.
 import {
   address,
-  appendTransactionMessageInstructions,
-  addSignersToTransactionMessage,
   createKeyPairSignerFromBytes,
   createSolanaRpc,
-  createTransactionMessage,
-  getBase64EncodedWireTransaction,
-  getSignatureFromTransaction,
-  pipe,
-  setTransactionMessageFeePayerSigner,
-  setTransactionMessageLifetimeUsingBlockhash,
-  signTransactionMessageWithSigners,
   type Address,
   type Instruction,
   type KeyPairSigner,
@@ -46,6 +37,7 @@ import {
   reserveAddress,
   type ReserveConfigArgs,
 } from './index.ts';
+import { sendOverRpc } from './rpc-chain.ts';
 
 export type ReserveSpec = {
   symbol: string;
@@ -209,25 +201,8 @@ export class RpcDeployChain implements DeployChain {
   }
 
   async send(instructions: Instruction[], signers: TransactionSigner[] = []) {
-    const { value: blockhash } = await this.rpc.getLatestBlockhash().send();
-    const message = pipe(
-      createTransactionMessage({ version: 0 }),
-      (m) => setTransactionMessageFeePayerSigner(this.payer, m),
-      (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
-      (m) => appendTransactionMessageInstructions(instructions, m),
-      (m) => addSignersToTransactionMessage(signers, m),
-    );
-    const tx = await signTransactionMessageWithSigners(message);
-    const signature = getSignatureFromTransaction(tx);
-    await this.rpc.sendTransaction(getBase64EncodedWireTransaction(tx), { encoding: 'base64' }).send();
-    for (let i = 0; i < 60; i++) {
-      const { value } = await this.rpc.getSignatureStatuses([signature]).send();
-      const status = value[0];
-      if (status?.err) throw new Error(`transaction ${signature} failed: ${JSON.stringify(status.err, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
-      if (status?.confirmationStatus === 'confirmed' || status?.confirmationStatus === 'finalized') return;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    throw new Error(`transaction ${signature} not confirmed in 30 s`);
+    const sent = await sendOverRpc(this.rpc, this.payer, instructions, signers);
+    if (!sent.ok) throw new Error(`transaction failed: ${sent.error} ${sent.name ?? ''}\n${sent.logs.join('\n')}`);
   }
 }
 

@@ -24,8 +24,44 @@ import {
 import { TOKEN_PROGRAM_ID, customErrorCode, programError } from './index.ts';
 import type { ScenarioChain, Sent } from './scenario.ts';
 
+type Rpc = ReturnType<typeof createSolanaRpc>;
+
+/** Signs with the payer (and `signers`), sends, and waits for confirmation; failures come back
+ *  with the program's error name and the logs. Shared by the scenario and the deploy script. */
+export async function sendOverRpc(rpc: Rpc, payer: KeyPairSigner, instructions: Instruction[], signers: TransactionSigner[] = []): Promise<Sent> {
+  const { value: blockhash } = await rpc.getLatestBlockhash().send();
+  const message = pipe(
+    createTransactionMessage({ version: 0 }),
+    (m) => setTransactionMessageFeePayerSigner(payer, m),
+    (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
+    (m) => appendTransactionMessageInstructions(instructions, m),
+    (m) => addSignersToTransactionMessage(signers, m),
+  );
+  const tx = await signTransactionMessageWithSigners(message);
+  const signature = getSignatureFromTransaction(tx);
+  try {
+    await rpc.sendTransaction(getBase64EncodedWireTransaction(tx), { encoding: 'base64', skipPreflight: true }).send();
+  } catch (error) {
+    return { ok: false, error: String(error), logs: [] };
+  }
+  for (let i = 0; i < 120; i++) {
+    const { value } = await rpc.getSignatureStatuses([signature]).send();
+    const status = value[0];
+    if (status && (status.err || status.confirmationStatus === 'confirmed' || status.confirmationStatus === 'finalized')) {
+      const details = await rpc.getTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0, encoding: 'json' }).send();
+      const logs = [...(details?.meta?.logMessages ?? [])];
+      if (!status.err) return { ok: true, logs };
+      const error = JSON.stringify(status.err, (_, v) => (typeof v === 'bigint' ? Number(v) : v));
+      const code = customErrorCode(error) ?? customErrorCode(logs.join('\n'));
+      return { ok: false, error, code, name: code === undefined ? undefined : programError(code)?.name, logs };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return { ok: false, error: `transaction ${signature} not confirmed in 30 s`, logs: [] };
+}
+
 export class RpcScenarioChain implements ScenarioChain {
-  private rpc;
+  private rpc: Rpc;
   constructor(
     url: string,
     readonly payer: KeyPairSigner,
@@ -35,36 +71,8 @@ export class RpcScenarioChain implements ScenarioChain {
     this.rpc = createSolanaRpc(url);
   }
 
-  async send(instructions: Instruction[], signers: TransactionSigner[] = []): Promise<Sent> {
-    const { value: blockhash } = await this.rpc.getLatestBlockhash().send();
-    const message = pipe(
-      createTransactionMessage({ version: 0 }),
-      (m) => setTransactionMessageFeePayerSigner(this.payer, m),
-      (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
-      (m) => appendTransactionMessageInstructions(instructions, m),
-      (m) => addSignersToTransactionMessage(signers, m),
-    );
-    const tx = await signTransactionMessageWithSigners(message);
-    const signature = getSignatureFromTransaction(tx);
-    try {
-      await this.rpc.sendTransaction(getBase64EncodedWireTransaction(tx), { encoding: 'base64', skipPreflight: true }).send();
-    } catch (error) {
-      return { ok: false, error: String(error), logs: [] };
-    }
-    for (let i = 0; i < 120; i++) {
-      const { value } = await this.rpc.getSignatureStatuses([signature]).send();
-      const status = value[0];
-      if (status && (status.err || status.confirmationStatus === 'confirmed' || status.confirmationStatus === 'finalized')) {
-        const details = await this.rpc.getTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0, encoding: 'json' }).send();
-        const logs = [...(details?.meta?.logMessages ?? [])];
-        if (!status.err) return { ok: true, logs };
-        const error = JSON.stringify(status.err, (_, v) => (typeof v === 'bigint' ? Number(v) : v));
-        const code = customErrorCode(error) ?? customErrorCode(logs.join('\n'));
-        return { ok: false, error, code, name: code === undefined ? undefined : programError(code)?.name, logs };
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    return { ok: false, error: `transaction ${signature} not confirmed in 30 s`, logs: [] };
+  send(instructions: Instruction[], signers: TransactionSigner[] = []): Promise<Sent> {
+    return sendOverRpc(this.rpc, this.payer, instructions, signers);
   }
 
   private async mustSend(instructions: Instruction[], signers: TransactionSigner[] = []) {
