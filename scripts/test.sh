@@ -14,6 +14,8 @@ trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --locked --lib --bins --tests -- --nocapture 2>&1 |
   grep --line-buffered -v "DEBUG solana_runtime::message_processor::stable_log" | tee "$log" || status=$?
+# The npm tests also run the keeper binary over JSON-RPC.
+cargo build -q --locked -p solvent-app --bin solvent-keeper
 (cd app && npm install --no-audit --no-fund --loglevel=error && npm test --silent) 2>&1 | tee -a "$log" || status=$?
 awk '/^test result:/ { passed += $4; failed += $6 } /^# pass / { passed += $3 } /^# fail / { failed += $3 }
   END { printf "%d passed, %d failed\n", passed, failed }' "$log"

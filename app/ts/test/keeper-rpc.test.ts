@@ -1,0 +1,116 @@
+// The Rust keeper's RPC chain (app/src/keeper.rs, RpcChain through solana-rpc-client), run as
+// the solvent-keeper binary against the JSON-RPC bridge in front of LiteSVM: it finds the
+// unhealthy obligation over getProgramAccounts and liquidates it with real transactions.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Keypair } from '@solana/web3.js';
+import { createKeyPairSignerFromBytes, generateKeyPairSigner, type Address } from '@solana/kit';
+import {
+  PYTH_RECEIVER_PROGRAM_ID,
+  collateralMintAddress,
+  feeVaultAddress,
+  getBorrowInstruction,
+  getDepositInstruction,
+  getInitLendingMarketInstruction,
+  getInitObligationInstruction,
+  getInitReserveInstruction,
+  getObligationDecoder,
+  liquidityVaultAddress,
+  marketAuthorityAddress,
+  obligationAddress,
+  refreshThenAct,
+  reserveAddress,
+} from '../src/index.ts';
+import { reserveConfig, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
+import { Chain } from './helpers.ts';
+import { RpcBridge } from './rpc-bridge.ts';
+
+const targetDir = process.env.CARGO_TARGET_DIR ?? fileURLToPath(new URL('../../../target', import.meta.url));
+const KEEPER = join(targetDir, 'debug', 'solvent-keeper');
+
+function run(binary: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(binary, args);
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+test('the keeper binary liquidates over JSON-RPC', { skip: existsSync(KEEPER) ? false : `${KEEPER} not built (scripts/test.sh builds it)` }, async () => {
+  const chain = await Chain.start();
+  const market = await generateKeyPairSigner();
+  const authority = await marketAuthorityAddress(market.address);
+  await chain.mustSend([getInitLendingMarketInstruction({ owner: chain.payer, lendingMarket: market, marketAuthority: authority, quoteCurrency: new Uint8Array(32), oracleProgram: PYTH_RECEIVER_PROGRAM_ID })], [market]);
+  const list = async (decimals: number, feed: Uint8Array, price: bigint, exponent: number, overrides = {}) => {
+    const mint = await chain.createMint(decimals, chain.payer.address);
+    const oracle = (await generateKeyPairSigner()).address;
+    chain.setPriceUpdate(oracle, feed, price, price, exponent);
+    const reserve = await reserveAddress(market.address, mint);
+    const vault = await liquidityVaultAddress(reserve);
+    await chain.mustSend([
+      getInitReserveInstruction({ lendingMarket: market.address, owner: chain.payer, reserve, liquidityMint: mint, liquidityVault: vault, feeVault: await feeVaultAddress(reserve), collateralMint: await collateralMintAddress(reserve), marketAuthority: authority, oracle, config: reserveConfig(overrides), oracleSource: 1, priceFeedId: feed }),
+    ]);
+    return { reserve, mint, vault, oracle };
+  };
+  const sol = await list(9, SOL_FEED, 15_000_000_000n, -8);
+  const usdc = await list(6, USDC_FEED, 1_000_000n, -6, { loanToValueBps: 8_500, liquidationThresholdBps: 9_000 });
+  const oracleOf = (reserve: Address) => (reserve === sol.reserve ? sol.oracle : usdc.oracle);
+  const user = async () => {
+    const signer = await generateKeyPairSigner();
+    chain.svm.airdrop(signer.address, 10_000_000_000n as never);
+    const obligation = await obligationAddress(market.address, signer.address, 0);
+    await chain.mustSend([getInitObligationInstruction({ lendingMarket: market.address, owner: signer, obligation, obligationId: 0 })]);
+    return { signer, obligation };
+  };
+  const lender = await user();
+  const lenderUsdc = await chain.createTokenAccount(usdc.mint, lender.signer.address, 100_000_000_000n);
+  await chain.mustSend([getDepositInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: lender.obligation, owner: lender.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, sourceLiquidity: lenderUsdc, amount: 100_000_000_000n })]);
+  const borrower = await user();
+  const borrowerSol = await chain.createTokenAccount(sol.mint, borrower.signer.address, 10_000_000_000n);
+  const borrowerUsdc = await chain.createTokenAccount(usdc.mint, borrower.signer.address, 0n);
+  await chain.mustSend([getDepositInstruction({ lendingMarket: market.address, reserve: sol.reserve, obligation: borrower.obligation, owner: borrower.signer, liquidityMint: sol.mint, liquidityVault: sol.vault, sourceLiquidity: borrowerSol, amount: 10_000_000_000n })]);
+  const borrow = getBorrowInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: borrower.obligation, owner: borrower.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, destinationLiquidity: borrowerUsdc, marketAuthority: authority, amount: 1_000_000_000n });
+  const obligation = () => getObligationDecoder().decode(chain.data(borrower.obligation));
+  await chain.mustSend(await refreshThenAct(borrower.obligation, obligation(), oracleOf, [usdc.reserve], borrow));
+
+  // SOL falls to $120: $960 of threshold-weighted collateral against $1,000 of debt.
+  chain.advance(10n);
+  chain.setPriceUpdate(sol.oracle, SOL_FEED, 12_000_000_000n, 12_000_000_000n, -8);
+  chain.setPriceUpdate(usdc.oracle, USDC_FEED, 1_000_000n, 1_000_000n, -6);
+
+  // The liquidator: a keypair file, lamports, USDC inventory and an account for the SOL it takes.
+  const secret = Keypair.generate().secretKey;
+  const dir = mkdtempSync(join(tmpdir(), 'solvent-keeper-'));
+  writeFileSync(join(dir, 'liquidator.json'), JSON.stringify([...secret]));
+  const liquidator = await createKeyPairSignerFromBytes(secret);
+  chain.svm.airdrop(liquidator.address, 10_000_000_000n as never);
+  const liquidatorUsdc = await chain.createTokenAccount(usdc.mint, liquidator.address, 2_000_000_000n);
+  const liquidatorSol = await chain.createTokenAccount(sol.mint, liquidator.address, 0n);
+
+  const bridge = new RpcBridge(chain.svm);
+  const url = await bridge.start();
+  try {
+    const { code, output } = await run(KEEPER, [
+      '--url', url, '--market', market.address, '--keypair', join(dir, 'liquidator.json'),
+      '--token-account', `${usdc.mint}=${liquidatorUsdc}`, '--token-account', `${sol.mint}=${liquidatorSol}`, '--passes', '1',
+    ]);
+    assert.equal(code, 0, output);
+    assert.match(output, /1 liquidatable; liquidated 1 in 1 calls \(0 failed\)/, output);
+    assert.match(output, /0 still liquidatable/, output);
+  } finally {
+    bridge.stop();
+  }
+  // Half the debt (the close factor; 10 s of interest put the debt a base unit over $1,000, and
+  // the close factor rounds up) for that value × 1.05 of SOL at $120.
+  const repaid = 2_000_000_000n - chain.tokenBalance(liquidatorUsdc);
+  assert.ok(repaid >= 500_000_000n && repaid <= 500_000_010n, `repaid ${repaid}`);
+  const received = chain.tokenBalance(liquidatorSol);
+  assert.equal(received, (repaid * 1_050n) / 120n, `received ${received} for ${repaid}`);
+});
