@@ -96,7 +96,7 @@ export function fromWeb3Instruction(ix: {
 /** A program error by code: its name and message from the IDL. */
 export function programError(code: number): { code: number; name: string; message: string } | undefined {
   const found = IDL.errors.find((error) => error.code === code);
-  return found && { code, name: found.name, message: found.msg };
+  return found && { code, name: found.name, message: found.msg ?? found.name };
 }
 
 /** The custom program error in a failed transaction's error, if any. */

@@ -205,7 +205,7 @@ export async function runScenario(chain: ScenarioChain, log: (line: string) => v
     // @anchor-lang/core's Program from the same IDL.
     const liquidator = await newUser(0n, 1_000n * USDC);
     const program = anchorProgram();
-    const pk = (a: Address) => new PublicKey(a);
+    const pk = (a: string) => new PublicKey(a);
     const tokenProgram = pk('TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA');
     const liquidate = fromWeb3Instruction(
       await program.methods
@@ -229,7 +229,7 @@ export async function runScenario(chain: ScenarioChain, log: (line: string) => v
         })
         .instruction(),
     );
-    const signed = { ...liquidate, accounts: liquidate.accounts.map((a) => (a.address === liquidator.signer.address ? { ...a, role: AccountRole.READONLY_SIGNER, signer: liquidator.signer } : a)) } as Instruction;
+    const signed = { ...liquidate, accounts: (liquidate.accounts ?? []).map((a) => (a.address === liquidator.signer.address ? { ...a, role: AccountRole.READONLY_SIGNER, signer: liquidator.signer } : a)) } as Instruction;
     const liquidation = await mustSend(chain, await refreshThenAct(borrower.obligation, await obligationState(borrower.obligation), oracleOf, [], signed), [liquidator.signer]);
     assert.equal(await chain.tokenBalance(liquidator.usdcAccount), 500n * USDC, 'paid 500 USDC');
     // $500 × 1.05 at $120: 4.375 SOL.
