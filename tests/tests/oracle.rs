@@ -298,3 +298,25 @@ async fn a_one_update_crash_does_not_liquidate_a_position_healthy_at_the_ema() {
     // Seized at the conservative collateral price ($50): $100 × 1.05 = 2.1 SOL.
     assert_eq!(m.h.token_balance(&liquidator.sol_account).await, 2_100_000_000);
 }
+
+#[tokio::test]
+async fn spot_only_valuation_is_a_per_reserve_choice() {
+    let mut m = pull_market().await;
+    m.refresh().await;
+    let before = m.h.obligation(&m.borrower.obligation).await.values();
+    // The owner switches SOL to spot-only valuation, without a breaker.
+    let config = ReserveConfig { valuation_mode: solvent::state::VALUATION_SPOT_ONLY, price_band_bps: 0, ..sol_config() };
+    let owner = m.owner.insecure_clone();
+    m.h.must_send(&[update_config_ix(&m.market, &owner.pubkey(), &m.sol, config)], &[&owner]).await;
+    // Spot doubles, the EMA stays: at spot only, borrowing power doubles with it.
+    m.set_sol(2 * SOL_PRICE, SOL_PRICE).await;
+    m.refresh().await;
+    let spot_valued = m.h.obligation(&m.borrower.obligation).await.values();
+    assert_eq!(spot_valued.allowed_borrow_value.raw(), before.allowed_borrow_value.raw() * 2);
+    assert_eq!(m.h.reserve(&m.sol.reserve).await.price_halted, 0, "no band, no halt");
+    // Back to conservative (the default): the EMA caps it again.
+    let config = ReserveConfig { price_band_bps: 0, ..sol_config() };
+    m.h.must_send(&[update_config_ix(&m.market, &owner.pubkey(), &m.sol, config)], &[&owner]).await;
+    m.refresh().await;
+    assert_eq!(m.h.obligation(&m.borrower.obligation).await.values().allowed_borrow_value, before.allowed_borrow_value);
+}

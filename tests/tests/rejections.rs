@@ -398,6 +398,9 @@ async fn invalid_configs_are_rejected() {
         (ReserveConfig { max_liquidation_bonus_bps: 1_200, ..base }, LendingError::InvalidLiquidationBonus),
         (ReserveConfig { max_liquidation_bonus_bps: 300, ..base }, LendingError::InvalidLiquidationBonus),
         (ReserveConfig { max_price_age_secs: 0, ..base }, LendingError::InvalidOracleConfig),
+        // A circuit-breaker band over 100% of the EMA, and an unknown valuation mode.
+        (ReserveConfig { price_band_bps: 10_001, ..base }, LendingError::InvalidOracleConfig),
+        (ReserveConfig { valuation_mode: 2, ..base }, LendingError::InvalidOracleConfig),
         (bad_curve, LendingError::InvalidRateCurve),
     ];
     for (config, error) in cases {
