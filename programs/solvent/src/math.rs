@@ -224,13 +224,33 @@ pub fn scaled_value(amount: Wad, mantissa: u64, scale_exponent: i32, rounding: R
     }
 }
 
-/// `10^exponent` for the exponents prices and token decimals use.
+/// Every power of ten a `u128` holds, so valuing a position looks its scale up instead of
+/// running `checked_pow`'s 128-bit multiplications each time.
+const POWERS_OF_TEN: [u128; 39] = {
+    let mut table = [1u128; 39];
+    let mut i = 1;
+    while i < 39 {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+
+/// `10^exponent` for the exponents prices and token decimals use (None past `u128`).
+#[inline]
 pub fn pow10(exponent: u32) -> Option<u128> {
-    10u128.checked_pow(exponent)
+    POWERS_OF_TEN.get(exponent as usize).copied()
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_power_table_is_checked_pow() {
+        for exponent in 0..45 {
+            assert_eq!(super::pow10(exponent), 10u128.checked_pow(exponent), "10^{exponent}");
+        }
+    }
+
     use super::*;
 
     /// A million pseudo-random dividends and divisors of every bit length up to 64, against
