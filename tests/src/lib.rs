@@ -371,7 +371,11 @@ impl Harness {
 
     /// A new SPL Token mint whose mint authority is the payer.
     pub async fn create_mint(&mut self, decimals: u8) -> Pubkey {
-        let mint = Keypair::new();
+        self.create_mint_at(decimals, Keypair::new()).await
+    }
+
+    /// A mint at a given address (tests that need reproducible addresses).
+    pub async fn create_mint_at(&mut self, decimals: u8, mint: Keypair) -> Pubkey {
         let create = self.create_account_ix(&mint.pubkey(), MINT_SIZE, &TOKEN_PROGRAM_ID).await;
         let mut data = vec![20, decimals];
         data.extend_from_slice(self.payer.pubkey().as_ref());
@@ -495,7 +499,11 @@ pub struct TestMarket {
 
 impl Harness {
     pub async fn init_market(&mut self, owner: &Keypair) -> (TestMarket, u64) {
-        let market = Keypair::new();
+        self.init_market_at(owner, Keypair::new()).await
+    }
+
+    /// A market at a given address (tests that need reproducible addresses).
+    pub async fn init_market_at(&mut self, owner: &Keypair, market: Keypair) -> (TestMarket, u64) {
         let authority = market_authority(&market.pubkey());
         let mut quote = [0u8; 32];
         quote[..3].copy_from_slice(b"USD");
@@ -523,6 +531,20 @@ impl Harness {
         config: ReserveConfig,
     ) -> (TestReserve, u64) {
         let mint = self.create_mint(decimals).await;
+        self.init_reserve_for_mint(market, owner, mint, price, expo, config).await
+    }
+
+    /// Like `init_reserve`, for an existing mint.
+    pub async fn init_reserve_for_mint(
+        &mut self,
+        market: &TestMarket,
+        owner: &Keypair,
+        mint: Pubkey,
+        price: i64,
+        expo: i32,
+        config: ReserveConfig,
+    ) -> (TestReserve, u64) {
+        let decimals = self.account(&mint).await.expect("mint").data[44];
         let oracle = Keypair::new().pubkey();
         self.set_price(&oracle, price, 0, expo).await;
         let reserve = reserve_address(&market.market, &mint);
