@@ -490,6 +490,22 @@ pub struct TestReserve {
     pub decimals: u8,
 }
 
+impl TestReserve {
+    /// The reserve of `mint` in `market` and its derived accounts.
+    pub fn derived(market: &TestMarket, mint: Pubkey, oracle: Pubkey, decimals: u8) -> TestReserve {
+        let reserve = reserve_address(&market.market, &mint);
+        TestReserve {
+            reserve,
+            mint,
+            vault: vault_address(&reserve),
+            fee_vault: fee_vault_address(&reserve),
+            collateral_mint: collateral_mint_address(&reserve),
+            oracle,
+            decimals,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct TestMarket {
     pub market: Pubkey,
@@ -547,12 +563,9 @@ impl Harness {
         let decimals = self.account(&mint).await.expect("mint").data[44];
         let oracle = Keypair::new().pubkey();
         self.set_price(&oracle, price, 0, expo).await;
-        let reserve = reserve_address(&market.market, &mint);
-        let vault = vault_address(&reserve);
         let ix = init_reserve_ix(market, &owner.pubkey(), &mint, &oracle, config);
         let units = self.must_send(&[ix], &[owner]).await;
-        let (fee_vault, collateral_mint) = (fee_vault_address(&reserve), collateral_mint_address(&reserve));
-        (TestReserve { reserve, mint, vault, fee_vault, collateral_mint, oracle, decimals }, units)
+        (TestReserve::derived(market, mint, oracle, decimals), units)
     }
 
     /// Writes a PriceUpdateV2 account owned by the Pyth receiver program.
@@ -566,18 +579,9 @@ impl Harness {
         let oracle = Keypair::new().pubkey();
         price.publish_time = self.now().await;
         self.set_price_update(&oracle, price, true);
-        let reserve = reserve_address(&market.market, &mint);
         let ix = init_reserve_with_oracle_ix(market, &owner.pubkey(), &mint, &oracle, config, solvent::oracle::ORACLE_SOURCE_PYTH_PULL, price.feed_id);
         self.must_send(&[ix], &[owner]).await;
-        TestReserve {
-            reserve,
-            mint,
-            vault: vault_address(&reserve),
-            fee_vault: fee_vault_address(&reserve),
-            collateral_mint: collateral_mint_address(&reserve),
-            oracle,
-            decimals,
-        }
+        TestReserve::derived(market, mint, oracle, decimals)
     }
 
     pub async fn init_obligation(&mut self, market: &TestMarket, owner: &Keypair) -> Pubkey {

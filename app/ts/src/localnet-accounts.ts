@@ -2,10 +2,12 @@
 // two SPL Token mints (authority: the wallet) and two Pyth PriceUpdateV2 accounts owned by the
 // receiver program (SOL $150, USDC $1, published at `now`), plus the deploy config naming them.
 //   tsx ts/src/localnet-accounts.ts <out dir> <wallet address> [unix time]
-import { Keypair, PublicKey } from '@solana/web3.js';
+import { Keypair } from '@solana/web3.js';
+import { address } from '@solana/kit';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PYTH_RECEIVER_PROGRAM_ID, TOKEN_PROGRAM_ID } from './index.ts';
+import { mintData, priceUpdateV2Data } from './accounts.ts';
 
 const [outDir, wallet, time] = process.argv.slice(2);
 if (!outDir || !wallet) {
@@ -26,33 +28,10 @@ function accountFile(name: string, owner: string, data: Uint8Array): string {
   return pubkey;
 }
 
-function mint(decimals: number): Uint8Array {
-  const data = new Uint8Array(82);
-  data.set([1, 0, 0, 0], 0);
-  data.set(new PublicKey(wallet).toBytes(), 4);
-  data[44] = decimals;
-  data[45] = 1;
-  return data;
-}
-
-function priceUpdate(feed: number, price: bigint, exponent: number): Uint8Array {
-  const data = new Uint8Array(134);
-  const view = new DataView(data.buffer);
-  data.set([34, 241, 35, 99, 157, 126, 244, 205], 0);
-  data[40] = 1;
-  data.fill(feed, 41, 73);
-  view.setBigInt64(73, price, true);
-  view.setInt32(89, exponent, true);
-  view.setBigInt64(93, now, true);
-  view.setBigInt64(101, now - 1n, true);
-  view.setBigInt64(109, price, true);
-  return data;
-}
-
-const solMint = accountFile('sol-mint', TOKEN_PROGRAM_ID, mint(9));
-const usdcMint = accountFile('usdc-mint', TOKEN_PROGRAM_ID, mint(6));
-const solOracle = accountFile('sol-price', PYTH_RECEIVER_PROGRAM_ID, priceUpdate(0xef, 15_000_000_000n, -8));
-const usdcOracle = accountFile('usdc-price', PYTH_RECEIVER_PROGRAM_ID, priceUpdate(0xea, 1_000_000n, -6));
+const solMint = accountFile('sol-mint', TOKEN_PROGRAM_ID, mintData(9, address(wallet)));
+const usdcMint = accountFile('usdc-mint', TOKEN_PROGRAM_ID, mintData(6, address(wallet)));
+const solOracle = accountFile('sol-price', PYTH_RECEIVER_PROGRAM_ID, priceUpdateV2Data(new Uint8Array(32).fill(0xef), 15_000_000_000n, 15_000_000_000n, -8, now));
+const usdcOracle = accountFile('usdc-price', PYTH_RECEIVER_PROGRAM_ID, priceUpdateV2Data(new Uint8Array(32).fill(0xea), 1_000_000n, 1_000_000n, -6, now));
 writeFileSync(join(outDir, 'market.json'), JSON.stringify([...Keypair.generate().secretKey]));
 const base = JSON.parse(
   (await import('node:fs')).readFileSync(new URL('../../../migrations/localnet.json', import.meta.url), 'utf8'),

@@ -97,11 +97,11 @@ async function mustSend(chain: ScenarioChain, instructions: Instruction[], signe
   return sent;
 }
 
-type ListedReserve = { reserve: Address; mint: Address; vault: Address; oracle: Address };
+export type ListedReserve = { reserve: Address; mint: Address; vault: Address; oracle: Address };
+export type Market = { address: Address; authority: Address };
 
-/** Runs the scenario; `log` gets a line per step. `maxPriceAgeSecs` lets a localnet run use
- *  preloaded prices that do not move. */
-export async function runScenario(chain: ScenarioChain, log: (line: string) => void = () => {}, maxPriceAgeSecs = 60) {
+/** A new market owned by the payer, with pull-oracle prices. */
+export async function createMarket(chain: ScenarioChain): Promise<Market> {
   const market = await generateKeyPairSigner();
   const authority = await marketAuthorityAddress(market.address);
   const quote = new Uint8Array(32);
@@ -111,32 +111,53 @@ export async function runScenario(chain: ScenarioChain, log: (line: string) => v
     [getInitLendingMarketInstruction({ owner: chain.payer, lendingMarket: market, marketAuthority: authority, quoteCurrency: quote, oracleProgram: PYTH_RECEIVER_PROGRAM_ID })],
     [market],
   );
+  return { address: market.address, authority };
+}
+
+/** A new mint listed in `market`, priced by a PriceUpdateV2 account for `feed`. */
+export async function listReserve(chain: ScenarioChain, market: Market, decimals: number, feed: Uint8Array, price: bigint, exponent: number, config: ReserveConfigArgs): Promise<ListedReserve> {
+  const mint = await chain.createMint(decimals);
+  const oracle = await chain.priceAccount(feed, price, exponent);
+  const reserve = await reserveAddress(market.address, mint);
+  const vault = await liquidityVaultAddress(reserve);
+  await mustSend(chain, [
+    getInitReserveInstruction({
+      lendingMarket: market.address,
+      owner: chain.payer,
+      reserve,
+      liquidityMint: mint,
+      liquidityVault: vault,
+      feeVault: await feeVaultAddress(reserve),
+      collateralMint: await collateralMintAddress(reserve),
+      marketAuthority: market.authority,
+      oracle,
+      config,
+      oracleSource: ORACLE_SOURCE_PYTH_PULL,
+      priceFeedId: feed,
+    }),
+  ]);
+  return { reserve, mint, vault, oracle };
+}
+
+/** A funded user with an obligation in `market`. */
+export async function newObligation(chain: ScenarioChain, market: Market): Promise<{ signer: KeyPairSigner; obligation: Address }> {
+  const signer = await generateKeyPairSigner();
+  await chain.fund(signer.address);
+  const obligation = await obligationAddress(market.address, signer.address, 0);
+  await mustSend(chain, [getInitObligationInstruction({ lendingMarket: market.address, owner: signer, obligation, obligationId: 0 })]);
+  return { signer, obligation };
+}
+
+/** Runs the scenario; `log` gets a line per step. `maxPriceAgeSecs` lets a localnet run use
+ *  preloaded prices that do not move. */
+export async function runScenario(chain: ScenarioChain, log: (line: string) => void = () => {}, maxPriceAgeSecs = 60) {
+  const market = await createMarket(chain);
+  const authority = market.authority;
   assert.equal(getLendingMarketDecoder().decode(await chain.data(market.address)).owner, chain.payer.address);
   log(`market ${market.address}`);
 
-  const list = async (decimals: number, feed: Uint8Array, price: bigint, exponent: number, config: ReserveConfigArgs): Promise<ListedReserve> => {
-    const mint = await chain.createMint(decimals);
-    const oracle = await chain.priceAccount(feed, price, exponent);
-    const reserve = await reserveAddress(market.address, mint);
-    const vault = await liquidityVaultAddress(reserve);
-    await mustSend(chain, [
-      getInitReserveInstruction({
-        lendingMarket: market.address,
-        owner: chain.payer,
-        reserve,
-        liquidityMint: mint,
-        liquidityVault: vault,
-        feeVault: await feeVaultAddress(reserve),
-        collateralMint: await collateralMintAddress(reserve),
-        marketAuthority: authority,
-        oracle,
-        config,
-        oracleSource: ORACLE_SOURCE_PYTH_PULL,
-        priceFeedId: feed,
-      }),
-    ]);
-    return { reserve, mint, vault, oracle };
-  };
+  const list = (decimals: number, feed: Uint8Array, price: bigint, exponent: number, config: ReserveConfigArgs) =>
+    listReserve(chain, market, decimals, feed, price, exponent, config);
   const sol = await list(9, SOL_FEED, 15_000_000_000n, -8, reserveConfig({ maxPriceAgeSecs }));
   const usdc = await list(6, USDC_FEED, 1_000_000n, -6, reserveConfig({ maxPriceAgeSecs, loanToValueBps: 8_500, liquidationThresholdBps: 9_000, liquidationBonusBps: 400, borrowFeeBps: 10 }));
   log(`reserves SOL ${sol.reserve}, USDC ${usdc.reserve}`);
@@ -145,10 +166,7 @@ export async function runScenario(chain: ScenarioChain, log: (line: string) => v
   const obligationState = async (key: Address): Promise<Obligation> => getObligationDecoder().decode(await chain.data(key));
 
   const newUser = async (solAmount: bigint, usdcAmount: bigint) => {
-    const signer = await generateKeyPairSigner();
-    await chain.fund(signer.address);
-    const obligation = await obligationAddress(market.address, signer.address, 0);
-    await mustSend(chain, [getInitObligationInstruction({ lendingMarket: market.address, owner: signer, obligation, obligationId: 0 })]);
+    const { signer, obligation } = await newObligation(chain, market);
     const solAccount = await chain.createTokenAccount(sol.mint, signer.address, solAmount);
     const usdcAccount = await chain.createTokenAccount(usdc.mint, signer.address, usdcAmount);
     return { signer, obligation, solAccount, usdcAccount };

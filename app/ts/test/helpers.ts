@@ -4,7 +4,6 @@ import {
   appendTransactionMessageInstructions,
   createTransactionMessage,
   generateKeyPairSigner,
-  getAddressEncoder,
   lamports,
   pipe,
   setTransactionMessageFeePayerSigner,
@@ -19,11 +18,11 @@ import { FailedTransactionMetadata, LiteSVM } from 'litesvm';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PROGRAM_ID, PYTH_RECEIVER_PROGRAM_ID, TOKEN_PROGRAM_ID, customErrorCode, programError } from '../src/index.ts';
+import { mintData, priceUpdateV2Data, tokenAccountData } from '../src/accounts.ts';
 
 export const SO_PATH = fileURLToPath(new URL('../../../target/deploy/solvent.so', import.meta.url));
-const enc = getAddressEncoder();
 
-import type { Sent } from '../src/scenario.ts';
+import type { ScenarioChain, Sent } from '../src/scenario.ts';
 
 export class Chain {
   svm: LiteSVM;
@@ -106,43 +105,43 @@ export class Chain {
   /** An SPL Token mint with `authority`, written directly. */
   async createMint(decimals: number, authority: Address): Promise<Address> {
     const mint = (await generateKeyPairSigner()).address;
-    const data = new Uint8Array(82);
-    data.set([1, 0, 0, 0], 0);
-    data.set(enc.encode(authority), 4);
-    data[44] = decimals;
-    data[45] = 1;
-    this.setAccount(mint, TOKEN_PROGRAM_ID, data);
+    this.setAccount(mint, TOKEN_PROGRAM_ID, mintData(decimals, authority));
     return mint;
   }
 
   /** An initialized SPL Token account holding `amount`, written directly. */
   async createTokenAccount(mint: Address, owner: Address, amount: bigint): Promise<Address> {
     const account = (await generateKeyPairSigner()).address;
-    const data = new Uint8Array(165);
-    data.set(enc.encode(mint), 0);
-    data.set(enc.encode(owner), 32);
-    new DataView(data.buffer).setBigUint64(64, amount, true);
-    data[108] = 1;
-    this.setAccount(account, TOKEN_PROGRAM_ID, data);
+    this.setAccount(account, TOKEN_PROGRAM_ID, tokenAccountData(mint, owner, amount));
     return account;
   }
 
   /** A fully verified Pyth PriceUpdateV2 account (the receiver program's layout), published now. */
   setPriceUpdate(account: Address, feedId: Uint8Array, price: bigint, emaPrice: bigint, exponent: number, confidence = 0n) {
-    const data = new Uint8Array(134);
-    const view = new DataView(data.buffer);
-    data.set([34, 241, 35, 99, 157, 126, 244, 205], 0);
-    data[40] = 1; // VerificationLevel::Full
-    data.set(feedId, 41);
-    view.setBigInt64(73, price, true);
-    view.setBigUint64(81, confidence, true);
-    view.setInt32(89, exponent, true);
-    view.setBigInt64(93, this.now(), true);
-    view.setBigInt64(101, this.now() - 1n, true);
-    view.setBigInt64(109, emaPrice, true);
-    view.setBigUint64(117, confidence, true);
-    this.setAccount(account, PYTH_RECEIVER_PROGRAM_ID, data);
+    this.setAccount(account, PYTH_RECEIVER_PROGRAM_ID, priceUpdateV2Data(feedId, price, emaPrice, exponent, this.now(), confidence));
   }
 }
 
 export { reserveConfig } from '../src/scenario.ts';
+
+/** The LiteSVM chain of the tests as a ScenarioChain: accounts are written directly. */
+export function liteSvmScenarioChain(chain: Chain): ScenarioChain {
+  return {
+    payer: chain.payer,
+    send: (instructions, signers) => chain.send(instructions, signers),
+    data: async (address) => chain.data(address),
+    fund: async (address) => void chain.svm.airdrop(address, 10_000_000_000n as never),
+    createMint: (decimals) => chain.createMint(decimals, chain.payer.address),
+    createTokenAccount: (mint, owner, amount) => chain.createTokenAccount(mint, owner, amount),
+    tokenBalance: async (account) => chain.tokenBalance(account),
+    priceAccount: async (feed, price, exponent) => {
+      const account = (await generateKeyPairSigner()).address;
+      chain.setPriceUpdate(account, feed, price, price, exponent);
+      return account;
+    },
+    publishPrice: async (account, feed, price, exponent) => {
+      chain.advance(10n);
+      chain.setPriceUpdate(account, feed, price, price, exponent);
+    },
+  };
+}

@@ -9,25 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Keypair } from '@solana/web3.js';
-import { createKeyPairSignerFromBytes, generateKeyPairSigner, type Address } from '@solana/kit';
-import {
-  PYTH_RECEIVER_PROGRAM_ID,
-  collateralMintAddress,
-  feeVaultAddress,
-  getBorrowInstruction,
-  getDepositInstruction,
-  getInitLendingMarketInstruction,
-  getInitObligationInstruction,
-  getInitReserveInstruction,
-  getObligationDecoder,
-  liquidityVaultAddress,
-  marketAuthorityAddress,
-  obligationAddress,
-  refreshThenAct,
-  reserveAddress,
-} from '../src/index.ts';
-import { reserveConfig, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
-import { Chain } from './helpers.ts';
+import { createKeyPairSignerFromBytes, type Address } from '@solana/kit';
+import { getBorrowInstruction, getDepositInstruction, getObligationDecoder, refreshThenAct } from '../src/index.ts';
+import { createMarket, listReserve, newObligation, reserveConfig, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
+import { Chain, liteSvmScenarioChain } from './helpers.ts';
 import { RpcBridge } from './rpc-bridge.ts';
 
 const targetDir = process.env.CARGO_TARGET_DIR ?? fileURLToPath(new URL('../../../target', import.meta.url));
@@ -45,38 +30,19 @@ function run(binary: string, args: string[]): Promise<{ code: number | null; out
 
 test('the keeper binary liquidates over JSON-RPC', { skip: existsSync(KEEPER) ? false : `${KEEPER} not built (scripts/test.sh builds it)` }, async () => {
   const chain = await Chain.start();
-  const market = await generateKeyPairSigner();
-  const authority = await marketAuthorityAddress(market.address);
-  await chain.mustSend([getInitLendingMarketInstruction({ owner: chain.payer, lendingMarket: market, marketAuthority: authority, quoteCurrency: new Uint8Array(32), oracleProgram: PYTH_RECEIVER_PROGRAM_ID })], [market]);
-  const list = async (decimals: number, feed: Uint8Array, price: bigint, exponent: number, overrides = {}) => {
-    const mint = await chain.createMint(decimals, chain.payer.address);
-    const oracle = (await generateKeyPairSigner()).address;
-    chain.setPriceUpdate(oracle, feed, price, price, exponent);
-    const reserve = await reserveAddress(market.address, mint);
-    const vault = await liquidityVaultAddress(reserve);
-    await chain.mustSend([
-      getInitReserveInstruction({ lendingMarket: market.address, owner: chain.payer, reserve, liquidityMint: mint, liquidityVault: vault, feeVault: await feeVaultAddress(reserve), collateralMint: await collateralMintAddress(reserve), marketAuthority: authority, oracle, config: reserveConfig(overrides), oracleSource: 1, priceFeedId: feed }),
-    ]);
-    return { reserve, mint, vault, oracle };
-  };
-  const sol = await list(9, SOL_FEED, 15_000_000_000n, -8);
-  const usdc = await list(6, USDC_FEED, 1_000_000n, -6, { loanToValueBps: 8_500, liquidationThresholdBps: 9_000 });
+  const svm = liteSvmScenarioChain(chain);
+  const market = await createMarket(svm);
+  const sol = await listReserve(svm, market, 9, SOL_FEED, 15_000_000_000n, -8, reserveConfig());
+  const usdc = await listReserve(svm, market, 6, USDC_FEED, 1_000_000n, -6, reserveConfig({ loanToValueBps: 8_500, liquidationThresholdBps: 9_000 }));
   const oracleOf = (reserve: Address) => (reserve === sol.reserve ? sol.oracle : usdc.oracle);
-  const user = async () => {
-    const signer = await generateKeyPairSigner();
-    chain.svm.airdrop(signer.address, 10_000_000_000n as never);
-    const obligation = await obligationAddress(market.address, signer.address, 0);
-    await chain.mustSend([getInitObligationInstruction({ lendingMarket: market.address, owner: signer, obligation, obligationId: 0 })]);
-    return { signer, obligation };
-  };
-  const lender = await user();
+  const lender = await newObligation(svm, market);
   const lenderUsdc = await chain.createTokenAccount(usdc.mint, lender.signer.address, 100_000_000_000n);
   await chain.mustSend([getDepositInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: lender.obligation, owner: lender.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, sourceLiquidity: lenderUsdc, amount: 100_000_000_000n })]);
-  const borrower = await user();
+  const borrower = await newObligation(svm, market);
   const borrowerSol = await chain.createTokenAccount(sol.mint, borrower.signer.address, 10_000_000_000n);
   const borrowerUsdc = await chain.createTokenAccount(usdc.mint, borrower.signer.address, 0n);
   await chain.mustSend([getDepositInstruction({ lendingMarket: market.address, reserve: sol.reserve, obligation: borrower.obligation, owner: borrower.signer, liquidityMint: sol.mint, liquidityVault: sol.vault, sourceLiquidity: borrowerSol, amount: 10_000_000_000n })]);
-  const borrow = getBorrowInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: borrower.obligation, owner: borrower.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, destinationLiquidity: borrowerUsdc, marketAuthority: authority, amount: 1_000_000_000n });
+  const borrow = getBorrowInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: borrower.obligation, owner: borrower.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, destinationLiquidity: borrowerUsdc, marketAuthority: market.authority, amount: 1_000_000_000n });
   const obligation = () => getObligationDecoder().decode(chain.data(borrower.obligation));
   await chain.mustSend(await refreshThenAct(borrower.obligation, obligation(), oracleOf, [usdc.reserve], borrow));
 

@@ -426,17 +426,21 @@ impl Reserve {
         self.value_at(self.liquidation_collateral_price_mantissa, liquidity, Rounding::Down)
     }
 
+    /// Base units worth `value` at `price` (quote per whole token).
+    fn amount_at(&self, price: Wad, value: Wad, rounding: Rounding) -> ReserveResult<Wad> {
+        let scale = overflow(pow10(self.liquidity_decimals as u32))?;
+        overflow(value.mul_ratio(overflow(scale.checked_mul(WAD))?, price.raw(), rounding))
+    }
+
     /// Base units worth `value` at the spot price.
     pub fn amount_for_value(&self, value: Wad, rounding: Rounding) -> ReserveResult<Wad> {
-        let scale = overflow(pow10(self.liquidity_decimals as u32))?;
-        overflow(value.mul_ratio(overflow(scale.checked_mul(WAD))?, self.market_price().raw(), rounding))
+        self.amount_at(self.market_price(), value, rounding)
     }
 
     /// Base units of debt worth `value` at the debt price.
     pub fn debt_amount_for_value(&self, value: Wad, rounding: Rounding) -> ReserveResult<Wad> {
         let price = OraclePrice { mantissa: self.debt_price_mantissa, exponent: self.market_price_exponent }.to_wad()?;
-        let scale = overflow(pow10(self.liquidity_decimals as u32))?;
-        overflow(value.mul_ratio(overflow(scale.checked_mul(WAD))?, price.raw(), rounding))
+        self.amount_at(price, value, rounding)
     }
 
     /// Quote value of `shares` of collateral for borrowing power, rounded down (collateral is
