@@ -1,7 +1,9 @@
 //! The liquidation keeper: scans every obligation of a market, revalues each with the program's
-//! own state methods (`Reserve::refresh`, `Obligation::revalue_*`, `plan_liquidation`), ranks
+//! own state methods (`Reserve::refresh`, `Obligation::revalue`, `quote_liquidation`), ranks
 //! the unhealthy ones by expected profit, liquidates them until healthy and writes off the debt
-//! of obligations left without collateral.
+//! of obligations left without collateral. Where a collateral reserve's idle liquidity is short
+//! it takes the seized collateral as share tokens (when it holds a share account for that
+//! reserve) and redeems them in later passes, once liquidity is back.
 //!
 //! It talks to the chain through `Chain`: `InProcessChain` (the embedded solana-program-test bank
 //! of the tests and the demo) and `RpcChain` (a JSON-RPC URL: localnet or devnet) run the same
@@ -10,13 +12,10 @@ use anchor_lang::{AccountDeserialize, Discriminator};
 use solvent::errors::LendingError;
 use solvent::math::{Rounding, Wad};
 use solvent::oracle::read_price;
-use solvent::state::{
-    liquidation_bonus_bps, plan_liquidation, protocol_share_of_bonus, LendingMarket, LiquidationPlan, Obligation,
-    ObligationValues, Reserve,
-};
+use solvent::state::{quote_liquidation, LendingMarket, LiquidationQuote, LiquidationRequest, Obligation, ObligationValues, Reserve};
 use solvent_tests::{
-    liquidate_ix, obligation_reserves, refresh_obligation_ix, refresh_reserve_ix, write_off_bad_debt_ix, Harness,
-    Instruction, Keypair, Pubkey, Signer, TestMarket, TestReserve,
+    liquidate_with_shares_ix, obligation_reserves, redeem_reserve_collateral_ix, refresh_obligation_ix, refresh_reserve_ix,
+    write_off_bad_debt_ix, Harness, Instruction, Keypair, Pubkey, Signer, TestMarket, TestReserve,
 };
 use std::collections::BTreeMap;
 use std::fmt;
@@ -177,11 +176,12 @@ pub struct MarketView {
 pub struct Opportunity {
     pub repay_reserve: Pubkey,
     pub withdraw_reserve: Pubkey,
-    pub plan: LiquidationPlan,
-    pub bonus_bps: u64,
-    /// Quote value of the repayment, rounded up.
+    /// The program's own sizing of the call (`quote_liquidation`, as `liquidate` runs it).
+    pub quote: LiquidationQuote,
+    /// Quote value of the repayment at spot, rounded up.
     pub repay_value: Wad,
-    /// Quote value of the collateral the liquidator receives (after the protocol's share), rounded down.
+    /// Quote value at spot of what the liquidator receives (tokens, and shares at their
+    /// redemption value), after the protocol's share, rounded down.
     pub received_value: Wad,
 }
 
@@ -234,6 +234,8 @@ pub struct LiquidationCall {
     /// Tokens that left the liquidator's account, and that arrived in it.
     pub repaid: u64,
     pub received: u64,
+    /// Share tokens of the withdraw reserve received for what its idle liquidity could not pay.
+    pub received_shares: u64,
     pub bonus_bps: u64,
     pub compute_units: Option<u64>,
 }
@@ -269,6 +271,9 @@ pub struct PassReport {
     pub received_value: Wad,
     pub bad_debt_value: Wad,
     pub compute_units: u64,
+    /// Liquidations paid (partly) in share tokens, and share tokens redeemed this pass.
+    pub paid_in_shares: usize,
+    pub shares_redeemed: Vec<ShareRedemption>,
     /// Unhealthy obligations a fresh scan still finds after the pass.
     pub unhealthy_after: usize,
     pub outcomes: Vec<ObligationOutcome>,
@@ -282,10 +287,13 @@ impl PassReport {
         self.bad_debt_value = self.bad_debt_value.checked_add(outcome.written_off_value).unwrap_or(self.bad_debt_value);
         for call in &outcome.calls {
             self.compute_units += call.compute_units.unwrap_or(0);
+            self.paid_in_shares += usize::from(call.received_shares > 0);
             let repay = &view.reserves[&call.repay_reserve].state;
             let withdraw = &view.reserves[&call.withdraw_reserve].state;
             let repaid = repay.market_value(Wad::from_u64(call.repaid), Rounding::Up).unwrap_or_default();
-            let received = withdraw.market_value(Wad::from_u64(call.received), Rounding::Down).unwrap_or_default();
+            let shares_value = withdraw.liquidity_for_shares(call.received_shares, Rounding::Down).unwrap_or_default();
+            let received_amount = Wad::from_u64(call.received).checked_add(shares_value).unwrap_or_default();
+            let received = withdraw.market_value(received_amount, Rounding::Down).unwrap_or_default();
             self.repaid_value = self.repaid_value.checked_add(repaid).unwrap_or(self.repaid_value);
             self.received_value = self.received_value.checked_add(received).unwrap_or(self.received_value);
         }
@@ -297,15 +305,17 @@ impl fmt::Display for PassReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} obligations, {} with debt, {} liquidatable; liquidated {} in {} calls ({} failed), repaid ${:.2} for ${:.2} of collateral; {} written off (${:.2} bad debt); {} still liquidatable",
+            "{} obligations, {} with debt, {} liquidatable; liquidated {} in {} calls ({} failed, {} paid in shares), repaid ${:.2} for ${:.2} of collateral; {} share redemptions; {} written off (${:.2} bad debt); {} still liquidatable",
             self.obligations,
             self.with_debt,
             self.unhealthy,
             self.liquidated,
             self.calls,
             self.failed,
+            self.paid_in_shares,
             solvent_tests::wad_to_f64(self.repaid_value),
             solvent_tests::wad_to_f64(self.received_value),
+            self.shares_redeemed.len(),
             self.written_off,
             solvent_tests::wad_to_f64(self.bad_debt_value),
             self.unhealthy_after,
@@ -320,7 +330,7 @@ pub fn token_amount(data: &[u8]) -> Option<u64> {
 
 /// Revalues `obligation` as refresh_obligation would at the view's prices, and finds its best
 /// liquidation when it is unhealthy.
-pub fn assess(view: &MarketView, key: Pubkey, obligation: &Obligation) -> Result<Assessment, LendingError> {
+pub fn assess(view: &MarketView, key: Pubkey, obligation: &Obligation, accepts_shares: impl Fn(&Pubkey) -> bool) -> Result<Assessment, LendingError> {
     let mut state = *obligation;
     let values = state.revalue(|_, reserve| -> Result<&Reserve, LendingError> {
         let found = view.reserves.get(&solvent_tests::from_anchor(reserve)).ok_or(LendingError::ObligationReservesMismatch)?;
@@ -330,50 +340,57 @@ pub fn assess(view: &MarketView, key: Pubkey, obligation: &Obligation) -> Result
         }
     })?;
     state.finish_refresh(&values, view.now, view.slot);
-    let best = if values.is_unhealthy() { best_opportunity(view, &state, &values) } else { None };
+    let best = if values.is_unhealthy() { best_opportunity(view, &state, accepts_shares) } else { None };
     Ok(Assessment { obligation: key, state, values, best })
 }
 
 /// Of every (debt, collateral) pair, the liquidation that pays the liquidator most, as the
-/// program would size it now.
-fn best_opportunity(view: &MarketView, obligation: &Obligation, values: &ObligationValues) -> Option<Opportunity> {
-    let limits = view.state.liquidation_limits(values.deposited_value, values.borrowed_value);
-    let unhealthy_for_secs = view.now.saturating_sub(obligation.unhealthy_since);
-    let share_bps = view.state.liquidation_protocol_share_bps as u64;
+/// program sizes it now (`quote_liquidation`). `accepts_shares(reserve)`: the liquidator can
+/// take that reserve's collateral as share tokens.
+fn best_opportunity(
+    view: &MarketView,
+    obligation: &Obligation,
+    accepts_shares: impl Fn(&Pubkey) -> bool,
+) -> Option<Opportunity> {
     let mut best: Option<Opportunity> = None;
-    for borrow in &obligation.borrows[..obligation.borrow_count()] {
+    for (borrow_slot, borrow) in obligation.borrows[..obligation.borrow_count()].iter().enumerate() {
         let repay_key = solvent_tests::from_anchor(&borrow.borrow_reserve);
         let repay = &view.reserves.get(&repay_key)?.state;
-        for deposit in &obligation.deposits[..obligation.deposit_count()] {
+        for (deposit_index, deposit) in obligation.deposits[..obligation.deposit_count()].iter().enumerate() {
             let withdraw_key = solvent_tests::from_anchor(&deposit.deposit_reserve);
             let withdraw = &view.reserves.get(&withdraw_key)?.state;
-            let bonus_bps = liquidation_bonus_bps(&withdraw.config, values, unhealthy_for_secs);
-            let Ok(plan) = plan_liquidation(
-                u64::MAX,
-                borrow.borrowed_amount(),
-                repay,
-                deposit.deposited_shares,
-                deposit.market_value_wad.get(),
-                bonus_bps,
-                limits,
-            ) else {
-                continue;
+            let request = LiquidationRequest {
+                borrow_slot,
+                deposit_index,
+                max_repay: u64::MAX,
+                now: view.now,
+                accept_shares: accepts_shares(&withdraw_key),
+                same_reserve: repay_key == withdraw_key,
             };
-            let Ok(redeemed) = withdraw.redeem_amount(plan.seized_shares) else { continue };
-            let received = redeemed - protocol_share_of_bonus(redeemed, bonus_bps, share_bps).unwrap_or(0);
+            let Ok(quote) = quote_liquidation(&view.state, obligation, repay, withdraw, request) else { continue };
+            let Ok(shares_value) = withdraw.liquidity_for_shares(quote.payout.shares, Rounding::Down) else { continue };
+            let received = Wad::from_u64(quote.payout.tokens).checked_add(shares_value)?;
             let (Ok(repay_value), Ok(received_value)) = (
-                repay.market_value(Wad::from_u64(plan.repay_amount), Rounding::Up),
-                withdraw.market_value(Wad::from_u64(received), Rounding::Down),
+                repay.market_value(Wad::from_u64(quote.plan.repay_amount), Rounding::Up),
+                withdraw.market_value(received, Rounding::Down),
             ) else {
                 continue;
             };
-            let candidate = Opportunity { repay_reserve: repay_key, withdraw_reserve: withdraw_key, plan, bonus_bps, repay_value, received_value };
+            let candidate = Opportunity { repay_reserve: repay_key, withdraw_reserve: withdraw_key, quote, repay_value, received_value };
             if best.is_none_or(|b| candidate.profit() > b.profit()) {
                 best = Some(candidate);
             }
         }
     }
     best
+}
+
+/// Share tokens the keeper redeemed for liquidity.
+#[derive(Clone, Debug)]
+pub struct ShareRedemption {
+    pub reserve: Pubkey,
+    pub shares: u64,
+    pub received: u64,
 }
 
 /// A liquidator with token accounts for the market's assets.
@@ -446,7 +463,7 @@ impl Keeper {
             if !obligation.has_borrows() {
                 continue;
             }
-            match assess(&view, *key, &obligation) {
+            match assess(&view, *key, &obligation, |reserve| self.share_account(&view, reserve).is_some()) {
                 Ok(assessment) => assessments.push(assessment),
                 Err(error) => skipped.push((*key, error)),
             }
@@ -484,6 +501,7 @@ impl Keeper {
         report.unhealthy = found.len();
         report.liquidated = report.outcomes.iter().filter(|o| !o.calls.is_empty()).map(|o| o.obligation).collect::<std::collections::BTreeSet<_>>().len();
         report.unhealthy_after = scan.unhealthy().count();
+        report.shares_redeemed = self.redeem_shares(chain, &scan.view).await?;
         self.say(&report);
         Ok(report)
     }
@@ -494,7 +512,7 @@ impl Keeper {
         let mut outcome = ObligationOutcome {
             obligation: found.obligation,
             found_values: found.values,
-            found_bonus_bps: found.best.map(|b| b.bonus_bps).unwrap_or(0),
+            found_bonus_bps: found.best.map(|b| b.quote.bonus_bps).unwrap_or(0),
             calls: Vec::new(),
             written_off: Vec::new(),
             written_off_value: Wad::ZERO,
@@ -512,8 +530,13 @@ impl Keeper {
             }
             match self.liquidate(chain, view, &current, &opportunity).await? {
                 Ok(call) => {
+                    let in_shares = if call.received_shares > 0 {
+                        format!(" and {} in shares (its idle liquidity was short)", view.amount(&opportunity.withdraw_reserve, call.received_shares))
+                    } else {
+                        String::new()
+                    };
                     self.say(format_args!(
-                        "liquidated {}: repaid {} of mint {}, received {} of mint {} (bonus {:.2}%)",
+                        "liquidated {}: repaid {} of mint {}, received {}{in_shares} of mint {} (bonus {:.2}%)",
                         short(&current.obligation),
                         view.amount(&opportunity.repay_reserve, call.repaid),
                         short(&view.reserves[&opportunity.repay_reserve].accounts.mint),
@@ -534,7 +557,7 @@ impl Keeper {
             }
             let data = chain.account_data(&current.obligation).await?.ok_or_else(|| ChainError("obligation vanished".into()))?;
             let obligation = decode::<Obligation>(&data).ok_or_else(|| ChainError("obligation undecodable".into()))?;
-            current = match assess(view, current.obligation, &obligation) {
+            current = match assess(view, current.obligation, &obligation, |reserve| self.share_account(view, reserve).is_some()) {
                 Ok(assessment) => assessment,
                 Err(error) => {
                     outcome.error = Some(format!("cannot revalue: {error:?}"));
@@ -567,14 +590,19 @@ impl Keeper {
             return Ok(Err(format!("the liquidator holds no token account for {} or {}", repay.mint, withdraw.mint)));
         };
         let balance = |data: Option<Vec<u8>>| data.as_deref().and_then(token_amount).unwrap_or(0);
+        let shares_account = self.share_account(view, &opportunity.withdraw_reserve);
         let source_before = balance(chain.account_data(&source).await?);
         let destination_before = balance(chain.account_data(&destination).await?);
-        let amount = opportunity.plan.repay_amount.min(source_before);
+        let shares_before = match shares_account {
+            Some(account) => balance(chain.account_data(&account).await?),
+            None => 0,
+        };
+        let amount = opportunity.quote.plan.repay_amount.min(source_before);
         if amount == 0 {
             return Ok(Err(format!("the liquidator has no {} to repay with", repay.mint)));
         }
         let mut instructions = self.refresh_instructions(view, current);
-        instructions.push(liquidate_ix(
+        instructions.push(liquidate_with_shares_ix(
             &view.market,
             &current.obligation,
             &self.liquidator.pubkey(),
@@ -583,6 +611,7 @@ impl Keeper {
             withdraw,
             &destination,
             amount,
+            shares_account.as_ref(),
         ));
         let sent = chain.send(&instructions, &self.liquidator).await?;
         if let Some(error) = sent.error {
@@ -590,14 +619,62 @@ impl Keeper {
         }
         let repaid = source_before.saturating_sub(balance(chain.account_data(&source).await?));
         let received = balance(chain.account_data(&destination).await?).saturating_sub(destination_before);
+        let received_shares = match shares_account {
+            Some(account) => balance(chain.account_data(&account).await?).saturating_sub(shares_before),
+            None => 0,
+        };
         Ok(Ok(LiquidationCall {
             repay_reserve: opportunity.repay_reserve,
             withdraw_reserve: opportunity.withdraw_reserve,
             repaid,
             received,
-            bonus_bps: opportunity.bonus_bps,
+            received_shares,
+            bonus_bps: opportunity.quote.bonus_bps,
             compute_units: sent.compute_units,
         }))
+    }
+
+    /// The liquidator's share-token account for a reserve, if it keeps one.
+    fn share_account(&self, view: &MarketView, reserve: &Pubkey) -> Option<Pubkey> {
+        let accounts = &view.reserves.get(reserve)?.accounts;
+        self.token_accounts.get(&accounts.collateral_mint).copied()
+    }
+
+    /// Redeems the share tokens the keeper holds (from liquidations paid in shares) for as much
+    /// liquidity as each reserve has idle now; the rest waits for a later pass.
+    pub async fn redeem_shares(&self, chain: &mut impl Chain, view: &MarketView) -> Result<Vec<ShareRedemption>, ChainError> {
+        let mut redeemed = Vec::new();
+        if view.state.paused {
+            return Ok(redeemed);
+        }
+        for (key, reserve) in &view.reserves {
+            let (Some(shares_account), Some(&destination)) =
+                (self.share_account(view, key), self.token_accounts.get(&reserve.accounts.mint))
+            else {
+                continue;
+            };
+            let held = chain.account_data(&shares_account).await?.as_deref().and_then(token_amount).unwrap_or(0);
+            if held == 0 {
+                continue;
+            }
+            let Ok(covered) = reserve.state.shares_for_amount(reserve.state.available_amount, Rounding::Down) else { continue };
+            let shares = held.min(covered);
+            if shares == 0 || reserve.state.redeem_amount(shares).unwrap_or(0) == 0 {
+                continue;
+            }
+            let before = chain.account_data(&destination).await?.as_deref().and_then(token_amount).unwrap_or(0);
+            let ix = redeem_reserve_collateral_ix(&view.market, &reserve.accounts, &self.liquidator.pubkey(), &shares_account, &destination, shares);
+            let sent = chain.send(&[ix], &self.liquidator).await?;
+            if let Some(error) = sent.error {
+                self.say(format_args!("redeeming {shares} shares of {} failed: {error}", short(key)));
+                continue;
+            }
+            let after = chain.account_data(&destination).await?.as_deref().and_then(token_amount).unwrap_or(0);
+            let received = after.saturating_sub(before);
+            self.say(format_args!("redeemed {} shares of reserve {} for {}", view.amount(key, shares), short(key), view.amount(key, received)));
+            redeemed.push(ShareRedemption { reserve: *key, shares, received });
+        }
+        Ok(redeemed)
     }
 
     fn refresh_instructions(&self, view: &MarketView, current: &Assessment) -> Vec<Instruction> {

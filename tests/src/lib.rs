@@ -732,6 +732,24 @@ pub fn liquidate_ix(
     destination: &Pubkey,
     amount: u64,
 ) -> Instruction {
+    liquidate_with_shares_ix(market, obligation, liquidator, repay, source, withdraw, destination, amount, None)
+}
+
+/// `liquidate` with the optional share accounts: `shares_destination` (the liquidator's token
+/// account of the withdraw reserve's share mint) takes in share tokens what the withdraw
+/// reserve's idle liquidity cannot pay.
+#[allow(clippy::too_many_arguments)]
+pub fn liquidate_with_shares_ix(
+    market: &TestMarket,
+    obligation: &Pubkey,
+    liquidator: &Pubkey,
+    repay: &TestReserve,
+    source: &Pubkey,
+    withdraw: &TestReserve,
+    destination: &Pubkey,
+    amount: u64,
+    shares_destination: Option<&Pubkey>,
+) -> Instruction {
     program_ix(
         solvent::accounts::Liquidate {
             lending_market: to_anchor(&market.market),
@@ -749,6 +767,8 @@ pub fn liquidate_ix(
             repay_token_program: to_anchor(&TOKEN_PROGRAM_ID),
             withdraw_token_program: to_anchor(&TOKEN_PROGRAM_ID),
             instructions_sysvar: solvent::flash_loan::INSTRUCTIONS_SYSVAR_ID,
+            withdraw_collateral_mint: shares_destination.map(|_| to_anchor(&withdraw.collateral_mint)),
+            destination_collateral: shares_destination.map(to_anchor),
         },
         solvent::instruction::Liquidate { repay_amount: amount },
     )

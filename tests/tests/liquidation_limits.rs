@@ -2,7 +2,7 @@
 //! obligations liquidated in full past the close factor and the cap.
 use solvent::errors::LendingError;
 use solvent::math::Wad;
-use solvent::state::{liquidation_bonus_bps, plan_liquidation, protocol_share_of_bonus};
+use solvent::state::{protocol_share_of_bonus, quote_liquidation, LiquidationRequest};
 use solvent_tests::*;
 
 /// The standard market with the borrower at 1,000 USDC of debt against 10 SOL, then SOL at $120:
@@ -79,11 +79,11 @@ async fn expected_liquidation(h: &mut Harness, m: &StandardMarket) -> ExpectedLi
     let obligation = h.obligation(&b.obligation).await;
     let (sol, usdc) = (h.reserve(&m.sol.reserve).await, h.reserve(&m.usdc.reserve).await);
     let now = h.now().await;
-    let values = obligation.values();
-    let bonus_bps = liquidation_bonus_bps(&sol.config, &values, now - obligation.unhealthy_since);
-    let limits = h.market(&m.market.market).await.liquidation_limits(values.deposited_value, values.borrowed_value);
-    let collateral = obligation.deposits[0];
-    let plan = plan_liquidation(u64::MAX, obligation.borrows[0].borrowed_amount(), &usdc, collateral.deposited_shares, collateral.market_value_wad.get(), bonus_bps, limits).unwrap();
+    let market = h.market(&m.market.market).await;
+    let request = LiquidationRequest { borrow_slot: 0, deposit_index: 0, max_repay: u64::MAX, now, accept_shares: false, same_reserve: false };
+    let quote = quote_liquidation(&market, &obligation, &usdc, &sol, request).unwrap();
+    let bonus_bps = quote.bonus_bps;
+    let plan = quote.plan;
     ExpectedLiquidation { bonus_bps, redeemed: sol.redeem_amount(plan.seized_shares).unwrap(), sol_before: sol }
 }
 

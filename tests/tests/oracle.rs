@@ -192,8 +192,10 @@ async fn exponents_and_decimals_are_valued_exactly() {
         let source = h.create_token_account(&reserve.mint, &user.pubkey()).await;
         h.mint_to(&reserve.mint, &source, amount).await;
         h.must_send(&[deposit_ix(&market, &reserve, &obligation, &user.pubkey(), &source, amount)], &[&user]).await;
-        // 2.5 × mantissa × 10^expo dollars, as a Wad: 25 × mantissa × 10^(17 + expo).
-        expected.push(Wad(25 * mantissa as u128 * 10u128.pow((17 + expo) as u32)));
+        // The first deposit leaves DEAD_SHARES base units' worth to nobody: the position holds
+        // 2.5 tokens less those, worth (amount - DEAD_SHARES) × mantissa × 10^(18 + expo - decimals).
+        let held = (amount - solvent::state::DEAD_SHARES) as u128;
+        expected.push(Wad(held * mantissa as u128 * 10u128.pow((18 + expo - decimals as i32) as u32)));
         reserves.push(reserve);
     }
     let mut ixs: Vec<Instruction> = reserves.iter().map(refresh_reserve_ix).collect();
@@ -203,7 +205,7 @@ async fn exponents_and_decimals_are_valued_exactly() {
     for (i, want) in expected.iter().enumerate() {
         assert_eq!(state.deposits[i].market_value_wad.get(), *want, "reserve {i}");
     }
-    assert_eq!(expected[0], Wad(308_641_972_525 * WAD / 1_000_000_000), "$308.641972525");
+    assert_eq!(expected[0], Wad(308_518_515_735_990 * WAD / 1_000_000_000_000), "2.499 × $123.45678901 = $308.51851573599");
 }
 
 #[tokio::test]
@@ -295,8 +297,9 @@ async fn a_one_update_crash_does_not_liquidate_a_position_healthy_at_the_ema() {
     let ixs = m.h.with_refresh(&m.borrower.obligation, &[&m.sol, &m.usdc], liquidate(&m)).await;
     m.h.must_send(&ixs, &[&liquidator.keypair]).await;
     assert_eq!(m.h.reserve(&m.sol.reserve).await.price_halted, 1);
-    // Seized at the conservative collateral price ($50): $100 × 1.05 = 2.1 SOL.
-    assert_eq!(m.h.token_balance(&liquidator.sol_account).await, 2_100_000_000);
+    // Both legs at the liquidation prices: the collateral at the higher of spot and EMA ($100),
+    // so $100 × 1.05 buys 1.05 SOL; a one-update dip of spot cannot enlarge the payout.
+    assert_eq!(m.h.token_balance(&liquidator.sol_account).await, 1_050_000_000);
 }
 
 #[tokio::test]

@@ -29,9 +29,12 @@ async fn core_lending_scenario() {
     let units = h.must_send(&[refresh_obligation_ix(&borrower.obligation, &[sol.reserve])], &[]).await;
     compute_units.push(("refresh_obligation (1 position)".into(), units));
 
-    // 10 SOL at $150 with 75% LTV: 1,125 USDC may be borrowed; USDC is worth exactly $1 per unit.
-    let max_borrow: u64 = (BORROWER_SOL_DEPOSIT as u128 * 150 * 7_500 / 10_000 / 1_000) as u64;
-    assert_eq!(max_borrow, 1_125_000_000);
+    // The first deposit leaves DEAD_SHARES to nobody: the borrower holds 10 SOL less 1,000
+    // lamports, at $150 with 75% LTV 1,124.9998875 USDC may be borrowed (USDC is exactly $1).
+    let held = BORROWER_SOL_DEPOSIT - solvent::state::DEAD_SHARES;
+    assert_eq!(h.obligation(&borrower.obligation).await.deposits[0].deposited_shares, held);
+    let max_borrow: u64 = (held as u128 * 150 * 7_500 / 10_000 / 1_000) as u64;
+    assert_eq!(max_borrow, 1_124_999_887);
     let over = h
         .send(&[borrow_ix(&m.market, &usdc, &borrower.obligation, &borrower_key, &borrower.usdc_account, max_borrow + 1)], &[&borrower.keypair])
         .await;
@@ -127,14 +130,16 @@ async fn core_lending_scenario() {
     let liquidator_usdc = h.token_balance(&liquidator.usdc_account).await;
     compute_units.push(("liquidate".into(), h.must_send(&[liquidate], &[&liquidator.keypair]).await));
 
-    // Close factor 50%: 550 USDC repaid; collateral worth $550 × 1.05 = $577.50 of $1,300 seized.
+    // Close factor 50%: 550 USDC repaid; collateral worth $550 × 1.05 = $577.50 seized, of the
+    // position's held × $130 (577.50 / 130 SOL: the share count cancels).
     let repaid = 550_000_000u64;
-    let seized_shares = (BORROWER_SOL_DEPOSIT as u128 * 57_750 / 130_000) as u64;
+    let seized_shares = (57_750u128 * 1_000_000_000 / 13_000) as u64;
+    assert_eq!(seized_shares, 4_442_307_692);
     assert_eq!(h.token_balance(&liquidator.usdc_account).await, liquidator_usdc - repaid);
     assert_eq!(h.token_balance(&liquidator.sol_account).await, seized_shares); // shares are 1:1 with SOL here
     let after = h.obligation(&borrower.obligation).await;
     assert_eq!(after.borrows[0].borrowed_amount().raw(), (1_100_000_000 - repaid) as u128 * WAD);
-    assert_eq!(after.deposits[0].deposited_shares, BORROWER_SOL_DEPOSIT - seized_shares);
+    assert_eq!(after.deposits[0].deposited_shares, held - seized_shares);
     assert_eq!(h.token_balance(&sol.vault).await, BORROWER_SOL_DEPOSIT - seized_shares);
     assert_eq!(h.reserve(&sol.reserve).await.available_amount, BORROWER_SOL_DEPOSIT - seized_shares);
 

@@ -31,6 +31,8 @@ export const TOKEN_PROGRAM_ID = address('TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623V
 export const COMPUTE_BUDGET_PROGRAM_ID = address('ComputeBudget111111111111111111111111111111');
 export const ORACLE_SOURCE_PYTH_LEGACY = 0;
 export const ORACLE_SOURCE_PYTH_PULL = 1;
+/** Shares of the first deposit into an empty reserve that nobody receives (the program's `DEAD_SHARES`). */
+export const DEAD_SHARES = 1_000n;
 
 const enc = getAddressEncoder();
 const utf8 = (text: string) => new TextEncoder().encode(text);

@@ -118,4 +118,16 @@ pub enum LendingError {
     OracleNotFullyVerified,
     #[msg("Price is outside the reserve's band around its EMA: new borrows and collateral withdrawals are halted")]
     PriceCircuitBreakerTripped,
+    #[msg("Seizing this collateral would lower the health factor even without a bonus: liquidate a collateral with a lower liquidation threshold")]
+    LiquidationWouldLowerHealth,
+    #[msg("The liquidation would have lowered the obligation's health factor")]
+    LiquidationLoweredHealth,
+    #[msg("The first deposit into an empty reserve must exceed the 1,000 base units left to nobody")]
+    FirstDepositTooSmall,
+    #[msg("The reserve's depositors' claim is zero (its debt was written off): it takes no deposits")]
+    ReserveValueWipedOut,
+    #[msg("Destination collateral account is not a token account of the reserve's share mint")]
+    InvalidCollateralAccount,
+    #[msg("Oracle EMA confidence interval is too wide relative to the EMA price")]
+    OracleEmaTooUncertain,
 }

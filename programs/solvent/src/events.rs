@@ -95,12 +95,20 @@ pub struct Liquidated {
     pub repay_reserve: Pubkey,
     pub withdraw_reserve: Pubkey,
     pub repay_amount: u64,
+    /// Collateral shares taken from the obligation.
     pub seized_collateral_shares: u64,
+    /// Liquidity tokens paid to the liquidator.
     pub seized_liquidity_amount: u64,
-    /// The auction's bonus at this call.
+    /// Share tokens minted to the liquidator for what idle liquidity could not pay.
+    pub paid_in_shares: u64,
+    /// The bonus paid: the auction's, capped so the health factor cannot fall.
     pub bonus_bps: u64,
+    /// The auction's bonus at this call, before that cap.
+    pub auction_bonus_bps: u64,
     /// Of the seized liquidity, kept by the protocol as fees of the withdraw reserve.
     pub protocol_fee: u64,
+    /// Collateral was below debt at the liquidation prices before the call (close-out).
+    pub insolvent: bool,
 }
 
 #[event]

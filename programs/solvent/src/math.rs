@@ -56,6 +56,23 @@ fn div_rem_small(n: u128, d: u64) -> (u128, u128) {
     (quotient, remainder as u128)
 }
 
+/// The right shift that brings every value whose bits are OR-ed into `widest` below 2^64, so
+/// products of two shifted values (or of one with a factor below 2^64) fit a `u128` and take
+/// the cheap 64-bit multiply. With it, `shift_down` and `shift_up` round each value down or up.
+pub fn shift_to_64_bits(widest: u128) -> u32 {
+    64u32.saturating_sub(widest.leading_zeros())
+}
+
+/// `value >> shift`, rounded down.
+pub fn shift_down(value: u128, shift: u32) -> u128 {
+    value >> shift
+}
+
+/// `value >> shift`, rounded up (at most 2^64 for a value below 2^(64 + shift)).
+pub fn shift_up(value: u128, shift: u32) -> u128 {
+    (value >> shift) + u128::from(shift > 0 && value & ((1u128 << shift) - 1) != 0)
+}
+
 /// `a × b`, or `None` on overflow. Operands that both fit 64 bits cannot overflow and skip the
 /// u128 overflow-checking multiply, a slow library call on BPF.
 fn product(a: u128, b: u128) -> Option<u128> {

@@ -153,8 +153,19 @@ pub fn read_price(
     check_price(&reading, now_unix_timestamp, max_price_age_secs, max_confidence_bps)
 }
 
+/// `confidence / price > max_bps / 10,000`. In 64-bit arithmetic when both products fit (any
+/// real feed's mantissa and interval are far below 2^49), else in 128 bits.
+fn too_uncertain(confidence: u64, price: u64, max_bps: u16) -> bool {
+    if (confidence | price) >> 49 == 0 {
+        confidence * BPS_DENOMINATOR as u64 > price * max_bps as u64
+    } else {
+        confidence as u128 * BPS_DENOMINATOR > price as u128 * max_bps as u128
+    }
+}
+
 /// The checks every price passes, each with its own error: age against the publish time, spot
-/// and EMA positive, confidence within `max_confidence_bps` of the price, exponent in range.
+/// and EMA positive, spot's and the EMA's confidence each within `max_confidence_bps` of its
+/// price, exponent in range.
 pub fn check_price(
     reading: &PriceReading,
     now_unix_timestamp: i64,
@@ -169,9 +180,13 @@ pub fn check_price(
     if reading.price <= 0 || reading.ema_price <= 0 {
         return Err(LendingError::OraclePriceNotPositive);
     }
-    let confidence = reading.confidence as u128;
-    if confidence * BPS_DENOMINATOR > reading.price as u128 * max_confidence_bps as u128 {
+    if too_uncertain(reading.confidence, reading.price as u64, max_confidence_bps) {
         return Err(LendingError::OraclePriceTooUncertain);
+    }
+    // The EMA's own interval is bounded the same way: collateral and debt may be valued at the
+    // EMA less or plus it.
+    if too_uncertain(reading.ema_confidence, reading.ema_price as u64, max_confidence_bps) {
+        return Err(LendingError::OracleEmaTooUncertain);
     }
     if !(MIN_PRICE_EXPONENT..=MAX_PRICE_EXPONENT).contains(&reading.exponent) {
         return Err(LendingError::OracleExponentOutOfRange);

@@ -58,7 +58,11 @@ export type LendingMarket = {
   version: number;
   /** Bump of the market authority PDA (`["authority", market]`) that owns every vault. */
   authorityBump: number;
-  /** While set, deposit, withdraw, borrow and liquidate are refused; repay and refresh still work. */
+  /**
+   * While set, what adds risk or takes liquidity out is refused (borrow, withdraw, flash
+   * borrow, lend-only deposit and redemption); what removes risk still runs (repay, deposit of
+   * collateral, refresh, liquidation, write-off), so no position can shelter behind a pause.
+   */
   paused: boolean;
   owner: Address;
   /** The market authority PDA, stored so instructions check it by address instead of hashing. */
@@ -87,7 +91,11 @@ export type LendingMarketArgs = {
   version: number;
   /** Bump of the market authority PDA (`["authority", market]`) that owns every vault. */
   authorityBump: number;
-  /** While set, deposit, withdraw, borrow and liquidate are refused; repay and refresh still work. */
+  /**
+   * While set, what adds risk or takes liquidity out is refused (borrow, withdraw, flash
+   * borrow, lend-only deposit and redemption); what removes risk still runs (repay, deposit of
+   * collateral, refresh, liquidation, write-off), so no position can shelter behind a pause.
+   */
   paused: boolean;
   owner: Address;
   /** The market authority PDA, stored so instructions check it by address instead of hashing. */

@@ -97,6 +97,11 @@ export type Obligation = {
   /** 1 when a reserve of a position had its price circuit breaker tripped at the last refresh. */
   usesHaltedPrice: number;
   padding1: ReadonlyUint8Array;
+  /**
+   * Σ collateral at the prices liquidation eligibility uses, unweighted: with
+   * `liquidation_borrowed_value_wad`, whether the obligation is solvent.
+   */
+  liquidationDepositedValueWad: StoredWad;
   /** Room for follow-up fields (risk tier). */
   reserved: ReadonlyUint8Array;
 };
@@ -132,6 +137,11 @@ export type ObligationArgs = {
   /** 1 when a reserve of a position had its price circuit breaker tripped at the last refresh. */
   usesHaltedPrice: number;
   padding1: ReadonlyUint8Array;
+  /**
+   * Σ collateral at the prices liquidation eligibility uses, unweighted: with
+   * `liquidation_borrowed_value_wad`, whether the obligation is solvent.
+   */
+  liquidationDepositedValueWad: StoredWadArgs;
   /** Room for follow-up fields (risk tier). */
   reserved: ReadonlyUint8Array;
 };
@@ -165,7 +175,8 @@ export function getObligationEncoder(): FixedSizeEncoder<ObligationArgs> {
       ["liquidationBorrowedValueWad", getStoredWadEncoder()],
       ["usesHaltedPrice", getU8Encoder()],
       ["padding1", fixEncoderSize(getBytesEncoder(), 7)],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 224)],
+      ["liquidationDepositedValueWad", getStoredWadEncoder()],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 208)],
     ]),
     (value) => ({ ...value, discriminator: OBLIGATION_DISCRIMINATOR }),
   );
@@ -196,7 +207,8 @@ export function getObligationDecoder(): FixedSizeDecoder<Obligation> {
     ["liquidationBorrowedValueWad", getStoredWadDecoder()],
     ["usesHaltedPrice", getU8Decoder()],
     ["padding1", fixDecoderSize(getBytesDecoder(), 7)],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 224)],
+    ["liquidationDepositedValueWad", getStoredWadDecoder()],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 208)],
   ]);
 }
 

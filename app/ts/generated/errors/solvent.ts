@@ -128,6 +128,18 @@ export const SOLVENT_ERROR__ORACLE_FEED_MISMATCH = 0x17a6; // 6054
 export const SOLVENT_ERROR__ORACLE_NOT_FULLY_VERIFIED = 0x17a7; // 6055
 /** PriceCircuitBreakerTripped: Price is outside the reserve's band around its EMA: new borrows and collateral withdrawals are halted */
 export const SOLVENT_ERROR__PRICE_CIRCUIT_BREAKER_TRIPPED = 0x17a8; // 6056
+/** LiquidationWouldLowerHealth: Seizing this collateral would lower the health factor even without a bonus: liquidate a collateral with a lower liquidation threshold */
+export const SOLVENT_ERROR__LIQUIDATION_WOULD_LOWER_HEALTH = 0x17a9; // 6057
+/** LiquidationLoweredHealth: The liquidation would have lowered the obligation's health factor */
+export const SOLVENT_ERROR__LIQUIDATION_LOWERED_HEALTH = 0x17aa; // 6058
+/** FirstDepositTooSmall: The first deposit into an empty reserve must exceed the 1,000 base units left to nobody */
+export const SOLVENT_ERROR__FIRST_DEPOSIT_TOO_SMALL = 0x17ab; // 6059
+/** ReserveValueWipedOut: The reserve's depositors' claim is zero (its debt was written off): it takes no deposits */
+export const SOLVENT_ERROR__RESERVE_VALUE_WIPED_OUT = 0x17ac; // 6060
+/** InvalidCollateralAccount: Destination collateral account is not a token account of the reserve's share mint */
+export const SOLVENT_ERROR__INVALID_COLLATERAL_ACCOUNT = 0x17ad; // 6061
+/** OracleEmaTooUncertain: Oracle EMA confidence interval is too wide relative to the EMA price */
+export const SOLVENT_ERROR__ORACLE_EMA_TOO_UNCERTAIN = 0x17ae; // 6062
 
 export type SolventError =
   | typeof SOLVENT_ERROR__BORROW_LIMIT_EXCEEDED
@@ -135,6 +147,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__BORROW_TOO_LARGE
   | typeof SOLVENT_ERROR__DEPOSIT_LIMIT_EXCEEDED
   | typeof SOLVENT_ERROR__DEPOSIT_NOT_FOUND
+  | typeof SOLVENT_ERROR__FIRST_DEPOSIT_TOO_SMALL
   | typeof SOLVENT_ERROR__FLASH_LOAN_ACTIVE
   | typeof SOLVENT_ERROR__FLASH_LOAN_CPI
   | typeof SOLVENT_ERROR__FLASH_LOAN_NESTED
@@ -145,6 +158,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__INSUFFICIENT_COLLATERAL
   | typeof SOLVENT_ERROR__INSUFFICIENT_LIQUIDITY
   | typeof SOLVENT_ERROR__INVALID_CLOSE_FACTOR
+  | typeof SOLVENT_ERROR__INVALID_COLLATERAL_ACCOUNT
   | typeof SOLVENT_ERROR__INVALID_COLLATERAL_MINT
   | typeof SOLVENT_ERROR__INVALID_FEE
   | typeof SOLVENT_ERROR__INVALID_FEE_VAULT
@@ -165,7 +179,9 @@ export type SolventError =
   | typeof SOLVENT_ERROR__INVALID_RATE_CURVE
   | typeof SOLVENT_ERROR__INVALID_RESERVE
   | typeof SOLVENT_ERROR__INVALID_TOKEN_DECIMALS
+  | typeof SOLVENT_ERROR__LIQUIDATION_LOWERED_HEALTH
   | typeof SOLVENT_ERROR__LIQUIDATION_TOO_SMALL
+  | typeof SOLVENT_ERROR__LIQUIDATION_WOULD_LOWER_HEALTH
   | typeof SOLVENT_ERROR__MARKET_PAUSED
   | typeof SOLVENT_ERROR__MATH_OVERFLOW
   | typeof SOLVENT_ERROR__OBLIGATION_BORROWS_FULL
@@ -174,6 +190,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__OBLIGATION_HEALTHY
   | typeof SOLVENT_ERROR__OBLIGATION_RESERVES_MISMATCH
   | typeof SOLVENT_ERROR__OBLIGATION_STALE
+  | typeof SOLVENT_ERROR__ORACLE_EMA_TOO_UNCERTAIN
   | typeof SOLVENT_ERROR__ORACLE_EXPONENT_OUT_OF_RANGE
   | typeof SOLVENT_ERROR__ORACLE_FEED_MISMATCH
   | typeof SOLVENT_ERROR__ORACLE_NOT_FULLY_VERIFIED
@@ -183,6 +200,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__ORACLE_PRICE_TOO_UNCERTAIN
   | typeof SOLVENT_ERROR__PRICE_CIRCUIT_BREAKER_TRIPPED
   | typeof SOLVENT_ERROR__RESERVE_STALE
+  | typeof SOLVENT_ERROR__RESERVE_VALUE_WIPED_OUT
   | typeof SOLVENT_ERROR__SELF_LIQUIDATION
   | typeof SOLVENT_ERROR__VAULT_BALANCE_MISMATCH
   | typeof SOLVENT_ERROR__WITHDRAW_TOO_LARGE
@@ -196,6 +214,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__BORROW_TOO_LARGE]: `Borrow would exceed the obligation's allowed borrow value`,
     [SOLVENT_ERROR__DEPOSIT_LIMIT_EXCEEDED]: `Deposit would exceed the reserve's deposit limit`,
     [SOLVENT_ERROR__DEPOSIT_NOT_FOUND]: `Obligation has no deposit in this reserve`,
+    [SOLVENT_ERROR__FIRST_DEPOSIT_TOO_SMALL]: `The first deposit into an empty reserve must exceed the 1,000 base units left to nobody`,
     [SOLVENT_ERROR__FLASH_LOAN_ACTIVE]: `Not allowed while a flash loan is open on this market in the transaction`,
     [SOLVENT_ERROR__FLASH_LOAN_CPI]: `Flash loans must be called as top-level instructions, not by CPI`,
     [SOLVENT_ERROR__FLASH_LOAN_NESTED]: `A flash loan is already open on this reserve or in this transaction (no nesting)`,
@@ -206,6 +225,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__INSUFFICIENT_COLLATERAL]: `Obligation does not have that much collateral in this reserve`,
     [SOLVENT_ERROR__INSUFFICIENT_LIQUIDITY]: `Reserve does not have enough available liquidity`,
     [SOLVENT_ERROR__INVALID_CLOSE_FACTOR]: `Close factor must be between 0 and 100%`,
+    [SOLVENT_ERROR__INVALID_COLLATERAL_ACCOUNT]: `Destination collateral account is not a token account of the reserve's share mint`,
     [SOLVENT_ERROR__INVALID_COLLATERAL_MINT]: `Mint is not the reserve's collateral (share) mint`,
     [SOLVENT_ERROR__INVALID_FEE]: `Fee rate out of range`,
     [SOLVENT_ERROR__INVALID_FEE_VAULT]: `Fee vault is not the reserve's fee vault`,
@@ -226,7 +246,9 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__INVALID_RATE_CURVE]: `Interest rate curve must start at 0%, end at 100% utilization and not decrease`,
     [SOLVENT_ERROR__INVALID_RESERVE]: `Reserve account is not the one expected`,
     [SOLVENT_ERROR__INVALID_TOKEN_DECIMALS]: `Token decimals above 18 are not supported`,
+    [SOLVENT_ERROR__LIQUIDATION_LOWERED_HEALTH]: `The liquidation would have lowered the obligation's health factor`,
     [SOLVENT_ERROR__LIQUIDATION_TOO_SMALL]: `Liquidation amount too small to seize any collateral`,
+    [SOLVENT_ERROR__LIQUIDATION_WOULD_LOWER_HEALTH]: `Seizing this collateral would lower the health factor even without a bonus: liquidate a collateral with a lower liquidation threshold`,
     [SOLVENT_ERROR__MARKET_PAUSED]: `The lending market is paused`,
     [SOLVENT_ERROR__MATH_OVERFLOW]: `Arithmetic overflow or division by zero`,
     [SOLVENT_ERROR__OBLIGATION_BORROWS_FULL]: `Obligation has no free borrow slot`,
@@ -235,6 +257,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__OBLIGATION_HEALTHY]: `Obligation is healthy and cannot be liquidated`,
     [SOLVENT_ERROR__OBLIGATION_RESERVES_MISMATCH]: `Accounts passed to refresh do not match the obligation's positions`,
     [SOLVENT_ERROR__OBLIGATION_STALE]: `Obligation must be refreshed in this slot first`,
+    [SOLVENT_ERROR__ORACLE_EMA_TOO_UNCERTAIN]: `Oracle EMA confidence interval is too wide relative to the EMA price`,
     [SOLVENT_ERROR__ORACLE_EXPONENT_OUT_OF_RANGE]: `Oracle exponent is outside the supported range`,
     [SOLVENT_ERROR__ORACLE_FEED_MISMATCH]: `Price update is for another feed than the one the reserve is pinned to`,
     [SOLVENT_ERROR__ORACLE_NOT_FULLY_VERIFIED]: `Price update is only partially verified (not all Wormhole guardian signatures checked)`,
@@ -244,6 +267,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__ORACLE_PRICE_TOO_UNCERTAIN]: `Oracle confidence interval is too wide relative to the price`,
     [SOLVENT_ERROR__PRICE_CIRCUIT_BREAKER_TRIPPED]: `Price is outside the reserve's band around its EMA: new borrows and collateral withdrawals are halted`,
     [SOLVENT_ERROR__RESERVE_STALE]: `Reserve must be refreshed in this slot first`,
+    [SOLVENT_ERROR__RESERVE_VALUE_WIPED_OUT]: `The reserve's depositors' claim is zero (its debt was written off): it takes no deposits`,
     [SOLVENT_ERROR__SELF_LIQUIDATION]: `A borrower cannot liquidate their own obligation`,
     [SOLVENT_ERROR__VAULT_BALANCE_MISMATCH]: `Vault balance does not match the reserve's recorded liquidity`,
     [SOLVENT_ERROR__WITHDRAW_TOO_LARGE]: `Withdrawal would leave borrowed value above the allowed borrow value`,

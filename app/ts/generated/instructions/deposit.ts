@@ -137,6 +137,10 @@ export type DepositInput<
   TAccountSourceLiquidity extends string = string,
   TAccountTokenProgram extends string = string,
 > = {
+  /**
+   * No pause check: adding collateral only lowers risk, and liquidation runs while paused,
+   * so borrowers must be able to cure their positions then.
+   */
   lendingMarket: Address<TAccountLendingMarket>;
   reserve: Address<TAccountReserve>;
   obligation: Address<TAccountObligation>;
@@ -244,6 +248,10 @@ export type ParsedDepositInstruction<
 > = {
   programAddress: Address<TProgram>;
   accounts: {
+    /**
+     * No pause check: adding collateral only lowers risk, and liquidation runs while paused,
+     * so borrowers must be able to cure their positions then.
+     */
     lendingMarket: TAccountMetas[0];
     reserve: TAccountMetas[1];
     obligation: TAccountMetas[2];

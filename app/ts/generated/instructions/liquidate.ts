@@ -66,6 +66,8 @@ export type LiquidateInstruction<
   TAccountWithdrawTokenProgram extends string | AccountMeta<string> = string,
   TAccountInstructionsSysvar extends string | AccountMeta<string> =
     "Sysvar1nstructions1111111111111111111111111",
+  TAccountWithdrawCollateralMint extends string | AccountMeta<string> = string,
+  TAccountDestinationCollateral extends string | AccountMeta<string> = string,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -117,6 +119,12 @@ export type LiquidateInstruction<
       TAccountInstructionsSysvar extends string
         ? ReadonlyAccount<TAccountInstructionsSysvar>
         : TAccountInstructionsSysvar,
+      TAccountWithdrawCollateralMint extends string
+        ? WritableAccount<TAccountWithdrawCollateralMint>
+        : TAccountWithdrawCollateralMint,
+      TAccountDestinationCollateral extends string
+        ? WritableAccount<TAccountDestinationCollateral>
+        : TAccountDestinationCollateral,
       ...TRemainingAccounts,
     ]
   >;
@@ -171,7 +179,13 @@ export type LiquidateInput<
   TAccountRepayTokenProgram extends string = string,
   TAccountWithdrawTokenProgram extends string = string,
   TAccountInstructionsSysvar extends string = string,
+  TAccountWithdrawCollateralMint extends string = string,
+  TAccountDestinationCollateral extends string = string,
 > = {
+  /**
+   * No pause check: liquidation removes risk, so it runs while the market is paused (see
+   * the README's pause semantics).
+   */
   lendingMarket: Address<TAccountLendingMarket>;
   obligation: Address<TAccountObligation>;
   liquidator: TransactionSigner<TAccountLiquidator>;
@@ -187,6 +201,9 @@ export type LiquidateInput<
   repayTokenProgram: Address<TAccountRepayTokenProgram>;
   withdrawTokenProgram: Address<TAccountWithdrawTokenProgram>;
   instructionsSysvar?: Address<TAccountInstructionsSysvar>;
+  /** Passing both lets the liquidation pay in share tokens what idle liquidity cannot. */
+  withdrawCollateralMint?: Address<TAccountWithdrawCollateralMint>;
+  destinationCollateral?: Address<TAccountDestinationCollateral>;
   repayAmount: LiquidateInstructionDataArgs["repayAmount"];
 };
 
@@ -206,6 +223,8 @@ export function getLiquidateInstruction<
   TAccountRepayTokenProgram extends string,
   TAccountWithdrawTokenProgram extends string,
   TAccountInstructionsSysvar extends string,
+  TAccountWithdrawCollateralMint extends string,
+  TAccountDestinationCollateral extends string,
   TProgramAddress extends Address = typeof SOLVENT_PROGRAM_ADDRESS,
 >(
   input: LiquidateInput<
@@ -223,7 +242,9 @@ export function getLiquidateInstruction<
     TAccountMarketAuthority,
     TAccountRepayTokenProgram,
     TAccountWithdrawTokenProgram,
-    TAccountInstructionsSysvar
+    TAccountInstructionsSysvar,
+    TAccountWithdrawCollateralMint,
+    TAccountDestinationCollateral
   >,
   config?: { programAddress?: TProgramAddress },
 ): LiquidateInstruction<
@@ -242,7 +263,9 @@ export function getLiquidateInstruction<
   TAccountMarketAuthority,
   TAccountRepayTokenProgram,
   TAccountWithdrawTokenProgram,
-  TAccountInstructionsSysvar
+  TAccountInstructionsSysvar,
+  TAccountWithdrawCollateralMint,
+  TAccountDestinationCollateral
 > {
   // Program address.
   const programAddress = config?.programAddress ?? SOLVENT_PROGRAM_ADDRESS;
@@ -291,6 +314,14 @@ export function getLiquidateInstruction<
       value: input.instructionsSysvar ?? null,
       isWritable: false,
     },
+    withdrawCollateralMint: {
+      value: input.withdrawCollateralMint ?? null,
+      isWritable: true,
+    },
+    destinationCollateral: {
+      value: input.destinationCollateral ?? null,
+      isWritable: true,
+    },
   };
   const accounts = originalAccounts as Record<
     keyof typeof originalAccounts,
@@ -324,6 +355,8 @@ export function getLiquidateInstruction<
       getAccountMeta("repayTokenProgram", accounts.repayTokenProgram),
       getAccountMeta("withdrawTokenProgram", accounts.withdrawTokenProgram),
       getAccountMeta("instructionsSysvar", accounts.instructionsSysvar),
+      getAccountMeta("withdrawCollateralMint", accounts.withdrawCollateralMint),
+      getAccountMeta("destinationCollateral", accounts.destinationCollateral),
     ],
     data: getLiquidateInstructionDataEncoder().encode(
       args as LiquidateInstructionDataArgs,
@@ -345,7 +378,9 @@ export function getLiquidateInstruction<
     TAccountMarketAuthority,
     TAccountRepayTokenProgram,
     TAccountWithdrawTokenProgram,
-    TAccountInstructionsSysvar
+    TAccountInstructionsSysvar,
+    TAccountWithdrawCollateralMint,
+    TAccountDestinationCollateral
   >);
 }
 
@@ -355,6 +390,10 @@ export type ParsedLiquidateInstruction<
 > = {
   programAddress: Address<TProgram>;
   accounts: {
+    /**
+     * No pause check: liquidation removes risk, so it runs while the market is paused (see
+     * the README's pause semantics).
+     */
     lendingMarket: TAccountMetas[0];
     obligation: TAccountMetas[1];
     liquidator: TAccountMetas[2];
@@ -370,6 +409,9 @@ export type ParsedLiquidateInstruction<
     repayTokenProgram: TAccountMetas[12];
     withdrawTokenProgram: TAccountMetas[13];
     instructionsSysvar: TAccountMetas[14];
+    /** Passing both lets the liquidation pay in share tokens what idle liquidity cannot. */
+    withdrawCollateralMint?: TAccountMetas[15] | undefined;
+    destinationCollateral?: TAccountMetas[16] | undefined;
   };
   data: LiquidateInstructionData;
 };
@@ -382,12 +424,12 @@ export function parseLiquidateInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedLiquidateInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 15) {
+  if (instruction.accounts.length < 17) {
     throw new SolanaError(
       SOLANA_ERROR__PROGRAM_CLIENTS__INSUFFICIENT_ACCOUNT_METAS,
       {
         actualAccountMetas: instruction.accounts.length,
-        expectedAccountMetas: 15,
+        expectedAccountMetas: 17,
       },
     );
   }
@@ -396,6 +438,12 @@ export function parseLiquidateInstruction<
     const accountMeta = (instruction.accounts as TAccountMetas)[accountIndex]!;
     accountIndex += 1;
     return accountMeta;
+  };
+  const getNextOptionalAccount = () => {
+    const accountMeta = getNextAccount();
+    return accountMeta.address === SOLVENT_PROGRAM_ADDRESS
+      ? undefined
+      : accountMeta;
   };
   return {
     programAddress: instruction.programAddress,
@@ -415,6 +463,8 @@ export function parseLiquidateInstruction<
       repayTokenProgram: getNextAccount(),
       withdrawTokenProgram: getNextAccount(),
       instructionsSysvar: getNextAccount(),
+      withdrawCollateralMint: getNextOptionalAccount(),
+      destinationCollateral: getNextOptionalAccount(),
     },
     data: getLiquidateInstructionDataDecoder().decode(instruction.data),
   };

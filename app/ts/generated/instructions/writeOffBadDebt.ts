@@ -101,6 +101,7 @@ export type WriteOffBadDebtInput<
   TAccountReserve extends string = string,
   TAccountObligation extends string = string,
 > = {
+  /** No pause check: the loss exists already, and booking it keeps share prices honest. */
   lendingMarket: Address<TAccountLendingMarket>;
   reserve: Address<TAccountReserve>;
   obligation: Address<TAccountObligation>;
@@ -161,6 +162,7 @@ export type ParsedWriteOffBadDebtInstruction<
 > = {
   programAddress: Address<TProgram>;
   accounts: {
+    /** No pause check: the loss exists already, and booking it keeps share prices honest. */
     lendingMarket: TAccountMetas[0];
     reserve: TAccountMetas[1];
     obligation: TAccountMetas[2];

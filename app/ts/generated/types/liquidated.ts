@@ -10,6 +10,8 @@ import {
   combineCodec,
   getAddressDecoder,
   getAddressEncoder,
+  getBooleanDecoder,
+  getBooleanEncoder,
   getStructDecoder,
   getStructEncoder,
   getU64Decoder,
@@ -26,12 +28,20 @@ export type Liquidated = {
   repayReserve: Address;
   withdrawReserve: Address;
   repayAmount: bigint;
+  /** Collateral shares taken from the obligation. */
   seizedCollateralShares: bigint;
+  /** Liquidity tokens paid to the liquidator. */
   seizedLiquidityAmount: bigint;
-  /** The auction's bonus at this call. */
+  /** Share tokens minted to the liquidator for what idle liquidity could not pay. */
+  paidInShares: bigint;
+  /** The bonus paid: the auction's, capped so the health factor cannot fall. */
   bonusBps: bigint;
+  /** The auction's bonus at this call, before that cap. */
+  auctionBonusBps: bigint;
   /** Of the seized liquidity, kept by the protocol as fees of the withdraw reserve. */
   protocolFee: bigint;
+  /** Collateral was below debt at the liquidation prices before the call (close-out). */
+  insolvent: boolean;
 };
 
 export type LiquidatedArgs = {
@@ -40,12 +50,20 @@ export type LiquidatedArgs = {
   repayReserve: Address;
   withdrawReserve: Address;
   repayAmount: number | bigint;
+  /** Collateral shares taken from the obligation. */
   seizedCollateralShares: number | bigint;
+  /** Liquidity tokens paid to the liquidator. */
   seizedLiquidityAmount: number | bigint;
-  /** The auction's bonus at this call. */
+  /** Share tokens minted to the liquidator for what idle liquidity could not pay. */
+  paidInShares: number | bigint;
+  /** The bonus paid: the auction's, capped so the health factor cannot fall. */
   bonusBps: number | bigint;
+  /** The auction's bonus at this call, before that cap. */
+  auctionBonusBps: number | bigint;
   /** Of the seized liquidity, kept by the protocol as fees of the withdraw reserve. */
   protocolFee: number | bigint;
+  /** Collateral was below debt at the liquidation prices before the call (close-out). */
+  insolvent: boolean;
 };
 
 export function getLiquidatedEncoder(): FixedSizeEncoder<LiquidatedArgs> {
@@ -57,8 +75,11 @@ export function getLiquidatedEncoder(): FixedSizeEncoder<LiquidatedArgs> {
     ["repayAmount", getU64Encoder()],
     ["seizedCollateralShares", getU64Encoder()],
     ["seizedLiquidityAmount", getU64Encoder()],
+    ["paidInShares", getU64Encoder()],
     ["bonusBps", getU64Encoder()],
+    ["auctionBonusBps", getU64Encoder()],
     ["protocolFee", getU64Encoder()],
+    ["insolvent", getBooleanEncoder()],
   ]);
 }
 
@@ -71,8 +92,11 @@ export function getLiquidatedDecoder(): FixedSizeDecoder<Liquidated> {
     ["repayAmount", getU64Decoder()],
     ["seizedCollateralShares", getU64Decoder()],
     ["seizedLiquidityAmount", getU64Decoder()],
+    ["paidInShares", getU64Decoder()],
     ["bonusBps", getU64Decoder()],
+    ["auctionBonusBps", getU64Decoder()],
     ["protocolFee", getU64Decoder()],
+    ["insolvent", getBooleanDecoder()],
   ]);
 }
 

@@ -7,7 +7,8 @@ use anchor_spl::token_interface::TokenInterface;
 
 #[derive(Accounts)]
 pub struct Deposit<'info> {
-    #[account(constraint = !lending_market.paused @ LendingError::MarketPaused)]
+    /// No pause check: adding collateral only lowers risk, and liquidation runs while paused,
+    /// so borrowers must be able to cure their positions then.
     pub lending_market: Account<'info, LendingMarket>,
     #[account(
         mut,
@@ -47,7 +48,8 @@ pub fn handler(ctx: Context<Deposit>, amount: u64) -> Result<()> {
     reserve.accrue_interest(Clock::get()?.unix_timestamp)?;
     let shares = reserve.deposit(amount)?;
     let mut obligation = accounts.obligation.load_mut()?;
-    obligation.deposit(&reserve_key, shares)?;
+    let (shares_before, shares_after) = obligation.deposit(&reserve_key, shares)?;
+    obligation.note_deposit(&reserve, shares_before, shares_after)?;
     obligation.mark_stale();
 
     pay_into_liquidity_vault(

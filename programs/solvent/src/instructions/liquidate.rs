@@ -1,14 +1,15 @@
-use super::token::{is_token_account_of, pay_from_liquidity_vault, pay_into_liquidity_vault};
+use super::token::{is_token_account_of, mint_shares, pay_from_liquidity_vault, pay_into_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::Liquidated;
 use crate::flash_loan::{require_no_open_flash_loan, INSTRUCTIONS_SYSVAR_ID};
-use crate::state::{liquidation_bonus_bps, plan_liquidation, protocol_share_of_bonus, LendingMarket, Obligation, Reserve};
+use crate::state::{quote_liquidation, values_after_liquidation, LendingMarket, LiquidationRequest, Obligation, Reserve};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
 #[derive(Accounts)]
 pub struct Liquidate<'info> {
-    #[account(constraint = !lending_market.paused @ LendingError::MarketPaused)]
+    /// No pause check: liquidation removes risk, so it runs while the market is paused (see
+    /// the README's pause semantics).
     pub lending_market: Account<'info, LendingMarket>,
     #[account(mut, has_one = lending_market @ LendingError::InvalidMarket)]
     pub obligation: AccountLoader<'info, Obligation>,
@@ -58,23 +59,43 @@ pub struct Liquidate<'info> {
     /// CHECK: the instructions sysvar, by address: liquidation is refused while a flash loan is open.
     #[account(address = INSTRUCTIONS_SYSVAR_ID @ LendingError::InvalidInstructionsSysvar)]
     pub instructions_sysvar: UncheckedAccount<'info>,
+    /// CHECK: optional, with `destination_collateral`: the withdraw reserve's share mint, by key.
+    /// Passing both lets the liquidation pay in share tokens what idle liquidity cannot.
+    #[account(mut, address = withdraw_reserve.load()?.collateral_mint @ LendingError::InvalidCollateralMint)]
+    pub withdraw_collateral_mint: Option<UncheckedAccount<'info>>,
+    /// CHECK: optional: the liquidator's token account of the withdraw reserve's share mint.
+    #[account(
+        mut,
+        constraint = is_token_account_of(&destination_collateral, &withdraw_reserve.load()?.collateral_mint, &withdraw_token_program.key())
+            @ LendingError::InvalidCollateralAccount
+    )]
+    pub destination_collateral: Option<UncheckedAccount<'info>>,
 }
 
-/// Repays up to `repay_amount` of an unhealthy obligation's debt in `repay_reserve` (at most the
-/// close factor) and receives collateral from `withdraw_reserve` worth the repaid value plus the
-/// liquidation bonus, as tokens.
+/// Repays up to `repay_amount` of an unhealthy obligation's debt in `repay_reserve` and receives
+/// collateral from `withdraw_reserve`, sized by `quote_liquidation` (close factor, per-call cap,
+/// auction bonus capped so health cannot fall, both legs at the liquidation prices). The
+/// collateral comes as tokens while the reserve's idle liquidity lasts and, when the optional
+/// share accounts are passed, the rest as share tokens (`InsufficientLiquidity` without them).
+/// Afterwards the obligation's health factor at the liquidation prices must not have fallen
+/// (`LiquidationLoweredHealth`), unless it was insolvent before the call.
 pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
     require!(repay_amount > 0, LendingError::ZeroAmount);
     let accounts = ctx.accounts;
     let clock = Clock::get()?;
     let slot = clock.slot;
     let (repay_key, withdraw_key) = (accounts.repay_reserve.key(), accounts.withdraw_reserve.key());
+    let share_accounts = match (&accounts.withdraw_collateral_mint, &accounts.destination_collateral) {
+        (Some(mint), Some(destination)) => Some((mint, destination)),
+        (None, None) => None,
+        _ => return err!(LendingError::InvalidCollateralAccount),
+    };
     let mut obligation = accounts.obligation.load_mut()?;
     require_keys_neq!(obligation.owner, accounts.liquidator.key(), LendingError::SelfLiquidation);
     require_no_open_flash_loan(&accounts.instructions_sysvar, &accounts.lending_market.key())?;
     // Repay and withdraw reserves may be one account (an obligation borrowing the asset it
     // deposits): read both, then write each in turn, never holding two borrows of one account.
-    let (plan, bonus_bps, borrow_slot, deposit_index) = {
+    let (quote, borrow_slot, deposit_index) = {
         let repay_reserve = accounts.repay_reserve.load()?;
         let withdraw_reserve = accounts.withdraw_reserve.load()?;
         require!(
@@ -82,39 +103,30 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
             LendingError::ReserveStale
         );
         require!(obligation.is_fresh(slot), LendingError::ObligationStale);
-        let values = obligation.values();
-        require!(values.is_unhealthy(), LendingError::ObligationHealthy);
-        let limits = accounts.lending_market.liquidation_limits(values.deposited_value, values.borrowed_value);
         let borrow_slot = obligation.find_borrow(&repay_key).ok_or(LendingError::BorrowNotFound)?;
         let deposit_index = obligation.find_deposit(&withdraw_key).ok_or(LendingError::DepositNotFound)?;
-        let collateral = obligation.deposits[deposit_index];
-        let unhealthy_for_secs = clock.unix_timestamp.saturating_sub(obligation.unhealthy_since);
-        let bonus_bps = liquidation_bonus_bps(&withdraw_reserve.config, &values, unhealthy_for_secs);
-        let plan = plan_liquidation(
-            repay_amount,
-            obligation.borrows[borrow_slot].borrowed_amount(),
-            &repay_reserve,
-            collateral.deposited_shares,
-            collateral.market_value_wad.get(),
-            bonus_bps,
-            limits,
-        )?;
-        (plan, bonus_bps, borrow_slot, deposit_index)
+        let request = LiquidationRequest {
+            borrow_slot,
+            deposit_index,
+            max_repay: repay_amount,
+            now: clock.unix_timestamp,
+            accept_shares: share_accounts.is_some(),
+            same_reserve: repay_key == withdraw_key,
+        };
+        let quote = quote_liquidation(&accounts.lending_market, &obligation, &repay_reserve, &withdraw_reserve, request)?;
+        (quote, borrow_slot, deposit_index)
     };
+    let (plan, payout) = (quote.plan, quote.payout);
+    let debt_settled_whole = plan.settled_debt == obligation.borrows[borrow_slot].borrowed_amount();
+    let collateral_taken_whole = plan.seized_shares == obligation.deposits[deposit_index].deposited_shares;
     accounts.repay_reserve.load_mut()?.repay(plan.repay_amount, plan.settled_debt)?;
     obligation.repay(borrow_slot, plan.settled_debt)?;
-    let (protocol_fee, seized_amount, withdraw_decimals) = {
-        let mut withdraw_reserve = accounts.withdraw_reserve.load_mut()?;
-        let redeemed = withdraw_reserve.redeem(plan.seized_shares)?;
-        let share_bps = accounts.lending_market.liquidation_protocol_share_bps as u64;
-        let protocol_fee = protocol_share_of_bonus(redeemed, bonus_bps, share_bps).ok_or(LendingError::MathOverflow)?;
-        if protocol_fee > 0 {
-            withdraw_reserve.retain_protocol_fee(protocol_fee)?;
-        }
-        (protocol_fee, redeemed - protocol_fee, withdraw_reserve.liquidity_decimals)
-    };
+    let protocol_fee = accounts.withdraw_reserve.load_mut()?.settle_seizure(payout.redeemed_shares, payout.redeemed_amount, payout.tokens)?;
     obligation.withdraw_shares(deposit_index, plan.seized_shares)?;
+    let after = values_after_liquidation(&quote.values_before, &quote, collateral_taken_whole, debt_settled_whole)?;
+    obligation.store_liquidation_sums(&after);
     obligation.mark_stale();
+    drop(obligation);
 
     let (repay_decimals, repay_available) = {
         let repay_reserve = accounts.repay_reserve.load()?;
@@ -130,8 +142,11 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
         plan.repay_amount,
         repay_available,
     )?;
-    if seized_amount > 0 {
-        let withdraw_available = accounts.withdraw_reserve.load()?.available_amount;
+    let (withdraw_decimals, withdraw_available) = {
+        let withdraw_reserve = accounts.withdraw_reserve.load()?;
+        (withdraw_reserve.liquidity_decimals, withdraw_reserve.available_amount)
+    };
+    if payout.tokens > 0 {
         pay_from_liquidity_vault(
             &accounts.withdraw_token_program,
             &accounts.withdraw_liquidity_vault,
@@ -140,8 +155,18 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
             &accounts.destination_liquidity,
             &accounts.market_authority,
             &accounts.lending_market,
-            seized_amount,
+            payout.tokens,
             withdraw_available,
+        )?;
+    }
+    if let (Some((mint, destination)), true) = (share_accounts, payout.shares > 0) {
+        mint_shares(
+            &accounts.withdraw_token_program,
+            mint,
+            destination,
+            &accounts.market_authority,
+            &accounts.lending_market,
+            payout.shares,
         )?;
     }
     emit!(Liquidated {
@@ -151,9 +176,13 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
         withdraw_reserve: withdraw_key,
         repay_amount: plan.repay_amount,
         seized_collateral_shares: plan.seized_shares,
-        seized_liquidity_amount: seized_amount,
-        bonus_bps,
+        seized_liquidity_amount: payout.tokens,
+        paid_in_shares: payout.shares,
+        bonus_bps: quote.bonus_bps,
+        auction_bonus_bps: quote.auction_bonus_bps,
         protocol_fee,
+        insolvent: quote.insolvent,
     });
     Ok(())
 }
+

@@ -49,6 +49,7 @@ pub fn handler(ctx: Context<Repay>, amount: u64) -> Result<()> {
     let (paid, settled) = settle_repayment(amount, obligation.borrows[slot].borrowed_amount())?;
     reserve.repay(paid, settled)?;
     obligation.repay(slot, settled)?;
+    obligation.note_repayment(&reserve, settled)?;
     obligation.mark_stale();
 
     pay_into_liquidity_vault(

@@ -101,8 +101,8 @@ pub fn transfer_from_authority_account<'info>(
 /// Mints share tokens, signed by the market authority.
 pub fn mint_shares<'info>(
     token_program: &Interface<'info, TokenInterface>,
-    collateral_mint: &InterfaceAccount<'info, Mint>,
-    destination: &InterfaceAccount<'info, TokenAccount>,
+    collateral_mint: &impl ToAccountInfo<'info>,
+    destination: &impl ToAccountInfo<'info>,
     market_authority: &UncheckedAccount<'info>,
     lending_market: &Account<'info, LendingMarket>,
     shares: u64,

@@ -7,7 +7,7 @@ use anchor_lang::prelude::*;
 /// the obligation has nothing left to value.
 #[derive(Accounts)]
 pub struct WriteOffBadDebt<'info> {
-    #[account(constraint = !lending_market.paused @ LendingError::MarketPaused)]
+    /// No pause check: the loss exists already, and booking it keeps share prices honest.
     pub lending_market: Account<'info, LendingMarket>,
     #[account(mut, has_one = lending_market @ LendingError::InvalidMarket)]
     pub reserve: AccountLoader<'info, Reserve>,

@@ -1,4 +1,4 @@
-use super::{settle_repayment, LiquidationLimits, ObligationValues, Reserve, ReserveConfig};
+use super::{settle_repayment, LendingMarket, LiquidationLimits, Obligation, ObligationValues, Reserve, ReserveConfig};
 use crate::errors::LendingError;
 use crate::math::{Rounding, Wad, BPS_DENOMINATOR};
 
@@ -9,8 +9,216 @@ pub struct LiquidationPlan {
     pub repay_amount: u64,
     /// Debt taken off the obligation (equals `repay_amount` unless the whole debt is settled).
     pub settled_debt: Wad,
-    /// Collateral shares taken from the obligation and redeemed to the liquidator.
+    /// Collateral shares taken from the obligation.
     pub seized_shares: u64,
+    /// Quote value of the repayment at the liquidation debt price, rounded down.
+    pub repay_value: Wad,
+    /// Quote value of the collateral the seizure was sized at (the repayment's value × (1 +
+    /// bonus), or the whole position's when it is all taken), at the liquidation collateral
+    /// price: the seized shares are worth at most this.
+    pub seize_value: Wad,
+}
+
+/// How the seized shares reach the liquidator: as liquidity tokens while the collateral
+/// reserve's idle liquidity lasts, the rest as share tokens of that reserve (to redeem once
+/// liquidity returns, earning interest meanwhile), so a fully borrowed reserve cannot jam the
+/// liquidation of its collateral.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Payout {
+    /// Liquidity tokens paid to the liquidator.
+    pub tokens: u64,
+    /// Share tokens minted to the liquidator.
+    pub shares: u64,
+    /// Seized shares redeemed for the tokens paid plus the protocol's part of the bonus, and
+    /// the liquidity they redeem for (at the reserve's share price before the call).
+    pub redeemed_shares: u64,
+    pub redeemed_amount: u64,
+    /// The protocol's part of the bonus as planned; the reserve keeps at least this (the
+    /// rounding remainder of the redemption too).
+    pub protocol_fee: u64,
+}
+
+/// Everything one liquidation call does, computed once: `liquidate` executes it and the keeper
+/// ranks opportunities by it, so both see the same amounts to the base unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiquidationQuote {
+    pub plan: LiquidationPlan,
+    /// The Dutch auction's bonus for this obligation now.
+    pub auction_bonus_bps: u64,
+    /// The bonus paid: the auction's, capped (for a solvent obligation) so the liquidation
+    /// cannot lower the health factor or the collateral-to-debt ratio.
+    pub bonus_bps: u64,
+    /// Collateral below debt at the liquidation prices before the call: the loss exists already,
+    /// the close factor is lifted and the rest goes to `write_off_bad_debt`.
+    pub insolvent: bool,
+    /// The seized position's value and the repaid debt's value at the liquidation prices before
+    /// the call, as the refresh added them to the sums, and the collateral's threshold.
+    pub collateral_value_before: Wad,
+    pub collateral_threshold_bps: u16,
+    pub debt_value_before: Wad,
+    pub payout: Payout,
+    /// The obligation's cached values the quote was made from.
+    pub values_before: ObligationValues,
+}
+
+/// The inputs of a quote that are not account state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiquidationRequest {
+    /// Index of the debt in `obligation.borrows` and of the collateral in `obligation.deposits`.
+    pub borrow_slot: usize,
+    pub deposit_index: usize,
+    /// Most tokens the liquidator will repay.
+    pub max_repay: u64,
+    /// Unix time of the call (the auction clock).
+    pub now: i64,
+    /// The liquidator takes share tokens for what idle liquidity cannot pay.
+    pub accept_shares: bool,
+    /// Repay and withdraw reserve are one account: the repayment is liquidity for the payout.
+    pub same_reserve: bool,
+}
+
+/// Bonus headroom kept below the exact health-preserving cap, so that rounding of the values
+/// recomputed after the call (each a few raw units) cannot tip the health check.
+pub const BONUS_CAP_MARGIN_BPS: u128 = 1;
+
+/// Sizes one liquidation of `obligation` (fresh, so its liquidation sums are at the liquidation
+/// prices): the auction bonus, capped for a solvent obligation by
+/// `health_preserving_bonus`; both legs valued at the liquidation prices of their asset
+/// (collateral at the higher, debt at the lower of spot and EMA, the prices that made it
+/// eligible), so the bonus measured at spot never exceeds the bonus paid; then the payout.
+pub fn quote_liquidation(
+    market: &LendingMarket,
+    obligation: &Obligation,
+    repay_reserve: &Reserve,
+    withdraw_reserve: &Reserve,
+    request: LiquidationRequest,
+) -> Result<LiquidationQuote, LendingError> {
+    let values = obligation.values();
+    if !values.is_unhealthy() {
+        return Err(LendingError::ObligationHealthy);
+    }
+    let borrow = obligation.borrows.get(request.borrow_slot).ok_or(LendingError::BorrowNotFound)?;
+    let collateral = obligation.deposits.get(request.deposit_index).ok_or(LendingError::DepositNotFound)?;
+    let limits = market.liquidation_limits(values.deposited_value, values.borrowed_value);
+    let unhealthy_for_secs = request.now.saturating_sub(obligation.unhealthy_since);
+    let auction_bonus_bps = liquidation_bonus_bps(&withdraw_reserve.config, &values, unhealthy_for_secs);
+    let insolvent = !values.is_solvent();
+    let bonus_bps = if insolvent {
+        auction_bonus_bps
+    } else {
+        health_preserving_bonus(&values, withdraw_reserve.config.liquidation_threshold_bps, auction_bonus_bps)?
+    };
+    let debt = borrow.borrowed_amount();
+    // The values the fresh refresh added to the liquidation sums for these two positions.
+    let collateral_value_before =
+        withdraw_reserve.liquidation_collateral_value(collateral.deposited_shares, collateral.market_value_wad.get())?;
+    let debt_value_before = repay_reserve.liquidation_debt_value(debt, borrow.market_value_wad.get())?;
+    let plan = plan_liquidation(
+        request.max_repay,
+        debt,
+        repay_reserve,
+        collateral.deposited_shares,
+        collateral_value_before,
+        bonus_bps,
+        limits,
+        insolvent,
+    )?;
+    let repaid_here = if request.same_reserve { plan.repay_amount } else { 0 };
+    let available = withdraw_reserve.available_amount.checked_add(repaid_here).ok_or(LendingError::MathOverflow)?;
+    let share_bps = market.liquidation_protocol_share_bps as u64;
+    let payout = plan_payout(withdraw_reserve, available, plan.seized_shares, bonus_bps, share_bps, request.accept_shares)?;
+    let collateral_threshold_bps = withdraw_reserve.config.liquidation_threshold_bps;
+    Ok(LiquidationQuote {
+        plan,
+        auction_bonus_bps,
+        bonus_bps,
+        insolvent,
+        collateral_value_before,
+        collateral_threshold_bps,
+        debt_value_before,
+        payout,
+        values_before: values,
+    })
+}
+
+/// The bonus to pay a solvent obligation: the auction's `bonus_bps`, or less if that would
+/// lower the health factor `HF = WC / D` or the collateral-to-debt ratio `C / D` (all at the
+/// liquidation prices) when seizing collateral of liquidation threshold `lt_bps`. Repaying value
+/// `x` and seizing `x (1 + b)` turns `WC / D` into `(WC - x (1 + b) LT) / (D - x)`, which is not
+/// lower exactly when `(1 + b) LT <= HF`; likewise `C / D` is kept when `1 + b <= C / D`. So
+/// `b <= min(HF / LT, C / D) - 1`, less `BONUS_CAP_MARGIN_BPS` for the rounding of the values
+/// recomputed after the call. `LiquidationWouldLowerHealth` when even no bonus would lower the
+/// health factor (`HF < LT`): a solvent obligation then has another collateral whose threshold
+/// is at or below its health factor (HF is at least the value-weighted mean threshold).
+pub fn health_preserving_bonus(values: &ObligationValues, lt_bps: u16, bonus_bps: u64) -> Result<u64, LendingError> {
+    let overflow = LendingError::MathOverflow;
+    let debt = values.liquidation_borrowed_value;
+    // Fast path, multiplications only: the auction's bonus keeps both ratios. The sums are
+    // scaled to 64 bits, collateral rounded down and debt up, so the fast path can only be
+    // refused where the exact computation below would have allowed it.
+    use crate::math::{shift_down, shift_to_64_bits, shift_up};
+    let (weighted, collateral) = (values.unhealthy_borrow_value.raw(), values.liquidation_deposited_value.raw());
+    let shift = shift_to_64_bits(weighted | collateral | debt.raw());
+    let debt_up = shift_up(debt.raw(), shift);
+    // Bounds: scaled values <= 2^64, the multiplier < 2^40 (checked), lt < 2^14,
+    // 10^8 < 2^27: no product below reaches 2^128.
+    let multiplier = BPS_DENOMINATOR + BONUS_CAP_MARGIN_BPS + bonus_bps as u128;
+    if multiplier >> 40 != 0 {
+        return Err(overflow);
+    }
+    let seized = debt_up.wrapping_mul(multiplier);
+    let keeps_solvency = seized <= shift_down(collateral, shift).wrapping_mul(BPS_DENOMINATOR);
+    let keeps_health = seized.wrapping_mul(lt_bps as u128) <= shift_down(weighted, shift).wrapping_mul(BPS_DENOMINATOR * BPS_DENOMINATOR);
+    if keeps_solvency && keeps_health {
+        return Ok(bonus_bps);
+    }
+    // The cap, in 64-bit arithmetic: the debt scaled to at most 17 bits (rounded up) and the
+    // collateral sums by the same shift (rounded down) keep each ratio within 1 bps of the exact
+    // one and never above it, so the cap errs toward a smaller bonus.
+    let debt_shift = 128 - debt.raw().leading_zeros();
+    let shift = debt_shift.saturating_sub(17);
+    let debt_up = shift_up(debt.raw(), shift) as u64;
+    let (weighted_down, collateral_down) = (shift_down(weighted, shift), shift_down(collateral, shift));
+    let full = BPS_DENOMINATOR as u64;
+    // Unhealthy: the weighted sum is below the debt, so its scaled value fits 17 bits too.
+    let health_ratio = u64::try_from(weighted_down).unwrap_or(u64::MAX).saturating_mul(full * full) / debt_up.saturating_mul(lt_bps as u64).max(1);
+    let solvency_ratio = u64::try_from(collateral_down).unwrap_or(u64::MAX >> 14).saturating_mul(full) / debt_up.max(1);
+    let ratio = health_ratio.min(solvency_ratio);
+    if ratio < full {
+        return Err(LendingError::LiquidationWouldLowerHealth);
+    }
+    let cap = ratio.saturating_sub(full + BONUS_CAP_MARGIN_BPS as u64);
+    Ok(bonus_bps.min(cap))
+}
+
+/// Splits a seizure of `seized_shares` into what the liquidator is paid and what the protocol
+/// keeps: the shares' liquidity, less the protocol's part of the bonus, in tokens while
+/// `available` lasts; the rest as share tokens when `accept_shares`, else
+/// `InsufficientLiquidity`. Shares paid as shares round down (against the liquidator).
+pub fn plan_payout(
+    reserve: &Reserve,
+    available: u64,
+    seized_shares: u64,
+    bonus_bps: u64,
+    share_bps: u64,
+    accept_shares: bool,
+) -> Result<Payout, LendingError> {
+    let overflow = LendingError::MathOverflow;
+    let seized_amount = reserve.redeem_amount(seized_shares)?;
+    let protocol_fee = protocol_share_of_bonus(seized_amount, bonus_bps, share_bps).ok_or(overflow)?;
+    let owed = seized_amount - protocol_fee;
+    if owed <= available {
+        return Ok(Payout { tokens: owed, shares: 0, redeemed_shares: seized_shares, redeemed_amount: seized_amount, protocol_fee });
+    }
+    if !accept_shares {
+        return Err(LendingError::InsufficientLiquidity);
+    }
+    // Redeem the fewest shares that cover the tokens paid and the protocol's part (rounded up),
+    // and pay the rest of the seizure as shares.
+    let redeemed = reserve.shares_for_amount(available.checked_add(protocol_fee).ok_or(overflow)?, Rounding::Up)?;
+    let shares = seized_shares.checked_sub(redeemed).ok_or(overflow)?;
+    let redeemed_amount = reserve.redeem_amount(redeemed)?;
+    Ok(Payout { tokens: available, shares, redeemed_shares: redeemed, redeemed_amount, protocol_fee })
 }
 
 /// How far below its liquidation threshold an obligation must be for the auction's depth part
@@ -56,10 +264,14 @@ pub fn protocol_share_of_bonus(seized_amount: u64, bonus_bps: u64, share_bps: u6
     u64::try_from(share).ok()
 }
 
-/// Sizes a liquidation: repay at most the close factor of one debt and at most the market's
-/// per-call cap in value (the whole debt when the obligation is dust), receive collateral worth
-/// the repaid value × (1 + `bonus_bps`), never more than the position holds. Every rounding goes against
-/// the liquidator: repaid value down, seized shares down, repay needed for a capped seizure up.
+/// Sizes a liquidation: repay at most the close factor of one debt (all of it when the
+/// obligation is dust or insolvent) and at most the market's per-call cap in value (not for
+/// dust); receive collateral worth the repaid value × (1 + `bonus_bps`), never more than the
+/// position holds. Both legs at the liquidation prices: the repayment at the debt's (the lower
+/// of spot and EMA), `collateral_value` at the collateral's (the higher). Every rounding goes
+/// against the liquidator: repaid value down, seized shares down, repay needed for a capped
+/// seizure up.
+#[allow(clippy::too_many_arguments)]
 pub fn plan_liquidation(
     requested_repay: u64,
     debt: Wad,
@@ -68,18 +280,20 @@ pub fn plan_liquidation(
     collateral_value: Wad,
     bonus_bps: u64,
     limits: LiquidationLimits,
+    insolvent: bool,
 ) -> Result<LiquidationPlan, LendingError> {
     let overflow = LendingError::MathOverflow;
-    let close_factor_bps = if limits.full_liquidation { BPS_DENOMINATOR as u64 } else { repay_reserve.config.close_factor_bps as u64 };
+    let whole_debt = limits.full_liquidation || insolvent;
+    let close_factor_bps = if whole_debt { BPS_DENOMINATOR as u64 } else { repay_reserve.config.close_factor_bps as u64 };
     let mut max_repay = debt.mul_bps(close_factor_bps, Rounding::Up).and_then(|w| w.to_u64(Rounding::Up)).ok_or(overflow)?;
     if let Some(cap_value) = limits.cap_value {
-        let cap_amount = repay_reserve.debt_amount_for_value(cap_value, Rounding::Down)?.to_u64(Rounding::Down).ok_or(overflow)?;
+        let cap_amount = repay_reserve.liquidation_debt_amount_for_value(cap_value, Rounding::Down)?.to_u64(Rounding::Down).ok_or(overflow)?;
         max_repay = max_repay.min(cap_amount);
     }
     let (mut repay_amount, mut settled_debt) = settle_repayment(requested_repay.min(max_repay), debt)?;
     let bonus_multiplier = BPS_DENOMINATOR as u64 + bonus_bps;
-    let repay_value = repay_reserve.value_of_debt_repaid(Wad::from_u64(repay_amount))?;
-    let seize_value = repay_value.mul_bps(bonus_multiplier, Rounding::Down).ok_or(overflow)?;
+    let mut repay_value = repay_reserve.liquidation_value_of_repaid(Wad::from_u64(repay_amount))?;
+    let mut seize_value = repay_value.mul_bps(bonus_multiplier, Rounding::Down).ok_or(overflow)?;
 
     let seized_shares = if seize_value >= collateral_value {
         // The position cannot cover the bonus on this repay: take all of it, and repay only what
@@ -88,10 +302,12 @@ pub fn plan_liquidation(
             .mul_ratio(BPS_DENOMINATOR, bonus_multiplier as u128, Rounding::Up)
             .ok_or(overflow)?;
         let covered_amount = repay_reserve
-            .debt_amount_for_value(covered_value, Rounding::Up)?
+            .liquidation_debt_amount_for_value(covered_value, Rounding::Up)?
             .to_u64(Rounding::Up)
             .ok_or(overflow)?;
         (repay_amount, settled_debt) = settle_repayment(covered_amount.min(repay_amount), debt)?;
+        repay_value = repay_reserve.liquidation_value_of_repaid(Wad::from_u64(repay_amount))?;
+        seize_value = collateral_value;
         collateral_shares
     } else {
         let shares = crate::math::mul_div(
@@ -106,7 +322,47 @@ pub fn plan_liquidation(
     if repay_amount == 0 || seized_shares == 0 {
         return Err(LendingError::LiquidationTooSmall);
     }
-    Ok(LiquidationPlan { repay_amount, settled_debt, seized_shares })
+    Ok(LiquidationPlan { repay_amount, settled_debt, seized_shares, repay_value, seize_value })
+}
+
+/// The obligation's liquidation sums after a liquidation executed from `quote`, and the check
+/// that it kept health: a solvent obligation's health factor must not fall
+/// (`LiquidationLoweredHealth` otherwise); an insolvent one is exempt (its loss exists already:
+/// the close-out takes collateral and `write_off_bad_debt` books the rest).
+///
+/// What the call took off the sums is bounded from what it moved, so the sums after can only
+/// understate health. A position taken whole or a debt settled whole leaves exactly what the
+/// refresh added for it. Otherwise the seized shares `s` of the `h` held are at most
+/// `seize_value` (`s = floor(h × seize_value / value)`), and the collateral left is worth at least
+/// `value - seize_value` (value is linear in shares at one price, and a seizure never lowers the
+/// share price), so the weighted sum loses at most `seize_value × threshold` rounded up; and the
+/// debt left is worth at most its value before (rounded up) less the repayment's (rounded down).
+pub fn values_after_liquidation(
+    before: &ObligationValues,
+    quote: &LiquidationQuote,
+    collateral_taken_whole: bool,
+    debt_settled_whole: bool,
+) -> Result<ObligationValues, LendingError> {
+    let overflow = LendingError::MathOverflow;
+    let mut after = *before;
+    let plan = &quote.plan;
+    let threshold = quote.collateral_threshold_bps as u64;
+    // What the sums lose for the collateral: exactly what the refresh added for a position
+    // taken whole (its value × threshold rounded down); at most the seizure's value otherwise.
+    let (value, weighted) = if collateral_taken_whole {
+        (quote.collateral_value_before, quote.collateral_value_before.mul_bps(threshold, Rounding::Down))
+    } else {
+        (plan.seize_value, plan.seize_value.mul_bps(threshold, Rounding::Up))
+    };
+    let weighted = weighted.ok_or(overflow)?;
+    after.unhealthy_borrow_value = after.unhealthy_borrow_value.checked_sub(weighted).unwrap_or(Wad::ZERO);
+    after.liquidation_deposited_value = after.liquidation_deposited_value.checked_sub(value).unwrap_or(Wad::ZERO);
+    let debt_taken = if debt_settled_whole { quote.debt_value_before } else { plan.repay_value };
+    after.revise_liquidation_debt(debt_taken, Wad::ZERO)?;
+    if !quote.insolvent && !after.health_not_below(before) {
+        return Err(LendingError::LiquidationLoweredHealth);
+    }
+    Ok(after)
 }
 
 #[cfg(test)]
@@ -128,7 +384,7 @@ mod tests {
     fn close_factor_bounds_the_repay() {
         let usdc = reserve(6, 1, 0);
         // $1,000 debt, $2,000 of collateral in 20e9 shares; asks to repay everything.
-        let plan = plan_liquidation(u64::MAX, Wad::from_u64(1_000_000_000), &usdc, 20_000_000_000, Wad(2_000 * WAD), 500, LiquidationLimits::default())
+        let plan = plan_liquidation(u64::MAX, Wad::from_u64(1_000_000_000), &usdc, 20_000_000_000, Wad(2_000 * WAD), 500, LiquidationLimits::default(), false)
             .unwrap();
         assert_eq!(plan.repay_amount, 500_000_000);
         assert_eq!(plan.settled_debt, Wad::from_u64(500_000_000));
@@ -141,7 +397,7 @@ mod tests {
         let usdc = reserve(6, 1, 0);
         // $1,000 debt but only $210 of collateral: repay what $210 covers at a 5% bonus, $200.
         let plan =
-            plan_liquidation(u64::MAX, Wad::from_u64(1_000_000_000), &usdc, 2_100_000_000, Wad(210 * WAD), 500, LiquidationLimits::default()).unwrap();
+            plan_liquidation(u64::MAX, Wad::from_u64(1_000_000_000), &usdc, 2_100_000_000, Wad(210 * WAD), 500, LiquidationLimits::default(), false).unwrap();
         assert_eq!(plan.seized_shares, 2_100_000_000);
         assert_eq!(plan.repay_amount, 200_000_000);
     }
@@ -151,7 +407,7 @@ mod tests {
         let usdc = reserve(6, 1, 0);
         // One share of a $1,000,000 position of 1e9 shares is worth $0.001; repaying one base unit
         // of USDC ($0.000001) earns less than a share, so the seizure rounds to zero.
-        let result = plan_liquidation(1, Wad::from_u64(1_000_000), &usdc, 1_000_000_000, Wad(1_000_000 * WAD), 500, LiquidationLimits::default());
+        let result = plan_liquidation(1, Wad::from_u64(1_000_000), &usdc, 1_000_000_000, Wad(1_000_000 * WAD), 500, LiquidationLimits::default(), false);
         assert_eq!(result, Err(LendingError::LiquidationTooSmall));
     }
 
@@ -160,10 +416,10 @@ mod tests {
         let usdc = reserve(6, 1, 0);
         let debt = Wad::from_u64(1_000_000_000);
         let capped = LiquidationLimits { cap_value: Some(Wad(100 * WAD)), full_liquidation: false };
-        let plan = plan_liquidation(u64::MAX, debt, &usdc, 20_000_000_000, Wad(2_000 * WAD), 500, capped).unwrap();
+        let plan = plan_liquidation(u64::MAX, debt, &usdc, 20_000_000_000, Wad(2_000 * WAD), 500, capped, false).unwrap();
         assert_eq!(plan.repay_amount, 100_000_000, "$100 cap at $1 per USDC");
         let dust = LiquidationLimits { cap_value: None, full_liquidation: true };
-        let plan = plan_liquidation(u64::MAX, debt, &usdc, 20_000_000_000, Wad(2_000 * WAD), 500, dust).unwrap();
+        let plan = plan_liquidation(u64::MAX, debt, &usdc, 20_000_000_000, Wad(2_000 * WAD), 500, dust, false).unwrap();
         assert_eq!(plan.repay_amount, 1_000_000_000, "the whole debt, past the 50% close factor");
         assert_eq!(plan.settled_debt, debt);
     }

@@ -10,7 +10,9 @@ pub struct LendingMarket {
     pub version: u8,
     /// Bump of the market authority PDA (`["authority", market]`) that owns every vault.
     pub authority_bump: u8,
-    /// While set, deposit, withdraw, borrow and liquidate are refused; repay and refresh still work.
+    /// While set, what adds risk or takes liquidity out is refused (borrow, withdraw, flash
+    /// borrow, lend-only deposit and redemption); what removes risk still runs (repay, deposit of
+    /// collateral, refresh, liquidation, write-off), so no position can shelter behind a pause.
     pub paused: bool,
     pub owner: Pubkey,
     /// The market authority PDA, stored so instructions check it by address instead of hashing.

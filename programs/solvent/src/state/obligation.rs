@@ -60,8 +60,11 @@ pub struct Obligation {
     /// 1 when a reserve of a position had its price circuit breaker tripped at the last refresh.
     pub uses_halted_price: u8,
     pub padding1: [u8; 7],
+    /// Σ collateral at the prices liquidation eligibility uses, unweighted: with
+    /// `liquidation_borrowed_value_wad`, whether the obligation is solvent.
+    pub liquidation_deposited_value_wad: StoredWad,
     /// Room for follow-up fields (risk tier).
-    pub reserved: [u8; 224],
+    pub reserved: [u8; 208],
 }
 
 type ObligationResult<T> = std::result::Result<T, LendingError>;
@@ -87,6 +90,9 @@ pub struct ObligationValues {
     pub allowed_borrow_value: Wad,
     pub unhealthy_borrow_value: Wad,
     pub liquidation_borrowed_value: Wad,
+    /// Σ collateral at the liquidation prices, unweighted (at the conservative prices while
+    /// the obligation is healthy at those, like the other two liquidation sums).
+    pub liquidation_deposited_value: Wad,
     /// A position's reserve has its price circuit breaker tripped.
     pub uses_halted_price: bool,
 }
@@ -104,6 +110,7 @@ impl ObligationValues {
         self.deposited_value = overflow(self.deposited_value.checked_sub(value))?;
         self.allowed_borrow_value = overflow(self.allowed_borrow_value.checked_sub(loan_to_value(value, reserve)?))?;
         self.unhealthy_borrow_value = overflow(self.unhealthy_borrow_value.checked_sub(threshold(value, reserve)?))?;
+        self.liquidation_deposited_value = overflow(self.liquidation_deposited_value.checked_sub(value))?;
         Ok(())
     }
 
@@ -130,11 +137,58 @@ impl ObligationValues {
     pub fn clear_liquidation_sums(&mut self) {
         self.unhealthy_borrow_value = Wad::ZERO;
         self.liquidation_borrowed_value = Wad::ZERO;
+        self.liquidation_deposited_value = Wad::ZERO;
     }
 
     pub fn add_liquidation_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
         self.unhealthy_borrow_value = overflow(self.unhealthy_borrow_value.checked_add(threshold(value, reserve)?))?;
+        self.liquidation_deposited_value = overflow(self.liquidation_deposited_value.checked_add(value))?;
         Ok(())
+    }
+
+    /// Replaces one collateral position's part of the liquidation sums: `old` and `new` are its
+    /// values at the liquidation collateral price before and after a change. The old part is
+    /// taken off saturating at zero (a share price that rounding moved up since the refresh can
+    /// make it a hair larger than what was added), which can only understate the collateral.
+    pub fn revise_liquidation_collateral(&mut self, old: Wad, new: Wad, reserve: &Reserve) -> ObligationResult<()> {
+        let weighted = self.unhealthy_borrow_value.checked_sub(threshold(old, reserve)?).unwrap_or(Wad::ZERO);
+        self.unhealthy_borrow_value = overflow(weighted.checked_add(threshold(new, reserve)?))?;
+        let deposited = self.liquidation_deposited_value.checked_sub(old).unwrap_or(Wad::ZERO);
+        self.liquidation_deposited_value = overflow(deposited.checked_add(new))?;
+        Ok(())
+    }
+
+    /// Replaces one debt's part of the liquidation sums (`old` and `new` at the liquidation debt
+    /// price). Debt values are exact functions of the amount and price, so `old` is what the
+    /// refresh added; the subtraction saturates only for a stale cache, never below zero.
+    pub fn revise_liquidation_debt(&mut self, old: Wad, new: Wad) -> ObligationResult<()> {
+        let borrowed = self.liquidation_borrowed_value.checked_sub(old).unwrap_or(Wad::ZERO);
+        self.liquidation_borrowed_value = overflow(borrowed.checked_add(new))?;
+        Ok(())
+    }
+
+    /// Collateral covers debt at the liquidation prices (trivially without debt).
+    pub fn is_solvent(&self) -> bool {
+        self.liquidation_deposited_value >= self.liquidation_borrowed_value
+    }
+
+    /// The health factor did not fall from `before` to `self`: `WC' / D' >= WC / D`, compared as
+    /// `WC' · D >= WC · D'`. The four sums are scaled to 64 bits by one common shift so each
+    /// product fits a `u128`, the left side rounded down and the right side up: the check can
+    /// only be stricter than the exact one (by 2^-63 relative at most, far inside the bonus
+    /// cap's margin). A position left without debt passes.
+    pub fn health_not_below(&self, before: &ObligationValues) -> bool {
+        if self.liquidation_borrowed_value.is_zero() {
+            return true;
+        }
+        let (weighted_after, debt_before) = (self.unhealthy_borrow_value.raw(), before.liquidation_borrowed_value.raw());
+        let (weighted_before, debt_after) = (before.unhealthy_borrow_value.raw(), self.liquidation_borrowed_value.raw());
+        use crate::math::{shift_down, shift_to_64_bits, shift_up};
+        let shift = shift_to_64_bits(weighted_after | debt_before | weighted_before | debt_after);
+        // Each scaled value is at most 2^64: the products fit, or fail the check.
+        let after = shift_down(weighted_after, shift).checked_mul(shift_down(debt_before, shift));
+        let was = shift_up(weighted_before, shift).checked_mul(shift_up(debt_after, shift));
+        matches!((after, was), (Some(after), Some(was)) if after >= was)
     }
 
     pub fn add_liquidation_debt(&mut self, value: Wad) -> ObligationResult<()> {
@@ -197,6 +251,7 @@ impl Obligation {
             allowed_borrow_value: self.allowed_borrow_value_wad.get(),
             unhealthy_borrow_value: self.unhealthy_borrow_value_wad.get(),
             liquidation_borrowed_value: self.liquidation_borrowed_value_wad.get(),
+            liquidation_deposited_value: self.liquidation_deposited_value_wad.get(),
             uses_halted_price: self.uses_halted_price != 0,
         }
     }
@@ -207,7 +262,27 @@ impl Obligation {
         self.allowed_borrow_value_wad.set(values.allowed_borrow_value);
         self.unhealthy_borrow_value_wad.set(values.unhealthy_borrow_value);
         self.liquidation_borrowed_value_wad.set(values.liquidation_borrowed_value);
+        self.liquidation_deposited_value_wad.set(values.liquidation_deposited_value);
         self.uses_halted_price = values.uses_halted_price as u8;
+    }
+
+    /// Stores revised liquidation sums (after a repay, deposit or liquidation that changed the
+    /// positions without a full revaluation) and stops the auction clock when they show the
+    /// obligation healthy again: the next unhealthy episode then starts at the minimum bonus.
+    pub fn store_liquidation_sums(&mut self, values: &ObligationValues) {
+        self.unhealthy_borrow_value_wad.set(values.unhealthy_borrow_value);
+        self.liquidation_borrowed_value_wad.set(values.liquidation_borrowed_value);
+        self.liquidation_deposited_value_wad.set(values.liquidation_deposited_value);
+        if !values.is_unhealthy() {
+            self.unhealthy_since = 0;
+        }
+    }
+
+    /// Whether the auction clock runs: the last refresh found the obligation unhealthy and
+    /// nothing since has shown it cured. Then the cached liquidation sums are at liquidation
+    /// prices, and repay / deposit keep them current so a cure stops the clock.
+    pub fn auction_clock_running(&self) -> bool {
+        self.unhealthy_since != 0
     }
 
     /// Revalues every position with its reserve (already refreshed): `reserve_at(i, key)` gives
@@ -275,6 +350,36 @@ impl Obligation {
         }
     }
 
+    /// After a repayment settled `settled` of a debt in `reserve`: while the auction clock runs,
+    /// takes the settled debt's value (at the reserve's last liquidation debt price, rounded
+    /// down, so the cached debt is never understated) off the liquidation sums, and stops the
+    /// clock when that cures the obligation.
+    pub fn note_repayment(&mut self, reserve: &Reserve, settled: Wad) -> ObligationResult<()> {
+        if !self.auction_clock_running() {
+            return Ok(());
+        }
+        let mut values = self.values();
+        values.revise_liquidation_debt(reserve.liquidation_value_of_repaid(settled)?, Wad::ZERO)?;
+        self.store_liquidation_sums(&values);
+        Ok(())
+    }
+
+    /// After a deposit took a collateral position in `reserve` from `shares_before` to
+    /// `shares_after`: while the auction clock runs, revises the liquidation sums at the
+    /// reserve's last liquidation collateral price (rounded down) and stops the clock when that
+    /// cures the obligation.
+    pub fn note_deposit(&mut self, reserve: &Reserve, shares_before: u64, shares_after: u64) -> ObligationResult<()> {
+        if !self.auction_clock_running() {
+            return Ok(());
+        }
+        let mut values = self.values();
+        let before = reserve.liquidation_collateral_value_of(shares_before)?;
+        let after = reserve.liquidation_collateral_value_of(shares_after)?;
+        values.revise_liquidation_collateral(before, after, reserve)?;
+        self.store_liquidation_sums(&values);
+        Ok(())
+    }
+
     pub fn is_fresh(&self, current_slot: u64) -> bool {
         self.stale == 0 && self.last_update_slot == current_slot
     }
@@ -303,8 +408,9 @@ impl Obligation {
         self.borrows[..self.borrow_count()].iter().position(|b| b.borrow_reserve == *reserve)
     }
 
-    /// Credits shares to the reserve's position, opening one if needed.
-    pub fn deposit(&mut self, reserve: &Pubkey, shares: u64) -> ObligationResult<()> {
+    /// Credits shares to the reserve's position, opening one if needed. Returns the position's
+    /// shares before and after.
+    pub fn deposit(&mut self, reserve: &Pubkey, shares: u64) -> ObligationResult<(u64, u64)> {
         let index = match self.find_deposit(reserve) {
             Some(index) => index,
             None => {
@@ -317,8 +423,9 @@ impl Obligation {
             }
         };
         let position = &mut self.deposits[index];
-        position.deposited_shares = overflow(position.deposited_shares.checked_add(shares))?;
-        Ok(())
+        let before = position.deposited_shares;
+        position.deposited_shares = overflow(before.checked_add(shares))?;
+        Ok((before, position.deposited_shares))
     }
 
     /// Removes shares from a position, closing it (positions stay packed in order) when empty.
@@ -363,6 +470,10 @@ impl Obligation {
             let count = self.borrow_count();
             self.borrows.copy_within(slot + 1..count, slot);
             self.borrows[count - 1] = ObligationLiquidity::default();
+            if count == 1 {
+                // No debt left: nothing can be unhealthy, the auction is over.
+                self.unhealthy_since = 0;
+            }
         }
         Ok(())
     }

@@ -12,6 +12,8 @@ pub const MAX_RATE_CURVE_POINTS: usize = 8;
 /// 10,000% APR: far above any sane curve, low enough that compounding cannot overflow.
 pub const MAX_BORROW_RATE_BPS: u32 = 1_000_000;
 pub const MAX_TOKEN_DECIMALS: u8 = 18;
+/// Shares of the first deposit into an empty reserve that nobody receives (see `Reserve::deposit`).
+pub const DEAD_SHARES: u64 = 1_000;
 
 /// One point of the borrow-rate curve: at `utilization_bps`, borrowers pay `borrow_rate_bps` APR.
 #[zero_copy]
@@ -357,18 +359,12 @@ impl Reserve {
     }
 
     /// Shares minted for a deposit of `liquidity_amount`, rounded down (against the depositor).
+    /// The first deposit into an empty reserve mints one share per base unit.
     pub fn collateral_shares_for_deposit(&self, liquidity_amount: u64) -> ReserveResult<u64> {
         if self.collateral_supply == 0 {
             return Ok(liquidity_amount);
         }
-        let total = self.total_liquidity()?;
-        let shares = overflow(mul_div(
-            Wad::from_u64(liquidity_amount).raw(),
-            self.collateral_supply as u128,
-            total.raw(),
-            Rounding::Down,
-        ))?;
-        u64::try_from(shares).map_err(|_| LendingError::MathOverflow)
+        self.shares_for_amount(liquidity_amount, Rounding::Down)
     }
 
     /// Liquidity that `shares` are worth, unrounded (Wad).
@@ -378,6 +374,16 @@ impl Reserve {
         }
         let total = self.total_liquidity()?;
         overflow(total.mul_ratio(shares as u128, self.collateral_supply as u128, rounding))
+    }
+
+    /// Shares worth `amount` of liquidity, rounded as asked.
+    pub fn shares_for_amount(&self, amount: u64, rounding: Rounding) -> ReserveResult<u64> {
+        let total = self.total_liquidity()?;
+        if total.is_zero() {
+            return Err(LendingError::ReserveValueWipedOut);
+        }
+        let shares = overflow(mul_div(Wad::from_u64(amount).raw(), self.collateral_supply as u128, total.raw(), rounding))?;
+        u64::try_from(shares).map_err(|_| LendingError::MathOverflow)
     }
 
     /// Whole tokens paid out when `shares` are redeemed, rounded down (against the withdrawer).
@@ -401,12 +407,6 @@ impl Reserve {
         self.value_at(self.debt_price_mantissa, amount, Rounding::Up)
     }
 
-    /// Quote value of debt a liquidator repays (at the debt price), rounded down: what the
-    /// repayment is credited with when sizing the seizure.
-    pub fn value_of_debt_repaid(&self, amount: Wad) -> ReserveResult<Wad> {
-        self.value_at(self.debt_price_mantissa, amount, Rounding::Down)
-    }
-
     /// The liquidation-eligibility value of `amount` of debt whose debt-price value is `value`
     /// (the same when the two prices are).
     pub fn liquidation_debt_value(&self, amount: Wad, value: Wad) -> ReserveResult<Wad> {
@@ -426,6 +426,31 @@ impl Reserve {
         self.value_at(self.liquidation_collateral_price_mantissa, liquidity, Rounding::Down)
     }
 
+    /// Quote value of `shares` of collateral at the liquidation collateral price, rounded down,
+    /// computed from the shares (never from a cached value): what a liquidation sizes the
+    /// seizure with and checks health with.
+    pub fn liquidation_collateral_value_of(&self, shares: u64) -> ReserveResult<Wad> {
+        let liquidity = self.liquidity_for_shares(shares, Rounding::Down)?;
+        self.value_at(self.liquidation_collateral_price_mantissa, liquidity, Rounding::Down)
+    }
+
+    /// Quote value of `amount` of debt at the liquidation debt price, rounded up.
+    pub fn liquidation_debt_value_of(&self, amount: Wad) -> ReserveResult<Wad> {
+        self.value_at(self.liquidation_debt_price_mantissa, amount, Rounding::Up)
+    }
+
+    /// Quote value of `amount` of debt a liquidator repays, at the liquidation debt price,
+    /// rounded down: what the repayment is credited with when sizing the seizure.
+    pub fn liquidation_value_of_repaid(&self, amount: Wad) -> ReserveResult<Wad> {
+        self.value_at(self.liquidation_debt_price_mantissa, amount, Rounding::Down)
+    }
+
+    /// Base units of debt worth `value` at the liquidation debt price.
+    pub fn liquidation_debt_amount_for_value(&self, value: Wad, rounding: Rounding) -> ReserveResult<Wad> {
+        let price = OraclePrice { mantissa: self.liquidation_debt_price_mantissa, exponent: self.market_price_exponent }.to_wad()?;
+        self.amount_at(price, value, rounding)
+    }
+
     /// Base units worth `value` at `price` (quote per whole token).
     fn amount_at(&self, price: Wad, value: Wad, rounding: Rounding) -> ReserveResult<Wad> {
         let scale = overflow(pow10(self.liquidity_decimals as u32))?;
@@ -437,21 +462,27 @@ impl Reserve {
         self.amount_at(self.market_price(), value, rounding)
     }
 
-    /// Base units of debt worth `value` at the debt price.
-    pub fn debt_amount_for_value(&self, value: Wad, rounding: Rounding) -> ReserveResult<Wad> {
-        let price = OraclePrice { mantissa: self.debt_price_mantissa, exponent: self.market_price_exponent }.to_wad()?;
-        self.amount_at(price, value, rounding)
-    }
-
     /// Quote value of `shares` of collateral for borrowing power, rounded down (collateral is
     /// never overvalued).
     pub fn collateral_value(&self, shares: u64) -> ReserveResult<Wad> {
         self.value_at(self.collateral_price_mantissa, self.liquidity_for_shares(shares, Rounding::Down)?, Rounding::Down)
     }
 
-    /// Record a deposit: liquidity in, shares out.
+    /// Record a deposit: liquidity in, shares out. The first deposit into an empty reserve
+    /// leaves `DEAD_SHARES` of its shares to nobody: they stay in `collateral_supply` for good,
+    /// so the share price can never again be set by a handful of shares (the first-depositor
+    /// inflation attack: with them, pushing the price of a share up by `p` costs the attacker
+    /// `DEAD_SHARES × p` given to those shares, while a later depositor loses at most `p`).
     pub fn deposit(&mut self, liquidity_amount: u64) -> ReserveResult<u64> {
-        let shares = self.collateral_shares_for_deposit(liquidity_amount)?;
+        let minted = self.collateral_shares_for_deposit(liquidity_amount)?;
+        let shares = if self.collateral_supply == 0 {
+            if minted <= DEAD_SHARES {
+                return Err(LendingError::FirstDepositTooSmall);
+            }
+            minted - DEAD_SHARES
+        } else {
+            minted
+        };
         if shares == 0 {
             return Err(LendingError::ZeroAmount);
         }
@@ -460,7 +491,7 @@ impl Reserve {
             return Err(LendingError::DepositLimitExceeded);
         }
         self.available_amount = overflow(self.available_amount.checked_add(liquidity_amount))?;
-        self.collateral_supply = overflow(self.collateral_supply.checked_add(shares))?;
+        self.collateral_supply = overflow(self.collateral_supply.checked_add(minted))?;
         Ok(shares)
     }
 
@@ -591,10 +622,22 @@ impl Reserve {
         overflow(fees.checked_sub(pool))
     }
 
-    /// Keeps `amount` of liquidity just redeemed in the vault as protocol fees (the protocol's
-    /// share of a liquidation bonus).
-    pub fn retain_protocol_fee(&mut self, amount: u64) -> ReserveResult<()> {
-        self.available_amount = overflow(self.available_amount.checked_add(amount))?;
-        self.add_protocol_fees(Wad::from_u64(amount))
+    /// Record a liquidation's seizure: `redeemed_shares` leave the supply; `tokens_out` of the
+    /// `redeemed_amount` they were quoted at go to the liquidator and the rest stays in the vault
+    /// as protocol fees (the protocol's part of the bonus plus the redemption's rounding).
+    /// `redeemed_amount` is `redeem_amount(redeemed_shares)` at this reserve's state before the
+    /// call; a repayment into it since can only have raised the share price, so the amount is
+    /// never more than the shares are worth and the share price never falls. Shares paid as share
+    /// tokens are not touched: they move from the obligation's ledger to the share mint, and
+    /// `collateral_supply` counts both. Returns the fee kept.
+    pub fn settle_seizure(&mut self, redeemed_shares: u64, redeemed_amount: u64, tokens_out: u64) -> ReserveResult<u64> {
+        let fee = redeemed_amount.checked_sub(tokens_out).ok_or(LendingError::MathOverflow)?;
+        if tokens_out > self.available_amount {
+            return Err(LendingError::InsufficientLiquidity);
+        }
+        self.available_amount -= tokens_out;
+        self.collateral_supply = overflow(self.collateral_supply.checked_sub(redeemed_shares))?;
+        self.add_protocol_fees(Wad::from_u64(fee))?;
+        Ok(fee)
     }
 }
