@@ -1211,3 +1211,98 @@ impl Harness {
         Measurement { compute_units, accounts, bytes }
     }
 }
+
+pub const TOKEN_2022_PROGRAM_ID: Pubkey = Pubkey::from_str_const("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb");
+
+/// A Token-2022 mint extension for `Harness::create_mint_2022`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MintExtension {
+    TransferFee,
+    TransferHook,
+    PermanentDelegate,
+    NonTransferable,
+    ConfidentialTransfer,
+    DefaultFrozen,
+    CloseAuthority,
+    MetadataPointer,
+    InterestBearing,
+}
+
+/// An instruction from the SPL Token-2022 interface crate, in this harness's types.
+fn from_spl(ix: anchor_lang::solana_program::instruction::Instruction) -> Instruction {
+    Instruction {
+        program_id: Pubkey::new_from_array(ix.program_id.to_bytes()),
+        accounts: ix
+            .accounts
+            .iter()
+            .map(|meta| AccountMeta { pubkey: Pubkey::new_from_array(meta.pubkey.to_bytes()), is_signer: meta.is_signer, is_writable: meta.is_writable })
+            .collect(),
+        data: ix.data,
+    }
+}
+
+impl Harness {
+    /// A real Token-2022 mint with `extension` (or none), created and initialized by the
+    /// Token-2022 program itself; the payer is its mint (and freeze) authority.
+    pub async fn create_mint_2022(&mut self, decimals: u8, extension: Option<MintExtension>) -> Pubkey {
+        use anchor_spl::token_2022::spl_token_2022::{self as t22, extension::ExtensionType, state::Mint};
+        let mint = Keypair::new();
+        let (program, key, authority) = (to_anchor(&TOKEN_2022_PROGRAM_ID), to_anchor(&mint.pubkey()), to_anchor(&self.payer.pubkey()));
+        let kind = extension.map(|e| match e {
+            MintExtension::TransferFee => ExtensionType::TransferFeeConfig,
+            MintExtension::TransferHook => ExtensionType::TransferHook,
+            MintExtension::PermanentDelegate => ExtensionType::PermanentDelegate,
+            MintExtension::NonTransferable => ExtensionType::NonTransferable,
+            MintExtension::ConfidentialTransfer => ExtensionType::ConfidentialTransferMint,
+            MintExtension::DefaultFrozen => ExtensionType::DefaultAccountState,
+            MintExtension::CloseAuthority => ExtensionType::MintCloseAuthority,
+            MintExtension::MetadataPointer => ExtensionType::MetadataPointer,
+            MintExtension::InterestBearing => ExtensionType::InterestBearingConfig,
+        });
+        let kinds: Vec<ExtensionType> = kind.into_iter().collect();
+        let size = ExtensionType::try_calculate_account_len::<Mint>(&kinds).expect("mint size") as u64;
+        let mut ixs = vec![self.create_account_ix(&mint.pubkey(), size, &TOKEN_2022_PROGRAM_ID).await];
+        let init = match extension {
+            None => None,
+            Some(MintExtension::TransferFee) => {
+                Some(t22::extension::transfer_fee::instruction::initialize_transfer_fee_config(&program, &key, Some(&authority), Some(&authority), 50, 1_000_000))
+            }
+            Some(MintExtension::TransferHook) => Some(t22::extension::transfer_hook::instruction::initialize(&program, &key, Some(authority), Some(to_anchor(&PYTH_PROGRAM_ID)))),
+            Some(MintExtension::PermanentDelegate) => Some(t22::instruction::initialize_permanent_delegate(&program, &key, &authority)),
+            Some(MintExtension::NonTransferable) => Some(t22::instruction::initialize_non_transferable_mint(&program, &key)),
+            Some(MintExtension::ConfidentialTransfer) => {
+                Some(t22::extension::confidential_transfer::instruction::initialize_mint(&program, &key, Some(authority), true, None))
+            }
+            Some(MintExtension::DefaultFrozen) => Some(t22::extension::default_account_state::instruction::initialize_default_account_state(
+                &program,
+                &key,
+                &t22::state::AccountState::Frozen,
+            )),
+            Some(MintExtension::CloseAuthority) => Some(t22::instruction::initialize_mint_close_authority(&program, &key, Some(&authority))),
+            Some(MintExtension::MetadataPointer) => Some(t22::extension::metadata_pointer::instruction::initialize(&program, &key, Some(authority), Some(key))),
+            Some(MintExtension::InterestBearing) => Some(t22::extension::interest_bearing_mint::instruction::initialize(&program, &key, Some(authority), 100)),
+        };
+        if let Some(init) = init {
+            ixs.push(from_spl(init.unwrap_or_else(|e| panic!("{extension:?}: {e:?}"))));
+        }
+        ixs.push(from_spl(t22::instruction::initialize_mint2(&program, &key, &authority, Some(&authority), decimals).expect("initialize_mint2")));
+        self.must_send(&ixs, &[&mint]).await;
+        mint.pubkey()
+    }
+}
+
+/// `init_reserve` for a mint of `token_program` (SPL Token or Token-2022).
+pub fn init_reserve_with_token_program_ix(
+    market: &TestMarket,
+    owner: &Pubkey,
+    mint: &Pubkey,
+    oracle: &Pubkey,
+    config: ReserveConfig,
+    token_program: &Pubkey,
+) -> Instruction {
+    let mut ix = init_reserve_ix(market, owner, mint, oracle, config);
+    for meta in ix.accounts.iter_mut().filter(|meta| meta.pubkey == TOKEN_PROGRAM_ID) {
+        meta.pubkey = *token_program;
+    }
+    ix
+}

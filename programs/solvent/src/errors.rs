@@ -130,4 +130,20 @@ pub enum LendingError {
     InvalidCollateralAccount,
     #[msg("Oracle EMA confidence interval is too wide relative to the EMA price")]
     OracleEmaTooUncertain,
+    #[msg("Token-2022 mint has a transfer fee: the vault would receive less than booked")]
+    MintTransferFee,
+    #[msg("Token-2022 mint has a transfer hook: another program could refuse vault transfers")]
+    MintTransferHook,
+    #[msg("Token-2022 mint has a permanent delegate: a third party could move vault tokens")]
+    MintPermanentDelegate,
+    #[msg("Token-2022 mint is non-transferable")]
+    MintNonTransferable,
+    #[msg("Token-2022 mint has confidential transfers: balances the program cannot read")]
+    MintConfidentialTransfer,
+    #[msg("Token-2022 mint freezes new token accounts by default")]
+    MintDefaultFrozen,
+    #[msg("Token-2022 mint has a close authority: the mint could be closed and re-created")]
+    MintCloseAuthority,
+    #[msg("Token-2022 mint has an extension outside the listing allowlist (metadata pointer, token metadata)")]
+    MintExtensionNotAllowed,
 }

@@ -9,6 +9,7 @@ pub mod errors;
 pub mod events;
 pub mod flash_loan;
 pub mod instructions;
+pub mod listing;
 pub mod math;
 pub mod oracle;
 pub mod state;

@@ -140,6 +140,22 @@ export const SOLVENT_ERROR__RESERVE_VALUE_WIPED_OUT = 0x17ac; // 6060
 export const SOLVENT_ERROR__INVALID_COLLATERAL_ACCOUNT = 0x17ad; // 6061
 /** OracleEmaTooUncertain: Oracle EMA confidence interval is too wide relative to the EMA price */
 export const SOLVENT_ERROR__ORACLE_EMA_TOO_UNCERTAIN = 0x17ae; // 6062
+/** MintTransferFee: Token-2022 mint has a transfer fee: the vault would receive less than booked */
+export const SOLVENT_ERROR__MINT_TRANSFER_FEE = 0x17af; // 6063
+/** MintTransferHook: Token-2022 mint has a transfer hook: another program could refuse vault transfers */
+export const SOLVENT_ERROR__MINT_TRANSFER_HOOK = 0x17b0; // 6064
+/** MintPermanentDelegate: Token-2022 mint has a permanent delegate: a third party could move vault tokens */
+export const SOLVENT_ERROR__MINT_PERMANENT_DELEGATE = 0x17b1; // 6065
+/** MintNonTransferable: Token-2022 mint is non-transferable */
+export const SOLVENT_ERROR__MINT_NON_TRANSFERABLE = 0x17b2; // 6066
+/** MintConfidentialTransfer: Token-2022 mint has confidential transfers: balances the program cannot read */
+export const SOLVENT_ERROR__MINT_CONFIDENTIAL_TRANSFER = 0x17b3; // 6067
+/** MintDefaultFrozen: Token-2022 mint freezes new token accounts by default */
+export const SOLVENT_ERROR__MINT_DEFAULT_FROZEN = 0x17b4; // 6068
+/** MintCloseAuthority: Token-2022 mint has a close authority: the mint could be closed and re-created */
+export const SOLVENT_ERROR__MINT_CLOSE_AUTHORITY = 0x17b5; // 6069
+/** MintExtensionNotAllowed: Token-2022 mint has an extension outside the listing allowlist (metadata pointer, token metadata) */
+export const SOLVENT_ERROR__MINT_EXTENSION_NOT_ALLOWED = 0x17b6; // 6070
 
 export type SolventError =
   | typeof SOLVENT_ERROR__BORROW_LIMIT_EXCEEDED
@@ -184,6 +200,14 @@ export type SolventError =
   | typeof SOLVENT_ERROR__LIQUIDATION_WOULD_LOWER_HEALTH
   | typeof SOLVENT_ERROR__MARKET_PAUSED
   | typeof SOLVENT_ERROR__MATH_OVERFLOW
+  | typeof SOLVENT_ERROR__MINT_CLOSE_AUTHORITY
+  | typeof SOLVENT_ERROR__MINT_CONFIDENTIAL_TRANSFER
+  | typeof SOLVENT_ERROR__MINT_DEFAULT_FROZEN
+  | typeof SOLVENT_ERROR__MINT_EXTENSION_NOT_ALLOWED
+  | typeof SOLVENT_ERROR__MINT_NON_TRANSFERABLE
+  | typeof SOLVENT_ERROR__MINT_PERMANENT_DELEGATE
+  | typeof SOLVENT_ERROR__MINT_TRANSFER_FEE
+  | typeof SOLVENT_ERROR__MINT_TRANSFER_HOOK
   | typeof SOLVENT_ERROR__OBLIGATION_BORROWS_FULL
   | typeof SOLVENT_ERROR__OBLIGATION_DEPOSITS_FULL
   | typeof SOLVENT_ERROR__OBLIGATION_HAS_COLLATERAL
@@ -251,6 +275,14 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__LIQUIDATION_WOULD_LOWER_HEALTH]: `Seizing this collateral would lower the health factor even without a bonus: liquidate a collateral with a lower liquidation threshold`,
     [SOLVENT_ERROR__MARKET_PAUSED]: `The lending market is paused`,
     [SOLVENT_ERROR__MATH_OVERFLOW]: `Arithmetic overflow or division by zero`,
+    [SOLVENT_ERROR__MINT_CLOSE_AUTHORITY]: `Token-2022 mint has a close authority: the mint could be closed and re-created`,
+    [SOLVENT_ERROR__MINT_CONFIDENTIAL_TRANSFER]: `Token-2022 mint has confidential transfers: balances the program cannot read`,
+    [SOLVENT_ERROR__MINT_DEFAULT_FROZEN]: `Token-2022 mint freezes new token accounts by default`,
+    [SOLVENT_ERROR__MINT_EXTENSION_NOT_ALLOWED]: `Token-2022 mint has an extension outside the listing allowlist (metadata pointer, token metadata)`,
+    [SOLVENT_ERROR__MINT_NON_TRANSFERABLE]: `Token-2022 mint is non-transferable`,
+    [SOLVENT_ERROR__MINT_PERMANENT_DELEGATE]: `Token-2022 mint has a permanent delegate: a third party could move vault tokens`,
+    [SOLVENT_ERROR__MINT_TRANSFER_FEE]: `Token-2022 mint has a transfer fee: the vault would receive less than booked`,
+    [SOLVENT_ERROR__MINT_TRANSFER_HOOK]: `Token-2022 mint has a transfer hook: another program could refuse vault transfers`,
     [SOLVENT_ERROR__OBLIGATION_BORROWS_FULL]: `Obligation has no free borrow slot`,
     [SOLVENT_ERROR__OBLIGATION_DEPOSITS_FULL]: `Obligation has no free deposit slot`,
     [SOLVENT_ERROR__OBLIGATION_HAS_COLLATERAL]: `Obligation still holds collateral: liquidate it first; only debt with nothing behind it is written off`,

@@ -71,6 +71,7 @@ pub fn handler(ctx: Context<InitReserve>, config: ReserveConfig, oracle_source: 
     config.validate()?;
     let accounts = &ctx.accounts;
     require!(accounts.liquidity_mint.decimals <= MAX_TOKEN_DECIMALS, LendingError::InvalidTokenDecimals);
+    crate::listing::check_mint_extensions(&accounts.liquidity_mint.to_account_info().try_borrow_data()?, &accounts.token_program.key())?;
     let oracle_program = match oracle_source {
         ORACLE_SOURCE_PYTH_LEGACY => accounts.lending_market.oracle_program,
         ORACLE_SOURCE_PYTH_PULL => PYTH_RECEIVER_PROGRAM_ID,
