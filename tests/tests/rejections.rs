@@ -407,3 +407,41 @@ async fn invalid_configs_are_rejected() {
     let ix = init_reserve_ix(&m.market, &m.owner.pubkey(), &m.usdc.mint, &m.usdc.oracle, base);
     assert!(h.send(&[ix], &[&m.owner]).await.error.is_some());
 }
+
+/// The token program, the market authority and the borrow limit each get their own error.
+#[tokio::test]
+async fn wrong_token_program_authority_and_limit_get_their_own_errors() {
+    let (mut h, m) = market_with_debt().await;
+    let keys = watched(&m);
+    let b = &m.borrower;
+    let owner = b.keypair.pubkey();
+    // Token-2022 passed for an SPL Token reserve: InvalidTokenProgram, not the mint's error.
+    for ix in [
+        deposit_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 1_000),
+        repay_ix(&m.usdc, &b.obligation, &owner, &b.usdc_account, 1_000),
+    ] {
+        let mut ix = ix;
+        ix.accounts.iter_mut().filter(|meta| meta.pubkey == TOKEN_PROGRAM_ID).for_each(|meta| meta.pubkey = TOKEN_2022_PROGRAM_ID);
+        assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::InvalidTokenProgram, &keys).await;
+    }
+    // Another account in the market authority's place: InvalidMarketAuthority.
+    let mut ix = borrow_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 1_000);
+    ix.accounts.iter_mut().filter(|meta| meta.pubkey == m.market.authority).for_each(|meta| meta.pubkey = m.owner.pubkey());
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::InvalidMarketAuthority, &keys).await;
+
+    // An obligation unhealthy at conservative prices (SOL spot $50, EMA $150) whose debt price
+    // carries a confidence interval (so its liquidation sums are at other prices than its
+    // borrowing-power sums): a further borrow is BorrowTooLarge, not an arithmetic error.
+    let now = h.now().await;
+    h.set_account(&m.sol.oracle, &PYTH_PROGRAM_ID, pyth_price_account_with_ema(5_000_000_000, 0, SOL_PRICE, 0, SOL_PRICE_EXPO, now, PriceStatus::Trading));
+    h.set_account(&m.usdc.oracle, &PYTH_PROGRAM_ID, pyth_price_account_with_ema(USDC_PRICE, 1_000, USDC_PRICE, 1_000, USDC_PRICE_EXPO, now, PriceStatus::Trading));
+    let ix = borrow_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 1_000_000);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    h.must_send(&ixs[..ixs.len() - 1], &[]).await;
+    let values = h.obligation(&b.obligation).await.values();
+    assert!(values.liquidation_deposited_value > values.deposited_value && !values.is_unhealthy(), "revalued at liquidation prices, healthy there: {values:?}");
+    assert!(values.liquidation_borrowed_value < values.borrowed_value);
+    let keys = watched(&m);
+    assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::BorrowTooLarge, &keys).await;
+}

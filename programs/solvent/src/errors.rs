@@ -146,4 +146,8 @@ pub enum LendingError {
     MintCloseAuthority,
     #[msg("Token-2022 mint has an extension outside the listing allowlist (metadata pointer, token metadata)")]
     MintExtensionNotAllowed,
+    #[msg("Token program is not the one the reserve's mint belongs to")]
+    InvalidTokenProgram,
+    #[msg("Account is not the market's authority PDA")]
+    InvalidMarketAuthority,
 }

@@ -156,6 +156,10 @@ export const SOLVENT_ERROR__MINT_DEFAULT_FROZEN = 0x17b4; // 6068
 export const SOLVENT_ERROR__MINT_CLOSE_AUTHORITY = 0x17b5; // 6069
 /** MintExtensionNotAllowed: Token-2022 mint has an extension outside the listing allowlist (metadata pointer, token metadata) */
 export const SOLVENT_ERROR__MINT_EXTENSION_NOT_ALLOWED = 0x17b6; // 6070
+/** InvalidTokenProgram: Token program is not the one the reserve's mint belongs to */
+export const SOLVENT_ERROR__INVALID_TOKEN_PROGRAM = 0x17b7; // 6071
+/** InvalidMarketAuthority: Account is not the market's authority PDA */
+export const SOLVENT_ERROR__INVALID_MARKET_AUTHORITY = 0x17b8; // 6072
 
 export type SolventError =
   | typeof SOLVENT_ERROR__BORROW_LIMIT_EXCEEDED
@@ -185,6 +189,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__INVALID_LIQUIDITY_VAULT
   | typeof SOLVENT_ERROR__INVALID_LOAN_TO_VALUE
   | typeof SOLVENT_ERROR__INVALID_MARKET
+  | typeof SOLVENT_ERROR__INVALID_MARKET_AUTHORITY
   | typeof SOLVENT_ERROR__INVALID_MARKET_OWNER
   | typeof SOLVENT_ERROR__INVALID_OBLIGATION_OWNER
   | typeof SOLVENT_ERROR__INVALID_ORACLE_ACCOUNT
@@ -195,6 +200,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__INVALID_RATE_CURVE
   | typeof SOLVENT_ERROR__INVALID_RESERVE
   | typeof SOLVENT_ERROR__INVALID_TOKEN_DECIMALS
+  | typeof SOLVENT_ERROR__INVALID_TOKEN_PROGRAM
   | typeof SOLVENT_ERROR__LIQUIDATION_LOWERED_HEALTH
   | typeof SOLVENT_ERROR__LIQUIDATION_TOO_SMALL
   | typeof SOLVENT_ERROR__LIQUIDATION_WOULD_LOWER_HEALTH
@@ -260,6 +266,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__INVALID_LIQUIDITY_VAULT]: `Vault is not the reserve's liquidity vault`,
     [SOLVENT_ERROR__INVALID_LOAN_TO_VALUE]: `Loan-to-value must be below the liquidation threshold`,
     [SOLVENT_ERROR__INVALID_MARKET]: `Account belongs to a different lending market`,
+    [SOLVENT_ERROR__INVALID_MARKET_AUTHORITY]: `Account is not the market's authority PDA`,
     [SOLVENT_ERROR__INVALID_MARKET_OWNER]: `Signer is not the lending market owner`,
     [SOLVENT_ERROR__INVALID_OBLIGATION_OWNER]: `Signer is not the obligation owner`,
     [SOLVENT_ERROR__INVALID_ORACLE_ACCOUNT]: `Oracle account is not the one recorded on the reserve`,
@@ -270,6 +277,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__INVALID_RATE_CURVE]: `Interest rate curve must start at 0%, end at 100% utilization and not decrease`,
     [SOLVENT_ERROR__INVALID_RESERVE]: `Reserve account is not the one expected`,
     [SOLVENT_ERROR__INVALID_TOKEN_DECIMALS]: `Token decimals above 18 are not supported`,
+    [SOLVENT_ERROR__INVALID_TOKEN_PROGRAM]: `Token program is not the one the reserve's mint belongs to`,
     [SOLVENT_ERROR__LIQUIDATION_LOWERED_HEALTH]: `The liquidation would have lowered the obligation's health factor`,
     [SOLVENT_ERROR__LIQUIDATION_TOO_SMALL]: `Liquidation amount too small to seize any collateral`,
     [SOLVENT_ERROR__LIQUIDATION_WOULD_LOWER_HEALTH]: `Seizing this collateral would lower the health factor even without a bonus: liquidate a collateral with a lower liquidation threshold`,

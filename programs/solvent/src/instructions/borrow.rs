@@ -12,9 +12,10 @@ pub struct Borrow<'info> {
     pub lending_market: Account<'info, LendingMarket>,
     #[account(
         mut,
-        has_one = lending_market @ LendingError::InvalidMarket,
-        has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
-        has_one = liquidity_vault @ LendingError::InvalidLiquidityVault
+        constraint = {
+            reserve.load()?.check_accounts(Some(&lending_market.key()), &liquidity_mint.key(), &liquidity_vault.key(), &token_program.key())?;
+            true
+        }
     )]
     pub reserve: AccountLoader<'info, Reserve>,
     #[account(
@@ -36,7 +37,7 @@ pub struct Borrow<'info> {
     )]
     pub destination_liquidity: UncheckedAccount<'info>,
     /// CHECK: checked against the address stored on the market.
-    #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
+    #[account(address = lending_market.authority @ LendingError::InvalidMarketAuthority)]
     pub market_authority: UncheckedAccount<'info>,
     pub token_program: Interface<'info, TokenInterface>,
 }
@@ -60,8 +61,13 @@ pub fn handler(ctx: Context<Borrow>, amount: u64) -> Result<()> {
     let slot = obligation.borrow(&reserve_key, Wad::from_u64(amount), reserve.cumulative_borrow_index())?;
     let position = &mut obligation.borrows[slot];
     let position_value = reserve.debt_value(position.borrowed_amount())?;
+    // The limit first, on the borrowing-power sums alone: an obligation whose liquidation sums
+    // are at other prices (unhealthy at conservative ones) is refused as too large, not on
+    // their arithmetic. A borrow that passes leaves it healthy at conservative prices, where
+    // the liquidation sums equal those.
+    let borrowed = values.borrowed_value.checked_sub(position.market_value_wad.get()).and_then(|v| v.checked_add(position_value));
+    require!(borrowed.is_some_and(|b| b <= values.allowed_borrow_value), LendingError::BorrowTooLarge);
     values.replace_debt(position.market_value_wad.get(), position_value)?;
-    require!(values.borrowed_value <= values.allowed_borrow_value, LendingError::BorrowTooLarge);
     position.market_value_wad.set(position_value);
     obligation.set_values(&values);
 

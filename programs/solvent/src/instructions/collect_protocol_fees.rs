@@ -10,6 +10,7 @@ use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 pub struct CollectProtocolFees<'info> {
     pub lending_market: Account<'info, LendingMarket>,
     #[account(
+        has_one = token_program @ LendingError::InvalidTokenProgram,
         mut,
         has_one = lending_market @ LendingError::InvalidMarket,
         has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
@@ -25,7 +26,7 @@ pub struct CollectProtocolFees<'info> {
     #[account(mut)]
     pub fee_vault: InterfaceAccount<'info, TokenAccount>,
     /// CHECK: checked against the address stored on the market.
-    #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
+    #[account(address = lending_market.authority @ LendingError::InvalidMarketAuthority)]
     pub market_authority: UncheckedAccount<'info>,
     pub token_program: Interface<'info, TokenInterface>,
 }

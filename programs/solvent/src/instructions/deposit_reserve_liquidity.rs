@@ -11,10 +11,11 @@ pub struct DepositReserveLiquidity<'info> {
     pub lending_market: Account<'info, LendingMarket>,
     #[account(
         mut,
-        has_one = lending_market @ LendingError::InvalidMarket,
-        has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
-        has_one = liquidity_vault @ LendingError::InvalidLiquidityVault,
-        has_one = collateral_mint @ LendingError::InvalidCollateralMint
+        constraint = {
+            reserve.load()?.check_accounts(Some(&lending_market.key()), &liquidity_mint.key(), &liquidity_vault.key(), &token_program.key())?;
+            true
+        },
+        has_one = collateral_mint @ LendingError::InvalidCollateralMint,
     )]
     pub reserve: AccountLoader<'info, Reserve>,
     pub depositor: Signer<'info>,
@@ -34,7 +35,7 @@ pub struct DepositReserveLiquidity<'info> {
     #[account(mut, constraint = destination_collateral.mint == collateral_mint.key() @ LendingError::InvalidCollateralMint)]
     pub destination_collateral: InterfaceAccount<'info, TokenAccount>,
     /// CHECK: checked against the address stored on the market.
-    #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
+    #[account(address = lending_market.authority @ LendingError::InvalidMarketAuthority)]
     pub market_authority: UncheckedAccount<'info>,
     pub token_program: Interface<'info, TokenInterface>,
 }

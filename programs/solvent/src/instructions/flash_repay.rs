@@ -14,9 +14,10 @@ pub struct FlashRepay<'info> {
     pub lending_market: UncheckedAccount<'info>,
     #[account(
         mut,
-        has_one = lending_market @ LendingError::InvalidMarket,
-        has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
-        has_one = liquidity_vault @ LendingError::InvalidLiquidityVault
+        constraint = {
+            reserve.load()?.check_accounts(Some(&lending_market.key()), &liquidity_mint.key(), &liquidity_vault.key(), &token_program.key())?;
+            true
+        },
     )]
     pub reserve: AccountLoader<'info, Reserve>,
     /// CHECK: pinned by key on the reserve (see `token.rs`).

@@ -55,7 +55,7 @@ pub struct InitReserve<'info> {
     )]
     pub collateral_mint: InterfaceAccount<'info, Mint>,
     /// CHECK: checked against the address stored on the market.
-    #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
+    #[account(address = lending_market.authority @ LendingError::InvalidMarketAuthority)]
     pub market_authority: UncheckedAccount<'info>,
     /// CHECK: owner and contents are checked by reading a price from it.
     pub oracle: UncheckedAccount<'info>,

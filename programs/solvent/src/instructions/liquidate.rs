@@ -17,6 +17,7 @@ pub struct Liquidate<'info> {
     #[account(
         mut,
         has_one = lending_market @ LendingError::InvalidMarket,
+        constraint = repay_reserve.load()?.token_program == repay_token_program.key() @ LendingError::InvalidTokenProgram,
         constraint = repay_reserve.load()?.liquidity_mint == repay_liquidity_mint.key() @ LendingError::InvalidLiquidityMint,
         constraint = repay_reserve.load()?.liquidity_vault == repay_liquidity_vault.key() @ LendingError::InvalidLiquidityVault
     )]
@@ -35,6 +36,7 @@ pub struct Liquidate<'info> {
     #[account(
         mut,
         has_one = lending_market @ LendingError::InvalidMarket,
+        constraint = withdraw_reserve.load()?.token_program == withdraw_token_program.key() @ LendingError::InvalidTokenProgram,
         constraint = withdraw_reserve.load()?.liquidity_mint == withdraw_liquidity_mint.key() @ LendingError::InvalidLiquidityMint,
         constraint = withdraw_reserve.load()?.liquidity_vault == withdraw_liquidity_vault.key() @ LendingError::InvalidLiquidityVault
     )]
@@ -52,7 +54,7 @@ pub struct Liquidate<'info> {
     )]
     pub destination_liquidity: UncheckedAccount<'info>,
     /// CHECK: checked against the address stored on the market.
-    #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
+    #[account(address = lending_market.authority @ LendingError::InvalidMarketAuthority)]
     pub market_authority: UncheckedAccount<'info>,
     pub repay_token_program: Interface<'info, TokenInterface>,
     pub withdraw_token_program: Interface<'info, TokenInterface>,

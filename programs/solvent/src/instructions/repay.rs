@@ -11,8 +11,10 @@ use anchor_spl::token_interface::TokenInterface;
 pub struct Repay<'info> {
     #[account(
         mut,
-        has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
-        has_one = liquidity_vault @ LendingError::InvalidLiquidityVault
+        constraint = {
+            reserve.load()?.check_accounts(None, &liquidity_mint.key(), &liquidity_vault.key(), &token_program.key())?;
+            true
+        }
     )]
     pub reserve: AccountLoader<'info, Reserve>,
     #[account(

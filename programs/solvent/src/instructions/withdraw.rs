@@ -11,9 +11,10 @@ pub struct Withdraw<'info> {
     pub lending_market: Account<'info, LendingMarket>,
     #[account(
         mut,
-        has_one = lending_market @ LendingError::InvalidMarket,
-        has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
-        has_one = liquidity_vault @ LendingError::InvalidLiquidityVault
+        constraint = {
+            reserve.load()?.check_accounts(Some(&lending_market.key()), &liquidity_mint.key(), &liquidity_vault.key(), &token_program.key())?;
+            true
+        }
     )]
     pub reserve: AccountLoader<'info, Reserve>,
     #[account(
@@ -35,7 +36,7 @@ pub struct Withdraw<'info> {
     )]
     pub destination_liquidity: UncheckedAccount<'info>,
     /// CHECK: checked against the address stored on the market.
-    #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
+    #[account(address = lending_market.authority @ LendingError::InvalidMarketAuthority)]
     pub market_authority: UncheckedAccount<'info>,
     pub token_program: Interface<'info, TokenInterface>,
 }

@@ -11,6 +11,7 @@ pub struct WithdrawProtocolFees<'info> {
     pub lending_market: Account<'info, LendingMarket>,
     pub owner: Signer<'info>,
     #[account(
+        has_one = token_program @ LendingError::InvalidTokenProgram,
         has_one = lending_market @ LendingError::InvalidMarket,
         has_one = liquidity_mint @ LendingError::InvalidLiquidityMint,
         has_one = fee_vault @ LendingError::InvalidFeeVault
@@ -27,7 +28,7 @@ pub struct WithdrawProtocolFees<'info> {
     )]
     pub destination: UncheckedAccount<'info>,
     /// CHECK: checked against the address stored on the market.
-    #[account(address = lending_market.authority @ LendingError::InvalidMarket)]
+    #[account(address = lending_market.authority @ LendingError::InvalidMarketAuthority)]
     pub market_authority: UncheckedAccount<'info>,
     pub token_program: Interface<'info, TokenInterface>,
 }

@@ -252,6 +252,26 @@ fn overflow<T>(value: Option<T>) -> ReserveResult<T> {
 }
 
 impl Reserve {
+    /// The accounts passed with this reserve are the ones it pins, checked with one load of the
+    /// reserve (an Anchor `has_one` per field loads it once each), in the order of their errors:
+    /// its market (when the instruction takes one), its liquidity mint, its vault, and the token
+    /// program of its mint.
+    pub fn check_accounts(&self, market: Option<&Pubkey>, mint: &Pubkey, vault: &Pubkey, token_program: &Pubkey) -> ReserveResult<()> {
+        if market.is_some_and(|market| *market != self.lending_market) {
+            return Err(LendingError::InvalidMarket);
+        }
+        if *mint != self.liquidity_mint {
+            return Err(LendingError::InvalidLiquidityMint);
+        }
+        if *vault != self.liquidity_vault {
+            return Err(LendingError::InvalidLiquidityVault);
+        }
+        if *token_program != self.token_program {
+            return Err(LendingError::InvalidTokenProgram);
+        }
+        Ok(())
+    }
+
     pub fn market_price(&self) -> Wad {
         self.market_price_wad.get()
     }
