@@ -81,7 +81,7 @@ proptest! {
     /// still covered.
     #[test]
     fn reserve_invariants_hold(
-        base in 0u32..2_000, optimal in 0u32..5_000, max in 0u32..100_000,
+        base in 0u32..2_000, optimal in 0u32..5_000, max in 0u32..33_000,
         take_rate in 0u16..=5_000, fee in 0u16..100,
         actions in prop::collection::vec(action(), 1..60),
     ) {
@@ -184,7 +184,7 @@ proptest! {
     fn accrual_is_monotone(
         borrowed in 1u64..1_000_000_000_000, available in 0u64..1_000_000_000_000,
         first in 1i64..10_000_000, second in 1i64..10_000_000,
-        base in 0u32..2_000, optimal in 0u32..5_000, max in 0u32..100_000,
+        base in 0u32..2_000, optimal in 0u32..5_000, max in 0u32..33_000,
     ) {
         let mut reserve = new_reserve(config(base, optimal, max, 1_000, 0));
         reserve.available_amount = available;
@@ -346,4 +346,47 @@ proptest! {
             prop_assert_eq!(fees.checked_sub(forgone).unwrap(), pool);
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// No reserve is bricked by time: at the highest rate `validate` accepts and full
+    /// utilization, any sequence of idle gaps (up to decades) accrues without an error, debt and
+    /// index never pass their ceilings and never fall, and an obligation's debt follows the
+    /// reserve's within rounding.
+    #[test]
+    fn accrual_never_overflows_at_the_maximum_rate(
+        borrowed in 1u64..u64::MAX, gaps in prop::collection::vec(0i64..(40 * 31_536_000), 1..8),
+    ) {
+        use solvent::state::{MAX_BORROW_INDEX, MAX_BORROW_RATE_BPS, MAX_RESERVE_DEBT};
+        let mut reserve = new_reserve(config(MAX_BORROW_RATE_BPS, 0, 0, 1_000, 0));
+        reserve.borrowed_amount_wad.set(Wad::from_u64(borrowed));
+        let mut debt = ObligationLiquidity::default();
+        debt.cumulative_borrow_index_wad.set(Wad::ONE);
+        debt.borrowed_amount_wad.set(Wad::from_u64(borrowed));
+        let mut now = 1_000_000i64;
+        for gap in gaps {
+            now += gap;
+            let (debt_before, index_before) = (reserve.borrowed_amount(), reserve.cumulative_borrow_index());
+            prop_assert!(reserve.accrue_interest(now).is_ok());
+            prop_assert!(reserve.borrowed_amount() >= debt_before && reserve.cumulative_borrow_index() >= index_before);
+            prop_assert!(reserve.borrowed_amount().raw() <= MAX_RESERVE_DEBT.raw() + WAD);
+            prop_assert!(reserve.cumulative_borrow_index() <= MAX_BORROW_INDEX);
+            prop_assert!(debt.accrue_interest(reserve.cumulative_borrow_index()).is_ok());
+            prop_assert!(debt.borrowed_amount().to_u64(Rounding::Up).is_some(), "the debt stays repayable in u64 base units");
+        }
+    }
+}
+
+/// A reserve whose depositors' claim was written off to zero refuses deposits with its own error
+/// instead of dividing by zero.
+#[test]
+fn a_wiped_out_reserve_refuses_deposits() {
+    let mut reserve = new_reserve(config(0, 0, 0, 0, 0));
+    reserve.deposit(1_000_000).unwrap();
+    reserve.available_amount = 0;
+    assert!(reserve.total_liquidity().unwrap().is_zero() && reserve.collateral_supply > 0);
+    assert_eq!(reserve.deposit(1_000), Err(solvent::errors::LendingError::ReserveValueWipedOut));
+    assert_eq!(reserve.available_amount, 0, "nothing changed");
 }

@@ -9,8 +9,18 @@ pub const LIQUIDITY_VAULT_SEED: &[u8] = b"liquidity_vault";
 pub const FEE_VAULT_SEED: &[u8] = b"fee_vault";
 pub const COLLATERAL_MINT_SEED: &[u8] = b"collateral_mint";
 pub const MAX_RATE_CURVE_POINTS: usize = 8;
-/// 10,000% APR: far above any sane curve, low enough that compounding cannot overflow.
-pub const MAX_BORROW_RATE_BPS: u32 = 1_000_000;
+/// 400% APR, the highest point a rate curve may have. With `MAX_ACCRUAL_GAP_SECS` it bounds one
+/// accrual's growth factor by e^40 (about 2.4 × 10^17), which a Wad holds with room to spare.
+pub const MAX_BORROW_RATE_BPS: u32 = 40_000;
+/// The longest stretch one accrual charges interest for: ten years. A reserve nobody touched for
+/// longer is charged ten years when next touched (any refresh, deposit or repayment touches it).
+pub const MAX_ACCRUAL_GAP_SECS: i64 = 10 * SECONDS_PER_YEAR as i64;
+/// The most debt a reserve carries: what a token account can hold, in base units. Interest stops
+/// compounding at this ceiling instead of overflowing (no larger debt could be repaid anyway).
+pub const MAX_RESERVE_DEBT: Wad = Wad(u64::MAX as u128 * WAD);
+/// The largest cumulative borrow index, 10^20: interest stops compounding there rather than
+/// overflow (at the maximum rate, a century of 100% utilization; at real rates, never).
+pub const MAX_BORROW_INDEX: Wad = Wad(100_000_000_000_000_000_000 * WAD);
 pub const MAX_TOKEN_DECIMALS: u8 = 18;
 /// Shares of the first deposit into an empty reserve that nobody receives (see `Reserve::deposit`).
 pub const DEAD_SHARES: u64 = 1_000;
@@ -356,24 +366,44 @@ impl Reserve {
 
     /// Compound interest from the last update to `now`, per second at the current utilization.
     /// Growth rounds up: debt never grows slower than the curve says.
+    ///
+    /// Never overflows, so no reserve can be bricked by time: `validate` bounds the rate by
+    /// `MAX_BORROW_RATE_BPS`, one accrual charges at most `MAX_ACCRUAL_GAP_SECS`, and growth stops
+    /// at `MAX_RESERVE_DEBT` and `MAX_BORROW_INDEX` (debt and index grow by the same factor, so
+    /// every obligation's debt stays consistent with the reserve's).
     pub fn accrue_interest(&mut self, now: i64) -> ReserveResult<()> {
-        let elapsed = now.saturating_sub(self.last_update_timestamp);
+        let elapsed = now.saturating_sub(self.last_update_timestamp).min(MAX_ACCRUAL_GAP_SECS);
         if elapsed <= 0 {
             return Ok(());
         }
         let annual_rate = overflow(self.config.borrow_rate(self.utilization()?))?;
         let rate_per_second = overflow(annual_rate.mul_ratio(1, SECONDS_PER_YEAR as u128, Rounding::Up))?;
-        let growth = overflow(
+        let mut growth = overflow(
             overflow(Wad::ONE.checked_add(rate_per_second))?.checked_pow(elapsed as u64, Rounding::Up),
         )?;
         let previous_borrowed = self.borrowed_amount();
-        let borrowed = overflow(previous_borrowed.checked_mul(growth, Rounding::Up))?;
+        let index = self.cumulative_borrow_index();
+        let grown = |growth: Wad| {
+            let debt = previous_borrowed.checked_mul(growth, Rounding::Up).filter(|debt| *debt <= MAX_RESERVE_DEBT)?;
+            let index = index.checked_mul(growth, Rounding::Up).filter(|index| *index <= MAX_BORROW_INDEX)?;
+            Some((debt, index))
+        };
+        let (borrowed, new_index) = match grown(growth) {
+            Some(grown) => grown,
+            None => {
+                // Saturate: the largest growth both ceilings allow (rounded down, so it fits).
+                let by_debt = MAX_RESERVE_DEBT.checked_div(previous_borrowed, Rounding::Down).unwrap_or(growth);
+                let by_index = overflow(MAX_BORROW_INDEX.checked_div(index, Rounding::Down))?;
+                growth = growth.min(by_debt).min(by_index).max(Wad::ONE);
+                let debt = overflow(previous_borrowed.checked_mul(growth, Rounding::Up))?;
+                (debt, overflow(index.checked_mul(growth, Rounding::Up))?)
+            }
+        };
         let interest = overflow(borrowed.checked_sub(previous_borrowed))?;
         let protocol_share = overflow(interest.mul_bps(self.config.protocol_take_rate_bps as u64, Rounding::Down))?;
         self.borrowed_amount_wad.set(borrowed);
         self.add_protocol_fees(protocol_share)?;
-        self.cumulative_borrow_index_wad
-            .set(overflow(self.cumulative_borrow_index().checked_mul(growth, Rounding::Up))?);
+        self.cumulative_borrow_index_wad.set(new_index);
         self.last_update_timestamp = now;
         Ok(())
     }
