@@ -445,3 +445,34 @@ async fn wrong_token_program_authority_and_limit_get_their_own_errors() {
     let keys = watched(&m);
     assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::BorrowTooLarge, &keys).await;
 }
+
+/// Spending from a token account the signer neither owns nor is the delegate of: its own error,
+/// not the token program's; an approved delegate may spend.
+#[tokio::test]
+async fn a_source_account_the_signer_cannot_spend_is_refused() {
+    let (mut h, m) = market_with_debt().await;
+    let b = &m.borrower;
+    let owner = b.keypair.pubkey();
+    let keys = watched(&m);
+    // The borrower tries to repay and deposit from the lender's token account.
+    h.mint_to(&m.usdc.mint, &m.lender.usdc_account, 1_000_000).await;
+    let keys_with = [keys.clone(), vec![m.lender.usdc_account]].concat();
+    let ix = repay_ix(&m.usdc, &b.obligation, &owner, &m.lender.usdc_account, 1_000_000);
+    assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::InvalidSourceAuthority, &keys_with).await;
+    let lender_sol = h.create_token_account(&m.sol.mint, &m.lender.keypair.pubkey()).await;
+    h.mint_to(&m.sol.mint, &lender_sol, 1_000_000).await;
+    let ix = deposit_ix(&m.market, &m.sol, &b.obligation, &owner, &lender_sol, 1_000_000);
+    assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::InvalidSourceAuthority, &[keys_with.clone(), vec![lender_sol]].concat()).await;
+    // Once the lender approves the borrower as delegate, the same repayment goes through.
+    let mut data = vec![4];
+    data.extend_from_slice(&1_000_000u64.to_le_bytes());
+    let approve = Instruction {
+        program_id: TOKEN_PROGRAM_ID,
+        accounts: vec![AccountMeta::new(m.lender.usdc_account, false), AccountMeta::new_readonly(owner, false), AccountMeta::new_readonly(m.lender.keypair.pubkey(), true)],
+        data,
+    };
+    h.must_send(&[approve], &[&m.lender.keypair]).await;
+    let ix = repay_ix(&m.usdc, &b.obligation, &owner, &m.lender.usdc_account, 1_000_000);
+    h.must_send(&[ix], &[&b.keypair]).await;
+    assert_eq!(h.token_balance(&m.lender.usdc_account).await, 0);
+}

@@ -150,4 +150,6 @@ pub enum LendingError {
     InvalidTokenProgram,
     #[msg("Account is not the market's authority PDA")]
     InvalidMarketAuthority,
+    #[msg("Signer is neither the owner nor the delegate of the source token account")]
+    InvalidSourceAuthority,
 }

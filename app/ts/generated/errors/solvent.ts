@@ -160,6 +160,8 @@ export const SOLVENT_ERROR__MINT_EXTENSION_NOT_ALLOWED = 0x17b6; // 6070
 export const SOLVENT_ERROR__INVALID_TOKEN_PROGRAM = 0x17b7; // 6071
 /** InvalidMarketAuthority: Account is not the market's authority PDA */
 export const SOLVENT_ERROR__INVALID_MARKET_AUTHORITY = 0x17b8; // 6072
+/** InvalidSourceAuthority: Signer is neither the owner nor the delegate of the source token account */
+export const SOLVENT_ERROR__INVALID_SOURCE_AUTHORITY = 0x17b9; // 6073
 
 export type SolventError =
   | typeof SOLVENT_ERROR__BORROW_LIMIT_EXCEEDED
@@ -199,6 +201,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__INVALID_ORACLE_SOURCE
   | typeof SOLVENT_ERROR__INVALID_RATE_CURVE
   | typeof SOLVENT_ERROR__INVALID_RESERVE
+  | typeof SOLVENT_ERROR__INVALID_SOURCE_AUTHORITY
   | typeof SOLVENT_ERROR__INVALID_TOKEN_DECIMALS
   | typeof SOLVENT_ERROR__INVALID_TOKEN_PROGRAM
   | typeof SOLVENT_ERROR__LIQUIDATION_LOWERED_HEALTH
@@ -276,6 +279,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__INVALID_ORACLE_SOURCE]: `Oracle source must be 0 (Pyth legacy price account) or 1 (Pyth pull-oracle PriceUpdateV2)`,
     [SOLVENT_ERROR__INVALID_RATE_CURVE]: `Interest rate curve must start at 0%, end at 100% utilization and not decrease`,
     [SOLVENT_ERROR__INVALID_RESERVE]: `Reserve account is not the one expected`,
+    [SOLVENT_ERROR__INVALID_SOURCE_AUTHORITY]: `Signer is neither the owner nor the delegate of the source token account`,
     [SOLVENT_ERROR__INVALID_TOKEN_DECIMALS]: `Token decimals above 18 are not supported`,
     [SOLVENT_ERROR__INVALID_TOKEN_PROGRAM]: `Token program is not the one the reserve's mint belongs to`,
     [SOLVENT_ERROR__LIQUIDATION_LOWERED_HEALTH]: `The liquidation would have lowered the obligation's health factor`,

@@ -1,4 +1,4 @@
-use super::token::{is_token_account_of, pay_into_liquidity_vault};
+use super::token::{is_spendable_by, is_token_account_of, pay_into_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::Deposited;
 use crate::state::{LendingMarket, Obligation, Reserve};
@@ -33,7 +33,8 @@ pub struct Deposit<'info> {
     /// CHECK: `is_token_account_of` below.
     #[account(
         mut,
-        constraint = is_token_account_of(&source_liquidity, &liquidity_mint.key(), &token_program.key()) @ LendingError::InvalidLiquidityMint
+        constraint = is_token_account_of(&source_liquidity, &liquidity_mint.key(), &token_program.key()) @ LendingError::InvalidLiquidityMint,
+        constraint = is_spendable_by(&source_liquidity, &owner.key()) @ LendingError::InvalidSourceAuthority
     )]
     pub source_liquidity: UncheckedAccount<'info>,
     pub token_program: Interface<'info, TokenInterface>,

@@ -1,4 +1,4 @@
-use super::token::{is_token_account_of, mint_shares, pay_into_liquidity_vault};
+use super::token::{is_spendable_by, is_token_account_of, mint_shares, pay_into_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::ReserveLiquidityDeposited;
 use crate::state::{LendingMarket, Reserve};
@@ -29,7 +29,8 @@ pub struct DepositReserveLiquidity<'info> {
     /// CHECK: `is_token_account_of` below.
     #[account(
         mut,
-        constraint = is_token_account_of(&source_liquidity, &liquidity_mint.key(), &token_program.key()) @ LendingError::InvalidLiquidityMint
+        constraint = is_token_account_of(&source_liquidity, &liquidity_mint.key(), &token_program.key()) @ LendingError::InvalidLiquidityMint,
+        constraint = is_spendable_by(&source_liquidity, &depositor.key()) @ LendingError::InvalidSourceAuthority
     )]
     pub source_liquidity: UncheckedAccount<'info>,
     #[account(mut, constraint = destination_collateral.mint == collateral_mint.key() @ LendingError::InvalidCollateralMint)]

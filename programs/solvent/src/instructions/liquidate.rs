@@ -1,4 +1,4 @@
-use super::token::{is_token_account_of, mint_shares, pay_from_liquidity_vault, pay_into_liquidity_vault};
+use super::token::{is_spendable_by, is_token_account_of, mint_shares, pay_from_liquidity_vault, pay_into_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::Liquidated;
 use crate::flash_loan::{require_no_open_flash_loan, INSTRUCTIONS_SYSVAR_ID};
@@ -30,7 +30,8 @@ pub struct Liquidate<'info> {
     /// CHECK: `is_token_account_of` below.
     #[account(
         mut,
-        constraint = is_token_account_of(&source_liquidity, &repay_liquidity_mint.key(), &repay_token_program.key()) @ LendingError::InvalidLiquidityMint
+        constraint = is_token_account_of(&source_liquidity, &repay_liquidity_mint.key(), &repay_token_program.key()) @ LendingError::InvalidLiquidityMint,
+        constraint = is_spendable_by(&source_liquidity, &liquidator.key()) @ LendingError::InvalidSourceAuthority
     )]
     pub source_liquidity: UncheckedAccount<'info>,
     #[account(

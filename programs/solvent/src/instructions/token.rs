@@ -147,6 +147,21 @@ pub fn is_token_account_of(account: &AccountInfo, mint: &Pubkey, token_program: 
     spl_token_2022::state::Account::unpack_account_mint(&data) == Some(mint)
 }
 
+/// Byte offsets in the base layout shared by SPL Token and Token-2022 accounts: the owner
+/// (32 bytes), and the delegate as a `COption<Pubkey>` (a 4-byte tag, then the key).
+const TOKEN_ACCOUNT_OWNER_OFFSET: usize = 32;
+const TOKEN_ACCOUNT_DELEGATE_OFFSET: usize = 72;
+
+/// `authority` may move tokens out of `account`: it is the account's owner or its delegate. A
+/// source account the signer cannot spend from gets its own error instead of the token program's.
+pub fn is_spendable_by(account: &AccountInfo, authority: &Pubkey) -> bool {
+    let Ok(data) = account.try_borrow_data() else { return false };
+    let key_at = |offset: usize| data.get(offset..offset + 32);
+    let delegate_tag = data.get(TOKEN_ACCOUNT_DELEGATE_OFFSET..TOKEN_ACCOUNT_DELEGATE_OFFSET + 4);
+    key_at(TOKEN_ACCOUNT_OWNER_OFFSET) == Some(authority.as_ref())
+        || (delegate_tag == Some(&[1, 0, 0, 0][..]) && key_at(TOKEN_ACCOUNT_DELEGATE_OFFSET + 4) == Some(authority.as_ref()))
+}
+
 /// Byte offset of `amount` in the base layout shared by SPL Token and Token-2022 accounts
 /// (mint: 32 bytes, owner: 32 bytes, amount: u64 little-endian).
 const TOKEN_ACCOUNT_AMOUNT_OFFSET: usize = 64;

@@ -15,9 +15,10 @@ pub const MAX_BORROW_RATE_BPS: u32 = 40_000;
 /// The longest stretch one accrual charges interest for: ten years. A reserve nobody touched for
 /// longer is charged ten years when next touched (any refresh, deposit or repayment touches it).
 pub const MAX_ACCRUAL_GAP_SECS: i64 = 10 * SECONDS_PER_YEAR as i64;
-/// The most debt a reserve carries: what a token account can hold, in base units. Interest stops
-/// compounding at this ceiling instead of overflowing (no larger debt could be repaid anyway).
-pub const MAX_RESERVE_DEBT: Wad = Wad(u64::MAX as u128 * WAD);
+/// The most debt a reserve carries: half of what a token account can hold, in base units, so
+/// every obligation's debt (rounded up from the reserve's index) still converts to a u64 amount
+/// and can be repaid. Interest stops compounding at this ceiling instead of overflowing.
+pub const MAX_RESERVE_DEBT: Wad = Wad((u64::MAX / 2) as u128 * WAD);
 /// The largest cumulative borrow index, 10^20: interest stops compounding there rather than
 /// overflow (at the maximum rate, a century of 100% utilization; at real rates, never).
 pub const MAX_BORROW_INDEX: Wad = Wad(100_000_000_000_000_000_000 * WAD);
