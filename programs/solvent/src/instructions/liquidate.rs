@@ -16,10 +16,15 @@ pub struct Liquidate<'info> {
     pub liquidator: Signer<'info>,
     #[account(
         mut,
-        has_one = lending_market @ LendingError::InvalidMarket,
-        constraint = repay_reserve.load()?.token_program == repay_token_program.key() @ LendingError::InvalidTokenProgram,
-        constraint = repay_reserve.load()?.liquidity_mint == repay_liquidity_mint.key() @ LendingError::InvalidLiquidityMint,
-        constraint = repay_reserve.load()?.liquidity_vault == repay_liquidity_vault.key() @ LendingError::InvalidLiquidityVault
+        constraint = {
+            repay_reserve.load()?.check_accounts(
+                Some(&lending_market.key()),
+                &repay_liquidity_mint.key(),
+                &repay_liquidity_vault.key(),
+                &repay_token_program.key(),
+            )?;
+            true
+        }
     )]
     pub repay_reserve: AccountLoader<'info, Reserve>,
     /// CHECK: pinned by key on the reserve (see `token.rs`).
@@ -36,10 +41,15 @@ pub struct Liquidate<'info> {
     pub source_liquidity: UncheckedAccount<'info>,
     #[account(
         mut,
-        has_one = lending_market @ LendingError::InvalidMarket,
-        constraint = withdraw_reserve.load()?.token_program == withdraw_token_program.key() @ LendingError::InvalidTokenProgram,
-        constraint = withdraw_reserve.load()?.liquidity_mint == withdraw_liquidity_mint.key() @ LendingError::InvalidLiquidityMint,
-        constraint = withdraw_reserve.load()?.liquidity_vault == withdraw_liquidity_vault.key() @ LendingError::InvalidLiquidityVault
+        constraint = {
+            withdraw_reserve.load()?.check_accounts(
+                Some(&lending_market.key()),
+                &withdraw_liquidity_mint.key(),
+                &withdraw_liquidity_vault.key(),
+                &withdraw_token_program.key(),
+            )?;
+            true
+        }
     )]
     pub withdraw_reserve: AccountLoader<'info, Reserve>,
     /// CHECK: pinned by key on the reserve (see `token.rs`).
