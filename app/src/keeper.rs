@@ -14,7 +14,7 @@ use solvent::math::{Rounding, Wad};
 use solvent::oracle::read_price;
 use solvent::state::{quote_liquidation, LendingMarket, LiquidationQuote, LiquidationRequest, Obligation, ObligationValues, Reserve};
 use solvent_tests::{
-    liquidate_with_shares_ix, obligation_reserves, redeem_reserve_collateral_ix, refresh_obligation_ix, refresh_reserve_ix,
+    liquidate_with_shares_ix, obligation_reserves, with_position_reserves, redeem_reserve_collateral_ix, refresh_obligation_ix, refresh_reserve_ix,
     write_off_bad_debt_ix, Harness, Instruction, Keypair, Pubkey, Signer, TestMarket, TestReserve,
 };
 use std::collections::BTreeMap;
@@ -602,7 +602,7 @@ impl Keeper {
             return Ok(Err(format!("the liquidator has no {} to repay with", repay.mint)));
         }
         let mut instructions = self.refresh_instructions(view, current);
-        instructions.push(liquidate_with_shares_ix(
+        let liquidate = liquidate_with_shares_ix(
             &view.market,
             &current.obligation,
             &self.liquidator.pubkey(),
@@ -612,7 +612,8 @@ impl Keeper {
             &destination,
             amount,
             shares_account.as_ref(),
-        ));
+        );
+        instructions.push(with_position_reserves(liquidate, &current.state));
         let sent = chain.send(&instructions, &self.liquidator).await?;
         if let Some(error) = sent.error {
             return Ok(Err(error));

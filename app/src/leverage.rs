@@ -14,7 +14,7 @@ use solvent::oracle::{read_price, CheckedPrice, OraclePrice};
 use solvent::state::{Obligation, ObligationValues, Reserve};
 use solvent_tests::{
     borrow_ix, deposit_ix, flash_borrow_ix, flash_repay_ix, obligation_reserves, refresh_obligation_ix,
-    refresh_reserve_ix, repay_ix, withdraw_ix, AccountMeta, Harness, Instruction, Keypair, Pubkey, Signer, TestMarket,
+    refresh_reserve_ix, repay_ix, with_position_reserves, withdraw_ix, AccountMeta, Harness, Instruction, Keypair, Pubkey, Signer, TestMarket,
     TestReserve, TOKEN_PROGRAM_ID,
 };
 use std::fmt;
@@ -353,7 +353,7 @@ impl LeverageContext {
         instructions.extend(swap.instructions(debt, collateral, flash_amount, swap_out, owner));
         instructions.push(deposit_ix(market, &collateral.reserve, &self.obligation_key, owner, &collateral.user_account, deposit_amount));
         instructions.push(refresh_obligation_ix(&self.obligation_key, &reserves_after_deposit));
-        instructions.push(borrow_ix(market, &debt.reserve, &self.obligation_key, owner, &debt.user_account, borrow_amount));
+        instructions.push(with_position_reserves(borrow_ix(market, &debt.reserve, &self.obligation_key, owner, &debt.user_account, borrow_amount), &obligation));
         instructions.push(flash_repay_ix(market, &debt.reserve, &debt.user_account, owner, flash_amount));
         Ok(LeveragePlan {
             instructions,
@@ -412,7 +412,8 @@ impl LeverageContext {
             instructions.push(refresh_obligation_ix(&self.obligation_key, &obligation_reserves(&self.obligation)));
         }
         let shares_argument = if close { u64::MAX } else { withdraw_shares };
-        instructions.push(withdraw_ix(market, &collateral.reserve, &self.obligation_key, owner, &collateral.user_account, shares_argument));
+        let withdraw = withdraw_ix(market, &collateral.reserve, &self.obligation_key, owner, &collateral.user_account, shares_argument);
+        instructions.push(if close { withdraw } else { with_position_reserves(withdraw, &self.obligation) });
         instructions.extend(swap.instructions(collateral, debt, swap_in, swap_out, owner));
         instructions.push(flash_repay_ix(market, &debt.reserve, &debt.user_account, owner, repay_amount));
         Ok(LeveragePlan {

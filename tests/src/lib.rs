@@ -1081,9 +1081,21 @@ impl Harness {
                 ixs.insert(0, refresh_reserve_ix(reserve));
             }
         }
-        ixs.push(action);
+        ixs.push(with_position_reserves(action, &obligation));
         ixs
     }
+}
+
+/// `borrow`, `withdraw` and `liquidate` take the obligation's position reserves (deposits, then
+/// borrows) as remaining accounts, to check none changed since refresh_obligation: appends them
+/// to such an instruction (any other comes back unchanged).
+pub fn with_position_reserves(mut action: Instruction, obligation: &Obligation) -> Instruction {
+    use anchor_lang::Discriminator;
+    let needs = [solvent::instruction::Borrow::DISCRIMINATOR, solvent::instruction::Withdraw::DISCRIMINATOR, solvent::instruction::Liquidate::DISCRIMINATOR];
+    if action.program_id == program_id() && needs.iter().any(|d| action.data.starts_with(d)) {
+        action.accounts.extend(obligation_reserves(obligation).into_iter().map(|r| AccountMeta::new_readonly(r, false)));
+    }
+    action
 }
 
 impl TestUser {
@@ -1176,7 +1188,8 @@ impl Harness {
             self.refresh_separately(&obligation, &collateral, &debts).await;
             let destination = self.create_token_account(&reserve.mint, &borrower.pubkey()).await;
             let ix = borrow_ix(&market, reserve, &obligation, &borrower.pubkey(), &destination, per_borrow);
-            self.must_send(&[ix], &[&borrower]).await;
+            let state = self.obligation(&obligation).await;
+            self.must_send(&[with_position_reserves(ix, &state)], &[&borrower]).await;
             debt_accounts.push(destination);
         }
         LoadedObligation { owner, market, collateral, debts, borrower, obligation, collateral_accounts, debt_accounts }

@@ -92,7 +92,8 @@ async fn expected_liquidation(h: &mut Harness, m: &StandardMarket) -> ExpectedLi
 async fn liquidate_at_auction_price(h: &mut Harness, m: &StandardMarket, liquidator: &TestUser) -> (u64, u64) {
     let expected = expected_liquidation(h, m).await;
     let before = h.token_balance(&liquidator.sol_account).await;
-    h.must_send(&[liquidate_everything_ix(m, liquidator)], &[&liquidator.keypair]).await;
+    let state = h.obligation(&m.borrower.obligation).await;
+    h.must_send(&[with_position_reserves(liquidate_everything_ix(m, liquidator), &state)], &[&liquidator.keypair]).await;
     let received = h.token_balance(&liquidator.sol_account).await - before;
     assert_eq!(received, expected.redeemed, "the liquidator is paid at the auction's bonus");
     (expected.bonus_bps, received)
@@ -143,7 +144,8 @@ async fn the_protocol_keeps_its_share_of_the_bonus() {
     // $500 repaid at a 5% bonus seizes $525 of SOL; 40% of the $25 bonus is $10: 1/12 SOL.
     assert_eq!(protocol_fee, 83_333_333);
 
-    h.must_send(&[liquidate_everything_ix(&m, &liquidator)], &[&liquidator.keypair]).await;
+    let state = h.obligation(&m.borrower.obligation).await;
+    h.must_send(&[with_position_reserves(liquidate_everything_ix(&m, &liquidator), &state)], &[&liquidator.keypair]).await;
     let after = h.reserve(&m.sol.reserve).await;
     assert_eq!(h.token_balance(&liquidator.sol_account).await, redeemed - protocol_fee);
     assert_eq!(after.accumulated_protocol_fees(), sol.accumulated_protocol_fees().checked_add(Wad::from_u64(protocol_fee)).unwrap());
@@ -178,7 +180,7 @@ async fn one_reserve_can_be_repaid_and_seized_in_one_call() {
 
     let before = h.token_balance(&liquidator.usdc_account).await;
     let ix = liquidate_ix(&m.market, &b.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &m.usdc, &liquidator.usdc_account, 100_000_000);
-    h.must_send(&[ix], &[&liquidator.keypair]).await;
+    h.must_send(&[with_position_reserves(ix, &obligation)], &[&liquidator.keypair]).await;
     // 100 USDC repaid for 104 USDC of collateral (4% bonus, no protocol share): 4 USDC net.
     assert_eq!(h.token_balance(&liquidator.usdc_account).await - before, 4_000_000);
     let after = h.reserve(&m.usdc.reserve).await;

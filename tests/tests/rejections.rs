@@ -158,7 +158,8 @@ async fn stale_state_is_rejected() {
     h.set_price(&m.sol.oracle, SOL_PRICE, 0, SOL_PRICE_EXPO).await;
     h.set_price(&m.usdc.oracle, USDC_PRICE, 0, USDC_PRICE_EXPO).await;
     let borrow = borrow_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 1_000);
-    assert_rejected(&mut h, std::slice::from_ref(&borrow), &[&b.keypair], LendingError::ReserveStale, &keys).await;
+    // Nothing refreshed: the obligation's freshness is checked first.
+    assert_rejected(&mut h, std::slice::from_ref(&borrow), &[&b.keypair], LendingError::ObligationStale, &keys).await;
     // Reserves fresh, obligation not refreshed in this slot.
     let ixs = vec![refresh_reserve_ix(&m.sol), refresh_reserve_ix(&m.usdc), borrow.clone()];
     assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::ObligationStale, &keys).await;
@@ -475,4 +476,69 @@ async fn a_source_account_the_signer_cannot_spend_is_refused() {
     let ix = repay_ix(&m.usdc, &b.obligation, &owner, &m.lender.usdc_account, 1_000_000);
     h.must_send(&[ix], &[&b.keypair]).await;
     assert_eq!(h.token_balance(&m.lender.usdc_account).await, 0);
+}
+
+/// Cached values never outlive what they were computed from: after refresh_obligation, a
+/// reserve refreshed again (at a moved price, in the same slot), written off or reconfigured
+/// makes a following borrow, withdraw or liquidate refuse with ReserveChangedSinceRefresh; the
+/// reserves must be the obligation's, in order.
+#[tokio::test]
+async fn cached_values_do_not_outlive_their_prices() {
+    let (mut h, m) = market_with_debt().await;
+    let b = &m.borrower;
+    let owner = b.keypair.pubkey();
+    let keys = watched(&m);
+    let borrow = borrow_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 1_000_000);
+    // Refresh at $150, then SOL is refreshed again at $100 in the same slot before the borrow.
+    let mut ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], borrow.clone()).await;
+    let now = h.now().await;
+    let moved = pyth_price_account(10_000_000_000, 0, SOL_PRICE_EXPO, now, PriceStatus::Trading);
+    let oracle = m.sol.oracle;
+    h.set_account(&oracle, &PYTH_PROGRAM_ID, moved);
+    ixs.insert(ixs.len() - 1, refresh_reserve_ix(&m.sol));
+    assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::ReserveChangedSinceRefresh, &keys).await;
+    // The same for a withdrawal, and after a configuration change of a position's reserve.
+    let withdraw = withdraw_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 1_000);
+    let mut ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], withdraw).await;
+    ixs.insert(ixs.len() - 1, update_config_ix(&m.market, &m.owner.pubkey(), &m.sol, sol_config()));
+    assert_rejected(&mut h, &ixs, &[&b.keypair, &m.owner], LendingError::ReserveChangedSinceRefresh, &keys).await;
+    // Missing or reordered reserves are refused.
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], borrow.clone()).await;
+    let mut short = ixs.clone();
+    short.last_mut().unwrap().accounts.pop();
+    assert_rejected(&mut h, &short, &[&b.keypair], LendingError::ObligationReservesMismatch, &keys).await;
+    let mut swapped = ixs.clone();
+    let metas = &mut swapped.last_mut().unwrap().accounts;
+    let n = metas.len();
+    metas.swap(n - 1, n - 2);
+    assert_rejected(&mut h, &swapped, &[&b.keypair], LendingError::ObligationReservesMismatch, &keys).await;
+    // Refreshed in the right order, the same borrow goes through.
+    h.must_send(&ixs, &[&b.keypair]).await;
+}
+
+/// A write-off lowers a reserve's share price: obligations refreshed before it in the same
+/// transaction cannot borrow on their old collateral values.
+#[tokio::test]
+async fn a_write_off_invalidates_values_cached_before_it() {
+    let mut h = Harness::start().await;
+    let m = h.standard_market().await;
+    // The lender's USDC collateral backs a SOL borrow; another borrower's USDC debt goes bad.
+    let b = &m.borrower;
+    let ix = borrow_ix(&m.market, &m.usdc, &b.obligation, &b.keypair.pubkey(), &b.usdc_account, 1_000_000_000);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    h.must_send(&ixs, &[&b.keypair]).await;
+    h.set_price(&m.sol.oracle, 1_000_000_000, 0, SOL_PRICE_EXPO).await;
+    let liquidator = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    h.mint_to(&m.usdc.mint, &liquidator.usdc_account, 1_000_000_000).await;
+    let ix = liquidate_ix(&m.market, &b.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &m.sol, &liquidator.sol_account, u64::MAX);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    h.must_send(&ixs, &[&liquidator.keypair]).await;
+    assert_eq!(h.obligation(&b.obligation).await.deposit_count(), 0);
+    // The lender refreshes, then someone writes the bad debt off, then the lender borrows SOL.
+    let lender = &m.lender;
+    let borrow = borrow_ix(&m.market, &m.sol, &lender.obligation, &lender.keypair.pubkey(), &lender.sol_account, 1_000_000);
+    let mut ixs = h.with_refresh(&lender.obligation, &[&m.sol, &m.usdc], borrow).await;
+    ixs.insert(ixs.len() - 1, write_off_bad_debt_ix(&m.market, &m.usdc, &b.obligation));
+    let keys = [watched(&m), vec![lender.sol_account]].concat();
+    assert_rejected(&mut h, &ixs, &[&lender.keypair], LendingError::ReserveChangedSinceRefresh, &keys).await;
 }

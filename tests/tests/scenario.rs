@@ -35,11 +35,13 @@ async fn core_lending_scenario() {
     assert_eq!(h.obligation(&borrower.obligation).await.deposits[0].deposited_shares, held);
     let max_borrow: u64 = (held as u128 * 150 * 7_500 / 10_000 / 1_000) as u64;
     assert_eq!(max_borrow, 1_124_999_887);
-    let over = h
-        .send(&[borrow_ix(&m.market, &usdc, &borrower.obligation, &borrower_key, &borrower.usdc_account, max_borrow + 1)], &[&borrower.keypair])
-        .await;
+    // borrow, withdraw and liquidate take the obligation's position reserves (to check none
+    // changed since its refresh).
+    let state = h.obligation(&borrower.obligation).await;
+    let over = borrow_ix(&m.market, &usdc, &borrower.obligation, &borrower_key, &borrower.usdc_account, max_borrow + 1);
+    let over = h.send(&[with_position_reserves(over, &state)], &[&borrower.keypair]).await;
     assert_eq!(over.custom_error(), Some(error_code(LendingError::BorrowTooLarge)), "{:?}", over.logs);
-    let ix = borrow_ix(&m.market, &usdc, &borrower.obligation, &borrower_key, &borrower.usdc_account, max_borrow);
+    let ix = with_position_reserves(borrow_ix(&m.market, &usdc, &borrower.obligation, &borrower_key, &borrower.usdc_account, max_borrow), &state);
     compute_units.push(("borrow".into(), h.must_send(&[ix], &[&borrower.keypair]).await));
     // 10 bps origination fee, rounded up, stays in the vault as protocol fees.
     let fee = (max_borrow as u128 * 10).div_ceil(10_000) as u64;
@@ -128,6 +130,7 @@ async fn core_lending_scenario() {
     let debt_before = before.borrows[0].borrowed_amount();
     assert_eq!(debt_before.raw(), 1_100_000_000 * WAD);
     let liquidator_usdc = h.token_balance(&liquidator.usdc_account).await;
+    let liquidate = with_position_reserves(liquidate, &before);
     compute_units.push(("liquidate".into(), h.must_send(&[liquidate], &[&liquidator.keypair]).await));
 
     // Close factor 50%: 550 USDC repaid; collateral worth $550 × 1.05 = $577.50 seized, of the

@@ -63,16 +63,8 @@ async fn worst_case(apart: bool) -> u64 {
     let mut instructions = vec![set_compute_unit_limit(1_400_000)];
     instructions.extend(reserves.iter().map(refresh_reserve_ix));
     instructions.push(refresh_obligation_ix(&obligation, &obligation_reserves(&full)));
-    instructions.push(liquidate_ix(
-        &market,
-        &obligation,
-        &liquidator.pubkey(),
-        &debts[0],
-        &repay_source,
-        &collateral[0],
-        &seized_destination,
-        u64::MAX,
-    ));
+    let liquidate = liquidate_ix(&market, &obligation, &liquidator.pubkey(), &debts[0], &repay_source, &collateral[0], &seized_destination, u64::MAX);
+    instructions.push(with_position_reserves(liquidate, &full));
 
     // Every account but the signers goes in a lookup table.
     let mut addresses: Vec<Pubkey> = Vec::new();

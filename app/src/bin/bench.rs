@@ -62,9 +62,10 @@ async fn measure_size(deposits: usize, borrows: usize) -> Vec<(&'static str, Mea
     let ix = deposit_ix(&l.market, &l.collateral[0], &l.obligation, &owner, &l.collateral_accounts[0], ONE_TOKEN);
     rows.push(("deposit", h.measure(&[ix], &[&borrower]).await));
     h.must_send(std::slice::from_ref(&refresh), &[]).await;
-    let ix = borrow_ix(&l.market, &l.debts[0], &l.obligation, &owner, &l.debt_accounts[0], ONE_TOKEN);
+    let state = h.obligation(&l.obligation).await;
+    let ix = with_position_reserves(borrow_ix(&l.market, &l.debts[0], &l.obligation, &owner, &l.debt_accounts[0], ONE_TOKEN), &state);
     rows.push(("borrow", h.measure(&[ix], &[&borrower]).await));
-    let ix = withdraw_ix(&l.market, &l.collateral[0], &l.obligation, &owner, &l.collateral_accounts[0], ONE_TOKEN);
+    let ix = with_position_reserves(withdraw_ix(&l.market, &l.collateral[0], &l.obligation, &owner, &l.collateral_accounts[0], ONE_TOKEN), &state);
     rows.push(("withdraw", h.measure(&[ix], &[&borrower]).await));
     let ix = repay_ix(&l.debts[0], &l.obligation, &owner, &l.debt_accounts[0], ONE_TOKEN);
     rows.push(("repay", h.measure(&[ix], &[&borrower]).await));
@@ -82,7 +83,9 @@ async fn measure_size(deposits: usize, borrows: usize) -> Vec<(&'static str, Mea
     let source = h.create_token_account(&l.debts[0].mint, &liquidator.pubkey()).await;
     h.mint_to(&l.debts[0].mint, &source, 10_000 * ONE_TOKEN).await;
     let destination = h.create_token_account(&l.collateral[0].mint, &liquidator.pubkey()).await;
+    let state = h.obligation(&l.obligation).await;
     let ix = liquidate_ix(&l.market, &l.obligation, &liquidator.pubkey(), &l.debts[0], &source, &l.collateral[0], &destination, u64::MAX);
+    let ix = with_position_reserves(ix, &state);
     rows.push(("liquidate", h.measure(&[ix], &[&liquidator]).await));
     rows
 }

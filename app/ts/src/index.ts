@@ -155,8 +155,21 @@ export async function refreshThenAct(
       ...refreshObligation,
       accounts: [...refreshObligation.accounts, ...positions.map((reserve) => ({ address: reserve, role: AccountRole.READONLY }))],
     },
-    action,
+    withPositionReserves(action, positions),
   ];
+}
+
+/** Instructions that check the obligation's cached values are still current: they take its
+ * position reserves (deposits, then borrows) as remaining accounts. */
+const CHECKS_VALUATION = [generated.BORROW_DISCRIMINATOR, generated.WITHDRAW_DISCRIMINATOR, generated.LIQUIDATE_DISCRIMINATOR];
+
+/** `borrow`, `withdraw` and `liquidate` with the obligation's position reserves appended (the
+ * program refuses them otherwise); any other instruction is returned unchanged. */
+export function withPositionReserves(action: Instruction, positions: Address[]): Instruction {
+  const data = action.data ?? new Uint8Array();
+  const checks = action.programAddress === PROGRAM_ID && CHECKS_VALUATION.some((d) => d.every((byte, i) => data[i] === byte));
+  if (!checks) return action;
+  return { ...action, accounts: [...(action.accounts ?? []), ...positions.map((reserve) => ({ address: reserve, role: AccountRole.READONLY }))] };
 }
 
 // ---- Position math: the program's Obligation::revalue, in bigint, with its rounding. ----

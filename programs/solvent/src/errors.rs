@@ -152,4 +152,6 @@ pub enum LendingError {
     InvalidMarketAuthority,
     #[msg("Signer is neither the owner nor the delegate of the source token account")]
     InvalidSourceAuthority,
+    #[msg("A reserve of the obligation was refreshed again, written off or reconfigured since refresh_obligation: refresh the obligation again")]
+    ReserveChangedSinceRefresh,
 }

@@ -68,11 +68,11 @@ pub mod solvent {
         deposit::handler(ctx, amount)
     }
 
-    pub fn withdraw(ctx: Context<Withdraw>, collateral_shares: u64) -> Result<()> {
+    pub fn withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, collateral_shares: u64) -> Result<()> {
         withdraw::handler(ctx, collateral_shares)
     }
 
-    pub fn borrow(ctx: Context<Borrow>, amount: u64) -> Result<()> {
+    pub fn borrow<'info>(ctx: Context<'info, Borrow<'info>>, amount: u64) -> Result<()> {
         borrow::handler(ctx, amount)
     }
 
@@ -80,7 +80,7 @@ pub mod solvent {
         repay::handler(ctx, amount)
     }
 
-    pub fn liquidate(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
+    pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, repay_amount: u64) -> Result<()> {
         liquidate::handler(ctx, repay_amount)
     }
 

@@ -102,6 +102,8 @@ export type Obligation = {
    * `liquidation_borrowed_value_wad`, whether the obligation is solvent.
    */
   liquidationDepositedValueWad: StoredWad;
+  /** Σ `Reserve::valuation_epoch` over the positions' reserves (wrapping) at the last refresh. */
+  reservesEpochSum: bigint;
   /** Room for follow-up fields (risk tier). */
   reserved: ReadonlyUint8Array;
 };
@@ -142,6 +144,8 @@ export type ObligationArgs = {
    * `liquidation_borrowed_value_wad`, whether the obligation is solvent.
    */
   liquidationDepositedValueWad: StoredWadArgs;
+  /** Σ `Reserve::valuation_epoch` over the positions' reserves (wrapping) at the last refresh. */
+  reservesEpochSum: number | bigint;
   /** Room for follow-up fields (risk tier). */
   reserved: ReadonlyUint8Array;
 };
@@ -176,7 +180,8 @@ export function getObligationEncoder(): FixedSizeEncoder<ObligationArgs> {
       ["usesHaltedPrice", getU8Encoder()],
       ["padding1", fixEncoderSize(getBytesEncoder(), 7)],
       ["liquidationDepositedValueWad", getStoredWadEncoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 208)],
+      ["reservesEpochSum", getU64Encoder()],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 200)],
     ]),
     (value) => ({ ...value, discriminator: OBLIGATION_DISCRIMINATOR }),
   );
@@ -208,7 +213,8 @@ export function getObligationDecoder(): FixedSizeDecoder<Obligation> {
     ["usesHaltedPrice", getU8Decoder()],
     ["padding1", fixDecoderSize(getBytesDecoder(), 7)],
     ["liquidationDepositedValueWad", getStoredWadDecoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 208)],
+    ["reservesEpochSum", getU64Decoder()],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 200)],
   ]);
 }
 

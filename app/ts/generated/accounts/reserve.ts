@@ -133,6 +133,14 @@ export type Reserve = {
   debtPriceMantissa: bigint;
   liquidationCollateralPriceMantissa: bigint;
   liquidationDebtPriceMantissa: bigint;
+  /**
+   * Bumped by everything that can change what this reserve's positions are worth: every
+   * refresh (a new price), a write-off (a lower share price), a config update (other
+   * weights). An obligation records the sum over its positions' reserves at refresh;
+   * borrow, withdraw and liquidate refuse when the sum is no longer the same
+   * (`ReserveChangedSinceRefresh`), so cached values never outlive what they came from.
+   */
+  valuationEpoch: bigint;
   /** Room for follow-up fields (second oracle, risk tiers). */
   reserved: ReadonlyUint8Array;
 };
@@ -208,6 +216,14 @@ export type ReserveArgs = {
   debtPriceMantissa: number | bigint;
   liquidationCollateralPriceMantissa: number | bigint;
   liquidationDebtPriceMantissa: number | bigint;
+  /**
+   * Bumped by everything that can change what this reserve's positions are worth: every
+   * refresh (a new price), a write-off (a lower share price), a config update (other
+   * weights). An obligation records the sum over its positions' reserves at refresh;
+   * borrow, withdraw and liquidate refuse when the sum is no longer the same
+   * (`ReserveChangedSinceRefresh`), so cached values never outlive what they came from.
+   */
+  valuationEpoch: number | bigint;
   /** Room for follow-up fields (second oracle, risk tiers). */
   reserved: ReadonlyUint8Array;
 };
@@ -252,7 +268,8 @@ export function getReserveEncoder(): FixedSizeEncoder<ReserveArgs> {
       ["debtPriceMantissa", getU64Encoder()],
       ["liquidationCollateralPriceMantissa", getU64Encoder()],
       ["liquidationDebtPriceMantissa", getU64Encoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 416)],
+      ["valuationEpoch", getU64Encoder()],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 408)],
     ]),
     (value) => ({ ...value, discriminator: RESERVE_DISCRIMINATOR }),
   );
@@ -297,7 +314,8 @@ export function getReserveDecoder(): FixedSizeDecoder<Reserve> {
     ["debtPriceMantissa", getU64Decoder()],
     ["liquidationCollateralPriceMantissa", getU64Decoder()],
     ["liquidationDebtPriceMantissa", getU64Decoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 416)],
+    ["valuationEpoch", getU64Decoder()],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 408)],
   ]);
 }
 

@@ -162,6 +162,8 @@ export const SOLVENT_ERROR__INVALID_TOKEN_PROGRAM = 0x17b7; // 6071
 export const SOLVENT_ERROR__INVALID_MARKET_AUTHORITY = 0x17b8; // 6072
 /** InvalidSourceAuthority: Signer is neither the owner nor the delegate of the source token account */
 export const SOLVENT_ERROR__INVALID_SOURCE_AUTHORITY = 0x17b9; // 6073
+/** ReserveChangedSinceRefresh: A reserve of the obligation was refreshed again, written off or reconfigured since refresh_obligation: refresh the obligation again */
+export const SOLVENT_ERROR__RESERVE_CHANGED_SINCE_REFRESH = 0x17ba; // 6074
 
 export type SolventError =
   | typeof SOLVENT_ERROR__BORROW_LIMIT_EXCEEDED
@@ -232,6 +234,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__ORACLE_PRICE_STALE
   | typeof SOLVENT_ERROR__ORACLE_PRICE_TOO_UNCERTAIN
   | typeof SOLVENT_ERROR__PRICE_CIRCUIT_BREAKER_TRIPPED
+  | typeof SOLVENT_ERROR__RESERVE_CHANGED_SINCE_REFRESH
   | typeof SOLVENT_ERROR__RESERVE_STALE
   | typeof SOLVENT_ERROR__RESERVE_VALUE_WIPED_OUT
   | typeof SOLVENT_ERROR__SELF_LIQUIDATION
@@ -310,6 +313,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__ORACLE_PRICE_STALE]: `Oracle price is older than the reserve allows`,
     [SOLVENT_ERROR__ORACLE_PRICE_TOO_UNCERTAIN]: `Oracle confidence interval is too wide relative to the price`,
     [SOLVENT_ERROR__PRICE_CIRCUIT_BREAKER_TRIPPED]: `Price is outside the reserve's band around its EMA: new borrows and collateral withdrawals are halted`,
+    [SOLVENT_ERROR__RESERVE_CHANGED_SINCE_REFRESH]: `A reserve of the obligation was refreshed again, written off or reconfigured since refresh_obligation: refresh the obligation again`,
     [SOLVENT_ERROR__RESERVE_STALE]: `Reserve must be refreshed in this slot first`,
     [SOLVENT_ERROR__RESERVE_VALUE_WIPED_OUT]: `The reserve's depositors' claim is zero (its debt was written off): it takes no deposits`,
     [SOLVENT_ERROR__SELF_LIQUIDATION]: `A borrower cannot liquidate their own obligation`,

@@ -1,5 +1,6 @@
 use super::token::{is_token_account_of, pay_from_liquidity_vault};
 use crate::errors::LendingError;
+use super::refresh_obligation::check_reserves_unchanged;
 use crate::events::Borrowed;
 use crate::math::Wad;
 use crate::state::{LendingMarket, Obligation, Reserve};
@@ -43,16 +44,18 @@ pub struct Borrow<'info> {
 }
 
 /// Borrows `amount` (the debt taken on); the borrower receives it less the origination fee.
-/// Reserve and obligation must have been refreshed in this slot.
-pub fn handler(ctx: Context<Borrow>, amount: u64) -> Result<()> {
+/// Reserve and obligation must have been refreshed in this slot; the remaining accounts are the
+/// obligation's position reserves in order (as refresh_obligation takes them), none changed since.
+pub fn handler<'info>(ctx: Context<'info, Borrow<'info>>, amount: u64) -> Result<()> {
     require!(amount > 0, LendingError::ZeroAmount);
     let accounts = ctx.accounts;
     let clock = Clock::get()?;
     let reserve_key = accounts.reserve.key();
-    let mut reserve = accounts.reserve.load_mut()?;
-    require!(reserve.is_price_fresh(clock.slot), LendingError::ReserveStale);
     let mut obligation = accounts.obligation.load_mut()?;
     require!(obligation.is_fresh(clock.slot), LendingError::ObligationStale);
+    check_reserves_unchanged(&obligation, ctx.remaining_accounts)?;
+    let mut reserve = accounts.reserve.load_mut()?;
+    require!(reserve.is_price_fresh(clock.slot), LendingError::ReserveStale);
     let mut values = obligation.values();
     require!(reserve.price_halted == 0 && !values.uses_halted_price, LendingError::PriceCircuitBreakerTripped);
     reserve.accrue_interest(clock.unix_timestamp)?;

@@ -1,5 +1,6 @@
 use super::token::{is_spendable_by, is_token_account_of, mint_shares, pay_from_liquidity_vault, pay_into_liquidity_vault};
 use crate::errors::LendingError;
+use super::refresh_obligation::check_reserves_unchanged;
 use crate::events::Liquidated;
 use crate::flash_loan::{require_no_open_flash_loan, INSTRUCTIONS_SYSVAR_ID};
 use crate::state::{quote_liquidation, values_after_liquidation, LendingMarket, LiquidationRequest, Obligation, Reserve};
@@ -90,9 +91,10 @@ pub struct Liquidate<'info> {
 /// auction bonus capped so health cannot fall, both legs at the liquidation prices). The
 /// collateral comes as tokens while the reserve's idle liquidity lasts and, when the optional
 /// share accounts are passed, the rest as share tokens (`InsufficientLiquidity` without them).
-/// Afterwards the obligation's health factor at the liquidation prices must not have fallen
+/// The remaining accounts are the obligation's position reserves in order, none changed since its
+/// refresh. Afterwards the obligation's health factor at the liquidation prices must not have fallen
 /// (`LiquidationLoweredHealth`), unless it was insolvent before the call.
-pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
+pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, repay_amount: u64) -> Result<()> {
     require!(repay_amount > 0, LendingError::ZeroAmount);
     let accounts = ctx.accounts;
     let clock = Clock::get()?;
@@ -116,6 +118,7 @@ pub fn handler(ctx: Context<Liquidate>, repay_amount: u64) -> Result<()> {
             LendingError::ReserveStale
         );
         require!(obligation.is_fresh(slot), LendingError::ObligationStale);
+        check_reserves_unchanged(&obligation, ctx.remaining_accounts)?;
         let borrow_slot = obligation.find_borrow(&repay_key).ok_or(LendingError::BorrowNotFound)?;
         let deposit_index = obligation.find_deposit(&withdraw_key).ok_or(LendingError::DepositNotFound)?;
         let request = LiquidationRequest {

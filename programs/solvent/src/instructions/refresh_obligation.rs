@@ -19,12 +19,20 @@ pub fn handler<'info>(ctx: Context<'info, RefreshObligation<'info>>) -> Result<(
     let reserves = ctx.remaining_accounts;
     require!(reserves.len() == deposit_count + borrow_count, LendingError::ObligationReservesMismatch);
 
+    // The reserves' valuation epochs, summed on the first pass over the positions (a revaluation
+    // at liquidation prices visits them again).
+    let (positions, mut visited, mut epoch_sum) = (reserves.len(), 0usize, 0u64);
     let values = obligation.revalue(|index, expected| {
         let reserve = position_reserve(&reserves[index], expected)?;
         require!(reserve.is_price_fresh(slot), LendingError::ReserveStale);
+        if visited < positions {
+            visited += 1;
+            epoch_sum = epoch_sum.wrapping_add(reserve.valuation_epoch);
+        }
         Ok::<_, Error>(reserve)
     })?;
     obligation.finish_refresh(&values, clock.unix_timestamp, slot);
+    obligation.reserves_epoch_sum = epoch_sum;
     emit!(ObligationRefreshed {
         obligation: ctx.accounts.obligation.key(),
         deposited_value_wad: values.deposited_value.raw(),
@@ -50,4 +58,23 @@ fn position_reserve<'a>(info: &'a AccountInfo, expected: &Pubkey) -> Result<std:
         return Err(ErrorCode::AccountDiscriminatorMismatch.into());
     }
     Ok(std::cell::Ref::map(data, |data| bytemuck::from_bytes(&data[8..size])))
+}
+
+/// Byte offset of `Reserve::valuation_epoch` in a reserve account (after the discriminator).
+const VALUATION_EPOCH_OFFSET: usize = 8 + core::mem::offset_of!(Reserve, valuation_epoch);
+
+/// For borrow, withdraw and liquidate: `reserves` (the remaining accounts) are the obligation's
+/// position reserves in order, as refresh_obligation takes them, and none has been refreshed
+/// again, written off or reconfigured since (`Obligation::check_valuation_current`). Each epoch
+/// is read in place; the key check makes each account the position's reserve. Call it before
+/// any of them is borrowed mutably.
+pub fn check_reserves_unchanged(obligation: &Obligation, reserves: &[AccountInfo]) -> Result<()> {
+    let epoch = |info: &AccountInfo| -> u64 {
+        info.try_borrow_data()
+            .ok()
+            .and_then(|data| data.get(VALUATION_EPOCH_OFFSET..VALUATION_EPOCH_OFFSET + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default())))
+            .unwrap_or(u64::MAX)
+    };
+    obligation.check_valuation_current(reserves.iter().map(|info| (*info.key, epoch(info))))?;
+    Ok(())
 }

@@ -23,6 +23,7 @@ pub fn handler(ctx: Context<UpdateReserveConfig>, config: ReserveConfig) -> Resu
     // Interest up to now is owed at the old curve.
     reserve.accrue_interest(Clock::get()?.unix_timestamp)?;
     reserve.config = config;
+    reserve.valuation_epoch = reserve.valuation_epoch.wrapping_add(1);
     // Positions must be revalued under the new parameters before anything relies on them.
     reserve.price_updated_slot = 0;
     emit!(ReserveConfigUpdated {

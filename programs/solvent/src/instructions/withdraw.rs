@@ -1,5 +1,6 @@
 use super::token::{is_token_account_of, pay_from_liquidity_vault};
 use crate::errors::LendingError;
+use super::refresh_obligation::check_reserves_unchanged;
 use crate::events::Withdrawn;
 use crate::state::{LendingMarket, Obligation, Reserve};
 use anchor_lang::prelude::*;
@@ -42,15 +43,20 @@ pub struct Withdraw<'info> {
 }
 
 /// Redeems `collateral_shares` (u64::MAX: all) for tokens, rounded down. With debt outstanding,
-/// the reserve and obligation must be fresh, and health is recomputed position by position.
-pub fn handler(ctx: Context<Withdraw>, collateral_shares: u64) -> Result<()> {
+/// the reserve and obligation must be fresh (the remaining accounts: the obligation's position
+/// reserves in order, none changed since its refresh), and health is recomputed for the position.
+pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, collateral_shares: u64) -> Result<()> {
     require!(collateral_shares > 0, LendingError::ZeroAmount);
     let accounts = ctx.accounts;
     let clock = Clock::get()?;
     let reserve_key = accounts.reserve.key();
+    let mut obligation = accounts.obligation.load_mut()?;
+    if obligation.has_borrows() {
+        require!(obligation.is_fresh(clock.slot), LendingError::ObligationStale);
+        check_reserves_unchanged(&obligation, ctx.remaining_accounts)?;
+    }
     let mut reserve = accounts.reserve.load_mut()?;
     reserve.accrue_interest(clock.unix_timestamp)?;
-    let mut obligation = accounts.obligation.load_mut()?;
     let index = obligation.find_deposit(&reserve_key).ok_or(LendingError::DepositNotFound)?;
     let held = obligation.deposits[index].deposited_shares;
     let shares = if collateral_shares == u64::MAX { held } else { collateral_shares };
@@ -60,7 +66,6 @@ pub fn handler(ctx: Context<Withdraw>, collateral_shares: u64) -> Result<()> {
     require!(amount > 0, LendingError::ZeroAmount);
     if obligation.has_borrows() {
         require!(reserve.is_price_fresh(clock.slot), LendingError::ReserveStale);
-        require!(obligation.is_fresh(clock.slot), LendingError::ObligationStale);
         let mut values = obligation.values();
         require!(reserve.price_halted == 0 && !values.uses_halted_price, LendingError::PriceCircuitBreakerTripped);
         let position = &mut obligation.deposits[index];

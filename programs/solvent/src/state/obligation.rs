@@ -63,8 +63,10 @@ pub struct Obligation {
     /// Σ collateral at the prices liquidation eligibility uses, unweighted: with
     /// `liquidation_borrowed_value_wad`, whether the obligation is solvent.
     pub liquidation_deposited_value_wad: StoredWad,
+    /// Σ `Reserve::valuation_epoch` over the positions' reserves (wrapping) at the last refresh.
+    pub reserves_epoch_sum: u64,
     /// Room for follow-up fields (risk tier).
-    pub reserved: [u8; 208],
+    pub reserved: [u8; 200],
 }
 
 type ObligationResult<T> = std::result::Result<T, LendingError>;
@@ -377,6 +379,30 @@ impl Obligation {
         let after = reserve.liquidation_collateral_value_of(shares_after)?;
         values.revise_liquidation_collateral(before, after, reserve)?;
         self.store_liquidation_sums(&values);
+        Ok(())
+    }
+
+    /// The cached values were computed from the reserves as they are now: `epochs` gives, for
+    /// each position in order, the reserve passed for it and its `valuation_epoch`. The keys
+    /// must be the positions' (`ObligationReservesMismatch`) and the epochs must sum to the
+    /// recorded sum (`ReserveChangedSinceRefresh`: a reserve was refreshed again, written off or
+    /// reconfigured since the obligation's refresh).
+    pub fn check_valuation_current(&self, epochs: impl ExactSizeIterator<Item = (Pubkey, u64)>) -> ObligationResult<()> {
+        let (deposits, borrows) = (self.deposit_count(), self.borrow_count());
+        if epochs.len() != deposits + borrows {
+            return Err(LendingError::ObligationReservesMismatch);
+        }
+        let positions = self.deposits[..deposits].iter().map(|d| d.deposit_reserve).chain(self.borrows[..borrows].iter().map(|b| b.borrow_reserve));
+        let mut sum = 0u64;
+        for ((key, epoch), expected) in epochs.zip(positions) {
+            if key != expected {
+                return Err(LendingError::ObligationReservesMismatch);
+            }
+            sum = sum.wrapping_add(epoch);
+        }
+        if sum != self.reserves_epoch_sum {
+            return Err(LendingError::ReserveChangedSinceRefresh);
+        }
         Ok(())
     }
 

@@ -246,8 +246,14 @@ pub struct Reserve {
     pub debt_price_mantissa: u64,
     pub liquidation_collateral_price_mantissa: u64,
     pub liquidation_debt_price_mantissa: u64,
+    /// Bumped by everything that can change what this reserve's positions are worth: every
+    /// refresh (a new price), a write-off (a lower share price), a config update (other
+    /// weights). An obligation records the sum over its positions' reserves at refresh;
+    /// borrow, withdraw and liquidate refuse when the sum is no longer the same
+    /// (`ReserveChangedSinceRefresh`), so cached values never outlive what they came from.
+    pub valuation_epoch: u64,
     /// Room for follow-up fields (second oracle, risk tiers).
-    pub reserved: [u8; 416],
+    pub reserved: [u8; 408],
 }
 
 type ReserveResult<T> = std::result::Result<T, LendingError>;
@@ -356,6 +362,7 @@ impl Reserve {
     /// Off-chain readers call it on a copy to see the reserve as the next refresh will.
     pub fn refresh(&mut self, price: &CheckedPrice, now: i64, slot: u64) -> ReserveResult<Option<bool>> {
         self.accrue_interest(now)?;
+        self.valuation_epoch = self.valuation_epoch.wrapping_add(1);
         self.set_prices(price)?;
         self.price_updated_slot = slot;
         let band = self.config.price_band_bps as u128;
@@ -664,6 +671,7 @@ impl Reserve {
     /// forgone that way.
     pub fn write_off_bad_debt(&mut self, debt: Wad) -> ReserveResult<Wad> {
         self.reduce_borrowed(debt);
+        self.valuation_epoch = self.valuation_epoch.wrapping_add(1);
         let pool = overflow(Wad::from_u64(self.liquidity_on_hand()?).checked_add(self.borrowed_amount()))?;
         let fees = self.accumulated_protocol_fees();
         if fees <= pool {
