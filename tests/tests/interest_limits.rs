@@ -17,7 +17,13 @@ async fn ten_years_idle_at_the_maximum_rate() {
     let over = ReserveConfig { rate_curve: kinked_curve(MAX_BORROW_RATE_BPS, 5_000, MAX_BORROW_RATE_BPS, MAX_BORROW_RATE_BPS + 1), ..usdc_config() };
     let keys = [m.usdc.reserve];
     assert_rejected(&mut h, &[update_config_ix(&m.market, &owner, &m.usdc, over)], &[&m.owner], LendingError::InvalidRateCurve, &keys).await;
-    let flat = ReserveConfig { rate_curve: kinked_curve(MAX_BORROW_RATE_BPS, 5_000, MAX_BORROW_RATE_BPS, MAX_BORROW_RATE_BPS), ..usdc_config() };
+    // All interest to the protocol, so that once the debt is written off nothing is left for
+    // depositors: the reserve's claim is zero.
+    let flat = ReserveConfig {
+        rate_curve: kinked_curve(MAX_BORROW_RATE_BPS, 5_000, MAX_BORROW_RATE_BPS, MAX_BORROW_RATE_BPS),
+        protocol_take_rate_bps: 10_000,
+        ..usdc_config()
+    };
     h.must_send(&[update_config_ix(&m.market, &owner, &m.usdc, flat)], &[&m.owner]).await;
 
     let b = &m.borrower;
@@ -56,4 +62,14 @@ async fn ten_years_idle_at_the_maximum_rate() {
     h.must_send(&[write_off_bad_debt_ix(&m.market, &m.usdc, &b.obligation)], &[]).await;
     assert!(!h.obligation(&b.obligation).await.has_borrows());
     assert_eq!(h.token_balance(&m.usdc.vault).await, h.reserve(&m.usdc.reserve).await.available_amount);
+
+    // The protocol's claim absorbed what was left: depositors' claim is zero with shares still
+    // outstanding. A deposit is refused with its own error instead of dividing by zero.
+    let usdc = h.reserve(&m.usdc.reserve).await;
+    assert!(usdc.total_liquidity().unwrap().is_zero() && usdc.collateral_supply > 0);
+    let lender = &m.lender;
+    h.mint_to(&m.usdc.mint, &lender.usdc_account, 1_000_000).await;
+    let ix = deposit_ix(&m.market, &m.usdc, &lender.obligation, &lender.keypair.pubkey(), &lender.usdc_account, 1_000_000);
+    let keys = [m.usdc.reserve, m.usdc.vault, lender.obligation, lender.usdc_account];
+    assert_rejected(&mut h, &[ix], &[&lender.keypair], LendingError::ReserveValueWipedOut, &keys).await;
 }

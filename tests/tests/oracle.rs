@@ -125,6 +125,8 @@ async fn every_bad_pull_price_is_refused_with_its_own_error() {
         (PullPrice { ema_price: 0, ..good }, true, LendingError::OraclePriceNotPositive),
         // 2.01% confidence against a 2% limit.
         (PullPrice { conf: SOL_PRICE as u64 / 10_000 * 201, ..good }, true, LendingError::OraclePriceTooUncertain),
+        // The EMA's own interval, bounded the same way.
+        (PullPrice { ema_conf: SOL_PRICE as u64 / 10_000 * 201, ..good }, true, LendingError::OracleEmaTooUncertain),
         (PullPrice { expo: -19, ..good }, true, LendingError::OracleExponentOutOfRange),
         (good, false, LendingError::OracleNotFullyVerified),
         (PullPrice { feed_id: [0xab; 32], ..good }, true, LendingError::OracleFeedMismatch),
@@ -143,8 +145,8 @@ async fn every_bad_pull_price_is_refused_with_its_own_error() {
     let mut ix = refresh_reserve_ix(&m.sol);
     ix.accounts[1].pubkey = second;
     assert_rejected(&mut m.h, &[ix], &[], LendingError::InvalidOracleAccount, &keys).await;
-    // Exactly at the limits is accepted: 60 s old, 2.00% confidence.
-    m.h.set_price_update(&oracle, PullPrice { publish_time: now - 60, conf: SOL_PRICE as u64 / 50, ..good }, true);
+    // Exactly at the limits is accepted: 60 s old, 2.00% confidence on spot and EMA.
+    m.h.set_price_update(&oracle, PullPrice { publish_time: now - 60, conf: SOL_PRICE as u64 / 50, ema_conf: SOL_PRICE as u64 / 50, ..good }, true);
     m.h.must_send(&[refresh_reserve_ix(&m.sol)], &[]).await;
 
     // Listing: an unknown source, and a legacy account offered as a pull oracle.
