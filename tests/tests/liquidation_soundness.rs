@@ -39,6 +39,7 @@ impl Rng {
 const ETH_PRICE_EXPO: i32 = -8;
 
 /// A Pyth legacy account with spot, EMA and both confidences, published at `time`.
+#[allow(clippy::too_many_arguments)]
 fn write_price(h: &mut Harness, oracle: &Pubkey, spot: i64, conf: u64, ema: i64, ema_conf: u64, expo: i32, time: i64) {
     let data = pyth_price_account_with_ema(spot, conf, ema, ema_conf, expo, time, pyth_sdk_solana::state::PriceStatus::Trading);
     h.set_account(oracle, &PYTH_PROGRAM_ID, data);
@@ -363,7 +364,7 @@ fn values_solvent(values: &ObligationValues) -> bool {
 async fn liquidations_are_sound_over_random_markets() {
     let cases: usize = std::env::var("SOUNDNESS_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000);
     let mut s = Soundness::new().await;
-    let mut rng = Rng(0x50_1_7E_47);
+    let mut rng = Rng(0x0501_7E47);
     let mut tally = Tally::default();
     for _ in 0..cases {
         s.run_case(&mut rng, &mut tally).await;

@@ -107,6 +107,7 @@ async fn main() {
     println!("Obligations after liquidation:");
     print_table(&mut h, &m, &rows).await;
 
+    liquidation_in_shares(&mut h, &m).await;
     leverage_round_trip(&mut h, &m).await;
 
     let sol_reserve = h.reserve(&m.sol.reserve).await;
@@ -119,6 +120,47 @@ async fn main() {
     assert_eq!(h.token_balance(&m.sol.vault).await, sol_reserve.available_amount);
     assert_eq!(h.token_balance(&m.usdc.vault).await, usdc_reserve.available_amount);
     println!("vault balances match the reserves' recorded liquidity.");
+}
+
+/// A liquidation cannot be jammed by a drained collateral reserve: frank, a short seller, borrows
+/// every idle SOL; SOL dips and erin's SOL-backed loan is liquidated anyway, the keeper taking the
+/// seized SOL as shares of the SOL reserve; once frank covers, the keeper redeems them.
+async fn liquidation_in_shares(h: &mut Harness, m: &StandardMarket) {
+    use solvent::math::Rounding;
+    println!("A liquidation against a fully borrowed collateral reserve is paid in shares:");
+    let erin = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    h.mint_to(&m.sol.mint, &erin.sol_account, 10 * SOL).await;
+    let ix = deposit_ix(&m.market, &m.sol, &erin.obligation, &erin.keypair.pubkey(), &erin.sol_account, 10 * SOL);
+    h.must_send(&[ix], &[&erin.keypair]).await;
+    let ix = borrow_ix(&m.market, &m.usdc, &erin.obligation, &erin.keypair.pubkey(), &erin.usdc_account, 900 * USDC);
+    let ixs = h.with_refresh(&erin.obligation, &[&m.sol, &m.usdc], ix).await;
+    h.must_send(&ixs, &[&erin.keypair]).await;
+    let frank = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    h.mint_to(&m.usdc.mint, &frank.usdc_account, 50_000 * USDC).await;
+    let ix = deposit_ix(&m.market, &m.usdc, &frank.obligation, &frank.keypair.pubkey(), &frank.usdc_account, 50_000 * USDC);
+    h.must_send(&[ix], &[&frank.keypair]).await;
+    let idle = h.reserve(&m.sol.reserve).await.available_amount;
+    let ix = borrow_ix(&m.market, &m.sol, &frank.obligation, &frank.keypair.pubkey(), &frank.sol_account, idle);
+    let ixs = h.with_refresh(&frank.obligation, &[&m.sol, &m.usdc], ix).await;
+    h.must_send(&ixs, &[&frank.keypair]).await;
+    println!("  erin borrows 900 USDC against 10 SOL; frank borrows all {} idle SOL: the SOL reserve has none left", format_amount(idle as i128, 9));
+    h.set_price(&m.sol.oracle, 11_000_000_000, 0, SOL_PRICE_EXPO).await;
+    println!("  SOL $125 -> $110: erin (and alice, again) can be liquidated");
+    let liquidator = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    h.mint_to(&m.usdc.mint, &liquidator.usdc_account, 10_000 * USDC).await;
+    let shares = h.create_token_account(&m.sol.collateral_mint, &liquidator.keypair.pubkey()).await;
+    let accounts = [(m.usdc.mint, liquidator.usdc_account), (m.sol.mint, liquidator.sol_account), (m.sol.collateral_mint, shares)];
+    let mut keeper = Keeper::new(m.market.market, liquidator.keypair.insecure_clone(), accounts.into_iter().collect());
+    keeper.verbose = false;
+    let report = keeper.run_pass(&mut InProcessChain { harness: h }).await.expect("keeper pass");
+    let held = h.token_balance(&shares).await;
+    println!("  keeper: {} liquidation calls, {} paid in shares; it holds {} SOL-reserve shares and {} SOL", report.calls, report.paid_in_shares, format_amount(held as i128, 9), format_amount(h.token_balance(&liquidator.sol_account).await as i128, 9));
+    let owed = h.obligation(&frank.obligation).await.borrows[0].borrowed_amount().to_u64(Rounding::Up).expect("debt");
+    h.mint_to(&m.sol.mint, &frank.sol_account, owed - idle).await;
+    h.must_send(&[repay_ix(&m.sol, &frank.obligation, &frank.keypair.pubkey(), &frank.sol_account, owed)], &[&frank.keypair]).await;
+    let report = keeper.run_pass(&mut InProcessChain { harness: h }).await.expect("keeper pass");
+    let redeemed: u64 = report.shares_redeemed.iter().map(|r| r.received).sum();
+    println!("  frank covers his short; the keeper's next pass redeems the shares for {} SOL\n", format_amount(redeemed as i128, 9));
 }
 
 /// Dave opens a 3x long on SOL in one transaction (flash loan, swap, deposit, borrow) and later

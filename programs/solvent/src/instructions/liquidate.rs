@@ -80,7 +80,7 @@ pub struct Liquidate<'info> {
     /// CHECK: optional: the liquidator's token account of the withdraw reserve's share mint.
     #[account(
         mut,
-        constraint = is_token_account_of(&destination_collateral, &withdraw_reserve.load()?.collateral_mint, &withdraw_token_program.key())
+        constraint = is_token_account_of(destination_collateral, &withdraw_reserve.load()?.collateral_mint, &withdraw_token_program.key())
             @ LendingError::InvalidCollateralAccount
     )]
     pub destination_collateral: Option<UncheckedAccount<'info>>,
