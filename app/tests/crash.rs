@@ -23,31 +23,6 @@ const SOL_STEPS: [i64; 4] = [14_250_000_000, 13_500_000_000, 12_750_000_000, 10_
 const STEP_SECS: i64 = 60;
 
 /// SplitMix64: a reproducible stream of positions (not for keys or anything secret).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [low, high).
-    fn between(&mut self, low: f64, high: f64) -> f64 {
-        low + (high - low) * (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn keypair(&mut self) -> Keypair {
-        let mut seed = [0u8; 32];
-        for chunk in seed.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes());
-        }
-        Keypair::new_from_array(seed)
-    }
-}
-
 /// Token flows each reserve's vault saw, as the test measured them.
 #[derive(Default, Clone, Copy)]
 struct Ledger {

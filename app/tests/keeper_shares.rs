@@ -8,12 +8,7 @@ use solvent_tests::*;
 
 #[tokio::test]
 async fn the_keeper_takes_shares_when_liquidity_is_short_and_redeems_them_later() {
-    let mut h = Harness::start().await;
-    let m = h.standard_market().await;
-    let b = &m.borrower;
-    let ix = borrow_ix(&m.market, &m.usdc, &b.obligation, &b.keypair.pubkey(), &b.usdc_account, 1_100_000_000);
-    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
-    h.must_send(&ixs, &[&b.keypair]).await;
+    let (mut h, m) = Harness::market_with_usdc_debt(1_100_000_000).await;
     // The short seller takes every idle SOL.
     let shorter = h.new_user(&m.market, &m.sol, &m.usdc).await;
     h.mint_to(&m.usdc.mint, &shorter.usdc_account, 10_000_000_000).await;

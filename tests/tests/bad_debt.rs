@@ -8,12 +8,8 @@ use solvent_tests::*;
 
 #[tokio::test]
 async fn debt_left_without_collateral_is_written_off_against_depositors() {
-    let mut h = Harness::start().await;
-    let m = h.standard_market().await;
+    let (mut h, m) = Harness::market_with_usdc_debt(1_000_000_000).await;
     let b = &m.borrower;
-    let ix = borrow_ix(&m.market, &m.usdc, &b.obligation, &b.keypair.pubkey(), &b.usdc_account, 1_000_000_000);
-    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
-    h.must_send(&ixs, &[&b.keypair]).await;
 
     // SOL $150 -> $50: 10 SOL ($500) behind $1,000 of debt. Half the debt with the 5% bonus
     // would need $525 of collateral, so the liquidation takes all of it and repays less.

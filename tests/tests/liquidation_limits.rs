@@ -8,12 +8,7 @@ use solvent_tests::*;
 /// The standard market with the borrower at 1,000 USDC of debt against 10 SOL, then SOL at $120:
 /// $1,200 of collateral, $960 liquidation threshold, unhealthy. Returns the liquidator.
 async fn unhealthy_market() -> (Harness, StandardMarket, TestUser) {
-    let mut h = Harness::start().await;
-    let m = h.standard_market().await;
-    let b = &m.borrower;
-    let ix = borrow_ix(&m.market, &m.usdc, &b.obligation, &b.keypair.pubkey(), &b.usdc_account, 1_000_000_000);
-    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
-    h.must_send(&ixs, &[&b.keypair]).await;
+    let (mut h, m) = Harness::market_with_usdc_debt(1_000_000_000).await;
     h.set_price(&m.sol.oracle, 12_000_000_000, 0, SOL_PRICE_EXPO).await;
     let liquidator = h.new_user(&m.market, &m.sol, &m.usdc).await;
     h.mint_to(&m.usdc.mint, &liquidator.usdc_account, 2_000_000_000).await;

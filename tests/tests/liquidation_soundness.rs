@@ -10,32 +10,6 @@ use solvent::math::{Rounding, Wad};
 use solvent::state::{quote_liquidation, LiquidationRequest, ObligationValues, ReserveConfig, DEAD_SHARES};
 use solvent_tests::*;
 
-/// SplitMix64: seeded, so every run draws the same cases.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [low, high].
-    fn range(&mut self, low: u64, high: u64) -> u64 {
-        low + self.next() % (high - low + 1)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-}
-
 const ETH_PRICE_EXPO: i32 = -8;
 
 /// A Pyth legacy account with spot, EMA and both confidences, published at `time`.
@@ -378,13 +352,7 @@ async fn liquidations_are_sound_over_random_markets() {
 
 /// The standard market with the borrower at 1,100 USDC of debt against 10 SOL.
 async fn borrowed_market() -> (Harness, StandardMarket) {
-    let mut h = Harness::start().await;
-    let m = h.standard_market().await;
-    let b = &m.borrower;
-    let ix = borrow_ix(&m.market, &m.usdc, &b.obligation, &b.keypair.pubkey(), &b.usdc_account, 1_100_000_000);
-    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
-    h.must_send(&ixs, &[&b.keypair]).await;
-    (h, m)
+    Harness::market_with_usdc_debt(1_100_000_000).await
 }
 
 async fn new_liquidator(h: &mut Harness, m: &StandardMarket) -> TestUser {

@@ -7,13 +7,7 @@ use solvent_tests::*;
 
 /// The standard market with the borrower holding 500 USDC of debt against 10 SOL.
 async fn market_with_debt() -> (Harness, StandardMarket) {
-    let mut h = Harness::start().await;
-    let m = h.standard_market().await;
-    let b = &m.borrower;
-    let ix = borrow_ix(&m.market, &m.usdc, &b.obligation, &b.keypair.pubkey(), &b.usdc_account, 500_000_000);
-    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
-    h.must_send(&ixs, &[&b.keypair]).await;
-    (h, m)
+    Harness::market_with_usdc_debt(500_000_000).await
 }
 
 fn watched(m: &StandardMarket) -> Vec<Pubkey> {
@@ -520,13 +514,9 @@ async fn cached_values_do_not_outlive_their_prices() {
 /// transaction cannot borrow on their old collateral values.
 #[tokio::test]
 async fn a_write_off_invalidates_values_cached_before_it() {
-    let mut h = Harness::start().await;
-    let m = h.standard_market().await;
     // The lender's USDC collateral backs a SOL borrow; another borrower's USDC debt goes bad.
+    let (mut h, m) = Harness::market_with_usdc_debt(1_000_000_000).await;
     let b = &m.borrower;
-    let ix = borrow_ix(&m.market, &m.usdc, &b.obligation, &b.keypair.pubkey(), &b.usdc_account, 1_000_000_000);
-    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
-    h.must_send(&ixs, &[&b.keypair]).await;
     h.set_price(&m.sol.oracle, 1_000_000_000, 0, SOL_PRICE_EXPO).await;
     let liquidator = h.new_user(&m.market, &m.sol, &m.usdc).await;
     h.mint_to(&m.usdc.mint, &liquidator.usdc_account, 1_000_000_000).await;
