@@ -317,7 +317,7 @@ impl Soundness {
         }
         // Bad debt (debt with no collateral behind it) only where collateral was below debt.
         if after.deposit_count() == 0 && after.has_borrows() {
-            assert!(!values_solvent(&values), "bad debt from a solvent obligation: {values:?}");
+            assert!(!values.is_solvent(), "bad debt from a solvent obligation: {values:?}");
         }
         self.assert_vaults_match().await;
     }
@@ -327,10 +327,6 @@ impl Soundness {
 async fn refresh_ixs(h: &mut Harness, obligation: &Pubkey, reserves: &[&TestReserve]) -> Vec<Instruction> {
     let state = h.obligation(obligation).await;
     h.refresh_all_ixs(obligation, &state, reserves)
-}
-
-fn values_solvent(values: &ObligationValues) -> bool {
-    values.liquidation_deposited_value >= values.liquidation_borrowed_value
 }
 
 /// The property: `SOUNDNESS_CASES` (default 2,000) random cases on the .so.

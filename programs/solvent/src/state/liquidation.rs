@@ -354,11 +354,8 @@ pub fn values_after_liquidation(
     } else {
         (plan.seize_value, plan.seize_value.mul_bps(threshold, Rounding::Up))
     };
-    let weighted = weighted.ok_or(overflow)?;
-    after.unhealthy_borrow_value = after.unhealthy_borrow_value.checked_sub(weighted).unwrap_or(Wad::ZERO);
-    after.liquidation_deposited_value = after.liquidation_deposited_value.checked_sub(value).unwrap_or(Wad::ZERO);
-    let debt_taken = if debt_settled_whole { quote.debt_value_before } else { plan.repay_value };
-    after.revise_liquidation_debt(debt_taken, Wad::ZERO)?;
+    after.take_liquidation_collateral(value, weighted.ok_or(overflow)?);
+    after.take_liquidation_debt(if debt_settled_whole { quote.debt_value_before } else { plan.repay_value });
     if !quote.insolvent && !after.health_not_below(before) {
         return Err(LendingError::LiquidationLoweredHealth);
     }

@@ -149,24 +149,27 @@ impl ObligationValues {
     }
 
     /// Replaces one collateral position's part of the liquidation sums: `old` and `new` are its
-    /// values at the liquidation collateral price before and after a change. The old part is
-    /// taken off saturating at zero (a share price that rounding moved up since the refresh can
-    /// make it a hair larger than what was added), which can only understate the collateral.
+    /// values at the liquidation collateral price before and after a change.
     pub fn revise_liquidation_collateral(&mut self, old: Wad, new: Wad, reserve: &Reserve) -> ObligationResult<()> {
-        let weighted = self.unhealthy_borrow_value.checked_sub(threshold(old, reserve)?).unwrap_or(Wad::ZERO);
-        self.unhealthy_borrow_value = overflow(weighted.checked_add(threshold(new, reserve)?))?;
-        let deposited = self.liquidation_deposited_value.checked_sub(old).unwrap_or(Wad::ZERO);
-        self.liquidation_deposited_value = overflow(deposited.checked_add(new))?;
+        self.take_liquidation_collateral(old, threshold(old, reserve)?);
+        self.unhealthy_borrow_value = overflow(self.unhealthy_borrow_value.checked_add(threshold(new, reserve)?))?;
+        self.liquidation_deposited_value = overflow(self.liquidation_deposited_value.checked_add(new))?;
         Ok(())
     }
 
-    /// Replaces one debt's part of the liquidation sums (`old` and `new` at the liquidation debt
-    /// price). Debt values are exact functions of the amount and price, so `old` is what the
-    /// refresh added; the subtraction saturates only for a stale cache, never below zero.
-    pub fn revise_liquidation_debt(&mut self, old: Wad, new: Wad) -> ObligationResult<()> {
-        let borrowed = self.liquidation_borrowed_value.checked_sub(old).unwrap_or(Wad::ZERO);
-        self.liquidation_borrowed_value = overflow(borrowed.checked_add(new))?;
-        Ok(())
+    /// Takes collateral worth `value` (`weighted` after its threshold) off the liquidation sums,
+    /// saturating at zero: a share price that rounding moved up since the refresh can make a
+    /// position's value a hair larger than what was added, and saturating can only understate
+    /// the collateral.
+    pub fn take_liquidation_collateral(&mut self, value: Wad, weighted: Wad) {
+        self.unhealthy_borrow_value = self.unhealthy_borrow_value.checked_sub(weighted).unwrap_or(Wad::ZERO);
+        self.liquidation_deposited_value = self.liquidation_deposited_value.checked_sub(value).unwrap_or(Wad::ZERO);
+    }
+
+    /// Takes debt worth `value` at the liquidation debt price off the liquidation sums,
+    /// saturating at zero (only a stale cache could hold less).
+    pub fn take_liquidation_debt(&mut self, value: Wad) {
+        self.liquidation_borrowed_value = self.liquidation_borrowed_value.checked_sub(value).unwrap_or(Wad::ZERO);
     }
 
     /// Collateral covers debt at the liquidation prices (trivially without debt).
@@ -361,7 +364,7 @@ impl Obligation {
             return Ok(());
         }
         let mut values = self.values();
-        values.revise_liquidation_debt(reserve.liquidation_value_of_repaid(settled)?, Wad::ZERO)?;
+        values.take_liquidation_debt(reserve.liquidation_value_of_repaid(settled)?);
         self.store_liquidation_sums(&values);
         Ok(())
     }

@@ -492,11 +492,6 @@ impl Reserve {
         self.value_at(self.liquidation_collateral_price_mantissa, liquidity, Rounding::Down)
     }
 
-    /// Quote value of `amount` of debt at the liquidation debt price, rounded up.
-    pub fn liquidation_debt_value_of(&self, amount: Wad) -> ReserveResult<Wad> {
-        self.value_at(self.liquidation_debt_price_mantissa, amount, Rounding::Up)
-    }
-
     /// Quote value of `amount` of debt a liquidator repays, at the liquidation debt price,
     /// rounded down: what the repayment is credited with when sizing the seizure.
     pub fn liquidation_value_of_repaid(&self, amount: Wad) -> ReserveResult<Wad> {
