@@ -5,4 +5,4 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 ./scripts/setup.sh
-RUST_LOG=${RUST_LOG:-error} cargo run --locked -p solvent-app --bin solvent-bench
+RUST_LOG=${RUST_LOG:-error} cargo run --locked -p solvent-app --example bench

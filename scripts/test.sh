@@ -9,13 +9,21 @@ cd "$ROOT"
 ./scripts/setup.sh
 # The committed IDL (app/idl/solvent.json) must be the one the program builds.
 cargo run -q --locked -p solvent-app --bin solvent-idl -- --check
+# No production binary links the test runtime: solvent-app (keeper, leverage builder, IDL tool)
+# reaches solana-program-test only through dev-dependencies (its tests and examples).
+if cargo tree --locked -p solvent-app -e normal -i solana-program-test 2>/dev/null | grep -q solana-program-test; then
+  echo "solvent-app links solana-program-test as a normal dependency:" >&2
+  cargo tree --locked -p solvent-app -e normal -i solana-program-test >&2
+  exit 1
+fi
+echo "dependency check: solvent-app does not link solana-program-test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --workspace --locked --lib --bins --tests -- --nocapture 2>&1 |
+cargo test --workspace --locked --lib --bins --tests --examples -- --nocapture 2>&1 |
   grep --line-buffered -v "DEBUG solana_runtime::message_processor::stable_log" | tee "$log" || status=$?
-# The npm tests also run the keeper binary over JSON-RPC.
-cargo build -q --locked -p solvent-app --bin solvent-keeper
+# The npm tests also run the keeper and leverage binaries over JSON-RPC.
+cargo build -q --locked -p solvent-app --bin solvent-keeper --bin solvent-leverage
 (cd app && npm install --no-audit --no-fund --loglevel=error && npm test --silent) 2>&1 | tee -a "$log" || status=$?
 awk '/^test result:/ { passed += $4; failed += $6 } /^# pass / { passed += $3 } /^# fail / { failed += $3 }
   END { printf "%d passed, %d failed\n", passed, failed }' "$log"

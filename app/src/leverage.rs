@@ -12,10 +12,10 @@
 use solvent::math::{Rounding, Wad, BPS_DENOMINATOR};
 use solvent::oracle::{read_price, CheckedPrice, OraclePrice};
 use solvent::state::{Obligation, ObligationValues, Reserve};
-use solvent_tests::{
-    borrow_ix, deposit_ix, flash_borrow_ix, flash_repay_ix, obligation_reserves, refresh_obligation_ix,
-    refresh_reserve_ix, repay_ix, with_position_reserves, withdraw_ix, AccountMeta, Harness, Instruction, Keypair, Pubkey, Signer, TestMarket,
-    TestReserve, TOKEN_PROGRAM_ID,
+pub use solvent_client::format_amount;
+use solvent_client::{
+    borrow_ix, deposit_ix, flash_borrow_ix, flash_repay_ix, obligation_reserves, refresh_obligation_ix, refresh_reserve_ix, repay_ix,
+    with_position_reserves, withdraw_ix, AccountMeta, AnchorPubkey, Chain, Instruction, MarketKeys, Pubkey, ReserveKeys,
 };
 use std::fmt;
 
@@ -29,7 +29,7 @@ pub const DEFAULT_SAFETY_MARGIN_BPS: u64 = 2_500;
 /// its oracle gives now, and the user's token account for its asset.
 #[derive(Clone)]
 pub struct Side {
-    pub reserve: TestReserve,
+    pub reserve: ReserveKeys,
     pub state: Reserve,
     pub price: CheckedPrice,
     pub user_account: Pubkey,
@@ -62,33 +62,18 @@ pub struct OracleSwapStandIn {
 }
 
 impl OracleSwapStandIn {
-    /// A funded market maker with a token account and `amount` of inventory in each reserve's
-    /// mint (minted by the harness payer, the test mints' authority).
-    pub async fn with_inventory(h: &mut Harness, fee_bps: u64, inventory: &[(&TestReserve, u64)]) -> (Keypair, OracleSwapStandIn) {
-        let maker = Keypair::new();
-        h.fund(&maker.pubkey(), 1_000_000_000).await;
-        let mut maker_accounts = Vec::new();
-        for (reserve, amount) in inventory {
-            let account = h.create_token_account(&reserve.mint, &maker.pubkey()).await;
-            h.mint_to(&reserve.mint, &account, *amount).await;
-            maker_accounts.push((reserve.mint, account));
-        }
-        let swap = OracleSwapStandIn { maker: maker.pubkey(), maker_accounts, fee_bps };
-        (maker, swap)
-    }
-
     pub fn maker_account(&self, mint: &Pubkey) -> Pubkey {
         self.maker_accounts.iter().find(|(m, _)| m == mint).expect("maker holds no account for this mint").1
     }
 }
 
-/// SPL Token `TransferChecked`.
-pub fn transfer_checked_ix(source: &Pubkey, mint: &Pubkey, destination: &Pubkey, authority: &Pubkey, amount: u64, decimals: u8) -> Instruction {
+/// `TransferChecked` of SPL Token or Token-2022 (`token_program`; the same instruction layout).
+pub fn transfer_checked_ix(token_program: &Pubkey, source: &Pubkey, mint: &Pubkey, destination: &Pubkey, authority: &Pubkey, amount: u64, decimals: u8) -> Instruction {
     let mut data = vec![12];
     data.extend_from_slice(&amount.to_le_bytes());
     data.push(decimals);
     Instruction {
-        program_id: TOKEN_PROGRAM_ID,
+        program_id: *token_program,
         accounts: vec![
             AccountMeta::new(*source, false),
             AccountMeta::new_readonly(*mint, false),
@@ -107,8 +92,8 @@ impl SwapSource for OracleSwapStandIn {
 
     fn instructions(&self, from: &Side, to: &Side, amount_in: u64, amount_out: u64, user: &Pubkey) -> Vec<Instruction> {
         vec![
-            transfer_checked_ix(&from.user_account, &from.reserve.mint, &self.maker_account(&from.reserve.mint), user, amount_in, from.reserve.decimals),
-            transfer_checked_ix(&self.maker_account(&to.reserve.mint), &to.reserve.mint, &to.user_account, &self.maker, amount_out, to.reserve.decimals),
+            transfer_checked_ix(&from.reserve.token_program, &from.user_account, &from.reserve.mint, &self.maker_account(&from.reserve.mint), user, amount_in, from.reserve.decimals),
+            transfer_checked_ix(&to.reserve.token_program, &self.maker_account(&to.reserve.mint), &to.reserve.mint, &to.user_account, &self.maker, amount_out, to.reserve.decimals),
         ]
     }
 }
@@ -127,6 +112,10 @@ pub enum LeverageError {
     NothingToDo,
     /// Amounts outside what the reserves or the swap can do (e.g. liquidity).
     Unworkable(&'static str),
+    /// An oracle price the reserve would refuse now.
+    Oracle(solvent::errors::LendingError),
+    /// Reading the chain failed.
+    Chain(String),
 }
 
 impl fmt::Display for LeverageError {
@@ -145,6 +134,8 @@ impl fmt::Display for LeverageError {
             LeverageError::NoEquity => write!(f, "the position has no equity left"),
             LeverageError::NothingToDo => write!(f, "the position is already at the target leverage"),
             LeverageError::Unworkable(why) => write!(f, "cannot build the transaction: {why}"),
+            LeverageError::Oracle(error) => write!(f, "the oracle price cannot be used now: {error:?}"),
+            LeverageError::Chain(error) => write!(f, "reading the chain failed: {error}"),
         }
     }
 }
@@ -209,7 +200,7 @@ pub struct LeveragePlan {
 /// Everything the builder reads: the market, both sides, the obligation, and the transaction's
 /// unix time (interest is accrued to it exactly as the program will).
 pub struct LeverageContext {
-    pub market: TestMarket,
+    pub market: MarketKeys,
     pub collateral: Side,
     pub debt: Side,
     pub obligation_key: Pubkey,
@@ -226,7 +217,7 @@ impl LeverageContext {
     /// Accrues both reserves and the obligation's debt to `now` and applies the oracle prices,
     /// as refresh_reserve would. Refuses obligations holding other reserves.
     pub fn new(
-        market: TestMarket,
+        market: MarketKeys,
         mut collateral: Side,
         mut debt: Side,
         obligation_key: Pubkey,
@@ -435,7 +426,7 @@ impl LeverageContext {
     }
 }
 
-fn owner_key(key: &solvent_tests::AnchorPubkey) -> Pubkey {
+fn owner_key(key: &AnchorPubkey) -> Pubkey {
     Pubkey::new_from_array(key.to_bytes())
 }
 
@@ -506,7 +497,7 @@ fn shares_paying_at_least(reserve: &Reserve, amount: u64, held: u64) -> Option<u
 /// Values a one-collateral, one-debt position exactly as `refresh_obligation` does (with the
 /// program's own `Obligation::revalue`, on an obligation holding just these two positions).
 fn values_at(collateral: &Reserve, shares: u64, debt_reserve: &Reserve, debt: Wad) -> Option<ObligationValues> {
-    let (collateral_key, debt_key) = (solvent_tests::AnchorPubkey::new_from_array([1; 32]), solvent_tests::AnchorPubkey::new_from_array([2; 32]));
+    let (collateral_key, debt_key) = (AnchorPubkey::new_from_array([1; 32]), AnchorPubkey::new_from_array([2; 32]));
     let mut obligation: Obligation = bytemuck::Zeroable::zeroed();
     if shares > 0 {
         obligation.deposit(&collateral_key, shares).ok()?;
@@ -562,43 +553,31 @@ fn liquidation_price(collateral: &Side, debt: &Side, shares: u64, debt_amount: W
     (low > 0).then_some(OraclePrice { mantissa: low, exponent: collateral.price.spot.exponent })
 }
 
-/// Signed token amount as text with `decimals`.
-pub fn format_amount(amount: i128, decimals: u8) -> String {
-    let scale = 10i128.pow(decimals as u32);
-    let sign = if amount < 0 { "-" } else { "" };
-    format!("{sign}{}.{:0width$}", amount.abs() / scale, amount.abs() % scale, width = decimals as usize)
-}
-
 /// A side as it is on chain now: the reserve account and its oracle's current price.
-pub async fn side_from_chain(h: &mut Harness, reserve: &TestReserve, user_account: Pubkey) -> Side {
-    let state = h.reserve(&reserve.reserve).await;
-    let now = h.now().await;
-    let oracle = h.account(&reserve.oracle).await.expect("oracle account");
-    let price = read_price(
-        state.oracle_source,
-        &oracle.data,
-        &state.price_feed_id,
-        now,
-        state.config.max_price_age_secs,
-        state.config.max_confidence_bps,
-    )
-    .expect("oracle price passes the reserve's checks");
-    Side { reserve: reserve.clone(), state, price, user_account }
+pub async fn side_from_chain(chain: &mut impl Chain, reserve: &ReserveKeys, user_account: Pubkey) -> Result<Side, LeverageError> {
+    let read = |e: solvent_client::ChainError| LeverageError::Chain(e.to_string());
+    let state = chain.reserve(&reserve.reserve).await.map_err(read)?;
+    let (_, now) = chain.clock().await.map_err(read)?;
+    let oracle = chain.account_data(&reserve.oracle).await.map_err(read)?.unwrap_or_default();
+    let config = state.config;
+    let price = read_price(state.oracle_source, &oracle, &state.price_feed_id, now, config.max_price_age_secs, config.max_confidence_bps)
+        .map_err(LeverageError::Oracle)?;
+    Ok(Side { reserve: reserve.clone(), state, price, user_account })
 }
 
 /// A builder context for `obligation` as it is on chain now, for a transaction at the current
 /// clock time.
 pub async fn context_from_chain(
-    h: &mut Harness,
-    market: &TestMarket,
-    collateral: (&TestReserve, Pubkey),
-    debt: (&TestReserve, Pubkey),
+    chain: &mut impl Chain,
+    market: &MarketKeys,
+    collateral: (&ReserveKeys, Pubkey),
+    debt: (&ReserveKeys, Pubkey),
     obligation_key: &Pubkey,
 ) -> Result<LeverageContext, LeverageError> {
-    let collateral = side_from_chain(h, collateral.0, collateral.1).await;
-    let debt = side_from_chain(h, debt.0, debt.1).await;
-    let obligation = h.obligation(obligation_key).await;
-    let now = h.now().await;
+    let collateral = side_from_chain(chain, collateral.0, collateral.1).await?;
+    let debt = side_from_chain(chain, debt.0, debt.1).await?;
+    let obligation = chain.obligation(obligation_key).await.map_err(|e| LeverageError::Chain(e.to_string()))?;
+    let (_, now) = chain.clock().await.map_err(|e| LeverageError::Chain(e.to_string()))?;
     LeverageContext::new(market.clone(), collateral, debt, *obligation_key, obligation, now)
 }
 

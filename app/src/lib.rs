@@ -1,4 +1,5 @@
-//! Client-side tools around the program: the leverage builder and the liquidation keeper.
-//! They use the program crate's own state methods, so what they compute is what the program books.
-pub mod leverage;
+//! The production tools on the Solvent program, standing on `solvent-client`: the liquidation
+//! keeper and the one-transaction leverage builder. The demo and the benchmark are examples of
+//! this crate (they run on the test harness's embedded bank, a dev-dependency).
 pub mod keeper;
+pub mod leverage;

@@ -12,7 +12,7 @@
 //! less than one base unit per repayment, never below.
 use solvent::math::{Rounding, Wad, BPS_DENOMINATOR, WAD};
 use solvent::state::{Obligation, ReserveConfig};
-use solvent_app::keeper::{InProcessChain, Keeper, PassReport};
+use solvent_app::keeper::{Keeper, PassReport};
 use solvent_tests::*;
 use std::collections::{BTreeMap, BTreeSet};
 

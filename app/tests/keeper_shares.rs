@@ -3,7 +3,7 @@
 //! anyway, taking the seized SOL as shares of the SOL reserve; once the short is covered and
 //! liquidity is back, its next pass redeems the shares for exactly what they are worth.
 use solvent::math::Rounding;
-use solvent_app::keeper::{InProcessChain, Keeper};
+use solvent_app::keeper::{Keeper};
 use solvent_tests::*;
 
 #[tokio::test]

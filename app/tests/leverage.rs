@@ -5,6 +5,7 @@ use solvent::errors::LendingError;
 use solvent::math::Wad;
 use solvent_app::leverage::*;
 use solvent_tests::*;
+mod support;
 
 const SOL: u64 = 1_000_000_000;
 const USDC: u64 = 1_000_000;
@@ -25,7 +26,7 @@ async fn setup() -> Setup {
     let m = h.standard_market().await;
     let trader = h.new_user(&m.market, &m.sol, &m.usdc).await;
     h.mint_to(&m.sol.mint, &trader.sol_account, 10 * SOL).await;
-    let (maker, swap) = OracleSwapStandIn::with_inventory(&mut h, 30, &[(&m.sol, 1_000 * SOL), (&m.usdc, 1_000_000 * USDC)]).await;
+    let (maker, swap) = support::swap_with_inventory(&mut h, 30, &[(&m.sol, 1_000 * SOL), (&m.usdc, 1_000_000 * USDC)]).await;
     let (maker_sol, maker_usdc) = (swap.maker_account(&m.sol.mint), swap.maker_account(&m.usdc.mint));
     Setup { h, m, trader, maker, maker_sol, maker_usdc, swap }
 }
@@ -33,7 +34,7 @@ async fn setup() -> Setup {
 impl Setup {
     async fn context(&mut self) -> Result<LeverageContext, LeverageError> {
         let (m, t) = (&self.m, &self.trader);
-        context_from_chain(&mut self.h, &m.market, (&m.sol, t.sol_account), (&m.usdc, t.usdc_account), &t.obligation).await
+        context_from_chain(&mut InProcessChain { harness: &mut self.h }, &m.market, (&m.sol, t.sol_account), (&m.usdc, t.usdc_account), &t.obligation).await
     }
 
     async fn balances(&mut self) -> [u64; 6] {

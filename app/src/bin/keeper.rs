@@ -7,7 +7,7 @@
 //! mint (repayments come from it, seized collateral goes to it). Prints a line per action and a
 //! summary per pass. The tests and the demo run the same keeper in process (`InProcessChain`).
 use solvent_app::keeper::{Keeper, RpcChain};
-use solvent_tests::Pubkey;
+use solvent_client::Pubkey;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 

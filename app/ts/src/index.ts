@@ -6,6 +6,7 @@
 //   instructions build, events parse).
 // - PDAs, "refresh then act" sequences with the compute-unit limit they need, an obligation
 //   read into a position with the program's own rounding, and program errors by name.
+import { ERROR_CLASSES, type ErrorClass } from './error-classes.ts';
 import { AnchorProvider, BorshCoder, EventParser, Program, type Idl } from '@anchor-lang/core';
 import { Connection, Keypair, PublicKey } from '@solana/web3.js';
 import {
@@ -95,10 +96,19 @@ export function fromWeb3Instruction(ix: {
   };
 }
 
-/** A program error by code: its name and message from the IDL. */
-export function programError(code: number): { code: number; name: string; message: string } | undefined {
+export { ERROR_CLASSES, type ErrorClass } from './error-classes.ts';
+
+/** A program error by code: its name and message from the IDL, and its class (what to do about
+ * it: refresh and retry, fix the request, wait for the market, or report it). */
+export function programError(code: number): { code: number; name: string; message: string; errorClass: ErrorClass } | undefined {
   const found = IDL.errors.find((error) => error.code === code);
-  return found && { code, name: found.name, message: found.msg ?? found.name };
+  const errorClass = ERROR_CLASSES[code];
+  return found && errorClass && { code, name: found.name, message: found.msg ?? found.name, errorClass };
+}
+
+/** The class of a program error code (undefined: not one of the program's). */
+export function errorClass(code: number): ErrorClass | undefined {
+  return ERROR_CLASSES[code];
 }
 
 /** The custom program error in a failed transaction's error, if any. */

@@ -155,3 +155,98 @@ pub enum LendingError {
     #[msg("A reserve of the obligation was refreshed again, written off or reconfigured since refresh_obligation: refresh the obligation again")]
     ReserveChangedSinceRefresh,
 }
+
+/// What a client should do about an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// State moved under the transaction (a price, a slot, an account changed): rebuild it with a
+    /// fresh refresh sequence and send again.
+    RefreshAndRetry,
+    /// The request itself is wrong (amount, accounts, signer, limits of this position): fix it.
+    UserError,
+    /// The market does not allow it now (liquidity, caps, pause, circuit breaker, an oracle that
+    /// cannot be used): wait, or act elsewhere.
+    MarketCondition,
+    /// A configuration or arithmetic fault that retrying cannot cure: report it.
+    Fatal,
+}
+
+impl LendingError {
+    /// The last variant. New errors go after it and this names the new last one
+    /// (`solvent-client`'s tests check it against the IDL).
+    pub const LAST: LendingError = LendingError::ReserveChangedSinceRefresh;
+
+    /// The error of a custom program error code (Anchor's offset 6000 included).
+    pub fn from_code(code: u32) -> Option<LendingError> {
+        let offset = code.checked_sub(anchor_lang::error::ERROR_CODE_OFFSET)?;
+        if offset > Self::LAST as u32 {
+            return None;
+        }
+        // SAFETY: Anchor's `error_code` makes the enum `#[repr(u32)]` and fieldless, with
+        // consecutive discriminants from 0; `offset` is at most the last one.
+        Some(unsafe { core::mem::transmute::<u32, LendingError>(offset) })
+    }
+
+    /// The class of this error (exported to TypeScript as `errorClass`).
+    pub fn class(&self) -> ErrorClass {
+        use LendingError::*;
+        match self {
+            ReserveStale | ObligationStale | ReserveChangedSinceRefresh | VaultBalanceMismatch | OraclePriceStale => {
+                ErrorClass::RefreshAndRetry
+            }
+            MarketPaused | InsufficientLiquidity | DepositLimitExceeded | BorrowLimitExceeded | PriceCircuitBreakerTripped
+            | OraclePriceNotPositive | OraclePriceTooUncertain | OracleEmaTooUncertain | OraclePriceNotTrading
+            | OracleNotFullyVerified | FlashLoanActive | ObligationHealthy | ReserveValueWipedOut => ErrorClass::MarketCondition,
+            MathOverflow | OracleExponentOutOfRange | InvalidOracleData => ErrorClass::Fatal,
+            _ => ErrorClass::UserError,
+        }
+    }
+
+    /// The oracle could not be used (stale, uncertain, not trading, malformed, unverified).
+    pub fn is_oracle_error(&self) -> bool {
+        use LendingError::*;
+        matches!(
+            self,
+            InvalidOracleAccount | InvalidOracleOwner | InvalidOracleData | OraclePriceStale | OraclePriceNotPositive
+                | OraclePriceTooUncertain | OraclePriceNotTrading | OracleExponentOutOfRange | OracleFeedMismatch
+                | OracleNotFullyVerified | OracleEmaTooUncertain | InvalidOracleSource
+        )
+    }
+}
+
+/// `None` is an arithmetic overflow (or division by zero) at the caller's line: logs the file
+/// and line (as Drift's `SafeMath` does) and returns `MathOverflow`.
+pub trait OrOverflow<T> {
+    fn or_overflow(self) -> std::result::Result<T, LendingError>;
+}
+
+impl<T> OrOverflow<T> for Option<T> {
+    #[track_caller]
+    #[inline(always)]
+    fn or_overflow(self) -> std::result::Result<T, LendingError> {
+        match self {
+            Some(value) => Ok(value),
+            None => Err(math_overflow(core::panic::Location::caller())),
+        }
+    }
+}
+
+/// `MathOverflow`, after logging where it happened.
+#[track_caller]
+pub fn overflow_here() -> LendingError {
+    math_overflow(core::panic::Location::caller())
+}
+
+#[cold]
+#[inline(never)]
+fn math_overflow(location: &'static core::panic::Location<'static>) -> LendingError {
+    msg!("math overflow at {}:{}", location.file(), location.line());
+    LendingError::MathOverflow
+}
+
+/// `value`, or `MathOverflow` logged with the caller's file and line.
+#[track_caller]
+#[inline(always)]
+pub fn overflow<T>(value: Option<T>) -> std::result::Result<T, LendingError> {
+    value.or_overflow()
+}

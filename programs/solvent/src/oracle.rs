@@ -1,6 +1,6 @@
 //! Pyth price accounts, read from the account's bytes with `pyth-sdk-solana` (so Pyth's own
 //! `Pubkey` type never meets Anchor's) and turned into a quote value per whole token.
-use crate::errors::LendingError;
+use crate::errors::{LendingError, OrOverflow};
 use crate::math::{pow10, Wad, BPS_DENOMINATOR};
 use anchor_lang::prelude::{pubkey, Pubkey};
 use pyth_sdk_solana::state::{load_price_account, PriceStatus, SolanaPriceAccount};
@@ -19,8 +19,8 @@ pub struct OraclePrice {
 impl OraclePrice {
     /// The same price as a Wad, exact (the exponent range keeps 10^(18 + exponent) integral).
     pub fn to_wad(self) -> Result<Wad, LendingError> {
-        let scale = pow10((18 + self.exponent) as u32).ok_or(LendingError::MathOverflow)?;
-        (self.mantissa as u128).checked_mul(scale).map(Wad).ok_or(LendingError::MathOverflow)
+        let scale = pow10((18 + self.exponent) as u32).or_overflow()?;
+        (self.mantissa as u128).checked_mul(scale).map(Wad).or_overflow()
     }
 }
 

@@ -2,8 +2,7 @@ use super::token::{is_token_account_of, pay_from_liquidity_vault};
 use crate::errors::LendingError;
 use super::refresh_obligation::check_reserves_unchanged;
 use crate::events::Borrowed;
-use crate::math::Wad;
-use crate::state::{LendingMarket, Obligation, Reserve};
+use crate::state::{operations, LendingMarket, Obligation, Reserve};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
@@ -47,6 +46,7 @@ pub struct Borrow<'info> {
 /// Reserve and obligation must have been refreshed in this slot; the remaining accounts are the
 /// obligation's position reserves in order (as refresh_obligation takes them), none changed since.
 pub fn handler<'info>(ctx: Context<'info, Borrow<'info>>, amount: u64) -> Result<()> {
+    // Before any account check, as every instruction refuses a zero amount first.
     require!(amount > 0, LendingError::ZeroAmount);
     let accounts = ctx.accounts;
     let clock = Clock::get()?;
@@ -56,23 +56,8 @@ pub fn handler<'info>(ctx: Context<'info, Borrow<'info>>, amount: u64) -> Result
     check_reserves_unchanged(&obligation, ctx.remaining_accounts)?;
     let mut reserve = accounts.reserve.load_mut()?;
     require!(reserve.is_price_fresh(clock.slot), LendingError::ReserveStale);
-    let mut values = obligation.values();
-    require!(reserve.price_halted == 0 && !values.uses_halted_price, LendingError::PriceCircuitBreakerTripped);
     reserve.accrue_interest(clock.unix_timestamp)?;
-
-    let fee = reserve.borrow(amount)?;
-    let slot = obligation.borrow(&reserve_key, Wad::from_u64(amount), reserve.cumulative_borrow_index())?;
-    let position = &mut obligation.borrows[slot];
-    let position_value = reserve.debt_value(position.borrowed_amount())?;
-    // The limit first, on the borrowing-power sums alone: an obligation whose liquidation sums
-    // are at other prices (unhealthy at conservative ones) is refused as too large, not on
-    // their arithmetic. A borrow that passes leaves it healthy at conservative prices, where
-    // the liquidation sums equal those.
-    let borrowed = values.borrowed_value.checked_sub(position.market_value_wad.get()).and_then(|v| v.checked_add(position_value));
-    require!(borrowed.is_some_and(|b| b <= values.allowed_borrow_value), LendingError::BorrowTooLarge);
-    values.replace_debt(position.market_value_wad.get(), position_value)?;
-    position.market_value_wad.set(position_value);
-    obligation.set_values(&values);
+    let fee = operations::borrow(&mut obligation, &mut reserve, &reserve_key, amount)?;
 
     let paid_out = amount - fee;
     pay_from_liquidity_vault(

@@ -1,5 +1,5 @@
 use super::token::{is_spendable_by, is_token_account_of, pay_into_liquidity_vault};
-use crate::errors::LendingError;
+use crate::errors::{LendingError, OrOverflow};
 use crate::events::FlashRepaid;
 use crate::flash_loan::require_top_level;
 use crate::state::Reserve;
@@ -43,7 +43,7 @@ pub fn handler(ctx: Context<FlashRepay>, amount: u64) -> Result<()> {
     let accounts = ctx.accounts;
     let mut reserve = accounts.reserve.load_mut()?;
     let (fee, protocol_fee) = reserve.flash_repay(amount)?;
-    let returned = amount.checked_add(fee).ok_or(LendingError::MathOverflow)?;
+    let returned = amount.checked_add(fee).or_overflow()?;
     pay_into_liquidity_vault(
         &accounts.token_program,
         &accounts.source_liquidity,

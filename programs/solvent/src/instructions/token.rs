@@ -7,7 +7,7 @@
 //! - a user's token account that is only passed to a transfer is checked in place with
 //!   `is_token_account_of` (initialized, of the reserve's mint, owned by the token program);
 //! - the token program checks everything else when it moves the tokens.
-use crate::errors::LendingError;
+use crate::errors::{LendingError, OrOverflow};
 use crate::state::{LendingMarket, MARKET_AUTHORITY_SEED};
 use anchor_lang::prelude::*;
 use anchor_spl::token_2022::spl_token_2022;
@@ -31,7 +31,7 @@ pub fn pay_into_liquidity_vault<'info>(
     amount: u64,
     recorded_available: u64,
 ) -> Result<()> {
-    let expected_balance = token_balance(vault)?.checked_add(amount).ok_or(LendingError::MathOverflow)?;
+    let expected_balance = token_balance(vault)?.checked_add(amount).or_overflow()?;
     let accounts = TransferChecked {
         from: source.to_account_info(),
         mint: mint.to_account_info(),
@@ -55,7 +55,7 @@ pub fn pay_from_liquidity_vault<'info>(
     amount: u64,
     recorded_available: u64,
 ) -> Result<()> {
-    let expected_balance = token_balance(vault)?.checked_sub(amount).ok_or(LendingError::MathOverflow)?;
+    let expected_balance = token_balance(vault)?.checked_sub(amount).or_overflow()?;
     transfer_from_authority_account(
         token_program,
         vault.to_account_info(),

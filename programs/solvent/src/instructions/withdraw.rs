@@ -2,7 +2,7 @@ use super::token::{is_token_account_of, pay_from_liquidity_vault};
 use crate::errors::LendingError;
 use super::refresh_obligation::check_reserves_unchanged;
 use crate::events::Withdrawn;
-use crate::state::{LendingMarket, Obligation, Reserve};
+use crate::state::{operations, LendingMarket, Obligation, Reserve};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
@@ -46,6 +46,7 @@ pub struct Withdraw<'info> {
 /// the reserve and obligation must be fresh (the remaining accounts: the obligation's position
 /// reserves in order, none changed since its refresh), and health is recomputed for the position.
 pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, collateral_shares: u64) -> Result<()> {
+    // Before any account check, as every instruction refuses a zero amount first.
     require!(collateral_shares > 0, LendingError::ZeroAmount);
     let accounts = ctx.accounts;
     let clock = Clock::get()?;
@@ -57,28 +58,8 @@ pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, collateral_shares: u
     }
     let mut reserve = accounts.reserve.load_mut()?;
     reserve.accrue_interest(clock.unix_timestamp)?;
-    let index = obligation.find_deposit(&reserve_key).ok_or(LendingError::DepositNotFound)?;
-    let held = obligation.deposits[index].deposited_shares;
-    let shares = if collateral_shares == u64::MAX { held } else { collateral_shares };
-    require!(shares <= held, LendingError::InsufficientCollateral);
-
-    let amount = reserve.redeem(shares)?;
-    require!(amount > 0, LendingError::ZeroAmount);
-    if obligation.has_borrows() {
-        require!(reserve.is_price_fresh(clock.slot), LendingError::ReserveStale);
-        let mut values = obligation.values();
-        require!(reserve.price_halted == 0 && !values.uses_halted_price, LendingError::PriceCircuitBreakerTripped);
-        let position = &mut obligation.deposits[index];
-        let remaining_value = reserve.collateral_value(held - shares)?;
-        values.remove_collateral(position.market_value_wad.get(), &reserve)?;
-        values.add_collateral(remaining_value, &reserve)?;
-        require!(values.borrowed_value <= values.allowed_borrow_value, LendingError::WithdrawTooLarge);
-        position.market_value_wad.set(remaining_value);
-        obligation.set_values(&values);
-    } else {
-        obligation.mark_stale();
-    }
-    obligation.withdraw_shares(index, shares)?;
+    let operations::Withdrawal { shares, amount } =
+        operations::withdraw(&mut obligation, &mut reserve, &reserve_key, collateral_shares, clock.slot)?;
 
     pay_from_liquidity_vault(
         &accounts.token_program,

@@ -1,5 +1,5 @@
 use super::{settle_repayment, LendingMarket, LiquidationLimits, Obligation, ObligationValues, Reserve, ReserveConfig};
-use crate::errors::LendingError;
+use crate::errors::{LendingError, OrOverflow};
 use crate::math::{Rounding, Wad, BPS_DENOMINATOR};
 
 /// What one liquidation call moves.
@@ -124,7 +124,7 @@ pub fn quote_liquidation(
         insolvent,
     )?;
     let repaid_here = if request.same_reserve { plan.repay_amount } else { 0 };
-    let available = withdraw_reserve.available_amount.checked_add(repaid_here).ok_or(LendingError::MathOverflow)?;
+    let available = withdraw_reserve.available_amount.checked_add(repaid_here).or_overflow()?;
     let share_bps = market.liquidation_protocol_share_bps as u64;
     let payout = plan_payout(withdraw_reserve, available, plan.seized_shares, bonus_bps, share_bps, request.accept_shares)?;
     let collateral_threshold_bps = withdraw_reserve.config.liquidation_threshold_bps;
@@ -151,7 +151,6 @@ pub fn quote_liquidation(
 /// health factor (`HF < LT`): a solvent obligation then has another collateral whose threshold
 /// is at or below its health factor (HF is at least the value-weighted mean threshold).
 pub fn health_preserving_bonus(values: &ObligationValues, lt_bps: u16, bonus_bps: u64) -> Result<u64, LendingError> {
-    let overflow = LendingError::MathOverflow;
     let debt = values.liquidation_borrowed_value;
     // Fast path, multiplications only: the auction's bonus keeps both ratios. The sums are
     // scaled to 64 bits, collateral rounded down and debt up, so the fast path can only be
@@ -164,7 +163,7 @@ pub fn health_preserving_bonus(values: &ObligationValues, lt_bps: u16, bonus_bps
     // 10^8 < 2^27: no product below reaches 2^128.
     let multiplier = BPS_DENOMINATOR + BONUS_CAP_MARGIN_BPS + bonus_bps as u128;
     if multiplier >> 40 != 0 {
-        return Err(overflow);
+        return Err(crate::errors::overflow_here());
     }
     let seized = debt_up.wrapping_mul(multiplier);
     let keeps_solvency = seized <= shift_down(collateral, shift).wrapping_mul(BPS_DENOMINATOR);
@@ -203,9 +202,8 @@ pub fn plan_payout(
     share_bps: u64,
     accept_shares: bool,
 ) -> Result<Payout, LendingError> {
-    let overflow = LendingError::MathOverflow;
     let seized_amount = reserve.redeem_amount(seized_shares)?;
-    let protocol_fee = protocol_share_of_bonus(seized_amount, bonus_bps, share_bps).ok_or(overflow)?;
+    let protocol_fee = protocol_share_of_bonus(seized_amount, bonus_bps, share_bps).or_overflow()?;
     let owed = seized_amount - protocol_fee;
     if owed <= available {
         return Ok(Payout { tokens: owed, shares: 0, redeemed_shares: seized_shares, redeemed_amount: seized_amount, protocol_fee });
@@ -215,8 +213,8 @@ pub fn plan_payout(
     }
     // Redeem the fewest shares that cover the tokens paid and the protocol's part (rounded up),
     // and pay the rest of the seizure as shares.
-    let redeemed = reserve.shares_for_amount(available.checked_add(protocol_fee).ok_or(overflow)?, Rounding::Up)?;
-    let shares = seized_shares.checked_sub(redeemed).ok_or(overflow)?;
+    let redeemed = reserve.shares_for_amount(available.checked_add(protocol_fee).or_overflow()?, Rounding::Up)?;
+    let shares = seized_shares.checked_sub(redeemed).or_overflow()?;
     let redeemed_amount = reserve.redeem_amount(redeemed)?;
     Ok(Payout { tokens: available, shares, redeemed_shares: redeemed, redeemed_amount, protocol_fee })
 }
@@ -282,29 +280,28 @@ pub fn plan_liquidation(
     limits: LiquidationLimits,
     insolvent: bool,
 ) -> Result<LiquidationPlan, LendingError> {
-    let overflow = LendingError::MathOverflow;
     let whole_debt = limits.full_liquidation || insolvent;
     let close_factor_bps = if whole_debt { BPS_DENOMINATOR as u64 } else { repay_reserve.config.close_factor_bps as u64 };
-    let mut max_repay = debt.mul_bps(close_factor_bps, Rounding::Up).and_then(|w| w.to_u64(Rounding::Up)).ok_or(overflow)?;
+    let mut max_repay = debt.mul_bps(close_factor_bps, Rounding::Up).and_then(|w| w.to_u64(Rounding::Up)).or_overflow()?;
     if let Some(cap_value) = limits.cap_value {
-        let cap_amount = repay_reserve.liquidation_debt_amount_for_value(cap_value, Rounding::Down)?.to_u64(Rounding::Down).ok_or(overflow)?;
+        let cap_amount = repay_reserve.liquidation_debt_amount_for_value(cap_value, Rounding::Down)?.to_u64(Rounding::Down).or_overflow()?;
         max_repay = max_repay.min(cap_amount);
     }
     let (mut repay_amount, mut settled_debt) = settle_repayment(requested_repay.min(max_repay), debt)?;
     let bonus_multiplier = BPS_DENOMINATOR as u64 + bonus_bps;
     let mut repay_value = repay_reserve.liquidation_value_of_repaid(Wad::from_u64(repay_amount))?;
-    let mut seize_value = repay_value.mul_bps(bonus_multiplier, Rounding::Down).ok_or(overflow)?;
+    let mut seize_value = repay_value.mul_bps(bonus_multiplier, Rounding::Down).or_overflow()?;
 
     let seized_shares = if seize_value >= collateral_value {
         // The position cannot cover the bonus on this repay: take all of it, and repay only what
         // it covers.
         let covered_value = collateral_value
             .mul_ratio(BPS_DENOMINATOR, bonus_multiplier as u128, Rounding::Up)
-            .ok_or(overflow)?;
+            .or_overflow()?;
         let covered_amount = repay_reserve
             .liquidation_debt_amount_for_value(covered_value, Rounding::Up)?
             .to_u64(Rounding::Up)
-            .ok_or(overflow)?;
+            .or_overflow()?;
         (repay_amount, settled_debt) = settle_repayment(covered_amount.min(repay_amount), debt)?;
         repay_value = repay_reserve.liquidation_value_of_repaid(Wad::from_u64(repay_amount))?;
         seize_value = collateral_value;
@@ -316,8 +313,8 @@ pub fn plan_liquidation(
             collateral_value.raw(),
             Rounding::Down,
         )
-        .ok_or(overflow)?;
-        u64::try_from(shares).map_err(|_| overflow)?
+        .or_overflow()?;
+        u64::try_from(shares).ok().or_overflow()?
     };
     if repay_amount == 0 || seized_shares == 0 {
         return Err(LendingError::LiquidationTooSmall);
@@ -343,7 +340,6 @@ pub fn values_after_liquidation(
     collateral_taken_whole: bool,
     debt_settled_whole: bool,
 ) -> Result<ObligationValues, LendingError> {
-    let overflow = LendingError::MathOverflow;
     let mut after = *before;
     let plan = &quote.plan;
     let threshold = quote.collateral_threshold_bps as u64;
@@ -354,7 +350,7 @@ pub fn values_after_liquidation(
     } else {
         (plan.seize_value, plan.seize_value.mul_bps(threshold, Rounding::Up))
     };
-    after.take_liquidation_collateral(value, weighted.ok_or(overflow)?);
+    after.take_liquidation_collateral(value, weighted.or_overflow()?);
     after.take_liquidation_debt(if debt_settled_whole { quote.debt_value_before } else { plan.repay_value });
     if !quote.insolvent && !after.health_not_below(before) {
         return Err(LendingError::LiquidationLoweredHealth);

@@ -3,6 +3,7 @@
 pub mod market;
 pub mod liquidation;
 pub mod obligation;
+pub mod operations;
 pub mod reserve;
 pub mod stored_wad;
 

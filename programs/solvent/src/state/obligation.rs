@@ -1,5 +1,5 @@
 use super::{Reserve, StoredWad};
-use crate::errors::LendingError;
+use crate::errors::{overflow, LendingError};
 use crate::math::{Rounding, Wad};
 use anchor_lang::prelude::*;
 
@@ -71,9 +71,6 @@ pub struct Obligation {
 
 type ObligationResult<T> = std::result::Result<T, LendingError>;
 
-fn overflow<T>(value: Option<T>) -> ObligationResult<T> {
-    value.ok_or(LendingError::MathOverflow)
-}
 
 /// What the position limits and health depend on, as cached by the last refresh.
 ///
@@ -238,7 +235,7 @@ impl ObligationLiquidity {
             return Ok(());
         }
         if cumulative_borrow_index < snapshot {
-            return Err(LendingError::MathOverflow);
+            return Err(crate::errors::overflow_here());
         }
         let borrowed =
             overflow(self.borrowed_amount().mul_ratio(cumulative_borrow_index.raw(), snapshot.raw(), Rounding::Up))?;

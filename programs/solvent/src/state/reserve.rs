@@ -1,5 +1,5 @@
 use super::StoredWad;
-use crate::errors::LendingError;
+use crate::errors::{overflow, LendingError, OrOverflow};
 use crate::math::{mul_div, pow10, scaled_value, Rounding, Wad, BPS_DENOMINATOR, SECONDS_PER_YEAR, WAD};
 use crate::oracle::{CheckedPrice, OraclePrice};
 use anchor_lang::prelude::*;
@@ -264,9 +264,6 @@ fn fee_on(amount: u64, bps: u16) -> ReserveResult<u64> {
     overflow(Wad::from_u64(amount).mul_bps(bps as u64, Rounding::Up).and_then(|fee| fee.to_u64(Rounding::Up)))
 }
 
-fn overflow<T>(value: Option<T>) -> ReserveResult<T> {
-    value.ok_or(LendingError::MathOverflow)
-}
 
 impl Reserve {
     /// The accounts passed with this reserve are the ones it pins, checked with one load of the
@@ -441,7 +438,7 @@ impl Reserve {
             return Err(LendingError::ReserveValueWipedOut);
         }
         let shares = overflow(mul_div(Wad::from_u64(amount).raw(), self.collateral_supply as u128, total.raw(), rounding))?;
-        u64::try_from(shares).map_err(|_| LendingError::MathOverflow)
+        u64::try_from(shares).ok().or_overflow()
     }
 
     /// Whole tokens paid out when `shares` are redeemed, rounded down (against the withdrawer).
@@ -685,7 +682,7 @@ impl Reserve {
     /// tokens are not touched: they move from the obligation's ledger to the share mint, and
     /// `collateral_supply` counts both. Returns the fee kept.
     pub fn settle_seizure(&mut self, redeemed_shares: u64, redeemed_amount: u64, tokens_out: u64) -> ReserveResult<u64> {
-        let fee = redeemed_amount.checked_sub(tokens_out).ok_or(LendingError::MathOverflow)?;
+        let fee = redeemed_amount.checked_sub(tokens_out).or_overflow()?;
         if tokens_out > self.available_amount {
             return Err(LendingError::InsufficientLiquidity);
         }

@@ -1,8 +1,10 @@
 //! The demo: a whole market on an embedded in-process validator (solana-program-test's bank)
 //! running the built target/deploy/solvent.so with the real SPL Token program.
 //! Lenders supply, borrowers lever up, SOL falls 17%, the liquidation keeper steps in.
-use solvent_app::keeper::{InProcessChain, Keeper};
-use solvent_app::leverage::{context_from_chain, format_amount, OracleSwapStandIn};
+use solvent_app::keeper::Keeper;
+use solvent_app::leverage::{context_from_chain, format_amount};
+#[path = "../tests/support/mod.rs"]
+mod support;
 use solvent_tests::*;
 
 const SOL: u64 = 1_000_000_000;
@@ -170,10 +172,10 @@ async fn leverage_round_trip(h: &mut Harness, m: &StandardMarket) {
     println!("One-transaction leverage: dave turns 10 SOL into a 3x long against USDC, then closes it.");
     let dave = h.new_user(&m.market, &m.sol, &m.usdc).await;
     h.mint_to(&m.sol.mint, &dave.sol_account, 10 * SOL).await;
-    let (maker, swap) = OracleSwapStandIn::with_inventory(h, 30, &[(&m.sol, 1_000 * SOL), (&m.usdc, 100_000 * USDC)]).await;
+    let (maker, swap) = support::swap_with_inventory(h, 30, &[(&m.sol, 1_000 * SOL), (&m.usdc, 100_000 * USDC)]).await;
     let sides = ((&m.sol, dave.sol_account), (&m.usdc, dave.usdc_account));
 
-    let context = context_from_chain(h, &m.market, sides.0, sides.1, &dave.obligation).await.expect("context");
+    let context = context_from_chain(&mut InProcessChain { harness: h }, &m.market, sides.0, sides.1, &dave.obligation).await.expect("context");
     let plan = context.adjust(10 * SOL, 30_000, &swap).expect("open plan");
     let cost = h.measure(&plan.instructions, &[&dave.keypair, &maker]).await;
     let after = &plan.after;
@@ -198,7 +200,7 @@ async fn leverage_round_trip(h: &mut Harness, m: &StandardMarket) {
     );
     print_table(h, m, &[("dave", dave.obligation)]).await;
 
-    let context = context_from_chain(h, &m.market, sides.0, sides.1, &dave.obligation).await.expect("context");
+    let context = context_from_chain(&mut InProcessChain { harness: h }, &m.market, sides.0, sides.1, &dave.obligation).await.expect("context");
     let plan = context.close(&swap).expect("close plan");
     let cost = h.measure(&plan.instructions, &[&dave.keypair, &maker]).await;
     let sol_left = h.token_balance(&dave.sol_account).await;

@@ -1,0 +1,386 @@
+//! An instruction builder for every instruction of the program, with the accounts resolved
+//! from the market's and reserves' keys (mint, vault, oracle, authority, token program).
+//! `borrow`, `withdraw` and `liquidate` also take the obligation's position reserves as
+//! remaining accounts: `refresh::with_position_reserves` appends them.
+use crate::keys::*;
+use anchor_lang::{InstructionData, ToAccountMetas};
+pub use solana_instruction::{AccountMeta, Instruction};
+use solvent::state::ReserveConfig;
+
+fn metas(anchor_metas: Vec<anchor_lang::prelude::AccountMeta>) -> Vec<AccountMeta> {
+    anchor_metas
+        .into_iter()
+        .map(|m| AccountMeta { pubkey: from_anchor(&m.pubkey), is_signer: m.is_signer, is_writable: m.is_writable })
+        .collect()
+}
+
+/// A program instruction from Anchor's generated account and data structs.
+pub fn program_ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    Instruction { program_id: program_id(), accounts: metas(accounts.to_account_metas(None)), data: data.data() }
+}
+
+/// `init_lending_market` for a new market account `market` (which signs), quoting in USD.
+pub fn init_lending_market_ix(owner: &Pubkey, market: &Pubkey, oracle_program: &Pubkey) -> Instruction {
+    let mut quote = [0u8; 32];
+    quote[..3].copy_from_slice(b"USD");
+    program_ix(
+        solvent::accounts::InitLendingMarket {
+            owner: to_anchor(owner),
+            lending_market: to_anchor(market),
+            market_authority: to_anchor(&market_authority(market)),
+            system_program: anchor_lang::system_program::ID,
+        },
+        solvent::instruction::InitLendingMarket { quote_currency: quote, oracle_program: to_anchor(oracle_program) },
+    )
+}
+
+/// `init_obligation` number `id` of `owner` in `market`.
+pub fn init_obligation_ix(market: &Pubkey, owner: &Pubkey, id: u8) -> Instruction {
+    program_ix(
+        solvent::accounts::InitObligation {
+            lending_market: to_anchor(market),
+            owner: to_anchor(owner),
+            obligation: to_anchor(&obligation_address(market, owner, id)),
+            system_program: anchor_lang::system_program::ID,
+        },
+        solvent::instruction::InitObligation { obligation_id: id },
+    )
+}
+
+pub fn init_reserve_ix(market: &MarketKeys, owner: &Pubkey, mint: &Pubkey, oracle: &Pubkey, config: ReserveConfig) -> Instruction {
+    init_reserve_with_oracle_ix(market, owner, mint, oracle, config, solvent::oracle::ORACLE_SOURCE_PYTH_LEGACY, [0; 32])
+}
+
+pub fn init_reserve_with_oracle_ix(
+    market: &MarketKeys,
+    owner: &Pubkey,
+    mint: &Pubkey,
+    oracle: &Pubkey,
+    config: ReserveConfig,
+    oracle_source: u8,
+    price_feed_id: [u8; 32],
+) -> Instruction {
+    let reserve = reserve_address(&market.market, mint);
+    program_ix(
+        solvent::accounts::InitReserve {
+            lending_market: to_anchor(&market.market),
+            owner: to_anchor(owner),
+            reserve: to_anchor(&reserve),
+            liquidity_mint: to_anchor(mint),
+            liquidity_vault: to_anchor(&vault_address(&reserve)),
+            fee_vault: to_anchor(&fee_vault_address(&reserve)),
+            collateral_mint: to_anchor(&collateral_mint_address(&reserve)),
+            market_authority: to_anchor(&market.authority),
+            oracle: to_anchor(oracle),
+            token_program: to_anchor(&TOKEN_PROGRAM_ID),
+            system_program: anchor_lang::system_program::ID,
+        },
+        solvent::instruction::InitReserve { config, oracle_source, price_feed_id },
+    )
+}
+
+pub fn refresh_reserve_ix(reserve: &ReserveKeys) -> Instruction {
+    program_ix(
+        solvent::accounts::RefreshReserve { reserve: to_anchor(&reserve.reserve), oracle: to_anchor(&reserve.oracle) },
+        solvent::instruction::RefreshReserve {},
+    )
+}
+
+/// refresh_obligation with the obligation's reserves (deposits, then borrows) in order.
+pub fn refresh_obligation_ix(obligation: &Pubkey, reserves: &[Pubkey]) -> Instruction {
+    let mut ix = program_ix(
+        solvent::accounts::RefreshObligation { obligation: to_anchor(obligation) },
+        solvent::instruction::RefreshObligation {},
+    );
+    ix.accounts.extend(reserves.iter().map(|r| AccountMeta::new_readonly(*r, false)));
+    ix
+}
+
+pub fn deposit_ix(market: &MarketKeys, reserve: &ReserveKeys, obligation: &Pubkey, owner: &Pubkey, source: &Pubkey, amount: u64) -> Instruction {
+    program_ix(
+        solvent::accounts::Deposit {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            obligation: to_anchor(obligation),
+            owner: to_anchor(owner),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            source_liquidity: to_anchor(source),
+            token_program: to_anchor(&reserve.token_program),
+        },
+        solvent::instruction::Deposit { amount },
+    )
+}
+
+pub fn withdraw_ix(market: &MarketKeys, reserve: &ReserveKeys, obligation: &Pubkey, owner: &Pubkey, destination: &Pubkey, shares: u64) -> Instruction {
+    program_ix(
+        solvent::accounts::Withdraw {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            obligation: to_anchor(obligation),
+            owner: to_anchor(owner),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            destination_liquidity: to_anchor(destination),
+            market_authority: to_anchor(&market.authority),
+            token_program: to_anchor(&reserve.token_program),
+        },
+        solvent::instruction::Withdraw { collateral_shares: shares },
+    )
+}
+
+pub fn borrow_ix(market: &MarketKeys, reserve: &ReserveKeys, obligation: &Pubkey, owner: &Pubkey, destination: &Pubkey, amount: u64) -> Instruction {
+    program_ix(
+        solvent::accounts::Borrow {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            obligation: to_anchor(obligation),
+            owner: to_anchor(owner),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            destination_liquidity: to_anchor(destination),
+            market_authority: to_anchor(&market.authority),
+            token_program: to_anchor(&reserve.token_program),
+        },
+        solvent::instruction::Borrow { amount },
+    )
+}
+
+pub fn repay_ix(reserve: &ReserveKeys, obligation: &Pubkey, repayer: &Pubkey, source: &Pubkey, amount: u64) -> Instruction {
+    program_ix(
+        solvent::accounts::Repay {
+            reserve: to_anchor(&reserve.reserve),
+            obligation: to_anchor(obligation),
+            repayer: to_anchor(repayer),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            source_liquidity: to_anchor(source),
+            token_program: to_anchor(&reserve.token_program),
+        },
+        solvent::instruction::Repay { amount },
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn liquidate_ix(
+    market: &MarketKeys,
+    obligation: &Pubkey,
+    liquidator: &Pubkey,
+    repay: &ReserveKeys,
+    source: &Pubkey,
+    withdraw: &ReserveKeys,
+    destination: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    liquidate_with_shares_ix(market, obligation, liquidator, repay, source, withdraw, destination, amount, None)
+}
+
+/// `liquidate` with the optional share accounts: `shares_destination` (the liquidator's token
+/// account of the withdraw reserve's share mint) takes in share tokens what the withdraw
+/// reserve's idle liquidity cannot pay.
+#[allow(clippy::too_many_arguments)]
+pub fn liquidate_with_shares_ix(
+    market: &MarketKeys,
+    obligation: &Pubkey,
+    liquidator: &Pubkey,
+    repay: &ReserveKeys,
+    source: &Pubkey,
+    withdraw: &ReserveKeys,
+    destination: &Pubkey,
+    amount: u64,
+    shares_destination: Option<&Pubkey>,
+) -> Instruction {
+    program_ix(
+        solvent::accounts::Liquidate {
+            lending_market: to_anchor(&market.market),
+            obligation: to_anchor(obligation),
+            liquidator: to_anchor(liquidator),
+            repay_reserve: to_anchor(&repay.reserve),
+            repay_liquidity_mint: to_anchor(&repay.mint),
+            repay_liquidity_vault: to_anchor(&repay.vault),
+            source_liquidity: to_anchor(source),
+            withdraw_reserve: to_anchor(&withdraw.reserve),
+            withdraw_liquidity_mint: to_anchor(&withdraw.mint),
+            withdraw_liquidity_vault: to_anchor(&withdraw.vault),
+            destination_liquidity: to_anchor(destination),
+            market_authority: to_anchor(&market.authority),
+            repay_token_program: to_anchor(&repay.token_program),
+            withdraw_token_program: to_anchor(&withdraw.token_program),
+            instructions_sysvar: solvent::flash_loan::INSTRUCTIONS_SYSVAR_ID,
+            withdraw_collateral_mint: shares_destination.map(|_| to_anchor(&withdraw.collateral_mint)),
+            destination_collateral: shares_destination.map(to_anchor),
+        },
+        solvent::instruction::Liquidate { repay_amount: amount },
+    )
+}
+
+pub fn flash_borrow_ix(market: &MarketKeys, reserve: &ReserveKeys, destination: &Pubkey, amount: u64) -> Instruction {
+    program_ix(
+        solvent::accounts::FlashBorrow {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            destination_liquidity: to_anchor(destination),
+            market_authority: to_anchor(&market.authority),
+            instructions_sysvar: solvent::flash_loan::INSTRUCTIONS_SYSVAR_ID,
+            token_program: to_anchor(&reserve.token_program),
+        },
+        solvent::instruction::FlashBorrow { amount },
+    )
+}
+
+pub fn flash_repay_ix(market: &MarketKeys, reserve: &ReserveKeys, source: &Pubkey, repayer: &Pubkey, amount: u64) -> Instruction {
+    program_ix(
+        solvent::accounts::FlashRepay {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            source_liquidity: to_anchor(source),
+            repayer: to_anchor(repayer),
+            token_program: to_anchor(&reserve.token_program),
+        },
+        solvent::instruction::FlashRepay { amount },
+    )
+}
+
+pub fn write_off_bad_debt_ix(market: &MarketKeys, reserve: &ReserveKeys, obligation: &Pubkey) -> Instruction {
+    program_ix(
+        solvent::accounts::WriteOffBadDebt {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            obligation: to_anchor(obligation),
+        },
+        solvent::instruction::WriteOffBadDebt {},
+    )
+}
+
+pub fn set_liquidation_limits_ix(
+    market: &MarketKeys,
+    owner: &Pubkey,
+    liquidation_cap_value: u64,
+    dust_value: u64,
+    protocol_share_bps: u16,
+) -> Instruction {
+    program_ix(
+        solvent::accounts::SetLiquidationLimits { lending_market: to_anchor(&market.market), owner: to_anchor(owner) },
+        solvent::instruction::SetLiquidationLimits { liquidation_cap_value, dust_value, protocol_share_bps },
+    )
+}
+
+pub fn set_paused_ix(market: &MarketKeys, owner: &Pubkey, paused: bool) -> Instruction {
+    program_ix(
+        solvent::accounts::SetMarketPaused { lending_market: to_anchor(&market.market), owner: to_anchor(owner) },
+        solvent::instruction::SetMarketPaused { paused },
+    )
+}
+
+pub fn update_config_ix(market: &MarketKeys, owner: &Pubkey, reserve: &ReserveKeys, config: ReserveConfig) -> Instruction {
+    program_ix(
+        solvent::accounts::UpdateReserveConfig {
+            lending_market: to_anchor(&market.market),
+            owner: to_anchor(owner),
+            reserve: to_anchor(&reserve.reserve),
+            instructions_sysvar: solvent::flash_loan::INSTRUCTIONS_SYSVAR_ID,
+        },
+        solvent::instruction::UpdateReserveConfig { config },
+    )
+}
+
+pub fn collect_fees_ix(market: &MarketKeys, reserve: &ReserveKeys) -> Instruction {
+    program_ix(
+        solvent::accounts::CollectProtocolFees {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            fee_vault: to_anchor(&reserve.fee_vault),
+            market_authority: to_anchor(&market.authority),
+            token_program: to_anchor(&reserve.token_program),
+        },
+        solvent::instruction::CollectProtocolFees {},
+    )
+}
+
+pub fn withdraw_fees_ix(market: &MarketKeys, owner: &Pubkey, reserve: &ReserveKeys, destination: &Pubkey, amount: u64) -> Instruction {
+    program_ix(
+        solvent::accounts::WithdrawProtocolFees {
+            lending_market: to_anchor(&market.market),
+            owner: to_anchor(owner),
+            reserve: to_anchor(&reserve.reserve),
+            liquidity_mint: to_anchor(&reserve.mint),
+            fee_vault: to_anchor(&reserve.fee_vault),
+            destination: to_anchor(destination),
+            market_authority: to_anchor(&market.authority),
+            token_program: to_anchor(&reserve.token_program),
+        },
+        solvent::instruction::WithdrawProtocolFees { amount },
+    )
+}
+
+pub fn deposit_reserve_liquidity_ix(
+    market: &MarketKeys,
+    reserve: &ReserveKeys,
+    depositor: &Pubkey,
+    source: &Pubkey,
+    destination_collateral: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    program_ix(
+        solvent::accounts::DepositReserveLiquidity {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            depositor: to_anchor(depositor),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            collateral_mint: to_anchor(&reserve.collateral_mint),
+            source_liquidity: to_anchor(source),
+            destination_collateral: to_anchor(destination_collateral),
+            market_authority: to_anchor(&market.authority),
+            token_program: to_anchor(&reserve.token_program),
+        },
+        solvent::instruction::DepositReserveLiquidity { amount },
+    )
+}
+
+pub fn redeem_reserve_collateral_ix(
+    market: &MarketKeys,
+    reserve: &ReserveKeys,
+    redeemer: &Pubkey,
+    source_collateral: &Pubkey,
+    destination: &Pubkey,
+    shares: u64,
+) -> Instruction {
+    program_ix(
+        solvent::accounts::RedeemReserveCollateral {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            redeemer: to_anchor(redeemer),
+            liquidity_mint: to_anchor(&reserve.mint),
+            liquidity_vault: to_anchor(&reserve.vault),
+            collateral_mint: to_anchor(&reserve.collateral_mint),
+            source_collateral: to_anchor(source_collateral),
+            destination_liquidity: to_anchor(destination),
+            market_authority: to_anchor(&market.authority),
+            token_program: to_anchor(&reserve.token_program),
+        },
+        solvent::instruction::RedeemReserveCollateral { shares },
+    )
+}
+
+/// `init_reserve` for a mint of `token_program` (SPL Token or Token-2022).
+pub fn init_reserve_with_token_program_ix(
+    market: &MarketKeys,
+    owner: &Pubkey,
+    mint: &Pubkey,
+    oracle: &Pubkey,
+    config: ReserveConfig,
+    token_program: &Pubkey,
+) -> Instruction {
+    let mut ix = init_reserve_ix(market, owner, mint, oracle, config);
+    for meta in ix.accounts.iter_mut().filter(|meta| meta.pubkey == TOKEN_PROGRAM_ID) {
+        meta.pubkey = *token_program;
+    }
+    ix
+}

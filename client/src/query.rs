@@ -1,0 +1,207 @@
+//! Position queries beside the program's own math: each runs the program's code (the
+//! `state::operations` rules of `borrow` and `withdraw`, `Obligation::revalue`,
+//! `state::quote_liquidation`) on copies of the accounts as the next transaction will see them,
+//! so an answer here and the instruction on chain agree to the base unit.
+use crate::keys::{to_anchor, Pubkey};
+use crate::view::MarketView;
+use solvent::errors::LendingError;
+use solvent::math::{Rounding, Wad};
+use solvent::oracle::OraclePrice;
+use solvent::state::{operations, quote_liquidation as program_quote, LiquidationQuote, LiquidationRequest, Obligation};
+
+/// The largest amount an instruction accepts now, and the error one base unit more gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit {
+    /// 0 when no amount is accepted.
+    pub amount: u64,
+    /// Why `amount + 1` is refused (why 1 is, when `amount` is 0); None when it is not (the
+    /// search stopped at its upper bound).
+    pub refused_above: Option<LendingError>,
+}
+
+/// The largest amount in 1..=upper that `accepts`, for rules whose accepted amounts form one
+/// range: refused below it only for paying out nothing (a fee or rounding taking it all, which
+/// stops within the first 64 units), and above it for good.
+fn largest_accepted(upper: u64, accepts: impl Fn(u64) -> Result<(), LendingError>) -> Limit {
+    let refused = |amount: u64| accepts(amount).err();
+    let Some(start) = (1..=upper.min(64)).find(|&a| accepts(a).is_ok()) else {
+        return Limit { amount: 0, refused_above: refused(1) };
+    };
+    if accepts(upper).is_ok() {
+        return Limit { amount: upper, refused_above: upper.checked_add(1).and_then(refused) };
+    }
+    let (mut low, mut high) = (start, upper);
+    while low + 1 < high {
+        let middle = low + (high - low) / 2;
+        if accepts(middle).is_ok() {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    Limit { amount: low, refused_above: refused(high) }
+}
+
+/// The most `borrow` of `reserve` accepts for `obligation` in a transaction that refreshes both
+/// first (the debt taken on, the origination fee included).
+pub fn max_borrow(view: &MarketView, obligation: &Obligation, reserve: &Pubkey) -> Result<Limit, LendingError> {
+    let (refreshed, _) = view.refresh_obligation(obligation)?;
+    let mut state = *view.reserve(reserve)?.usable()?;
+    state.accrue_interest(view.now)?;
+    let key = to_anchor(reserve);
+    Ok(largest_accepted(u64::MAX - 1, |amount| {
+        let (mut obligation, mut reserve) = (refreshed, state);
+        operations::borrow(&mut obligation, &mut reserve, &key, amount).map(|_| ())
+    }))
+}
+
+/// The most collateral shares `withdraw` of `reserve` accepts for `obligation` in a transaction
+/// that refreshes both first.
+pub fn max_withdraw(view: &MarketView, obligation: &Obligation, reserve: &Pubkey) -> Result<Limit, LendingError> {
+    let (refreshed, _) = view.refresh_obligation(obligation)?;
+    let mut state = *view.reserve(reserve)?.usable()?;
+    state.accrue_interest(view.now)?;
+    let key = to_anchor(reserve);
+    let held = refreshed.find_deposit(&key).map(|i| refreshed.deposits[i].deposited_shares).ok_or(LendingError::DepositNotFound)?;
+    Ok(largest_accepted(held, |shares| {
+        let (mut obligation, mut reserve) = (refreshed, state);
+        operations::withdraw(&mut obligation, &mut reserve, &key, shares, view.slot).map(|_| ())
+    }))
+}
+
+/// The highest price of `collateral`'s oracle (in its ticks, spot = EMA, every other price as
+/// now) at which `obligation` is liquidatable; one tick above it is not. None: it has no debt
+/// or is liquidatable at no positive price.
+pub fn liquidation_price(view: &MarketView, obligation: &Obligation, collateral: &Pubkey) -> Result<Option<OraclePrice>, LendingError> {
+    if !obligation.has_borrows() {
+        return Ok(None);
+    }
+    let current = *view.reserve(collateral)?.usable()?;
+    let exponent = current.market_price_exponent;
+    let unhealthy_at = |mantissa: u64| -> bool {
+        let mut priced = view.clone();
+        let Some(reserve) = priced.reserves.get_mut(collateral) else { return true };
+        if mantissa == 0 || reserve.state.set_market_price(OraclePrice { mantissa, exponent }).is_err() {
+            return true;
+        }
+        priced.refresh_obligation(obligation).map(|(_, values)| values.is_unhealthy()).unwrap_or(true)
+    };
+    if !unhealthy_at(1) {
+        return Ok(None);
+    }
+    let mut high = current.market_price_mantissa.max(2);
+    while unhealthy_at(high) {
+        high = high.checked_mul(2).ok_or(LendingError::MathOverflow)?;
+    }
+    let mut low = 1;
+    while low + 1 < high {
+        let middle = low + (high - low) / 2;
+        if unhealthy_at(middle) {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    Ok(Some(OraclePrice { mantissa: low, exponent }))
+}
+
+/// `liquidate`'s own sizing (`state::quote_liquidation`) of repaying up to `max_repay` of the
+/// debt in `repay_reserve` for collateral of `withdraw_reserve`, for `obligation` as the
+/// liquidation transaction's refresh leaves it.
+pub fn quote_liquidation(
+    view: &MarketView,
+    obligation: &Obligation,
+    repay_reserve: &Pubkey,
+    withdraw_reserve: &Pubkey,
+    max_repay: u64,
+    accept_shares: bool,
+) -> Result<LiquidationQuote, LendingError> {
+    let (refreshed, _) = view.refresh_obligation(obligation)?;
+    quote_refreshed(view, &refreshed, repay_reserve, withdraw_reserve, max_repay, accept_shares)
+}
+
+/// `quote_liquidation` for an obligation already refreshed at the view.
+pub fn quote_refreshed(
+    view: &MarketView,
+    refreshed: &Obligation,
+    repay_reserve: &Pubkey,
+    withdraw_reserve: &Pubkey,
+    max_repay: u64,
+    accept_shares: bool,
+) -> Result<LiquidationQuote, LendingError> {
+    let borrow_slot = refreshed.find_borrow(&to_anchor(repay_reserve)).ok_or(LendingError::BorrowNotFound)?;
+    let deposit_index = refreshed.find_deposit(&to_anchor(withdraw_reserve)).ok_or(LendingError::DepositNotFound)?;
+    let repay = view.reserve(repay_reserve)?.usable()?;
+    let withdraw = view.reserve(withdraw_reserve)?.usable()?;
+    let request = LiquidationRequest {
+        borrow_slot,
+        deposit_index,
+        max_repay,
+        now: view.now,
+        accept_shares,
+        same_reserve: repay_reserve == withdraw_reserve,
+    };
+    program_quote(&view.state, refreshed, repay, withdraw, request)
+}
+
+/// One liquidation the program would execute now, valued at spot for the liquidator.
+#[derive(Clone, Copy, Debug)]
+pub struct Opportunity {
+    pub repay_reserve: Pubkey,
+    pub withdraw_reserve: Pubkey,
+    /// The program's own sizing of the call (`quote_liquidation`, as `liquidate` runs it).
+    pub quote: LiquidationQuote,
+    /// Quote value of the repayment at spot, rounded up.
+    pub repay_value: Wad,
+    /// Quote value at spot of what the liquidator receives (tokens, and shares at their
+    /// redemption value), after the protocol's share, rounded down.
+    pub received_value: Wad,
+}
+
+impl Opportunity {
+    pub fn profit(&self) -> Wad {
+        self.received_value.checked_sub(self.repay_value).unwrap_or(Wad::ZERO)
+    }
+}
+
+/// Of every (debt, collateral) pair of a refreshed obligation, the liquidation that pays the
+/// liquidator most. `accepts_shares(reserve)`: the liquidator can take that reserve's
+/// collateral as share tokens.
+pub fn best_liquidation(view: &MarketView, refreshed: &Obligation, accepts_shares: impl Fn(&Pubkey) -> bool) -> Option<Opportunity> {
+    let mut best: Option<Opportunity> = None;
+    let repays = crate::refresh::obligation_reserves(refreshed).split_off(refreshed.deposit_count());
+    let withdraws: Vec<Pubkey> = crate::refresh::obligation_reserves(refreshed)[..refreshed.deposit_count()].to_vec();
+    for repay_key in &repays {
+        for withdraw_key in &withdraws {
+            let Ok(quote) = quote_refreshed(view, refreshed, repay_key, withdraw_key, u64::MAX, accepts_shares(withdraw_key)) else { continue };
+            let (repay, withdraw) = (&view.reserves[repay_key].state, &view.reserves[withdraw_key].state);
+            let Ok(shares_value) = withdraw.liquidity_for_shares(quote.payout.shares, Rounding::Down) else { continue };
+            let received = Wad::from_u64(quote.payout.tokens).checked_add(shares_value)?;
+            let (Ok(repay_value), Ok(received_value)) =
+                (repay.market_value(Wad::from_u64(quote.plan.repay_amount), Rounding::Up), withdraw.market_value(received, Rounding::Down))
+            else {
+                continue;
+            };
+            let candidate = Opportunity { repay_reserve: *repay_key, withdraw_reserve: *withdraw_key, quote, repay_value, received_value };
+            if best.is_none_or(|b| candidate.profit() > b.profit()) {
+                best = Some(candidate);
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_accepted_amount_is_found_past_a_refused_start() {
+        // Refused below 3 (pays out nothing) and above 1,000,003.
+        let rule = |a: u64| if a < 3 { Err(LendingError::ZeroAmount) } else if a > 1_000_003 { Err(LendingError::BorrowTooLarge) } else { Ok(()) };
+        assert_eq!(largest_accepted(u64::MAX - 1, rule), Limit { amount: 1_000_003, refused_above: Some(LendingError::BorrowTooLarge) });
+        assert_eq!(largest_accepted(500, rule), Limit { amount: 500, refused_above: None }, "capped below the rule's own limit");
+        let never = |_: u64| Err(LendingError::InsufficientLiquidity);
+        assert_eq!(largest_accepted(u64::MAX - 1, never), Limit { amount: 0, refused_above: Some(LendingError::InsufficientLiquidity) });
+    }
+}

@@ -1,0 +1,91 @@
+//! The position rules of `borrow` and `withdraw` as pure functions on the accounts. The
+//! handlers run them after their account and freshness checks; off-chain queries
+//! (`solvent-client`'s `max_borrow` / `max_withdraw`) run the very same code on copies, so a
+//! quoted maximum and the instruction cannot disagree by a base unit.
+use super::{Obligation, Reserve};
+use crate::errors::LendingError;
+use crate::math::Wad;
+use anchor_lang::prelude::Pubkey;
+
+type OperationResult<T> = std::result::Result<T, LendingError>;
+
+/// Borrows `amount` (the debt taken on) from `reserve` (price fresh, interest accrued) into
+/// `obligation` (refreshed in this slot). Books the debt on both, revalues the position at the
+/// debt price (rounded up) and requires the borrowing-power sums to cover it
+/// (`BorrowTooLarge`). Returns the origination fee, which the borrower does not receive.
+///
+/// The limit is checked on the borrowing-power sums alone: an obligation whose liquidation sums
+/// are at other prices (unhealthy at conservative ones) is refused as too large, not on their
+/// arithmetic. A borrow that passes leaves it healthy at conservative prices, where the
+/// liquidation sums equal those.
+pub fn borrow(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: &Pubkey, amount: u64) -> OperationResult<u64> {
+    if amount == 0 {
+        return Err(LendingError::ZeroAmount);
+    }
+    let mut values = obligation.values();
+    if reserve.price_halted != 0 || values.uses_halted_price {
+        return Err(LendingError::PriceCircuitBreakerTripped);
+    }
+    let fee = reserve.borrow(amount)?;
+    let slot = obligation.borrow(reserve_key, Wad::from_u64(amount), reserve.cumulative_borrow_index())?;
+    let position = &mut obligation.borrows[slot];
+    let position_value = reserve.debt_value(position.borrowed_amount())?;
+    let borrowed = values.borrowed_value.checked_sub(position.market_value_wad.get()).and_then(|v| v.checked_add(position_value));
+    if !borrowed.is_some_and(|b| b <= values.allowed_borrow_value) {
+        return Err(LendingError::BorrowTooLarge);
+    }
+    values.replace_debt(position.market_value_wad.get(), position_value)?;
+    position.market_value_wad.set(position_value);
+    obligation.set_values(&values);
+    Ok(fee)
+}
+
+/// What a withdrawal pays: shares taken off the obligation and the tokens they redeem for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Withdrawal {
+    pub shares: u64,
+    pub amount: u64,
+}
+
+/// Withdraws `collateral_shares` (u64::MAX: all) of `reserve`'s collateral (interest accrued)
+/// from `obligation`, redeemed for tokens rounded down. With debt outstanding the reserve's price
+/// must be from `slot` (`ReserveStale`) and the position is revalued at the collateral price
+/// (rounded down): the borrowing-power sums must still cover the debt (`WithdrawTooLarge`).
+/// Without debt the obligation is marked stale instead.
+pub fn withdraw(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: &Pubkey, collateral_shares: u64, slot: u64) -> OperationResult<Withdrawal> {
+    if collateral_shares == 0 {
+        return Err(LendingError::ZeroAmount);
+    }
+    let index = obligation.find_deposit(reserve_key).ok_or(LendingError::DepositNotFound)?;
+    let held = obligation.deposits[index].deposited_shares;
+    let shares = if collateral_shares == u64::MAX { held } else { collateral_shares };
+    if shares > held {
+        return Err(LendingError::InsufficientCollateral);
+    }
+    let amount = reserve.redeem(shares)?;
+    if amount == 0 {
+        return Err(LendingError::ZeroAmount);
+    }
+    if obligation.has_borrows() {
+        if !reserve.is_price_fresh(slot) {
+            return Err(LendingError::ReserveStale);
+        }
+        let mut values = obligation.values();
+        if reserve.price_halted != 0 || values.uses_halted_price {
+            return Err(LendingError::PriceCircuitBreakerTripped);
+        }
+        let position = &mut obligation.deposits[index];
+        let remaining_value = reserve.collateral_value(held - shares)?;
+        values.remove_collateral(position.market_value_wad.get(), reserve)?;
+        values.add_collateral(remaining_value, reserve)?;
+        if values.borrowed_value > values.allowed_borrow_value {
+            return Err(LendingError::WithdrawTooLarge);
+        }
+        position.market_value_wad.set(remaining_value);
+        obligation.set_values(&values);
+    } else {
+        obligation.mark_stale();
+    }
+    obligation.withdraw_shares(index, shares)?;
+    Ok(Withdrawal { shares, amount })
+}
