@@ -25,6 +25,28 @@ async fn print_table(h: &mut Harness, m: &StandardMarket, rows: &[(&str, Pubkey)
     println!();
 }
 
+/// What a wallet shows alice before she acts: solvent-client's queries, the program's own code
+/// run on copies of the accounts, and the program agreeing to the base unit.
+async fn client_queries(h: &mut Harness, m: &StandardMarket, user: &TestUser) {
+    let mut chain = InProcessChain { harness: h };
+    let view = MarketView::load_with(&mut chain, &m.market.market, &[m.sol.reserve, m.usdc.reserve]).await.expect("view");
+    let obligation = chain.obligation(&user.obligation).await.expect("obligation");
+    let position = position(&view, &obligation).expect("position");
+    let limit = max_borrow(&view, &obligation, &m.usdc.reserve).expect("max_borrow");
+    println!("solvent-client on alice (health by kind, as the program computes it):");
+    for kind in HealthKind::ALL {
+        let health = position.values.health(kind);
+        println!("  {:<12} ${:>10.2} weighted collateral against ${:>9.2} of debt", format!("{kind:?}"), wad_to_f64(health.assets), wad_to_f64(health.liabilities));
+    }
+    let price = position.liquidation_prices[0].1.map(|p| p.mantissa as f64 * 10f64.powi(p.exponent)).unwrap_or(0.0);
+    println!("  liquidatable at SOL ${price:.2} or below; max_borrow: {} USDC more", view.amount(&m.usdc.reserve, limit.amount));
+    let ix = borrow_ix(&m.market, &m.usdc, &user.obligation, &user.keypair.pubkey(), &user.usdc_account, limit.amount + 1);
+    let ixs = h.with_refresh(&user.obligation, &[&m.sol, &m.usdc], ix).await;
+    let outcome = h.send(&ixs, &[&user.keypair]).await;
+    let refused = outcome.custom_error().and_then(solvent::errors::LendingError::from_code).expect("one unit more is refused");
+    println!("  the program refuses one base unit more: {refused:?} (class {:?}; the client predicted {:?})\n", refused.class(), limit.refused_above.expect("refused"));
+}
+
 async fn refresh_everything(h: &mut Harness, m: &StandardMarket, rows: &[(&str, Pubkey)]) {
     h.must_send(&[refresh_reserve_ix(&m.sol), refresh_reserve_ix(&m.usdc)], &[]).await;
     for (_, key) in rows {
@@ -81,6 +103,7 @@ async fn main() {
     println!("Obligations at SOL = $150:");
     refresh_everything(&mut h, &m, &rows).await;
     print_table(&mut h, &m, &rows).await;
+    client_queries(&mut h, &m, &borrowers[0].user).await;
 
     println!("Price shock: SOL $150 -> $125 (-17%)\n");
     h.set_price(&m.sol.oracle, 12_500_000_000, 0, SOL_PRICE_EXPO).await;

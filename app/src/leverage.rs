@@ -9,6 +9,7 @@
 //! Amounts are computed with the program's own state methods (`Reserve`, `Obligation`, the
 //! oracle reader) on copies of the accounts accrued to the transaction's time, so the builder's
 //! prediction is what the program books, to the base unit.
+use solvent::state::HealthKind;
 use solvent::math::{Rounding, Wad, BPS_DENOMINATOR};
 use solvent::oracle::{read_price, CheckedPrice, OraclePrice};
 use solvent::state::{Obligation, ObligationValues, Reserve};
@@ -272,7 +273,7 @@ impl LeverageContext {
         }
         let current = self.current();
         let collateral_value = unworkable(current.values.deposited_value.checked_add(self.collateral.value(own_collateral)), "value")?;
-        let debt_value = current.values.borrowed_value;
+        let debt_value = current.values.health(HealthKind::Initial).liabilities;
         let equity = collateral_value.checked_sub(debt_value).filter(|e| !e.is_zero()).ok_or(LeverageError::NoEquity)?;
         // Before costs: the debt value at which equity × target = collateral.
         let target_debt_value = unworkable(equity.mul_bps(target_leverage_bps - ONE_X_BPS, Rounding::Down), "target")?;
@@ -334,7 +335,7 @@ impl LeverageContext {
 
         let after_collateral = Side { state: collateral_state, ..collateral.clone() };
         let after = summarize(&after_collateral, debt, self.collateral_shares() + shares, unworkable(self.debt().checked_add(Wad::from_u64(borrow_amount)), "debt")?);
-        if after.values.borrowed_value > after.values.allowed_borrow_value {
+        if !after.values.within_borrowing_power() {
             return Err(LeverageError::Unworkable("the borrow would exceed the allowed borrow value"));
         }
 
@@ -387,7 +388,7 @@ impl LeverageContext {
         let debt_after = if close { Wad::ZERO } else { unworkable(self.debt().checked_sub(Wad::from_u64(repay_amount)), "repay above debt")? };
         let after_collateral = Side { state: collateral_state, ..collateral.clone() };
         let after = summarize(&after_collateral, debt, held_shares - withdraw_shares, debt_after);
-        if after.values.borrowed_value > after.values.allowed_borrow_value {
+        if !after.values.within_borrowing_power() {
             return Err(LeverageError::Unworkable("the withdrawal would exceed the allowed borrow value"));
         }
 
@@ -513,7 +514,7 @@ fn values_at(collateral: &Reserve, shares: u64, debt_reserve: &Reserve, debt: Wa
 /// The position's values, leverage and liquidation price.
 pub fn summarize(collateral: &Side, debt: &Side, shares: u64, debt_amount: Wad) -> PositionSummary {
     let values = values_at(&collateral.state, shares, &debt.state, debt_amount).expect("values");
-    let equity = values.deposited_value.checked_sub(values.borrowed_value);
+    let equity = values.deposited_value.checked_sub(values.health(HealthKind::Initial).liabilities);
     let leverage_bps = match equity {
         Some(equity) if !equity.is_zero() && !debt_amount.is_zero() => {
             values.deposited_value.mul_ratio(ONE_X_BPS as u128, equity.raw(), Rounding::Down).map(|w| w.raw() as u64).unwrap_or(0)

@@ -6,7 +6,8 @@
 //! - `accounts`: decoding the program's accounts and token accounts (named byte offsets);
 //! - `refresh`: the refresh sequence an action needs, written once;
 //! - `view`: the market as the next transaction sees it (reserves refreshed with their oracles);
-//! - `query`: `max_borrow`, `max_withdraw`, `liquidation_price`, `quote_liquidation`,
+//! - `query`: `position` (the health engine's output by `HealthKind`, health factor,
+//!   liquidation price per collateral), `max_borrow`, `max_withdraw`, `liquidation_price`, `quote_liquidation`,
 //!   `best_liquidation` — the program's own code run on copies, so they agree with it exactly;
 //! - `chain`: the `Chain` trait and `RpcChain` (JSON-RPC); the test harness implements it for
 //!   the embedded bank;
@@ -28,7 +29,8 @@ pub use chain::{Chain, ChainError, RpcChain, Sent};
 pub use format::*;
 pub use instructions::*;
 pub use keys::*;
-pub use query::{best_liquidation, liquidation_price, max_borrow, max_withdraw, quote_liquidation, Limit, Opportunity};
+pub use query::{best_liquidation, liquidation_price, max_borrow, max_withdraw, position, quote_liquidation, Limit, Opportunity, Position};
+pub use solvent::state::{Health, HealthKind, ObligationValues};
 pub use refresh::*;
 pub use view::{MarketView, ReserveView};
 

@@ -144,6 +144,30 @@ pub fn quote_refreshed(
     program_quote(&view.state, refreshed, repay, withdraw, request)
 }
 
+/// An obligation as the next transaction's refresh will value it.
+#[derive(Clone, Debug)]
+pub struct Position {
+    /// The health engine's output (`values.health(kind)` for each `HealthKind`).
+    pub values: solvent::state::ObligationValues,
+    /// `Maintenance` assets / liabilities, rounded down (None without debt).
+    pub health_factor: Option<Wad>,
+    pub liquidatable: bool,
+    /// Per collateral reserve, the price at which the obligation becomes liquidatable, every
+    /// other price unchanged (`liquidation_price`).
+    pub liquidation_prices: Vec<(Pubkey, Option<OraclePrice>)>,
+}
+
+/// `obligation` valued as the refresh in the next transaction will value it.
+pub fn position(view: &MarketView, obligation: &Obligation) -> Result<Position, LendingError> {
+    let (refreshed, values) = view.refresh_obligation(obligation)?;
+    let collateral = crate::refresh::obligation_reserves(&refreshed)[..refreshed.deposit_count()].to_vec();
+    let mut liquidation_prices = Vec::with_capacity(collateral.len());
+    for reserve in collateral {
+        liquidation_prices.push((reserve, liquidation_price(view, obligation, &reserve)?));
+    }
+    Ok(Position { values, health_factor: values.health_factor(), liquidatable: values.is_unhealthy(), liquidation_prices })
+}
+
 /// One liquidation the program would execute now, valued at spot for the liquidator.
 #[derive(Clone, Copy, Debug)]
 pub struct Opportunity {

@@ -1,7 +1,8 @@
 //! The client's queries against the program, on the `.so`, over seeded random obligations
 //! (`QUERY_CASES`, default 200): `max_withdraw` and `max_borrow` are exactly the program's
 //! limits (the quoted maximum is accepted, one base unit more refused with the error the query
-//! names), and `quote_liquidation` (what the keeper ranks and sends) is exactly what
+//! names), `position`'s liquidation price is exact to the oracle tick (liquidatable there, not
+//! one tick above), and `quote_liquidation` (what the keeper ranks and sends) is exactly what
 //! `liquidate` does: the same repayment, the same tokens and shares paid, the same debt settled
 //! and collateral taken, to the base unit, or the same refusal.
 use solvent::errors::LendingError;
@@ -55,10 +56,6 @@ impl Market {
         MarketView::load_with(&mut InProcessChain { harness: &mut self.h }, &self.m.market.market, &reserves).await.expect("view")
     }
 
-    fn reserves(&self) -> [&TestReserve; 3] {
-        [&self.m.sol, &self.m.usdc, &self.eth]
-    }
-
     async fn send_with_refresh(&mut self, obligation: &Pubkey, action: Instruction, signers: &[&Keypair]) -> TxOutcome {
         let reserves = [self.m.sol.clone(), self.m.usdc.clone(), self.eth.clone()];
         let refs: Vec<&TestReserve> = reserves.iter().collect();
@@ -93,7 +90,7 @@ async fn the_client_queries_are_the_programs_limits_to_the_base_unit() {
     let cases: usize = std::env::var("QUERY_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
     let mut rng = Rng(0x5017_e17c_11e7);
     let mut market = Market::new().await;
-    let (mut borrow_limits, mut withdraw_limits, mut liquidations, mut refusals) = (0, 0, 0, 0);
+    let (mut borrow_limits, mut withdraw_limits, mut liquidations, mut refusals, mut liquidation_prices) = (0, 0, 0, 0, 0);
     let mut bound_by = std::collections::BTreeMap::<String, usize>::new();
     for case in 0..cases {
         market.new_slot_at_prices(SOL_PRICE, ETH_PRICE).await;
@@ -140,6 +137,28 @@ async fn the_client_queries_are_the_programs_limits_to_the_base_unit() {
         let (us, ua) = (usdc.clone(), user.usdc_account);
         check_limit(&mut market, &user, limit, |amount| borrow_ix(&mk, &us, &ob, &owner, &ua, amount), "borrow").await;
         borrow_limits += 1;
+
+        // Every fourth case: the SOL price at which the position turns liquidatable, on chain.
+        if case % 4 == 0 {
+            market.new_slot_at_prices(SOL_PRICE, ETH_PRICE).await;
+            let view = market.view().await;
+            let obligation = market.h.obligation(&user.obligation).await;
+            let quoted = position(&view, &obligation).expect("position");
+            let (_, price) = quoted.liquidation_prices.iter().find(|(r, _)| *r == sol.reserve).copied().expect("SOL is collateral");
+            // None: the other collateral covers the debt even with SOL at one tick.
+            let checks = match price {
+                Some(price) => vec![(price.mantissa, true), (price.mantissa + 1, false)],
+                None => vec![(1, false)],
+            };
+            for (mantissa, liquidatable) in checks {
+                market.h.set_price(&sol.oracle, mantissa as i64, 0, SOL_PRICE_EXPO).await;
+                let refresh = market.h.refresh_all_ixs(&user.obligation, &obligation, &[&sol, &usdc, &eth]);
+                market.h.must_send(&refresh, &[]).await;
+                let values = market.h.obligation(&user.obligation).await.values();
+                assert_eq!(values.is_unhealthy(), liquidatable, "case {case}: SOL at {mantissa} (quoted liquidation price {price:?})");
+            }
+            liquidation_prices += 1;
+        }
 
         // Prices fall (or not): quote_liquidation against liquidate.
         let sol_price = (SOL_PRICE as f64 * rng.between(0.55, 1.0)) as i64;
@@ -193,7 +212,7 @@ async fn the_client_queries_are_the_programs_limits_to_the_base_unit() {
         }
     }
     println!(
-        "{cases} random obligations: {withdraw_limits} max_withdraw and {borrow_limits} max_borrow limits exact, {liquidations} liquidations as quoted, {refusals} refusals as quoted; limits bound by {bound_by:?}"
+        "{cases} random obligations: {withdraw_limits} max_withdraw and {borrow_limits} max_borrow limits exact, {liquidation_prices} liquidation prices exact to the tick, {liquidations} liquidations as quoted, {refusals} refusals as quoted; limits bound by {bound_by:?}"
     );
     assert!(liquidations >= cases / 4 && refusals >= cases / 10, "the cases cover both outcomes: {liquidations} liquidations, {refusals} refusals");
 }

@@ -10,6 +10,7 @@ use solvent::math::{Wad, WAD};
 use solvent::oracle::{read_price_update_v2, ORACLE_SOURCE_PYTH_LEGACY, ORACLE_SOURCE_PYTH_PULL, PRICE_UPDATE_V2_DISCRIMINATOR};
 use solvent::state::ReserveConfig;
 use solvent_tests::*;
+use solvent::state::HealthKind;
 
 const SOL_FEED: [u8; 32] = [0xef; 32];
 const SOL: u64 = 1_000_000_000;
@@ -222,8 +223,8 @@ async fn a_pumped_spot_price_raises_no_borrowing_power_and_trips_the_breaker() {
     let outcome = m.refresh().await;
     assert!(outcome.emitted::<PriceHaltStarted>(), "the halt is announced");
     let pumped = m.h.obligation(&m.borrower.obligation).await.values();
-    assert_eq!(pumped.allowed_borrow_value, before.allowed_borrow_value, "collateral is still valued at the EMA");
-    assert_eq!(pumped.unhealthy_borrow_value, before.unhealthy_borrow_value, "nor does the health factor");
+    assert_eq!(pumped.health(HealthKind::Initial).assets, before.health(HealthKind::Initial).assets, "collateral is still valued at the EMA");
+    assert_eq!(pumped.health(HealthKind::Maintenance).assets, before.health(HealthKind::Maintenance).assets, "nor does the health factor");
     assert_eq!(m.h.reserve(&m.sol.reserve).await.price_halted, 1);
 
     // New borrowing and withdrawing halt, for the pumped reserve and against it.
@@ -291,7 +292,7 @@ async fn a_one_update_crash_does_not_liquidate_a_position_healthy_at_the_ema() {
     let ixs = m.h.with_refresh(&m.borrower.obligation, &[&m.sol, &m.usdc], liquidate(&m)).await;
     assert_rejected(&mut m.h, &ixs, &[&liquidator.keypair], LendingError::ObligationHealthy, &keys).await;
     // Borrowing power is at the crashed price: no new borrowing against it.
-    assert!(values.borrowed_value > values.allowed_borrow_value);
+    assert!(!values.within_borrowing_power());
 
     // The crash persists and the EMA follows to $100: threshold $800 < $1,000 on both prices, and
     // liquidation goes ahead through the breaker (spot $50 is still 50% below the EMA).
@@ -317,11 +318,11 @@ async fn spot_only_valuation_is_a_per_reserve_choice() {
     m.set_sol(2 * SOL_PRICE, SOL_PRICE).await;
     m.refresh().await;
     let spot_valued = m.h.obligation(&m.borrower.obligation).await.values();
-    assert_eq!(spot_valued.allowed_borrow_value.raw(), before.allowed_borrow_value.raw() * 2);
+    assert_eq!(spot_valued.health(HealthKind::Initial).assets.raw(), before.health(HealthKind::Initial).assets.raw() * 2);
     assert_eq!(m.h.reserve(&m.sol.reserve).await.price_halted, 0, "no band, no halt");
     // Back to conservative (the default): the EMA caps it again.
     let config = ReserveConfig { price_band_bps: 0, ..sol_config() };
     m.h.must_send(&[update_config_ix(&m.market, &owner.pubkey(), &m.sol, config)], &[&owner]).await;
     m.refresh().await;
-    assert_eq!(m.h.obligation(&m.borrower.obligation).await.values().allowed_borrow_value, before.allowed_borrow_value);
+    assert_eq!(m.h.obligation(&m.borrower.obligation).await.values().health(HealthKind::Initial).assets, before.health(HealthKind::Initial).assets);
 }

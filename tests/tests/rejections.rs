@@ -4,6 +4,7 @@ use pyth_sdk_solana::state::PriceStatus;
 use solvent::errors::LendingError;
 use solvent::state::ReserveConfig;
 use solvent_tests::*;
+use solvent::state::HealthKind;
 
 /// The standard market with the borrower holding 500 USDC of debt against 10 SOL.
 async fn market_with_debt() -> (Harness, StandardMarket) {
@@ -435,8 +436,8 @@ async fn wrong_token_program_authority_and_limit_get_their_own_errors() {
     let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
     h.must_send(&ixs[..ixs.len() - 1], &[]).await;
     let values = h.obligation(&b.obligation).await.values();
-    assert!(values.liquidation_deposited_value > values.deposited_value && !values.is_unhealthy(), "revalued at liquidation prices, healthy there: {values:?}");
-    assert!(values.liquidation_borrowed_value < values.borrowed_value);
+    assert!(values.health(HealthKind::Payout).assets > values.deposited_value && !values.is_unhealthy(), "revalued at liquidation prices, healthy there: {values:?}");
+    assert!(values.health(HealthKind::Maintenance).liabilities < values.health(HealthKind::Initial).liabilities);
     let keys = watched(&m);
     assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::BorrowTooLarge, &keys).await;
 }

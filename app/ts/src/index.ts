@@ -200,7 +200,15 @@ function liquidityForShares(reserve: generated.Reserve, shares: bigint): bigint 
   return (total * shares) / reserve.collateralSupply;
 }
 
+/** What a health is measured for, as the program's `HealthKind`: borrowing power (`initial`),
+ *  liquidation eligibility (`maintenance`), what a liquidation may pay out (`payout`). */
+export type HealthKind = 'initial' | 'maintenance' | 'payout';
+/** One kind's sums: weighted collateral against weighted debt (quote value, 18 decimals). */
+export type Health = { assetsWad: bigint; liabilitiesWad: bigint };
+
 export type Position = {
+  /** The program's health engine output by kind (`ObligationValues::health`). */
+  health: Record<HealthKind, Health>;
   deposits: { reserve: Address; shares: bigint; valueWad: bigint }[];
   borrows: { reserve: Address; debtWad: bigint; valueWad: bigint }[];
   depositedValueWad: bigint;
@@ -259,10 +267,12 @@ export function readPosition(obligation: generated.Obligation, reserves: Map<Add
   const borrowedValueWad = borrows.reduce((sum, b) => sum + b.valueWad, 0n);
   let unhealthyBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.valueWad, d.config.liquidationThresholdBps), 0n);
   let liquidationBorrowedValueWad = borrowedValueWad;
+  let payoutAssetsWad = depositedValueWad;
   if (borrowedValueWad > unhealthyBorrowValueWad) {
     // Unhealthy at conservative prices: judged at liquidation prices, as the program does.
     unhealthyBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.liquidationValueWad, d.config.liquidationThresholdBps), 0n);
     liquidationBorrowedValueWad = borrows.reduce((sum, b) => sum + b.liquidationValueWad, 0n);
+    payoutAssetsWad = deposits.reduce((sum, d) => sum + d.liquidationValueWad, 0n);
   }
   const healthFactor =
     liquidationBorrowedValueWad === 0n ? undefined : Number((unhealthyBorrowValueWad * 1_000_000n) / liquidationBorrowedValueWad) / 1e6;
@@ -273,6 +283,11 @@ export function readPosition(obligation: generated.Obligation, reserves: Map<Add
     liquidationPrice = Number(liquidationBorrowedValueWad) / 1e18 / (tokens * (d.config.liquidationThresholdBps / 10_000));
   }
   return {
+    health: {
+      initial: { assetsWad: allowedBorrowValueWad, liabilitiesWad: borrowedValueWad },
+      maintenance: { assetsWad: unhealthyBorrowValueWad, liabilitiesWad: liquidationBorrowedValueWad },
+      payout: { assetsWad: payoutAssetsWad, liabilitiesWad: liquidationBorrowedValueWad },
+    },
     deposits: deposits.map(({ reserve, shares, valueWad }) => ({ reserve, shares, valueWad })),
     borrows: borrows.map(({ reserve, debtWad, valueWad }) => ({ reserve, debtWad, valueWad })),
     depositedValueWad,
@@ -288,7 +303,14 @@ export function readPosition(obligation: generated.Obligation, reserves: Map<Add
 
 /** The values refresh_obligation cached on the obligation, as bigints. */
 export function cachedValues(obligation: generated.Obligation) {
+  const debt = storedWad(obligation.liquidationBorrowedValueWad);
+  const health: Record<HealthKind, Health> = {
+    initial: { assetsWad: storedWad(obligation.allowedBorrowValueWad), liabilitiesWad: storedWad(obligation.borrowedValueWad) },
+    maintenance: { assetsWad: storedWad(obligation.unhealthyBorrowValueWad), liabilitiesWad: debt },
+    payout: { assetsWad: storedWad(obligation.liquidationDepositedValueWad), liabilitiesWad: debt },
+  };
   return {
+    health,
     depositedValueWad: storedWad(obligation.depositedValueWad),
     borrowedValueWad: storedWad(obligation.borrowedValueWad),
     allowedBorrowValueWad: storedWad(obligation.allowedBorrowValueWad),

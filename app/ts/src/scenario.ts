@@ -202,6 +202,7 @@ export async function runScenario(chain: ScenarioChain, log: (line: string) => v
   await refreshOnly();
   let position = readPosition(await obligationState(borrower.obligation), await reservesNow());
   const cached = cachedValues(await obligationState(borrower.obligation));
+  assert.deepEqual(position.health, cached.health, 'the health engine by kind, client = program');
   assert.equal(position.depositedValueWad, cached.depositedValueWad);
   assert.equal(position.borrowedValueWad, cached.borrowedValueWad);
   assert.equal(position.allowedBorrowValueWad, cached.allowedBorrowValueWad);

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 // A LiteSVM chain with the built program and SPL Token, and account builders for tests.
 import {
   addSignersToTransactionMessage,
@@ -144,4 +146,21 @@ export function liteSvmScenarioChain(chain: Chain): ScenarioChain {
       chain.setPriceUpdate(account, feed, price, price, exponent);
     },
   };
+}
+
+/** A built Rust binary of the workspace (scripts/test.sh builds them), by name. */
+export function cargoBinary(name: string): string {
+  const targetDir = process.env.CARGO_TARGET_DIR ?? fileURLToPath(new URL('../../../target', import.meta.url));
+  return join(targetDir, 'debug', name);
+}
+
+/** Runs `binary` with `args` to its end: exit code and everything it printed. */
+export function runBinary(binary: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(binary, args);
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('close', (code) => resolve({ code, output }));
+  });
 }

@@ -3,30 +3,17 @@
 // unhealthy obligation over getProgramAccounts and liquidates it with real transactions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Keypair } from '@solana/web3.js';
 import { createKeyPairSignerFromBytes, type Address } from '@solana/kit';
 import { getBorrowInstruction, getDepositInstruction, getObligationDecoder, refreshThenAct } from '../src/index.ts';
 import { createMarket, listReserve, newObligation, reserveConfig, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
-import { Chain, liteSvmScenarioChain } from './helpers.ts';
+import { Chain, cargoBinary, liteSvmScenarioChain, runBinary } from './helpers.ts';
 import { RpcBridge } from './rpc-bridge.ts';
 
-const targetDir = process.env.CARGO_TARGET_DIR ?? fileURLToPath(new URL('../../../target', import.meta.url));
-const KEEPER = join(targetDir, 'debug', 'solvent-keeper');
-
-function run(binary: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(binary, args);
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
+const KEEPER = cargoBinary('solvent-keeper');
 
 test('the keeper binary liquidates over JSON-RPC', { skip: existsSync(KEEPER) ? false : `${KEEPER} not built (scripts/test.sh builds it)` }, async () => {
   const chain = await Chain.start();
@@ -63,7 +50,7 @@ test('the keeper binary liquidates over JSON-RPC', { skip: existsSync(KEEPER) ? 
   const bridge = new RpcBridge(chain.svm);
   const url = await bridge.start();
   try {
-    const { code, output } = await run(KEEPER, [
+    const { code, output } = await runBinary(KEEPER, [
       '--url', url, '--market', market.address, '--keypair', join(dir, 'liquidator.json'),
       '--token-account', `${usdc.mint}=${liquidatorUsdc}`, '--token-account', `${sol.mint}=${liquidatorSol}`, '--passes', '1',
     ]);

@@ -4,30 +4,17 @@
 // in-process counterpart is app/tests/leverage.rs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Keypair } from '@solana/web3.js';
 import { createKeyPairSignerFromBytes } from '@solana/kit';
 import { getDepositInstruction, getInitObligationInstruction, getObligationDecoder, obligationAddress } from '../src/index.ts';
 import { createMarket, listReserve, newObligation, reserveConfig, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
-import { Chain, liteSvmScenarioChain } from './helpers.ts';
+import { Chain, cargoBinary, liteSvmScenarioChain, runBinary } from './helpers.ts';
 import { RpcBridge } from './rpc-bridge.ts';
 
-const targetDir = process.env.CARGO_TARGET_DIR ?? fileURLToPath(new URL('../../../target', import.meta.url));
-const LEVERAGE = join(targetDir, 'debug', 'solvent-leverage');
-
-function run(binary: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(binary, args);
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
+const LEVERAGE = cargoBinary('solvent-leverage');
 
 const storedWad = (value: { leBytes: ArrayLike<number> }) => {
   let out = 0n;
@@ -74,7 +61,7 @@ test('the leverage builder opens and closes a position over JSON-RPC', { skip: e
   const bridge = new RpcBridge(chain.svm);
   const url = await bridge.start();
   try {
-    const opened = await run(LEVERAGE, ['--url', url, ...common, 'open', '--own-collateral', '5000000000', '--target-bps', '20000']);
+    const opened = await runBinary(LEVERAGE, ['--url', url, ...common, 'open', '--own-collateral', '5000000000', '--target-bps', '20000']);
     assert.equal(opened.code, 0, opened.output);
     assert.match(opened.output, /leverage 2\.00x/, opened.output);
     let state = getObligationDecoder().decode(chain.data(obligation));
@@ -86,12 +73,12 @@ test('the leverage builder opens and closes a position over JSON-RPC', { skip: e
     assert.equal(chain.tokenBalance(traderSol), 5_000_000_000n, 'the other 5 SOL stay in the wallet');
 
     // A refused plan is a clear error and sends nothing: 10x is above the maximum for LTV 75%.
-    const refused = await run(LEVERAGE, ['--url', url, ...common, 'open', '--own-collateral', '0', '--target-bps', '100000']);
+    const refused = await runBinary(LEVERAGE, ['--url', url, ...common, 'open', '--own-collateral', '0', '--target-bps', '100000']);
     assert.equal(refused.code, 1, refused.output);
     assert.match(refused.output, /above the maximum 3\.75x/, refused.output);
 
     chain.advance(1n);
-    const closed = await run(LEVERAGE, ['--url', url, ...common, 'close']);
+    const closed = await runBinary(LEVERAGE, ['--url', url, ...common, 'close']);
     assert.equal(closed.code, 0, closed.output);
     state = getObligationDecoder().decode(chain.data(obligation));
     assert.equal(state.borrows[0].borrowReserve, '11111111111111111111111111111111', 'no debt left');

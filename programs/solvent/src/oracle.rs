@@ -24,9 +24,47 @@ impl OraclePrice {
     }
 }
 
-/// Where a reserve's price comes from.
+/// Where a reserve's price comes from (`Reserve::oracle_source`, stored as a `u8`).
 pub const ORACLE_SOURCE_PYTH_LEGACY: u8 = 0;
 pub const ORACLE_SOURCE_PYTH_PULL: u8 = 1;
+
+/// `Reserve::oracle_source` as an enum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OracleSource {
+    /// A Pyth legacy price account owned by the market's oracle program.
+    PythLegacy,
+    /// A Pyth pull-oracle `PriceUpdateV2` account owned by the receiver program.
+    PythPull,
+}
+
+impl OracleSource {
+    /// The source a stored byte names (`InvalidOracleSource` for any other).
+    pub fn from_u8(source: u8) -> Result<OracleSource, LendingError> {
+        match source {
+            ORACLE_SOURCE_PYTH_LEGACY => Ok(OracleSource::PythLegacy),
+            ORACLE_SOURCE_PYTH_PULL => Ok(OracleSource::PythPull),
+            _ => Err(LendingError::InvalidOracleSource),
+        }
+    }
+}
+
+/// `PriceUpdateV2`'s Borsh layout: the 8-byte discriminator, the 32-byte write authority, then
+/// the verification level's tag at this offset (`Full` is the tag alone; `Partial` adds a
+/// signature count, and is refused).
+const PRICE_UPDATE_VERIFICATION_OFFSET: usize = 40;
+const VERIFICATION_PARTIAL: u8 = 0;
+const VERIFICATION_FULL: u8 = 1;
+/// Where the price message starts after a `Full` tag.
+const PRICE_MESSAGE_OFFSET: usize = PRICE_UPDATE_VERIFICATION_OFFSET + 1;
+/// Field offsets within the price message: feed id (32 bytes), price, confidence (8 each),
+/// exponent (4), publish time, previous publish time, EMA price, EMA confidence (8 each).
+const MESSAGE_FEED_ID: usize = 0;
+const MESSAGE_PRICE: usize = 32;
+const MESSAGE_CONFIDENCE: usize = 40;
+const MESSAGE_EXPONENT: usize = 48;
+const MESSAGE_PUBLISH_TIME: usize = 52;
+const MESSAGE_EMA_PRICE: usize = 68;
+const MESSAGE_EMA_CONFIDENCE: usize = 76;
 
 /// The Pyth Solana receiver program, owner of every `PriceUpdateV2` account (the same id on
 /// mainnet and devnet).
@@ -115,24 +153,23 @@ pub fn read_price_update_v2(data: &[u8], feed_id: &[u8; 32]) -> Result<PriceRead
     if data.get(..8) != Some(&PRICE_UPDATE_V2_DISCRIMINATOR[..]) {
         return Err(invalid);
     }
-    let message = match data.get(40) {
-        Some(1) => 41,
-        Some(0) => return Err(LendingError::OracleNotFullyVerified),
+    let message = match data.get(PRICE_UPDATE_VERIFICATION_OFFSET) {
+        Some(&VERIFICATION_FULL) => PRICE_MESSAGE_OFFSET,
+        Some(&VERIFICATION_PARTIAL) => return Err(LendingError::OracleNotFullyVerified),
         _ => return Err(invalid),
     };
     let field = |offset: usize, len: usize| data.get(message + offset..message + offset + len).ok_or(invalid);
     let i64_at = |offset: usize| field(offset, 8).map(|b| i64::from_le_bytes(b.try_into().unwrap_or_default()));
-    if field(0, 32)? != feed_id {
+    if field(MESSAGE_FEED_ID, 32)? != feed_id {
         return Err(LendingError::OracleFeedMismatch);
     }
     Ok(PriceReading {
-        price: i64_at(32)?,
-        confidence: i64_at(40)? as u64,
-        exponent: i32::from_le_bytes(field(48, 4)?.try_into().unwrap_or_default()),
-        publish_time: i64_at(52)?,
-        // 60: prev_publish_time
-        ema_price: i64_at(68)?,
-        ema_confidence: i64_at(76)? as u64,
+        price: i64_at(MESSAGE_PRICE)?,
+        confidence: i64_at(MESSAGE_CONFIDENCE)? as u64,
+        exponent: i32::from_le_bytes(field(MESSAGE_EXPONENT, 4)?.try_into().unwrap_or_default()),
+        publish_time: i64_at(MESSAGE_PUBLISH_TIME)?,
+        ema_price: i64_at(MESSAGE_EMA_PRICE)?,
+        ema_confidence: i64_at(MESSAGE_EMA_CONFIDENCE)? as u64,
     })
 }
 
@@ -145,10 +182,9 @@ pub fn read_price(
     max_price_age_secs: u32,
     max_confidence_bps: u16,
 ) -> Result<CheckedPrice, LendingError> {
-    let reading = match source {
-        ORACLE_SOURCE_PYTH_LEGACY => read_pyth_legacy(data)?,
-        ORACLE_SOURCE_PYTH_PULL => read_price_update_v2(data, feed_id)?,
-        _ => return Err(LendingError::InvalidOracleSource),
+    let reading = match OracleSource::from_u8(source)? {
+        OracleSource::PythLegacy => read_pyth_legacy(data)?,
+        OracleSource::PythPull => read_price_update_v2(data, feed_id)?,
     };
     check_price(&reading, now_unix_timestamp, max_price_age_secs, max_confidence_bps)
 }

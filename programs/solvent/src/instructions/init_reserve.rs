@@ -1,7 +1,7 @@
 use crate::errors::LendingError;
 use crate::events::ReserveInitialized;
 use crate::math::Wad;
-use crate::oracle::{read_price, ORACLE_SOURCE_PYTH_LEGACY, ORACLE_SOURCE_PYTH_PULL, PYTH_RECEIVER_PROGRAM_ID};
+use crate::oracle::{read_price, OracleSource, PYTH_RECEIVER_PROGRAM_ID};
 use crate::state::*;
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
@@ -72,10 +72,9 @@ pub fn handler(ctx: Context<InitReserve>, config: ReserveConfig, oracle_source: 
     let accounts = &ctx.accounts;
     require!(accounts.liquidity_mint.decimals <= MAX_TOKEN_DECIMALS, LendingError::InvalidTokenDecimals);
     crate::listing::check_mint_extensions(&accounts.liquidity_mint.to_account_info().try_borrow_data()?, &accounts.token_program.key())?;
-    let oracle_program = match oracle_source {
-        ORACLE_SOURCE_PYTH_LEGACY => accounts.lending_market.oracle_program,
-        ORACLE_SOURCE_PYTH_PULL => PYTH_RECEIVER_PROGRAM_ID,
-        _ => return err!(LendingError::InvalidOracleSource),
+    let oracle_program = match OracleSource::from_u8(oracle_source)? {
+        OracleSource::PythLegacy => accounts.lending_market.oracle_program,
+        OracleSource::PythPull => PYTH_RECEIVER_PROGRAM_ID,
     };
     require_keys_eq!(*accounts.oracle.owner, oracle_program, LendingError::InvalidOracleOwner);
     let clock = Clock::get()?;

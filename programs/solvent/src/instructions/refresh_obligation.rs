@@ -1,6 +1,6 @@
 use crate::errors::LendingError;
 use crate::events::ObligationRefreshed;
-use crate::state::{Obligation, Reserve};
+use crate::state::{HealthKind, Obligation, Reserve};
 use anchor_lang::prelude::*;
 
 /// Remaining accounts: the reserve of every deposit, then of every borrow, in the obligation's
@@ -36,9 +36,9 @@ pub fn handler<'info>(ctx: Context<'info, RefreshObligation<'info>>) -> Result<(
     emit!(ObligationRefreshed {
         obligation: ctx.accounts.obligation.key(),
         deposited_value_wad: values.deposited_value.raw(),
-        borrowed_value_wad: values.borrowed_value.raw(),
-        allowed_borrow_value_wad: values.allowed_borrow_value.raw(),
-        unhealthy_borrow_value_wad: values.unhealthy_borrow_value.raw(),
+        borrowed_value_wad: values.health(HealthKind::Initial).liabilities.raw(),
+        allowed_borrow_value_wad: values.health(HealthKind::Initial).assets.raw(),
+        unhealthy_borrow_value_wad: values.health(HealthKind::Maintenance).assets.raw(),
     });
     Ok(())
 }

@@ -1,4 +1,4 @@
-use super::{settle_repayment, LendingMarket, LiquidationLimits, Obligation, ObligationValues, Reserve, ReserveConfig};
+use super::{settle_repayment, HealthKind, LendingMarket, LiquidationLimits, Obligation, ObligationValues, Reserve, ReserveConfig};
 use crate::errors::{LendingError, OrOverflow};
 use crate::math::{Rounding, Wad, BPS_DENOMINATOR};
 
@@ -99,7 +99,7 @@ pub fn quote_liquidation(
     }
     let borrow = obligation.borrows.get(request.borrow_slot).ok_or(LendingError::BorrowNotFound)?;
     let collateral = obligation.deposits.get(request.deposit_index).ok_or(LendingError::DepositNotFound)?;
-    let limits = market.liquidation_limits(values.deposited_value, values.borrowed_value);
+    let limits = market.liquidation_limits(values.deposited_value, values.health(HealthKind::Initial).liabilities);
     let unhealthy_for_secs = request.now.saturating_sub(obligation.unhealthy_since);
     let auction_bonus_bps = liquidation_bonus_bps(&withdraw_reserve.config, &values, unhealthy_for_secs);
     let insolvent = !values.is_solvent();
@@ -151,12 +151,13 @@ pub fn quote_liquidation(
 /// health factor (`HF < LT`): a solvent obligation then has another collateral whose threshold
 /// is at or below its health factor (HF is at least the value-weighted mean threshold).
 pub fn health_preserving_bonus(values: &ObligationValues, lt_bps: u16, bonus_bps: u64) -> Result<u64, LendingError> {
-    let debt = values.liquidation_borrowed_value;
+    let (maintenance, payout) = (values.health(HealthKind::Maintenance), values.health(HealthKind::Payout));
+    let debt = maintenance.liabilities;
     // Fast path, multiplications only: the auction's bonus keeps both ratios. The sums are
     // scaled to 64 bits, collateral rounded down and debt up, so the fast path can only be
     // refused where the exact computation below would have allowed it.
     use crate::math::{shift_down, shift_to_64_bits, shift_up};
-    let (weighted, collateral) = (values.unhealthy_borrow_value.raw(), values.liquidation_deposited_value.raw());
+    let (weighted, collateral) = (maintenance.assets.raw(), payout.assets.raw());
     let shift = shift_to_64_bits(weighted | collateral | debt.raw());
     let debt_up = shift_up(debt.raw(), shift);
     // Bounds: scaled values <= 2^64, the multiplier < 2^40 (checked), lt < 2^14,
@@ -234,11 +235,12 @@ pub fn liquidation_bonus_bps(config: &ReserveConfig, values: &ObligationValues, 
         return min as u64;
     }
     let full = BPS_DENOMINATOR;
-    let depth = match values.liquidation_borrowed_value.checked_sub(values.unhealthy_borrow_value) {
-        Some(excess) if !values.unhealthy_borrow_value.is_zero() => crate::math::mul_div(
+    let maintenance = values.health(HealthKind::Maintenance);
+    let depth = match maintenance.liabilities.checked_sub(maintenance.assets) {
+        Some(excess) if !maintenance.assets.is_zero() => crate::math::mul_div(
             excess.raw(),
             full * full,
-            values.unhealthy_borrow_value.raw().saturating_mul(DEPTH_FOR_MAX_BONUS_BPS),
+            maintenance.assets.raw().saturating_mul(DEPTH_FOR_MAX_BONUS_BPS),
             Rounding::Down,
         )
         .unwrap_or(full),
@@ -350,7 +352,7 @@ pub fn values_after_liquidation(
     } else {
         (plan.seize_value, plan.seize_value.mul_bps(threshold, Rounding::Up))
     };
-    after.take_liquidation_collateral(value, weighted.or_overflow()?);
+    after.take_liquidation_collateral_weighted([weighted.or_overflow()?, value]);
     after.take_liquidation_debt(if debt_settled_whole { quote.debt_value_before } else { plan.repay_value });
     if !quote.insolvent && !after.health_not_below(before) {
         return Err(LendingError::LiquidationLoweredHealth);
@@ -362,7 +364,7 @@ pub fn values_after_liquidation(
 mod tests {
     use super::*;
     use crate::math::WAD;
-    use crate::state::ReserveConfig;
+    use crate::state::{Health, ReserveConfig};
     use bytemuck::Zeroable;
 
     fn reserve(decimals: u8, price_dollars: u128, bonus_bps: u16) -> Reserve {
@@ -425,10 +427,9 @@ mod tests {
             liquidation_bonus_ramp_secs: 600,
             ..Default::default()
         };
-        let values = |borrowed: u128, unhealthy: u128| ObligationValues {
-            liquidation_borrowed_value: Wad(borrowed * WAD),
-            unhealthy_borrow_value: Wad(unhealthy * WAD),
-            ..Default::default()
+        let values = |borrowed: u128, unhealthy: u128| {
+            let maintenance = Health { assets: Wad(unhealthy * WAD), liabilities: Wad(borrowed * WAD) };
+            ObligationValues::with_health(Wad::ZERO, Health::default(), maintenance, Wad::ZERO)
         };
         // Just unhealthy, just now: the minimum.
         assert_eq!(liquidation_bonus_bps(&config, &values(1_000, 1_000), 0), 500);

@@ -1,4 +1,4 @@
-use super::{Reserve, StoredWad};
+use super::{weighted, Health, HealthKind, Reserve, ReserveConfig, Side, StoredWad};
 use crate::errors::{overflow, LendingError};
 use crate::math::{Rounding, Wad};
 use anchor_lang::prelude::*;
@@ -72,119 +72,164 @@ pub struct Obligation {
 type ObligationResult<T> = std::result::Result<T, LendingError>;
 
 
-/// What the position limits and health depend on, as cached by the last refresh.
+/// The health engine's output for an obligation, as cached by the last refresh: one `Health`
+/// per `HealthKind` (see `state::health`), plus the unweighted collateral at the borrowing-power
+/// prices.
 ///
-/// Borrowing power compares `borrowed_value` (debt at the debt price) with
-/// `allowed_borrow_value` (collateral at the collateral price × LTV). Liquidation eligibility
-/// compares `liquidation_borrowed_value` with `unhealthy_borrow_value` (collateral × liquidation
-/// threshold) at the prices a one-update spike cannot push over: collateral at the higher and
-/// debt at the lower of spot and EMA. Since those prices only make an obligation look healthier,
-/// an obligation healthy at the conservative prices is healthy at them too: then the two
-/// liquidation sums hold the conservative values (a lower bound of the health factor), and only
-/// an obligation unhealthy at conservative prices is valued a second time (`Obligation::revalue`).
+/// The liquidation kinds (`Maintenance`, `Payout`) are valued at prices that only make an
+/// obligation look healthier than the conservative ones do. So an obligation healthy for
+/// `Maintenance` at the conservative prices is healthy at the liquidation prices too: then the
+/// liquidation kinds hold their values at the conservative prices (a lower bound of the health
+/// factor), and only an obligation unhealthy there is valued a second time (`Obligation::revalue`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ObligationValues {
+    /// Σ collateral at the `Initial` asset prices, unweighted (dust limits, leverage, display).
     pub deposited_value: Wad,
-    pub borrowed_value: Wad,
-    pub allowed_borrow_value: Wad,
-    pub unhealthy_borrow_value: Wad,
-    pub liquidation_borrowed_value: Wad,
-    /// Σ collateral at the liquidation prices, unweighted (at the conservative prices while
-    /// the obligation is healthy at those, like the other two liquidation sums).
-    pub liquidation_deposited_value: Wad,
+    /// By `HealthKind as usize`, read through `health`: the `Payout` liabilities are not kept
+    /// here but are the `Maintenance` ones (both kinds weigh liabilities in full at the same
+    /// prices, which `the_liquidation_kinds_share_their_liabilities` checks), one sum less to
+    /// keep per debt.
+    sums: [Health; 3],
     /// A position's reserve has its price circuit breaker tripped.
     pub uses_halted_price: bool,
 }
 
 impl ObligationValues {
-    /// Adds one collateral position's contribution, valued at the collateral price.
+    /// The engine's output for `kind`.
+    pub fn health(&self, kind: HealthKind) -> Health {
+        match kind {
+            HealthKind::Payout => Health { assets: self.sums[2].assets, liabilities: self.sums[1].liabilities },
+            kind => self.sums[kind as usize],
+        }
+    }
+
+    /// Values with the given sums (for tests and off-chain what-ifs); `Payout`'s liabilities
+    /// are `Maintenance`'s.
+    pub fn with_health(deposited_value: Wad, initial: Health, maintenance: Health, payout_assets: Wad) -> ObligationValues {
+        let payout = Health { assets: payout_assets, liabilities: Wad::ZERO };
+        ObligationValues { deposited_value, sums: [initial, maintenance, payout], uses_halted_price: false }
+    }
+
+    /// The kinds whose `side` sum is kept here: every kind for assets; for liabilities the
+    /// `Payout` one is the `Maintenance` one.
+    #[inline(always)]
+    fn kept(kind: HealthKind, side: Side) -> bool {
+        !(kind == HealthKind::Payout && side == Side::Liability)
+    }
+
+    #[inline(always)]
+    fn add_for(&mut self, kinds: &[HealthKind], side: Side, value: Wad, config: &ReserveConfig) -> ObligationResult<()> {
+        for &kind in kinds {
+            if Self::kept(kind, side) {
+                self.sums[kind as usize].add(side, weighted(value, config, kind, side)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds one collateral position worth `value` at the conservative collateral price, to every
+    /// kind (the liquidation kinds get their lower bound).
     pub fn add_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
         self.deposited_value = overflow(self.deposited_value.checked_add(value))?;
-        self.allowed_borrow_value = overflow(self.allowed_borrow_value.checked_add(loan_to_value(value, reserve)?))?;
-        self.add_liquidation_collateral(value, reserve)
+        self.add_for(&HealthKind::ALL, Side::Asset, value, &reserve.config)
     }
 
     /// Removes one collateral position's contribution, computed exactly as `add_collateral` did.
     pub fn remove_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
         self.deposited_value = overflow(self.deposited_value.checked_sub(value))?;
-        self.allowed_borrow_value = overflow(self.allowed_borrow_value.checked_sub(loan_to_value(value, reserve)?))?;
-        self.unhealthy_borrow_value = overflow(self.unhealthy_borrow_value.checked_sub(threshold(value, reserve)?))?;
-        self.liquidation_deposited_value = overflow(self.liquidation_deposited_value.checked_sub(value))?;
+        for kind in HealthKind::ALL {
+            self.sums[kind as usize].remove(Side::Asset, weighted(value, &reserve.config, kind, Side::Asset)?)?;
+        }
         Ok(())
     }
 
-    /// Adds one debt's contribution, valued at the debt price.
-    pub fn add_debt(&mut self, value: Wad) -> ObligationResult<()> {
-        self.borrowed_value = overflow(self.borrowed_value.checked_add(value))?;
-        self.add_liquidation_debt(value)
+    /// Adds one debt worth `value` at the conservative debt price, to every kind.
+    pub fn add_debt(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
+        self.add_for(&HealthKind::ALL, Side::Liability, value, &reserve.config)
     }
 
     /// Replaces one debt's contribution (`old` as `add_debt` added it) with `new`.
-    pub fn replace_debt(&mut self, old: Wad, new: Wad) -> ObligationResult<()> {
-        self.borrowed_value = overflow(self.borrowed_value.checked_sub(old).and_then(|v| v.checked_add(new)))?;
-        let liquidation = self.liquidation_borrowed_value.checked_sub(old).and_then(|v| v.checked_add(new));
-        self.liquidation_borrowed_value = overflow(liquidation)?;
+    pub fn replace_debt(&mut self, old: Wad, new: Wad, reserve: &Reserve) -> ObligationResult<()> {
+        for kind in HealthKind::ALL.into_iter().filter(|&kind| Self::kept(kind, Side::Liability)) {
+            let health = &mut self.sums[kind as usize];
+            health.remove(Side::Liability, weighted(old, &reserve.config, kind, Side::Liability)?)?;
+            health.add(Side::Liability, weighted(new, &reserve.config, kind, Side::Liability)?)?;
+        }
         Ok(())
     }
 
-    /// Unhealthy at the conservative prices: eligibility needs the liquidation prices.
+    /// Unhealthy for `Maintenance` at the conservative prices: eligibility needs the liquidation
+    /// prices.
     pub fn needs_liquidation_prices(&self) -> bool {
-        self.borrowed_value > self.unhealthy_borrow_value
+        !self.health(HealthKind::Maintenance).is_healthy()
     }
 
-    /// Starts the liquidation sums over, for a revaluation at liquidation prices.
+    /// Starts the liquidation kinds over, for a revaluation at liquidation prices.
     pub fn clear_liquidation_sums(&mut self) {
-        self.unhealthy_borrow_value = Wad::ZERO;
-        self.liquidation_borrowed_value = Wad::ZERO;
-        self.liquidation_deposited_value = Wad::ZERO;
+        for kind in HealthKind::LIQUIDATION {
+            self.sums[kind as usize] = Health::default();
+        }
     }
 
+    /// Adds one collateral position worth `value` at the liquidation collateral price.
     pub fn add_liquidation_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
-        self.unhealthy_borrow_value = overflow(self.unhealthy_borrow_value.checked_add(threshold(value, reserve)?))?;
-        self.liquidation_deposited_value = overflow(self.liquidation_deposited_value.checked_add(value))?;
-        Ok(())
+        self.add_for(&HealthKind::LIQUIDATION, Side::Asset, value, &reserve.config)
     }
 
-    /// Replaces one collateral position's part of the liquidation sums: `old` and `new` are its
+    /// Adds one debt worth `value` at the liquidation debt price.
+    pub fn add_liquidation_debt(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
+        self.add_for(&HealthKind::LIQUIDATION, Side::Liability, value, &reserve.config)
+    }
+
+    /// Replaces one collateral position's part of the liquidation kinds: `old` and `new` are its
     /// values at the liquidation collateral price before and after a change.
     pub fn revise_liquidation_collateral(&mut self, old: Wad, new: Wad, reserve: &Reserve) -> ObligationResult<()> {
-        self.take_liquidation_collateral(old, threshold(old, reserve)?);
-        self.unhealthy_borrow_value = overflow(self.unhealthy_borrow_value.checked_add(threshold(new, reserve)?))?;
-        self.liquidation_deposited_value = overflow(self.liquidation_deposited_value.checked_add(new))?;
+        self.take_liquidation_collateral(old, reserve)?;
+        self.add_liquidation_collateral(new, reserve)
+    }
+
+    /// Takes collateral worth `value` at the liquidation price, weighted as it was added, off the
+    /// liquidation kinds, saturating at zero: a share price that rounding moved up since the
+    /// refresh can make a position's value a hair larger than what was added, and saturating
+    /// can only understate the collateral.
+    pub fn take_liquidation_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
+        for kind in HealthKind::LIQUIDATION {
+            self.sums[kind as usize].take(Side::Asset, weighted(value, &reserve.config, kind, Side::Asset)?);
+        }
         Ok(())
     }
 
-    /// Takes collateral worth `value` (`weighted` after its threshold) off the liquidation sums,
-    /// saturating at zero: a share price that rounding moved up since the refresh can make a
-    /// position's value a hair larger than what was added, and saturating can only understate
-    /// the collateral.
-    pub fn take_liquidation_collateral(&mut self, value: Wad, weighted: Wad) {
-        self.unhealthy_borrow_value = self.unhealthy_borrow_value.checked_sub(weighted).unwrap_or(Wad::ZERO);
-        self.liquidation_deposited_value = self.liquidation_deposited_value.checked_sub(value).unwrap_or(Wad::ZERO);
+    /// Takes collateral off the liquidation kinds with its weighted amounts given (`by_kind`,
+    /// for `Maintenance` then `Payout`), saturating at zero.
+    pub fn take_liquidation_collateral_weighted(&mut self, by_kind: [Wad; 2]) {
+        for (kind, value) in HealthKind::LIQUIDATION.into_iter().zip(by_kind) {
+            self.sums[kind as usize].take(Side::Asset, value);
+        }
     }
 
-    /// Takes debt worth `value` at the liquidation debt price off the liquidation sums,
-    /// saturating at zero (only a stale cache could hold less).
+    /// Takes debt worth `value` at the liquidation debt price off the liquidation kinds,
+    /// saturating at zero (only a stale cache could hold less). Liability weights are full.
     pub fn take_liquidation_debt(&mut self, value: Wad) {
-        self.liquidation_borrowed_value = self.liquidation_borrowed_value.checked_sub(value).unwrap_or(Wad::ZERO);
+        self.sums[HealthKind::Maintenance as usize].take(Side::Liability, value);
     }
 
     /// Collateral covers debt at the liquidation prices (trivially without debt).
     pub fn is_solvent(&self) -> bool {
-        self.liquidation_deposited_value >= self.liquidation_borrowed_value
+        self.health(HealthKind::Payout).is_healthy()
     }
 
-    /// The health factor did not fall from `before` to `self`: `WC' / D' >= WC / D`, compared as
-    /// `WC' · D >= WC · D'`. The four sums are scaled to 64 bits by one common shift so each
-    /// product fits a `u128`, the left side rounded down and the right side up: the check can
-    /// only be stricter than the exact one (by 2^-63 relative at most, far inside the bonus
-    /// cap's margin). A position left without debt passes.
+    /// The `Maintenance` health factor did not fall from `before` to `self`:
+    /// `WC' / D' >= WC / D`, compared as `WC' · D >= WC · D'`. The four sums are scaled to 64
+    /// bits by one common shift so each product fits a `u128`, the left side rounded down and
+    /// the right side up: the check can only be stricter than the exact one (by 2^-63 relative
+    /// at most, far inside the bonus cap's margin). A position left without debt passes.
     pub fn health_not_below(&self, before: &ObligationValues) -> bool {
-        if self.liquidation_borrowed_value.is_zero() {
+        let (now, was) = (self.health(HealthKind::Maintenance), before.health(HealthKind::Maintenance));
+        if now.liabilities.is_zero() {
             return true;
         }
-        let (weighted_after, debt_before) = (self.unhealthy_borrow_value.raw(), before.liquidation_borrowed_value.raw());
-        let (weighted_before, debt_after) = (before.unhealthy_borrow_value.raw(), self.liquidation_borrowed_value.raw());
+        let (weighted_after, debt_before) = (now.assets.raw(), was.liabilities.raw());
+        let (weighted_before, debt_after) = (was.assets.raw(), now.liabilities.raw());
         use crate::math::{shift_down, shift_to_64_bits, shift_up};
         let shift = shift_to_64_bits(weighted_after | debt_before | weighted_before | debt_after);
         // Each scaled value is at most 2^64: the products fit, or fail the check.
@@ -193,35 +238,22 @@ impl ObligationValues {
         matches!((after, was), (Some(after), Some(was)) if after >= was)
     }
 
-    pub fn add_liquidation_debt(&mut self, value: Wad) -> ObligationResult<()> {
-        self.liquidation_borrowed_value = overflow(self.liquidation_borrowed_value.checked_add(value))?;
-        Ok(())
-    }
-
-    /// Health factor = unhealthy borrow value / debt, at liquidation prices when below 1 at the
+    /// Health factor: the `Maintenance` ratio, at liquidation prices when below 1 at the
     /// conservative ones, else at the conservative ones (None without debt).
     pub fn health_factor(&self) -> Option<Wad> {
-        if self.liquidation_borrowed_value.is_zero() {
-            return None;
-        }
-        self.unhealthy_borrow_value.checked_div(self.liquidation_borrowed_value, Rounding::Down)
+        self.health(HealthKind::Maintenance).ratio()
     }
 
+    /// Liquidatable: unhealthy for `Maintenance`.
     pub fn is_unhealthy(&self) -> bool {
-        self.liquidation_borrowed_value > self.unhealthy_borrow_value
+        !self.health(HealthKind::Maintenance).is_healthy()
+    }
+
+    /// Within borrowing power: healthy for `Initial`.
+    pub fn within_borrowing_power(&self) -> bool {
+        self.health(HealthKind::Initial).is_healthy()
     }
 }
-
-/// A collateral value weighted by the liquidation threshold, rounded down.
-fn threshold(value: Wad, reserve: &Reserve) -> ObligationResult<Wad> {
-    overflow(value.mul_bps(reserve.config.liquidation_threshold_bps as u64, Rounding::Down))
-}
-
-/// A collateral value weighted by loan-to-value, rounded down.
-fn loan_to_value(value: Wad, reserve: &Reserve) -> ObligationResult<Wad> {
-    overflow(value.mul_bps(reserve.config.loan_to_value_bps as u64, Rounding::Down))
-}
-
 
 impl ObligationLiquidity {
     pub fn borrowed_amount(&self) -> Wad {
@@ -246,35 +278,42 @@ impl ObligationLiquidity {
 }
 
 impl Obligation {
+    /// The cached values. Storage: `Initial` is (`allowed_borrow_value_wad`,
+    /// `borrowed_value_wad`), `Maintenance` is (`unhealthy_borrow_value_wad`,
+    /// `liquidation_borrowed_value_wad`), `Payout` is (`liquidation_deposited_value_wad`, the
+    /// same liquidation debt: liability weights are full for both liquidation kinds).
     pub fn values(&self) -> ObligationValues {
-        ObligationValues {
-            deposited_value: self.deposited_value_wad.get(),
-            borrowed_value: self.borrowed_value_wad.get(),
-            allowed_borrow_value: self.allowed_borrow_value_wad.get(),
-            unhealthy_borrow_value: self.unhealthy_borrow_value_wad.get(),
-            liquidation_borrowed_value: self.liquidation_borrowed_value_wad.get(),
-            liquidation_deposited_value: self.liquidation_deposited_value_wad.get(),
-            uses_halted_price: self.uses_halted_price != 0,
-        }
+        let mut values = ObligationValues::with_health(
+            self.deposited_value_wad.get(),
+            Health { assets: self.allowed_borrow_value_wad.get(), liabilities: self.borrowed_value_wad.get() },
+            Health { assets: self.unhealthy_borrow_value_wad.get(), liabilities: self.liquidation_borrowed_value_wad.get() },
+            self.liquidation_deposited_value_wad.get(),
+        );
+        values.uses_halted_price = self.uses_halted_price != 0;
+        values
     }
 
     pub fn set_values(&mut self, values: &ObligationValues) {
+        let initial = values.health(HealthKind::Initial);
         self.deposited_value_wad.set(values.deposited_value);
-        self.borrowed_value_wad.set(values.borrowed_value);
-        self.allowed_borrow_value_wad.set(values.allowed_borrow_value);
-        self.unhealthy_borrow_value_wad.set(values.unhealthy_borrow_value);
-        self.liquidation_borrowed_value_wad.set(values.liquidation_borrowed_value);
-        self.liquidation_deposited_value_wad.set(values.liquidation_deposited_value);
+        self.borrowed_value_wad.set(initial.liabilities);
+        self.allowed_borrow_value_wad.set(initial.assets);
+        self.store_liquidation_kinds(values);
         self.uses_halted_price = values.uses_halted_price as u8;
+    }
+
+    fn store_liquidation_kinds(&mut self, values: &ObligationValues) {
+        let (maintenance, payout) = (values.health(HealthKind::Maintenance), values.health(HealthKind::Payout));
+        self.unhealthy_borrow_value_wad.set(maintenance.assets);
+        self.liquidation_borrowed_value_wad.set(maintenance.liabilities);
+        self.liquidation_deposited_value_wad.set(payout.assets);
     }
 
     /// Stores revised liquidation sums (after a repay, deposit or liquidation that changed the
     /// positions without a full revaluation) and stops the auction clock when they show the
     /// obligation healthy again: the next unhealthy episode then starts at the minimum bonus.
     pub fn store_liquidation_sums(&mut self, values: &ObligationValues) {
-        self.unhealthy_borrow_value_wad.set(values.unhealthy_borrow_value);
-        self.liquidation_borrowed_value_wad.set(values.liquidation_borrowed_value);
-        self.liquidation_deposited_value_wad.set(values.liquidation_deposited_value);
+        self.store_liquidation_kinds(values);
         if !values.is_unhealthy() {
             self.unhealthy_since = 0;
         }
@@ -306,7 +345,7 @@ impl Obligation {
             let position = &mut self.deposits[index];
             let value = reserve.collateral_value(position.deposited_shares)?;
             position.market_value_wad.set(value);
-            values.uses_halted_price |= reserve.price_halted != 0;
+            values.uses_halted_price |= reserve.is_price_halted();
             values.add_collateral(value, &reserve)?;
         }
         for index in 0..borrow_count {
@@ -315,8 +354,8 @@ impl Obligation {
             position.accrue_interest(reserve.cumulative_borrow_index())?;
             let value = reserve.debt_value(position.borrowed_amount())?;
             position.market_value_wad.set(value);
-            values.uses_halted_price |= reserve.price_halted != 0;
-            values.add_debt(value)?;
+            values.uses_halted_price |= reserve.is_price_halted();
+            values.add_debt(value, &reserve)?;
         }
         if values.needs_liquidation_prices() {
             values.clear_liquidation_sums();
@@ -329,7 +368,7 @@ impl Obligation {
             for index in 0..borrow_count {
                 let reserve = reserve_at(deposit_count + index, &self.borrows[index].borrow_reserve)?;
                 let position = &self.borrows[index];
-                values.add_liquidation_debt(reserve.liquidation_debt_value(position.borrowed_amount(), position.market_value_wad.get())?)?;
+                values.add_liquidation_debt(reserve.liquidation_debt_value(position.borrowed_amount(), position.market_value_wad.get())?, &reserve)?;
             }
         }
         Ok(values)
@@ -406,8 +445,13 @@ impl Obligation {
         Ok(())
     }
 
+    /// A position changed since the last refresh (`stale`).
+    pub fn is_stale(&self) -> bool {
+        self.stale != 0
+    }
+
     pub fn is_fresh(&self, current_slot: u64) -> bool {
-        self.stale == 0 && self.last_update_slot == current_slot
+        !self.is_stale() && self.last_update_slot == current_slot
     }
 
     pub fn mark_stale(&mut self) {

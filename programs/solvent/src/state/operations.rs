@@ -2,7 +2,7 @@
 //! handlers run them after their account and freshness checks; off-chain queries
 //! (`solvent-client`'s `max_borrow` / `max_withdraw`) run the very same code on copies, so a
 //! quoted maximum and the instruction cannot disagree by a base unit.
-use super::{Obligation, Reserve};
+use super::{HealthKind, Obligation, Reserve};
 use crate::errors::LendingError;
 use crate::math::Wad;
 use anchor_lang::prelude::Pubkey;
@@ -23,18 +23,19 @@ pub fn borrow(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: &
         return Err(LendingError::ZeroAmount);
     }
     let mut values = obligation.values();
-    if reserve.price_halted != 0 || values.uses_halted_price {
+    if reserve.is_price_halted() || values.uses_halted_price {
         return Err(LendingError::PriceCircuitBreakerTripped);
     }
     let fee = reserve.borrow(amount)?;
     let slot = obligation.borrow(reserve_key, Wad::from_u64(amount), reserve.cumulative_borrow_index())?;
     let position = &mut obligation.borrows[slot];
     let position_value = reserve.debt_value(position.borrowed_amount())?;
-    let borrowed = values.borrowed_value.checked_sub(position.market_value_wad.get()).and_then(|v| v.checked_add(position_value));
-    if !borrowed.is_some_and(|b| b <= values.allowed_borrow_value) {
+    let initial = values.health(HealthKind::Initial);
+    let borrowed = initial.liabilities.checked_sub(position.market_value_wad.get()).and_then(|v| v.checked_add(position_value));
+    if !borrowed.is_some_and(|b| b <= initial.assets) {
         return Err(LendingError::BorrowTooLarge);
     }
-    values.replace_debt(position.market_value_wad.get(), position_value)?;
+    values.replace_debt(position.market_value_wad.get(), position_value, reserve)?;
     position.market_value_wad.set(position_value);
     obligation.set_values(&values);
     Ok(fee)
@@ -71,14 +72,14 @@ pub fn withdraw(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key:
             return Err(LendingError::ReserveStale);
         }
         let mut values = obligation.values();
-        if reserve.price_halted != 0 || values.uses_halted_price {
+        if reserve.is_price_halted() || values.uses_halted_price {
             return Err(LendingError::PriceCircuitBreakerTripped);
         }
         let position = &mut obligation.deposits[index];
         let remaining_value = reserve.collateral_value(held - shares)?;
         values.remove_collateral(position.market_value_wad.get(), reserve)?;
         values.add_collateral(remaining_value, reserve)?;
-        if values.borrowed_value > values.allowed_borrow_value {
+        if !values.within_borrowing_power() {
             return Err(LendingError::WithdrawTooLarge);
         }
         position.market_value_wad.set(remaining_value);

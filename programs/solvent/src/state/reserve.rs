@@ -1,4 +1,4 @@
-use super::StoredWad;
+use super::{HealthKind, Side, StoredWad};
 use crate::errors::{overflow, LendingError, OrOverflow};
 use crate::math::{mul_div, pow10, scaled_value, Rounding, Wad, BPS_DENOMINATOR, SECONDS_PER_YEAR, WAD};
 use crate::oracle::{CheckedPrice, OraclePrice};
@@ -179,6 +179,28 @@ impl ReserveConfig {
 
 /// `ReserveConfig::valuation_mode`: value everything at the spot price.
 pub const VALUATION_SPOT_ONLY: u8 = 1;
+/// `ReserveConfig::valuation_mode`: conservative valuation from spot, EMA and confidence.
+pub const VALUATION_CONSERVATIVE: u8 = 0;
+
+/// `ReserveConfig::valuation_mode` as an enum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValuationMode {
+    /// Collateral at the lower and debt at the higher of spot and EMA, less / plus confidence.
+    Conservative,
+    /// Everything at the spot price.
+    SpotOnly,
+}
+
+impl ReserveConfig {
+    /// The valuation mode (`validate` refuses any byte but the two).
+    pub fn valuation(&self) -> ValuationMode {
+        if self.valuation_mode == VALUATION_SPOT_ONLY {
+            ValuationMode::SpotOnly
+        } else {
+            ValuationMode::Conservative
+        }
+    }
+}
 
 /// One asset of the market: its vault, its risk config, its interest state and its price.
 #[account(zero_copy)]
@@ -302,7 +324,7 @@ impl Reserve {
         self.market_price_mantissa = spot;
         self.market_price_exponent = price.spot.exponent;
         self.ema_price_mantissa = price.ema.mantissa;
-        if self.config.valuation_mode == VALUATION_SPOT_ONLY {
+        if self.config.valuation() == ValuationMode::SpotOnly {
             self.collateral_price_mantissa = spot;
             self.debt_price_mantissa = spot;
             self.liquidation_collateral_price_mantissa = spot;
@@ -326,6 +348,12 @@ impl Reserve {
 
     pub fn accumulated_protocol_fees(&self) -> Wad {
         self.accumulated_protocol_fees_wad.get()
+    }
+
+    /// The price circuit breaker is tripped (`price_halted`): spot is outside the band around
+    /// the EMA, so new borrows and collateral withdrawals against this reserve wait.
+    pub fn is_price_halted(&self) -> bool {
+        self.price_halted != 0
     }
 
     pub fn is_price_fresh(&self, current_slot: u64) -> bool {
@@ -364,7 +392,7 @@ impl Reserve {
         self.price_updated_slot = slot;
         let band = self.config.price_band_bps as u128;
         let halted = band > 0 && price.spot != price.ema && price.deviation_bps() > band;
-        let was_halted = self.price_halted != 0;
+        let was_halted = self.is_price_halted();
         self.price_halted = halted as u8;
         Ok((halted != was_halted).then_some(halted))
     }
@@ -457,42 +485,60 @@ impl Reserve {
         self.value_at(self.market_price_mantissa, amount, rounding)
     }
 
+    /// The price a health kind values a side at (mantissa, exponent `market_price_exponent`):
+    /// `Initial` at the conservative collateral and debt prices, the liquidation kinds at the
+    /// higher (collateral) and lower (debt) of spot and EMA.
+    pub fn price_for(&self, kind: HealthKind, side: Side) -> u64 {
+        match (kind, side) {
+            (HealthKind::Initial, Side::Asset) => self.collateral_price_mantissa,
+            (HealthKind::Initial, Side::Liability) => self.debt_price_mantissa,
+            (_, Side::Asset) => self.liquidation_collateral_price_mantissa,
+            (_, Side::Liability) => self.liquidation_debt_price_mantissa,
+        }
+    }
+
+    /// Quote value of `amount` base units of liquidity at a kind's price for a side, rounded
+    /// against the user (assets down, liabilities up). Unweighted.
+    pub fn value_for(&self, kind: HealthKind, side: Side, amount: Wad) -> ReserveResult<Wad> {
+        self.value_at(self.price_for(kind, side), amount, side.rounding())
+    }
+
     /// Quote value of `amount` base units of debt (at the debt price), rounded up.
     pub fn debt_value(&self, amount: Wad) -> ReserveResult<Wad> {
-        self.value_at(self.debt_price_mantissa, amount, Rounding::Up)
+        self.value_for(HealthKind::Initial, Side::Liability, amount)
     }
 
     /// The liquidation-eligibility value of `amount` of debt whose debt-price value is `value`
     /// (the same when the two prices are).
     pub fn liquidation_debt_value(&self, amount: Wad, value: Wad) -> ReserveResult<Wad> {
-        if self.liquidation_debt_price_mantissa == self.debt_price_mantissa {
+        if self.price_for(HealthKind::Maintenance, Side::Liability) == self.price_for(HealthKind::Initial, Side::Liability) {
             return Ok(value);
         }
-        self.value_at(self.liquidation_debt_price_mantissa, amount, Rounding::Up)
+        self.value_for(HealthKind::Maintenance, Side::Liability, amount)
     }
 
     /// The liquidation-eligibility value of `shares` of collateral whose borrowing-power value
     /// is `value` (the same when the two prices are).
     pub fn liquidation_collateral_value(&self, shares: u64, value: Wad) -> ReserveResult<Wad> {
-        if self.liquidation_collateral_price_mantissa == self.collateral_price_mantissa {
+        if self.price_for(HealthKind::Maintenance, Side::Asset) == self.price_for(HealthKind::Initial, Side::Asset) {
             return Ok(value);
         }
-        let liquidity = self.liquidity_for_shares(shares, Rounding::Down)?;
-        self.value_at(self.liquidation_collateral_price_mantissa, liquidity, Rounding::Down)
+        self.liquidation_collateral_value_of(shares)
     }
 
     /// Quote value of `shares` of collateral at the liquidation collateral price, rounded down,
     /// computed from the shares (never from a cached value): what a liquidation sizes the
     /// seizure with and checks health with.
     pub fn liquidation_collateral_value_of(&self, shares: u64) -> ReserveResult<Wad> {
-        let liquidity = self.liquidity_for_shares(shares, Rounding::Down)?;
-        self.value_at(self.liquidation_collateral_price_mantissa, liquidity, Rounding::Down)
+        self.value_for(HealthKind::Maintenance, Side::Asset, self.liquidity_for_shares(shares, Rounding::Down)?)
     }
 
     /// Quote value of `amount` of debt a liquidator repays, at the liquidation debt price,
     /// rounded down: what the repayment is credited with when sizing the seizure.
     pub fn liquidation_value_of_repaid(&self, amount: Wad) -> ReserveResult<Wad> {
-        self.value_at(self.liquidation_debt_price_mantissa, amount, Rounding::Down)
+        // Rounded down although it is debt: it credits the liquidator, and less credit only
+        // shrinks the seizure.
+        self.value_at(self.price_for(HealthKind::Maintenance, Side::Liability), amount, Rounding::Down)
     }
 
     /// Base units of debt worth `value` at the liquidation debt price.
@@ -515,7 +561,7 @@ impl Reserve {
     /// Quote value of `shares` of collateral for borrowing power, rounded down (collateral is
     /// never overvalued).
     pub fn collateral_value(&self, shares: u64) -> ReserveResult<Wad> {
-        self.value_at(self.collateral_price_mantissa, self.liquidity_for_shares(shares, Rounding::Down)?, Rounding::Down)
+        self.value_for(HealthKind::Initial, Side::Asset, self.liquidity_for_shares(shares, Rounding::Down)?)
     }
 
     /// Record a deposit: liquidity in, shares out. The first deposit into an empty reserve
