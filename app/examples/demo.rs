@@ -134,6 +134,7 @@ async fn main() {
 
     liquidation_in_shares(&mut h, &m).await;
     leverage_round_trip(&mut h, &m).await;
+    margin_tiers(&mut h, &m).await;
 
     let sol_reserve = h.reserve(&m.sol.reserve).await;
     let usdc_reserve = h.reserve(&m.usdc.reserve).await;
@@ -236,4 +237,25 @@ async fn leverage_round_trip(h: &mut Harness, m: &StandardMarket) {
         cost.bytes
     );
     println!("         dave ends with {} SOL of his 10 (swap, flash and borrow fees)\n", format_amount(sol_left as i128, 9));
+}
+
+/// Margin tiers: an isolated asset is held alone, and borrows only what isolation allows.
+async fn margin_tiers(h: &mut Harness, m: &StandardMarket) {
+    use solvent::state::{ReserveConfig, RISK_FLAG_ISOLATED_COLLATERAL};
+    println!("Margin tiers: MEME is listed as isolated collateral (LTV 50%).");
+    let config = ReserveConfig { risk_flags: RISK_FLAG_ISOLATED_COLLATERAL, loan_to_value_bps: 5_000, liquidation_threshold_bps: 6_000, ..sol_config() };
+    let (meme, _) = h.init_reserve(&m.market, &m.owner, 6, 1_000_000, -6, config).await;
+    let gina = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    let meme_account = h.create_token_account(&meme.mint, &gina.keypair.pubkey()).await;
+    h.mint_to(&meme.mint, &meme_account, 10_000 * USDC).await;
+    h.mint_to(&m.sol.mint, &gina.sol_account, SOL).await;
+    let owner = gina.keypair.pubkey();
+    h.must_send(&[deposit_ix(&m.market, &meme, &gina.obligation, &owner, &meme_account, 10_000 * USDC)], &[&gina.keypair]).await;
+    println!("  gina deposits 10,000 MEME");
+    let refusal = |outcome: TxOutcome| outcome.custom_error().and_then(solvent::errors::LendingError::from_code).map(|e| format!("{e:?}: {e}")).unwrap_or_default();
+    let sol_too = deposit_ix(&m.market, &m.sol, &gina.obligation, &owner, &gina.sol_account, SOL);
+    println!("  adding 1 SOL to the same obligation is refused: {}", refusal(h.send(&[sol_too], &[&gina.keypair]).await));
+    let borrow = borrow_ix(&m.market, &m.usdc, &gina.obligation, &owner, &gina.usdc_account, 100 * USDC);
+    let ixs = h.with_refresh(&gina.obligation, &[&m.sol, &m.usdc, &meme], borrow).await;
+    println!("  borrowing USDC (not flagged borrowable in isolation here) is refused: {}\n", refusal(h.send(&ixs, &[&gina.keypair]).await));
 }

@@ -1,7 +1,9 @@
 //! Position queries beside the program's own math: each runs the program's code (the
 //! `state::operations` rules of `borrow` and `withdraw`, `Obligation::revalue`,
 //! `state::quote_liquidation`) on copies of the accounts as the next transaction will see them,
-//! so an answer here and the instruction on chain agree to the base unit.
+//! so an answer here and the instruction on chain agree to the base unit, for a transaction at
+//! the view's slot and time. One that lands later accrues more interest and may see another
+//! price: leave a margin (or reload the view) when quoting for a transaction sent over RPC.
 use crate::keys::{to_anchor, Pubkey};
 use crate::view::MarketView;
 use solvent::errors::LendingError;
@@ -20,12 +22,39 @@ pub struct Limit {
 }
 
 /// The largest amount in 1..=upper that `accepts`, for rules whose accepted amounts form one
-/// range: refused below it only for paying out nothing (a fee or rounding taking it all, which
-/// stops within the first 64 units), and above it for good.
+/// range: refused below it only for paying out nothing (`ZeroAmount`: a fee or a share price
+/// taking it all), and above it for good.
 fn largest_accepted(upper: u64, accepts: impl Fn(u64) -> Result<(), LendingError>) -> Limit {
     let refused = |amount: u64| accepts(amount).err();
-    let Some(start) = (1..=upper.min(64)).find(|&a| accepts(a).is_ok()) else {
+    if upper == 0 {
         return Limit { amount: 0, refused_above: refused(1) };
+    }
+    let pays_nothing = |amount: u64| matches!(accepts(amount), Err(LendingError::ZeroAmount));
+    // The first accepted amount: doubling while the refusal is for paying out nothing, then
+    // bisecting back to the first amount refused for another reason, if it came to one.
+    let mut probe = 1u64;
+    let start = loop {
+        let amount = probe.min(upper);
+        match accepts(amount) {
+            Ok(()) => break amount,
+            Err(LendingError::ZeroAmount) if amount < upper => probe = probe.saturating_mul(2),
+            Err(LendingError::ZeroAmount) => return Limit { amount: 0, refused_above: refused(1) },
+            Err(_) => {
+                let (mut low, mut high) = (amount / 2, amount);
+                while low + 1 < high {
+                    let middle = low + (high - low) / 2;
+                    if pays_nothing(middle) {
+                        low = middle;
+                    } else {
+                        high = middle;
+                    }
+                }
+                if accepts(high).is_ok() {
+                    break high;
+                }
+                return Limit { amount: 0, refused_above: refused(1) };
+            }
+        }
     };
     if accepts(upper).is_ok() {
         return Limit { amount: upper, refused_above: upper.checked_add(1).and_then(refused) };
@@ -58,8 +87,12 @@ pub fn max_borrow(view: &MarketView, obligation: &Obligation, reserve: &Pubkey) 
 /// The most collateral shares `withdraw` of `reserve` accepts for `obligation` in a transaction
 /// that refreshes both first.
 pub fn max_withdraw(view: &MarketView, obligation: &Obligation, reserve: &Pubkey) -> Result<Limit, LendingError> {
-    let (refreshed, _) = view.refresh_obligation(obligation)?;
-    let mut state = *view.reserve(reserve)?.usable()?;
+    // Without debt the withdrawal needs no price and no refresh.
+    let (refreshed, mut state) = if obligation.has_borrows() {
+        (view.refresh_obligation(obligation)?.0, *view.reserve(reserve)?.usable()?)
+    } else {
+        (*obligation, view.reserve(reserve)?.state)
+    };
     state.accrue_interest(view.now)?;
     let key = to_anchor(reserve);
     let held = refreshed.find_deposit(&key).map(|i| refreshed.deposits[i].deposited_shares).ok_or(LendingError::DepositNotFound)?;
@@ -70,10 +103,11 @@ pub fn max_withdraw(view: &MarketView, obligation: &Obligation, reserve: &Pubkey
 }
 
 /// The highest price of `collateral`'s oracle (in its ticks, spot = EMA, every other price as
-/// now) at which `obligation` is liquidatable; one tick above it is not. None: it has no debt
-/// or is liquidatable at no positive price.
+/// now) at which `obligation` is liquidatable; one tick above it is not. None: it has no debt,
+/// is liquidatable at no positive price, is liquidatable at every price (no price of this
+/// collateral cures it), or also owes the same asset (then health need not rise with the price).
 pub fn liquidation_price(view: &MarketView, obligation: &Obligation, collateral: &Pubkey) -> Result<Option<OraclePrice>, LendingError> {
-    if !obligation.has_borrows() {
+    if !obligation.has_borrows() || obligation.find_borrow(&to_anchor(collateral)).is_some() {
         return Ok(None);
     }
     let current = *view.reserve(collateral)?.usable()?;
@@ -91,7 +125,10 @@ pub fn liquidation_price(view: &MarketView, obligation: &Obligation, collateral:
     }
     let mut high = current.market_price_mantissa.max(2);
     while unhealthy_at(high) {
-        high = high.checked_mul(2).ok_or(LendingError::MathOverflow)?;
+        match high.checked_mul(2) {
+            Some(next) => high = next,
+            None => return Ok(None),
+        }
     }
     let mut low = 1;
     while low + 1 < high {
@@ -161,10 +198,8 @@ pub struct Position {
 pub fn position(view: &MarketView, obligation: &Obligation) -> Result<Position, LendingError> {
     let (refreshed, values) = view.refresh_obligation(obligation)?;
     let collateral = crate::refresh::obligation_reserves(&refreshed)[..refreshed.deposit_count()].to_vec();
-    let mut liquidation_prices = Vec::with_capacity(collateral.len());
-    for reserve in collateral {
-        liquidation_prices.push((reserve, liquidation_price(view, obligation, &reserve)?));
-    }
+    // One collateral the search cannot price does not hide the others.
+    let liquidation_prices = collateral.into_iter().map(|reserve| (reserve, liquidation_price(view, obligation, &reserve).ok().flatten())).collect();
     Ok(Position { values, health_factor: values.health_factor(), liquidatable: values.is_unhealthy(), liquidation_prices })
 }
 
@@ -200,7 +235,7 @@ pub fn best_liquidation(view: &MarketView, refreshed: &Obligation, accepts_share
             let Ok(quote) = quote_refreshed(view, refreshed, repay_key, withdraw_key, u64::MAX, accepts_shares(withdraw_key)) else { continue };
             let (repay, withdraw) = (&view.reserves[repay_key].state, &view.reserves[withdraw_key].state);
             let Ok(shares_value) = withdraw.liquidity_for_shares(quote.payout.shares, Rounding::Down) else { continue };
-            let received = Wad::from_u64(quote.payout.tokens).checked_add(shares_value)?;
+            let Some(received) = Wad::from_u64(quote.payout.tokens).checked_add(shares_value) else { continue };
             let (Ok(repay_value), Ok(received_value)) =
                 (repay.market_value(Wad::from_u64(quote.plan.repay_amount), Rounding::Up), withdraw.market_value(received, Rounding::Down))
             else {
@@ -225,6 +260,13 @@ mod tests {
         let rule = |a: u64| if a < 3 { Err(LendingError::ZeroAmount) } else if a > 1_000_003 { Err(LendingError::BorrowTooLarge) } else { Ok(()) };
         assert_eq!(largest_accepted(u64::MAX - 1, rule), Limit { amount: 1_000_003, refused_above: Some(LendingError::BorrowTooLarge) });
         assert_eq!(largest_accepted(500, rule), Limit { amount: 500, refused_above: None }, "capped below the rule's own limit");
+        // A fee taking everything below 9,000 units: found past the first 64.
+        let steep = |a: u64| if a < 9_000 { Err(LendingError::ZeroAmount) } else if a > 20_000 { Err(LendingError::BorrowTooLarge) } else { Ok(()) };
+        assert_eq!(largest_accepted(u64::MAX - 1, steep), Limit { amount: 20_000, refused_above: Some(LendingError::BorrowTooLarge) });
+        // Accepted only in a narrow range the doubling jumps over (8,192 pays nothing, 16,384 is
+        // too large): found by bisecting back.
+        let narrow = |a: u64| if a < 9_000 { Err(LendingError::ZeroAmount) } else if a > 9_500 { Err(LendingError::BorrowTooLarge) } else { Ok(()) };
+        assert_eq!(largest_accepted(u64::MAX - 1, narrow), Limit { amount: 9_500, refused_above: Some(LendingError::BorrowTooLarge) });
         let never = |_: u64| Err(LendingError::InsufficientLiquidity);
         assert_eq!(largest_accepted(u64::MAX - 1, never), Limit { amount: 0, refused_above: Some(LendingError::InsufficientLiquidity) });
     }

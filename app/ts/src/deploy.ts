@@ -83,13 +83,17 @@ const hex = (text: string | undefined) => {
 };
 const equalBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
-/** JSON holds the u64 limits as strings and the padding as a list. */
+/** JSON holds the u64 limits as strings and the padding as a list; the margin-tier fields
+ *  (risk flags, value caps) default to none. */
 function normalized(config: ReserveConfigArgs): ReserveConfigArgs {
   return {
     ...config,
+    riskFlags: config.riskFlags ?? 0,
     depositLimit: BigInt(config.depositLimit),
     borrowLimit: BigInt(config.borrowLimit),
-    configPadding: new Uint8Array(config.configPadding ?? new Uint8Array(5)),
+    depositLimitValue: BigInt(config.depositLimitValue ?? 0),
+    borrowLimitValue: BigInt(config.borrowLimitValue ?? 0),
+    configPadding: new Uint8Array(config.configPadding ?? new Uint8Array(4)),
   };
 }
 

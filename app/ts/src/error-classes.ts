@@ -44,8 +44,8 @@ export const ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   6035: 'userError', // DepositNotFound
   6036: 'userError', // BorrowNotFound
   6037: 'userError', // InvalidObligationOwner
-  6038: 'userError', // ObligationReservesMismatch
-  6039: 'refreshAndRetry', // VaultBalanceMismatch
+  6038: 'refreshAndRetry', // ObligationReservesMismatch
+  6039: 'fatal', // VaultBalanceMismatch
   6040: 'userError', // LiquidationTooSmall
   6041: 'userError', // SelfLiquidation
   6042: 'userError', // InvalidFeeVault
@@ -56,7 +56,7 @@ export const ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   6047: 'userError', // FlashRepayReserveMismatch
   6048: 'userError', // FlashRepayAmountMismatch
   6049: 'userError', // FlashRepayWithoutBorrow
-  6050: 'marketCondition', // FlashLoanActive
+  6050: 'userError', // FlashLoanActive
   6051: 'userError', // InvalidInstructionsSysvar
   6052: 'userError', // ObligationHasCollateral
   6053: 'userError', // InvalidOracleSource
@@ -81,4 +81,10 @@ export const ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   6072: 'userError', // InvalidMarketAuthority
   6073: 'userError', // InvalidSourceAuthority
   6074: 'refreshAndRetry', // ReserveChangedSinceRefresh
+  6075: 'userError', // InvalidRiskFlags
+  6076: 'userError', // IsolatedCollateralMixed
+  6077: 'userError', // NotBorrowableInIsolation
+  6078: 'userError', // SiloedDebtMixed
+  6079: 'marketCondition', // DepositValueCapExceeded
+  6080: 'marketCondition', // BorrowValueCapExceeded
 };

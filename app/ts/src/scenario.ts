@@ -84,9 +84,12 @@ export function reserveConfig(overrides: Partial<ReserveConfigArgs> = {}): Reser
     liquidationBonusRampSecs: 0,
     priceBandBps: 2_000,
     valuationMode: 0,
-    configPadding: new Uint8Array(5),
+    riskFlags: 0,
+    configPadding: new Uint8Array(4),
     depositLimit: 2n ** 64n - 1n,
     borrowLimit: 2n ** 64n - 1n,
+    depositLimitValue: 0n,
+    borrowLimitValue: 0n,
     rateCurve,
     ...overrides,
   };

@@ -104,7 +104,14 @@ export type Obligation = {
   liquidationDepositedValueWad: StoredWad;
   /** Σ `Reserve::valuation_epoch` over the positions' reserves (wrapping) at the last refresh. */
   reservesEpochSum: bigint;
-  /** Room for follow-up fields (risk tier). */
+  /**
+   * Margin tier of the positions (`TIER_*`), from the reserves' `risk_flags` when the
+   * first collateral / first debt was taken; it only counts while the obligation holds
+   * collateral (isolated) or debt (siloed).
+   */
+  tierFlags: number;
+  padding2: ReadonlyUint8Array;
+  /** Room for follow-up fields (e-mode group). */
   reserved: ReadonlyUint8Array;
 };
 
@@ -146,7 +153,14 @@ export type ObligationArgs = {
   liquidationDepositedValueWad: StoredWadArgs;
   /** Σ `Reserve::valuation_epoch` over the positions' reserves (wrapping) at the last refresh. */
   reservesEpochSum: number | bigint;
-  /** Room for follow-up fields (risk tier). */
+  /**
+   * Margin tier of the positions (`TIER_*`), from the reserves' `risk_flags` when the
+   * first collateral / first debt was taken; it only counts while the obligation holds
+   * collateral (isolated) or debt (siloed).
+   */
+  tierFlags: number;
+  padding2: ReadonlyUint8Array;
+  /** Room for follow-up fields (e-mode group). */
   reserved: ReadonlyUint8Array;
 };
 
@@ -181,7 +195,9 @@ export function getObligationEncoder(): FixedSizeEncoder<ObligationArgs> {
       ["padding1", fixEncoderSize(getBytesEncoder(), 7)],
       ["liquidationDepositedValueWad", getStoredWadEncoder()],
       ["reservesEpochSum", getU64Encoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 200)],
+      ["tierFlags", getU8Encoder()],
+      ["padding2", fixEncoderSize(getBytesEncoder(), 7)],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 192)],
     ]),
     (value) => ({ ...value, discriminator: OBLIGATION_DISCRIMINATOR }),
   );
@@ -214,7 +230,9 @@ export function getObligationDecoder(): FixedSizeDecoder<Obligation> {
     ["padding1", fixDecoderSize(getBytesDecoder(), 7)],
     ["liquidationDepositedValueWad", getStoredWadDecoder()],
     ["reservesEpochSum", getU64Decoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 200)],
+    ["tierFlags", getU8Decoder()],
+    ["padding2", fixDecoderSize(getBytesDecoder(), 7)],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 192)],
   ]);
 }
 

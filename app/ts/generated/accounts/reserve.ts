@@ -269,7 +269,7 @@ export function getReserveEncoder(): FixedSizeEncoder<ReserveArgs> {
       ["liquidationCollateralPriceMantissa", getU64Encoder()],
       ["liquidationDebtPriceMantissa", getU64Encoder()],
       ["valuationEpoch", getU64Encoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 408)],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 392)],
     ]),
     (value) => ({ ...value, discriminator: RESERVE_DISCRIMINATOR }),
   );
@@ -315,7 +315,7 @@ export function getReserveDecoder(): FixedSizeDecoder<Reserve> {
     ["liquidationCollateralPriceMantissa", getU64Decoder()],
     ["liquidationDebtPriceMantissa", getU64Decoder()],
     ["valuationEpoch", getU64Decoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 408)],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 392)],
   ]);
 }
 

@@ -164,13 +164,27 @@ export const SOLVENT_ERROR__INVALID_MARKET_AUTHORITY = 0x17b8; // 6072
 export const SOLVENT_ERROR__INVALID_SOURCE_AUTHORITY = 0x17b9; // 6073
 /** ReserveChangedSinceRefresh: A reserve of the obligation was refreshed again, written off or reconfigured since refresh_obligation: refresh the obligation again */
 export const SOLVENT_ERROR__RESERVE_CHANGED_SINCE_REFRESH = 0x17ba; // 6074
+/** InvalidRiskFlags: Reserve config has unknown risk flags */
+export const SOLVENT_ERROR__INVALID_RISK_FLAGS = 0x17bb; // 6075
+/** IsolatedCollateralMixed: Isolated collateral cannot be held with any other collateral: open another obligation (another obligation id) for it */
+export const SOLVENT_ERROR__ISOLATED_COLLATERAL_MIXED = 0x17bc; // 6076
+/** NotBorrowableInIsolation: An obligation with isolated collateral borrows only reserves flagged borrowable in isolation */
+export const SOLVENT_ERROR__NOT_BORROWABLE_IN_ISOLATION = 0x17bd; // 6077
+/** SiloedDebtMixed: Siloed debt cannot be borrowed with any other debt: open another obligation (another obligation id) for it */
+export const SOLVENT_ERROR__SILOED_DEBT_MIXED = 0x17be; // 6078
+/** DepositValueCapExceeded: Deposit would exceed the reserve's deposit cap in quote value */
+export const SOLVENT_ERROR__DEPOSIT_VALUE_CAP_EXCEEDED = 0x17bf; // 6079
+/** BorrowValueCapExceeded: Borrow would exceed the reserve's borrow cap in quote value */
+export const SOLVENT_ERROR__BORROW_VALUE_CAP_EXCEEDED = 0x17c0; // 6080
 
 export type SolventError =
   | typeof SOLVENT_ERROR__BORROW_LIMIT_EXCEEDED
   | typeof SOLVENT_ERROR__BORROW_NOT_FOUND
   | typeof SOLVENT_ERROR__BORROW_TOO_LARGE
+  | typeof SOLVENT_ERROR__BORROW_VALUE_CAP_EXCEEDED
   | typeof SOLVENT_ERROR__DEPOSIT_LIMIT_EXCEEDED
   | typeof SOLVENT_ERROR__DEPOSIT_NOT_FOUND
+  | typeof SOLVENT_ERROR__DEPOSIT_VALUE_CAP_EXCEEDED
   | typeof SOLVENT_ERROR__FIRST_DEPOSIT_TOO_SMALL
   | typeof SOLVENT_ERROR__FLASH_LOAN_ACTIVE
   | typeof SOLVENT_ERROR__FLASH_LOAN_CPI
@@ -203,9 +217,11 @@ export type SolventError =
   | typeof SOLVENT_ERROR__INVALID_ORACLE_SOURCE
   | typeof SOLVENT_ERROR__INVALID_RATE_CURVE
   | typeof SOLVENT_ERROR__INVALID_RESERVE
+  | typeof SOLVENT_ERROR__INVALID_RISK_FLAGS
   | typeof SOLVENT_ERROR__INVALID_SOURCE_AUTHORITY
   | typeof SOLVENT_ERROR__INVALID_TOKEN_DECIMALS
   | typeof SOLVENT_ERROR__INVALID_TOKEN_PROGRAM
+  | typeof SOLVENT_ERROR__ISOLATED_COLLATERAL_MIXED
   | typeof SOLVENT_ERROR__LIQUIDATION_LOWERED_HEALTH
   | typeof SOLVENT_ERROR__LIQUIDATION_TOO_SMALL
   | typeof SOLVENT_ERROR__LIQUIDATION_WOULD_LOWER_HEALTH
@@ -219,6 +235,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__MINT_PERMANENT_DELEGATE
   | typeof SOLVENT_ERROR__MINT_TRANSFER_FEE
   | typeof SOLVENT_ERROR__MINT_TRANSFER_HOOK
+  | typeof SOLVENT_ERROR__NOT_BORROWABLE_IN_ISOLATION
   | typeof SOLVENT_ERROR__OBLIGATION_BORROWS_FULL
   | typeof SOLVENT_ERROR__OBLIGATION_DEPOSITS_FULL
   | typeof SOLVENT_ERROR__OBLIGATION_HAS_COLLATERAL
@@ -238,6 +255,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__RESERVE_STALE
   | typeof SOLVENT_ERROR__RESERVE_VALUE_WIPED_OUT
   | typeof SOLVENT_ERROR__SELF_LIQUIDATION
+  | typeof SOLVENT_ERROR__SILOED_DEBT_MIXED
   | typeof SOLVENT_ERROR__VAULT_BALANCE_MISMATCH
   | typeof SOLVENT_ERROR__WITHDRAW_TOO_LARGE
   | typeof SOLVENT_ERROR__ZERO_AMOUNT;
@@ -248,8 +266,10 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__BORROW_LIMIT_EXCEEDED]: `Borrow would exceed the reserve's borrow limit`,
     [SOLVENT_ERROR__BORROW_NOT_FOUND]: `Obligation has no borrow in this reserve`,
     [SOLVENT_ERROR__BORROW_TOO_LARGE]: `Borrow would exceed the obligation's allowed borrow value`,
+    [SOLVENT_ERROR__BORROW_VALUE_CAP_EXCEEDED]: `Borrow would exceed the reserve's borrow cap in quote value`,
     [SOLVENT_ERROR__DEPOSIT_LIMIT_EXCEEDED]: `Deposit would exceed the reserve's deposit limit`,
     [SOLVENT_ERROR__DEPOSIT_NOT_FOUND]: `Obligation has no deposit in this reserve`,
+    [SOLVENT_ERROR__DEPOSIT_VALUE_CAP_EXCEEDED]: `Deposit would exceed the reserve's deposit cap in quote value`,
     [SOLVENT_ERROR__FIRST_DEPOSIT_TOO_SMALL]: `The first deposit into an empty reserve must exceed the 1,000 base units left to nobody`,
     [SOLVENT_ERROR__FLASH_LOAN_ACTIVE]: `Not allowed while a flash loan is open on this market in the transaction`,
     [SOLVENT_ERROR__FLASH_LOAN_CPI]: `Flash loans must be called as top-level instructions, not by CPI`,
@@ -282,9 +302,11 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__INVALID_ORACLE_SOURCE]: `Oracle source must be 0 (Pyth legacy price account) or 1 (Pyth pull-oracle PriceUpdateV2)`,
     [SOLVENT_ERROR__INVALID_RATE_CURVE]: `Interest rate curve must start at 0%, end at 100% utilization and not decrease`,
     [SOLVENT_ERROR__INVALID_RESERVE]: `Reserve account is not the one expected`,
+    [SOLVENT_ERROR__INVALID_RISK_FLAGS]: `Reserve config has unknown risk flags`,
     [SOLVENT_ERROR__INVALID_SOURCE_AUTHORITY]: `Signer is neither the owner nor the delegate of the source token account`,
     [SOLVENT_ERROR__INVALID_TOKEN_DECIMALS]: `Token decimals above 18 are not supported`,
     [SOLVENT_ERROR__INVALID_TOKEN_PROGRAM]: `Token program is not the one the reserve's mint belongs to`,
+    [SOLVENT_ERROR__ISOLATED_COLLATERAL_MIXED]: `Isolated collateral cannot be held with any other collateral: open another obligation (another obligation id) for it`,
     [SOLVENT_ERROR__LIQUIDATION_LOWERED_HEALTH]: `The liquidation would have lowered the obligation's health factor`,
     [SOLVENT_ERROR__LIQUIDATION_TOO_SMALL]: `Liquidation amount too small to seize any collateral`,
     [SOLVENT_ERROR__LIQUIDATION_WOULD_LOWER_HEALTH]: `Seizing this collateral would lower the health factor even without a bonus: liquidate a collateral with a lower liquidation threshold`,
@@ -298,6 +320,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__MINT_PERMANENT_DELEGATE]: `Token-2022 mint has a permanent delegate: a third party could move vault tokens`,
     [SOLVENT_ERROR__MINT_TRANSFER_FEE]: `Token-2022 mint has a transfer fee: the vault would receive less than booked`,
     [SOLVENT_ERROR__MINT_TRANSFER_HOOK]: `Token-2022 mint has a transfer hook: another program could refuse vault transfers`,
+    [SOLVENT_ERROR__NOT_BORROWABLE_IN_ISOLATION]: `An obligation with isolated collateral borrows only reserves flagged borrowable in isolation`,
     [SOLVENT_ERROR__OBLIGATION_BORROWS_FULL]: `Obligation has no free borrow slot`,
     [SOLVENT_ERROR__OBLIGATION_DEPOSITS_FULL]: `Obligation has no free deposit slot`,
     [SOLVENT_ERROR__OBLIGATION_HAS_COLLATERAL]: `Obligation still holds collateral: liquidate it first; only debt with nothing behind it is written off`,
@@ -317,6 +340,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__RESERVE_STALE]: `Reserve must be refreshed in this slot first`,
     [SOLVENT_ERROR__RESERVE_VALUE_WIPED_OUT]: `The reserve's depositors' claim is zero (its debt was written off): it takes no deposits`,
     [SOLVENT_ERROR__SELF_LIQUIDATION]: `A borrower cannot liquidate their own obligation`,
+    [SOLVENT_ERROR__SILOED_DEBT_MIXED]: `Siloed debt cannot be borrowed with any other debt: open another obligation (another obligation id) for it`,
     [SOLVENT_ERROR__VAULT_BALANCE_MISMATCH]: `Vault balance does not match the reserve's recorded liquidity`,
     [SOLVENT_ERROR__WITHDRAW_TOO_LARGE]: `Withdrawal would leave borrowed value above the allowed borrow value`,
     [SOLVENT_ERROR__ZERO_AMOUNT]: `Amount must be greater than zero`,

@@ -70,11 +70,26 @@ export type ReserveConfig = {
   priceBandBps: number;
   /** 0 (the default): conservative valuation from spot, EMA and confidence; 1: spot only. */
   valuationMode: number;
+  /**
+   * Margin tier flags (`RISK_FLAG_*`): isolated collateral, borrowable against isolated
+   * collateral, siloed debt. 0: an ordinary cross-margin asset.
+   */
+  riskFlags: number;
   configPadding: ReadonlyUint8Array;
   /** Cap on total liquidity (available + borrowed), in base units. */
   depositLimit: bigint;
   /** Cap on total borrowed, in base units. */
   borrowLimit: bigint;
+  /**
+   * Cap on total liquidity's quote value in whole quote units (0: none), at the higher of
+   * spot and EMA as last booked.
+   */
+  depositLimitValue: bigint;
+  /**
+   * Cap on total borrowed's quote value in whole quote units (0: none), at the conservative
+   * debt price as last booked.
+   */
+  borrowLimitValue: bigint;
   /**
    * Piecewise-linear borrow rate: starts at 0% utilization, ends at the first point at 100%;
    * points after the end are all zero.
@@ -115,11 +130,26 @@ export type ReserveConfigArgs = {
   priceBandBps: number;
   /** 0 (the default): conservative valuation from spot, EMA and confidence; 1: spot only. */
   valuationMode: number;
+  /**
+   * Margin tier flags (`RISK_FLAG_*`): isolated collateral, borrowable against isolated
+   * collateral, siloed debt. 0: an ordinary cross-margin asset.
+   */
+  riskFlags: number;
   configPadding: ReadonlyUint8Array;
   /** Cap on total liquidity (available + borrowed), in base units. */
   depositLimit: number | bigint;
   /** Cap on total borrowed, in base units. */
   borrowLimit: number | bigint;
+  /**
+   * Cap on total liquidity's quote value in whole quote units (0: none), at the higher of
+   * spot and EMA as last booked.
+   */
+  depositLimitValue: number | bigint;
+  /**
+   * Cap on total borrowed's quote value in whole quote units (0: none), at the conservative
+   * debt price as last booked.
+   */
+  borrowLimitValue: number | bigint;
   /**
    * Piecewise-linear borrow rate: starts at 0% utilization, ends at the first point at 100%;
    * points after the end are all zero.
@@ -142,9 +172,12 @@ export function getReserveConfigEncoder(): FixedSizeEncoder<ReserveConfigArgs> {
     ["liquidationBonusRampSecs", getU16Encoder()],
     ["priceBandBps", getU16Encoder()],
     ["valuationMode", getU8Encoder()],
-    ["configPadding", fixEncoderSize(getBytesEncoder(), 5)],
+    ["riskFlags", getU8Encoder()],
+    ["configPadding", fixEncoderSize(getBytesEncoder(), 4)],
     ["depositLimit", getU64Encoder()],
     ["borrowLimit", getU64Encoder()],
+    ["depositLimitValue", getU64Encoder()],
+    ["borrowLimitValue", getU64Encoder()],
     ["rateCurve", getArrayEncoder(getRateCurvePointEncoder(), { size: 8 })],
   ]);
 }
@@ -164,9 +197,12 @@ export function getReserveConfigDecoder(): FixedSizeDecoder<ReserveConfig> {
     ["liquidationBonusRampSecs", getU16Decoder()],
     ["priceBandBps", getU16Decoder()],
     ["valuationMode", getU8Decoder()],
-    ["configPadding", fixDecoderSize(getBytesDecoder(), 5)],
+    ["riskFlags", getU8Decoder()],
+    ["configPadding", fixDecoderSize(getBytesDecoder(), 4)],
     ["depositLimit", getU64Decoder()],
     ["borrowLimit", getU64Decoder()],
+    ["depositLimitValue", getU64Decoder()],
+    ["borrowLimitValue", getU64Decoder()],
     ["rateCurve", getArrayDecoder(getRateCurvePointDecoder(), { size: 8 })],
   ]);
 }

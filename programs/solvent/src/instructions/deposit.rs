@@ -1,7 +1,7 @@
 use super::token::{is_spendable_by, is_token_account_of, pay_into_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::Deposited;
-use crate::state::{LendingMarket, Obligation, Reserve};
+use crate::state::{operations, LendingMarket, Obligation, Reserve};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
@@ -48,11 +48,8 @@ pub fn handler(ctx: Context<Deposit>, amount: u64) -> Result<()> {
     let reserve_key = accounts.reserve.key();
     let mut reserve = accounts.reserve.load_mut()?;
     reserve.accrue_interest(Clock::get()?.unix_timestamp)?;
-    let shares = reserve.deposit(amount)?;
     let mut obligation = accounts.obligation.load_mut()?;
-    let (shares_before, shares_after) = obligation.deposit(&reserve_key, shares)?;
-    obligation.note_deposit(&reserve, shares_before, shares_after)?;
-    obligation.mark_stale();
+    let shares = operations::deposit(&mut obligation, &mut reserve, &reserve_key, amount)?;
 
     pay_into_liquidity_vault(
         &accounts.token_program,

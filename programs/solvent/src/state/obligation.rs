@@ -65,11 +65,21 @@ pub struct Obligation {
     pub liquidation_deposited_value_wad: StoredWad,
     /// Σ `Reserve::valuation_epoch` over the positions' reserves (wrapping) at the last refresh.
     pub reserves_epoch_sum: u64,
-    /// Room for follow-up fields (risk tier).
-    pub reserved: [u8; 200],
+    /// Margin tier of the positions (`TIER_*`), from the reserves' `risk_flags` when the
+    /// first collateral / first debt was taken; it only counts while the obligation holds
+    /// collateral (isolated) or debt (siloed).
+    pub tier_flags: u8,
+    pub padding2: [u8; 7],
+    /// Room for follow-up fields (e-mode group).
+    pub reserved: [u8; 192],
 }
 
 type ObligationResult<T> = std::result::Result<T, LendingError>;
+
+/// `Obligation::tier_flags`: the collateral is an isolated asset.
+pub const TIER_ISOLATED_COLLATERAL: u8 = 1;
+/// `Obligation::tier_flags`: the debt is a siloed asset.
+pub const TIER_SILOED_DEBT: u8 = 2;
 
 
 /// The health engine's output for an obligation, as cached by the last refresh: one `Health`
@@ -442,6 +452,57 @@ impl Obligation {
         if sum != self.reserves_epoch_sum {
             return Err(LendingError::ReserveChangedSinceRefresh);
         }
+        Ok(())
+    }
+
+    /// Holds isolated collateral (and so no other collateral).
+    pub fn is_isolated(&self) -> bool {
+        self.tier_flags & TIER_ISOLATED_COLLATERAL != 0 && self.deposit_count() > 0
+    }
+
+    /// Owes siloed debt (and so no other debt).
+    pub fn is_siloed(&self) -> bool {
+        self.tier_flags & TIER_SILOED_DEBT != 0 && self.borrow_count() > 0
+    }
+
+    fn set_tier(&mut self, flag: u8, on: bool) {
+        self.tier_flags = if on { self.tier_flags | flag } else { self.tier_flags & !flag };
+    }
+
+    /// The collateral tier rule, before collateral of `reserve` (with `config`) is added:
+    /// isolated collateral is held alone (`IsolatedCollateralMixed`). The first collateral sets
+    /// the obligation's tier.
+    pub fn check_collateral_tier(&mut self, reserve: &Pubkey, config: &ReserveConfig) -> ObligationResult<()> {
+        if self.find_deposit(reserve).is_some() {
+            return Ok(());
+        }
+        if self.deposit_count() > 0 {
+            if config.is_isolated_collateral() || self.is_isolated() {
+                return Err(LendingError::IsolatedCollateralMixed);
+            }
+            return Ok(());
+        }
+        self.set_tier(TIER_ISOLATED_COLLATERAL, config.is_isolated_collateral());
+        Ok(())
+    }
+
+    /// The debt tier rules, before debt of `reserve` (with `config`) is added: against isolated
+    /// collateral only reserves borrowable in isolation (`NotBorrowableInIsolation`); siloed
+    /// debt is owed alone (`SiloedDebtMixed`). The first debt sets the obligation's tier.
+    pub fn check_debt_tier(&mut self, reserve: &Pubkey, config: &ReserveConfig) -> ObligationResult<()> {
+        if self.is_isolated() && !config.is_borrowable_in_isolation() {
+            return Err(LendingError::NotBorrowableInIsolation);
+        }
+        if self.find_borrow(reserve).is_some() {
+            return Ok(());
+        }
+        if self.borrow_count() > 0 {
+            if config.is_siloed_debt() || self.is_siloed() {
+                return Err(LendingError::SiloedDebtMixed);
+            }
+            return Ok(());
+        }
+        self.set_tier(TIER_SILOED_DEBT, config.is_siloed_debt());
         Ok(())
     }
 

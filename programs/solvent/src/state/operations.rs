@@ -10,7 +10,8 @@ use anchor_lang::prelude::Pubkey;
 type OperationResult<T> = std::result::Result<T, LendingError>;
 
 /// Borrows `amount` (the debt taken on) from `reserve` (price fresh, interest accrued) into
-/// `obligation` (refreshed in this slot). Books the debt on both, revalues the position at the
+/// `obligation` (refreshed in this slot). The debt tier rules first
+/// (`Obligation::check_debt_tier`), then the reserve's limits; books the debt on both, revalues the position at the
 /// debt price (rounded up) and requires the borrowing-power sums to cover it
 /// (`BorrowTooLarge`). Returns the origination fee, which the borrower does not receive.
 ///
@@ -26,6 +27,7 @@ pub fn borrow(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: &
     if reserve.is_price_halted() || values.uses_halted_price {
         return Err(LendingError::PriceCircuitBreakerTripped);
     }
+    obligation.check_debt_tier(reserve_key, &reserve.config)?;
     let fee = reserve.borrow(amount)?;
     let slot = obligation.borrow(reserve_key, Wad::from_u64(amount), reserve.cumulative_borrow_index())?;
     let position = &mut obligation.borrows[slot];
@@ -39,6 +41,22 @@ pub fn borrow(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: &
     position.market_value_wad.set(position_value);
     obligation.set_values(&values);
     Ok(fee)
+}
+
+/// Deposits `amount` tokens of `reserve` (interest accrued) as collateral of `obligation`:
+/// the collateral tier rule first (`Obligation::check_collateral_tier`), then the reserve's
+/// limits, then the shares (rounded down) credited. Needs no price (value caps use the last
+/// booked one): a stale oracle never stops anyone adding collateral. Returns the shares.
+pub fn deposit(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: &Pubkey, amount: u64) -> OperationResult<u64> {
+    if amount == 0 {
+        return Err(LendingError::ZeroAmount);
+    }
+    obligation.check_collateral_tier(reserve_key, &reserve.config)?;
+    let shares = reserve.deposit(amount)?;
+    let (shares_before, shares_after) = obligation.deposit(reserve_key, shares)?;
+    obligation.note_deposit(reserve, shares_before, shares_after)?;
+    obligation.mark_stale();
+    Ok(shares)
 }
 
 /// What a withdrawal pays: shares taken off the obligation and the tokens they redeem for.

@@ -72,11 +72,20 @@ pub struct ReserveConfig {
     pub price_band_bps: u16,
     /// 0 (the default): conservative valuation from spot, EMA and confidence; 1: spot only.
     pub valuation_mode: u8,
-    pub config_padding: [u8; 5],
+    /// Margin tier flags (`RISK_FLAG_*`): isolated collateral, borrowable against isolated
+    /// collateral, siloed debt. 0: an ordinary cross-margin asset.
+    pub risk_flags: u8,
+    pub config_padding: [u8; 4],
     /// Cap on total liquidity (available + borrowed), in base units.
     pub deposit_limit: u64,
     /// Cap on total borrowed, in base units.
     pub borrow_limit: u64,
+    /// Cap on total liquidity's quote value in whole quote units (0: none), at the higher of
+    /// spot and EMA as last booked.
+    pub deposit_limit_value: u64,
+    /// Cap on total borrowed's quote value in whole quote units (0: none), at the conservative
+    /// debt price as last booked.
+    pub borrow_limit_value: u64,
     /// Piecewise-linear borrow rate: starts at 0% utilization, ends at the first point at 100%;
     /// points after the end are all zero.
     pub rate_curve: [RateCurvePoint; MAX_RATE_CURVE_POINTS],
@@ -120,6 +129,9 @@ impl ReserveConfig {
             || self.valuation_mode > VALUATION_SPOT_ONLY
         {
             return Err(LendingError::InvalidOracleConfig);
+        }
+        if self.risk_flags & !RISK_FLAGS_KNOWN != 0 {
+            return Err(LendingError::InvalidRiskFlags);
         }
         self.validate_rate_curve()
     }
@@ -177,6 +189,15 @@ impl ReserveConfig {
     }
 }
 
+/// `ReserveConfig::risk_flags`: isolated collateral. An obligation holding it holds no other
+/// collateral, and borrows only reserves flagged `RISK_FLAG_BORROWABLE_IN_ISOLATION`.
+pub const RISK_FLAG_ISOLATED_COLLATERAL: u8 = 1;
+/// `ReserveConfig::risk_flags`: may be borrowed by an obligation whose collateral is isolated.
+pub const RISK_FLAG_BORROWABLE_IN_ISOLATION: u8 = 2;
+/// `ReserveConfig::risk_flags`: siloed debt. An obligation borrowing it borrows nothing else.
+pub const RISK_FLAG_SILOED_DEBT: u8 = 4;
+const RISK_FLAGS_KNOWN: u8 = RISK_FLAG_ISOLATED_COLLATERAL | RISK_FLAG_BORROWABLE_IN_ISOLATION | RISK_FLAG_SILOED_DEBT;
+
 /// `ReserveConfig::valuation_mode`: value everything at the spot price.
 pub const VALUATION_SPOT_ONLY: u8 = 1;
 /// `ReserveConfig::valuation_mode`: conservative valuation from spot, EMA and confidence.
@@ -192,6 +213,18 @@ pub enum ValuationMode {
 }
 
 impl ReserveConfig {
+    pub fn is_isolated_collateral(&self) -> bool {
+        self.risk_flags & RISK_FLAG_ISOLATED_COLLATERAL != 0
+    }
+
+    pub fn is_borrowable_in_isolation(&self) -> bool {
+        self.risk_flags & RISK_FLAG_BORROWABLE_IN_ISOLATION != 0
+    }
+
+    pub fn is_siloed_debt(&self) -> bool {
+        self.risk_flags & RISK_FLAG_SILOED_DEBT != 0
+    }
+
     /// The valuation mode (`validate` refuses any byte but the two).
     pub fn valuation(&self) -> ValuationMode {
         if self.valuation_mode == VALUATION_SPOT_ONLY {
@@ -275,7 +308,7 @@ pub struct Reserve {
     /// (`ReserveChangedSinceRefresh`), so cached values never outlive what they came from.
     pub valuation_epoch: u64,
     /// Room for follow-up fields (second oracle, risk tiers).
-    pub reserved: [u8; 408],
+    pub reserved: [u8; 392],
 }
 
 type ReserveResult<T> = std::result::Result<T, LendingError>;
@@ -586,6 +619,11 @@ impl Reserve {
         if total_after > Wad::from_u64(self.config.deposit_limit) {
             return Err(LendingError::DepositLimitExceeded);
         }
+        // At the higher of spot and EMA: the exposure is never understated.
+        let cap = self.config.deposit_limit_value;
+        if cap != 0 && self.value_for(HealthKind::Maintenance, Side::Asset, total_after)? > Wad::from_u64(cap) {
+            return Err(LendingError::DepositValueCapExceeded);
+        }
         self.available_amount = overflow(self.available_amount.checked_add(liquidity_amount))?;
         self.collateral_supply = overflow(self.collateral_supply.checked_add(minted))?;
         Ok(shares)
@@ -615,6 +653,11 @@ impl Reserve {
         let borrowed = overflow(self.borrowed_amount().checked_add(Wad::from_u64(amount)))?;
         if borrowed > Wad::from_u64(self.config.borrow_limit) {
             return Err(LendingError::BorrowLimitExceeded);
+        }
+        // At the conservative debt price (rounded up): the exposure is never understated.
+        let cap = self.config.borrow_limit_value;
+        if cap != 0 && self.debt_value(borrowed)? > Wad::from_u64(cap) {
+            return Err(LendingError::BorrowValueCapExceeded);
         }
         self.available_amount -= paid_out;
         self.borrowed_amount_wad.set(borrowed);
