@@ -124,7 +124,7 @@ impl fmt::Display for LeverageError {
         match self {
             LeverageError::TargetTooHigh { requested_bps, maximum_bps, loan_to_value_bps } => write!(
                 f,
-                "target leverage {:.2}x is above the maximum {:.2}x for this collateral (1 / (1 - LTV {}%) less a {:.2}x safety margin)",
+                "target leverage {:.2}x is above the maximum {:.2}x for this collateral (1 / (1 - LTV {}%, after the debt's borrow weight) less a {:.2}x safety margin)",
                 *requested_bps as f64 / ONE_X_BPS as f64,
                 *maximum_bps as f64 / ONE_X_BPS as f64,
                 *loan_to_value_bps as f64 / 100.0,
@@ -142,6 +142,13 @@ impl fmt::Display for LeverageError {
 }
 
 impl std::error::Error for LeverageError {}
+
+/// The loan-to-value of a collateral against a debt of borrow weight `w`: `LTV / w`, rounded
+/// down (a debt weighing 150% consumes 1.5x its value of borrowing power).
+pub fn effective_loan_to_value_bps(collateral: &solvent::state::ReserveConfig, debt: &solvent::state::ReserveConfig) -> u16 {
+    let weight = debt.effective_borrow_weight_bps() as u64;
+    (collateral.loan_to_value_bps as u64 * BPS_DENOMINATOR as u64 / weight) as u16
+}
 
 /// Largest leverage the builder accepts for a collateral: 1 / (1 − LTV) less the margin, in bps.
 pub fn max_leverage_bps(loan_to_value_bps: u16) -> u64 {
@@ -263,13 +270,10 @@ impl LeverageContext {
         if target_leverage_bps < ONE_X_BPS {
             return Err(LeverageError::TargetBelowOne);
         }
-        let maximum_bps = max_leverage_bps(self.collateral.state.config.loan_to_value_bps);
+        let loan_to_value_bps = effective_loan_to_value_bps(&self.collateral.state.config, &self.debt.state.config);
+        let maximum_bps = max_leverage_bps(loan_to_value_bps);
         if target_leverage_bps > maximum_bps {
-            return Err(LeverageError::TargetTooHigh {
-                requested_bps: target_leverage_bps,
-                maximum_bps,
-                loan_to_value_bps: self.collateral.state.config.loan_to_value_bps,
-            });
+            return Err(LeverageError::TargetTooHigh { requested_bps: target_leverage_bps, maximum_bps, loan_to_value_bps });
         }
         let current = self.current();
         let collateral_value = unworkable(current.values.deposited_value.checked_add(self.collateral.value(own_collateral)), "value")?;
@@ -591,6 +595,11 @@ mod tests {
         // LTV 75%: 1 / 0.25 = 4x, less the 0.25x margin.
         assert_eq!(max_leverage_bps(7_500), 37_500);
         assert_eq!(max_leverage_bps(5_000), 17_500);
+        // A debt weighing 150%: LTV 75% acts as 50%.
+        let collateral = solvent::state::ReserveConfig { loan_to_value_bps: 7_500, ..Default::default() };
+        let debt = solvent::state::ReserveConfig { borrow_weight_bps: 15_000, ..Default::default() };
+        assert_eq!(effective_loan_to_value_bps(&collateral, &debt), 5_000);
+        assert_eq!(effective_loan_to_value_bps(&collateral, &solvent::state::ReserveConfig::default()), 7_500);
         assert_eq!(leverage_for_ltv_bps(6_000), 25_000);
     }
 
@@ -599,7 +608,7 @@ mod tests {
         let error = LeverageError::TargetTooHigh { requested_bps: 39_000, maximum_bps: 37_500, loan_to_value_bps: 7_500 };
         assert_eq!(
             error.to_string(),
-            "target leverage 3.90x is above the maximum 3.75x for this collateral (1 / (1 - LTV 75%) less a 0.25x safety margin)"
+            "target leverage 3.90x is above the maximum 3.75x for this collateral (1 / (1 - LTV 75%, after the debt's borrow weight) less a 0.25x safety margin)"
         );
     }
 

@@ -142,7 +142,9 @@ impl Soundness {
         let h = &mut self.h;
         tally.cases += 1;
         let (sol_config, eth_config) = (random_collateral_config(rng), random_collateral_config(rng));
-        let usdc_config = ReserveConfig { max_confidence_bps: 300, valuation_mode: if rng.chance(0.25) { 1 } else { 0 }, ..usdc_config() };
+        // Half the cases weigh the debt (borrow weight 100%..300%).
+        let borrow_weight_bps = if rng.chance(0.5) { rng.range(10_000, 30_000) as u16 } else { 0 };
+        let usdc_config = ReserveConfig { max_confidence_bps: 300, valuation_mode: if rng.chance(0.25) { 1 } else { 0 }, borrow_weight_bps, ..usdc_config() };
         let ixs = vec![
             update_config_ix(&self.market, &self.owner.pubkey(), &self.sol, sol_config),
             update_config_ix(&self.market, &self.owner.pubkey(), &self.eth, eth_config),
@@ -179,7 +181,8 @@ impl Soundness {
             allowed_usd += amount as f64 / 10f64.powi(decimals) * price as f64 / 1e8 * ltv as f64 / 10_000.0;
         }
         h.must_send(&ixs, &[&borrower]).await;
-        let borrow_usd = allowed_usd * rng.range(70, 98) as f64 / 100.0;
+        let weight = usdc_config.effective_borrow_weight_bps() as f64 / 10_000.0;
+        let borrow_usd = allowed_usd / weight * rng.range(70, 98) as f64 / 100.0;
         let borrow_amount = (borrow_usd * 1e6) as u64;
         if borrow_amount < 10 {
             return;

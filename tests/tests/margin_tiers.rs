@@ -1,7 +1,8 @@
 //! Margin tiers on the `.so`: isolated collateral is held alone and borrows only reserves
 //! flagged borrowable in isolation; siloed debt is owed alone; deposit and borrow caps in quote
 //! value bind at the booked price (and the client's `max_borrow` names the cap exactly); unknown
-//! flags are refused. Every refusal has its own error and changes nothing.
+//! flags are refused; a borrow weight reduces borrowing power exactly (and not the solvency
+//! sums). Every refusal has its own error and changes nothing.
 use solvent::errors::LendingError;
 use solvent::state::{ReserveConfig, RISK_FLAG_BORROWABLE_IN_ISOLATION, RISK_FLAG_ISOLATED_COLLATERAL, RISK_FLAG_SILOED_DEBT};
 use solvent_tests::*;
@@ -200,4 +201,45 @@ async fn unknown_risk_flags_are_refused() {
     let ix = init_reserve_ix(&s.m.market, &owner.pubkey(), &mint, &oracle, bad);
     let reserve = reserve_address(&s.m.market.market, &mint);
     assert_rejected(&mut s.h, &[ix], &[&owner], LendingError::InvalidRiskFlags, &[reserve]).await;
+}
+
+/// The client's `max_borrow` of USDC for a trader's obligation now.
+async fn usdc_limit(s: &mut Tiered, t: &Trader) -> Limit {
+    let reserves = [s.m.sol.reserve, s.m.usdc.reserve];
+    let view = MarketView::load_with(&mut InProcessChain { harness: &mut s.h }, &s.m.market.market, &reserves).await.unwrap();
+    let obligation = s.h.obligation(&t.user.obligation).await;
+    max_borrow(&view, &obligation, &s.m.usdc.reserve).unwrap()
+}
+
+#[tokio::test]
+async fn a_borrow_weight_reduces_borrowing_power_exactly() {
+    let mut s = Tiered::new().await;
+    let (sol, usdc) = (s.m.sol.clone(), s.m.usdc.clone());
+    let a = s.trader().await;
+    // 10 SOL at $150, LTV 75%: $1,125 of borrowing power.
+    ok(&s.deposit(&a, &sol, a.user.sol_account, 10_000_000_000).await);
+    let unweighted = usdc_limit(&mut s, &a).await;
+    assert_eq!(unweighted.amount, 1_125 * ONE);
+    // USDC debt weighs 150%: $1,125 / 1.5 = $750 of USDC, to the base unit.
+    let owner = s.m.owner.insecure_clone();
+    let weighted = ReserveConfig { borrow_weight_bps: 15_000, risk_flags: RISK_FLAG_BORROWABLE_IN_ISOLATION, ..usdc_config() };
+    s.h.must_send(&[update_config_ix(&s.m.market, &owner.pubkey(), &usdc, weighted)], &[&owner]).await;
+    let limit = usdc_limit(&mut s, &a).await;
+    assert_eq!(limit, Limit { amount: 750 * ONE, refused_above: Some(LendingError::BorrowTooLarge) });
+    let ixs = s.borrow_ixs(&a, &usdc, a.user.usdc_account, limit.amount + 1).await;
+    let keys = s.watched(&a);
+    assert_rejected(&mut s.h, &ixs, &[&a.user.keypair], LendingError::BorrowTooLarge, &keys).await;
+    let ixs = s.borrow_ixs(&a, &usdc, a.user.usdc_account, limit.amount).await;
+    s.h.must_send(&ixs, &[&a.user.keypair]).await;
+    let values = s.h.obligation(&a.user.obligation).await.values();
+    // Borrowing power and eligibility see $1,125 of debt; solvency the $750 owed.
+    assert_eq!(values.health(HealthKind::Initial).liabilities, solvent::math::Wad::from_u64(1_125));
+    assert_eq!(values.health(HealthKind::Maintenance).liabilities, solvent::math::Wad::from_u64(1_125));
+    assert_eq!(values.health(HealthKind::Payout).liabilities, solvent::math::Wad::from_u64(750));
+    // Out-of-range weights are refused.
+    for bad in [9_999u16, 50_001] {
+        let config = ReserveConfig { borrow_weight_bps: bad, ..usdc_config() };
+        let ix = update_config_ix(&s.m.market, &owner.pubkey(), &usdc, config);
+        assert_rejected(&mut s.h, &[ix], &[&owner], LendingError::InvalidBorrowWeight, &[usdc.reserve]).await;
+    }
 }

@@ -89,11 +89,12 @@ function normalized(config: ReserveConfigArgs): ReserveConfigArgs {
   return {
     ...config,
     riskFlags: config.riskFlags ?? 0,
+    borrowWeightBps: config.borrowWeightBps ?? 0,
     depositLimit: BigInt(config.depositLimit),
     borrowLimit: BigInt(config.borrowLimit),
     depositLimitValue: BigInt(config.depositLimitValue ?? 0),
     borrowLimitValue: BigInt(config.borrowLimitValue ?? 0),
-    configPadding: new Uint8Array(config.configPadding ?? new Uint8Array(4)),
+    configPadding: new Uint8Array(config.configPadding ?? new Uint8Array(2)),
   };
 }
 

@@ -87,4 +87,5 @@ export const ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   6078: 'userError', // SiloedDebtMixed
   6079: 'marketCondition', // DepositValueCapExceeded
   6080: 'marketCondition', // BorrowValueCapExceeded
+  6081: 'userError', // InvalidBorrowWeight
 };

@@ -259,20 +259,26 @@ export function readPosition(obligation: generated.Obligation, reserves: Map<Add
         debtWad,
         valueWad: valueAt(reserve, reserve.debtPriceMantissa, debtWad, true),
         liquidationValueWad: valueAt(reserve, reserve.liquidationDebtPriceMantissa, debtWad, true),
+        // The borrow weight (0: 100%), weighing debt for borrowing power and eligibility.
+        weightBps: reserve.config.borrowWeightBps === 0 ? 10_000 : reserve.config.borrowWeightBps,
       };
     });
   const bps = (value: bigint, factor: number) => (value * BigInt(factor)) / 10_000n;
+  // Liabilities weigh rounded up, and a full weight is the value itself (as the program's `weighted`).
+  const weighUp = (value: bigint, factor: number) => (factor === 10_000 ? value : (value * BigInt(factor) + 9_999n) / 10_000n);
   const depositedValueWad = deposits.reduce((sum, d) => sum + d.valueWad, 0n);
   const allowedBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.valueWad, d.config.loanToValueBps), 0n);
-  const borrowedValueWad = borrows.reduce((sum, b) => sum + b.valueWad, 0n);
+  const borrowedValueWad = borrows.reduce((sum, b) => sum + weighUp(b.valueWad, b.weightBps), 0n);
   let unhealthyBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.valueWad, d.config.liquidationThresholdBps), 0n);
   let liquidationBorrowedValueWad = borrowedValueWad;
   let payoutAssetsWad = depositedValueWad;
+  let payoutLiabilitiesWad = borrows.reduce((sum, b) => sum + b.valueWad, 0n);
   if (borrowedValueWad > unhealthyBorrowValueWad) {
     // Unhealthy at conservative prices: judged at liquidation prices, as the program does.
     unhealthyBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.liquidationValueWad, d.config.liquidationThresholdBps), 0n);
-    liquidationBorrowedValueWad = borrows.reduce((sum, b) => sum + b.liquidationValueWad, 0n);
+    liquidationBorrowedValueWad = borrows.reduce((sum, b) => sum + weighUp(b.liquidationValueWad, b.weightBps), 0n);
     payoutAssetsWad = deposits.reduce((sum, d) => sum + d.liquidationValueWad, 0n);
+    payoutLiabilitiesWad = borrows.reduce((sum, b) => sum + b.liquidationValueWad, 0n);
   }
   const healthFactor =
     liquidationBorrowedValueWad === 0n ? undefined : Number((unhealthyBorrowValueWad * 1_000_000n) / liquidationBorrowedValueWad) / 1e6;
@@ -286,7 +292,7 @@ export function readPosition(obligation: generated.Obligation, reserves: Map<Add
     health: {
       initial: { assetsWad: allowedBorrowValueWad, liabilitiesWad: borrowedValueWad },
       maintenance: { assetsWad: unhealthyBorrowValueWad, liabilitiesWad: liquidationBorrowedValueWad },
-      payout: { assetsWad: payoutAssetsWad, liabilitiesWad: liquidationBorrowedValueWad },
+      payout: { assetsWad: payoutAssetsWad, liabilitiesWad: payoutLiabilitiesWad },
     },
     deposits: deposits.map(({ reserve, shares, valueWad }) => ({ reserve, shares, valueWad })),
     borrows: borrows.map(({ reserve, debtWad, valueWad }) => ({ reserve, debtWad, valueWad })),
@@ -303,11 +309,10 @@ export function readPosition(obligation: generated.Obligation, reserves: Map<Add
 
 /** The values refresh_obligation cached on the obligation, as bigints. */
 export function cachedValues(obligation: generated.Obligation) {
-  const debt = storedWad(obligation.liquidationBorrowedValueWad);
   const health: Record<HealthKind, Health> = {
     initial: { assetsWad: storedWad(obligation.allowedBorrowValueWad), liabilitiesWad: storedWad(obligation.borrowedValueWad) },
-    maintenance: { assetsWad: storedWad(obligation.unhealthyBorrowValueWad), liabilitiesWad: debt },
-    payout: { assetsWad: storedWad(obligation.liquidationDepositedValueWad), liabilitiesWad: debt },
+    maintenance: { assetsWad: storedWad(obligation.unhealthyBorrowValueWad), liabilitiesWad: storedWad(obligation.liquidationBorrowedValueWad) },
+    payout: { assetsWad: storedWad(obligation.liquidationDepositedValueWad), liabilitiesWad: storedWad(obligation.payoutBorrowedValueWad) },
   };
   return {
     health,

@@ -166,6 +166,8 @@ pub enum LendingError {
     DepositValueCapExceeded,
     #[msg("Borrow would exceed the reserve's borrow cap in quote value")]
     BorrowValueCapExceeded,
+    #[msg("Borrow weight must be 0 (100%) or from 100% to 500%")]
+    InvalidBorrowWeight,
 }
 
 /// What a client should do about an error.
@@ -186,7 +188,7 @@ pub enum ErrorClass {
 impl LendingError {
     /// The last variant. New errors go after it and this names the new last one
     /// (`solvent-client`'s tests check it against the IDL).
-    pub const LAST: LendingError = LendingError::BorrowValueCapExceeded;
+    pub const LAST: LendingError = LendingError::InvalidBorrowWeight;
 
     /// The error of a custom program error code (Anchor's offset 6000 included).
     pub fn from_code(code: u32) -> Option<LendingError> {

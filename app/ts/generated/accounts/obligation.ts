@@ -105,6 +105,11 @@ export type Obligation = {
   /** Σ `Reserve::valuation_epoch` over the positions' reserves (wrapping) at the last refresh. */
   reservesEpochSum: bigint;
   /**
+   * Σ debt at the liquidation prices, unweighted: the `Payout` liabilities
+   * (`liquidation_borrowed_value_wad` holds them weighted by the borrow weights).
+   */
+  payoutBorrowedValueWad: StoredWad;
+  /**
    * Margin tier of the positions (`TIER_*`), from the reserves' `risk_flags` when the
    * first collateral / first debt was taken; it only counts while the obligation holds
    * collateral (isolated) or debt (siloed).
@@ -154,6 +159,11 @@ export type ObligationArgs = {
   /** Σ `Reserve::valuation_epoch` over the positions' reserves (wrapping) at the last refresh. */
   reservesEpochSum: number | bigint;
   /**
+   * Σ debt at the liquidation prices, unweighted: the `Payout` liabilities
+   * (`liquidation_borrowed_value_wad` holds them weighted by the borrow weights).
+   */
+  payoutBorrowedValueWad: StoredWadArgs;
+  /**
    * Margin tier of the positions (`TIER_*`), from the reserves' `risk_flags` when the
    * first collateral / first debt was taken; it only counts while the obligation holds
    * collateral (isolated) or debt (siloed).
@@ -195,9 +205,10 @@ export function getObligationEncoder(): FixedSizeEncoder<ObligationArgs> {
       ["padding1", fixEncoderSize(getBytesEncoder(), 7)],
       ["liquidationDepositedValueWad", getStoredWadEncoder()],
       ["reservesEpochSum", getU64Encoder()],
+      ["payoutBorrowedValueWad", getStoredWadEncoder()],
       ["tierFlags", getU8Encoder()],
       ["padding2", fixEncoderSize(getBytesEncoder(), 7)],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 192)],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 176)],
     ]),
     (value) => ({ ...value, discriminator: OBLIGATION_DISCRIMINATOR }),
   );
@@ -230,9 +241,10 @@ export function getObligationDecoder(): FixedSizeDecoder<Obligation> {
     ["padding1", fixDecoderSize(getBytesDecoder(), 7)],
     ["liquidationDepositedValueWad", getStoredWadDecoder()],
     ["reservesEpochSum", getU64Decoder()],
+    ["payoutBorrowedValueWad", getStoredWadDecoder()],
     ["tierFlags", getU8Decoder()],
     ["padding2", fixDecoderSize(getBytesDecoder(), 7)],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 192)],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 176)],
   ]);
 }
 

@@ -176,6 +176,8 @@ export const SOLVENT_ERROR__SILOED_DEBT_MIXED = 0x17be; // 6078
 export const SOLVENT_ERROR__DEPOSIT_VALUE_CAP_EXCEEDED = 0x17bf; // 6079
 /** BorrowValueCapExceeded: Borrow would exceed the reserve's borrow cap in quote value */
 export const SOLVENT_ERROR__BORROW_VALUE_CAP_EXCEEDED = 0x17c0; // 6080
+/** InvalidBorrowWeight: Borrow weight must be 0 (100%) or from 100% to 500% */
+export const SOLVENT_ERROR__INVALID_BORROW_WEIGHT = 0x17c1; // 6081
 
 export type SolventError =
   | typeof SOLVENT_ERROR__BORROW_LIMIT_EXCEEDED
@@ -195,6 +197,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__FLASH_REPAY_WITHOUT_BORROW
   | typeof SOLVENT_ERROR__INSUFFICIENT_COLLATERAL
   | typeof SOLVENT_ERROR__INSUFFICIENT_LIQUIDITY
+  | typeof SOLVENT_ERROR__INVALID_BORROW_WEIGHT
   | typeof SOLVENT_ERROR__INVALID_CLOSE_FACTOR
   | typeof SOLVENT_ERROR__INVALID_COLLATERAL_ACCOUNT
   | typeof SOLVENT_ERROR__INVALID_COLLATERAL_MINT
@@ -280,6 +283,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__FLASH_REPAY_WITHOUT_BORROW]: `Flash repay without an open flash loan on this reserve`,
     [SOLVENT_ERROR__INSUFFICIENT_COLLATERAL]: `Obligation does not have that much collateral in this reserve`,
     [SOLVENT_ERROR__INSUFFICIENT_LIQUIDITY]: `Reserve does not have enough available liquidity`,
+    [SOLVENT_ERROR__INVALID_BORROW_WEIGHT]: `Borrow weight must be 0 (100%) or from 100% to 500%`,
     [SOLVENT_ERROR__INVALID_CLOSE_FACTOR]: `Close factor must be between 0 and 100%`,
     [SOLVENT_ERROR__INVALID_COLLATERAL_ACCOUNT]: `Destination collateral account is not a token account of the reserve's share mint`,
     [SOLVENT_ERROR__INVALID_COLLATERAL_MINT]: `Mint is not the reserve's collateral (share) mint`,

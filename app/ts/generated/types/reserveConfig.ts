@@ -75,6 +75,13 @@ export type ReserveConfig = {
    * collateral, siloed debt. 0: an ordinary cross-margin asset.
    */
   riskFlags: number;
+  /**
+   * Borrow weight: a debt's value counts this many bps of itself for borrowing power and
+   * liquidation eligibility (`Initial`, `Maintenance`), so a volatile debt asset consumes
+   * more collateral; not for what a liquidation pays out (`Payout`). 0: 100% (unset); else
+   * from 100% to `MAX_BORROW_WEIGHT_BPS`.
+   */
+  borrowWeightBps: number;
   configPadding: ReadonlyUint8Array;
   /** Cap on total liquidity (available + borrowed), in base units. */
   depositLimit: bigint;
@@ -135,6 +142,13 @@ export type ReserveConfigArgs = {
    * collateral, siloed debt. 0: an ordinary cross-margin asset.
    */
   riskFlags: number;
+  /**
+   * Borrow weight: a debt's value counts this many bps of itself for borrowing power and
+   * liquidation eligibility (`Initial`, `Maintenance`), so a volatile debt asset consumes
+   * more collateral; not for what a liquidation pays out (`Payout`). 0: 100% (unset); else
+   * from 100% to `MAX_BORROW_WEIGHT_BPS`.
+   */
+  borrowWeightBps: number;
   configPadding: ReadonlyUint8Array;
   /** Cap on total liquidity (available + borrowed), in base units. */
   depositLimit: number | bigint;
@@ -173,7 +187,8 @@ export function getReserveConfigEncoder(): FixedSizeEncoder<ReserveConfigArgs> {
     ["priceBandBps", getU16Encoder()],
     ["valuationMode", getU8Encoder()],
     ["riskFlags", getU8Encoder()],
-    ["configPadding", fixEncoderSize(getBytesEncoder(), 4)],
+    ["borrowWeightBps", getU16Encoder()],
+    ["configPadding", fixEncoderSize(getBytesEncoder(), 2)],
     ["depositLimit", getU64Encoder()],
     ["borrowLimit", getU64Encoder()],
     ["depositLimitValue", getU64Encoder()],
@@ -198,7 +213,8 @@ export function getReserveConfigDecoder(): FixedSizeDecoder<ReserveConfig> {
     ["priceBandBps", getU16Decoder()],
     ["valuationMode", getU8Decoder()],
     ["riskFlags", getU8Decoder()],
-    ["configPadding", fixDecoderSize(getBytesDecoder(), 4)],
+    ["borrowWeightBps", getU16Decoder()],
+    ["configPadding", fixDecoderSize(getBytesDecoder(), 2)],
     ["depositLimit", getU64Decoder()],
     ["borrowLimit", getU64Decoder()],
     ["depositLimitValue", getU64Decoder()],

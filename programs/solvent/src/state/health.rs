@@ -71,12 +71,14 @@ impl Weights {
 
 const FULL_WEIGHT: u16 = BPS_DENOMINATOR as u16;
 
-/// The weights of a reserve for a kind: the one place they come from.
+/// The weights of a reserve for a kind: the one place they come from. Liabilities weigh the
+/// reserve's borrow weight (at least 100%) for borrowing power and eligibility, in full for the
+/// payout.
 #[inline(always)]
 pub fn weights(config: &ReserveConfig, kind: HealthKind) -> Weights {
     match kind {
-        HealthKind::Initial => Weights { asset_bps: config.loan_to_value_bps, liability_bps: FULL_WEIGHT },
-        HealthKind::Maintenance => Weights { asset_bps: config.liquidation_threshold_bps, liability_bps: FULL_WEIGHT },
+        HealthKind::Initial => Weights { asset_bps: config.loan_to_value_bps, liability_bps: config.effective_borrow_weight_bps() },
+        HealthKind::Maintenance => Weights { asset_bps: config.liquidation_threshold_bps, liability_bps: config.effective_borrow_weight_bps() },
         HealthKind::Payout => Weights { asset_bps: FULL_WEIGHT, liability_bps: FULL_WEIGHT },
     }
 }
@@ -159,17 +161,14 @@ mod tests {
         assert_eq!(weighted(Wad(3), &config, HealthKind::Payout, Side::Asset).unwrap(), Wad(3));
     }
 
-    /// `ObligationValues` keeps one liability sum for both liquidation kinds: they must weigh
-    /// and price liabilities alike.
     #[test]
-    fn the_liquidation_kinds_share_their_liabilities() {
-        for (ltv, threshold) in [(0u16, 1u16), (7_500, 8_000), (9_000, 10_000)] {
-            let config = ReserveConfig { loan_to_value_bps: ltv, liquidation_threshold_bps: threshold, ..Default::default() };
-            assert_eq!(weights(&config, HealthKind::Maintenance).liability_bps, weights(&config, HealthKind::Payout).liability_bps);
-        }
-        let mut reserve: crate::state::Reserve = bytemuck::Zeroable::zeroed();
-        (reserve.liquidation_debt_price_mantissa, reserve.debt_price_mantissa) = (99, 98);
-        assert_eq!(reserve.price_for(HealthKind::Maintenance, Side::Liability), reserve.price_for(HealthKind::Payout, Side::Liability));
+    fn a_borrow_weight_weighs_debt_for_margin_but_not_for_the_payout() {
+        let config = ReserveConfig { borrow_weight_bps: 15_000, ..Default::default() };
+        assert_eq!(weighted(Wad(3), &config, HealthKind::Initial, Side::Liability).unwrap(), Wad(5), "4.5 rounded up");
+        assert_eq!(weighted(Wad(3), &config, HealthKind::Maintenance, Side::Liability).unwrap(), Wad(5));
+        assert_eq!(weighted(Wad(3), &config, HealthKind::Payout, Side::Liability).unwrap(), Wad(3));
+        let unset = ReserveConfig::default();
+        assert_eq!(weights(&unset, HealthKind::Initial).liability_bps, 10_000);
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub struct LiquidationQuote {
     pub collateral_value_before: Wad,
     pub collateral_threshold_bps: u16,
     pub debt_value_before: Wad,
+    /// The repaid debt's borrow weight (bps): what the weighted debt sum loses per unit repaid.
+    pub debt_weight_bps: u16,
     pub payout: Payout,
     /// The obligation's cached values the quote was made from.
     pub values_before: ObligationValues,
@@ -106,7 +108,8 @@ pub fn quote_liquidation(
     let bonus_bps = if insolvent {
         auction_bonus_bps
     } else {
-        health_preserving_bonus(&values, withdraw_reserve.config.liquidation_threshold_bps, auction_bonus_bps)?
+        let debt_weight_bps = repay_reserve.config.effective_borrow_weight_bps();
+        health_preserving_bonus(&values, withdraw_reserve.config.liquidation_threshold_bps, debt_weight_bps, auction_bonus_bps)?
     };
     let debt = borrow.borrowed_amount();
     // The values the fresh refresh added to the liquidation sums for these two positions.
@@ -136,52 +139,61 @@ pub fn quote_liquidation(
         collateral_value_before,
         collateral_threshold_bps,
         debt_value_before,
+        debt_weight_bps: repay_reserve.config.effective_borrow_weight_bps(),
         payout,
         values_before: values,
     })
 }
 
 /// The bonus to pay a solvent obligation: the auction's `bonus_bps`, or less if that would
-/// lower the health factor `HF = WC / D` or the collateral-to-debt ratio `C / D` (all at the
-/// liquidation prices) when seizing collateral of liquidation threshold `lt_bps`. Repaying value
-/// `x` and seizing `x (1 + b)` turns `WC / D` into `(WC - x (1 + b) LT) / (D - x)`, which is not
-/// lower exactly when `(1 + b) LT <= HF`; likewise `C / D` is kept when `1 + b <= C / D`. So
-/// `b <= min(HF / LT, C / D) - 1`, less `BONUS_CAP_MARGIN_BPS` for the rounding of the values
+/// lower the health factor `HF = WC / Dw` (`Maintenance`: threshold-weighted collateral against
+/// debt weighted by the borrow weights) or the collateral-to-debt ratio `C / D` (`Payout`), all
+/// at the liquidation prices, when repaying a debt of borrow weight `w` (`debt_weight_bps`) and
+/// seizing collateral of liquidation threshold `lt_bps`. Repaying value `x` and seizing
+/// `x (1 + b)` turns `WC / Dw` into `(WC - x (1 + b) LT) / (Dw - w x)`, which is not lower
+/// exactly when `(1 + b) LT <= w HF`; likewise `C / D` is kept when `1 + b <= C / D`. So
+/// `b <= min(w HF / LT, C / D) - 1`, less `BONUS_CAP_MARGIN_BPS` for the rounding of the values
 /// recomputed after the call. `LiquidationWouldLowerHealth` when even no bonus would lower the
-/// health factor (`HF < LT`): a solvent obligation then has another collateral whose threshold
-/// is at or below its health factor (HF is at least the value-weighted mean threshold).
-pub fn health_preserving_bonus(values: &ObligationValues, lt_bps: u16, bonus_bps: u64) -> Result<u64, LendingError> {
+/// health factor (`w HF < LT`): a solvent obligation then has another collateral whose
+/// threshold is lower, or another debt whose weight is higher.
+pub fn health_preserving_bonus(values: &ObligationValues, lt_bps: u16, debt_weight_bps: u16, bonus_bps: u64) -> Result<u64, LendingError> {
     let (maintenance, payout) = (values.health(HealthKind::Maintenance), values.health(HealthKind::Payout));
-    let debt = maintenance.liabilities;
+    // Weighted debt Dw (borrow weights) for the health factor, unweighted D for solvency.
+    let (debt_weighted, debt) = (maintenance.liabilities.raw(), payout.liabilities.raw());
     // Fast path, multiplications only: the auction's bonus keeps both ratios. The sums are
     // scaled to 64 bits, collateral rounded down and debt up, so the fast path can only be
     // refused where the exact computation below would have allowed it.
     use crate::math::{shift_down, shift_to_64_bits, shift_up};
     let (weighted, collateral) = (maintenance.assets.raw(), payout.assets.raw());
-    let shift = shift_to_64_bits(weighted | collateral | debt.raw());
-    let debt_up = shift_up(debt.raw(), shift);
-    // Bounds: scaled values <= 2^64, the multiplier < 2^40 (checked), lt < 2^14,
-    // 10^8 < 2^27: no product below reaches 2^128.
+    let shift = shift_to_64_bits(weighted | collateral | debt_weighted | debt);
+    // Bounds: scaled values <= 2^64, the multiplier < 2^40 (checked), lt < 2^14, the weight
+    // < 2^16, 10^4 < 2^14: no product below reaches 2^128.
     let multiplier = BPS_DENOMINATOR + BONUS_CAP_MARGIN_BPS + bonus_bps as u128;
     if multiplier >> 40 != 0 {
         return Err(crate::errors::overflow_here());
     }
-    let seized = debt_up.wrapping_mul(multiplier);
-    let keeps_solvency = seized <= shift_down(collateral, shift).wrapping_mul(BPS_DENOMINATOR);
-    let keeps_health = seized.wrapping_mul(lt_bps as u128) <= shift_down(weighted, shift).wrapping_mul(BPS_DENOMINATOR * BPS_DENOMINATOR);
+    let keeps_solvency = shift_up(debt, shift).wrapping_mul(multiplier) <= shift_down(collateral, shift).wrapping_mul(BPS_DENOMINATOR);
+    // Repaying value x of a debt of weight w takes w x off Dw: the health factor is kept when
+    // (1 + b) LT Dw <= w WC.
+    let keeps_health = shift_up(debt_weighted, shift).wrapping_mul(multiplier).wrapping_mul(lt_bps as u128)
+        <= shift_down(weighted, shift).wrapping_mul(debt_weight_bps as u128 * BPS_DENOMINATOR);
     if keeps_solvency && keeps_health {
         return Ok(bonus_bps);
     }
-    // The cap, in 64-bit arithmetic: the debt scaled to at most 17 bits (rounded up) and the
-    // collateral sums by the same shift (rounded down) keep each ratio within 1 bps of the exact
-    // one and never above it, so the cap errs toward a smaller bonus.
-    let debt_shift = 128 - debt.raw().leading_zeros();
-    let shift = debt_shift.saturating_sub(17);
-    let debt_up = shift_up(debt.raw(), shift) as u64;
+    // The cap, in 64-bit arithmetic: the weighted debt scaled to at most 20 bits (rounded up),
+    // the unweighted debt (at least a fifth of it) and the collateral sums by the same shift
+    // (collateral rounded down) keep each ratio within 1 bps of the exact one and never above
+    // it, so the cap errs toward a smaller bonus.
+    let debt_shift = 128 - debt_weighted.leading_zeros();
+    let shift = debt_shift.saturating_sub(20);
+    let (debt_weighted_up, debt_up) = (shift_up(debt_weighted, shift) as u64, shift_up(debt, shift) as u64);
     let (weighted_down, collateral_down) = (shift_down(weighted, shift), shift_down(collateral, shift));
     let full = BPS_DENOMINATOR as u64;
-    // Unhealthy: the weighted sum is below the debt, so its scaled value fits 17 bits too.
-    let health_ratio = u64::try_from(weighted_down).unwrap_or(u64::MAX).saturating_mul(full * full) / debt_up.saturating_mul(lt_bps as u64).max(1);
+    // Unhealthy: the weighted sum is below the weighted debt, so its scaled value fits 20 bits.
+    let health_ratio = u64::try_from(weighted_down)
+        .unwrap_or(u64::MAX)
+        .saturating_mul(debt_weight_bps as u64 * full)
+        / debt_weighted_up.saturating_mul(lt_bps as u64).max(1);
     let solvency_ratio = u64::try_from(collateral_down).unwrap_or(u64::MAX >> 14).saturating_mul(full) / debt_up.max(1);
     let ratio = health_ratio.min(solvency_ratio);
     if ratio < full {
@@ -353,7 +365,13 @@ pub fn values_after_liquidation(
         (plan.seize_value, plan.seize_value.mul_bps(threshold, Rounding::Up))
     };
     after.take_liquidation_collateral_weighted([weighted.or_overflow()?, value]);
-    after.take_liquidation_debt(if debt_settled_whole { quote.debt_value_before } else { plan.repay_value });
+    // The debt: exactly what the refresh added for a debt settled whole (its value weighted,
+    // rounded up); at most the repayment's value weighted, rounded down, otherwise.
+    let weight = quote.debt_weight_bps as u64;
+    let full = weight as u128 == BPS_DENOMINATOR;
+    let (debt_value, rounding) = if debt_settled_whole { (quote.debt_value_before, Rounding::Up) } else { (plan.repay_value, Rounding::Down) };
+    let weighted_debt = if full { debt_value } else { debt_value.mul_bps(weight, rounding).or_overflow()? };
+    after.take_liquidation_debt_weighted([weighted_debt, debt_value]);
     if !quote.insolvent && !after.health_not_below(before) {
         return Err(LendingError::LiquidationLoweredHealth);
     }
@@ -429,7 +447,7 @@ mod tests {
         };
         let values = |borrowed: u128, unhealthy: u128| {
             let maintenance = Health { assets: Wad(unhealthy * WAD), liabilities: Wad(borrowed * WAD) };
-            ObligationValues::with_health(Wad::ZERO, Health::default(), maintenance, Wad::ZERO)
+            ObligationValues::with_health(Wad::ZERO, Health::default(), maintenance, Health::default())
         };
         // Just unhealthy, just now: the minimum.
         assert_eq!(liquidation_bonus_bps(&config, &values(1_000, 1_000), 0), 500);

@@ -65,13 +65,16 @@ pub struct Obligation {
     pub liquidation_deposited_value_wad: StoredWad,
     /// Σ `Reserve::valuation_epoch` over the positions' reserves (wrapping) at the last refresh.
     pub reserves_epoch_sum: u64,
+    /// Σ debt at the liquidation prices, unweighted: the `Payout` liabilities
+    /// (`liquidation_borrowed_value_wad` holds them weighted by the borrow weights).
+    pub payout_borrowed_value_wad: StoredWad,
     /// Margin tier of the positions (`TIER_*`), from the reserves' `risk_flags` when the
     /// first collateral / first debt was taken; it only counts while the obligation holds
     /// collateral (isolated) or debt (siloed).
     pub tier_flags: u8,
     pub padding2: [u8; 7],
     /// Room for follow-up fields (e-mode group).
-    pub reserved: [u8; 192],
+    pub reserved: [u8; 176],
 }
 
 type ObligationResult<T> = std::result::Result<T, LendingError>;
@@ -95,10 +98,7 @@ pub const TIER_SILOED_DEBT: u8 = 2;
 pub struct ObligationValues {
     /// Σ collateral at the `Initial` asset prices, unweighted (dust limits, leverage, display).
     pub deposited_value: Wad,
-    /// By `HealthKind as usize`, read through `health`: the `Payout` liabilities are not kept
-    /// here but are the `Maintenance` ones (both kinds weigh liabilities in full at the same
-    /// prices, which `the_liquidation_kinds_share_their_liabilities` checks), one sum less to
-    /// keep per debt.
+    /// By `HealthKind as usize`.
     sums: [Health; 3],
     /// A position's reserve has its price circuit breaker tripped.
     pub uses_halted_price: bool,
@@ -107,32 +107,18 @@ pub struct ObligationValues {
 impl ObligationValues {
     /// The engine's output for `kind`.
     pub fn health(&self, kind: HealthKind) -> Health {
-        match kind {
-            HealthKind::Payout => Health { assets: self.sums[2].assets, liabilities: self.sums[1].liabilities },
-            kind => self.sums[kind as usize],
-        }
+        self.sums[kind as usize]
     }
 
-    /// Values with the given sums (for tests and off-chain what-ifs); `Payout`'s liabilities
-    /// are `Maintenance`'s.
-    pub fn with_health(deposited_value: Wad, initial: Health, maintenance: Health, payout_assets: Wad) -> ObligationValues {
-        let payout = Health { assets: payout_assets, liabilities: Wad::ZERO };
+    /// Values with the given sums (for tests and off-chain what-ifs).
+    pub fn with_health(deposited_value: Wad, initial: Health, maintenance: Health, payout: Health) -> ObligationValues {
         ObligationValues { deposited_value, sums: [initial, maintenance, payout], uses_halted_price: false }
-    }
-
-    /// The kinds whose `side` sum is kept here: every kind for assets; for liabilities the
-    /// `Payout` one is the `Maintenance` one.
-    #[inline(always)]
-    fn kept(kind: HealthKind, side: Side) -> bool {
-        !(kind == HealthKind::Payout && side == Side::Liability)
     }
 
     #[inline(always)]
     fn add_for(&mut self, kinds: &[HealthKind], side: Side, value: Wad, config: &ReserveConfig) -> ObligationResult<()> {
         for &kind in kinds {
-            if Self::kept(kind, side) {
-                self.sums[kind as usize].add(side, weighted(value, config, kind, side)?)?;
-            }
+            self.sums[kind as usize].add(side, weighted(value, config, kind, side)?)?;
         }
         Ok(())
     }
@@ -160,7 +146,7 @@ impl ObligationValues {
 
     /// Replaces one debt's contribution (`old` as `add_debt` added it) with `new`.
     pub fn replace_debt(&mut self, old: Wad, new: Wad, reserve: &Reserve) -> ObligationResult<()> {
-        for kind in HealthKind::ALL.into_iter().filter(|&kind| Self::kept(kind, Side::Liability)) {
+        for kind in HealthKind::ALL {
             let health = &mut self.sums[kind as usize];
             health.remove(Side::Liability, weighted(old, &reserve.config, kind, Side::Liability)?)?;
             health.add(Side::Liability, weighted(new, &reserve.config, kind, Side::Liability)?)?;
@@ -218,9 +204,23 @@ impl ObligationValues {
     }
 
     /// Takes debt worth `value` at the liquidation debt price off the liquidation kinds,
-    /// saturating at zero (only a stale cache could hold less). Liability weights are full.
-    pub fn take_liquidation_debt(&mut self, value: Wad) {
-        self.sums[HealthKind::Maintenance as usize].take(Side::Liability, value);
+    /// weighted down (so never more than was added), saturating at zero (only a stale cache
+    /// could hold less).
+    pub fn take_liquidation_debt(&mut self, value: Wad, config: &ReserveConfig) -> ObligationResult<()> {
+        for kind in HealthKind::LIQUIDATION {
+            let bps = super::weights(config, kind).liability_bps;
+            let weighted = if bps as u128 == crate::math::BPS_DENOMINATOR { value } else { overflow(value.mul_bps(bps as u64, Rounding::Down))? };
+            self.sums[kind as usize].take(Side::Liability, weighted);
+        }
+        Ok(())
+    }
+
+    /// Takes debt off the liquidation kinds with its weighted values given (`by_kind`, for
+    /// `Maintenance` then `Payout`), saturating at zero.
+    pub fn take_liquidation_debt_weighted(&mut self, by_kind: [Wad; 2]) {
+        for (kind, value) in HealthKind::LIQUIDATION.into_iter().zip(by_kind) {
+            self.sums[kind as usize].take(Side::Liability, value);
+        }
     }
 
     /// Collateral covers debt at the liquidation prices (trivially without debt).
@@ -290,14 +290,14 @@ impl ObligationLiquidity {
 impl Obligation {
     /// The cached values. Storage: `Initial` is (`allowed_borrow_value_wad`,
     /// `borrowed_value_wad`), `Maintenance` is (`unhealthy_borrow_value_wad`,
-    /// `liquidation_borrowed_value_wad`), `Payout` is (`liquidation_deposited_value_wad`, the
-    /// same liquidation debt: liability weights are full for both liquidation kinds).
+    /// `liquidation_borrowed_value_wad`), `Payout` is (`liquidation_deposited_value_wad`,
+    /// `payout_borrowed_value_wad`).
     pub fn values(&self) -> ObligationValues {
         let mut values = ObligationValues::with_health(
             self.deposited_value_wad.get(),
             Health { assets: self.allowed_borrow_value_wad.get(), liabilities: self.borrowed_value_wad.get() },
             Health { assets: self.unhealthy_borrow_value_wad.get(), liabilities: self.liquidation_borrowed_value_wad.get() },
-            self.liquidation_deposited_value_wad.get(),
+            Health { assets: self.liquidation_deposited_value_wad.get(), liabilities: self.payout_borrowed_value_wad.get() },
         );
         values.uses_halted_price = self.uses_halted_price != 0;
         values
@@ -317,6 +317,7 @@ impl Obligation {
         self.unhealthy_borrow_value_wad.set(maintenance.assets);
         self.liquidation_borrowed_value_wad.set(maintenance.liabilities);
         self.liquidation_deposited_value_wad.set(payout.assets);
+        self.payout_borrowed_value_wad.set(payout.liabilities);
     }
 
     /// Stores revised liquidation sums (after a repay, deposit or liquidation that changed the
@@ -410,7 +411,7 @@ impl Obligation {
             return Ok(());
         }
         let mut values = self.values();
-        values.take_liquidation_debt(reserve.liquidation_value_of_repaid(settled)?);
+        values.take_liquidation_debt(reserve.liquidation_value_of_repaid(settled)?, &reserve.config)?;
         self.store_liquidation_sums(&values);
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! handlers run them after their account and freshness checks; off-chain queries
 //! (`solvent-client`'s `max_borrow` / `max_withdraw`) run the very same code on copies, so a
 //! quoted maximum and the instruction cannot disagree by a base unit.
-use super::{HealthKind, Obligation, Reserve};
+use super::{weighted, HealthKind, Obligation, Reserve, Side};
 use crate::errors::LendingError;
 use crate::math::Wad;
 use anchor_lang::prelude::Pubkey;
@@ -33,7 +33,11 @@ pub fn borrow(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: &
     let position = &mut obligation.borrows[slot];
     let position_value = reserve.debt_value(position.borrowed_amount())?;
     let initial = values.health(HealthKind::Initial);
-    let borrowed = initial.liabilities.checked_sub(position.market_value_wad.get()).and_then(|v| v.checked_add(position_value));
+    // The position's part of the borrowing-power debt, before and after: weighted by the
+    // borrow weight, as refresh_obligation added it.
+    let weighed = |value| weighted(value, &reserve.config, HealthKind::Initial, Side::Liability);
+    let (old_weighted, new_weighted) = (weighed(position.market_value_wad.get())?, weighed(position_value)?);
+    let borrowed = initial.liabilities.checked_sub(old_weighted).and_then(|v| v.checked_add(new_weighted));
     if !borrowed.is_some_and(|b| b <= initial.assets) {
         return Err(LendingError::BorrowTooLarge);
     }

@@ -75,7 +75,12 @@ pub struct ReserveConfig {
     /// Margin tier flags (`RISK_FLAG_*`): isolated collateral, borrowable against isolated
     /// collateral, siloed debt. 0: an ordinary cross-margin asset.
     pub risk_flags: u8,
-    pub config_padding: [u8; 4],
+    /// Borrow weight: a debt's value counts this many bps of itself for borrowing power and
+    /// liquidation eligibility (`Initial`, `Maintenance`), so a volatile debt asset consumes
+    /// more collateral; not for what a liquidation pays out (`Payout`). 0: 100% (unset); else
+    /// from 100% to `MAX_BORROW_WEIGHT_BPS`.
+    pub borrow_weight_bps: u16,
+    pub config_padding: [u8; 2],
     /// Cap on total liquidity (available + borrowed), in base units.
     pub deposit_limit: u64,
     /// Cap on total borrowed, in base units.
@@ -132,6 +137,9 @@ impl ReserveConfig {
         }
         if self.risk_flags & !RISK_FLAGS_KNOWN != 0 {
             return Err(LendingError::InvalidRiskFlags);
+        }
+        if self.borrow_weight_bps != 0 && ((self.borrow_weight_bps as u128) < BPS_DENOMINATOR || self.borrow_weight_bps > MAX_BORROW_WEIGHT_BPS) {
+            return Err(LendingError::InvalidBorrowWeight);
         }
         self.validate_rate_curve()
     }
@@ -196,6 +204,8 @@ pub const RISK_FLAG_ISOLATED_COLLATERAL: u8 = 1;
 pub const RISK_FLAG_BORROWABLE_IN_ISOLATION: u8 = 2;
 /// `ReserveConfig::risk_flags`: siloed debt. An obligation borrowing it borrows nothing else.
 pub const RISK_FLAG_SILOED_DEBT: u8 = 4;
+/// Largest borrow weight accepted: 500%.
+pub const MAX_BORROW_WEIGHT_BPS: u16 = 50_000;
 const RISK_FLAGS_KNOWN: u8 = RISK_FLAG_ISOLATED_COLLATERAL | RISK_FLAG_BORROWABLE_IN_ISOLATION | RISK_FLAG_SILOED_DEBT;
 
 /// `ReserveConfig::valuation_mode`: value everything at the spot price.
@@ -223,6 +233,15 @@ impl ReserveConfig {
 
     pub fn is_siloed_debt(&self) -> bool {
         self.risk_flags & RISK_FLAG_SILOED_DEBT != 0
+    }
+
+    /// The borrow weight in bps, 100% when unset.
+    pub fn effective_borrow_weight_bps(&self) -> u16 {
+        if self.borrow_weight_bps == 0 {
+            BPS_DENOMINATOR as u16
+        } else {
+            self.borrow_weight_bps
+        }
     }
 
     /// The valuation mode (`validate` refuses any byte but the two).
