@@ -390,3 +390,91 @@ fn a_wiped_out_reserve_refuses_deposits() {
     assert_eq!(reserve.deposit(1_000), Err(solvent::errors::LendingError::ReserveValueWipedOut));
     assert_eq!(reserve.available_amount, 0, "nothing changed");
 }
+
+/// The valuation before margin tiers (the six fixed sums of the pre-engine `ObligationValues`),
+/// written out as the reference: (deposited, borrowed, allowed, unhealthy, liquidation borrowed,
+/// liquidation deposited).
+fn pre_tier_values(collateral: &[(Reserve, u64)], debts: &[(Reserve, Wad)]) -> [Wad; 6] {
+    let sum = |values: Vec<Wad>| values.into_iter().fold(Wad::ZERO, |a, b| a.checked_add(b).unwrap());
+    let values: Vec<Wad> = collateral.iter().map(|(r, shares)| r.collateral_value(*shares).unwrap()).collect();
+    let debt_values: Vec<Wad> = debts.iter().map(|(r, amount)| r.debt_value(*amount).unwrap()).collect();
+    let bps = |v: Wad, b: u16| v.mul_bps(b as u64, Rounding::Down).unwrap();
+    let deposited = sum(values.clone());
+    let borrowed = sum(debt_values.clone());
+    let allowed = sum(collateral.iter().zip(&values).map(|((r, _), v)| bps(*v, r.config.loan_to_value_bps)).collect());
+    let mut unhealthy = sum(collateral.iter().zip(&values).map(|((r, _), v)| bps(*v, r.config.liquidation_threshold_bps)).collect());
+    let (mut liquidation_borrowed, mut liquidation_deposited) = (borrowed, deposited);
+    if borrowed > unhealthy {
+        let at_liquidation: Vec<Wad> =
+            collateral.iter().zip(&values).map(|((r, shares), v)| r.liquidation_collateral_value(*shares, *v).unwrap()).collect();
+        unhealthy = sum(collateral.iter().zip(&at_liquidation).map(|((r, _), v)| bps(*v, r.config.liquidation_threshold_bps)).collect());
+        liquidation_deposited = sum(at_liquidation);
+        liquidation_borrowed = sum(debts.iter().zip(&debt_values).map(|((r, amount), v)| r.liquidation_debt_value(*amount, *v).unwrap()).collect());
+    }
+    [deposited, borrowed, allowed, unhealthy, liquidation_borrowed, liquidation_deposited]
+}
+
+static REVALUED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// With no tier in use (no risk flags, borrow weight unset or exactly 100%), the health
+    /// engine's three kinds are the valuation before tiers, to the raw Wad unit.
+    #[test]
+    fn the_engine_without_tiers_is_the_pre_tier_valuation(
+        positions in prop::collection::vec((1u64..1_000_000_000_000, 1u64..100_000, 0u64..300, 5_000u16..9_500, 100u16..2_000), 1..5),
+        debts in prop::collection::vec((1u64..1_000_000_000_000, 1u64..100_000, 0u64..300), 1..5),
+        explicit_full_weight in any::<bool>(),
+    ) {
+        use solvent::state::{HealthKind, Obligation};
+        let weight = if explicit_full_weight { 10_000 } else { 0 };
+        // Collateral reserves: price mantissa p, the liquidation price up to 3% above it.
+        let collateral: Vec<(Reserve, u64)> = positions.iter().map(|&(amount, price, spread_bps, threshold, gap)| {
+            let cfg = ReserveConfig { liquidation_threshold_bps: threshold, loan_to_value_bps: threshold - gap.min(threshold - 1), borrow_weight_bps: weight, ..config(0, 1_000, 10_000, 1_000, 0) };
+            let mut reserve = new_reserve(cfg);
+            reserve.set_market_price(OraclePrice { mantissa: price, exponent: -6 }).unwrap();
+            reserve.liquidation_collateral_price_mantissa = price + price * spread_bps / 10_000;
+            let shares = reserve.deposit(amount.max(2_000)).unwrap();
+            (reserve, shares)
+        }).collect();
+        let debt_reserves: Vec<(Reserve, Wad)> = debts.iter().map(|&(amount, price, spread_bps)| {
+            let mut reserve = new_reserve(ReserveConfig { borrow_weight_bps: weight, ..config(0, 1_000, 10_000, 1_000, 0) });
+            reserve.set_market_price(OraclePrice { mantissa: price, exponent: -6 }).unwrap();
+            reserve.liquidation_debt_price_mantissa = price - price * spread_bps / 10_000;
+            (reserve, Wad::from_u64(amount))
+        }).collect();
+        let mut obligation = Obligation::zeroed();
+        let key = |i: usize| anchor_lang::prelude::Pubkey::new_from_array([i as u8 + 1; 32]);
+        for (i, (_, shares)) in collateral.iter().enumerate() {
+            obligation.deposit(&key(i), *shares).unwrap();
+        }
+        for (i, (_, amount)) in debt_reserves.iter().enumerate() {
+            obligation.borrow(&key(10 + i), *amount, Wad::ONE).unwrap();
+        }
+        let deposit_count = collateral.len();
+        let values = obligation
+            .revalue(|index, _| -> Result<&Reserve, solvent::errors::LendingError> {
+                Ok(if index < deposit_count { &collateral[index].0 } else { &debt_reserves[index - deposit_count].0 })
+            })
+            .unwrap();
+        let [deposited, borrowed, allowed, unhealthy, liquidation_borrowed, liquidation_deposited] = pre_tier_values(&collateral, &debt_reserves);
+        // Both branches are drawn: healthy at conservative prices, and valued a second time.
+        REVALUED.fetch_add((borrowed > values.health(HealthKind::Initial).assets.max(Wad::ZERO) && liquidation_borrowed != borrowed) as usize, std::sync::atomic::Ordering::Relaxed);
+        prop_assert_eq!(values.deposited_value, deposited);
+        prop_assert_eq!(values.health(HealthKind::Initial).assets, allowed);
+        prop_assert_eq!(values.health(HealthKind::Initial).liabilities, borrowed);
+        prop_assert_eq!(values.health(HealthKind::Maintenance).assets, unhealthy);
+        prop_assert_eq!(values.health(HealthKind::Maintenance).liabilities, liquidation_borrowed);
+        prop_assert_eq!(values.health(HealthKind::Payout).assets, liquidation_deposited);
+        prop_assert_eq!(values.health(HealthKind::Payout).liabilities, liquidation_borrowed);
+    }
+}
+
+#[test]
+fn the_pre_tier_comparison_covers_the_second_valuation() {
+    // Runs the property once more under its own name and checks it drew obligations valued at
+    // the liquidation prices too (not only healthy ones).
+    the_engine_without_tiers_is_the_pre_tier_valuation();
+    assert!(REVALUED.load(std::sync::atomic::Ordering::Relaxed) > 20, "only {} revalued cases", REVALUED.load(std::sync::atomic::Ordering::Relaxed));
+}
