@@ -149,7 +149,7 @@ async fn siloed_debt_is_owed_alone() {
     assert_rejected(&mut s.h, &ixs, &[&b.user.keypair], LendingError::SiloedDebtMixed, &keys).await;
 
     // Repaying the siloed debt in full ends the silo: ordinary debt is taken again.
-    s.h.mint_to(&silo.mint, &a.silo_account, 1 * ONE).await;
+    s.h.mint_to(&silo.mint, &a.silo_account, ONE).await;
     let ix = repay_ix(&silo, &a.user.obligation, &a.user.keypair.pubkey(), &a.silo_account, u64::MAX);
     s.h.must_send(&[ix], &[&a.user.keypair]).await;
     let ixs = s.borrow_ixs(&a, &usdc, a.user.usdc_account, 100 * ONE).await;
