@@ -9,7 +9,6 @@
 //! Amounts are computed with the program's own state methods (`Reserve`, `Obligation`, the
 //! oracle reader) on copies of the accounts accrued to the transaction's time, so the builder's
 //! prediction is what the program books, to the base unit.
-use solvent::state::HealthKind;
 use solvent::math::{Rounding, Wad, BPS_DENOMINATOR};
 use solvent::oracle::{read_price, CheckedPrice, OraclePrice};
 use solvent::state::{Obligation, ObligationValues, Reserve};
@@ -277,7 +276,7 @@ impl LeverageContext {
         }
         let current = self.current();
         let collateral_value = unworkable(current.values.deposited_value.checked_add(self.collateral.value(own_collateral)), "value")?;
-        let debt_value = current.values.health(HealthKind::Initial).liabilities;
+        let debt_value = current.values.borrowed_value;
         let equity = collateral_value.checked_sub(debt_value).filter(|e| !e.is_zero()).ok_or(LeverageError::NoEquity)?;
         // Before costs: the debt value at which equity × target = collateral.
         let target_debt_value = unworkable(equity.mul_bps(target_leverage_bps - ONE_X_BPS, Rounding::Down), "target")?;
@@ -518,7 +517,7 @@ fn values_at(collateral: &Reserve, shares: u64, debt_reserve: &Reserve, debt: Wa
 /// The position's values, leverage and liquidation price.
 pub fn summarize(collateral: &Side, debt: &Side, shares: u64, debt_amount: Wad) -> PositionSummary {
     let values = values_at(&collateral.state, shares, &debt.state, debt_amount).expect("values");
-    let equity = values.deposited_value.checked_sub(values.health(HealthKind::Initial).liabilities);
+    let equity = values.deposited_value.checked_sub(values.borrowed_value);
     let leverage_bps = match equity {
         Some(equity) if !equity.is_zero() && !debt_amount.is_zero() => {
             values.deposited_value.mul_ratio(ONE_X_BPS as u128, equity.raw(), Rounding::Down).map(|w| w.raw() as u64).unwrap_or(0)

@@ -14,7 +14,6 @@ use solvent::math::{Rounding, Wad, BPS_DENOMINATOR, WAD};
 use solvent::state::{Obligation, ReserveConfig};
 use solvent_app::keeper::{Keeper, PassReport};
 use solvent_tests::*;
-use solvent::state::HealthKind;
 use std::collections::{BTreeMap, BTreeSet};
 
 const BORROWERS: usize = 200;
@@ -324,13 +323,13 @@ async fn the_keeper_clears_a_30_percent_crash() {
                 written_off.insert(outcome.obligation);
                 // Bad debt only where the collateral found no longer covered debt + bonus.
                 let bonus = outcome.calls.iter().map(|c| c.bonus_bps).max().unwrap_or(outcome.found_bonus_bps);
-                let needed = outcome.found_values.health(HealthKind::Initial).liabilities.mul_bps(BPS_DENOMINATOR as u64 + bonus, Rounding::Up).unwrap();
+                let needed = outcome.found_values.borrowed_value.mul_bps(BPS_DENOMINATOR as u64 + bonus, Rounding::Up).unwrap();
                 assert!(
                     outcome.found_values.deposited_value < needed,
                     "{} ended in bad debt though its ${:.2} of collateral covered ${:.2} of debt plus a {bonus} bps bonus",
                     outcome.obligation,
                     wad_to_f64(outcome.found_values.deposited_value),
-                    wad_to_f64(outcome.found_values.health(HealthKind::Initial).liabilities)
+                    wad_to_f64(outcome.found_values.borrowed_value)
                 );
             }
         }

@@ -1,6 +1,5 @@
 //! Obligations as table rows, for people to read.
 use crate::*;
-use solvent::state::HealthKind;
 use solvent::state::Obligation;
 
 /// One row per obligation: deposits, borrows, values and health factor, for people to read.
@@ -34,7 +33,7 @@ pub fn format_obligation(name: &str, obligation: &Obligation, reserve_names: &[(
         deposits.join(", "),
         borrows.join(", "),
         wad_to_f64(values.deposited_value),
-        wad_to_f64(values.health(HealthKind::Initial).liabilities),
+        wad_to_f64(values.borrowed_value),
         if values.is_unhealthy() { "  LIQUIDATABLE" } else { "" }
     )
 }

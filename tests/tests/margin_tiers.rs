@@ -243,3 +243,30 @@ async fn a_borrow_weight_reduces_borrowing_power_exactly() {
         assert_rejected(&mut s.h, &[ix], &[&owner], LendingError::InvalidBorrowWeight, &[usdc.reserve]).await;
     }
 }
+
+#[tokio::test]
+async fn a_flag_set_later_applies_from_the_next_refresh() {
+    let mut s = Tiered::new().await;
+    let (sol, usdc, silo) = (s.m.sol.clone(), s.m.usdc.clone(), s.silo.clone());
+    let a = s.trader().await;
+    // Ordinary collateral in SOL and USDC.
+    ok(&s.deposit(&a, &sol, a.user.sol_account, 10_000_000_000).await);
+    ok(&s.deposit(&a, &usdc, a.user.usdc_account, 1_000 * ONE).await);
+    // The operator flags SOL as isolated collateral: the next refresh puts the obligation in
+    // isolation, so the siloed asset (not borrowable in isolation) is refused.
+    let owner = s.m.owner.insecure_clone();
+    let isolated = ReserveConfig { risk_flags: RISK_FLAG_ISOLATED_COLLATERAL, ..sol_config() };
+    s.h.must_send(&[update_config_ix(&s.m.market, &owner.pubkey(), &sol, isolated)], &[&owner]).await;
+    let ixs = s.borrow_ixs(&a, &silo, a.silo_account, 10 * ONE).await;
+    let keys = s.watched(&a);
+    assert_rejected(&mut s.h, &ixs, &[&a.user.keypair], LendingError::NotBorrowableInIsolation, &keys).await;
+    // USDC is borrowable in isolation (flagged in the set-up): still allowed.
+    let ixs = s.borrow_ixs(&a, &usdc, a.user.usdc_account, 10 * ONE).await;
+    s.h.must_send(&ixs, &[&a.user.keypair]).await;
+    assert!(s.h.obligation(&a.user.obligation).await.is_isolated());
+    // And no further collateral reserve joins it.
+    let iso = s.iso.clone();
+    let ix = deposit_ix(&s.m.market, &iso, &a.user.obligation, &a.user.keypair.pubkey(), &a.iso_account, ONE);
+    let keys = s.watched(&a);
+    assert_rejected(&mut s.h, &[ix], &[&a.user.keypair], LendingError::IsolatedCollateralMixed, &keys).await;
+}

@@ -268,12 +268,13 @@ export function readPosition(obligation: generated.Obligation, reserves: Map<Add
   const weighUp = (value: bigint, factor: number) => (factor === 10_000 ? value : (value * BigInt(factor) + 9_999n) / 10_000n);
   const depositedValueWad = deposits.reduce((sum, d) => sum + d.valueWad, 0n);
   const allowedBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.valueWad, d.config.loanToValueBps), 0n);
-  const borrowedValueWad = borrows.reduce((sum, b) => sum + weighUp(b.valueWad, b.weightBps), 0n);
+  const borrowedValueWad = borrows.reduce((sum, b) => sum + b.valueWad, 0n);
+  const initialLiabilitiesWad = borrows.reduce((sum, b) => sum + weighUp(b.valueWad, b.weightBps), 0n);
   let unhealthyBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.valueWad, d.config.liquidationThresholdBps), 0n);
-  let liquidationBorrowedValueWad = borrowedValueWad;
+  let liquidationBorrowedValueWad = initialLiabilitiesWad;
   let payoutAssetsWad = depositedValueWad;
   let payoutLiabilitiesWad = borrows.reduce((sum, b) => sum + b.valueWad, 0n);
-  if (borrowedValueWad > unhealthyBorrowValueWad) {
+  if (initialLiabilitiesWad > unhealthyBorrowValueWad) {
     // Unhealthy at conservative prices: judged at liquidation prices, as the program does.
     unhealthyBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.liquidationValueWad, d.config.liquidationThresholdBps), 0n);
     liquidationBorrowedValueWad = borrows.reduce((sum, b) => sum + weighUp(b.liquidationValueWad, b.weightBps), 0n);
@@ -290,7 +291,7 @@ export function readPosition(obligation: generated.Obligation, reserves: Map<Add
   }
   return {
     health: {
-      initial: { assetsWad: allowedBorrowValueWad, liabilitiesWad: borrowedValueWad },
+      initial: { assetsWad: allowedBorrowValueWad, liabilitiesWad: initialLiabilitiesWad },
       maintenance: { assetsWad: unhealthyBorrowValueWad, liabilitiesWad: liquidationBorrowedValueWad },
       payout: { assetsWad: payoutAssetsWad, liabilitiesWad: payoutLiabilitiesWad },
     },
@@ -310,7 +311,7 @@ export function readPosition(obligation: generated.Obligation, reserves: Map<Add
 /** The values refresh_obligation cached on the obligation, as bigints. */
 export function cachedValues(obligation: generated.Obligation) {
   const health: Record<HealthKind, Health> = {
-    initial: { assetsWad: storedWad(obligation.allowedBorrowValueWad), liabilitiesWad: storedWad(obligation.borrowedValueWad) },
+    initial: { assetsWad: storedWad(obligation.allowedBorrowValueWad), liabilitiesWad: storedWad(obligation.initialBorrowedValueWad) },
     maintenance: { assetsWad: storedWad(obligation.unhealthyBorrowValueWad), liabilitiesWad: storedWad(obligation.liquidationBorrowedValueWad) },
     payout: { assetsWad: storedWad(obligation.liquidationDepositedValueWad), liabilitiesWad: storedWad(obligation.payoutBorrowedValueWad) },
   };

@@ -156,7 +156,7 @@ pub enum LendingError {
     ReserveChangedSinceRefresh,
     #[msg("Reserve config has unknown risk flags")]
     InvalidRiskFlags,
-    #[msg("Isolated collateral cannot be held with any other collateral: open another obligation (another obligation id) for it")]
+    #[msg("Isolated collateral is held alone, not with other collateral nor added to an obligation already owing debt: open another obligation (another obligation id) for it")]
     IsolatedCollateralMixed,
     #[msg("An obligation with isolated collateral borrows only reserves flagged borrowable in isolation")]
     NotBorrowableInIsolation,

@@ -110,6 +110,11 @@ export type Obligation = {
    */
   payoutBorrowedValueWad: StoredWad;
   /**
+   * Σ debt at the conservative debt price × borrow weight: the `Initial` liabilities
+   * (`borrowed_value_wad` holds them unweighted).
+   */
+  initialBorrowedValueWad: StoredWad;
+  /**
    * Margin tier of the positions (`TIER_*`), from the reserves' `risk_flags` when the
    * first collateral / first debt was taken; it only counts while the obligation holds
    * collateral (isolated) or debt (siloed).
@@ -164,6 +169,11 @@ export type ObligationArgs = {
    */
   payoutBorrowedValueWad: StoredWadArgs;
   /**
+   * Σ debt at the conservative debt price × borrow weight: the `Initial` liabilities
+   * (`borrowed_value_wad` holds them unweighted).
+   */
+  initialBorrowedValueWad: StoredWadArgs;
+  /**
    * Margin tier of the positions (`TIER_*`), from the reserves' `risk_flags` when the
    * first collateral / first debt was taken; it only counts while the obligation holds
    * collateral (isolated) or debt (siloed).
@@ -206,9 +216,10 @@ export function getObligationEncoder(): FixedSizeEncoder<ObligationArgs> {
       ["liquidationDepositedValueWad", getStoredWadEncoder()],
       ["reservesEpochSum", getU64Encoder()],
       ["payoutBorrowedValueWad", getStoredWadEncoder()],
+      ["initialBorrowedValueWad", getStoredWadEncoder()],
       ["tierFlags", getU8Encoder()],
       ["padding2", fixEncoderSize(getBytesEncoder(), 7)],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 176)],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 160)],
     ]),
     (value) => ({ ...value, discriminator: OBLIGATION_DISCRIMINATOR }),
   );
@@ -242,9 +253,10 @@ export function getObligationDecoder(): FixedSizeDecoder<Obligation> {
     ["liquidationDepositedValueWad", getStoredWadDecoder()],
     ["reservesEpochSum", getU64Decoder()],
     ["payoutBorrowedValueWad", getStoredWadDecoder()],
+    ["initialBorrowedValueWad", getStoredWadDecoder()],
     ["tierFlags", getU8Decoder()],
     ["padding2", fixDecoderSize(getBytesDecoder(), 7)],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 176)],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 160)],
   ]);
 }
 

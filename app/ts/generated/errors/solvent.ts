@@ -166,7 +166,7 @@ export const SOLVENT_ERROR__INVALID_SOURCE_AUTHORITY = 0x17b9; // 6073
 export const SOLVENT_ERROR__RESERVE_CHANGED_SINCE_REFRESH = 0x17ba; // 6074
 /** InvalidRiskFlags: Reserve config has unknown risk flags */
 export const SOLVENT_ERROR__INVALID_RISK_FLAGS = 0x17bb; // 6075
-/** IsolatedCollateralMixed: Isolated collateral cannot be held with any other collateral: open another obligation (another obligation id) for it */
+/** IsolatedCollateralMixed: Isolated collateral is held alone, not with other collateral nor added to an obligation already owing debt: open another obligation (another obligation id) for it */
 export const SOLVENT_ERROR__ISOLATED_COLLATERAL_MIXED = 0x17bc; // 6076
 /** NotBorrowableInIsolation: An obligation with isolated collateral borrows only reserves flagged borrowable in isolation */
 export const SOLVENT_ERROR__NOT_BORROWABLE_IN_ISOLATION = 0x17bd; // 6077
@@ -310,7 +310,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__INVALID_SOURCE_AUTHORITY]: `Signer is neither the owner nor the delegate of the source token account`,
     [SOLVENT_ERROR__INVALID_TOKEN_DECIMALS]: `Token decimals above 18 are not supported`,
     [SOLVENT_ERROR__INVALID_TOKEN_PROGRAM]: `Token program is not the one the reserve's mint belongs to`,
-    [SOLVENT_ERROR__ISOLATED_COLLATERAL_MIXED]: `Isolated collateral cannot be held with any other collateral: open another obligation (another obligation id) for it`,
+    [SOLVENT_ERROR__ISOLATED_COLLATERAL_MIXED]: `Isolated collateral is held alone, not with other collateral nor added to an obligation already owing debt: open another obligation (another obligation id) for it`,
     [SOLVENT_ERROR__LIQUIDATION_LOWERED_HEALTH]: `The liquidation would have lowered the obligation's health factor`,
     [SOLVENT_ERROR__LIQUIDATION_TOO_SMALL]: `Liquidation amount too small to seize any collateral`,
     [SOLVENT_ERROR__LIQUIDATION_WOULD_LOWER_HEALTH]: `Seizing this collateral would lower the health factor even without a bonus: liquidate a collateral with a lower liquidation threshold`,

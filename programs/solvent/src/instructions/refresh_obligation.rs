@@ -36,7 +36,7 @@ pub fn handler<'info>(ctx: Context<'info, RefreshObligation<'info>>) -> Result<(
     emit!(ObligationRefreshed {
         obligation: ctx.accounts.obligation.key(),
         deposited_value_wad: values.deposited_value.raw(),
-        borrowed_value_wad: values.health(HealthKind::Initial).liabilities.raw(),
+        borrowed_value_wad: values.borrowed_value.raw(),
         allowed_borrow_value_wad: values.health(HealthKind::Initial).assets.raw(),
         unhealthy_borrow_value_wad: values.health(HealthKind::Maintenance).assets.raw(),
     });

@@ -101,7 +101,7 @@ pub fn quote_liquidation(
     }
     let borrow = obligation.borrows.get(request.borrow_slot).ok_or(LendingError::BorrowNotFound)?;
     let collateral = obligation.deposits.get(request.deposit_index).ok_or(LendingError::DepositNotFound)?;
-    let limits = market.liquidation_limits(values.deposited_value, values.health(HealthKind::Initial).liabilities);
+    let limits = market.liquidation_limits(values.deposited_value, values.borrowed_value);
     let unhealthy_for_secs = request.now.saturating_sub(obligation.unhealthy_since);
     let auction_bonus_bps = liquidation_bonus_bps(&withdraw_reserve.config, &values, unhealthy_for_secs);
     let insolvent = !values.is_solvent();
@@ -186,7 +186,8 @@ pub fn health_preserving_bonus(values: &ObligationValues, lt_bps: u16, debt_weig
     // it, so the cap errs toward a smaller bonus.
     let debt_shift = 128 - debt_weighted.leading_zeros();
     let shift = debt_shift.saturating_sub(20);
-    let (debt_weighted_up, debt_up) = (shift_up(debt_weighted, shift) as u64, shift_up(debt, shift) as u64);
+    let narrow = |value: u128| u64::try_from(value).unwrap_or(u64::MAX);
+    let (debt_weighted_up, debt_up) = (narrow(shift_up(debt_weighted, shift)), narrow(shift_up(debt, shift)));
     let (weighted_down, collateral_down) = (shift_down(weighted, shift), shift_down(collateral, shift));
     let full = BPS_DENOMINATOR as u64;
     // Unhealthy: the weighted sum is below the weighted debt, so its scaled value fits 20 bits.
@@ -447,7 +448,7 @@ mod tests {
         };
         let values = |borrowed: u128, unhealthy: u128| {
             let maintenance = Health { assets: Wad(unhealthy * WAD), liabilities: Wad(borrowed * WAD) };
-            ObligationValues::with_health(Wad::ZERO, Health::default(), maintenance, Health::default())
+            ObligationValues::with_health(Wad::ZERO, Wad::ZERO, Health::default(), maintenance, Health::default())
         };
         // Just unhealthy, just now: the minimum.
         assert_eq!(liquidation_bonus_bps(&config, &values(1_000, 1_000), 0), 500);

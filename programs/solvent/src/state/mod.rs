@@ -18,4 +18,7 @@ pub use stored_wad::*;
 /// Current layout version of every account; bumped when a layout change needs a migration.
 /// Fields carved out of reserved space read as zero on existing accounts, so zero must always be
 /// their valid initial value (as for `Reserve::flash_loan_amount`).
-pub const ACCOUNT_VERSION: u8 = 1;
+/// Version 2: the margin-tier layout (ReserveConfig's risk flags, borrow weight and value caps
+/// move the reserve's later fields; the obligation's tier and weighted sums). Version 1 accounts
+/// are not migrated: no deployment holds any; a market is created anew.
+pub const ACCOUNT_VERSION: u8 = 2;

@@ -68,13 +68,16 @@ pub struct Obligation {
     /// Σ debt at the liquidation prices, unweighted: the `Payout` liabilities
     /// (`liquidation_borrowed_value_wad` holds them weighted by the borrow weights).
     pub payout_borrowed_value_wad: StoredWad,
+    /// Σ debt at the conservative debt price × borrow weight: the `Initial` liabilities
+    /// (`borrowed_value_wad` holds them unweighted).
+    pub initial_borrowed_value_wad: StoredWad,
     /// Margin tier of the positions (`TIER_*`), from the reserves' `risk_flags` when the
     /// first collateral / first debt was taken; it only counts while the obligation holds
     /// collateral (isolated) or debt (siloed).
     pub tier_flags: u8,
     pub padding2: [u8; 7],
     /// Room for follow-up fields (e-mode group).
-    pub reserved: [u8; 176],
+    pub reserved: [u8; 160],
 }
 
 type ObligationResult<T> = std::result::Result<T, LendingError>;
@@ -98,6 +101,8 @@ pub const TIER_SILOED_DEBT: u8 = 2;
 pub struct ObligationValues {
     /// Σ collateral at the `Initial` asset prices, unweighted (dust limits, leverage, display).
     pub deposited_value: Wad,
+    /// Σ debt at the `Initial` liability prices, unweighted (dust limits, leverage, display).
+    pub borrowed_value: Wad,
     /// By `HealthKind as usize`.
     sums: [Health; 3],
     /// A position's reserve has its price circuit breaker tripped.
@@ -111,8 +116,8 @@ impl ObligationValues {
     }
 
     /// Values with the given sums (for tests and off-chain what-ifs).
-    pub fn with_health(deposited_value: Wad, initial: Health, maintenance: Health, payout: Health) -> ObligationValues {
-        ObligationValues { deposited_value, sums: [initial, maintenance, payout], uses_halted_price: false }
+    pub fn with_health(deposited_value: Wad, borrowed_value: Wad, initial: Health, maintenance: Health, payout: Health) -> ObligationValues {
+        ObligationValues { deposited_value, borrowed_value, sums: [initial, maintenance, payout], uses_halted_price: false }
     }
 
     #[inline(always)]
@@ -141,11 +146,13 @@ impl ObligationValues {
 
     /// Adds one debt worth `value` at the conservative debt price, to every kind.
     pub fn add_debt(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
+        self.borrowed_value = overflow(self.borrowed_value.checked_add(value))?;
         self.add_for(&HealthKind::ALL, Side::Liability, value, &reserve.config)
     }
 
     /// Replaces one debt's contribution (`old` as `add_debt` added it) with `new`.
     pub fn replace_debt(&mut self, old: Wad, new: Wad, reserve: &Reserve) -> ObligationResult<()> {
+        self.borrowed_value = overflow(self.borrowed_value.checked_sub(old).and_then(|v| v.checked_add(new)))?;
         for kind in HealthKind::ALL {
             let health = &mut self.sums[kind as usize];
             health.remove(Side::Liability, weighted(old, &reserve.config, kind, Side::Liability)?)?;
@@ -289,13 +296,15 @@ impl ObligationLiquidity {
 
 impl Obligation {
     /// The cached values. Storage: `Initial` is (`allowed_borrow_value_wad`,
-    /// `borrowed_value_wad`), `Maintenance` is (`unhealthy_borrow_value_wad`,
+    /// `initial_borrowed_value_wad`), `Maintenance` is (`unhealthy_borrow_value_wad`,
     /// `liquidation_borrowed_value_wad`), `Payout` is (`liquidation_deposited_value_wad`,
-    /// `payout_borrowed_value_wad`).
+    /// `payout_borrowed_value_wad`); `deposited_value_wad` and `borrowed_value_wad` the
+    /// unweighted sums at the `Initial` prices.
     pub fn values(&self) -> ObligationValues {
         let mut values = ObligationValues::with_health(
             self.deposited_value_wad.get(),
-            Health { assets: self.allowed_borrow_value_wad.get(), liabilities: self.borrowed_value_wad.get() },
+            self.borrowed_value_wad.get(),
+            Health { assets: self.allowed_borrow_value_wad.get(), liabilities: self.initial_borrowed_value_wad.get() },
             Health { assets: self.unhealthy_borrow_value_wad.get(), liabilities: self.liquidation_borrowed_value_wad.get() },
             Health { assets: self.liquidation_deposited_value_wad.get(), liabilities: self.payout_borrowed_value_wad.get() },
         );
@@ -306,7 +315,8 @@ impl Obligation {
     pub fn set_values(&mut self, values: &ObligationValues) {
         let initial = values.health(HealthKind::Initial);
         self.deposited_value_wad.set(values.deposited_value);
-        self.borrowed_value_wad.set(initial.liabilities);
+        self.borrowed_value_wad.set(values.borrowed_value);
+        self.initial_borrowed_value_wad.set(initial.liabilities);
         self.allowed_borrow_value_wad.set(initial.assets);
         self.store_liquidation_kinds(values);
         self.uses_halted_price = values.uses_halted_price as u8;
@@ -351,12 +361,15 @@ impl Obligation {
     {
         let (deposit_count, borrow_count) = (self.deposit_count(), self.borrow_count());
         let mut values = ObligationValues::default();
+        // The tier follows the positions' reserves as they are flagged now.
+        let mut tier = 0;
         for index in 0..deposit_count {
             let reserve = reserve_at(index, &self.deposits[index].deposit_reserve)?;
             let position = &mut self.deposits[index];
             let value = reserve.collateral_value(position.deposited_shares)?;
             position.market_value_wad.set(value);
             values.uses_halted_price |= reserve.is_price_halted();
+            tier |= if reserve.config.is_isolated_collateral() { TIER_ISOLATED_COLLATERAL } else { 0 };
             values.add_collateral(value, &reserve)?;
         }
         for index in 0..borrow_count {
@@ -366,8 +379,10 @@ impl Obligation {
             let value = reserve.debt_value(position.borrowed_amount())?;
             position.market_value_wad.set(value);
             values.uses_halted_price |= reserve.is_price_halted();
+            tier |= if reserve.config.is_siloed_debt() { TIER_SILOED_DEBT } else { 0 };
             values.add_debt(value, &reserve)?;
         }
+        self.tier_flags = tier;
         if values.needs_liquidation_prices() {
             values.clear_liquidation_sums();
             for index in 0..deposit_count {
@@ -411,7 +426,10 @@ impl Obligation {
             return Ok(());
         }
         let mut values = self.values();
-        values.take_liquidation_debt(reserve.liquidation_value_of_repaid(settled)?, &reserve.config)?;
+        // Unweighted for both kinds: a borrow weight raised since the refresh must not take more
+        // off than the refresh added (a weight is at least 100%, so this understates health).
+        let value = reserve.liquidation_value_of_repaid(settled)?;
+        values.take_liquidation_debt_weighted([value, value]);
         self.store_liquidation_sums(&values);
         Ok(())
     }
@@ -471,8 +489,10 @@ impl Obligation {
     }
 
     /// The collateral tier rule, before collateral of `reserve` (with `config`) is added:
-    /// isolated collateral is held alone (`IsolatedCollateralMixed`). The first collateral sets
-    /// the obligation's tier.
+    /// isolated collateral is held alone (`IsolatedCollateralMixed`), and not added to an
+    /// obligation already owing debt. The first collateral sets the obligation's tier, and every
+    /// refresh sets it again from the positions' reserves (so a flag set on a reserve later
+    /// applies from the obligation's next refresh).
     pub fn check_collateral_tier(&mut self, reserve: &Pubkey, config: &ReserveConfig) -> ObligationResult<()> {
         if self.find_deposit(reserve).is_some() {
             return Ok(());
@@ -482,6 +502,11 @@ impl Obligation {
                 return Err(LendingError::IsolatedCollateralMixed);
             }
             return Ok(());
+        }
+        // Isolated collateral does not come to back debt that is already owed (left by a
+        // liquidation that took all the collateral): that debt was not borrowed in isolation.
+        if config.is_isolated_collateral() && self.has_borrows() {
+            return Err(LendingError::IsolatedCollateralMixed);
         }
         self.set_tier(TIER_ISOLATED_COLLATERAL, config.is_isolated_collateral());
         Ok(())
@@ -619,5 +644,30 @@ pub fn settle_repayment(amount: u64, debt: Wad) -> ObligationResult<(u64, Wad)> 
         Ok((debt_ceiling, debt))
     } else {
         Ok((amount, Wad::from_u64(amount)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::RISK_FLAG_ISOLATED_COLLATERAL;
+    use bytemuck::Zeroable;
+
+    /// Debt left behind by a liquidation that took all the collateral was not borrowed in
+    /// isolation: isolated collateral is not added to back it.
+    #[test]
+    fn isolated_collateral_does_not_come_to_back_debt_already_owed() {
+        let isolated = ReserveConfig { risk_flags: RISK_FLAG_ISOLATED_COLLATERAL, ..Default::default() };
+        let mut obligation = Obligation::zeroed();
+        obligation.borrow(&Pubkey::new_from_array([2; 32]), Wad::from_u64(5), Wad::ONE).unwrap();
+        assert_eq!(obligation.check_collateral_tier(&Pubkey::new_from_array([1; 32]), &isolated), Err(LendingError::IsolatedCollateralMixed));
+        assert_eq!(obligation.tier_flags, 0, "a refusal leaves the tier as it was");
+        // Ordinary collateral may still come to back it.
+        assert_eq!(obligation.check_collateral_tier(&Pubkey::new_from_array([3; 32]), &ReserveConfig::default()), Ok(()));
+        // Without debt, isolated collateral opens an isolated obligation.
+        let mut fresh = Obligation::zeroed();
+        fresh.check_collateral_tier(&Pubkey::new_from_array([1; 32]), &isolated).unwrap();
+        fresh.deposit(&Pubkey::new_from_array([1; 32]), 10).unwrap();
+        assert!(fresh.is_isolated());
     }
 }
