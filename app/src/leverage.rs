@@ -14,7 +14,7 @@ use solvent::oracle::{read_price, CheckedPrice, OraclePrice};
 use solvent::state::{Obligation, ObligationValues, Reserve};
 pub use solvent_client::format_amount;
 use solvent_client::{
-    borrow_ix, deposit_ix, flash_borrow_ix, flash_repay_ix, obligation_reserves, refresh_obligation_ix, refresh_reserve_ix, repay_ix,
+    first_true, borrow_ix, deposit_ix, flash_borrow_ix, flash_repay_ix, obligation_reserves, refresh_obligation_ix, refresh_reserve_ix, repay_ix,
     with_position_reserves, withdraw_ix, AccountMeta, AnchorPubkey, Chain, Instruction, MarketKeys, Pubkey, ReserveKeys,
 };
 use std::fmt;
@@ -445,20 +445,6 @@ pub fn borrow_covering(reserve: &Reserve, owed: u64) -> Option<(u64, u64)> {
         amount = amount.checked_add(1)?;
     }
     Some((amount, fee_of(amount)?))
-}
-
-/// Smallest `x` in `(low, high]` with `holds(x)`, for a `holds` that is monotone (false up to a
-/// point, true after) and taken as true at `high` without being called there.
-fn first_true(mut low: u64, mut high: u64, holds: impl Fn(u64) -> bool) -> u64 {
-    while low + 1 < high {
-        let middle = low + (high - low) / 2;
-        if holds(middle) {
-            high = middle;
-        } else {
-            low = middle;
-        }
-    }
-    high
 }
 
 fn leverage_at_most(plan: Option<LeveragePlan>, target: u64) -> bool {

@@ -21,6 +21,21 @@ pub struct Limit {
     pub refused_above: Option<LendingError>,
 }
 
+/// Smallest `x` in `(low, high]` with `holds(x)`, for a `holds` that is monotone (false up to a
+/// point, true after) and taken as true at `high` without being called there: the one
+/// bisection the queries and the leverage builder share.
+pub fn first_true(mut low: u64, mut high: u64, holds: impl Fn(u64) -> bool) -> u64 {
+    while low + 1 < high {
+        let middle = low + (high - low) / 2;
+        if holds(middle) {
+            high = middle;
+        } else {
+            low = middle;
+        }
+    }
+    high
+}
+
 /// The largest amount in 1..=upper that `accepts`, for rules whose accepted amounts form one
 /// range: refused below it only for paying out nothing (`ZeroAmount`: a fee or a share price
 /// taking it all), and above it for good.
@@ -40,15 +55,7 @@ fn largest_accepted(upper: u64, accepts: impl Fn(u64) -> Result<(), LendingError
             Err(LendingError::ZeroAmount) if amount < upper => probe = probe.saturating_mul(2),
             Err(LendingError::ZeroAmount) => return Limit { amount: 0, refused_above: refused(1) },
             Err(_) => {
-                let (mut low, mut high) = (amount / 2, amount);
-                while low + 1 < high {
-                    let middle = low + (high - low) / 2;
-                    if pays_nothing(middle) {
-                        low = middle;
-                    } else {
-                        high = middle;
-                    }
-                }
+                let high = first_true(amount / 2, amount, |middle| !pays_nothing(middle));
                 if accepts(high).is_ok() {
                     break high;
                 }
@@ -59,16 +66,8 @@ fn largest_accepted(upper: u64, accepts: impl Fn(u64) -> Result<(), LendingError
     if accepts(upper).is_ok() {
         return Limit { amount: upper, refused_above: upper.checked_add(1).and_then(refused) };
     }
-    let (mut low, mut high) = (start, upper);
-    while low + 1 < high {
-        let middle = low + (high - low) / 2;
-        if accepts(middle).is_ok() {
-            low = middle;
-        } else {
-            high = middle;
-        }
-    }
-    Limit { amount: low, refused_above: refused(high) }
+    let high = first_true(start, upper, |middle| accepts(middle).is_err());
+    Limit { amount: high - 1, refused_above: refused(high) }
 }
 
 /// The most `borrow` of `reserve` accepts for `obligation` in a transaction that refreshes both
@@ -130,16 +129,8 @@ pub fn liquidation_price(view: &MarketView, obligation: &Obligation, collateral:
             None => return Ok(None),
         }
     }
-    let mut low = 1;
-    while low + 1 < high {
-        let middle = low + (high - low) / 2;
-        if unhealthy_at(middle) {
-            low = middle;
-        } else {
-            high = middle;
-        }
-    }
-    Ok(Some(OraclePrice { mantissa: low, exponent }))
+    let healthy_from = first_true(1, high, |mantissa| !unhealthy_at(mantissa));
+    Ok(Some(OraclePrice { mantissa: healthy_from - 1, exponent }))
 }
 
 /// `liquidate`'s own sizing (`state::quote_liquidation`) of repaying up to `max_repay` of the
