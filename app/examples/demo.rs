@@ -43,7 +43,7 @@ async fn client_queries(h: &mut Harness, m: &StandardMarket, user: &TestUser) {
     let ix = borrow_ix(&m.market, &m.usdc, &user.obligation, &user.keypair.pubkey(), &user.usdc_account, limit.amount + 1);
     let ixs = h.with_refresh(&user.obligation, &[&m.sol, &m.usdc], ix).await;
     let outcome = h.send(&ixs, &[&user.keypair]).await;
-    let refused = outcome.custom_error().and_then(solvent::errors::LendingError::from_code).expect("one unit more is refused");
+    let refused = outcome.lending_error().expect("one unit more is refused");
     println!("  the program refuses one base unit more: {refused:?} (class {:?}; the client predicted {:?})\n", refused.class(), limit.refused_above.expect("refused"));
 }
 
@@ -252,7 +252,7 @@ async fn margin_tiers(h: &mut Harness, m: &StandardMarket) {
     let owner = gina.keypair.pubkey();
     h.must_send(&[deposit_ix(&m.market, &meme, &gina.obligation, &owner, &meme_account, 10_000 * USDC)], &[&gina.keypair]).await;
     println!("  gina deposits 10,000 MEME");
-    let refusal = |outcome: TxOutcome| outcome.custom_error().and_then(solvent::errors::LendingError::from_code).map(|e| format!("{e:?}: {e}")).unwrap_or_default();
+    let refusal = |outcome: TxOutcome| outcome.lending_error().map(|e| format!("{e:?}: {e}")).unwrap_or_default();
     let sol_too = deposit_ix(&m.market, &m.sol, &gina.obligation, &owner, &gina.sol_account, SOL);
     println!("  adding 1 SOL to the same obligation is refused: {}", refusal(h.send(&[sol_too], &[&gina.keypair]).await));
     let borrow = borrow_ix(&m.market, &m.usdc, &gina.obligation, &owner, &gina.usdc_account, 100 * USDC);

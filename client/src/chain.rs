@@ -33,14 +33,7 @@ pub struct Sent {
 impl Sent {
     /// The program's custom error code, when the transaction failed with one.
     pub fn custom_error(&self) -> Option<u32> {
-        let text = self.error.as_ref()?;
-        let start = text.find("Custom(").map(|i| i + "Custom(".len()).or_else(|| text.find("custom program error: 0x").map(|i| i + 24))?;
-        let digits: String = text[start..].chars().take_while(|c| c.is_ascii_hexdigit()).collect();
-        if text[..start].ends_with("0x") {
-            u32::from_str_radix(&digits, 16).ok()
-        } else {
-            digits.parse().ok()
-        }
+        crate::errors::custom_error_code(self.error.as_ref()?)
     }
 
     /// The program error, when the transaction failed with one of the program's.

@@ -7,6 +7,18 @@ pub fn lending_error(code: u32) -> Option<LendingError> {
     LendingError::from_code(code)
 }
 
+/// The custom program error code in a failed transaction's error text, as the runtime prints it
+/// (`Custom(6038)`) or as RPC nodes report it (`custom program error: 0x1796`).
+pub fn custom_error_code(text: &str) -> Option<u32> {
+    if let Some(start) = text.find("Custom(").map(|i| i + "Custom(".len()) {
+        let digits: String = text[start..].chars().take_while(|c| c.is_ascii_digit()).collect();
+        return digits.parse().ok();
+    }
+    let start = text.find("custom program error: 0x")? + "custom program error: 0x".len();
+    let digits: String = text[start..].chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+    u32::from_str_radix(&digits, 16).ok()
+}
+
 /// Every program error with its code, in code order.
 pub fn all_errors() -> impl Iterator<Item = (u32, LendingError)> {
     let first = anchor_lang::error::ERROR_CODE_OFFSET;
@@ -40,6 +52,13 @@ mod tests {
         }
         assert_eq!(lending_error(5_999), None);
         assert_eq!(lending_error(6_000 + LendingError::LAST as u32 + 1), None);
+    }
+
+    #[test]
+    fn custom_error_codes_are_read_in_both_notations() {
+        assert_eq!(custom_error_code("InstructionError(0, Custom(6038))"), Some(6038));
+        assert_eq!(custom_error_code("Error processing Instruction 2: custom program error: 0x1796"), Some(6038));
+        assert_eq!(custom_error_code("InsufficientFundsForFee"), None);
     }
 
     #[test]

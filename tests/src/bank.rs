@@ -18,10 +18,12 @@ pub struct TxOutcome {
 impl TxOutcome {
     /// The Anchor custom error code, if the transaction failed with one.
     pub fn custom_error(&self) -> Option<u32> {
-        let text = self.error.as_ref()?;
-        let start = text.find("Custom(")? + "Custom(".len();
-        let end = text[start..].find(')')? + start;
-        text[start..end].parse().ok()
+        solvent_client::errors::custom_error_code(self.error.as_ref()?)
+    }
+
+    /// The program error, if the transaction failed with one of the program's.
+    pub fn lending_error(&self) -> Option<solvent::errors::LendingError> {
+        solvent_client::errors::lending_error(self.custom_error()?)
     }
 }
 

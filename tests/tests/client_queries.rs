@@ -5,7 +5,6 @@
 //! one tick above), and `quote_liquidation` (what the keeper ranks and sends) is exactly what
 //! `liquidate` does: the same repayment, the same tokens and shares paid, the same debt settled
 //! and collateral taken, to the base unit, or the same refusal.
-use solvent::errors::LendingError;
 use solvent::math::Wad;
 use solvent_tests::*;
 
@@ -21,10 +20,6 @@ struct Market {
     liquidator_usdc: Pubkey,
     /// The liquidator's token and share accounts for SOL and ETH.
     liquidator_collateral: Vec<(Pubkey, Pubkey, Pubkey)>,
-}
-
-fn error_of(outcome: &TxOutcome) -> Option<LendingError> {
-    outcome.custom_error().and_then(LendingError::from_code)
 }
 
 impl Market {
@@ -77,7 +72,7 @@ impl Market {
 async fn check_limit(market: &mut Market, user: &TestUser, limit: Limit, build: impl Fn(u64) -> Instruction, what: &str) {
     if let Some(expected) = limit.refused_above {
         let outcome = market.send_with_refresh(&user.obligation, build(limit.amount + 1), &[&user.keypair]).await;
-        assert_eq!(error_of(&outcome), Some(expected), "{what} {} (one above the quoted maximum): {:?}", limit.amount + 1, outcome.error);
+        assert_eq!(outcome.lending_error(), Some(expected), "{what} {} (one above the quoted maximum): {:?}", limit.amount + 1, outcome.error);
     }
     if limit.amount > 0 {
         let outcome = market.send_with_refresh(&user.obligation, build(limit.amount), &[&user.keypair]).await;
@@ -187,7 +182,7 @@ async fn the_client_queries_are_the_programs_limits_to_the_base_unit() {
             let outcome = market.send_with_refresh(&user.obligation, ix, &[&liquidator]).await;
             match quote {
                 Err(expected) => {
-                    assert_eq!(error_of(&outcome), Some(expected), "case {case} step {step}: the quote refused with {expected:?}; liquidate: {:?}", outcome.error);
+                    assert_eq!(outcome.lending_error(), Some(expected), "case {case} step {step}: the quote refused with {expected:?}; liquidate: {:?}", outcome.error);
                     refusals += 1;
                     break;
                 }

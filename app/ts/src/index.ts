@@ -126,7 +126,8 @@ export function setComputeUnitLimitInstruction(units: number): Instruction {
   return { programAddress: COMPUTE_BUDGET_PROGRAM_ID, accounts: [], data };
 }
 
-const storedWad = (value: { leBytes: ArrayLike<number> }) => {
+/** A `StoredWad` (16 little-endian bytes) as a bigint. */
+export const storedWad = (value: { leBytes: ArrayLike<number> }) => {
   let out = 0n;
   for (let i = 15; i >= 0; i--) out = (out << 8n) | BigInt(value.leBytes[i]);
   return out;

@@ -9,18 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keypair } from '@solana/web3.js';
 import { createKeyPairSignerFromBytes } from '@solana/kit';
-import { getDepositInstruction, getInitObligationInstruction, getObligationDecoder, obligationAddress } from '../src/index.ts';
+import { getDepositInstruction, getInitObligationInstruction, getObligationDecoder, obligationAddress, storedWad } from '../src/index.ts';
 import { createMarket, listReserve, newObligation, reserveConfig, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
 import { Chain, cargoBinary, liteSvmScenarioChain, runBinary } from './helpers.ts';
 import { RpcBridge } from './rpc-bridge.ts';
 
 const LEVERAGE = cargoBinary('solvent-leverage');
 
-const storedWad = (value: { leBytes: ArrayLike<number> }) => {
-  let out = 0n;
-  for (let i = value.leBytes.length - 1; i >= 0; i--) out = (out << 8n) | BigInt(value.leBytes[i]);
-  return out;
-};
 
 test('the leverage builder opens and closes a position over JSON-RPC', { skip: existsSync(LEVERAGE) ? false : `${LEVERAGE} not built (scripts/test.sh builds it)` }, async () => {
   const chain = await Chain.start();
