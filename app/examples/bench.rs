@@ -9,6 +9,11 @@ use solvent_tests::*;
 
 const SIZES: [(usize, usize); 3] = [(1, 1), (4, 4), (8, 8)];
 
+/// The tiers-in-use run: every reserve in e-mode group 1 (LTV 80%, threshold 82%: still
+/// liquidatable at $0.85), the obligation in the group.
+const GROUP: solvent::state::EmodeGroup =
+    solvent::state::EmodeGroup { loan_to_value_bps: 8_000, liquidation_threshold_bps: 8_200, liquidation_bonus_bps: 200, max_liquidation_bonus_bps: 500 };
+
 async fn new_slot_at_prices(h: &mut Harness, loaded: &LoadedObligation, collateral_price: i64) {
     let now = h.now().await;
     h.set_time(now + 1).await;
@@ -20,9 +25,12 @@ async fn new_slot_at_prices(h: &mut Harness, loaded: &LoadedObligation, collater
     }
 }
 
-async fn measure_size(deposits: usize, borrows: usize) -> Vec<(&'static str, Measurement)> {
+async fn measure_size(deposits: usize, borrows: usize, emode: bool) -> Vec<(&'static str, Measurement)> {
     let mut h = Harness::start().await;
     let l = h.loaded_obligation(deposits, borrows).await;
+    if emode {
+        h.put_in_emode(&l, GROUP).await;
+    }
     let borrower = l.borrower.insecure_clone();
     let owner = borrower.pubkey();
     let mut rows = Vec::new();
@@ -33,7 +41,7 @@ async fn measure_size(deposits: usize, borrows: usize) -> Vec<(&'static str, Mea
         h.must_send(&[refresh_reserve_ix(reserve)], &[]).await;
     }
     let current = h.obligation(&l.obligation).await;
-    let refresh = refresh_obligation_ix(&l.obligation, &obligation_reserves(&current));
+    let refresh = refresh_obligation_ix(&from_anchor(&current.lending_market), &l.obligation, &obligation_reserves(&current));
     rows.push(("refresh_obligation", h.measure(std::slice::from_ref(&refresh), &[]).await));
     // The same with spot 1% above the EMA and a 0.1% confidence interval: every position is
     // valued twice (borrowing power and liquidation eligibility) instead of once.
@@ -74,6 +82,15 @@ async fn measure_size(deposits: usize, borrows: usize) -> Vec<(&'static str, Mea
         flash_repay_ix(&l.market, &l.debts[0], &l.debt_accounts[0], &owner, ONE_TOKEN),
     ];
     rows.push(("flash_borrow + flash_repay (one transaction)", h.measure(&loan, &[&borrower]).await));
+    if emode {
+        // Leaving the group (healthy under the assets' own 75% LTV) and entering it again.
+        for (name, group) in [("set_obligation_emode (leave)", 0), ("set_obligation_emode (enter)", 1)] {
+            h.must_send(std::slice::from_ref(&refresh), &[]).await;
+            let state = h.obligation(&l.obligation).await;
+            let ix = with_position_reserves(set_obligation_emode_ix(&l.market, &l.obligation, &owner, group), &state);
+            rows.push((name, h.measure(&[ix], &[&borrower]).await));
+        }
+    }
 
     // Collateral at $0.85 makes the obligation liquidatable at every size.
     new_slot_at_prices(&mut h, &l, 850_000).await;
@@ -95,7 +112,17 @@ async fn main() {
     let mut results = Vec::new();
     for (deposits, borrows) in SIZES {
         eprintln!("measuring an obligation with {deposits} deposits and {borrows} borrows ...");
-        results.push(measure_size(deposits, borrows).await);
+        let mut rows: Vec<(String, Measurement)> = measure_size(deposits, borrows, false).await.into_iter().map(|(n, m)| (n.to_string(), m)).collect();
+        eprintln!("... and the same in an e-mode group");
+        // The instructions whose cost tiers can change, in e-mode.
+        let unaffected = ["refresh_reserve", "flash_borrow + flash_repay (one transaction)"];
+        for (name, measured) in measure_size(deposits, borrows, true).await {
+            if !unaffected.contains(&name) {
+                let name = if name.starts_with("set_obligation_emode") { name.to_string() } else { format!("{name}, e-mode") };
+                rows.push((name, measured));
+            }
+        }
+        results.push(rows);
     }
     let mut table = String::from("| instruction |");
     for (d, b) in SIZES {

@@ -51,7 +51,7 @@ async fn refresh_everything(h: &mut Harness, m: &StandardMarket, rows: &[(&str, 
     h.must_send(&[refresh_reserve_ix(&m.sol), refresh_reserve_ix(&m.usdc)], &[]).await;
     for (_, key) in rows {
         let obligation = h.obligation(key).await;
-        h.must_send(&[refresh_obligation_ix(key, &obligation_reserves(&obligation))], &[]).await;
+        h.must_send(&[refresh_obligation_ix(&m.market.market, key, &obligation_reserves(&obligation))], &[]).await;
     }
 }
 
@@ -135,6 +135,7 @@ async fn main() {
     liquidation_in_shares(&mut h, &m).await;
     leverage_round_trip(&mut h, &m).await;
     margin_tiers(&mut h, &m).await;
+    emode_leverage(&mut h, &m).await;
 
     let sol_reserve = h.reserve(&m.sol.reserve).await;
     let usdc_reserve = h.reserve(&m.usdc.reserve).await;
@@ -258,4 +259,48 @@ async fn margin_tiers(h: &mut Harness, m: &StandardMarket) {
     let borrow = borrow_ix(&m.market, &m.usdc, &gina.obligation, &owner, &gina.usdc_account, 100 * USDC);
     let ixs = h.with_refresh(&gina.obligation, &[&m.sol, &m.usdc, &meme], borrow).await;
     println!("  borrowing USDC (not flagged borrowable in isolation here) is refused: {}\n", refusal(h.send(&ixs, &[&gina.keypair]).await));
+}
+
+/// E-mode: a SOL group (SOL and a liquid staking token, 90% LTV) lifts the leverage of an
+/// LST-against-SOL position from the assets' own 3.75x cap to 9x.
+async fn emode_leverage(h: &mut Harness, m: &StandardMarket) {
+    use solvent::state::{EmodeGroup, ReserveConfig};
+    let group = EmodeGroup { loan_to_value_bps: 9_000, liquidation_threshold_bps: 9_300, liquidation_bonus_bps: 100, max_liquidation_bonus_bps: 300 };
+    println!("E-mode: group 1 holds SOL and JitoSOL-like LST ($165, own LTV 75%) at 90% LTV, liquidation at 93%, bonus 1-3%.");
+    let (lst, _) = h.init_reserve(&m.market, &m.owner, 9, 165_000_000, -6, ReserveConfig { emode_groups: 1, ..sol_config() }).await;
+    let owner = m.owner.pubkey();
+    let sol_config = ReserveConfig { emode_groups: 1, ..h.reserve(&m.sol.reserve).await.config };
+    h.must_send(&[update_config_ix(&m.market, &owner, &m.sol, sol_config), set_emode_group_ix(&m.market, &owner, 1, group)], &[&m.owner]).await;
+    // A SOL lender, and hank with 10 LST.
+    let supplier = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    h.mint_to(&m.sol.mint, &supplier.sol_account, 1_000 * SOL).await;
+    h.must_send(&[deposit_ix(&m.market, &m.sol, &supplier.obligation, &supplier.keypair.pubkey(), &supplier.sol_account, 1_000 * SOL)], &[&supplier.keypair]).await;
+    let hank = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    let hank_lst = h.create_token_account(&lst.mint, &hank.keypair.pubkey()).await;
+    h.mint_to(&lst.mint, &hank_lst, 10 * SOL).await;
+    let (maker, swap) = support::swap_with_inventory(h, 30, &[(&m.sol, 1_000 * SOL), (&lst, 1_000 * SOL)]).await;
+    let sides = ((&lst, hank_lst), (&m.sol, hank.sol_account));
+    let context = context_from_chain(&mut InProcessChain { harness: h }, &m.market, sides.0, sides.1, &hank.obligation).await.expect("context");
+    println!("  hank asks for 9x LST against SOL on the assets' own weights: {}", context.adjust(10 * SOL, 90_000, &swap).expect_err("over the cap"));
+    let enter = set_obligation_emode_ix(&m.market, &hank.obligation, &hank.keypair.pubkey(), 1);
+    let ixs = h.with_refresh(&hank.obligation, &[&m.sol, &lst], enter).await;
+    let units = h.must_send(&ixs, &[&hank.keypair]).await;
+    println!("  hank enters group 1 (refresh + set_obligation_emode: {units} CU)");
+    let context = context_from_chain(&mut InProcessChain { harness: h }, &m.market, sides.0, sides.1, &hank.obligation).await.expect("context");
+    let plan = context.adjust(10 * SOL, 90_000, &swap).expect("9x in e-mode");
+    let cost = h.measure(&plan.instructions, &[&hank.keypair, &maker]).await;
+    let after = &plan.after;
+    let liquidation = after.liquidation_price.map(|p| p.mantissa as f64 * 10f64.powi(p.exponent)).unwrap_or(0.0);
+    println!(
+        "  open 9x in one transaction: {} LST of collateral against {} SOL of debt, leverage {:.3}x, health factor {:.4}, liquidated if LST <= ${liquidation:.2} at the current SOL price; {} CU",
+        format_amount(after.collateral_amount as i128, 9),
+        format_amount(after.debt.to_u64(solvent::math::Rounding::Up).unwrap_or(0) as i128, 9),
+        after.leverage_bps as f64 / 10_000.0,
+        wad_to_f64(after.health_factor().expect("debt")),
+        cost.compute_units,
+    );
+    let leave = set_obligation_emode_ix(&m.market, &hank.obligation, &hank.keypair.pubkey(), 0);
+    let ixs = h.with_refresh(&hank.obligation, &[&m.sol, &lst], leave).await;
+    let refused = h.send(&ixs, &[&hank.keypair]).await.lending_error().map(|e| format!("{e:?}")).unwrap_or_default();
+    println!("  leaving the group at 9x is refused: {refused} (healthy only under the group's weights)\n");
 }

@@ -11,7 +11,7 @@
 //! prediction is what the program books, to the base unit.
 use solvent::math::{Rounding, Wad, BPS_DENOMINATOR};
 use solvent::oracle::{read_price, CheckedPrice, OraclePrice};
-use solvent::state::{Obligation, ObligationValues, Reserve};
+use solvent::state::{Emode, Obligation, ObligationValues, Reserve, RiskParams};
 pub use solvent_client::format_amount;
 use solvent_client::{
     first_true, borrow_ix, deposit_ix, flash_borrow_ix, flash_repay_ix, obligation_reserves, refresh_obligation_ix, refresh_reserve_ix, repay_ix,
@@ -142,10 +142,11 @@ impl fmt::Display for LeverageError {
 
 impl std::error::Error for LeverageError {}
 
-/// The loan-to-value of a collateral against a debt of borrow weight `w`: `LTV / w`, rounded
-/// down (a debt weighing 150% consumes 1.5x its value of borrowing power).
-pub fn effective_loan_to_value_bps(collateral: &solvent::state::ReserveConfig, debt: &solvent::state::ReserveConfig) -> u16 {
-    let weight = debt.effective_borrow_weight_bps() as u64;
+/// The loan-to-value of a collateral against a debt of borrow weight `w`, both with the
+/// parameters the obligation weighs them with (their own, or their e-mode group's): `LTV / w`,
+/// rounded down (a debt weighing 150% consumes 1.5x its value of borrowing power).
+pub fn effective_loan_to_value_bps(collateral: &RiskParams, debt: &RiskParams) -> u16 {
+    let weight = debt.borrow_weight_bps as u64;
     (collateral.loan_to_value_bps as u64 * BPS_DENOMINATOR as u64 / weight) as u16
 }
 
@@ -208,6 +209,8 @@ pub struct LeveragePlan {
 /// unix time (interest is accrued to it exactly as the program will).
 pub struct LeverageContext {
     pub market: MarketKeys,
+    /// The obligation's e-mode group with the market's current parameters for it.
+    pub emode: Emode,
     pub collateral: Side,
     pub debt: Side,
     pub obligation_key: Pubkey,
@@ -225,6 +228,7 @@ impl LeverageContext {
     /// as refresh_reserve would. Refuses obligations holding other reserves.
     pub fn new(
         market: MarketKeys,
+        emode: Emode,
         mut collateral: Side,
         mut debt: Side,
         obligation_key: Pubkey,
@@ -247,7 +251,11 @@ impl LeverageContext {
             obligation.borrows[slot].accrue_interest(index).map_err(|_| LeverageError::Unworkable("debt accrual"))?;
         }
         let owner = obligation.owner;
-        Ok(LeverageContext { market, collateral, debt, obligation_key, obligation, owner: owner_key(&owner), now })
+        if emode.group != obligation.emode_group {
+            return Err(LeverageError::Unworkable("the e-mode given is not the obligation's group"));
+        }
+        obligation.emode_params = emode.params;
+        Ok(LeverageContext { market, emode, collateral, debt, obligation_key, obligation, owner: owner_key(&owner), now })
     }
 
     fn collateral_shares(&self) -> u64 {
@@ -260,7 +268,7 @@ impl LeverageContext {
 
     /// The position now, valued as a refresh in this slot would.
     pub fn current(&self) -> PositionSummary {
-        summarize(&self.collateral, &self.debt, self.collateral_shares(), self.debt())
+        summarize(self.emode, &self.collateral, &self.debt, self.collateral_shares(), self.debt())
     }
 
     /// Opens or changes the position to `target_leverage_bps`, adding `own_collateral` of the
@@ -269,7 +277,8 @@ impl LeverageContext {
         if target_leverage_bps < ONE_X_BPS {
             return Err(LeverageError::TargetBelowOne);
         }
-        let loan_to_value_bps = effective_loan_to_value_bps(&self.collateral.state.config, &self.debt.state.config);
+        let loan_to_value_bps =
+            effective_loan_to_value_bps(&self.emode.risk_params(&self.collateral.state.config), &self.emode.risk_params(&self.debt.state.config));
         let maximum_bps = max_leverage_bps(loan_to_value_bps);
         if target_leverage_bps > maximum_bps {
             return Err(LeverageError::TargetTooHigh { requested_bps: target_leverage_bps, maximum_bps, loan_to_value_bps });
@@ -337,7 +346,7 @@ impl LeverageContext {
         let reserves_after_deposit = obligation_reserves(&obligation);
 
         let after_collateral = Side { state: collateral_state, ..collateral.clone() };
-        let after = summarize(&after_collateral, debt, self.collateral_shares() + shares, unworkable(self.debt().checked_add(Wad::from_u64(borrow_amount)), "debt")?);
+        let after = summarize(self.emode, &after_collateral, debt, self.collateral_shares() + shares, unworkable(self.debt().checked_add(Wad::from_u64(borrow_amount)), "debt")?);
         if !after.values.within_borrowing_power() {
             return Err(LeverageError::Unworkable("the borrow would exceed the allowed borrow value"));
         }
@@ -347,7 +356,7 @@ impl LeverageContext {
         instructions.push(flash_borrow_ix(market, &debt.reserve, &debt.user_account, flash_amount));
         instructions.extend(swap.instructions(debt, collateral, flash_amount, swap_out, owner));
         instructions.push(deposit_ix(market, &collateral.reserve, &self.obligation_key, owner, &collateral.user_account, deposit_amount));
-        instructions.push(refresh_obligation_ix(&self.obligation_key, &reserves_after_deposit));
+        instructions.push(refresh_obligation_ix(&market.market, &self.obligation_key, &reserves_after_deposit));
         instructions.push(with_position_reserves(borrow_ix(market, &debt.reserve, &self.obligation_key, owner, &debt.user_account, borrow_amount), &obligation));
         instructions.push(flash_repay_ix(market, &debt.reserve, &debt.user_account, owner, flash_amount));
         Ok(LeveragePlan {
@@ -390,7 +399,7 @@ impl LeverageContext {
         let swap_out = swap.quote(collateral, debt, swap_in);
         let debt_after = if close { Wad::ZERO } else { unworkable(self.debt().checked_sub(Wad::from_u64(repay_amount)), "repay above debt")? };
         let after_collateral = Side { state: collateral_state, ..collateral.clone() };
-        let after = summarize(&after_collateral, debt, held_shares - withdraw_shares, debt_after);
+        let after = summarize(self.emode, &after_collateral, debt, held_shares - withdraw_shares, debt_after);
         if !after.values.within_borrowing_power() {
             return Err(LeverageError::Unworkable("the withdrawal would exceed the allowed borrow value"));
         }
@@ -404,7 +413,7 @@ impl LeverageContext {
         instructions.push(flash_borrow_ix(market, &debt.reserve, &debt.user_account, repay_amount));
         instructions.push(repay_ix(&debt.reserve, &self.obligation_key, owner, &debt.user_account, repay_amount));
         if !close {
-            instructions.push(refresh_obligation_ix(&self.obligation_key, &obligation_reserves(&self.obligation)));
+            instructions.push(refresh_obligation_ix(&market.market, &self.obligation_key, &obligation_reserves(&self.obligation)));
         }
         let shares_argument = if close { u64::MAX } else { withdraw_shares };
         let withdraw = withdraw_ix(market, &collateral.reserve, &self.obligation_key, owner, &collateral.user_account, shares_argument);
@@ -485,10 +494,12 @@ fn shares_paying_at_least(reserve: &Reserve, amount: u64, held: u64) -> Option<u
 }
 
 /// Values a one-collateral, one-debt position exactly as `refresh_obligation` does (with the
-/// program's own `Obligation::revalue`, on an obligation holding just these two positions).
-fn values_at(collateral: &Reserve, shares: u64, debt_reserve: &Reserve, debt: Wad) -> Option<ObligationValues> {
+/// program's own `Obligation::revalue`, on an obligation in `emode` holding just these two
+/// positions).
+fn values_at(emode: Emode, collateral: &Reserve, shares: u64, debt_reserve: &Reserve, debt: Wad) -> Option<ObligationValues> {
     let (collateral_key, debt_key) = (AnchorPubkey::new_from_array([1; 32]), AnchorPubkey::new_from_array([2; 32]));
     let mut obligation: Obligation = bytemuck::Zeroable::zeroed();
+    (obligation.emode_group, obligation.emode_params) = (emode.group, emode.params);
     if shares > 0 {
         obligation.deposit(&collateral_key, shares).ok()?;
     }
@@ -500,9 +511,9 @@ fn values_at(collateral: &Reserve, shares: u64, debt_reserve: &Reserve, debt: Wa
         .ok()
 }
 
-/// The position's values, leverage and liquidation price.
-pub fn summarize(collateral: &Side, debt: &Side, shares: u64, debt_amount: Wad) -> PositionSummary {
-    let values = values_at(&collateral.state, shares, &debt.state, debt_amount).expect("values");
+/// The position's values, leverage and liquidation price, in `emode`.
+pub fn summarize(emode: Emode, collateral: &Side, debt: &Side, shares: u64, debt_amount: Wad) -> PositionSummary {
+    let values = values_at(emode, &collateral.state, shares, &debt.state, debt_amount).expect("values");
     let equity = values.deposited_value.checked_sub(values.borrowed_value);
     let leverage_bps = match equity {
         Some(equity) if !equity.is_zero() && !debt_amount.is_zero() => {
@@ -516,13 +527,13 @@ pub fn summarize(collateral: &Side, debt: &Side, shares: u64, debt_amount: Wad) 
         debt: debt_amount,
         values,
         leverage_bps,
-        liquidation_price: liquidation_price(collateral, debt, shares, debt_amount),
+        liquidation_price: liquidation_price(emode, collateral, debt, shares, debt_amount),
     }
 }
 
 /// Highest collateral price (in the oracle's ticks) at which the position is liquidatable,
 /// found with the program's own valuation: liquidatability falls as the price rises.
-fn liquidation_price(collateral: &Side, debt: &Side, shares: u64, debt_amount: Wad) -> Option<OraclePrice> {
+fn liquidation_price(emode: Emode, collateral: &Side, debt: &Side, shares: u64, debt_amount: Wad) -> Option<OraclePrice> {
     if debt_amount.is_zero() || shares == 0 {
         return None;
     }
@@ -532,7 +543,7 @@ fn liquidation_price(collateral: &Side, debt: &Side, shares: u64, debt_amount: W
         if mantissa == 0 || state.set_market_price(price).is_err() {
             return true;
         }
-        values_at(&state, shares, &debt.state, debt_amount).map(|v| v.is_unhealthy()).unwrap_or(true)
+        values_at(emode, &state, shares, &debt.state, debt_amount).map(|v| v.is_unhealthy()).unwrap_or(true)
     };
     // Liquidatable at 0, healthy at `high`.
     let mut high = collateral.price.spot.mantissa.max(1);
@@ -568,7 +579,10 @@ pub async fn context_from_chain(
     let debt = side_from_chain(chain, debt.0, debt.1).await?;
     let obligation = chain.obligation(obligation_key).await.map_err(|e| LeverageError::Chain(e.to_string()))?;
     let (_, now) = chain.clock().await.map_err(|e| LeverageError::Chain(e.to_string()))?;
-    LeverageContext::new(market.clone(), collateral, debt, *obligation_key, obligation, now)
+    // The group's parameters as the program's refresh will read them from the market now.
+    let market_state = chain.market(&market.market).await.map_err(|e| LeverageError::Chain(e.to_string()))?;
+    let emode = market_state.emode(obligation.emode_group).map_err(|_| LeverageError::Unworkable("the obligation's e-mode group"))?;
+    LeverageContext::new(market.clone(), emode, collateral, debt, *obligation_key, obligation, now)
 }
 
 #[cfg(test)]
@@ -581,10 +595,10 @@ mod tests {
         assert_eq!(max_leverage_bps(7_500), 37_500);
         assert_eq!(max_leverage_bps(5_000), 17_500);
         // A debt weighing 150%: LTV 75% acts as 50%.
-        let collateral = solvent::state::ReserveConfig { loan_to_value_bps: 7_500, ..Default::default() };
+        let collateral = solvent::state::ReserveConfig { loan_to_value_bps: 7_500, ..Default::default() }.risk_params();
         let debt = solvent::state::ReserveConfig { borrow_weight_bps: 15_000, ..Default::default() };
-        assert_eq!(effective_loan_to_value_bps(&collateral, &debt), 5_000);
-        assert_eq!(effective_loan_to_value_bps(&collateral, &solvent::state::ReserveConfig::default()), 7_500);
+        assert_eq!(effective_loan_to_value_bps(&collateral, &debt.risk_params()), 5_000);
+        assert_eq!(effective_loan_to_value_bps(&collateral, &solvent::state::ReserveConfig::default().risk_params()), 7_500);
         assert_eq!(leverage_for_ltv_bps(6_000), 25_000);
     }
 

@@ -235,7 +235,7 @@ impl Crash {
         let mut left = Vec::new();
         for key in self.obligations.clone() {
             let obligation = self.h.obligation(&key).await;
-            self.h.must_send(&[refresh_obligation_ix(&key, &obligation_reserves(&obligation))], &[]).await;
+            self.h.must_send(&[refresh_obligation_ix(&from_anchor(&obligation.lending_market), &key, &obligation_reserves(&obligation))], &[]).await;
             let refreshed: Obligation = self.h.obligation(&key).await;
             if refreshed.values().is_unhealthy() || (refreshed.deposit_count() == 0 && refreshed.has_borrows()) {
                 left.push(key);

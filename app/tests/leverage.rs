@@ -179,3 +179,47 @@ async fn targets_above_the_maximum_are_refused_with_the_maximum() {
     let plan = s.context().await.unwrap().adjust(10 * SOL, 37_500, &s.swap).unwrap();
     s.execute("open 3.75x", &plan).await;
 }
+
+/// E-mode lifts the builder's maximum: a liquid staking token ($165, own LTV 75%) levered
+/// against SOL ($150) reaches at most 3.75x on the assets' own weights, and 9x in a SOL group
+/// of 90% LTV (10x less the margin: 9.75x), on the `.so`, the program valuing the position as
+/// the builder did.
+#[tokio::test]
+async fn emode_lifts_a_sol_lst_pair_to_nine_x() {
+    use solvent::state::{EmodeGroup, ReserveConfig};
+    let mut h = Harness::start().await;
+    let m = h.standard_market().await;
+    let owner = m.owner.insecure_clone();
+    let (lst, _) = h.init_reserve(&m.market, &owner, 9, 165_000_000, -6, ReserveConfig { emode_groups: 1, ..default_config() }).await;
+    h.must_send(&[update_config_ix(&m.market, &owner.pubkey(), &m.sol, ReserveConfig { emode_groups: 1, ..sol_config() })], &[&owner]).await;
+    let group = EmodeGroup { loan_to_value_bps: 9_000, liquidation_threshold_bps: 9_300, liquidation_bonus_bps: 100, max_liquidation_bonus_bps: 300 };
+    h.must_send(&[set_emode_group_ix(&m.market, &owner.pubkey(), 1, group)], &[&owner]).await;
+    // The lender supplies SOL; the trader holds 10 LST.
+    h.mint_to(&m.sol.mint, &m.lender.sol_account, 1_000 * SOL).await;
+    let lender = m.lender.keypair.insecure_clone();
+    h.must_send(&[deposit_ix(&m.market, &m.sol, &m.lender.obligation, &lender.pubkey(), &m.lender.sol_account, 1_000 * SOL)], &[&lender]).await;
+    let trader = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    let trader_lst = h.create_token_account(&lst.mint, &trader.keypair.pubkey()).await;
+    h.mint_to(&lst.mint, &trader_lst, 10 * SOL).await;
+    let (maker, swap) = support::swap_with_inventory(&mut h, 30, &[(&m.sol, 1_000 * SOL), (&lst, 1_000 * SOL)]).await;
+
+    async fn context(h: &mut Harness, m: &StandardMarket, lst: &TestReserve, trader: &TestUser, trader_lst: Pubkey) -> LeverageContext {
+        context_from_chain(&mut InProcessChain { harness: h }, &m.market, (lst, trader_lst), (&m.sol, trader.sol_account), &trader.obligation).await.unwrap()
+    }
+    // Outside e-mode: 9x is refused, with the maximum.
+    let error = context(&mut h, &m, &lst, &trader, trader_lst).await.adjust(10 * SOL, 90_000, &swap).unwrap_err();
+    assert_eq!(error, LeverageError::TargetTooHigh { requested_bps: 90_000, maximum_bps: 37_500, loan_to_value_bps: 7_500 });
+    // In the group: 9x is accepted, and the program agrees to the raw unit.
+    let enter = set_obligation_emode_ix(&m.market, &trader.obligation, &trader.keypair.pubkey(), 1);
+    let ixs = h.with_refresh(&trader.obligation, &[&m.sol, &lst], enter).await;
+    h.must_send(&ixs, &[&trader.keypair]).await;
+    let plan = context(&mut h, &m, &lst, &trader, trader_lst).await.adjust(10 * SOL, 90_000, &swap).unwrap();
+    describe("open 9x in e-mode", &plan);
+    assert!((89_900..=90_000).contains(&plan.after.leverage_bps), "leverage {}", plan.after.leverage_bps);
+    let measured = h.measure(&plan.instructions, &[&trader.keypair, &maker]).await;
+    println!("open 9x in e-mode: {} CU, {} accounts, {} bytes", measured.compute_units, measured.accounts, measured.bytes);
+    let obligation = h.obligation(&trader.obligation).await;
+    assert_eq!(obligation.values(), plan.after.values, "the program values the position as the builder did");
+    assert!(plan.after.health_factor().is_some_and(|hf| hf > Wad::ONE));
+    check_compute_budget(&[("leverage open (9x, e-mode)".to_string(), measured.compute_units)]);
+}

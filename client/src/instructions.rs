@@ -1,11 +1,11 @@
 //! An instruction builder for every instruction of the program, with the accounts resolved
 //! from the market's and reserves' keys (mint, vault, oracle, authority, token program).
-//! `borrow`, `withdraw` and `liquidate` also take the obligation's position reserves as
-//! remaining accounts: `refresh::with_position_reserves` appends them.
+//! `borrow`, `withdraw`, `liquidate` and `set_obligation_emode` also take the obligation's
+//! position reserves as remaining accounts: `refresh::with_position_reserves` appends them.
 use crate::keys::*;
 use anchor_lang::{InstructionData, ToAccountMetas};
 pub use solana_instruction::{AccountMeta, Instruction};
-use solvent::state::ReserveConfig;
+use solvent::state::{EmodeGroup, ReserveConfig};
 
 fn metas(anchor_metas: Vec<anchor_lang::prelude::AccountMeta>) -> Vec<AccountMeta> {
     anchor_metas
@@ -86,10 +86,11 @@ pub fn refresh_reserve_ix(reserve: &ReserveKeys) -> Instruction {
     )
 }
 
-/// refresh_obligation with the obligation's reserves (deposits, then borrows) in order.
-pub fn refresh_obligation_ix(obligation: &Pubkey, reserves: &[Pubkey]) -> Instruction {
+/// refresh_obligation of an obligation of `market`, with its reserves (deposits, then borrows)
+/// in order.
+pub fn refresh_obligation_ix(market: &Pubkey, obligation: &Pubkey, reserves: &[Pubkey]) -> Instruction {
     let mut ix = program_ix(
-        solvent::accounts::RefreshObligation { obligation: to_anchor(obligation) },
+        solvent::accounts::RefreshObligation { obligation: to_anchor(obligation), lending_market: to_anchor(market) },
         solvent::instruction::RefreshObligation {},
     );
     ix.accounts.extend(reserves.iter().map(|r| AccountMeta::new_readonly(*r, false)));
@@ -266,6 +267,27 @@ pub fn set_liquidation_limits_ix(
     program_ix(
         solvent::accounts::SetLiquidationLimits { lending_market: to_anchor(&market.market), owner: to_anchor(owner) },
         solvent::instruction::SetLiquidationLimits { liquidation_cap_value, dust_value, protocol_share_bps },
+    )
+}
+
+/// `set_emode_group`: group `group` (1..=8) of the market gets `params` (all zero: disabled).
+pub fn set_emode_group_ix(market: &MarketKeys, owner: &Pubkey, group: u8, params: EmodeGroup) -> Instruction {
+    program_ix(
+        solvent::accounts::SetEmodeGroup { lending_market: to_anchor(&market.market), owner: to_anchor(owner) },
+        solvent::instruction::SetEmodeGroup { group, params },
+    )
+}
+
+/// `set_obligation_emode`: the obligation enters group `group` (0: leaves e-mode). Send it after
+/// the refresh sequence (`refresh::refresh_then` appends the position reserves it takes).
+pub fn set_obligation_emode_ix(market: &MarketKeys, obligation: &Pubkey, owner: &Pubkey, group: u8) -> Instruction {
+    program_ix(
+        solvent::accounts::SetObligationEmode {
+            lending_market: to_anchor(&market.market),
+            obligation: to_anchor(obligation),
+            owner: to_anchor(owner),
+        },
+        solvent::instruction::SetObligationEmode { group },
     )
 }
 

@@ -15,11 +15,16 @@ pub fn obligation_reserves(obligation: &Obligation) -> Vec<Pubkey> {
 /// Whether an instruction is one of those that check the obligation's position reserves.
 pub fn takes_position_reserves(ix: &Instruction) -> bool {
     use anchor_lang::Discriminator;
-    let needs = [solvent::instruction::Borrow::DISCRIMINATOR, solvent::instruction::Withdraw::DISCRIMINATOR, solvent::instruction::Liquidate::DISCRIMINATOR];
+    let needs = [
+        solvent::instruction::Borrow::DISCRIMINATOR,
+        solvent::instruction::Withdraw::DISCRIMINATOR,
+        solvent::instruction::Liquidate::DISCRIMINATOR,
+        solvent::instruction::SetObligationEmode::DISCRIMINATOR,
+    ];
     ix.program_id == program_id() && needs.iter().any(|d| ix.data.starts_with(d))
 }
 
-/// `borrow`, `withdraw` and `liquidate` take the obligation's position reserves (deposits, then
+/// `borrow`, `withdraw`, `liquidate` and `set_obligation_emode` take the obligation's position reserves (deposits, then
 /// borrows) as remaining accounts, to check none changed since refresh_obligation: appends them
 /// to such an instruction (any other comes back unchanged).
 pub fn with_position_reserves(mut action: Instruction, obligation: &Obligation) -> Instruction {
@@ -34,7 +39,7 @@ pub fn with_position_reserves(mut action: Instruction, obligation: &Obligation) 
 pub fn refresh_obligation_sequence(obligation_key: &Pubkey, obligation: &Obligation, reserves: &[&ReserveKeys]) -> Vec<Instruction> {
     let needed = obligation_reserves(obligation);
     let mut ixs: Vec<Instruction> = reserves.iter().filter(|r| needed.contains(&r.reserve)).map(|r| refresh_reserve_ix(r)).collect();
-    ixs.push(refresh_obligation_ix(obligation_key, &needed));
+    ixs.push(refresh_obligation_ix(&from_anchor(&obligation.lending_market), obligation_key, &needed));
     ixs
 }
 

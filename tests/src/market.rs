@@ -209,6 +209,22 @@ impl Harness {
         LoadedObligation { owner, market, collateral, debts, borrower, obligation, collateral_accounts, debt_accounts }
     }
 
+    /// Puts every reserve of `loaded` in e-mode group 1 with `group`'s parameters and moves the
+    /// obligation into the group (the benchmark's and the worst case's tiers-in-use variant).
+    pub async fn put_in_emode(&mut self, loaded: &LoadedObligation, group: solvent::state::EmodeGroup) {
+        let owner = loaded.owner.insecure_clone();
+        self.must_send(&[set_emode_group_ix(&loaded.market, &owner.pubkey(), 1, group)], &[&owner]).await;
+        for reserve in loaded.collateral.iter().chain(&loaded.debts) {
+            let config = solvent::state::ReserveConfig { emode_groups: 1, ..self.reserve(&reserve.reserve).await.config };
+            self.must_send(&[update_config_ix(&loaded.market, &owner.pubkey(), reserve, config)], &[&owner]).await;
+        }
+        self.refresh_separately(&loaded.obligation, &loaded.collateral, &loaded.debts).await;
+        let state = self.obligation(&loaded.obligation).await;
+        let enter = set_obligation_emode_ix(&loaded.market, &loaded.obligation, &loaded.borrower.pubkey(), 1);
+        self.must_send(&[with_position_reserves(enter, &state)], &[&loaded.borrower]).await;
+        assert_eq!(self.obligation(&loaded.obligation).await.emode_group, 1);
+    }
+
     /// Refreshes every reserve and then the obligation, each in its own transaction of this slot
     /// (a legacy transaction cannot carry them all for a large obligation).
     pub async fn refresh_separately(&mut self, obligation: &Pubkey, collateral: &[TestReserve], debts: &[TestReserve]) {
@@ -216,7 +232,7 @@ impl Harness {
             self.must_send(&[refresh_reserve_ix(reserve)], &[]).await;
         }
         let current = self.obligation(obligation).await;
-        self.must_send(&[refresh_obligation_ix(obligation, &obligation_reserves(&current))], &[]).await;
+        self.must_send(&[refresh_obligation_ix(&from_anchor(&current.lending_market), obligation, &obligation_reserves(&current))], &[]).await;
     }
 }
 

@@ -4,10 +4,12 @@
 //! lowers the health factor of a solvent obligation, leaves bad debt only where collateral was
 //! already below debt, and conserves tokens. Plus: a fully borrowed collateral reserve pays in
 //! shares; the auction clock stops when a position is cured by repay, deposit or liquidation;
-//! liquidation and write-off run while the market is paused.
+//! liquidation and write-off run while the market is paused. A third of the cases run in an
+//! e-mode group of random parameters holding every reserve (the group's threshold, bonus auction
+//! and 100% debt weight apply).
 use solvent::errors::LendingError;
 use solvent::math::{Rounding, Wad};
-use solvent::state::{quote_liquidation, LiquidationRequest, ObligationValues, ReserveConfig, DEAD_SHARES};
+use solvent::state::{quote_liquidation, EmodeGroup, LiquidationRequest, ObligationValues, ReserveConfig, DEAD_SHARES};
 use solvent_tests::*;
 
 const ETH_PRICE_EXPO: i32 = -8;
@@ -37,6 +39,21 @@ fn random_collateral_config(rng: &mut Rng) -> ReserveConfig {
         max_confidence_bps: rng.range(50, 1_000) as u16,
         valuation_mode: if rng.chance(0.25) { solvent::state::VALUATION_SPOT_ONLY } else { 0 },
         ..sol_config()
+    }
+}
+
+/// A random e-mode group `validate()` accepts, with a threshold of 80% to 97%.
+fn random_emode_group(rng: &mut Rng) -> EmodeGroup {
+    let threshold = rng.range(8_000, 9_700);
+    let ltv = rng.range(threshold - 1_500, threshold - 50);
+    let bonus_ceiling = 100_000_000 / threshold - 10_000;
+    let bonus = rng.range(0, bonus_ceiling.min(800));
+    let max_bonus = if rng.chance(0.6) { rng.range(bonus, bonus_ceiling.min(1_500)) } else { 0 };
+    EmodeGroup {
+        loan_to_value_bps: ltv as u16,
+        liquidation_threshold_bps: threshold as u16,
+        liquidation_bonus_bps: bonus as u16,
+        max_liquidation_bonus_bps: max_bonus as u16,
     }
 }
 
@@ -73,6 +90,7 @@ struct Tally {
     would_lower_health: usize,
     too_small: usize,
     paid_in_shares: usize,
+    in_emode: usize,
 }
 
 impl Soundness {
@@ -141,15 +159,28 @@ impl Soundness {
     async fn run_case(&mut self, rng: &mut Rng, tally: &mut Tally) {
         let h = &mut self.h;
         tally.cases += 1;
-        let (sol_config, eth_config) = (random_collateral_config(rng), random_collateral_config(rng));
-        // Half the cases weigh the debt (borrow weight 100%..300%).
+        // A third of the cases in an e-mode group holding every reserve.
+        let emode = rng.chance(0.33).then(|| random_emode_group(rng));
+        let emode_groups = u8::from(emode.is_some());
+        let sol_config = ReserveConfig { emode_groups, ..random_collateral_config(rng) };
+        let eth_config = ReserveConfig { emode_groups, ..random_collateral_config(rng) };
+        // Half the cases weigh the debt (borrow weight 100%..300%; 100% in a group).
         let borrow_weight_bps = if rng.chance(0.5) { rng.range(10_000, 30_000) as u16 } else { 0 };
-        let usdc_config = ReserveConfig { max_confidence_bps: 300, valuation_mode: if rng.chance(0.25) { 1 } else { 0 }, borrow_weight_bps, ..usdc_config() };
-        let ixs = vec![
+        let usdc_config = ReserveConfig {
+            max_confidence_bps: 300,
+            valuation_mode: if rng.chance(0.25) { 1 } else { 0 },
+            borrow_weight_bps,
+            emode_groups,
+            ..usdc_config()
+        };
+        let mut ixs = vec![
             update_config_ix(&self.market, &self.owner.pubkey(), &self.sol, sol_config),
             update_config_ix(&self.market, &self.owner.pubkey(), &self.eth, eth_config),
             update_config_ix(&self.market, &self.owner.pubkey(), &self.usdc, usdc_config),
         ];
+        if let Some(group) = emode {
+            ixs.push(set_emode_group_ix(&self.market, &self.owner.pubkey(), 1, group));
+        }
         h.must_send(&ixs, &[&self.owner]).await;
         let now = h.now().await;
         // Prices at borrowing time: exact.
@@ -168,9 +199,10 @@ impl Soundness {
         let sol_amount = rng.range(10_000_000, 1_000_000_000_000);
         let with_eth = rng.chance(0.5);
         let eth_amount = if with_eth { rng.range(100_000, 10_000_000_000) } else { 0 };
+        let ltv_of = |config: &ReserveConfig| emode.map(|g| g.loan_to_value_bps).unwrap_or(config.loan_to_value_bps);
         for (reserve, amount, price, decimals, ltv) in [
-            (&self.sol, sol_amount, sol_price, 9, sol_config.loan_to_value_bps),
-            (&self.eth, eth_amount, eth_price, 8, eth_config.loan_to_value_bps),
+            (&self.sol, sol_amount, sol_price, 9, ltv_of(&sol_config)),
+            (&self.eth, eth_amount, eth_price, 8, ltv_of(&eth_config)),
         ] {
             if amount == 0 {
                 continue;
@@ -181,7 +213,13 @@ impl Soundness {
             allowed_usd += amount as f64 / 10f64.powi(decimals) * price as f64 / 1e8 * ltv as f64 / 10_000.0;
         }
         h.must_send(&ixs, &[&borrower]).await;
-        let weight = usdc_config.effective_borrow_weight_bps() as f64 / 10_000.0;
+        if emode.is_some() {
+            let enter = set_obligation_emode_ix(&self.market, &obligation, &borrower.pubkey(), 1);
+            let ixs = h.with_refresh(&obligation, &[&self.sol, &self.eth, &self.usdc], enter).await;
+            h.must_send(&ixs, &[&borrower]).await;
+            tally.in_emode += 1;
+        }
+        let weight = if emode.is_some() { 1.0 } else { usdc_config.effective_borrow_weight_bps() as f64 / 10_000.0 };
         let borrow_usd = allowed_usd / weight * rng.range(70, 98) as f64 / 100.0;
         let borrow_amount = (borrow_usd * 1e6) as u64;
         if borrow_amount < 10 {
@@ -295,10 +333,11 @@ impl Soundness {
         let received_shares = h.token_balance(&shares_account).await - balances_before.2;
         assert_eq!((repaid, received, received_shares), (quote.plan.repay_amount, quote.payout.tokens, quote.payout.shares));
 
-        // The bonus: at most the auction's, which is at most the configured maximum; measured at
-        // spot, what the liquidator got is worth at most the repayment × (1 + bonus).
-        let config = withdraw_state.config;
-        let ceiling = config.max_liquidation_bonus_bps.max(config.liquidation_bonus_bps) as u64;
+        // The bonus: at most the auction's, which is at most the configured maximum (the
+        // group's in e-mode); measured at spot, what the liquidator got is worth at most the
+        // repayment × (1 + bonus).
+        let params = before.emode().risk_params(&withdraw_state.config);
+        let ceiling = params.max_liquidation_bonus_bps.max(params.liquidation_bonus_bps) as u64;
         assert!(quote.bonus_bps <= quote.auction_bonus_bps && quote.auction_bonus_bps <= ceiling, "{quote:?}");
         let received_liquidity = Wad::from_u64(received).checked_add(withdraw_state.liquidity_for_shares(received_shares, Rounding::Down).unwrap()).unwrap();
         let received_value = withdraw_state.market_value(received_liquidity, Rounding::Down).unwrap();
@@ -346,7 +385,7 @@ async fn liquidations_are_sound_over_random_markets() {
     assert_eq!(tally.cases, cases);
     // Not vacuous: most cases liquidate, and each regime is reached.
     assert!(tally.liquidated * 2 > cases, "{tally:?}");
-    assert!(tally.insolvent > 0 && tally.capped > 0 && tally.would_lower_health > 0 && tally.paid_in_shares > 0, "{tally:?}");
+    assert!(tally.insolvent > 0 && tally.capped > 0 && tally.would_lower_health > 0 && tally.paid_in_shares > 0 && tally.in_emode > 0, "{tally:?}");
 }
 
 /// The standard market with the borrower at 1,100 USDC of debt against 10 SOL.
@@ -469,7 +508,7 @@ async fn assert_clock_restarts(h: &mut Harness, m: &StandardMarket, price: i64) 
     assert_eq!(h.obligation(&m.borrower.obligation).await.unhealthy_since, h.now().await, "a new episode starts now");
     let obligation = h.obligation(&m.borrower.obligation).await;
     let sol = h.reserve(&m.sol.reserve).await;
-    let fresh = solvent::state::liquidation_bonus_bps(&sol.config, &obligation.values(), 0);
+    let fresh = solvent::state::liquidation_bonus_bps(&sol.config.risk_params(), &obligation.values(), 0);
     assert_eq!(quote.auction_bonus_bps, fresh, "no time credit from the old episode");
 }
 

@@ -2,9 +2,15 @@
 //! flagged borrowable in isolation; siloed debt is owed alone; deposit and borrow caps in quote
 //! value bind at the booked price (and the client's `max_borrow` names the cap exactly); unknown
 //! flags are refused; a borrow weight reduces borrowing power exactly (and not the solvency
-//! sums). Every refusal has its own error and changes nothing.
+//! sums). E-mode: a group raises borrowing power exactly, refuses positions outside it, is left
+//! only while healthy under the assets' own weights, is validated and set by the market owner
+//! only, applies a change from the next refresh, and liquidates at the group's threshold and
+//! bonus. Every refusal has its own error and changes nothing.
 use solvent::errors::LendingError;
-use solvent::state::{ReserveConfig, RISK_FLAG_BORROWABLE_IN_ISOLATION, RISK_FLAG_ISOLATED_COLLATERAL, RISK_FLAG_SILOED_DEBT};
+use solvent::math::{Wad, WAD};
+use solvent::state::{
+    EmodeGroup, ReserveConfig, RISK_FLAG_BORROWABLE_IN_ISOLATION, RISK_FLAG_ISOLATED_COLLATERAL, RISK_FLAG_SILOED_DEBT,
+};
 use solvent_tests::*;
 
 const ONE: u64 = 1_000_000;
@@ -269,4 +275,259 @@ async fn a_flag_set_later_applies_from_the_next_refresh() {
     let ix = deposit_ix(&s.m.market, &iso, &a.user.obligation, &a.user.keypair.pubkey(), &a.iso_account, ONE);
     let keys = s.watched(&a);
     assert_rejected(&mut s.h, &[ix], &[&a.user.keypair], LendingError::IsolatedCollateralMixed, &keys).await;
+}
+
+/// The SOL group of the e-mode tests: 90% LTV, 93% threshold, bonus 1% rising to 3%.
+const SOL_GROUP: EmodeGroup = EmodeGroup { loan_to_value_bps: 9_000, liquidation_threshold_bps: 9_300, liquidation_bonus_bps: 100, max_liquidation_bonus_bps: 300 };
+
+/// A market with e-mode group 1 (`SOL_GROUP`) holding SOL ($150) and a liquid staking token
+/// ($165, 9 decimals, its own LTV 75% and threshold 80%), supplied with SOL by the lender.
+struct Emoded {
+    s: Tiered,
+    lst: TestReserve,
+}
+
+/// The lender's first LST deposit: 1 LST.
+const SEED_LST: u64 = 1_000_000_000;
+
+/// A trader of the e-mode market with 100 LST.
+struct LstTrader {
+    t: Trader,
+    lst_account: Pubkey,
+}
+
+impl Emoded {
+    async fn new() -> Emoded {
+        let mut s = Tiered::new().await;
+        let owner = s.m.owner.insecure_clone();
+        let lst_config = ReserveConfig { emode_groups: 1, max_liquidation_bonus_bps: 0, ..default_config() };
+        let (lst, _) = s.h.init_reserve(&s.m.market, &owner, 9, 165_000_000, -6, lst_config).await;
+        let sol = s.m.sol.clone();
+        s.h.must_send(&[update_config_ix(&s.m.market, &owner.pubkey(), &sol, ReserveConfig { emode_groups: 1, ..sol_config() })], &[&owner]).await;
+        s.h.must_send(&[set_emode_group_ix(&s.m.market, &owner.pubkey(), 1, SOL_GROUP)], &[&owner]).await;
+        // The lender makes the reserve's first deposit (which leaves DEAD_SHARES to nobody), so
+        // a trader's tokens are worth exactly their price.
+        let lender = s.m.lender.clone_user();
+        let seed = s.h.create_token_account(&lst.mint, &lender.keypair.pubkey()).await;
+        s.h.mint_to(&lst.mint, &seed, SEED_LST).await;
+        s.h.must_send(&[deposit_ix(&s.m.market, &lst, &lender.obligation, &lender.keypair.pubkey(), &seed, SEED_LST)], &[&lender.keypair]).await;
+        Emoded { s, lst }
+    }
+
+    async fn trader(&mut self) -> LstTrader {
+        let t = self.s.trader().await;
+        let lst_account = self.s.h.create_token_account(&self.lst.mint, &t.user.keypair.pubkey()).await;
+        self.s.h.mint_to(&self.lst.mint, &lst_account, 100_000_000_000).await;
+        LstTrader { t, lst_account }
+    }
+
+    fn reserves(&self) -> Vec<TestReserve> {
+        let mut reserves = self.s.reserves();
+        reserves.push(self.lst.clone());
+        reserves
+    }
+
+    fn watched(&self, t: &LstTrader) -> Vec<Pubkey> {
+        let mut keys = self.s.watched(&t.t);
+        keys.extend([t.lst_account, self.lst.reserve, self.lst.vault, self.s.m.market.market]);
+        keys
+    }
+
+    /// The refresh sequence and `action` for the trader's obligation.
+    async fn with_refresh(&mut self, t: &LstTrader, action: Instruction) -> Vec<Instruction> {
+        let reserves = self.reserves();
+        let refs: Vec<&TestReserve> = reserves.iter().collect();
+        self.s.h.with_refresh(&t.t.user.obligation, &refs, action).await
+    }
+
+    async fn set_emode(&mut self, t: &LstTrader, group: u8) -> Vec<Instruction> {
+        let ix = set_obligation_emode_ix(&self.s.m.market, &t.t.user.obligation, &t.t.user.keypair.pubkey(), group);
+        self.with_refresh(t, ix).await
+    }
+
+    async fn borrow_sol(&mut self, t: &LstTrader, amount: u64) -> Vec<Instruction> {
+        let sol = self.s.m.sol.clone();
+        let ix = borrow_ix(&self.s.m.market, &sol, &t.t.user.obligation, &t.t.user.keypair.pubkey(), &t.t.user.sol_account, amount);
+        self.with_refresh(t, ix).await
+    }
+
+    /// The client's `max_borrow` of SOL now.
+    async fn sol_limit(&mut self, t: &LstTrader) -> Limit {
+        let keys: Vec<Pubkey> = self.reserves().iter().map(|r| r.reserve).collect();
+        let view = MarketView::load_with(&mut InProcessChain { harness: &mut self.s.h }, &self.s.m.market.market, &keys).await.unwrap();
+        let obligation = self.s.h.obligation(&t.t.user.obligation).await;
+        max_borrow(&view, &obligation, &self.s.m.sol.reserve).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn emode_raises_borrowing_power_exactly_and_is_left_only_while_healthy_under_own_weights() {
+    let mut e = Emoded::new().await;
+    let (lst, usdc) = (e.lst.clone(), e.s.m.usdc.clone());
+    let a = e.trader().await;
+    let signer = a.t.user.keypair.insecure_clone();
+    // 10 LST at $165: $1,650; at its own 75% LTV, $1,237.50 of SOL at $150 = 8.25 SOL.
+    ok(&e.s.deposit(&a.t, &lst, a.lst_account, 10_000_000_000).await);
+    assert_eq!(e.sol_limit(&a).await.amount, 8_250_000_000);
+    // In the SOL group, 90%: $1,485 = 9.9 SOL, to the base unit.
+    let ixs = e.set_emode(&a, 1).await;
+    e.s.h.must_send(&ixs, &[&signer]).await;
+    let obligation = e.s.h.obligation(&a.t.user.obligation).await;
+    assert_eq!((obligation.emode_group, obligation.emode_params), (1, SOL_GROUP));
+    assert_eq!(obligation.values().health(HealthKind::Initial).assets, Wad::from_u64(1_485));
+    let limit = e.sol_limit(&a).await;
+    assert_eq!(limit, Limit { amount: 9_900_000_000, refused_above: Some(LendingError::BorrowTooLarge) });
+    let keys = e.watched(&a);
+    let ixs = e.borrow_sol(&a, limit.amount + 1).await;
+    assert_rejected(&mut e.s.h, &ixs, &[&signer], LendingError::BorrowTooLarge, &keys).await;
+    let ixs = e.borrow_sol(&a, limit.amount).await;
+    e.s.h.must_send(&ixs, &[&signer]).await;
+    // Positions outside the group are refused: USDC as collateral or as debt.
+    let ix = deposit_ix(&e.s.m.market, &usdc, &a.t.user.obligation, &signer.pubkey(), &a.t.user.usdc_account, ONE);
+    assert_rejected(&mut e.s.h, &[ix], &[&signer], LendingError::NotInEmodeGroup, &keys).await;
+    let ix = borrow_ix(&e.s.m.market, &usdc, &a.t.user.obligation, &signer.pubkey(), &a.t.user.usdc_account, ONE);
+    let ixs = e.with_refresh(&a, ix).await;
+    assert_rejected(&mut e.s.h, &ixs, &[&signer], LendingError::NotInEmodeGroup, &keys).await;
+    // Leaving: $1,485 of debt against $1,237.50 of own borrowing power is refused.
+    let ixs = e.set_emode(&a, 0).await;
+    assert_rejected(&mut e.s.h, &ixs, &[&signer], LendingError::EmodeChangeUnhealthy, &keys).await;
+    // Repaid down to 8.25 SOL ($1,237.50, exactly the own borrowing power): it may leave.
+    let sol = e.s.m.sol.clone();
+    let ix = repay_ix(&sol, &a.t.user.obligation, &signer.pubkey(), &a.t.user.sol_account, 1_650_000_000);
+    e.s.h.must_send(&[ix], &[&signer]).await;
+    let ixs = e.set_emode(&a, 0).await;
+    e.s.h.must_send(&ixs, &[&signer]).await;
+    let obligation = e.s.h.obligation(&a.t.user.obligation).await;
+    assert_eq!(obligation.emode_group, 0);
+    let initial = obligation.values().health(HealthKind::Initial);
+    assert_eq!((initial.assets, initial.liabilities), (Wad(1_237 * WAD + WAD / 2), Wad(1_237 * WAD + WAD / 2)));
+    // Out of the group, USDC collateral is taken again.
+    ok(&e.s.deposit(&a.t, &usdc, a.t.user.usdc_account, ONE).await);
+}
+
+#[tokio::test]
+async fn entering_a_group_needs_every_position_in_it_an_enabled_group_and_the_owner() {
+    let mut e = Emoded::new().await;
+    let (lst, usdc) = (e.lst.clone(), e.s.m.usdc.clone());
+    let a = e.trader().await;
+    let signer = a.t.user.keypair.insecure_clone();
+    ok(&e.s.deposit(&a.t, &lst, a.lst_account, 10_000_000_000).await);
+    ok(&e.s.deposit(&a.t, &usdc, a.t.user.usdc_account, ONE).await);
+    let keys = e.watched(&a);
+    // USDC is not in the SOL group.
+    let ixs = e.set_emode(&a, 1).await;
+    assert_rejected(&mut e.s.h, &ixs, &[&signer], LendingError::NotInEmodeGroup, &keys).await;
+    // Group 2 is not enabled; there is no group 9.
+    for group in [2u8, 9] {
+        let ixs = e.set_emode(&a, group).await;
+        assert_rejected(&mut e.s.h, &ixs, &[&signer], LendingError::InvalidEmodeGroup, &keys).await;
+    }
+    // Someone else cannot move the obligation into a group.
+    let b = e.trader().await;
+    let ix = set_obligation_emode_ix(&e.s.m.market, &a.t.user.obligation, &b.t.user.keypair.pubkey(), 1);
+    let ixs = e.with_refresh(&a, ix).await;
+    assert_rejected(&mut e.s.h, &ixs, &[&b.t.user.keypair], LendingError::InvalidObligationOwner, &keys).await;
+    // Without the refresh first: stale.
+    let ix = with_position_reserves(set_obligation_emode_ix(&e.s.m.market, &a.t.user.obligation, &signer.pubkey(), 1), &e.s.h.obligation(&a.t.user.obligation).await);
+    assert_rejected(&mut e.s.h, &[ix], &[&signer], LendingError::ObligationStale, &keys).await;
+}
+
+#[tokio::test]
+async fn emode_groups_are_validated_and_set_by_the_market_owner_only() {
+    let mut e = Emoded::new().await;
+    let owner = e.s.m.owner.insecure_clone();
+    let keys = vec![e.s.m.market.market];
+    let cases = [
+        (EmodeGroup { liquidation_threshold_bps: 0, ..SOL_GROUP }, LendingError::InvalidEmodeLiquidationThreshold),
+        (EmodeGroup { liquidation_threshold_bps: 10_001, ..SOL_GROUP }, LendingError::InvalidEmodeLiquidationThreshold),
+        (EmodeGroup { loan_to_value_bps: 9_300, ..SOL_GROUP }, LendingError::InvalidEmodeLoanToValue),
+        // 93% × 1.08 > 100%, for the bonus or the auction's maximum; a maximum below the bonus.
+        (EmodeGroup { liquidation_bonus_bps: 800, max_liquidation_bonus_bps: 0, ..SOL_GROUP }, LendingError::InvalidEmodeLiquidationBonus),
+        (EmodeGroup { max_liquidation_bonus_bps: 800, ..SOL_GROUP }, LendingError::InvalidEmodeLiquidationBonus),
+        (EmodeGroup { max_liquidation_bonus_bps: 50, ..SOL_GROUP }, LendingError::InvalidEmodeLiquidationBonus),
+    ];
+    for (params, error) in cases {
+        let ix = set_emode_group_ix(&e.s.m.market, &owner.pubkey(), 2, params);
+        assert_rejected(&mut e.s.h, &[ix], &[&owner], error, &keys).await;
+    }
+    for group in [0u8, 9] {
+        let ix = set_emode_group_ix(&e.s.m.market, &owner.pubkey(), group, SOL_GROUP);
+        assert_rejected(&mut e.s.h, &[ix], &[&owner], LendingError::InvalidEmodeGroup, &keys).await;
+    }
+    let stranger = Keypair::new();
+    e.s.h.fund(&stranger.pubkey(), 1_000_000_000).await;
+    let ix = set_emode_group_ix(&e.s.m.market, &stranger.pubkey(), 2, SOL_GROUP);
+    assert_rejected(&mut e.s.h, &[ix], &[&stranger], LendingError::InvalidMarketOwner, &keys).await;
+    // The edge (93% × 1.0752 <= 100%) is accepted and stored.
+    let edge = EmodeGroup { max_liquidation_bonus_bps: 752, ..SOL_GROUP };
+    e.s.h.must_send(&[set_emode_group_ix(&e.s.m.market, &owner.pubkey(), 2, edge)], &[&owner]).await;
+    assert_eq!(e.s.h.market(&e.s.m.market.market).await.emode(2).unwrap().params, edge);
+}
+
+#[tokio::test]
+async fn a_group_change_applies_from_the_next_refresh() {
+    let mut e = Emoded::new().await;
+    let lst = e.lst.clone();
+    let owner = e.s.m.owner.insecure_clone();
+    let a = e.trader().await;
+    let signer = a.t.user.keypair.insecure_clone();
+    ok(&e.s.deposit(&a.t, &lst, a.lst_account, 10_000_000_000).await);
+    let ixs = e.set_emode(&a, 1).await;
+    e.s.h.must_send(&ixs, &[&signer]).await;
+    // The owner lowers the group's LTV between the refresh and a borrow: the borrow is refused.
+    let lowered = EmodeGroup { loan_to_value_bps: 8_000, ..SOL_GROUP };
+    let mut ixs = e.borrow_sol(&a, ONE).await;
+    ixs.insert(ixs.len() - 1, set_emode_group_ix(&e.s.m.market, &owner.pubkey(), 1, lowered));
+    let keys = e.watched(&a);
+    assert_rejected(&mut e.s.h, &ixs, &[&signer, &owner], LendingError::EmodeGroupChangedSinceRefresh, &keys).await;
+    // Once set, the next refresh values the obligation with it: 80% of $1,650.
+    e.s.h.must_send(&[set_emode_group_ix(&e.s.m.market, &owner.pubkey(), 1, lowered)], &[&owner]).await;
+    assert_eq!(e.sol_limit(&a).await.amount, 8_800_000_000, "the client reads the market's parameters");
+    let ixs = e.borrow_sol(&a, ONE).await;
+    e.s.h.must_send(&ixs, &[&signer]).await;
+    let obligation = e.s.h.obligation(&a.t.user.obligation).await;
+    assert_eq!(obligation.emode_params, lowered);
+    assert_eq!(obligation.values().health(HealthKind::Initial).assets, Wad::from_u64(1_320));
+    // A disabled group values at the assets' own weights and refuses nothing.
+    e.s.h.must_send(&[set_emode_group_ix(&e.s.m.market, &owner.pubkey(), 1, EmodeGroup::DISABLED)], &[&owner]).await;
+    let ixs = e.borrow_sol(&a, ONE).await;
+    e.s.h.must_send(&ixs, &[&signer]).await;
+    let obligation = e.s.h.obligation(&a.t.user.obligation).await;
+    assert_eq!(obligation.values().health(HealthKind::Initial).assets, Wad(1_237 * WAD + WAD / 2));
+    let usdc = e.s.m.usdc.clone();
+    ok(&e.s.deposit(&a.t, &usdc, a.t.user.usdc_account, ONE).await);
+}
+
+#[tokio::test]
+async fn an_emode_liquidation_uses_the_groups_threshold_and_bonus() {
+    let mut e = Emoded::new().await;
+    let (lst, sol) = (e.lst.clone(), e.s.m.sol.clone());
+    let a = e.trader().await;
+    let signer = a.t.user.keypair.insecure_clone();
+    ok(&e.s.deposit(&a.t, &lst, a.lst_account, 10_000_000_000).await);
+    let ixs = e.set_emode(&a, 1).await;
+    e.s.h.must_send(&ixs, &[&signer]).await;
+    let ixs = e.borrow_sol(&a, 9_900_000_000).await;
+    e.s.h.must_send(&ixs, &[&signer]).await;
+    // LST at $160: 93% of $1,600 = $1,488 still covers the $1,485 owed (its own 80% would not).
+    e.s.h.set_price(&lst.oracle, 160_000_000, 0, -6).await;
+    let liquidator = e.trader().await;
+    let l = liquidator.t.user.keypair.insecure_clone();
+    let ix = liquidate_ix(&e.s.m.market, &a.t.user.obligation, &l.pubkey(), &sol, &liquidator.t.user.sol_account, &lst, &liquidator.lst_account, u64::MAX);
+    let ixs = e.with_refresh(&a, ix.clone()).await;
+    let keys = e.watched(&a);
+    assert_rejected(&mut e.s.h, &ixs, &[&l], LendingError::ObligationHealthy, &keys).await;
+    // At $159: $1,478.70 < $1,485. The bonus is the group's (1% to 3%), not the LST's own 5%.
+    e.s.h.set_price(&lst.oracle, 159_000_000, 0, -6).await;
+    let keys: Vec<Pubkey> = e.reserves().iter().map(|r| r.reserve).collect();
+    let view = MarketView::load_with(&mut InProcessChain { harness: &mut e.s.h }, &e.s.m.market.market, &keys).await.unwrap();
+    let before = e.s.h.obligation(&a.t.user.obligation).await;
+    let quote = quote_liquidation(&view, &before, &sol.reserve, &lst.reserve, u64::MAX, false).unwrap();
+    assert!((100..=300).contains(&quote.auction_bonus_bps), "{quote:?}");
+    assert_eq!(quote.collateral_threshold_bps, 9_300);
+    let ixs = e.with_refresh(&a, ix).await;
+    e.s.h.must_send(&ixs, &[&l]).await;
+    let after = e.s.h.obligation(&a.t.user.obligation).await;
+    assert_eq!(after.borrows[0].borrowed_amount(), before.borrows[0].borrowed_amount().checked_sub(quote.plan.settled_debt).unwrap());
+    assert!(after.values().health_not_below(&quote.values_before), "a liquidation in e-mode does not lower health");
 }

@@ -202,7 +202,7 @@ async fn exponents_and_decimals_are_valued_exactly() {
         reserves.push(reserve);
     }
     let mut ixs: Vec<Instruction> = reserves.iter().map(refresh_reserve_ix).collect();
-    ixs.push(refresh_obligation_ix(&obligation, &reserves.iter().map(|r| r.reserve).collect::<Vec<_>>()));
+    ixs.push(refresh_obligation_ix(&market.market, &obligation, &reserves.iter().map(|r| r.reserve).collect::<Vec<_>>()));
     h.must_send(&ixs, &[]).await;
     let state = h.obligation(&obligation).await;
     for (i, want) in expected.iter().enumerate() {

@@ -106,7 +106,7 @@ async fn substituted_accounts_are_rejected() {
     let ix = repay_ix(&other_usdc, &b.obligation, &owner, &other_source, 1_000);
     assert_rejected(&mut h, &[ix], &[&b.keypair], LendingError::InvalidMarket, &keys_other).await;
     // A refresh that passes another reserve in place of a position's reserve.
-    let ix = refresh_obligation_ix(&b.obligation, &[m.sol.reserve, other_usdc.reserve]);
+    let ix = refresh_obligation_ix(&m.market.market, &b.obligation, &[m.sol.reserve, other_usdc.reserve]);
     let ixs = vec![refresh_reserve_ix(&m.sol), refresh_reserve_ix(&other_usdc), ix];
     assert_rejected(&mut h, &ixs, &[], LendingError::ObligationReservesMismatch, &keys).await;
     // Liquidation paying into another reserve's vault.
@@ -162,7 +162,7 @@ async fn stale_state_is_rejected() {
     let ixs = vec![refresh_reserve_ix(&m.sol), refresh_reserve_ix(&m.usdc), withdraw];
     assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::ObligationStale, &keys).await;
     // The obligation cannot be refreshed against a reserve that is not fresh.
-    let ixs = vec![refresh_reserve_ix(&m.sol), refresh_obligation_ix(&b.obligation, &[m.sol.reserve, m.usdc.reserve])];
+    let ixs = vec![refresh_reserve_ix(&m.sol), refresh_obligation_ix(&m.market.market, &b.obligation, &[m.sol.reserve, m.usdc.reserve])];
     assert_rejected(&mut h, &ixs, &[], LendingError::ReserveStale, &keys).await;
     // A deposit after the refresh makes the cached values stale again.
     h.mint_to(&m.sol.mint, &b.sol_account, 1_000).await;

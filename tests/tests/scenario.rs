@@ -26,7 +26,7 @@ async fn core_lending_scenario() {
     // Each step as its own transaction in the same slot, so each instruction's units are its own.
     compute_units.push(("refresh_reserve".into(), h.must_send(&[refresh_reserve_ix(&sol)], &[]).await));
     h.must_send(&[refresh_reserve_ix(&usdc)], &[]).await;
-    let units = h.must_send(&[refresh_obligation_ix(&borrower.obligation, &[sol.reserve])], &[]).await;
+    let units = h.must_send(&[refresh_obligation_ix(&m.market.market, &borrower.obligation, &[sol.reserve])], &[]).await;
     compute_units.push(("refresh_obligation (1 position)".into(), units));
 
     // The first deposit leaves DEAD_SHARES to nobody: the borrower holds 10 SOL less 1,000
@@ -65,7 +65,7 @@ async fn core_lending_scenario() {
     let ixs = vec![
         refresh_reserve_ix(&sol),
         refresh_reserve_ix(&usdc),
-        refresh_obligation_ix(&borrower.obligation, &[sol.reserve, usdc.reserve]),
+        refresh_obligation_ix(&m.market.market, &borrower.obligation, &[sol.reserve, usdc.reserve]),
     ];
     let units = h.must_send(&ixs, &[]).await;
     compute_units.push(("refresh 2 reserves + obligation (2 positions)".into(), units));

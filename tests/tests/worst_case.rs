@@ -32,6 +32,18 @@ async fn largest_obligation_with_spot_and_ema_apart() {
     check_compute_budget(&[("worst case, spot and EMA apart".to_string(), units)]);
 }
 
+/// The largest obligation with every position in an e-mode group (LTV 80%, threshold 82%,
+/// still liquidatable at $0.85): the tiers-in-use cost of the refresh and the liquidation.
+#[tokio::test]
+async fn largest_obligation_in_emode() {
+    let units = worst_case_in(false, true).await;
+    check_compute_budget(&[("worst case in e-mode".to_string(), units)]);
+}
+
+/// The e-mode group of `largest_obligation_in_emode`.
+pub const WORST_CASE_GROUP: solvent::state::EmodeGroup =
+    solvent::state::EmodeGroup { loan_to_value_bps: 8_000, liquidation_threshold_bps: 8_200, liquidation_bonus_bps: 200, max_liquidation_bonus_bps: 500 };
+
 /// Collateral at $0.85 (EMA $0.8415 when `apart`), debt at $1.00 (EMA $0.99).
 fn set_prices(h: &mut Harness, collateral: &[TestReserve], debts: &[TestReserve], now: i64, apart: bool) {
     use pyth_sdk_solana::state::PriceStatus;
@@ -43,8 +55,15 @@ fn set_prices(h: &mut Harness, collateral: &[TestReserve], debts: &[TestReserve]
 }
 
 async fn worst_case(apart: bool) -> u64 {
+    worst_case_in(apart, false).await
+}
+
+async fn worst_case_in(apart: bool, emode: bool) -> u64 {
     let mut h = Harness::start().await;
     let loaded = h.loaded_obligation(MAX_OBLIGATION_DEPOSITS, MAX_OBLIGATION_BORROWS).await;
+    if emode {
+        h.put_in_emode(&loaded, WORST_CASE_GROUP).await;
+    }
     let (market, obligation, owner) = (loaded.market.clone(), loaded.obligation, loaded.owner.insecure_clone());
     let (collateral, debts) = (&loaded.collateral, &loaded.debts);
     let reserves: Vec<TestReserve> = collateral.iter().chain(debts).cloned().collect();
@@ -62,7 +81,7 @@ async fn worst_case(apart: bool) -> u64 {
 
     let mut instructions = vec![set_compute_unit_limit(1_400_000)];
     instructions.extend(reserves.iter().map(refresh_reserve_ix));
-    instructions.push(refresh_obligation_ix(&obligation, &obligation_reserves(&full)));
+    instructions.push(refresh_obligation_ix(&from_anchor(&full.lending_market), &obligation, &obligation_reserves(&full)));
     let liquidate = liquidate_ix(&market, &obligation, &liquidator.pubkey(), &debts[0], &repay_source, &collateral[0], &seized_destination, u64::MAX);
     instructions.push(with_position_reserves(liquidate, &full));
 
@@ -97,7 +116,7 @@ async fn worst_case(apart: bool) -> u64 {
     let units = metadata.compute_units_consumed;
     println!(
         "\nworst case{}: 16 refresh_reserve + refresh_obligation (8 deposits, 8 borrows) + liquidate in one v0 transaction:\n  {units} compute units, {account_count} accounts, {size} bytes, {} instructions",
-        if apart { " (spot and EMA apart)" } else { "" },
+        if apart { " (spot and EMA apart)" } else if emode { " (every position in an e-mode group)" } else { "" },
         instructions.len()
     );
     assert!(h.token_balance(&seized_destination).await > seized_before, "the liquidation seized collateral");

@@ -83,8 +83,8 @@ const hex = (text: string | undefined) => {
 };
 const equalBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
-/** JSON holds the u64 limits as strings and the padding as a list; the margin-tier fields
- *  (risk flags, value caps) default to none. */
+/** JSON holds the u64 limits as strings; the margin-tier fields (risk flags, borrow weight,
+ *  e-mode groups, value caps) default to none. */
 function normalized(config: ReserveConfigArgs): ReserveConfigArgs {
   return {
     ...config,
@@ -94,7 +94,8 @@ function normalized(config: ReserveConfigArgs): ReserveConfigArgs {
     borrowLimit: BigInt(config.borrowLimit),
     depositLimitValue: BigInt(config.depositLimitValue ?? 0),
     borrowLimitValue: BigInt(config.borrowLimitValue ?? 0),
-    configPadding: new Uint8Array(config.configPadding ?? new Uint8Array(2)),
+    emodeGroups: config.emodeGroups ?? 0,
+    configPadding: config.configPadding ?? 0,
   };
 }
 

@@ -88,4 +88,11 @@ export const ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   6079: 'marketCondition', // DepositValueCapExceeded
   6080: 'marketCondition', // BorrowValueCapExceeded
   6081: 'userError', // InvalidBorrowWeight
+  6082: 'userError', // InvalidEmodeGroup
+  6083: 'userError', // InvalidEmodeLiquidationThreshold
+  6084: 'userError', // InvalidEmodeLoanToValue
+  6085: 'userError', // InvalidEmodeLiquidationBonus
+  6086: 'userError', // NotInEmodeGroup
+  6087: 'userError', // EmodeChangeUnhealthy
+  6088: 'refreshAndRetry', // EmodeGroupChangedSinceRefresh
 };

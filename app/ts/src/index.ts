@@ -147,9 +147,11 @@ export function computeUnitsFor(reserves: number, positions: number, action = 30
   return 5_000 + 5_000 * reserves + 3_500 * positions + action;
 }
 
-/** Refresh every reserve the obligation (and the action) touches, refresh the obligation, then
- *  act: the order borrow, withdraw and liquidate require, in one transaction. */
+/** Refresh every reserve the obligation (and the action) touches, refresh the obligation (of
+ *  `market`), then act: the order borrow, withdraw, liquidate and set_obligation_emode require,
+ *  in one transaction. */
 export async function refreshThenAct(
+  market: Address,
   obligationKey: Address,
   obligation: generated.Obligation | undefined,
   oracleOf: (reserve: Address) => Address,
@@ -158,7 +160,7 @@ export async function refreshThenAct(
 ): Promise<Instruction[]> {
   const positions = obligation ? obligationReserves(obligation) : [];
   const reserves = [...new Set([...positions, ...actionReserves])];
-  const refreshObligation = generated.getRefreshObligationInstruction({ obligation: obligationKey });
+  const refreshObligation = generated.getRefreshObligationInstruction({ obligation: obligationKey, lendingMarket: market });
   return [
     setComputeUnitLimitInstruction(computeUnitsFor(reserves.length, positions.length)),
     ...reserves.map((reserve) => generated.getRefreshReserveInstruction({ reserve, oracle: oracleOf(reserve) })),
@@ -172,9 +174,14 @@ export async function refreshThenAct(
 
 /** Instructions that check the obligation's cached values are still current: they take its
  * position reserves (deposits, then borrows) as remaining accounts. */
-const CHECKS_VALUATION = [generated.BORROW_DISCRIMINATOR, generated.WITHDRAW_DISCRIMINATOR, generated.LIQUIDATE_DISCRIMINATOR];
+const CHECKS_VALUATION = [
+  generated.BORROW_DISCRIMINATOR,
+  generated.WITHDRAW_DISCRIMINATOR,
+  generated.LIQUIDATE_DISCRIMINATOR,
+  generated.SET_OBLIGATION_EMODE_DISCRIMINATOR,
+];
 
-/** `borrow`, `withdraw` and `liquidate` with the obligation's position reserves appended (the
+/** `borrow`, `withdraw`, `liquidate` and `set_obligation_emode` with the obligation's position reserves appended (the
  * program refuses them otherwise); any other instruction is returned unchanged. */
 export function withPositionReserves(action: Instruction, positions: Address[]): Instruction {
   const data = action.data ?? new Uint8Array();
@@ -225,8 +232,58 @@ export type Position = {
   liquidationPrice: number | undefined;
 };
 
-/** An obligation valued at its reserves' last refreshed state, exactly as refresh_obligation would. */
-export function readPosition(obligation: generated.Obligation, reserves: Map<Address, generated.Reserve>): Position {
+/** The margin parameters a position in a reserve is weighted with, as the program's
+ *  `Emode::risk_params`: the group's (debt at 100%) for a member of the obligation's active
+ *  e-mode group, else the reserve's own. */
+export type RiskParams = {
+  loanToValueBps: number;
+  liquidationThresholdBps: number;
+  borrowWeightBps: number;
+  liquidationBonusBps: number;
+  maxLiquidationBonusBps: number;
+};
+
+/** The fields of a reserve config the margin parameters come from. */
+export type MarginConfig = Pick<
+  generated.ReserveConfig,
+  'loanToValueBps' | 'liquidationThresholdBps' | 'borrowWeightBps' | 'liquidationBonusBps' | 'maxLiquidationBonusBps' | 'emodeGroups'
+>;
+
+export function riskParams(config: MarginConfig, emodeGroup: number, group: generated.EmodeGroup): RiskParams {
+  const member = emodeGroup >= 1 && emodeGroup <= 8 && (config.emodeGroups & (1 << (emodeGroup - 1))) !== 0;
+  if (member && group.liquidationThresholdBps !== 0) {
+    return {
+      loanToValueBps: group.loanToValueBps,
+      liquidationThresholdBps: group.liquidationThresholdBps,
+      borrowWeightBps: 10_000,
+      liquidationBonusBps: group.liquidationBonusBps,
+      maxLiquidationBonusBps: group.maxLiquidationBonusBps,
+    };
+  }
+  return {
+    loanToValueBps: config.loanToValueBps,
+    liquidationThresholdBps: config.liquidationThresholdBps,
+    borrowWeightBps: config.borrowWeightBps === 0 ? 10_000 : config.borrowWeightBps,
+    liquidationBonusBps: config.liquidationBonusBps,
+    maxLiquidationBonusBps: config.maxLiquidationBonusBps,
+  };
+}
+
+/** E-mode group `group` (1..=8) of a market, decoded from `LendingMarket.emodeGroups` (8 bytes
+ *  per group: its four fields as little-endian u16s, as `LendingMarket::emode` reads them). */
+export function emodeGroupOf(market: Pick<generated.LendingMarket, 'emodeGroups'>, group: number): generated.EmodeGroup {
+  if (group < 1 || group > 8) throw new Error(`e-mode group ${group} is not 1..=8`);
+  const bytes = Uint8Array.from(market.emodeGroups).subarray((group - 1) * 8, group * 8);
+  const field = (i: number) => bytes[2 * i] | (bytes[2 * i + 1] << 8);
+  return { loanToValueBps: field(0), liquidationThresholdBps: field(1), liquidationBonusBps: field(2), maxLiquidationBonusBps: field(3) };
+}
+
+/** An obligation valued at its reserves' last refreshed state, exactly as refresh_obligation
+ *  would: in its e-mode group, with the group's parameters from `market` when given (what the
+ *  next refresh reads), else as its last refresh read them. */
+export function readPosition(obligation: generated.Obligation, reserves: Map<Address, generated.Reserve>, market?: generated.LendingMarket): Position {
+  const group = market && obligation.emodeGroup >= 1 && obligation.emodeGroup <= 8 ? emodeGroupOf(market, obligation.emodeGroup) : obligation.emodeParams;
+  const paramsOf = (reserve: generated.Reserve) => riskParams(reserve.config, obligation.emodeGroup, group);
   const reserveOf = (key: Address) => {
     const reserve = reserves.get(key);
     if (!reserve) throw new Error(`reserve ${key} of the obligation was not given`);
@@ -243,7 +300,7 @@ export function readPosition(obligation: generated.Obligation, reserves: Map<Add
         liquidity,
         valueWad: valueAt(reserve, reserve.collateralPriceMantissa, liquidity, false),
         liquidationValueWad: valueAt(reserve, reserve.liquidationCollateralPriceMantissa, liquidity, false),
-        config: reserve.config,
+        params: paramsOf(reserve),
         reserveState: reserve,
       };
     });
@@ -260,24 +317,24 @@ export function readPosition(obligation: generated.Obligation, reserves: Map<Add
         debtWad,
         valueWad: valueAt(reserve, reserve.debtPriceMantissa, debtWad, true),
         liquidationValueWad: valueAt(reserve, reserve.liquidationDebtPriceMantissa, debtWad, true),
-        // The borrow weight (0: 100%), weighing debt for borrowing power and eligibility.
-        weightBps: reserve.config.borrowWeightBps === 0 ? 10_000 : reserve.config.borrowWeightBps,
+        // The borrow weight (at least 100%), weighing debt for borrowing power and eligibility.
+        weightBps: paramsOf(reserve).borrowWeightBps,
       };
     });
   const bps = (value: bigint, factor: number) => (value * BigInt(factor)) / 10_000n;
   // Liabilities weigh rounded up, and a full weight is the value itself (as the program's `weighted`).
   const weighUp = (value: bigint, factor: number) => (factor === 10_000 ? value : (value * BigInt(factor) + 9_999n) / 10_000n);
   const depositedValueWad = deposits.reduce((sum, d) => sum + d.valueWad, 0n);
-  const allowedBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.valueWad, d.config.loanToValueBps), 0n);
+  const allowedBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.valueWad, d.params.loanToValueBps), 0n);
   const borrowedValueWad = borrows.reduce((sum, b) => sum + b.valueWad, 0n);
   const initialLiabilitiesWad = borrows.reduce((sum, b) => sum + weighUp(b.valueWad, b.weightBps), 0n);
-  let unhealthyBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.valueWad, d.config.liquidationThresholdBps), 0n);
+  let unhealthyBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.valueWad, d.params.liquidationThresholdBps), 0n);
   let liquidationBorrowedValueWad = initialLiabilitiesWad;
   let payoutAssetsWad = depositedValueWad;
   let payoutLiabilitiesWad = borrows.reduce((sum, b) => sum + b.valueWad, 0n);
   if (initialLiabilitiesWad > unhealthyBorrowValueWad) {
     // Unhealthy at conservative prices: judged at liquidation prices, as the program does.
-    unhealthyBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.liquidationValueWad, d.config.liquidationThresholdBps), 0n);
+    unhealthyBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.liquidationValueWad, d.params.liquidationThresholdBps), 0n);
     liquidationBorrowedValueWad = borrows.reduce((sum, b) => sum + weighUp(b.liquidationValueWad, b.weightBps), 0n);
     payoutAssetsWad = deposits.reduce((sum, d) => sum + d.liquidationValueWad, 0n);
     payoutLiabilitiesWad = borrows.reduce((sum, b) => sum + b.liquidationValueWad, 0n);
@@ -288,7 +345,7 @@ export function readPosition(obligation: generated.Obligation, reserves: Map<Add
   if (deposits.length === 1 && liquidationBorrowedValueWad > 0n) {
     const d = deposits[0];
     const tokens = Number(d.liquidity) / 1e18 / 10 ** d.reserveState.liquidityDecimals;
-    liquidationPrice = Number(liquidationBorrowedValueWad) / 1e18 / (tokens * (d.config.liquidationThresholdBps / 10_000));
+    liquidationPrice = Number(liquidationBorrowedValueWad) / 1e18 / (tokens * (d.params.liquidationThresholdBps / 10_000));
   }
   return {
     health: {

@@ -86,7 +86,8 @@ export function reserveConfig(overrides: Partial<ReserveConfigArgs> = {}): Reser
     valuationMode: 0,
     riskFlags: 0,
     borrowWeightBps: 0,
-    configPadding: new Uint8Array(2),
+    emodeGroups: 0,
+    configPadding: 0,
     depositLimit: 2n ** 64n - 1n,
     borrowLimit: 2n ** 64n - 1n,
     depositLimitValue: 0n,
@@ -189,10 +190,10 @@ export async function runScenario(chain: ScenarioChain, log: (line: string) => v
 
   const borrow = (amount: bigint) =>
     getBorrowInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: borrower.obligation, owner: borrower.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, destinationLiquidity: borrower.usdcAccount, marketAuthority: authority, amount });
-  const tooMuch = await chain.send(await refreshThenAct(borrower.obligation, await obligationState(borrower.obligation), oracleOf, [usdc.reserve], borrow(1_200n * USDC)));
+  const tooMuch = await chain.send(await refreshThenAct(market.address, borrower.obligation, await obligationState(borrower.obligation), oracleOf, [usdc.reserve], borrow(1_200n * USDC)));
   assert.equal(tooMuch.ok, false);
   assert.equal(!tooMuch.ok && tooMuch.name, 'BorrowTooLarge', 'errors map to their IDL names');
-  const borrowed = await mustSend(chain, await refreshThenAct(borrower.obligation, await obligationState(borrower.obligation), oracleOf, [usdc.reserve], borrow(1_000n * USDC)));
+  const borrowed = await mustSend(chain, await refreshThenAct(market.address, borrower.obligation, await obligationState(borrower.obligation), oracleOf, [usdc.reserve], borrow(1_000n * USDC)));
   assert.equal(await chain.tokenBalance(borrower.usdcAccount), 999_000_000n, '1,000 USDC less the 0.1% origination fee');
   assert.ok(parseEvents(borrowed.logs).some((e) => e.name === 'Borrowed'), 'the Borrowed event parses with the IDL');
   log('borrowing 1,200 USDC refused as BorrowTooLarge; borrowed 1,000 USDC (999 received)');
@@ -200,7 +201,7 @@ export async function runScenario(chain: ScenarioChain, log: (line: string) => v
   // The client's position math is the program's: refresh, then compare to the cached values.
   const refreshOnly = async () => {
     const noop = { programAddress: '11111111111111111111111111111111' as Address, accounts: [], data: new Uint8Array() };
-    await mustSend(chain, (await refreshThenAct(borrower.obligation, await obligationState(borrower.obligation), oracleOf, [], noop)).slice(0, -1));
+    await mustSend(chain, (await refreshThenAct(market.address, borrower.obligation, await obligationState(borrower.obligation), oracleOf, [], noop)).slice(0, -1));
   };
   const reservesNow = async () => new Map([[sol.reserve, await reserveState(sol)], [usdc.reserve, await reserveState(usdc)]]);
   await refreshOnly();
@@ -260,7 +261,7 @@ export async function runScenario(chain: ScenarioChain, log: (line: string) => v
         .instruction(),
     );
     const signed = { ...liquidate, accounts: (liquidate.accounts ?? []).map((a) => (a.address === liquidator.signer.address ? { ...a, role: AccountRole.READONLY_SIGNER, signer: liquidator.signer } : a)) } as Instruction;
-    const liquidation = await mustSend(chain, await refreshThenAct(borrower.obligation, await obligationState(borrower.obligation), oracleOf, [], signed), [liquidator.signer]);
+    const liquidation = await mustSend(chain, await refreshThenAct(market.address, borrower.obligation, await obligationState(borrower.obligation), oracleOf, [], signed), [liquidator.signer]);
     assert.equal(await chain.tokenBalance(liquidator.usdcAccount), 500n * USDC, 'paid 500 USDC');
     // $500 × 1.05 at $120: 4.375 SOL.
     assert.equal(await chain.tokenBalance(liquidator.solAccount), 4_375_000_000n);

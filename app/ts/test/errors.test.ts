@@ -13,6 +13,8 @@ test('every program error has a class, as the Rust client gives it', () => {
   assert.equal(programError(byName('BorrowTooLarge'))?.errorClass, 'userError');
   assert.equal(programError(byName('InsufficientLiquidity'))?.errorClass, 'marketCondition');
   assert.equal(programError(byName('MathOverflow'))?.errorClass, 'fatal');
+  assert.equal(programError(byName('EmodeGroupChangedSinceRefresh'))?.errorClass, 'refreshAndRetry');
+  assert.equal(programError(byName('NotInEmodeGroup'))?.errorClass, 'userError');
   assert.equal(errorClass(5_999), undefined);
   assert.equal(programError(6_000 + IDL.errors.length), undefined);
 });

@@ -31,7 +31,7 @@ test('the keeper binary liquidates over JSON-RPC', { skip: existsSync(KEEPER) ? 
   await chain.mustSend([getDepositInstruction({ lendingMarket: market.address, reserve: sol.reserve, obligation: borrower.obligation, owner: borrower.signer, liquidityMint: sol.mint, liquidityVault: sol.vault, sourceLiquidity: borrowerSol, amount: 10_000_000_000n })]);
   const borrow = getBorrowInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: borrower.obligation, owner: borrower.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, destinationLiquidity: borrowerUsdc, marketAuthority: market.authority, amount: 1_000_000_000n });
   const obligation = () => getObligationDecoder().decode(chain.data(borrower.obligation));
-  await chain.mustSend(await refreshThenAct(borrower.obligation, obligation(), oracleOf, [usdc.reserve], borrow));
+  await chain.mustSend(await refreshThenAct(market.address, borrower.obligation, obligation(), oracleOf, [usdc.reserve], borrow));
 
   // SOL falls to $120: $960 of threshold-weighted collateral against $1,000 of debt.
   chain.advance(10n);

@@ -168,6 +168,20 @@ pub enum LendingError {
     BorrowValueCapExceeded,
     #[msg("Borrow weight must be 0 (100%) or from 100% to 500%")]
     InvalidBorrowWeight,
+    #[msg("E-mode group must be 1 to 8 (0 leaves e-mode), and enabled to be entered")]
+    InvalidEmodeGroup,
+    #[msg("E-mode group liquidation threshold must be above 0 and at most 100%")]
+    InvalidEmodeLiquidationThreshold,
+    #[msg("E-mode group loan-to-value must be below its liquidation threshold")]
+    InvalidEmodeLoanToValue,
+    #[msg("E-mode group liquidation threshold x (1 + bonus) must be at most 100%, for the bonus and for the auction's maximum, which is not below the bonus")]
+    InvalidEmodeLiquidationBonus,
+    #[msg("The obligation's e-mode group does not include this reserve: leave the group first, or use another obligation")]
+    NotInEmodeGroup,
+    #[msg("The obligation would exceed its borrowing power under the new e-mode weights (to leave a group, be healthy under the assets' own weights): repay or add collateral first")]
+    EmodeChangeUnhealthy,
+    #[msg("The obligation's e-mode group was reconfigured since refresh_obligation: refresh the obligation again")]
+    EmodeGroupChangedSinceRefresh,
 }
 
 /// What a client should do about an error.
@@ -188,7 +202,7 @@ pub enum ErrorClass {
 impl LendingError {
     /// The last variant. New errors go after it and this names the new last one
     /// (`solvent-client`'s tests check it against the IDL).
-    pub const LAST: LendingError = LendingError::InvalidBorrowWeight;
+    pub const LAST: LendingError = LendingError::EmodeGroupChangedSinceRefresh;
 
     /// The error of a custom program error code (Anchor's offset 6000 included).
     pub fn from_code(code: u32) -> Option<LendingError> {
@@ -207,7 +221,8 @@ impl LendingError {
         match self {
             // A stale pull-oracle price clears once the client posts a fresh update; a stale
             // legacy one only when its publisher does.
-            ReserveStale | ObligationStale | ReserveChangedSinceRefresh | ObligationReservesMismatch | OraclePriceStale => {
+            ReserveStale | ObligationStale | ReserveChangedSinceRefresh | EmodeGroupChangedSinceRefresh | ObligationReservesMismatch
+            | OraclePriceStale => {
                 ErrorClass::RefreshAndRetry
             }
             MarketPaused | InsufficientLiquidity | DepositLimitExceeded | BorrowLimitExceeded | DepositValueCapExceeded

@@ -167,6 +167,25 @@ pub struct BadDebtWrittenOff {
 }
 
 #[event]
+pub struct EmodeGroupSet {
+    pub market: Pubkey,
+    pub group: u8,
+    pub loan_to_value_bps: u16,
+    pub liquidation_threshold_bps: u16,
+    pub liquidation_bonus_bps: u16,
+    pub max_liquidation_bonus_bps: u16,
+}
+
+/// An obligation entered e-mode group `group` (0: left e-mode), revalued with its weights.
+#[event]
+pub struct ObligationEmodeSet {
+    pub obligation: Pubkey,
+    pub group: u8,
+    pub allowed_borrow_value_wad: u128,
+    pub unhealthy_borrow_value_wad: u128,
+}
+
+#[event]
 pub struct LiquidationLimitsSet {
     pub market: Pubkey,
     pub liquidation_cap_value: u64,

@@ -15,7 +15,7 @@ pub mod oracle;
 pub mod state;
 
 use instructions::*;
-use state::ReserveConfig;
+use state::{EmodeGroup, ReserveConfig};
 
 declare_id!("H8d99JErLUz14gM7o4w41BtaXMY3o2pWrgygWyXCWMvb");
 
@@ -44,6 +44,10 @@ pub mod solvent {
         set_liquidation_limits::handler(ctx, liquidation_cap_value, dust_value, protocol_share_bps)
     }
 
+    pub fn set_emode_group(ctx: Context<SetEmodeGroup>, group: u8, params: EmodeGroup) -> Result<()> {
+        set_emode_group::handler(ctx, group, params)
+    }
+
     pub fn init_reserve(ctx: Context<InitReserve>, config: ReserveConfig, oracle_source: u8, price_feed_id: [u8; 32]) -> Result<()> {
         init_reserve::handler(ctx, config, oracle_source, price_feed_id)
     }
@@ -62,6 +66,10 @@ pub mod solvent {
 
     pub fn refresh_obligation<'info>(ctx: Context<'info, RefreshObligation<'info>>) -> Result<()> {
         refresh_obligation::handler(ctx)
+    }
+
+    pub fn set_obligation_emode<'info>(ctx: Context<'info, SetObligationEmode<'info>>, group: u8) -> Result<()> {
+        set_obligation_emode::handler(ctx, group)
     }
 
     pub fn deposit(ctx: Context<Deposit>, amount: u64) -> Result<()> {

@@ -84,6 +84,13 @@ export type LendingMarket = {
   dustValue: bigint;
   /** Share of each liquidation's bonus the protocol keeps, as fees of the collateral reserve. */
   liquidationProtocolShareBps: number;
+  /**
+   * E-mode groups 1..=8, set by `set_emode_group`: group `g` is the 8 bytes from
+   * `(g - 1) × 8`, its four `EmodeGroup` fields as little-endian u16s (all zero: disabled).
+   * Stored as bytes, read with `emode`: Borsh copies a byte array, where eight structs would
+   * cost every instruction that loads the market a few hundred compute units.
+   */
+  emodeGroups: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
 };
 
@@ -117,6 +124,13 @@ export type LendingMarketArgs = {
   dustValue: number | bigint;
   /** Share of each liquidation's bonus the protocol keeps, as fees of the collateral reserve. */
   liquidationProtocolShareBps: number;
+  /**
+   * E-mode groups 1..=8, set by `set_emode_group`: group `g` is the 8 bytes from
+   * `(g - 1) × 8`, its four `EmodeGroup` fields as little-endian u16s (all zero: disabled).
+   * Stored as bytes, read with `emode`: Borsh copies a byte array, where eight structs would
+   * cost every instruction that loads the market a few hundred compute units.
+   */
+  emodeGroups: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
 };
 
@@ -135,7 +149,8 @@ export function getLendingMarketEncoder(): FixedSizeEncoder<LendingMarketArgs> {
       ["liquidationCapValue", getU64Encoder()],
       ["dustValue", getU64Encoder()],
       ["liquidationProtocolShareBps", getU16Encoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 110)],
+      ["emodeGroups", fixEncoderSize(getBytesEncoder(), 64)],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 46)],
     ]),
     (value) => ({ ...value, discriminator: LENDING_MARKET_DISCRIMINATOR }),
   );
@@ -155,7 +170,8 @@ export function getLendingMarketDecoder(): FixedSizeDecoder<LendingMarket> {
     ["liquidationCapValue", getU64Decoder()],
     ["dustValue", getU64Decoder()],
     ["liquidationProtocolShareBps", getU16Decoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 110)],
+    ["emodeGroups", fixDecoderSize(getBytesDecoder(), 64)],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 46)],
   ]);
 }
 

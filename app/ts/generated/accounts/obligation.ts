@@ -43,12 +43,16 @@ import {
   type ReadonlyUint8Array,
 } from "@solana/kit";
 import {
+  getEmodeGroupDecoder,
+  getEmodeGroupEncoder,
   getObligationCollateralDecoder,
   getObligationCollateralEncoder,
   getObligationLiquidityDecoder,
   getObligationLiquidityEncoder,
   getStoredWadDecoder,
   getStoredWadEncoder,
+  type EmodeGroup,
+  type EmodeGroupArgs,
   type ObligationCollateral,
   type ObligationCollateralArgs,
   type ObligationLiquidity,
@@ -121,7 +125,15 @@ export type Obligation = {
    */
   tierFlags: number;
   padding2: ReadonlyUint8Array;
-  /** Room for follow-up fields (e-mode group). */
+  /** The e-mode group the owner opted into (`set_obligation_emode`; 0: none). */
+  emodeGroup: number;
+  padding3: ReadonlyUint8Array;
+  /**
+   * The group's parameters as the last refresh read them from the market (what the cached
+   * values were weighted with).
+   */
+  emodeParams: EmodeGroup;
+  /** Room for follow-up fields. */
   reserved: ReadonlyUint8Array;
 };
 
@@ -180,7 +192,15 @@ export type ObligationArgs = {
    */
   tierFlags: number;
   padding2: ReadonlyUint8Array;
-  /** Room for follow-up fields (e-mode group). */
+  /** The e-mode group the owner opted into (`set_obligation_emode`; 0: none). */
+  emodeGroup: number;
+  padding3: ReadonlyUint8Array;
+  /**
+   * The group's parameters as the last refresh read them from the market (what the cached
+   * values were weighted with).
+   */
+  emodeParams: EmodeGroupArgs;
+  /** Room for follow-up fields. */
   reserved: ReadonlyUint8Array;
 };
 
@@ -219,7 +239,10 @@ export function getObligationEncoder(): FixedSizeEncoder<ObligationArgs> {
       ["initialBorrowedValueWad", getStoredWadEncoder()],
       ["tierFlags", getU8Encoder()],
       ["padding2", fixEncoderSize(getBytesEncoder(), 7)],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 160)],
+      ["emodeGroup", getU8Encoder()],
+      ["padding3", fixEncoderSize(getBytesEncoder(), 7)],
+      ["emodeParams", getEmodeGroupEncoder()],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 144)],
     ]),
     (value) => ({ ...value, discriminator: OBLIGATION_DISCRIMINATOR }),
   );
@@ -256,7 +279,10 @@ export function getObligationDecoder(): FixedSizeDecoder<Obligation> {
     ["initialBorrowedValueWad", getStoredWadDecoder()],
     ["tierFlags", getU8Decoder()],
     ["padding2", fixDecoderSize(getBytesDecoder(), 7)],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 160)],
+    ["emodeGroup", getU8Decoder()],
+    ["padding3", fixDecoderSize(getBytesDecoder(), 7)],
+    ["emodeParams", getEmodeGroupDecoder()],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 144)],
   ]);
 }
 

@@ -178,6 +178,20 @@ export const SOLVENT_ERROR__DEPOSIT_VALUE_CAP_EXCEEDED = 0x17bf; // 6079
 export const SOLVENT_ERROR__BORROW_VALUE_CAP_EXCEEDED = 0x17c0; // 6080
 /** InvalidBorrowWeight: Borrow weight must be 0 (100%) or from 100% to 500% */
 export const SOLVENT_ERROR__INVALID_BORROW_WEIGHT = 0x17c1; // 6081
+/** InvalidEmodeGroup: E-mode group must be 1 to 8 (0 leaves e-mode), and enabled to be entered */
+export const SOLVENT_ERROR__INVALID_EMODE_GROUP = 0x17c2; // 6082
+/** InvalidEmodeLiquidationThreshold: E-mode group liquidation threshold must be above 0 and at most 100% */
+export const SOLVENT_ERROR__INVALID_EMODE_LIQUIDATION_THRESHOLD = 0x17c3; // 6083
+/** InvalidEmodeLoanToValue: E-mode group loan-to-value must be below its liquidation threshold */
+export const SOLVENT_ERROR__INVALID_EMODE_LOAN_TO_VALUE = 0x17c4; // 6084
+/** InvalidEmodeLiquidationBonus: E-mode group liquidation threshold x (1 + bonus) must be at most 100%, for the bonus and for the auction's maximum, which is not below the bonus */
+export const SOLVENT_ERROR__INVALID_EMODE_LIQUIDATION_BONUS = 0x17c5; // 6085
+/** NotInEmodeGroup: The obligation's e-mode group does not include this reserve: leave the group first, or use another obligation */
+export const SOLVENT_ERROR__NOT_IN_EMODE_GROUP = 0x17c6; // 6086
+/** EmodeChangeUnhealthy: The obligation would exceed its borrowing power under the new e-mode weights (to leave a group, be healthy under the assets' own weights): repay or add collateral first */
+export const SOLVENT_ERROR__EMODE_CHANGE_UNHEALTHY = 0x17c7; // 6087
+/** EmodeGroupChangedSinceRefresh: The obligation's e-mode group was reconfigured since refresh_obligation: refresh the obligation again */
+export const SOLVENT_ERROR__EMODE_GROUP_CHANGED_SINCE_REFRESH = 0x17c8; // 6088
 
 export type SolventError =
   | typeof SOLVENT_ERROR__BORROW_LIMIT_EXCEEDED
@@ -187,6 +201,8 @@ export type SolventError =
   | typeof SOLVENT_ERROR__DEPOSIT_LIMIT_EXCEEDED
   | typeof SOLVENT_ERROR__DEPOSIT_NOT_FOUND
   | typeof SOLVENT_ERROR__DEPOSIT_VALUE_CAP_EXCEEDED
+  | typeof SOLVENT_ERROR__EMODE_CHANGE_UNHEALTHY
+  | typeof SOLVENT_ERROR__EMODE_GROUP_CHANGED_SINCE_REFRESH
   | typeof SOLVENT_ERROR__FIRST_DEPOSIT_TOO_SMALL
   | typeof SOLVENT_ERROR__FLASH_LOAN_ACTIVE
   | typeof SOLVENT_ERROR__FLASH_LOAN_CPI
@@ -201,6 +217,10 @@ export type SolventError =
   | typeof SOLVENT_ERROR__INVALID_CLOSE_FACTOR
   | typeof SOLVENT_ERROR__INVALID_COLLATERAL_ACCOUNT
   | typeof SOLVENT_ERROR__INVALID_COLLATERAL_MINT
+  | typeof SOLVENT_ERROR__INVALID_EMODE_GROUP
+  | typeof SOLVENT_ERROR__INVALID_EMODE_LIQUIDATION_BONUS
+  | typeof SOLVENT_ERROR__INVALID_EMODE_LIQUIDATION_THRESHOLD
+  | typeof SOLVENT_ERROR__INVALID_EMODE_LOAN_TO_VALUE
   | typeof SOLVENT_ERROR__INVALID_FEE
   | typeof SOLVENT_ERROR__INVALID_FEE_VAULT
   | typeof SOLVENT_ERROR__INVALID_INSTRUCTIONS_SYSVAR
@@ -239,6 +259,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__MINT_TRANSFER_FEE
   | typeof SOLVENT_ERROR__MINT_TRANSFER_HOOK
   | typeof SOLVENT_ERROR__NOT_BORROWABLE_IN_ISOLATION
+  | typeof SOLVENT_ERROR__NOT_IN_EMODE_GROUP
   | typeof SOLVENT_ERROR__OBLIGATION_BORROWS_FULL
   | typeof SOLVENT_ERROR__OBLIGATION_DEPOSITS_FULL
   | typeof SOLVENT_ERROR__OBLIGATION_HAS_COLLATERAL
@@ -273,6 +294,8 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__DEPOSIT_LIMIT_EXCEEDED]: `Deposit would exceed the reserve's deposit limit`,
     [SOLVENT_ERROR__DEPOSIT_NOT_FOUND]: `Obligation has no deposit in this reserve`,
     [SOLVENT_ERROR__DEPOSIT_VALUE_CAP_EXCEEDED]: `Deposit would exceed the reserve's deposit cap in quote value`,
+    [SOLVENT_ERROR__EMODE_CHANGE_UNHEALTHY]: `The obligation would exceed its borrowing power under the new e-mode weights (to leave a group, be healthy under the assets' own weights): repay or add collateral first`,
+    [SOLVENT_ERROR__EMODE_GROUP_CHANGED_SINCE_REFRESH]: `The obligation's e-mode group was reconfigured since refresh_obligation: refresh the obligation again`,
     [SOLVENT_ERROR__FIRST_DEPOSIT_TOO_SMALL]: `The first deposit into an empty reserve must exceed the 1,000 base units left to nobody`,
     [SOLVENT_ERROR__FLASH_LOAN_ACTIVE]: `Not allowed while a flash loan is open on this market in the transaction`,
     [SOLVENT_ERROR__FLASH_LOAN_CPI]: `Flash loans must be called as top-level instructions, not by CPI`,
@@ -287,6 +310,10 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__INVALID_CLOSE_FACTOR]: `Close factor must be between 0 and 100%`,
     [SOLVENT_ERROR__INVALID_COLLATERAL_ACCOUNT]: `Destination collateral account is not a token account of the reserve's share mint`,
     [SOLVENT_ERROR__INVALID_COLLATERAL_MINT]: `Mint is not the reserve's collateral (share) mint`,
+    [SOLVENT_ERROR__INVALID_EMODE_GROUP]: `E-mode group must be 1 to 8 (0 leaves e-mode), and enabled to be entered`,
+    [SOLVENT_ERROR__INVALID_EMODE_LIQUIDATION_BONUS]: `E-mode group liquidation threshold x (1 + bonus) must be at most 100%, for the bonus and for the auction's maximum, which is not below the bonus`,
+    [SOLVENT_ERROR__INVALID_EMODE_LIQUIDATION_THRESHOLD]: `E-mode group liquidation threshold must be above 0 and at most 100%`,
+    [SOLVENT_ERROR__INVALID_EMODE_LOAN_TO_VALUE]: `E-mode group loan-to-value must be below its liquidation threshold`,
     [SOLVENT_ERROR__INVALID_FEE]: `Fee rate out of range`,
     [SOLVENT_ERROR__INVALID_FEE_VAULT]: `Fee vault is not the reserve's fee vault`,
     [SOLVENT_ERROR__INVALID_INSTRUCTIONS_SYSVAR]: `Account is not the instructions sysvar`,
@@ -325,6 +352,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__MINT_TRANSFER_FEE]: `Token-2022 mint has a transfer fee: the vault would receive less than booked`,
     [SOLVENT_ERROR__MINT_TRANSFER_HOOK]: `Token-2022 mint has a transfer hook: another program could refuse vault transfers`,
     [SOLVENT_ERROR__NOT_BORROWABLE_IN_ISOLATION]: `An obligation with isolated collateral borrows only reserves flagged borrowable in isolation`,
+    [SOLVENT_ERROR__NOT_IN_EMODE_GROUP]: `The obligation's e-mode group does not include this reserve: leave the group first, or use another obligation`,
     [SOLVENT_ERROR__OBLIGATION_BORROWS_FULL]: `Obligation has no free borrow slot`,
     [SOLVENT_ERROR__OBLIGATION_DEPOSITS_FULL]: `Obligation has no free deposit slot`,
     [SOLVENT_ERROR__OBLIGATION_HAS_COLLATERAL]: `Obligation still holds collateral: liquidate it first; only debt with nothing behind it is written off`,

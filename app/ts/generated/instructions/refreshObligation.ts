@@ -25,6 +25,7 @@ import {
   type Instruction,
   type InstructionWithAccounts,
   type InstructionWithData,
+  type ReadonlyAccount,
   type ReadonlyUint8Array,
   type WritableAccount,
 } from "@solana/kit";
@@ -46,6 +47,7 @@ export function getRefreshObligationDiscriminatorBytes(): ReadonlyUint8Array {
 export type RefreshObligationInstruction<
   TProgram extends string = typeof SOLVENT_PROGRAM_ADDRESS,
   TAccountObligation extends string | AccountMeta<string> = string,
+  TAccountLendingMarket extends string | AccountMeta<string> = string,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -54,6 +56,9 @@ export type RefreshObligationInstruction<
       TAccountObligation extends string
         ? WritableAccount<TAccountObligation>
         : TAccountObligation,
+      TAccountLendingMarket extends string
+        ? ReadonlyAccount<TAccountLendingMarket>
+        : TAccountLendingMarket,
       ...TRemainingAccounts,
     ]
   >;
@@ -87,24 +92,34 @@ export function getRefreshObligationInstructionDataCodec(): FixedSizeCodec<
   );
 }
 
-export type RefreshObligationInput<TAccountObligation extends string = string> =
-  {
-    obligation: Address<TAccountObligation>;
-  };
+export type RefreshObligationInput<
+  TAccountObligation extends string = string,
+  TAccountLendingMarket extends string = string,
+> = {
+  obligation: Address<TAccountObligation>;
+  /** an obligation in an e-mode group (its parameters). */
+  lendingMarket: Address<TAccountLendingMarket>;
+};
 
 export function getRefreshObligationInstruction<
   TAccountObligation extends string,
+  TAccountLendingMarket extends string,
   TProgramAddress extends Address = typeof SOLVENT_PROGRAM_ADDRESS,
 >(
-  input: RefreshObligationInput<TAccountObligation>,
+  input: RefreshObligationInput<TAccountObligation, TAccountLendingMarket>,
   config?: { programAddress?: TProgramAddress },
-): RefreshObligationInstruction<TProgramAddress, TAccountObligation> {
+): RefreshObligationInstruction<
+  TProgramAddress,
+  TAccountObligation,
+  TAccountLendingMarket
+> {
   // Program address.
   const programAddress = config?.programAddress ?? SOLVENT_PROGRAM_ADDRESS;
 
   // Original accounts.
   const originalAccounts = {
     obligation: { value: input.obligation ?? null, isWritable: true },
+    lendingMarket: { value: input.lendingMarket ?? null, isWritable: false },
   };
   const accounts = originalAccounts as Record<
     keyof typeof originalAccounts,
@@ -113,10 +128,17 @@ export function getRefreshObligationInstruction<
 
   const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
   return Object.freeze({
-    accounts: [getAccountMeta("obligation", accounts.obligation)],
+    accounts: [
+      getAccountMeta("obligation", accounts.obligation),
+      getAccountMeta("lendingMarket", accounts.lendingMarket),
+    ],
     data: getRefreshObligationInstructionDataEncoder().encode({}),
     programAddress,
-  } as RefreshObligationInstruction<TProgramAddress, TAccountObligation>);
+  } as RefreshObligationInstruction<
+    TProgramAddress,
+    TAccountObligation,
+    TAccountLendingMarket
+  >);
 }
 
 export type ParsedRefreshObligationInstruction<
@@ -126,6 +148,8 @@ export type ParsedRefreshObligationInstruction<
   programAddress: Address<TProgram>;
   accounts: {
     obligation: TAccountMetas[0];
+    /** an obligation in an e-mode group (its parameters). */
+    lendingMarket: TAccountMetas[1];
   };
   data: RefreshObligationInstructionData;
 };
@@ -138,12 +162,12 @@ export function parseRefreshObligationInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedRefreshObligationInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 1) {
+  if (instruction.accounts.length < 2) {
     throw new SolanaError(
       SOLANA_ERROR__PROGRAM_CLIENTS__INSUFFICIENT_ACCOUNT_METAS,
       {
         actualAccountMetas: instruction.accounts.length,
-        expectedAccountMetas: 1,
+        expectedAccountMetas: 2,
       },
     );
   }
@@ -155,7 +179,7 @@ export function parseRefreshObligationInstruction<
   };
   return {
     programAddress: instruction.programAddress,
-    accounts: { obligation: getNextAccount() },
+    accounts: { obligation: getNextAccount(), lendingMarket: getNextAccount() },
     data: getRefreshObligationInstructionDataDecoder().decode(instruction.data),
   };
 }

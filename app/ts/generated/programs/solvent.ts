@@ -58,8 +58,10 @@ import {
   getRefreshObligationInstruction,
   getRefreshReserveInstruction,
   getRepayInstruction,
+  getSetEmodeGroupInstruction,
   getSetLiquidationLimitsInstruction,
   getSetMarketPausedInstruction,
+  getSetObligationEmodeInstruction,
   getUpdateReserveConfigInstruction,
   getWithdrawInstruction,
   getWithdrawProtocolFeesInstruction,
@@ -78,8 +80,10 @@ import {
   parseRefreshObligationInstruction,
   parseRefreshReserveInstruction,
   parseRepayInstruction,
+  parseSetEmodeGroupInstruction,
   parseSetLiquidationLimitsInstruction,
   parseSetMarketPausedInstruction,
+  parseSetObligationEmodeInstruction,
   parseUpdateReserveConfigInstruction,
   parseWithdrawInstruction,
   parseWithdrawProtocolFeesInstruction,
@@ -108,8 +112,10 @@ import {
   type ParsedRefreshObligationInstruction,
   type ParsedRefreshReserveInstruction,
   type ParsedRepayInstruction,
+  type ParsedSetEmodeGroupInstruction,
   type ParsedSetLiquidationLimitsInstruction,
   type ParsedSetMarketPausedInstruction,
+  type ParsedSetObligationEmodeInstruction,
   type ParsedUpdateReserveConfigInstruction,
   type ParsedWithdrawInstruction,
   type ParsedWithdrawProtocolFeesInstruction,
@@ -118,8 +124,10 @@ import {
   type RefreshObligationInput,
   type RefreshReserveInput,
   type RepayInput,
+  type SetEmodeGroupInput,
   type SetLiquidationLimitsInput,
   type SetMarketPausedInput,
+  type SetObligationEmodeInput,
   type UpdateReserveConfigInput,
   type WithdrawInput,
   type WithdrawProtocolFeesInput,
@@ -200,8 +208,10 @@ export enum SolventInstruction {
   RefreshObligation,
   RefreshReserve,
   Repay,
+  SetEmodeGroup,
   SetLiquidationLimits,
   SetMarketPaused,
+  SetObligationEmode,
   UpdateReserveConfig,
   Withdraw,
   WithdrawProtocolFees,
@@ -370,6 +380,17 @@ export function identifySolventInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([166, 31, 5, 41, 187, 93, 236, 153]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.SetEmodeGroup;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([157, 205, 233, 175, 56, 215, 206, 57]),
       ),
       0,
@@ -387,6 +408,17 @@ export function identifySolventInstruction(
     )
   ) {
     return SolventInstruction.SetMarketPaused;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([68, 178, 146, 102, 212, 215, 156, 75]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.SetObligationEmode;
   }
   if (
     containsBytes(
@@ -484,11 +516,17 @@ export type ParsedSolventInstruction<
       instructionType: SolventInstruction.Repay;
     } & ParsedRepayInstruction<TProgram>)
   | ({
+      instructionType: SolventInstruction.SetEmodeGroup;
+    } & ParsedSetEmodeGroupInstruction<TProgram>)
+  | ({
       instructionType: SolventInstruction.SetLiquidationLimits;
     } & ParsedSetLiquidationLimitsInstruction<TProgram>)
   | ({
       instructionType: SolventInstruction.SetMarketPaused;
     } & ParsedSetMarketPausedInstruction<TProgram>)
+  | ({
+      instructionType: SolventInstruction.SetObligationEmode;
+    } & ParsedSetObligationEmodeInstruction<TProgram>)
   | ({
       instructionType: SolventInstruction.UpdateReserveConfig;
     } & ParsedUpdateReserveConfigInstruction<TProgram>)
@@ -605,6 +643,13 @@ export function parseSolventInstruction<TProgram extends string>(
         ...parseRepayInstruction(instruction),
       };
     }
+    case SolventInstruction.SetEmodeGroup: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.SetEmodeGroup,
+        ...parseSetEmodeGroupInstruction(instruction),
+      };
+    }
     case SolventInstruction.SetLiquidationLimits: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -617,6 +662,13 @@ export function parseSolventInstruction<TProgram extends string>(
       return {
         instructionType: SolventInstruction.SetMarketPaused,
         ...parseSetMarketPausedInstruction(instruction),
+      };
+    }
+    case SolventInstruction.SetObligationEmode: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.SetObligationEmode,
+        ...parseSetObligationEmodeInstruction(instruction),
       };
     }
     case SolventInstruction.UpdateReserveConfig: {
@@ -721,6 +773,10 @@ export type SolventPluginInstructions = {
   repay: (
     input: RepayInput,
   ) => ReturnType<typeof getRepayInstruction> & SelfPlanAndSendFunctions;
+  setEmodeGroup: (
+    input: SetEmodeGroupInput,
+  ) => ReturnType<typeof getSetEmodeGroupInstruction> &
+    SelfPlanAndSendFunctions;
   setLiquidationLimits: (
     input: SetLiquidationLimitsInput,
   ) => ReturnType<typeof getSetLiquidationLimitsInstruction> &
@@ -728,6 +784,10 @@ export type SolventPluginInstructions = {
   setMarketPaused: (
     input: SetMarketPausedInput,
   ) => ReturnType<typeof getSetMarketPausedInstruction> &
+    SelfPlanAndSendFunctions;
+  setObligationEmode: (
+    input: SetObligationEmodeInput,
+  ) => ReturnType<typeof getSetObligationEmodeInstruction> &
     SelfPlanAndSendFunctions;
   updateReserveConfig: (
     input: UpdateReserveConfigInput,
@@ -830,6 +890,11 @@ export function solventProgram() {
             ),
           repay: (input) =>
             addSelfPlanAndSendFunctions(client, getRepayInstruction(input)),
+          setEmodeGroup: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getSetEmodeGroupInstruction(input),
+            ),
           setLiquidationLimits: (input) =>
             addSelfPlanAndSendFunctions(
               client,
@@ -839,6 +904,11 @@ export function solventProgram() {
             addSelfPlanAndSendFunctions(
               client,
               getSetMarketPausedInstruction(input),
+            ),
+          setObligationEmode: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getSetObligationEmodeInstruction(input),
             ),
           updateReserveConfig: (input) =>
             addSelfPlanAndSendFunctions(

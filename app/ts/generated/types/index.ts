@@ -9,6 +9,8 @@
 export * from "./badDebtWrittenOff";
 export * from "./borrowed";
 export * from "./deposited";
+export * from "./emodeGroup";
+export * from "./emodeGroupSet";
 export * from "./flashBorrowed";
 export * from "./flashRepaid";
 export * from "./liquidated";
@@ -16,6 +18,7 @@ export * from "./liquidationLimitsSet";
 export * from "./marketInitialized";
 export * from "./marketPauseSet";
 export * from "./obligationCollateral";
+export * from "./obligationEmodeSet";
 export * from "./obligationInitialized";
 export * from "./obligationLiquidity";
 export * from "./obligationRefreshed";

@@ -8,12 +8,8 @@
 
 import {
   combineCodec,
-  fixDecoderSize,
-  fixEncoderSize,
   getArrayDecoder,
   getArrayEncoder,
-  getBytesDecoder,
-  getBytesEncoder,
   getStructDecoder,
   getStructEncoder,
   getU16Decoder,
@@ -27,7 +23,6 @@ import {
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
-  type ReadonlyUint8Array,
 } from "@solana/kit";
 import {
   getRateCurvePointDecoder,
@@ -82,7 +77,12 @@ export type ReserveConfig = {
    * from 100% to `MAX_BORROW_WEIGHT_BPS`.
    */
   borrowWeightBps: number;
-  configPadding: ReadonlyUint8Array;
+  /**
+   * E-mode groups the reserve belongs to: bit `g - 1` for group `g` (see `state::emode`).
+   * 0: none.
+   */
+  emodeGroups: number;
+  configPadding: number;
   /** Cap on total liquidity (available + borrowed), in base units. */
   depositLimit: bigint;
   /** Cap on total borrowed, in base units. */
@@ -149,7 +149,12 @@ export type ReserveConfigArgs = {
    * from 100% to `MAX_BORROW_WEIGHT_BPS`.
    */
   borrowWeightBps: number;
-  configPadding: ReadonlyUint8Array;
+  /**
+   * E-mode groups the reserve belongs to: bit `g - 1` for group `g` (see `state::emode`).
+   * 0: none.
+   */
+  emodeGroups: number;
+  configPadding: number;
   /** Cap on total liquidity (available + borrowed), in base units. */
   depositLimit: number | bigint;
   /** Cap on total borrowed, in base units. */
@@ -188,7 +193,8 @@ export function getReserveConfigEncoder(): FixedSizeEncoder<ReserveConfigArgs> {
     ["valuationMode", getU8Encoder()],
     ["riskFlags", getU8Encoder()],
     ["borrowWeightBps", getU16Encoder()],
-    ["configPadding", fixEncoderSize(getBytesEncoder(), 2)],
+    ["emodeGroups", getU8Encoder()],
+    ["configPadding", getU8Encoder()],
     ["depositLimit", getU64Encoder()],
     ["borrowLimit", getU64Encoder()],
     ["depositLimitValue", getU64Encoder()],
@@ -214,7 +220,8 @@ export function getReserveConfigDecoder(): FixedSizeDecoder<ReserveConfig> {
     ["valuationMode", getU8Decoder()],
     ["riskFlags", getU8Decoder()],
     ["borrowWeightBps", getU16Decoder()],
-    ["configPadding", fixDecoderSize(getBytesDecoder(), 2)],
+    ["emodeGroups", getU8Decoder()],
+    ["configPadding", getU8Decoder()],
     ["depositLimit", getU64Decoder()],
     ["borrowLimit", getU64Decoder()],
     ["depositLimitValue", getU64Decoder()],

@@ -1,6 +1,6 @@
 use super::token::{is_spendable_by, is_token_account_of, mint_shares, pay_from_liquidity_vault, pay_into_liquidity_vault};
 use crate::errors::LendingError;
-use super::refresh_obligation::check_reserves_unchanged;
+use super::refresh_obligation::check_refresh_current;
 use crate::events::Liquidated;
 use crate::flash_loan::{require_no_open_flash_loan, INSTRUCTIONS_SYSVAR_ID};
 use crate::state::{quote_liquidation, values_after_liquidation, LendingMarket, LiquidationRequest, Obligation, Reserve};
@@ -118,7 +118,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, repay_amount: u64) 
             LendingError::ReserveStale
         );
         require!(obligation.is_fresh(slot), LendingError::ObligationStale);
-        check_reserves_unchanged(&obligation, ctx.remaining_accounts)?;
+        check_refresh_current(&accounts.lending_market, &obligation, ctx.remaining_accounts)?;
         let borrow_slot = obligation.find_borrow(&repay_key).ok_or(LendingError::BorrowNotFound)?;
         let deposit_index = obligation.find_deposit(&withdraw_key).ok_or(LendingError::DepositNotFound)?;
         let request = LiquidationRequest {

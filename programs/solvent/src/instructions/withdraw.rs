@@ -1,6 +1,6 @@
 use super::token::{is_token_account_of, pay_from_liquidity_vault};
 use crate::errors::LendingError;
-use super::refresh_obligation::check_reserves_unchanged;
+use super::refresh_obligation::check_refresh_current;
 use crate::events::Withdrawn;
 use crate::state::{operations, LendingMarket, Obligation, Reserve};
 use anchor_lang::prelude::*;
@@ -54,7 +54,7 @@ pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, collateral_shares: u
     let mut obligation = accounts.obligation.load_mut()?;
     if obligation.has_borrows() {
         require!(obligation.is_fresh(clock.slot), LendingError::ObligationStale);
-        check_reserves_unchanged(&obligation, ctx.remaining_accounts)?;
+        check_refresh_current(&accounts.lending_market, &obligation, ctx.remaining_accounts)?;
     }
     let mut reserve = accounts.reserve.load_mut()?;
     reserve.accrue_interest(clock.unix_timestamp)?;

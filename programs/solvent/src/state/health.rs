@@ -12,9 +12,11 @@
 //!   insolvent obligation's liquidation lifts the close factor; a solvent one's bonus is capped
 //!   so neither the `Maintenance` nor the `Payout` ratio falls (`health_preserving_bonus`).
 //!
-//! Margin tiers, e-mode and a volatility adjustment change `weights`, and nothing else. The
-//! keeper, the leverage builder and the clients read the same `ObligationValues::health(kind)`.
-use super::ReserveConfig;
+//! The weights come from a reserve's `RiskParams`: its own, or its e-mode group's for an
+//! obligation in the group (`Emode::risk_params`). Margin tiers, e-mode and a volatility
+//! adjustment change `RiskParams` and `weights`, and nothing else. The keeper, the leverage
+//! builder and the clients read the same `ObligationValues::health(kind)`.
+use super::{EmodeGroup, ReserveConfig};
 use crate::errors::{overflow, LendingError};
 use crate::math::{Rounding, Wad, BPS_DENOMINATOR};
 
@@ -71,14 +73,66 @@ impl Weights {
 
 const FULL_WEIGHT: u16 = BPS_DENOMINATOR as u16;
 
-/// The weights of a reserve for a kind: the one place they come from. Liabilities weigh the
-/// reserve's borrow weight (at least 100%) for borrowing power and eligibility, in full for the
+/// The margin parameters one obligation's positions in a reserve are valued with: the
+/// reserve's own (`ReserveConfig::risk_params`), or its e-mode group's while the obligation is
+/// in a group the reserve belongs to (`Emode::risk_params`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RiskParams {
+    pub loan_to_value_bps: u16,
+    pub liquidation_threshold_bps: u16,
+    /// The borrow weight, at least 100% (an unset weight is 100%).
+    pub borrow_weight_bps: u16,
+    pub liquidation_bonus_bps: u16,
+    pub max_liquidation_bonus_bps: u16,
+    pub liquidation_bonus_ramp_secs: u16,
+}
+
+/// An obligation's e-mode: the group it opted into (1..=`MAX_EMODE_GROUPS`, 0: none) and that
+/// group's parameters as the last refresh read them from the market.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Emode {
+    pub group: u8,
+    pub params: EmodeGroup,
+}
+
+impl Emode {
+    pub const NONE: Emode = Emode { group: 0, params: EmodeGroup::DISABLED };
+
+    /// In a group that is enabled: its members' positions use its parameters.
+    pub fn is_active(&self) -> bool {
+        self.group != 0 && self.params.is_enabled()
+    }
+
+    /// The parameters of a reserve's positions: the group's (LTV, threshold, bonus; debt at
+    /// 100%, the group being of correlated assets) for a member of the active group, else the
+    /// reserve's own. A reserve taken out of the group after a position was opened is valued at
+    /// its own parameters from the next refresh.
+    #[inline(always)]
+    pub fn risk_params(&self, config: &ReserveConfig) -> RiskParams {
+        if self.is_active() && config.is_in_emode_group(self.group) {
+            let group = &self.params;
+            RiskParams {
+                loan_to_value_bps: group.loan_to_value_bps,
+                liquidation_threshold_bps: group.liquidation_threshold_bps,
+                borrow_weight_bps: FULL_WEIGHT,
+                liquidation_bonus_bps: group.liquidation_bonus_bps,
+                max_liquidation_bonus_bps: group.max_liquidation_bonus_bps,
+                liquidation_bonus_ramp_secs: config.liquidation_bonus_ramp_secs,
+            }
+        } else {
+            config.risk_params()
+        }
+    }
+}
+
+/// The weights of a reserve's positions for a kind: the one place they come from. Liabilities
+/// weigh the borrow weight (at least 100%) for borrowing power and eligibility, in full for the
 /// payout.
 #[inline(always)]
-pub fn weights(config: &ReserveConfig, kind: HealthKind) -> Weights {
+pub fn weights(params: &RiskParams, kind: HealthKind) -> Weights {
     match kind {
-        HealthKind::Initial => Weights { asset_bps: config.loan_to_value_bps, liability_bps: config.effective_borrow_weight_bps() },
-        HealthKind::Maintenance => Weights { asset_bps: config.liquidation_threshold_bps, liability_bps: config.effective_borrow_weight_bps() },
+        HealthKind::Initial => Weights { asset_bps: params.loan_to_value_bps, liability_bps: params.borrow_weight_bps },
+        HealthKind::Maintenance => Weights { asset_bps: params.liquidation_threshold_bps, liability_bps: params.borrow_weight_bps },
         HealthKind::Payout => Weights { asset_bps: FULL_WEIGHT, liability_bps: FULL_WEIGHT },
     }
 }
@@ -86,8 +140,8 @@ pub fn weights(config: &ReserveConfig, kind: HealthKind) -> Weights {
 /// `value` of a position on `side` as it counts for `kind`: weighted, rounded against the user
 /// (a full weight is the value itself, at no cost).
 #[inline(always)]
-pub fn weighted(value: Wad, config: &ReserveConfig, kind: HealthKind, side: Side) -> Result<Wad, LendingError> {
-    let bps = weights(config, kind).of(side);
+pub fn weighted(value: Wad, params: &RiskParams, kind: HealthKind, side: Side) -> Result<Wad, LendingError> {
+    let bps = weights(params, kind).of(side);
     if bps == FULL_WEIGHT {
         return Ok(value);
     }
@@ -152,7 +206,7 @@ mod tests {
 
     #[test]
     fn the_weights_by_kind_come_from_the_config() {
-        let config = ReserveConfig { loan_to_value_bps: 7_500, liquidation_threshold_bps: 8_000, ..Default::default() };
+        let config = ReserveConfig { loan_to_value_bps: 7_500, liquidation_threshold_bps: 8_000, ..Default::default() }.risk_params();
         assert_eq!(weights(&config, HealthKind::Initial), Weights { asset_bps: 7_500, liability_bps: 10_000 });
         assert_eq!(weights(&config, HealthKind::Maintenance), Weights { asset_bps: 8_000, liability_bps: 10_000 });
         assert_eq!(weights(&config, HealthKind::Payout), Weights { asset_bps: 10_000, liability_bps: 10_000 });
@@ -163,12 +217,33 @@ mod tests {
 
     #[test]
     fn a_borrow_weight_weighs_debt_for_margin_but_not_for_the_payout() {
-        let config = ReserveConfig { borrow_weight_bps: 15_000, ..Default::default() };
+        let config = ReserveConfig { borrow_weight_bps: 15_000, ..Default::default() }.risk_params();
         assert_eq!(weighted(Wad(3), &config, HealthKind::Initial, Side::Liability).unwrap(), Wad(5), "4.5 rounded up");
         assert_eq!(weighted(Wad(3), &config, HealthKind::Maintenance, Side::Liability).unwrap(), Wad(5));
         assert_eq!(weighted(Wad(3), &config, HealthKind::Payout, Side::Liability).unwrap(), Wad(3));
-        let unset = ReserveConfig::default();
+        let unset = ReserveConfig::default().risk_params();
         assert_eq!(weights(&unset, HealthKind::Initial).liability_bps, 10_000);
+    }
+
+    #[test]
+    fn a_member_of_the_active_group_takes_the_groups_parameters() {
+        let config = ReserveConfig {
+            loan_to_value_bps: 7_000,
+            liquidation_threshold_bps: 7_500,
+            liquidation_bonus_bps: 500,
+            borrow_weight_bps: 12_000,
+            emode_groups: 0b10,
+            ..Default::default()
+        };
+        let group = EmodeGroup { loan_to_value_bps: 9_000, liquidation_threshold_bps: 9_300, liquidation_bonus_bps: 200, max_liquidation_bonus_bps: 400 };
+        let in_group = Emode { group: 2, params: group }.risk_params(&config);
+        assert_eq!((in_group.loan_to_value_bps, in_group.liquidation_threshold_bps, in_group.borrow_weight_bps), (9_000, 9_300, 10_000));
+        assert_eq!((in_group.liquidation_bonus_bps, in_group.max_liquidation_bonus_bps), (200, 400));
+        // Another group, no group, or a disabled group: the reserve's own.
+        assert_eq!(Emode { group: 1, params: group }.risk_params(&config), config.risk_params());
+        assert_eq!(Emode::NONE.risk_params(&config), config.risk_params());
+        assert_eq!(Emode { group: 2, params: EmodeGroup::DISABLED }.risk_params(&config), config.risk_params());
+        assert_eq!(config.risk_params().borrow_weight_bps, 12_000);
     }
 
     #[test]

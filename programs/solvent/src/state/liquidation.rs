@@ -1,4 +1,4 @@
-use super::{settle_repayment, HealthKind, LendingMarket, LiquidationLimits, Obligation, ObligationValues, Reserve, ReserveConfig};
+use super::{settle_repayment, HealthKind, LendingMarket, LiquidationLimits, Obligation, ObligationValues, Reserve, RiskParams};
 use crate::errors::{LendingError, OrOverflow};
 use crate::math::{Rounding, Wad, BPS_DENOMINATOR};
 
@@ -103,13 +103,15 @@ pub fn quote_liquidation(
     let collateral = obligation.deposits.get(request.deposit_index).ok_or(LendingError::DepositNotFound)?;
     let limits = market.liquidation_limits(values.deposited_value, values.borrowed_value);
     let unhealthy_for_secs = request.now.saturating_sub(obligation.unhealthy_since);
-    let auction_bonus_bps = liquidation_bonus_bps(&withdraw_reserve.config, &values, unhealthy_for_secs);
+    // Both positions' parameters as the obligation weighs them (its e-mode group's for members).
+    let (collateral_params, debt_params) = (values.risk_params(&withdraw_reserve.config), values.risk_params(&repay_reserve.config));
+    let auction_bonus_bps = liquidation_bonus_bps(&collateral_params, &values, unhealthy_for_secs);
     let insolvent = !values.is_solvent();
+    let (collateral_threshold_bps, debt_weight_bps) = (collateral_params.liquidation_threshold_bps, debt_params.borrow_weight_bps);
     let bonus_bps = if insolvent {
         auction_bonus_bps
     } else {
-        let debt_weight_bps = repay_reserve.config.effective_borrow_weight_bps();
-        health_preserving_bonus(&values, withdraw_reserve.config.liquidation_threshold_bps, debt_weight_bps, auction_bonus_bps)?
+        health_preserving_bonus(&values, collateral_threshold_bps, debt_weight_bps, auction_bonus_bps)?
     };
     let debt = borrow.borrowed_amount();
     // The values the fresh refresh added to the liquidation sums for these two positions.
@@ -130,7 +132,6 @@ pub fn quote_liquidation(
     let available = withdraw_reserve.available_amount.checked_add(repaid_here).or_overflow()?;
     let share_bps = market.liquidation_protocol_share_bps as u64;
     let payout = plan_payout(withdraw_reserve, available, plan.seized_shares, bonus_bps, share_bps, request.accept_shares)?;
-    let collateral_threshold_bps = withdraw_reserve.config.liquidation_threshold_bps;
     Ok(LiquidationQuote {
         plan,
         auction_bonus_bps,
@@ -139,7 +140,7 @@ pub fn quote_liquidation(
         collateral_value_before,
         collateral_threshold_bps,
         debt_value_before,
-        debt_weight_bps: repay_reserve.config.effective_borrow_weight_bps(),
+        debt_weight_bps,
         payout,
         values_before: values,
     })
@@ -237,13 +238,14 @@ pub fn plan_payout(
 /// to reach the maximum bonus: debt 10% above the threshold-weighted collateral.
 pub const DEPTH_FOR_MAX_BONUS_BPS: u128 = 1_000;
 
-/// The liquidation bonus of a collateral reserve for an obligation, a Dutch auction from the
-/// reserve's `liquidation_bonus_bps` up to `max_liquidation_bonus_bps`: it rises with how far the
+/// The liquidation bonus of a collateral position for an obligation (`params`: the reserve's, or
+/// its e-mode group's), a Dutch auction from `liquidation_bonus_bps` up to
+/// `max_liquidation_bonus_bps`: it rises with how far the
 /// debt exceeds the threshold-weighted collateral (full at `DEPTH_FOR_MAX_BONUS_BPS`) plus how long
 /// the obligation has been unhealthy (full after `liquidation_bonus_ramp_secs`), capped at the
 /// maximum. Rounded down, against the liquidator.
-pub fn liquidation_bonus_bps(config: &ReserveConfig, values: &ObligationValues, unhealthy_for_secs: i64) -> u64 {
-    let (min, max) = (config.liquidation_bonus_bps as u128, config.max_liquidation_bonus_bps as u128);
+pub fn liquidation_bonus_bps(params: &RiskParams, values: &ObligationValues, unhealthy_for_secs: i64) -> u64 {
+    let (min, max) = (params.liquidation_bonus_bps as u128, params.max_liquidation_bonus_bps as u128);
     if max <= min {
         return min as u64;
     }
@@ -260,7 +262,7 @@ pub fn liquidation_bonus_bps(config: &ReserveConfig, values: &ObligationValues, 
         Some(_) => full,
         None => 0,
     };
-    let ramp = config.liquidation_bonus_ramp_secs as u128;
+    let ramp = params.liquidation_bonus_ramp_secs as u128;
     let time = (unhealthy_for_secs.max(0) as u128).saturating_mul(full).checked_div(ramp).unwrap_or(0);
     let progress = depth.saturating_add(time).min(full);
     (min + (max - min) * progress / full) as u64
@@ -451,19 +453,19 @@ mod tests {
             ObligationValues::with_health(Wad::ZERO, Wad::ZERO, Health::default(), maintenance, Health::default())
         };
         // Just unhealthy, just now: the minimum.
-        assert_eq!(liquidation_bonus_bps(&config, &values(1_000, 1_000), 0), 500);
+        assert_eq!(liquidation_bonus_bps(&config.risk_params(), &values(1_000, 1_000), 0), 500);
         // 5% over the threshold (half of the 10% depth): halfway, 1,000 bps.
-        assert_eq!(liquidation_bonus_bps(&config, &values(1_050, 1_000), 0), 1_000);
+        assert_eq!(liquidation_bonus_bps(&config.risk_params(), &values(1_050, 1_000), 0), 1_000);
         // Half the ramp on time alone: also halfway.
-        assert_eq!(liquidation_bonus_bps(&config, &values(1_000, 1_000), 300), 1_000);
+        assert_eq!(liquidation_bonus_bps(&config.risk_params(), &values(1_000, 1_000), 300), 1_000);
         // Depth and time add up: a quarter each.
-        assert_eq!(liquidation_bonus_bps(&config, &values(1_025, 1_000), 150), 1_000);
+        assert_eq!(liquidation_bonus_bps(&config.risk_params(), &values(1_025, 1_000), 150), 1_000);
         // Both past their ends: the maximum, never more.
-        assert_eq!(liquidation_bonus_bps(&config, &values(2_000, 1_000), 10_000), 1_500);
-        assert_eq!(liquidation_bonus_bps(&config, &values(1_000, 0), 0), 1_500, "no collateral left: the maximum");
+        assert_eq!(liquidation_bonus_bps(&config.risk_params(), &values(2_000, 1_000), 10_000), 1_500);
+        assert_eq!(liquidation_bonus_bps(&config.risk_params(), &values(1_000, 0), 0), 1_500, "no collateral left: the maximum");
         // Without a maximum there is no auction.
         let fixed = ReserveConfig { max_liquidation_bonus_bps: 0, ..config };
-        assert_eq!(liquidation_bonus_bps(&fixed, &values(2_000, 1_000), 10_000), 500);
+        assert_eq!(liquidation_bonus_bps(&fixed.risk_params(), &values(2_000, 1_000), 10_000), 500);
     }
 
     #[test]

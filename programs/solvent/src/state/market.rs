@@ -1,3 +1,5 @@
+use super::{Emode, EmodeGroup, EMODE_GROUP_BYTES, MAX_EMODE_GROUPS};
+use crate::errors::LendingError;
 use crate::math::Wad;
 use anchor_lang::prelude::*;
 
@@ -30,8 +32,18 @@ pub struct LendingMarket {
     pub dust_value: u64,
     /// Share of each liquidation's bonus the protocol keeps, as fees of the collateral reserve.
     pub liquidation_protocol_share_bps: u16,
-    pub reserved: [u8; 110],
+    /// E-mode groups 1..=8, set by `set_emode_group`: group `g` is the 8 bytes from
+    /// `(g - 1) × 8`, its four `EmodeGroup` fields as little-endian u16s (all zero: disabled).
+    /// Stored as bytes, read with `emode`: Borsh copies a byte array, where eight structs would
+    /// cost every instruction that loads the market a few hundred compute units.
+    pub emode_groups: [u8; MAX_EMODE_GROUPS * EMODE_GROUP_BYTES],
+    pub reserved: [u8; 46],
 }
+
+/// Byte offset of `LendingMarket::emode_groups` in the account (Borsh packs the fields in
+/// order without padding; the discriminator first). refresh_obligation reads one group in place.
+pub const EMODE_GROUPS_OFFSET: usize = 8 + 1 + 1 + 1 + 32 + 32 + 32 + 32 + 8 + 8 + 2;
+const EMODE_GROUP_SIZE: usize = EMODE_GROUP_BYTES;
 
 /// The market-wide bounds on one liquidation call, as `plan_liquidation` applies them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -43,6 +55,47 @@ pub struct LiquidationLimits {
 }
 
 impl LendingMarket {
+    /// Group `group`'s parameters: `Emode::NONE` for 0, else the group (1..=8, `InvalidEmodeGroup`
+    /// beyond), enabled or not.
+    pub fn emode(&self, group: u8) -> std::result::Result<Emode, LendingError> {
+        if group == 0 {
+            return Ok(Emode::NONE);
+        }
+        let start = (group as usize - 1) * EMODE_GROUP_BYTES;
+        let bytes = self.emode_groups.get(start..start + EMODE_GROUP_BYTES).ok_or(LendingError::InvalidEmodeGroup)?;
+        let params = EmodeGroup::from_le_bytes(bytes.try_into().map_err(|_| LendingError::InvalidEmodeGroup)?);
+        Ok(Emode { group, params })
+    }
+
+    /// Stores group `group` (1..=8).
+    pub fn set_emode_group(&mut self, group: u8, params: &EmodeGroup) -> std::result::Result<(), LendingError> {
+        if !(1..=MAX_EMODE_GROUPS as u8).contains(&group) {
+            return Err(LendingError::InvalidEmodeGroup);
+        }
+        let start = (group as usize - 1) * EMODE_GROUP_BYTES;
+        self.emode_groups[start..start + EMODE_GROUP_BYTES].copy_from_slice(&params.to_le_bytes());
+        Ok(())
+    }
+
+    /// The obligation's e-mode as its last refresh read it is the market's now
+    /// (`EmodeGroupChangedSinceRefresh` otherwise: `set_emode_group` ran in between).
+    pub fn check_emode_current(&self, emode: &Emode) -> std::result::Result<(), LendingError> {
+        if emode.group != 0 && self.emode(emode.group)?.params != emode.params {
+            return Err(LendingError::EmodeGroupChangedSinceRefresh);
+        }
+        Ok(())
+    }
+
+    /// Group `group` (1..=8) read in place from the market account's data.
+    pub fn emode_group_in(data: &[u8], group: u8) -> std::result::Result<EmodeGroup, LendingError> {
+        if !(1..=MAX_EMODE_GROUPS as u8).contains(&group) {
+            return Err(LendingError::InvalidEmodeGroup);
+        }
+        let start = EMODE_GROUPS_OFFSET + (group as usize - 1) * EMODE_GROUP_SIZE;
+        let bytes = data.get(start..start + EMODE_GROUP_SIZE).ok_or(LendingError::InvalidMarket)?;
+        Ok(EmodeGroup::from_le_bytes(bytes.try_into().map_err(|_| LendingError::InvalidMarket)?))
+    }
+
     /// The limits for an obligation with these values.
     pub fn liquidation_limits(&self, deposited_value: Wad, borrowed_value: Wad) -> LiquidationLimits {
         let dust = Wad::from_u64(self.dust_value);
@@ -50,5 +103,49 @@ impl LendingMarket {
         let cap_value = (self.liquidation_cap_value > 0 && !full_liquidation)
             .then(|| Wad::from_u64(self.liquidation_cap_value));
         LiquidationLimits { cap_value, full_liquidation }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_read_in_place_is_the_stored_one() {
+        let mut market = LendingMarket {
+            version: 2,
+            authority_bump: 255,
+            paused: true,
+            owner: Pubkey::new_from_array([1; 32]),
+            authority: Pubkey::new_from_array([2; 32]),
+            quote_currency: [3; 32],
+            oracle_program: Pubkey::new_from_array([4; 32]),
+            liquidation_cap_value: u64::MAX,
+            dust_value: 7,
+            liquidation_protocol_share_bps: 9_999,
+            emode_groups: [0; MAX_EMODE_GROUPS * EMODE_GROUP_BYTES],
+            reserved: [0xff; 46],
+        };
+        let group_of = |g: u16| EmodeGroup {
+            loan_to_value_bps: 9_000 + g,
+            liquidation_threshold_bps: 9_300 + g,
+            liquidation_bonus_bps: 100 + g,
+            max_liquidation_bonus_bps: 500 + g,
+        };
+        for g in 1..=MAX_EMODE_GROUPS as u16 {
+            market.set_emode_group(g as u8, &group_of(g)).unwrap();
+        }
+        assert_eq!(market.set_emode_group(9, &group_of(9)), Err(LendingError::InvalidEmodeGroup));
+        let mut data = Vec::new();
+        anchor_lang::AccountSerialize::try_serialize(&market, &mut data).unwrap();
+        assert_eq!(data.len(), 8 + LendingMarket::INIT_SPACE);
+        for group in 1..=MAX_EMODE_GROUPS as u8 {
+            assert_eq!(LendingMarket::emode_group_in(&data, group), Ok(group_of(group as u16)));
+            assert_eq!(market.emode(group).unwrap().params, group_of(group as u16));
+        }
+        assert_eq!(LendingMarket::emode_group_in(&data, 0), Err(LendingError::InvalidEmodeGroup));
+        assert_eq!(LendingMarket::emode_group_in(&data, 9), Err(LendingError::InvalidEmodeGroup));
+        assert_eq!(market.emode(9), Err(LendingError::InvalidEmodeGroup));
+        assert_eq!(market.emode(0), Ok(Emode::NONE));
     }
 }

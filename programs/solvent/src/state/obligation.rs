@@ -1,4 +1,4 @@
-use super::{weighted, Health, HealthKind, Reserve, ReserveConfig, Side, StoredWad};
+use super::{weighted, Emode, EmodeGroup, Health, HealthKind, Reserve, ReserveConfig, Side, StoredWad};
 use crate::errors::{overflow, LendingError};
 use crate::math::{Rounding, Wad};
 use anchor_lang::prelude::*;
@@ -76,8 +76,14 @@ pub struct Obligation {
     /// collateral (isolated) or debt (siloed).
     pub tier_flags: u8,
     pub padding2: [u8; 7],
-    /// Room for follow-up fields (e-mode group).
-    pub reserved: [u8; 160],
+    /// The e-mode group the owner opted into (`set_obligation_emode`; 0: none).
+    pub emode_group: u8,
+    pub padding3: [u8; 7],
+    /// The group's parameters as the last refresh read them from the market (what the cached
+    /// values were weighted with).
+    pub emode_params: EmodeGroup,
+    /// Room for follow-up fields.
+    pub reserved: [u8; 144],
 }
 
 type ObligationResult<T> = std::result::Result<T, LendingError>;
@@ -107,6 +113,8 @@ pub struct ObligationValues {
     sums: [Health; 3],
     /// A position's reserve has its price circuit breaker tripped.
     pub uses_halted_price: bool,
+    /// The e-mode the positions are weighted in (`Emode::risk_params`).
+    pub emode: Emode,
 }
 
 impl ObligationValues {
@@ -117,13 +125,25 @@ impl ObligationValues {
 
     /// Values with the given sums (for tests and off-chain what-ifs).
     pub fn with_health(deposited_value: Wad, borrowed_value: Wad, initial: Health, maintenance: Health, payout: Health) -> ObligationValues {
-        ObligationValues { deposited_value, borrowed_value, sums: [initial, maintenance, payout], uses_halted_price: false }
+        ObligationValues { deposited_value, borrowed_value, sums: [initial, maintenance, payout], uses_halted_price: false, emode: Emode::NONE }
+    }
+
+    /// Empty values weighted in `emode`.
+    pub fn in_emode(emode: Emode) -> ObligationValues {
+        ObligationValues { emode, ..Default::default() }
+    }
+
+    /// What a position in a reserve with `config` is weighted with.
+    #[inline(always)]
+    pub fn risk_params(&self, config: &ReserveConfig) -> super::RiskParams {
+        self.emode.risk_params(config)
     }
 
     #[inline(always)]
     fn add_for(&mut self, kinds: &[HealthKind], side: Side, value: Wad, config: &ReserveConfig) -> ObligationResult<()> {
+        let params = self.risk_params(config);
         for &kind in kinds {
-            self.sums[kind as usize].add(side, weighted(value, config, kind, side)?)?;
+            self.sums[kind as usize].add(side, weighted(value, &params, kind, side)?)?;
         }
         Ok(())
     }
@@ -138,8 +158,9 @@ impl ObligationValues {
     /// Removes one collateral position's contribution, computed exactly as `add_collateral` did.
     pub fn remove_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
         self.deposited_value = overflow(self.deposited_value.checked_sub(value))?;
+        let params = self.risk_params(&reserve.config);
         for kind in HealthKind::ALL {
-            self.sums[kind as usize].remove(Side::Asset, weighted(value, &reserve.config, kind, Side::Asset)?)?;
+            self.sums[kind as usize].remove(Side::Asset, weighted(value, &params, kind, Side::Asset)?)?;
         }
         Ok(())
     }
@@ -153,10 +174,11 @@ impl ObligationValues {
     /// Replaces one debt's contribution (`old` as `add_debt` added it) with `new`.
     pub fn replace_debt(&mut self, old: Wad, new: Wad, reserve: &Reserve) -> ObligationResult<()> {
         self.borrowed_value = overflow(self.borrowed_value.checked_sub(old).and_then(|v| v.checked_add(new)))?;
+        let params = self.risk_params(&reserve.config);
         for kind in HealthKind::ALL {
             let health = &mut self.sums[kind as usize];
-            health.remove(Side::Liability, weighted(old, &reserve.config, kind, Side::Liability)?)?;
-            health.add(Side::Liability, weighted(new, &reserve.config, kind, Side::Liability)?)?;
+            health.remove(Side::Liability, weighted(old, &params, kind, Side::Liability)?)?;
+            health.add(Side::Liability, weighted(new, &params, kind, Side::Liability)?)?;
         }
         Ok(())
     }
@@ -196,8 +218,9 @@ impl ObligationValues {
     /// refresh can make a position's value a hair larger than what was added, and saturating
     /// can only understate the collateral.
     pub fn take_liquidation_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
+        let params = self.risk_params(&reserve.config);
         for kind in HealthKind::LIQUIDATION {
-            self.sums[kind as usize].take(Side::Asset, weighted(value, &reserve.config, kind, Side::Asset)?);
+            self.sums[kind as usize].take(Side::Asset, weighted(value, &params, kind, Side::Asset)?);
         }
         Ok(())
     }
@@ -214,8 +237,9 @@ impl ObligationValues {
     /// weighted down (so never more than was added), saturating at zero (only a stale cache
     /// could hold less).
     pub fn take_liquidation_debt(&mut self, value: Wad, config: &ReserveConfig) -> ObligationResult<()> {
+        let params = self.risk_params(config);
         for kind in HealthKind::LIQUIDATION {
-            let bps = super::weights(config, kind).liability_bps;
+            let bps = super::weights(&params, kind).liability_bps;
             let weighted = if bps as u128 == crate::math::BPS_DENOMINATOR { value } else { overflow(value.mul_bps(bps as u64, Rounding::Down))? };
             self.sums[kind as usize].take(Side::Liability, weighted);
         }
@@ -309,7 +333,14 @@ impl Obligation {
             Health { assets: self.liquidation_deposited_value_wad.get(), liabilities: self.payout_borrowed_value_wad.get() },
         );
         values.uses_halted_price = self.uses_halted_price != 0;
+        values.emode = self.emode();
         values
+    }
+
+    /// The e-mode the positions are valued in: the group opted into, with its parameters as
+    /// the last refresh read them.
+    pub fn emode(&self) -> Emode {
+        Emode { group: self.emode_group, params: self.emode_params }
     }
 
     pub fn set_values(&mut self, values: &ObligationValues) {
@@ -350,7 +381,8 @@ impl Obligation {
     /// Revalues every position with its reserve (already refreshed): `reserve_at(i, key)` gives
     /// the reserve of position `i` (deposits first, then borrows), which must be `key`.
     /// refresh_obligation and off-chain readers (the keeper, the leverage builder) share this,
-    /// so all see one health.
+    /// so all see one health. Positions are weighted in the obligation's e-mode: the caller
+    /// first stores the group's current parameters (`emode_params`, from the market).
     pub fn revalue<R, E>(
         &mut self,
         mut reserve_at: impl FnMut(usize, &Pubkey) -> std::result::Result<R, E>,
@@ -360,7 +392,7 @@ impl Obligation {
         E: From<LendingError>,
     {
         let (deposit_count, borrow_count) = (self.deposit_count(), self.borrow_count());
-        let mut values = ObligationValues::default();
+        let mut values = ObligationValues::in_emode(self.emode());
         // The tier follows the positions' reserves as they are flagged now.
         let mut tier = 0;
         for index in 0..deposit_count {
@@ -489,6 +521,7 @@ impl Obligation {
     }
 
     /// The collateral tier rule, before collateral of `reserve` (with `config`) is added:
+    /// a new position in an active e-mode group only of a member (`NotInEmodeGroup`);
     /// isolated collateral is held alone (`IsolatedCollateralMixed`), and not added to an
     /// obligation already owing debt. The first collateral sets the obligation's tier, and every
     /// refresh sets it again from the positions' reserves (so a flag set on a reserve later
@@ -497,6 +530,7 @@ impl Obligation {
         if self.find_deposit(reserve).is_some() {
             return Ok(());
         }
+        self.check_emode_member(config)?;
         if self.deposit_count() > 0 {
             if config.is_isolated_collateral() || self.is_isolated() {
                 return Err(LendingError::IsolatedCollateralMixed);
@@ -513,8 +547,9 @@ impl Obligation {
     }
 
     /// The debt tier rules, before debt of `reserve` (with `config`) is added: against isolated
-    /// collateral only reserves borrowable in isolation (`NotBorrowableInIsolation`); siloed
-    /// debt is owed alone (`SiloedDebtMixed`). The first debt sets the obligation's tier.
+    /// collateral only reserves borrowable in isolation (`NotBorrowableInIsolation`); a new
+    /// debt in an active e-mode group only of a member (`NotInEmodeGroup`); siloed debt is owed
+    /// alone (`SiloedDebtMixed`). The first debt sets the obligation's tier.
     pub fn check_debt_tier(&mut self, reserve: &Pubkey, config: &ReserveConfig) -> ObligationResult<()> {
         if self.is_isolated() && !config.is_borrowable_in_isolation() {
             return Err(LendingError::NotBorrowableInIsolation);
@@ -522,6 +557,7 @@ impl Obligation {
         if self.find_borrow(reserve).is_some() {
             return Ok(());
         }
+        self.check_emode_member(config)?;
         if self.borrow_count() > 0 {
             if config.is_siloed_debt() || self.is_siloed() {
                 return Err(LendingError::SiloedDebtMixed);
@@ -529,6 +565,16 @@ impl Obligation {
             return Ok(());
         }
         self.set_tier(TIER_SILOED_DEBT, config.is_siloed_debt());
+        Ok(())
+    }
+
+    /// The e-mode rule, before a new position in a reserve with `config` is opened: in an
+    /// active group, only the group's members (`NotInEmodeGroup`).
+    pub fn check_emode_member(&self, config: &ReserveConfig) -> ObligationResult<()> {
+        let emode = self.emode();
+        if emode.is_active() && !config.is_in_emode_group(emode.group) {
+            return Err(LendingError::NotInEmodeGroup);
+        }
         Ok(())
     }
 

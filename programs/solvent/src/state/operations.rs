@@ -2,7 +2,7 @@
 //! handlers run them after their account and freshness checks; off-chain queries
 //! (`solvent-client`'s `max_borrow` / `max_withdraw`) run the very same code on copies, so a
 //! quoted maximum and the instruction cannot disagree by a base unit.
-use super::{weighted, HealthKind, Obligation, Reserve, Side};
+use super::{weighted, Emode, HealthKind, Obligation, ObligationValues, Reserve, Side};
 use crate::errors::LendingError;
 use crate::math::Wad;
 use anchor_lang::prelude::Pubkey;
@@ -35,7 +35,8 @@ pub fn borrow(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: &
     let initial = values.health(HealthKind::Initial);
     // The position's part of the borrowing-power debt, before and after: weighted by the
     // borrow weight, as refresh_obligation added it.
-    let weighed = |value| weighted(value, &reserve.config, HealthKind::Initial, Side::Liability);
+    let params = values.risk_params(&reserve.config);
+    let weighed = |value| weighted(value, &params, HealthKind::Initial, Side::Liability);
     let (old_weighted, new_weighted) = (weighed(position.market_value_wad.get())?, weighed(position_value)?);
     let borrowed = initial.liabilities.checked_sub(old_weighted).and_then(|v| v.checked_add(new_weighted));
     if !borrowed.is_some_and(|b| b <= initial.assets) {
@@ -111,4 +112,40 @@ pub fn withdraw(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key:
     }
     obligation.withdraw_shares(index, shares)?;
     Ok(Withdrawal { shares, amount })
+}
+
+/// Moves `obligation` (refreshed in this slot) into the e-mode group of `emode` (`Emode::NONE`:
+/// out of any group), revaluing its positions with `reserve_at` (as `Obligation::revalue`; the
+/// reserves as the refresh saw them). A group must be enabled (`InvalidEmodeGroup`) and hold
+/// every position's reserve (`NotInEmodeGroup`). With debt, the obligation must be within its
+/// borrowing power under the new weights (`EmodeChangeUnhealthy`): in particular it leaves a
+/// group only while healthy under the assets' own weights. Returns the new values, stored.
+pub fn set_emode<R, E>(
+    obligation: &mut Obligation,
+    emode: Emode,
+    now: i64,
+    slot: u64,
+    mut reserve_at: impl FnMut(usize, &Pubkey) -> std::result::Result<R, E>,
+) -> std::result::Result<ObligationValues, E>
+where
+    R: core::ops::Deref<Target = Reserve>,
+    E: From<LendingError>,
+{
+    if emode.group != 0 && !emode.is_active() {
+        return Err(LendingError::InvalidEmodeGroup.into());
+    }
+    obligation.emode_group = emode.group;
+    obligation.emode_params = emode.params;
+    let values = obligation.revalue(|index, key| -> std::result::Result<R, E> {
+        let reserve = reserve_at(index, key)?;
+        if emode.is_active() && !reserve.config.is_in_emode_group(emode.group) {
+            return Err(LendingError::NotInEmodeGroup.into());
+        }
+        Ok(reserve)
+    })?;
+    if obligation.has_borrows() && !values.within_borrowing_power() {
+        return Err(LendingError::EmodeChangeUnhealthy.into());
+    }
+    obligation.finish_refresh(&values, now, slot);
+    Ok(values)
 }

@@ -80,7 +80,10 @@ pub struct ReserveConfig {
     /// more collateral; not for what a liquidation pays out (`Payout`). 0: 100% (unset); else
     /// from 100% to `MAX_BORROW_WEIGHT_BPS`.
     pub borrow_weight_bps: u16,
-    pub config_padding: [u8; 2],
+    /// E-mode groups the reserve belongs to: bit `g - 1` for group `g` (see `state::emode`).
+    /// 0: none.
+    pub emode_groups: u8,
+    pub config_padding: u8,
     /// Cap on total liquidity (available + borrowed), in base units.
     pub deposit_limit: u64,
     /// Cap on total borrowed, in base units.
@@ -233,6 +236,23 @@ impl ReserveConfig {
 
     pub fn is_siloed_debt(&self) -> bool {
         self.risk_flags & RISK_FLAG_SILOED_DEBT != 0
+    }
+
+    /// A member of e-mode group `group` (1..=8).
+    pub fn is_in_emode_group(&self, group: u8) -> bool {
+        (1..=super::MAX_EMODE_GROUPS as u8).contains(&group) && self.emode_groups & (1 << (group - 1)) != 0
+    }
+
+    /// The reserve's own margin parameters (outside any e-mode group).
+    pub fn risk_params(&self) -> super::RiskParams {
+        super::RiskParams {
+            loan_to_value_bps: self.loan_to_value_bps,
+            liquidation_threshold_bps: self.liquidation_threshold_bps,
+            borrow_weight_bps: self.effective_borrow_weight_bps(),
+            liquidation_bonus_bps: self.liquidation_bonus_bps,
+            max_liquidation_bonus_bps: self.max_liquidation_bonus_bps,
+            liquidation_bonus_ramp_secs: self.liquidation_bonus_ramp_secs,
+        }
     }
 
     /// The borrow weight in bps, 100% when unset.
