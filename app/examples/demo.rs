@@ -264,13 +264,11 @@ async fn margin_tiers(h: &mut Harness, m: &StandardMarket) {
 /// E-mode: a SOL group (SOL and a liquid staking token, 90% LTV) lifts the leverage of an
 /// LST-against-SOL position from the assets' own 3.75x cap to 9x.
 async fn emode_leverage(h: &mut Harness, m: &StandardMarket) {
-    use solvent::state::{EmodeGroup, ReserveConfig};
+    use solvent::state::EmodeGroup;
     let group = EmodeGroup { loan_to_value_bps: 9_000, liquidation_threshold_bps: 9_300, liquidation_bonus_bps: 100, max_liquidation_bonus_bps: 300 };
     println!("E-mode: group 1 holds SOL and JitoSOL-like LST ($165, own LTV 75%) at 90% LTV, liquidation at 93%, bonus 1-3%.");
-    let (lst, _) = h.init_reserve(&m.market, &m.owner, 9, 165_000_000, -6, ReserveConfig { emode_groups: 1, ..sol_config() }).await;
-    let owner = m.owner.pubkey();
-    let sol_config = ReserveConfig { emode_groups: 1, ..h.reserve(&m.sol.reserve).await.config };
-    h.must_send(&[update_config_ix(&m.market, &owner, &m.sol, sol_config), set_emode_group_ix(&m.market, &owner, 1, group)], &[&m.owner]).await;
+    let (lst, _) = h.init_reserve(&m.market, &m.owner, 9, 165_000_000, -6, sol_config()).await;
+    h.emode_group_of(&m.market, &m.owner, 1, group, &[&m.sol, &lst]).await;
     // A SOL lender, and hank with 10 LST.
     let supplier = h.new_user(&m.market, &m.sol, &m.usdc).await;
     h.mint_to(&m.sol.mint, &supplier.sol_account, 1_000 * SOL).await;

@@ -11,7 +11,7 @@
 //! prediction is what the program books, to the base unit.
 use solvent::math::{Rounding, Wad, BPS_DENOMINATOR};
 use solvent::oracle::{read_price, CheckedPrice, OraclePrice};
-use solvent::state::{Emode, Obligation, ObligationValues, Reserve, RiskParams};
+use solvent::state::{Emode, LendingMarket, Obligation, ObligationValues, Reserve, RiskParams};
 pub use solvent_client::format_amount;
 use solvent_client::{
     first_true, borrow_ix, deposit_ix, flash_borrow_ix, flash_repay_ix, obligation_reserves, refresh_obligation_ix, refresh_reserve_ix, repay_ix,
@@ -209,8 +209,6 @@ pub struct LeveragePlan {
 /// unix time (interest is accrued to it exactly as the program will).
 pub struct LeverageContext {
     pub market: MarketKeys,
-    /// The obligation's e-mode group with the market's current parameters for it.
-    pub emode: Emode,
     pub collateral: Side,
     pub debt: Side,
     pub obligation_key: Pubkey,
@@ -228,7 +226,7 @@ impl LeverageContext {
     /// as refresh_reserve would. Refuses obligations holding other reserves.
     pub fn new(
         market: MarketKeys,
-        emode: Emode,
+        market_state: &LendingMarket,
         mut collateral: Side,
         mut debt: Side,
         obligation_key: Pubkey,
@@ -251,11 +249,14 @@ impl LeverageContext {
             obligation.borrows[slot].accrue_interest(index).map_err(|_| LeverageError::Unworkable("debt accrual"))?;
         }
         let owner = obligation.owner;
-        if emode.group != obligation.emode_group {
-            return Err(LeverageError::Unworkable("the e-mode given is not the obligation's group"));
-        }
-        obligation.emode_params = emode.params;
-        Ok(LeverageContext { market, emode, collateral, debt, obligation_key, obligation, owner: owner_key(&owner), now })
+        // The obligation's e-mode group as the market holds it now, as the refresh will read it.
+        obligation.take_emode_params(market_state).map_err(|_| LeverageError::Unworkable("the obligation's e-mode group"))?;
+        Ok(LeverageContext { market, collateral, debt, obligation_key, obligation, owner: owner_key(&owner), now })
+    }
+
+    /// The obligation's e-mode group, with the market's current parameters for it.
+    fn emode(&self) -> Emode {
+        self.obligation.emode()
     }
 
     fn collateral_shares(&self) -> u64 {
@@ -268,7 +269,7 @@ impl LeverageContext {
 
     /// The position now, valued as a refresh in this slot would.
     pub fn current(&self) -> PositionSummary {
-        summarize(self.emode, &self.collateral, &self.debt, self.collateral_shares(), self.debt())
+        summarize(self.emode(), &self.collateral, &self.debt, self.collateral_shares(), self.debt())
     }
 
     /// Opens or changes the position to `target_leverage_bps`, adding `own_collateral` of the
@@ -278,7 +279,7 @@ impl LeverageContext {
             return Err(LeverageError::TargetBelowOne);
         }
         let loan_to_value_bps =
-            effective_loan_to_value_bps(&self.emode.risk_params(&self.collateral.state.config), &self.emode.risk_params(&self.debt.state.config));
+            effective_loan_to_value_bps(&self.emode().risk_params(&self.collateral.state.config), &self.emode().risk_params(&self.debt.state.config));
         let maximum_bps = max_leverage_bps(loan_to_value_bps);
         if target_leverage_bps > maximum_bps {
             return Err(LeverageError::TargetTooHigh { requested_bps: target_leverage_bps, maximum_bps, loan_to_value_bps });
@@ -346,7 +347,7 @@ impl LeverageContext {
         let reserves_after_deposit = obligation_reserves(&obligation);
 
         let after_collateral = Side { state: collateral_state, ..collateral.clone() };
-        let after = summarize(self.emode, &after_collateral, debt, self.collateral_shares() + shares, unworkable(self.debt().checked_add(Wad::from_u64(borrow_amount)), "debt")?);
+        let after = summarize(self.emode(), &after_collateral, debt, self.collateral_shares() + shares, unworkable(self.debt().checked_add(Wad::from_u64(borrow_amount)), "debt")?);
         if !after.values.within_borrowing_power() {
             return Err(LeverageError::Unworkable("the borrow would exceed the allowed borrow value"));
         }
@@ -399,7 +400,7 @@ impl LeverageContext {
         let swap_out = swap.quote(collateral, debt, swap_in);
         let debt_after = if close { Wad::ZERO } else { unworkable(self.debt().checked_sub(Wad::from_u64(repay_amount)), "repay above debt")? };
         let after_collateral = Side { state: collateral_state, ..collateral.clone() };
-        let after = summarize(self.emode, &after_collateral, debt, held_shares - withdraw_shares, debt_after);
+        let after = summarize(self.emode(), &after_collateral, debt, held_shares - withdraw_shares, debt_after);
         if !after.values.within_borrowing_power() {
             return Err(LeverageError::Unworkable("the withdrawal would exceed the allowed borrow value"));
         }
@@ -579,10 +580,8 @@ pub async fn context_from_chain(
     let debt = side_from_chain(chain, debt.0, debt.1).await?;
     let obligation = chain.obligation(obligation_key).await.map_err(|e| LeverageError::Chain(e.to_string()))?;
     let (_, now) = chain.clock().await.map_err(|e| LeverageError::Chain(e.to_string()))?;
-    // The group's parameters as the program's refresh will read them from the market now.
     let market_state = chain.market(&market.market).await.map_err(|e| LeverageError::Chain(e.to_string()))?;
-    let emode = market_state.emode(obligation.emode_group).map_err(|_| LeverageError::Unworkable("the obligation's e-mode group"))?;
-    LeverageContext::new(market.clone(), emode, collateral, debt, *obligation_key, obligation, now)
+    LeverageContext::new(market.clone(), &market_state, collateral, debt, *obligation_key, obligation, now)
 }
 
 #[cfg(test)]

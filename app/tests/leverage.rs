@@ -186,14 +186,13 @@ async fn targets_above_the_maximum_are_refused_with_the_maximum() {
 /// the builder did.
 #[tokio::test]
 async fn emode_lifts_a_sol_lst_pair_to_nine_x() {
-    use solvent::state::{EmodeGroup, ReserveConfig};
+    use solvent::state::EmodeGroup;
     let mut h = Harness::start().await;
     let m = h.standard_market().await;
     let owner = m.owner.insecure_clone();
-    let (lst, _) = h.init_reserve(&m.market, &owner, 9, 165_000_000, -6, ReserveConfig { emode_groups: 1, ..default_config() }).await;
-    h.must_send(&[update_config_ix(&m.market, &owner.pubkey(), &m.sol, ReserveConfig { emode_groups: 1, ..sol_config() })], &[&owner]).await;
+    let (lst, _) = h.init_reserve(&m.market, &owner, 9, 165_000_000, -6, default_config()).await;
     let group = EmodeGroup { loan_to_value_bps: 9_000, liquidation_threshold_bps: 9_300, liquidation_bonus_bps: 100, max_liquidation_bonus_bps: 300 };
-    h.must_send(&[set_emode_group_ix(&m.market, &owner.pubkey(), 1, group)], &[&owner]).await;
+    h.emode_group_of(&m.market, &owner, 1, group, &[&m.sol, &lst]).await;
     // The lender supplies SOL; the trader holds 10 LST.
     h.mint_to(&m.sol.mint, &m.lender.sol_account, 1_000 * SOL).await;
     let lender = m.lender.keypair.insecure_clone();
@@ -214,7 +213,13 @@ async fn emode_lifts_a_sol_lst_pair_to_nine_x() {
     let ixs = h.with_refresh(&trader.obligation, &[&m.sol, &lst], enter).await;
     h.must_send(&ixs, &[&trader.keypair]).await;
     let plan = context(&mut h, &m, &lst, &trader, trader_lst).await.adjust(10 * SOL, 90_000, &swap).unwrap();
-    describe("open 9x in e-mode", &plan);
+    println!(
+        "open 9x in e-mode: flash {} SOL (fee {}), swap to {} LST, leverage {:.3}x",
+        format_amount(plan.flash_amount as i128, 9),
+        format_amount(plan.flash_fee as i128, 9),
+        format_amount(plan.swap_out as i128, 9),
+        plan.after.leverage_bps as f64 / 10_000.0
+    );
     assert!((89_900..=90_000).contains(&plan.after.leverage_bps), "leverage {}", plan.after.leverage_bps);
     let measured = h.measure(&plan.instructions, &[&trader.keypair, &maker]).await;
     println!("open 9x in e-mode: {} CU, {} accounts, {} bytes", measured.compute_units, measured.accounts, measured.bytes);

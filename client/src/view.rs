@@ -96,8 +96,7 @@ impl MarketView {
     /// accrued, the auction clock tracked), with its values.
     pub fn refresh_obligation(&self, obligation: &Obligation) -> Result<(Obligation, ObligationValues), LendingError> {
         let mut state = *obligation;
-        // The group's parameters now, as refresh_obligation reads them from the market.
-        state.emode_params = self.state.emode(state.emode_group)?.params;
+        state.take_emode_params(&self.state)?;
         let values = state.revalue(|_, reserve| -> Result<&Reserve, LendingError> { self.reserve(&from_anchor(reserve))?.usable() })?;
         state.finish_refresh(&values, self.now, self.slot);
         Ok((state, values))

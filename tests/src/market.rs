@@ -209,15 +209,22 @@ impl Harness {
         LoadedObligation { owner, market, collateral, debts, borrower, obligation, collateral_accounts, debt_accounts }
     }
 
+    /// Sets e-mode group `group` of `market` to `params` and makes each of `members` a member
+    /// (its current config with the group's bit added).
+    pub async fn emode_group_of(&mut self, market: &TestMarket, owner: &Keypair, group: u8, params: solvent::state::EmodeGroup, members: &[&TestReserve]) {
+        self.must_send(&[set_emode_group_ix(market, &owner.pubkey(), group, params)], &[owner]).await;
+        for reserve in members {
+            let current = self.reserve(&reserve.reserve).await.config;
+            let config = solvent::state::ReserveConfig { emode_groups: current.emode_groups | 1 << (group - 1), ..current };
+            self.must_send(&[update_config_ix(market, &owner.pubkey(), reserve, config)], &[owner]).await;
+        }
+    }
+
     /// Puts every reserve of `loaded` in e-mode group 1 with `group`'s parameters and moves the
     /// obligation into the group (the benchmark's and the worst case's tiers-in-use variant).
     pub async fn put_in_emode(&mut self, loaded: &LoadedObligation, group: solvent::state::EmodeGroup) {
-        let owner = loaded.owner.insecure_clone();
-        self.must_send(&[set_emode_group_ix(&loaded.market, &owner.pubkey(), 1, group)], &[&owner]).await;
-        for reserve in loaded.collateral.iter().chain(&loaded.debts) {
-            let config = solvent::state::ReserveConfig { emode_groups: 1, ..self.reserve(&reserve.reserve).await.config };
-            self.must_send(&[update_config_ix(&loaded.market, &owner.pubkey(), reserve, config)], &[&owner]).await;
-        }
+        let members: Vec<&TestReserve> = loaded.collateral.iter().chain(&loaded.debts).collect();
+        self.emode_group_of(&loaded.market, &loaded.owner, 1, group, &members).await;
         self.refresh_separately(&loaded.obligation, &loaded.collateral, &loaded.debts).await;
         let state = self.obligation(&loaded.obligation).await;
         let enter = set_obligation_emode_ix(&loaded.market, &loaded.obligation, &loaded.borrower.pubkey(), 1);

@@ -21,14 +21,20 @@ fn write_price(h: &mut Harness, oracle: &Pubkey, spot: i64, conf: u64, ema: i64,
     h.set_account(oracle, &PYTH_PROGRAM_ID, data);
 }
 
+/// A liquidation bonus of at most `bonus_cap` and, 60% of the time, an auction maximum from it
+/// to `max_cap` (else 0), both within `(1 + bonus) × threshold <= 100%`.
+fn random_bonuses(rng: &mut Rng, threshold: u64, bonus_cap: u64, max_cap: u64) -> (u64, u64) {
+    let bonus_ceiling = 100_000_000 / threshold - 10_000;
+    let bonus = rng.range(0, bonus_ceiling.min(bonus_cap));
+    let max_bonus = if rng.chance(0.6) { rng.range(bonus, bonus_ceiling.min(max_cap)) } else { 0 };
+    (bonus, max_bonus)
+}
+
 /// A random config `validate()` accepts for a collateral reserve.
 fn random_collateral_config(rng: &mut Rng) -> ReserveConfig {
     let threshold = rng.range(5_000, 9_500);
     let ltv = rng.range(threshold.saturating_sub(2_500).max(1_000), threshold - 50);
-    // (1 + bonus) × threshold <= 100%.
-    let bonus_ceiling = 100_000_000 / threshold - 10_000;
-    let bonus = rng.range(0, bonus_ceiling.min(1_500));
-    let max_bonus = if rng.chance(0.6) { rng.range(bonus, bonus_ceiling.min(2_500)) } else { 0 };
+    let (bonus, max_bonus) = random_bonuses(rng, threshold, 1_500, 2_500);
     ReserveConfig {
         loan_to_value_bps: ltv as u16,
         liquidation_threshold_bps: threshold as u16,
@@ -46,9 +52,7 @@ fn random_collateral_config(rng: &mut Rng) -> ReserveConfig {
 fn random_emode_group(rng: &mut Rng) -> EmodeGroup {
     let threshold = rng.range(8_000, 9_700);
     let ltv = rng.range(threshold - 1_500, threshold - 50);
-    let bonus_ceiling = 100_000_000 / threshold - 10_000;
-    let bonus = rng.range(0, bonus_ceiling.min(800));
-    let max_bonus = if rng.chance(0.6) { rng.range(bonus, bonus_ceiling.min(1_500)) } else { 0 };
+    let (bonus, max_bonus) = random_bonuses(rng, threshold, 800, 1_500);
     EmodeGroup {
         loan_to_value_bps: ltv as u16,
         liquidation_threshold_bps: threshold as u16,

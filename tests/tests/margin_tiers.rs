@@ -300,11 +300,10 @@ impl Emoded {
     async fn new() -> Emoded {
         let mut s = Tiered::new().await;
         let owner = s.m.owner.insecure_clone();
-        let lst_config = ReserveConfig { emode_groups: 1, max_liquidation_bonus_bps: 0, ..default_config() };
+        let lst_config = ReserveConfig { max_liquidation_bonus_bps: 0, ..default_config() };
         let (lst, _) = s.h.init_reserve(&s.m.market, &owner, 9, 165_000_000, -6, lst_config).await;
         let sol = s.m.sol.clone();
-        s.h.must_send(&[update_config_ix(&s.m.market, &owner.pubkey(), &sol, ReserveConfig { emode_groups: 1, ..sol_config() })], &[&owner]).await;
-        s.h.must_send(&[set_emode_group_ix(&s.m.market, &owner.pubkey(), 1, SOL_GROUP)], &[&owner]).await;
+        s.h.emode_group_of(&s.m.market, &owner, 1, SOL_GROUP, &[&sol, &lst]).await;
         // The lender makes the reserve's first deposit (which leaves DEAD_SHARES to nobody), so
         // a trader's tokens are worth exactly their price.
         let lender = s.m.lender.clone_user();

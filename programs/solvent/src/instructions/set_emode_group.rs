@@ -1,6 +1,6 @@
 use crate::errors::LendingError;
 use crate::events::EmodeGroupSet;
-use crate::state::{EmodeGroup, LendingMarket, MAX_EMODE_GROUPS};
+use crate::state::{EmodeGroup, LendingMarket};
 use anchor_lang::prelude::*;
 
 #[derive(Accounts)]
@@ -10,13 +10,11 @@ pub struct SetEmodeGroup<'info> {
     pub owner: Signer<'info>,
 }
 
-/// Sets e-mode group `group` (1..=8) to `params` (validated by `EmodeGroup::validate`; all zero
-/// disables it). Obligations in the group are valued with the new parameters from their next
+/// Sets e-mode group `group` (1..=8) to `params` (`LendingMarket::set_emode_group`: the group
+/// number, then `EmodeGroup::validate`; all zero disables it). Obligations in the group are valued with the new parameters from their next
 /// refresh; one refreshed before the change must refresh again before it borrows, withdraws or
 /// is liquidated (`EmodeGroupChangedSinceRefresh`).
 pub fn handler(ctx: Context<SetEmodeGroup>, group: u8, params: EmodeGroup) -> Result<()> {
-    require!((1..=MAX_EMODE_GROUPS as u8).contains(&group), LendingError::InvalidEmodeGroup);
-    params.validate()?;
     let market = &mut ctx.accounts.lending_market;
     market.set_emode_group(group, &params)?;
     emit!(EmodeGroupSet {

@@ -43,7 +43,17 @@ pub struct LendingMarket {
 /// Byte offset of `LendingMarket::emode_groups` in the account (Borsh packs the fields in
 /// order without padding; the discriminator first). refresh_obligation reads one group in place.
 pub const EMODE_GROUPS_OFFSET: usize = 8 + 1 + 1 + 1 + 32 + 32 + 32 + 32 + 8 + 8 + 2;
-const EMODE_GROUP_SIZE: usize = EMODE_GROUP_BYTES;
+
+/// Where group `group` (1..=8, `InvalidEmodeGroup` otherwise) lies in `emode_groups`.
+fn emode_group_range(group: u8) -> std::result::Result<core::ops::Range<usize>, LendingError> {
+    if !(1..=MAX_EMODE_GROUPS as u8).contains(&group) {
+        return Err(LendingError::InvalidEmodeGroup);
+    }
+    let start = (group as usize - 1) * EMODE_GROUP_BYTES;
+    Ok(start..start + EMODE_GROUP_BYTES)
+}
+
+
 
 /// The market-wide bounds on one liquidation call, as `plan_liquidation` applies them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -61,19 +71,17 @@ impl LendingMarket {
         if group == 0 {
             return Ok(Emode::NONE);
         }
-        let start = (group as usize - 1) * EMODE_GROUP_BYTES;
-        let bytes = self.emode_groups.get(start..start + EMODE_GROUP_BYTES).ok_or(LendingError::InvalidEmodeGroup)?;
+        let bytes = &self.emode_groups[emode_group_range(group)?];
         let params = EmodeGroup::from_le_bytes(bytes.try_into().map_err(|_| LendingError::InvalidEmodeGroup)?);
         Ok(Emode { group, params })
     }
 
-    /// Stores group `group` (1..=8).
+    /// Stores group `group` (1..=8, `InvalidEmodeGroup` beyond) as `params`, once
+    /// `EmodeGroup::validate` accepts them.
     pub fn set_emode_group(&mut self, group: u8, params: &EmodeGroup) -> std::result::Result<(), LendingError> {
-        if !(1..=MAX_EMODE_GROUPS as u8).contains(&group) {
-            return Err(LendingError::InvalidEmodeGroup);
-        }
-        let start = (group as usize - 1) * EMODE_GROUP_BYTES;
-        self.emode_groups[start..start + EMODE_GROUP_BYTES].copy_from_slice(&params.to_le_bytes());
+        let range = emode_group_range(group)?;
+        params.validate()?;
+        self.emode_groups[range].copy_from_slice(&params.to_le_bytes());
         Ok(())
     }
 
@@ -88,11 +96,8 @@ impl LendingMarket {
 
     /// Group `group` (1..=8) read in place from the market account's data.
     pub fn emode_group_in(data: &[u8], group: u8) -> std::result::Result<EmodeGroup, LendingError> {
-        if !(1..=MAX_EMODE_GROUPS as u8).contains(&group) {
-            return Err(LendingError::InvalidEmodeGroup);
-        }
-        let start = EMODE_GROUPS_OFFSET + (group as usize - 1) * EMODE_GROUP_SIZE;
-        let bytes = data.get(start..start + EMODE_GROUP_SIZE).ok_or(LendingError::InvalidMarket)?;
+        let range = emode_group_range(group)?;
+        let bytes = data.get(EMODE_GROUPS_OFFSET + range.start..EMODE_GROUPS_OFFSET + range.end).ok_or(LendingError::InvalidMarket)?;
         Ok(EmodeGroup::from_le_bytes(bytes.try_into().map_err(|_| LendingError::InvalidMarket)?))
     }
 

@@ -233,19 +233,6 @@ impl ObligationValues {
         }
     }
 
-    /// Takes debt worth `value` at the liquidation debt price off the liquidation kinds,
-    /// weighted down (so never more than was added), saturating at zero (only a stale cache
-    /// could hold less).
-    pub fn take_liquidation_debt(&mut self, value: Wad, config: &ReserveConfig) -> ObligationResult<()> {
-        let params = self.risk_params(config);
-        for kind in HealthKind::LIQUIDATION {
-            let bps = super::weights(&params, kind).liability_bps;
-            let weighted = if bps as u128 == crate::math::BPS_DENOMINATOR { value } else { overflow(value.mul_bps(bps as u64, Rounding::Down))? };
-            self.sums[kind as usize].take(Side::Liability, weighted);
-        }
-        Ok(())
-    }
-
     /// Takes debt off the liquidation kinds with its weighted values given (`by_kind`, for
     /// `Maintenance` then `Payout`), saturating at zero.
     pub fn take_liquidation_debt_weighted(&mut self, by_kind: [Wad; 2]) {
@@ -341,6 +328,13 @@ impl Obligation {
     /// the last refresh read them.
     pub fn emode(&self) -> Emode {
         Emode { group: self.emode_group, params: self.emode_params }
+    }
+
+    /// Takes the group's parameters as `market` holds them now, as refresh_obligation does
+    /// (which reads them in place): for off-chain copies valued like the next refresh.
+    pub fn take_emode_params(&mut self, market: &super::LendingMarket) -> ObligationResult<()> {
+        self.emode_params = market.emode(self.emode_group)?.params;
+        Ok(())
     }
 
     pub fn set_values(&mut self, values: &ObligationValues) {
