@@ -25,12 +25,44 @@ async fn new_slot_at_prices(h: &mut Harness, loaded: &LoadedObligation, collater
     }
 }
 
-async fn measure_size(deposits: usize, borrows: usize, emode: bool) -> Vec<(&'static str, Measurement)> {
+/// Which margin tier the measured obligation uses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tier {
+    Cross,
+    /// In e-mode group 1 (`GROUP`), its debt counted against the group's cap.
+    Emode,
+    /// Its one collateral isolated (a $1,000,000 debt ceiling), the debts borrowable in isolation.
+    Isolated,
+}
+
+/// Flags the obligation's collateral (one reserve) isolated and its debts borrowable in
+/// isolation; the next refresh puts it in isolation, and its next borrow is counted.
+async fn isolate(h: &mut Harness, l: &LoadedObligation) {
+    use solvent::state::{RISK_FLAG_BORROWABLE_IN_ISOLATION, RISK_FLAG_ISOLATED_COLLATERAL};
+    assert_eq!(l.collateral.len(), 1, "isolated collateral is held alone");
+    let owner = l.owner.insecure_clone();
+    let flag = |reserve: &TestReserve, config: solvent::state::ReserveConfig| update_config_ix(&l.market, &owner.pubkey(), reserve, config);
+    let mut ixs = Vec::new();
+    let collateral = h.reserve(&l.collateral[0].reserve).await.config;
+    ixs.push(flag(&l.collateral[0], solvent::state::ReserveConfig { risk_flags: RISK_FLAG_ISOLATED_COLLATERAL, isolation_debt_ceiling_value: 1_000_000, ..collateral }));
+    for debt in &l.debts {
+        let config = h.reserve(&debt.reserve).await.config;
+        ixs.push(flag(debt, solvent::state::ReserveConfig { risk_flags: RISK_FLAG_BORROWABLE_IN_ISOLATION, ..config }));
+    }
+    for ix in ixs {
+        h.must_send(&[ix], &[&owner]).await;
+    }
+}
+
+async fn measure_size(deposits: usize, borrows: usize, tier: Tier) -> Vec<(&'static str, Measurement)> {
     let mut h = Harness::start().await;
     let l = h.loaded_obligation(deposits, borrows).await;
-    if emode {
-        h.put_in_emode(&l, GROUP).await;
+    match tier {
+        Tier::Emode => h.put_in_emode(&l, GROUP).await,
+        Tier::Isolated => isolate(&mut h, &l).await,
+        Tier::Cross => {}
     }
+    let emode = tier == Tier::Emode;
     let borrower = l.borrower.insecure_clone();
     let owner = borrower.pubkey();
     let mut rows = Vec::new();
@@ -75,7 +107,7 @@ async fn measure_size(deposits: usize, borrows: usize, emode: bool) -> Vec<(&'st
     rows.push(("borrow", h.measure(&[ix], &[&borrower]).await));
     let ix = with_position_reserves(withdraw_ix(&l.market, &l.collateral[0], &l.obligation, &owner, &l.collateral_accounts[0], ONE_TOKEN), &state);
     rows.push(("withdraw", h.measure(&[ix], &[&borrower]).await));
-    let ix = repay_ix(&l.debts[0], &l.obligation, &owner, &l.debt_accounts[0], ONE_TOKEN);
+    let ix = with_position_reserves(repay_ix(&l.debts[0], &l.obligation, &owner, &l.debt_accounts[0], ONE_TOKEN), &state);
     rows.push(("repay", h.measure(&[ix], &[&borrower]).await));
     let loan = [
         flash_borrow_ix(&l.market, &l.debts[0], &l.debt_accounts[0], ONE_TOKEN),
@@ -112,14 +144,20 @@ async fn main() {
     let mut results = Vec::new();
     for (deposits, borrows) in SIZES {
         eprintln!("measuring an obligation with {deposits} deposits and {borrows} borrows ...");
-        let mut rows: Vec<(String, Measurement)> = measure_size(deposits, borrows, false).await.into_iter().map(|(n, m)| (n.to_string(), m)).collect();
+        let mut rows: Vec<(String, Measurement)> = measure_size(deposits, borrows, Tier::Cross).await.into_iter().map(|(n, m)| (n.to_string(), m)).collect();
         eprintln!("... and the same in an e-mode group");
         // The instructions whose cost tiers can change, in e-mode.
         let unaffected = ["refresh_reserve", "flash_borrow + flash_repay (one transaction)"];
-        for (name, measured) in measure_size(deposits, borrows, true).await {
+        for (name, measured) in measure_size(deposits, borrows, Tier::Emode).await {
             if !unaffected.contains(&name) {
                 let name = if name.starts_with("set_obligation_emode") { name.to_string() } else { format!("{name}, e-mode") };
                 rows.push((name, measured));
+            }
+        }
+        eprintln!("... and isolated: 1 collateral + {borrows} borrows");
+        for (name, measured) in measure_size(1, borrows, Tier::Isolated).await {
+            if !unaffected.contains(&name) && !name.starts_with("refresh_obligation (") {
+                rows.push((format!("{name}, isolated (1 collateral + N debts)"), measured));
             }
         }
         results.push(rows);

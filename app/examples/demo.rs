@@ -244,7 +244,7 @@ async fn leverage_round_trip(h: &mut Harness, m: &StandardMarket) {
 async fn margin_tiers(h: &mut Harness, m: &StandardMarket) {
     use solvent::state::{ReserveConfig, RISK_FLAG_ISOLATED_COLLATERAL};
     println!("Margin tiers: MEME is listed as isolated collateral (LTV 50%).");
-    let config = ReserveConfig { risk_flags: RISK_FLAG_ISOLATED_COLLATERAL, loan_to_value_bps: 5_000, liquidation_threshold_bps: 6_000, ..sol_config() };
+    let config = ReserveConfig { risk_flags: RISK_FLAG_ISOLATED_COLLATERAL, isolation_debt_ceiling_value: 2_000, loan_to_value_bps: 5_000, liquidation_threshold_bps: 6_000, ..sol_config() };
     let (meme, _) = h.init_reserve(&m.market, &m.owner, 6, 1_000_000, -6, config).await;
     let gina = h.new_user(&m.market, &m.sol, &m.usdc).await;
     let meme_account = h.create_token_account(&meme.mint, &gina.keypair.pubkey()).await;
@@ -258,7 +258,18 @@ async fn margin_tiers(h: &mut Harness, m: &StandardMarket) {
     println!("  adding 1 SOL to the same obligation is refused: {}", refusal(h.send(&[sol_too], &[&gina.keypair]).await));
     let borrow = borrow_ix(&m.market, &m.usdc, &gina.obligation, &owner, &gina.usdc_account, 100 * USDC);
     let ixs = h.with_refresh(&gina.obligation, &[&m.sol, &m.usdc, &meme], borrow).await;
-    println!("  borrowing USDC (not flagged borrowable in isolation here) is refused: {}\n", refusal(h.send(&ixs, &[&gina.keypair]).await));
+    println!("  borrowing USDC (not flagged borrowable in isolation yet) is refused: {}", refusal(h.send(&ixs, &[&gina.keypair]).await));
+    // The operator allows USDC against isolated collateral; MEME's debt ceiling is $2,000.
+    let usdc_in_isolation = ReserveConfig { risk_flags: solvent::state::RISK_FLAG_BORROWABLE_IN_ISOLATION, ..usdc_config() };
+    h.must_send(&[update_config_ix(&m.market, &m.owner.pubkey(), &m.usdc, usdc_in_isolation)], &[&m.owner]).await;
+    let borrow = borrow_ix(&m.market, &m.usdc, &gina.obligation, &owner, &gina.usdc_account, 1_500 * USDC);
+    let ixs = h.with_refresh(&gina.obligation, &[&m.sol, &m.usdc, &meme], borrow).await;
+    h.must_send(&ixs, &[&gina.keypair]).await;
+    let used = h.reserve(&meme.reserve).await.isolated_debt;
+    println!("  USDC flagged borrowable in isolation: gina borrows 1,500 USDC; MEME's isolated debt is now ${:.2} of its $2,000 ceiling", used as f64 / 1e6);
+    let borrow = borrow_ix(&m.market, &m.usdc, &gina.obligation, &owner, &gina.usdc_account, 600 * USDC);
+    let ixs = h.with_refresh(&gina.obligation, &[&m.sol, &m.usdc, &meme], borrow).await;
+    println!("  600 USDC more is refused (within her borrowing power, above the ceiling): {}\n", refusal(h.send(&ixs, &[&gina.keypair]).await));
 }
 
 /// E-mode: a SOL group (SOL and a liquid staking token, 90% LTV) lifts the leverage of an
@@ -266,9 +277,11 @@ async fn margin_tiers(h: &mut Harness, m: &StandardMarket) {
 async fn emode_leverage(h: &mut Harness, m: &StandardMarket) {
     use solvent::state::EmodeGroup;
     let group = EmodeGroup { loan_to_value_bps: 9_000, liquidation_threshold_bps: 9_300, liquidation_bonus_bps: 100, max_liquidation_bonus_bps: 300 };
-    println!("E-mode: group 1 holds SOL and JitoSOL-like LST ($165, own LTV 75%) at 90% LTV, liquidation at 93%, bonus 1-3%.");
+    println!("E-mode: group 1 holds SOL and JitoSOL-like LST ($165, own LTV 75%) at 90% LTV, liquidation at 93%, bonus 1-3%, debt cap $20,000.");
     let (lst, _) = h.init_reserve(&m.market, &m.owner, 9, 165_000_000, -6, sol_config()).await;
     h.emode_group_of(&m.market, &m.owner, 1, group, &[&m.sol, &lst]).await;
+    // The group may owe at most $20,000 in all.
+    h.must_send(&[set_emode_group_ix(&m.market, &m.owner.pubkey(), 1, group, 20_000)], &[&m.owner]).await;
     // A SOL lender, and hank with 10 LST.
     let supplier = h.new_user(&m.market, &m.sol, &m.usdc).await;
     h.mint_to(&m.sol.mint, &supplier.sol_account, 1_000 * SOL).await;
@@ -297,6 +310,8 @@ async fn emode_leverage(h: &mut Harness, m: &StandardMarket) {
         wad_to_f64(after.health_factor().expect("debt")),
         cost.compute_units,
     );
+    let counted = h.account(&emode_group_debt_address(&m.market.market, 1)).await.and_then(|a| decode_emode_group_debt(&a.data)).map(|d| d.debt).unwrap_or(0);
+    println!("  group 1 now counts ${:.2} of debt against its $20,000 cap", counted as f64 / 1e6);
     let leave = set_obligation_emode_ix(&m.market, &hank.obligation, &hank.keypair.pubkey(), 0);
     let ixs = h.with_refresh(&hank.obligation, &[&m.sol, &lst], leave).await;
     let refused = h.send(&ixs, &[&hank.keypair]).await.lending_error().map(|e| format!("{e:?}")).unwrap_or_default();

@@ -14,7 +14,7 @@ use solvent::math::{Rounding, Wad};
 use solvent::state::{Obligation, ObligationValues};
 use solvent_client::{
     best_liquidation, decode_obligation, liquidate_with_shares_ix, redeem_reserve_collateral_ix, short, token_amount, wad_to_f64,
-    write_off_bad_debt_ix, Instruction, Keypair, Pubkey, Signer,
+    with_position_reserves, write_off_bad_debt_ix, Instruction, Keypair, Pubkey, Signer,
 };
 pub use solvent_client::{Chain, ChainError, MarketView, Opportunity, ReserveView, RpcChain, Sent};
 use std::collections::BTreeMap;
@@ -420,7 +420,7 @@ impl Keeper {
         let borrows = &current.state.borrows[..current.state.borrow_count()];
         let instructions: Vec<Instruction> = borrows
             .iter()
-            .map(|b| write_off_bad_debt_ix(&view.keys, &view.reserves[&solvent_client::from_anchor(&b.borrow_reserve)].keys, &current.obligation))
+            .map(|b| with_position_reserves(write_off_bad_debt_ix(&view.keys, &view.reserves[&solvent_client::from_anchor(&b.borrow_reserve)].keys, &current.obligation), &current.state))
             .collect();
         let sent = chain.send(&instructions, &[&self.liquidator]).await?;
         if let Some(error) = sent.error {

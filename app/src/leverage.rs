@@ -412,7 +412,7 @@ impl LeverageContext {
             instructions.extend(self.refresh_reserves());
         }
         instructions.push(flash_borrow_ix(market, &debt.reserve, &debt.user_account, repay_amount));
-        instructions.push(repay_ix(&debt.reserve, &self.obligation_key, owner, &debt.user_account, repay_amount));
+        instructions.push(with_position_reserves(repay_ix(&debt.reserve, &self.obligation_key, owner, &debt.user_account, repay_amount), &self.obligation));
         if !close {
             instructions.push(refresh_obligation_ix(&market.market, &self.obligation_key, &obligation_reserves(&self.obligation)));
         }

@@ -1,6 +1,6 @@
 //! Decoding the program's accounts and the token accounts around them.
 use anchor_lang::Discriminator;
-use solvent::state::{LendingMarket, Obligation, Reserve};
+use solvent::state::{EmodeGroupDebt, LendingMarket, Obligation, Reserve};
 
 /// Byte offset of the amount in an SPL Token (and Token-2022) account: after mint and owner.
 pub const TOKEN_ACCOUNT_AMOUNT_OFFSET: usize = 64;
@@ -22,6 +22,10 @@ pub fn decode<T: bytemuck::Pod + Discriminator>(data: &[u8]) -> Option<T> {
 }
 
 pub fn decode_reserve(data: &[u8]) -> Option<Reserve> {
+    decode(data)
+}
+
+pub fn decode_emode_group_debt(data: &[u8]) -> Option<EmodeGroupDebt> {
     decode(data)
 }
 

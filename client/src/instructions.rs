@@ -271,10 +271,17 @@ pub fn set_liquidation_limits_ix(
 }
 
 /// `set_emode_group`: group `group` (1..=8) of the market gets `params` (all zero: disabled).
-pub fn set_emode_group_ix(market: &MarketKeys, owner: &Pubkey, group: u8, params: EmodeGroup) -> Instruction {
+/// `set_emode_group`: group `group` gets `params` and a debt cap of `debt_cap_value` whole quote
+/// units (0: none); the owner pays for the group's debt account the first time.
+pub fn set_emode_group_ix(market: &MarketKeys, owner: &Pubkey, group: u8, params: EmodeGroup, debt_cap_value: u64) -> Instruction {
     program_ix(
-        solvent::accounts::SetEmodeGroup { lending_market: to_anchor(&market.market), owner: to_anchor(owner) },
-        solvent::instruction::SetEmodeGroup { group, params },
+        solvent::accounts::SetEmodeGroup {
+            lending_market: to_anchor(&market.market),
+            emode_group_debt: to_anchor(&emode_group_debt_address(&market.market, group)),
+            owner: to_anchor(owner),
+            system_program: anchor_lang::system_program::ID,
+        },
+        solvent::instruction::SetEmodeGroup { group, params, debt_cap_value },
     )
 }
 

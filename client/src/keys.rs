@@ -4,7 +4,7 @@
 //! transactions, the test bank) take 4.x ones; `to_anchor` / `from_anchor` convert by bytes.
 pub use solana_pubkey::Pubkey;
 use solvent::state::{
-    Reserve, COLLATERAL_MINT_SEED, FEE_VAULT_SEED, LIQUIDITY_VAULT_SEED, MARKET_AUTHORITY_SEED, OBLIGATION_SEED, RESERVE_SEED,
+    Reserve, COLLATERAL_MINT_SEED, EMODE_DEBT_SEED, FEE_VAULT_SEED, LIQUIDITY_VAULT_SEED, MARKET_AUTHORITY_SEED, OBLIGATION_SEED, RESERVE_SEED,
 };
 
 pub type AnchorPubkey = anchor_lang::prelude::Pubkey;
@@ -52,6 +52,11 @@ pub fn fee_vault_address(reserve: &Pubkey) -> Pubkey {
 
 pub fn collateral_mint_address(reserve: &Pubkey) -> Pubkey {
     pda(&[COLLATERAL_MINT_SEED, reserve.as_ref()])
+}
+
+/// The debt account of e-mode group `group` (1..=8) of `market`.
+pub fn emode_group_debt_address(market: &Pubkey, group: u8) -> Pubkey {
+    pda(&[EMODE_DEBT_SEED, market.as_ref(), &[group]])
 }
 
 pub fn obligation_address(market: &Pubkey, owner: &Pubkey, id: u8) -> Pubkey {

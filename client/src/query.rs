@@ -4,7 +4,7 @@
 //! so an answer here and the instruction on chain agree to the base unit, for a transaction at
 //! the view's slot and time. One that lands later accrues more interest and may see another
 //! price: leave a margin (or reload the view) when quoting for a transaction sent over RPC.
-use crate::keys::{to_anchor, Pubkey};
+use crate::keys::{from_anchor, to_anchor, Pubkey};
 use crate::view::MarketView;
 use solvent::errors::LendingError;
 use solvent::math::{Rounding, Wad};
@@ -77,9 +77,17 @@ pub fn max_borrow(view: &MarketView, obligation: &Obligation, reserve: &Pubkey) 
     let mut state = *view.reserve(reserve)?.usable()?;
     state.accrue_interest(view.now)?;
     let key = to_anchor(reserve);
+    // Against isolated collateral the borrow is also held within its debt ceiling...
+    let isolated = match refreshed.is_isolated() {
+        true => Some(view.reserve(&from_anchor(&refreshed.deposits[0].deposit_reserve))?.state),
+        false => None,
+    };
+    // In an e-mode group, within the group's debt cap.
+    let group = view.emode_debts.get(&refreshed.emode_group).copied();
     Ok(largest_accepted(u64::MAX - 1, |amount| {
-        let (mut obligation, mut reserve) = (refreshed, state);
-        operations::borrow(&mut obligation, &mut reserve, &key, amount).map(|_| ())
+        let (mut obligation, mut reserve, mut isolated, mut group) = (refreshed, state, isolated, group);
+        let counters = operations::DebtCounters { isolated: isolated.as_mut(), emode: group.as_mut() };
+        operations::borrow(&mut obligation, &mut reserve, &key, amount, counters).map(|_| ())
     }))
 }
 

@@ -1,7 +1,7 @@
 //! The refresh sequence, written once: what must precede an action on an obligation in the
 //! same transaction, and the position reserves `borrow`, `withdraw` and `liquidate` take.
 use crate::instructions::{refresh_obligation_ix, refresh_reserve_ix, AccountMeta, Instruction};
-use crate::keys::{from_anchor, program_id, Pubkey, ReserveKeys};
+use crate::keys::{emode_group_debt_address, from_anchor, program_id, Pubkey, ReserveKeys};
 use solvent::state::Obligation;
 
 /// The reserves of an obligation's positions, deposits then borrows, in the order
@@ -24,12 +24,74 @@ pub fn takes_position_reserves(ix: &Instruction) -> bool {
     ix.program_id == program_id() && needs.iter().any(|d| ix.data.starts_with(d))
 }
 
-/// `borrow`, `withdraw`, `liquidate` and `set_obligation_emode` take the obligation's position reserves (deposits, then
-/// borrows) as remaining accounts, to check none changed since refresh_obligation: appends them
-/// to such an instruction (any other comes back unchanged).
+/// Whether an instruction changes debt charged against an isolation debt ceiling or an e-mode
+/// group's debt cap, and so takes those counters writable.
+fn updates_isolated_debt(ix: &Instruction) -> bool {
+    use anchor_lang::Discriminator;
+    let updates = [
+        solvent::instruction::Borrow::DISCRIMINATOR,
+        solvent::instruction::Repay::DISCRIMINATOR,
+        solvent::instruction::Liquidate::DISCRIMINATOR,
+        solvent::instruction::WriteOffBadDebt::DISCRIMINATOR,
+    ];
+    ix.program_id == program_id() && updates.iter().any(|d| ix.data.starts_with(d))
+}
+
+/// The isolated collateral reserve an instruction on `obligation` must pass writable: the one
+/// its charges are held against, or for a new charge the isolated collateral it holds.
+pub fn isolation_reserve(obligation: &Obligation) -> Option<Pubkey> {
+    if obligation.isolation_charges.iter().any(|c| *c != 0) {
+        Some(from_anchor(&obligation.isolation_reserve))
+    } else if obligation.is_isolated() {
+        Some(from_anchor(&obligation.deposits[0].deposit_reserve))
+    } else {
+        None
+    }
+}
+
+/// The e-mode group debt accounts an instruction on `obligation` must pass writable: its group's
+/// for what changes debt; for `set_obligation_emode`, the group left and the group entered.
+fn emode_group_debts(action: &Instruction, obligation: &Obligation) -> Vec<Pubkey> {
+    use anchor_lang::Discriminator;
+    let market = from_anchor(&obligation.lending_market);
+    let current = obligation.emode_group;
+    let is_set_emode = action.program_id == program_id() && action.data.starts_with(solvent::instruction::SetObligationEmode::DISCRIMINATOR);
+    let groups: Vec<u8> = if is_set_emode {
+        let entering = action.data.get(8).copied().unwrap_or(0);
+        [current, entering].into_iter().filter(|g| *g != 0 && current != entering).collect()
+    } else if updates_isolated_debt(action) && current != 0 {
+        vec![current]
+    } else {
+        Vec::new()
+    };
+    groups.into_iter().map(|g| emode_group_debt_address(&market, g)).collect()
+}
+
+/// `borrow`, `withdraw`, `liquidate` and `set_obligation_emode` take the obligation's position
+/// reserves (deposits, then borrows) as remaining accounts, to check none changed since
+/// refresh_obligation. `borrow`, `repay`, `liquidate` and `write_off_bad_debt` take the debt
+/// counters writable: the isolated collateral reserve when the obligation's debt is charged
+/// against one (among the positions when it is one, else appended) and its e-mode group's debt
+/// account (appended); `set_obligation_emode` the debt accounts of the groups left and entered.
+/// Appends them to such an instruction (any other comes back unchanged).
 pub fn with_position_reserves(mut action: Instruction, obligation: &Obligation) -> Instruction {
+    let isolated = if updates_isolated_debt(&action) { isolation_reserve(obligation) } else { None };
+    let mut isolated_passed = false;
     if takes_position_reserves(&action) {
-        action.accounts.extend(obligation_reserves(obligation).into_iter().map(|r| AccountMeta::new_readonly(r, false)));
+        for reserve in obligation_reserves(obligation) {
+            if Some(reserve) == isolated {
+                isolated_passed = true;
+                action.accounts.push(AccountMeta::new(reserve, false));
+            } else {
+                action.accounts.push(AccountMeta::new_readonly(reserve, false));
+            }
+        }
+    }
+    if let (Some(reserve), false) = (isolated, isolated_passed) {
+        action.accounts.push(AccountMeta::new(reserve, false));
+    }
+    for debt in emode_group_debts(&action, obligation) {
+        action.accounts.push(AccountMeta::new(debt, false));
     }
     action
 }

@@ -2,14 +2,14 @@
 //! current slot and time with its oracle's price, exactly as refresh_reserve books it, and
 //! obligations revalued as refresh_obligation would. The keeper, the leverage builder and the
 //! queries in `query` read the market through this.
-use crate::accounts::decode_reserve;
+use crate::accounts::{decode_emode_group_debt, decode_reserve};
 use crate::chain::{Chain, ChainError};
 use crate::instructions::Instruction;
-use crate::keys::{from_anchor, MarketKeys, Pubkey, ReserveKeys};
+use crate::keys::{emode_group_debt_address, from_anchor, MarketKeys, Pubkey, ReserveKeys};
 use anchor_lang::Discriminator;
 use solvent::errors::LendingError;
 use solvent::oracle::read_price;
-use solvent::state::{LendingMarket, Obligation, ObligationValues, Reserve};
+use solvent::state::{EmodeGroupDebt, LendingMarket, Obligation, ObligationValues, Reserve, MAX_EMODE_GROUPS};
 use std::collections::BTreeMap;
 
 /// A reserve as the next refresh in this slot will book it.
@@ -46,6 +46,8 @@ pub struct MarketView {
     pub keys: MarketKeys,
     pub state: LendingMarket,
     pub reserves: BTreeMap<Pubkey, ReserveView>,
+    /// The debt accounts of the market's enabled e-mode groups, by group.
+    pub emode_debts: BTreeMap<u8, EmodeGroupDebt>,
     pub slot: u64,
     pub now: i64,
 }
@@ -61,7 +63,24 @@ impl MarketView {
             let oracle = chain.account_data(&from_anchor(&reserve.oracle)).await?.unwrap_or_default();
             reserves.insert(key, ReserveView::refreshed(key, reserve, &oracle, slot, now));
         }
-        Ok(MarketView { keys: MarketKeys::from_state(*market, &state), state, reserves, slot, now })
+        let mut view = MarketView { keys: MarketKeys::from_state(*market, &state), state, reserves, emode_debts: BTreeMap::new(), slot, now };
+        view.reload_emode_debts(chain).await?;
+        Ok(view)
+    }
+
+    /// Reads the debt accounts of the enabled e-mode groups again.
+    pub async fn reload_emode_debts(&mut self, chain: &mut impl Chain) -> Result<(), ChainError> {
+        self.emode_debts.clear();
+        for group in 1..=MAX_EMODE_GROUPS as u8 {
+            if !self.state.emode(group).is_ok_and(|emode| emode.params.is_enabled()) {
+                continue;
+            }
+            let data = chain.account_data(&emode_group_debt_address(&self.keys.market, group)).await?;
+            if let Some(debt) = data.as_deref().and_then(decode_emode_group_debt) {
+                self.emode_debts.insert(group, debt);
+            }
+        }
+        Ok(())
     }
 
     /// Like `load`, reading only `reserves` (no scan of the program's accounts): for a client
@@ -69,10 +88,11 @@ impl MarketView {
     pub async fn load_with(chain: &mut impl Chain, market: &Pubkey, reserves: &[Pubkey]) -> Result<MarketView, ChainError> {
         let (slot, now) = chain.clock().await?;
         let state = chain.market(market).await?;
-        let mut view = MarketView { keys: MarketKeys::from_state(*market, &state), state, reserves: BTreeMap::new(), slot, now };
+        let mut view = MarketView { keys: MarketKeys::from_state(*market, &state), state, reserves: BTreeMap::new(), emode_debts: BTreeMap::new(), slot, now };
         for key in reserves {
             view.reload_reserve(chain, key).await?;
         }
+        view.reload_emode_debts(chain).await?;
         Ok(view)
     }
 

@@ -212,7 +212,7 @@ impl Harness {
     /// Sets e-mode group `group` of `market` to `params` and makes each of `members` a member
     /// (its current config with the group's bit added).
     pub async fn emode_group_of(&mut self, market: &TestMarket, owner: &Keypair, group: u8, params: solvent::state::EmodeGroup, members: &[&TestReserve]) {
-        self.must_send(&[set_emode_group_ix(market, &owner.pubkey(), group, params)], &[owner]).await;
+        self.must_send(&[set_emode_group_ix(market, &owner.pubkey(), group, params, 0)], &[owner]).await;
         for reserve in members {
             let current = self.reserve(&reserve.reserve).await.config;
             let config = solvent::state::ReserveConfig { emode_groups: current.emode_groups | 1 << (group - 1), ..current };

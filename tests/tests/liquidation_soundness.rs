@@ -183,7 +183,7 @@ impl Soundness {
             update_config_ix(&self.market, &self.owner.pubkey(), &self.usdc, usdc_config),
         ];
         if let Some(group) = emode {
-            ixs.push(set_emode_group_ix(&self.market, &self.owner.pubkey(), 1, group));
+            ixs.push(set_emode_group_ix(&self.market, &self.owner.pubkey(), 1, group, 0));
         }
         h.must_send(&ixs, &[&self.owner]).await;
         let now = h.now().await;

@@ -94,6 +94,7 @@ function normalized(config: ReserveConfigArgs): ReserveConfigArgs {
     borrowLimit: BigInt(config.borrowLimit),
     depositLimitValue: BigInt(config.depositLimitValue ?? 0),
     borrowLimitValue: BigInt(config.borrowLimitValue ?? 0),
+    isolationDebtCeilingValue: BigInt(config.isolationDebtCeilingValue ?? 0),
     emodeGroups: config.emodeGroups ?? 0,
     configPadding: config.configPadding ?? 0,
   };

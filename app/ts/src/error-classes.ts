@@ -95,4 +95,9 @@ export const ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   6086: 'userError', // NotInEmodeGroup
   6087: 'userError', // EmodeChangeUnhealthy
   6088: 'refreshAndRetry', // EmodeGroupChangedSinceRefresh
+  6089: 'userError', // InvalidIsolationDebtCeiling
+  6090: 'marketCondition', // IsolationDebtCeilingExceeded
+  6091: 'userError', // IsolationReserveRequired
+  6092: 'marketCondition', // EmodeDebtCapExceeded
+  6093: 'userError', // EmodeGroupDebtRequired
 };

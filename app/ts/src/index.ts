@@ -50,6 +50,8 @@ export const reserveAddress = (market: Address, mint: Address) => pda(['reserve'
 export const liquidityVaultAddress = (reserve: Address) => pda(['liquidity_vault', reserve]);
 export const feeVaultAddress = (reserve: Address) => pda(['fee_vault', reserve]);
 export const collateralMintAddress = (reserve: Address) => pda(['collateral_mint', reserve]);
+/** The debt account of e-mode group `group` (1..=8) of `market`. */
+export const emodeGroupDebtAddress = (market: Address, group: number) => pda(['emode_debt', market, new Uint8Array([group])]);
 export const obligationAddress = (market: Address, owner: Address, id = 0) => pda(['obligation', market, owner, new Uint8Array([id])]);
 
 /** The IDL in @anchor-lang/core's Program. Building instructions and decoding need no network; the
@@ -168,7 +170,7 @@ export async function refreshThenAct(
       ...refreshObligation,
       accounts: [...refreshObligation.accounts, ...positions.map((reserve) => ({ address: reserve, role: AccountRole.READONLY }))],
     },
-    withPositionReserves(action, positions),
+    withPositionReserves(action, positions, await debtCounters(action, obligation)),
   ];
 }
 
@@ -180,14 +182,136 @@ const CHECKS_VALUATION = [
   generated.LIQUIDATE_DISCRIMINATOR,
   generated.SET_OBLIGATION_EMODE_DISCRIMINATOR,
 ];
-
-/** `borrow`, `withdraw`, `liquidate` and `set_obligation_emode` with the obligation's position reserves appended (the
- * program refuses them otherwise); any other instruction is returned unchanged. */
-export function withPositionReserves(action: Instruction, positions: Address[]): Instruction {
+/** Instructions that change debt charged against an isolation debt ceiling: they take the
+ * isolated collateral reserve writable. */
+const UPDATES_ISOLATED_DEBT = [
+  generated.BORROW_DISCRIMINATOR,
+  generated.REPAY_DISCRIMINATOR,
+  generated.LIQUIDATE_DISCRIMINATOR,
+  generated.WRITE_OFF_BAD_DEBT_DISCRIMINATOR,
+];
+const isOneOf = (action: Instruction, discriminators: ReadonlyArray<ArrayLike<number>>) => {
   const data = action.data ?? new Uint8Array();
-  const checks = action.programAddress === PROGRAM_ID && CHECKS_VALUATION.some((d) => d.every((byte, i) => data[i] === byte));
-  if (!checks) return action;
-  return { ...action, accounts: [...(action.accounts ?? []), ...positions.map((reserve) => ({ address: reserve, role: AccountRole.READONLY }))] };
+  return action.programAddress === PROGRAM_ID && discriminators.some((d) => Array.from(d).every((byte, i) => data[i] === byte));
+};
+
+/** `Obligation::tier_flags`: the collateral is an isolated asset. */
+export const TIER_ISOLATED_COLLATERAL = 1;
+/** `Obligation::tier_flags`: the debt is a siloed asset. */
+export const TIER_SILOED_DEBT = 2;
+/** `ReserveConfig::risk_flags`. */
+export const RISK_FLAG_ISOLATED_COLLATERAL = 1;
+export const RISK_FLAG_BORROWABLE_IN_ISOLATION = 2;
+export const RISK_FLAG_SILOED_DEBT = 4;
+/** Debt counted against a cap (`Reserve::isolated_debt`, `EmodeGroupDebt::debt`, the
+ *  obligation's charges) is in millionths of a quote unit. */
+export const DEBT_UNITS_PER_QUOTE = 1_000_000n;
+
+const depositsOf = (obligation: generated.Obligation) => obligation.deposits.filter((d) => d.depositReserve !== DEFAULT_ADDRESS);
+const borrowsOf = (obligation: generated.Obligation) => obligation.borrows.filter((b) => b.borrowReserve !== DEFAULT_ADDRESS);
+
+/** The isolated collateral reserve an instruction on `obligation` must pass writable (as the
+ *  client crate's `refresh::isolation_reserve`): the one its charges are held against, or for a
+ *  new charge the isolated collateral it holds. */
+export function isolationReserve(obligation: generated.Obligation | undefined): Address | undefined {
+  if (!obligation) return undefined;
+  if (obligation.isolationCharges.some((c) => c !== 0n)) return obligation.isolationReserve;
+  const deposits = depositsOf(obligation);
+  if ((obligation.tierFlags & TIER_ISOLATED_COLLATERAL) !== 0 && deposits.length > 0) return deposits[0].depositReserve;
+  return undefined;
+}
+
+/** The debt counters an instruction on `obligation` must pass writable, as the client crate's
+ *  `with_position_reserves` finds them: the isolated collateral reserve (`isolationReserve`)
+ *  and the e-mode group debt accounts (the obligation's group for what changes debt; for
+ *  `set_obligation_emode` the group left and the group entered). */
+export async function debtCounters(action: Instruction, obligation: generated.Obligation | undefined): Promise<{ isolated?: Address; groupDebts: Address[] }> {
+  if (!obligation) return { groupDebts: [] };
+  const current = obligation.emodeGroup;
+  let groups: number[] = [];
+  if (isOneOf(action, [generated.SET_OBLIGATION_EMODE_DISCRIMINATOR])) {
+    const entering = action.data?.[8] ?? 0;
+    groups = [current, entering].filter((g) => g !== 0 && current !== entering);
+  } else if (isOneOf(action, UPDATES_ISOLATED_DEBT) && current !== 0) {
+    groups = [current];
+  }
+  const isolated = isOneOf(action, UPDATES_ISOLATED_DEBT) ? isolationReserve(obligation) : undefined;
+  return { isolated, groupDebts: await Promise.all(groups.map((g) => emodeGroupDebtAddress(obligation.lendingMarket, g))) };
+}
+
+/** The remaining accounts the program requires, as the client crate's `with_position_reserves`:
+ * `borrow`, `withdraw`, `liquidate` and `set_obligation_emode` take the obligation's position
+ * reserves; the debt counters (`debtCounters`) come writable: the isolated collateral reserve
+ * among the positions when it is one, else appended, then the group debt accounts. Any other
+ * instruction is returned unchanged. */
+export function withPositionReserves(action: Instruction, positions: Address[], counters: { isolated?: Address; groupDebts?: Address[] } = {}): Instruction {
+  const charged = counters.isolated;
+  const appended: { address: Address; role: AccountRole }[] = [];
+  if (isOneOf(action, CHECKS_VALUATION)) {
+    for (const reserve of positions) appended.push({ address: reserve, role: reserve === charged ? AccountRole.WRITABLE : AccountRole.READONLY });
+  }
+  if (charged && !appended.some((meta) => meta.address === charged)) appended.push({ address: charged, role: AccountRole.WRITABLE });
+  for (const debt of counters.groupDebts ?? []) appended.push({ address: debt, role: AccountRole.WRITABLE });
+  if (appended.length === 0) return action;
+  return { ...action, accounts: [...(action.accounts ?? []), ...appended] };
+}
+
+/** `action` on `obligation` with every remaining account the program requires of it. */
+export async function withRequiredAccounts(action: Instruction, obligation: generated.Obligation | undefined): Promise<Instruction> {
+  return withPositionReserves(action, obligation ? obligationReserves(obligation) : [], await debtCounters(action, obligation));
+}
+
+/** What a tier rule of the program would refuse about a new position, checked before sending:
+ *  the name of the program's error, or undefined when the tier rules allow it (the program's
+ *  `check_collateral_tier` / `check_debt_tier` and, for a borrow of `amount` base units, the
+ *  isolation debt ceiling and, given the group's debt account `groupDebt`, the e-mode group's
+ *  debt cap; values at the reserves' last booked prices). A deposit is checked against the tier of the last refresh (deposit
+ *  does not refresh); a borrow against the tier its refresh will find, from the reserves' flags
+ *  now. Other limits (borrowing power, caps, liquidity) are not checked here. */
+export function tierRefusal(
+  obligation: generated.Obligation,
+  reserves: Map<Address, generated.Reserve>,
+  action: { kind: 'deposit' | 'borrow'; reserve: Address; amount?: bigint },
+  groupDebt?: generated.EmodeGroupDebt,
+): string | undefined {
+  const reserveOf = (key: Address) => {
+    const reserve = reserves.get(key);
+    if (!reserve) throw new Error(`reserve ${key} was not given`);
+    return reserve;
+  };
+  const target = reserveOf(action.reserve);
+  const flags = target.config.riskFlags;
+  const deposits = depositsOf(obligation);
+  const borrows = borrowsOf(obligation);
+  const emodeActive = obligation.emodeGroup !== 0 && obligation.emodeParams.liquidationThresholdBps !== 0;
+  const inGroup = obligation.emodeGroup >= 1 && obligation.emodeGroup <= 8 && (target.config.emodeGroups & (1 << (obligation.emodeGroup - 1))) !== 0;
+  const emodeRefusal = emodeActive && !inGroup ? 'NotInEmodeGroup' : undefined;
+  if (action.kind === 'deposit') {
+    if (deposits.some((d) => d.depositReserve === action.reserve)) return undefined;
+    if (emodeRefusal) return emodeRefusal;
+    const isolated = (obligation.tierFlags & TIER_ISOLATED_COLLATERAL) !== 0 && deposits.length > 0;
+    const newIsolated = (flags & RISK_FLAG_ISOLATED_COLLATERAL) !== 0;
+    if (deposits.length > 0) return newIsolated || isolated ? 'IsolatedCollateralMixed' : undefined;
+    return newIsolated && borrows.length > 0 ? 'IsolatedCollateralMixed' : undefined;
+  }
+  const isolated = deposits.some((d) => (reserveOf(d.depositReserve).config.riskFlags & RISK_FLAG_ISOLATED_COLLATERAL) !== 0);
+  const siloed = borrows.some((b) => (reserveOf(b.borrowReserve).config.riskFlags & RISK_FLAG_SILOED_DEBT) !== 0);
+  if (isolated && (flags & RISK_FLAG_BORROWABLE_IN_ISOLATION) === 0) return 'NotBorrowableInIsolation';
+  if (isolated && deposits.length > 1) return 'IsolatedCollateralMixed';
+  if (!borrows.some((b) => b.borrowReserve === action.reserve)) {
+    if (emodeRefusal) return emodeRefusal;
+    if (borrows.length > 0 && ((flags & RISK_FLAG_SILOED_DEBT) !== 0 || siloed)) return 'SiloedDebtMixed';
+  }
+  if (action.amount === undefined) return undefined;
+  const value = valueAt(target, target.debtPriceMantissa, action.amount * WAD, true);
+  const perUnit = WAD / DEBT_UNITS_PER_QUOTE;
+  const units = (value + perUnit - 1n) / perUnit;
+  const exceeds = (used: bigint, capValue: bigint) => capValue !== 0n && used + units > capValue * DEBT_UNITS_PER_QUOTE;
+  if (isolated && exceeds(reserveOf(deposits[0].depositReserve).isolatedDebt, reserveOf(deposits[0].depositReserve).config.isolationDebtCeilingValue)) {
+    return 'IsolationDebtCeilingExceeded';
+  }
+  if (emodeActive && groupDebt && exceeds(groupDebt.debt, groupDebt.debtCapValue)) return 'EmodeDebtCapExceeded';
+  return undefined;
 }
 
 // ---- Position math: the program's Obligation::revalue, in bigint, with its rounding. ----

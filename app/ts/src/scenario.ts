@@ -92,6 +92,7 @@ export function reserveConfig(overrides: Partial<ReserveConfigArgs> = {}): Reser
     borrowLimit: 2n ** 64n - 1n,
     depositLimitValue: 0n,
     borrowLimitValue: 0n,
+    isolationDebtCeilingValue: 0n,
     rateCurve,
     ...overrides,
   };

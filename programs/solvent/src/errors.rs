@@ -182,6 +182,16 @@ pub enum LendingError {
     EmodeChangeUnhealthy,
     #[msg("The obligation's e-mode group was reconfigured since refresh_obligation: refresh the obligation again")]
     EmodeGroupChangedSinceRefresh,
+    #[msg("Isolated collateral needs an isolation debt ceiling above 0, and cannot itself be borrowable in isolation")]
+    InvalidIsolationDebtCeiling,
+    #[msg("Borrow would exceed the isolated collateral's debt ceiling in quote value")]
+    IsolationDebtCeilingExceeded,
+    #[msg("The obligation's isolated collateral reserve must be passed writable (borrow, liquidate: among the position reserves; repay, write-off: as a remaining account)")]
+    IsolationReserveRequired,
+    #[msg("Borrow (or entering the group with this debt) would exceed the e-mode group's debt cap in quote value")]
+    EmodeDebtCapExceeded,
+    #[msg("The e-mode group's debt account (PDA [\"emode_debt\", market, group]) must be passed writable, after the position reserves")]
+    EmodeGroupDebtRequired,
 }
 
 /// What a client should do about an error.
@@ -202,7 +212,7 @@ pub enum ErrorClass {
 impl LendingError {
     /// The last variant. New errors go after it and this names the new last one
     /// (`solvent-client`'s tests check it against the IDL).
-    pub const LAST: LendingError = LendingError::EmodeGroupChangedSinceRefresh;
+    pub const LAST: LendingError = LendingError::EmodeGroupDebtRequired;
 
     /// The error of a custom program error code (Anchor's offset 6000 included).
     pub fn from_code(code: u32) -> Option<LendingError> {
@@ -226,7 +236,7 @@ impl LendingError {
                 ErrorClass::RefreshAndRetry
             }
             MarketPaused | InsufficientLiquidity | DepositLimitExceeded | BorrowLimitExceeded | DepositValueCapExceeded
-            | BorrowValueCapExceeded | PriceCircuitBreakerTripped
+            | BorrowValueCapExceeded | IsolationDebtCeilingExceeded | EmodeDebtCapExceeded | PriceCircuitBreakerTripped
             | OraclePriceNotPositive | OraclePriceTooUncertain | OracleEmaTooUncertain | OraclePriceNotTrading
             | OracleNotFullyVerified | ObligationHealthy | ReserveValueWipedOut => ErrorClass::MarketCondition,
             MathOverflow | OracleExponentOutOfRange | InvalidOracleData | VaultBalanceMismatch => ErrorClass::Fatal,

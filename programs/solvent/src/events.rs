@@ -174,6 +174,8 @@ pub struct EmodeGroupSet {
     pub liquidation_threshold_bps: u16,
     pub liquidation_bonus_bps: u16,
     pub max_liquidation_bonus_bps: u16,
+    /// The group's debt cap in whole quote units (0: none).
+    pub debt_cap_value: u64,
 }
 
 /// An obligation entered e-mode group `group` (0: left e-mode), revalued with its weights.

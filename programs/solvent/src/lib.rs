@@ -44,8 +44,8 @@ pub mod solvent {
         set_liquidation_limits::handler(ctx, liquidation_cap_value, dust_value, protocol_share_bps)
     }
 
-    pub fn set_emode_group(ctx: Context<SetEmodeGroup>, group: u8, params: EmodeGroup) -> Result<()> {
-        set_emode_group::handler(ctx, group, params)
+    pub fn set_emode_group(ctx: Context<SetEmodeGroup>, group: u8, params: EmodeGroup, debt_cap_value: u64) -> Result<()> {
+        set_emode_group::handler(ctx, group, params, debt_cap_value)
     }
 
     pub fn init_reserve(ctx: Context<InitReserve>, config: ReserveConfig, oracle_source: u8, price_feed_id: [u8; 32]) -> Result<()> {
@@ -84,7 +84,7 @@ pub mod solvent {
         borrow::handler(ctx, amount)
     }
 
-    pub fn repay(ctx: Context<Repay>, amount: u64) -> Result<()> {
+    pub fn repay<'info>(ctx: Context<'info, Repay<'info>>, amount: u64) -> Result<()> {
         repay::handler(ctx, amount)
     }
 
@@ -108,7 +108,7 @@ pub mod solvent {
         flash_repay::handler(ctx, amount)
     }
 
-    pub fn write_off_bad_debt(ctx: Context<WriteOffBadDebt>) -> Result<()> {
+    pub fn write_off_bad_debt<'info>(ctx: Context<'info, WriteOffBadDebt<'info>>) -> Result<()> {
         write_off_bad_debt::handler(ctx)
     }
 

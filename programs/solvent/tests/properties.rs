@@ -478,3 +478,53 @@ fn the_pre_tier_comparison_covers_the_second_valuation() {
     the_engine_without_tiers_is_the_pre_tier_valuation();
     assert!(REVALUED.load(std::sync::atomic::Ordering::Relaxed) > 20, "only {} revalued cases", REVALUED.load(std::sync::atomic::Ordering::Relaxed));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// A debt's charges against the caps (isolation ceiling, e-mode group cap) are released
+    /// pro rata as it is repaid: each repayment releases at most its exact share
+    /// (charge × settled / owed) and at most one unit less, the charge never goes negative, and
+    /// closing the debt releases exactly what is left, so over any sequence of repayments the
+    /// releases sum to the charge.
+    #[test]
+    fn cap_charges_are_released_pro_rata_and_in_full_at_close(
+        isolation in 0u64..=1_000_000_000_000_000,
+        emode in 0u64..=1_000_000_000_000_000,
+        owed in 1u128..=(1u128 << 100),
+        cuts in proptest::collection::vec(1u64..=10_000, 1..8),
+    ) {
+        let mut obligation = solvent::state::Obligation::zeroed();
+        let reserve = anchor_lang::prelude::Pubkey::new_unique();
+        let slot = obligation.borrow(&reserve, Wad(owed), Wad::ONE).unwrap();
+        obligation.isolation_charges[slot] = isolation;
+        obligation.emode_charges[slot] = emode;
+        obligation.isolation_reserve = anchor_lang::prelude::Pubkey::new_unique();
+        let (mut released_isolation, mut released_emode) = (0u64, 0u64);
+        for (i, cut) in cuts.iter().enumerate() {
+            let current = obligation.borrows[slot].borrowed_amount();
+            let last = i + 1 == cuts.len();
+            // Repay a share of what is owed (all of it on the last step).
+            let settled = if last { current } else { Wad(mul_div(current.raw(), *cut as u128, 10_000, Rounding::Down).unwrap().max(1)) };
+            let (before_isolation, before_emode) = (obligation.isolation_charges[slot], obligation.emode_charges[slot]);
+            let released = obligation.repay(slot, settled).unwrap();
+            if settled == current {
+                prop_assert_eq!((released.isolation, released.emode), (before_isolation, before_emode));
+            } else {
+                for (got, charge) in [(released.isolation, before_isolation), (released.emode, before_emode)] {
+                    let exact = mul_div(charge as u128, settled.raw(), current.raw(), Rounding::Down).unwrap() as u64;
+                    prop_assert!(got <= exact && got + 1 >= exact, "{} vs exact {}", got, exact);
+                }
+                prop_assert_eq!(obligation.isolation_charges[slot], before_isolation - released.isolation);
+            }
+            released_isolation += released.isolation;
+            released_emode += released.emode;
+            if settled == current {
+                break;
+            }
+        }
+        prop_assert_eq!((released_isolation, released_emode), (isolation, emode));
+        prop_assert_eq!(obligation.borrow_count(), 0);
+        prop_assert!(obligation.isolation_charges.iter().chain(&obligation.emode_charges).all(|c| *c == 0));
+    }
+}

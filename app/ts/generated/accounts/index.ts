@@ -6,6 +6,7 @@
  * @see https://github.com/codama-idl/codama
  */
 
+export * from "./emodeGroupDebt";
 export * from "./lendingMarket";
 export * from "./obligation";
 export * from "./reserve";

@@ -133,6 +133,24 @@ export type Obligation = {
    * values were weighted with).
    */
   emodeParams: EmodeGroup;
+  /**
+   * The isolated collateral reserve `isolation_charges` count against (meaningful while any
+   * charge is not zero; a new charge against another reserve replaces it only then).
+   */
+  isolationReserve: Address;
+  /**
+   * By borrow slot: the part of the reserve's `isolated_debt` this debt accounts for
+   * (millionths of a quote unit): its value when borrowed in isolation, less the share of it
+   * each repayment settled (rounded down, so the charge is never understated); all of it
+   * when the debt is closed. Σ over every obligation = `Reserve::isolated_debt`.
+   */
+  isolationCharges: Array<bigint>;
+  /**
+   * By borrow slot: the part of the e-mode group's `EmodeGroupDebt::debt` this debt
+   * accounts for, kept as `isolation_charges` are; charged when borrowed in the group or when
+   * the obligation entered it, all released when it leaves.
+   */
+  emodeCharges: Array<bigint>;
   /** Room for follow-up fields. */
   reserved: ReadonlyUint8Array;
 };
@@ -200,6 +218,24 @@ export type ObligationArgs = {
    * values were weighted with).
    */
   emodeParams: EmodeGroupArgs;
+  /**
+   * The isolated collateral reserve `isolation_charges` count against (meaningful while any
+   * charge is not zero; a new charge against another reserve replaces it only then).
+   */
+  isolationReserve: Address;
+  /**
+   * By borrow slot: the part of the reserve's `isolated_debt` this debt accounts for
+   * (millionths of a quote unit): its value when borrowed in isolation, less the share of it
+   * each repayment settled (rounded down, so the charge is never understated); all of it
+   * when the debt is closed. Σ over every obligation = `Reserve::isolated_debt`.
+   */
+  isolationCharges: Array<number | bigint>;
+  /**
+   * By borrow slot: the part of the e-mode group's `EmodeGroupDebt::debt` this debt
+   * accounts for, kept as `isolation_charges` are; charged when borrowed in the group or when
+   * the obligation entered it, all released when it leaves.
+   */
+  emodeCharges: Array<number | bigint>;
   /** Room for follow-up fields. */
   reserved: ReadonlyUint8Array;
 };
@@ -242,7 +278,10 @@ export function getObligationEncoder(): FixedSizeEncoder<ObligationArgs> {
       ["emodeGroup", getU8Encoder()],
       ["padding3", fixEncoderSize(getBytesEncoder(), 7)],
       ["emodeParams", getEmodeGroupEncoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 144)],
+      ["isolationReserve", getAddressEncoder()],
+      ["isolationCharges", getArrayEncoder(getU64Encoder(), { size: 8 })],
+      ["emodeCharges", getArrayEncoder(getU64Encoder(), { size: 8 })],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 64)],
     ]),
     (value) => ({ ...value, discriminator: OBLIGATION_DISCRIMINATOR }),
   );
@@ -282,7 +321,10 @@ export function getObligationDecoder(): FixedSizeDecoder<Obligation> {
     ["emodeGroup", getU8Decoder()],
     ["padding3", fixDecoderSize(getBytesDecoder(), 7)],
     ["emodeParams", getEmodeGroupDecoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 144)],
+    ["isolationReserve", getAddressDecoder()],
+    ["isolationCharges", getArrayDecoder(getU64Decoder(), { size: 8 })],
+    ["emodeCharges", getArrayDecoder(getU64Decoder(), { size: 8 })],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 64)],
   ]);
 }
 
@@ -348,5 +390,5 @@ export async function fetchAllMaybeObligation(
 }
 
 export function getObligationSize(): number {
-  return 1496;
+  return 1576;
 }

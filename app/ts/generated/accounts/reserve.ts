@@ -141,7 +141,15 @@ export type Reserve = {
    * (`ReserveChangedSinceRefresh`), so cached values never outlive what they came from.
    */
   valuationEpoch: bigint;
-  /** Room for follow-up fields (second oracle, risk tiers). */
+  /**
+   * For isolated collateral: the debt obligations holding it owe against it, in millionths of
+   * a quote unit (`DEBT_UNITS_PER_QUOTE`), as each borrow's value at the conservative
+   * debt price when borrowed (rounded up), less what repayments took off
+   * (`Obligation::isolation_charges`): Σ of the obligations' charges, held at most
+   * `config.isolation_debt_ceiling_value` by borrows.
+   */
+  isolatedDebt: bigint;
+  /** Room for follow-up fields (second oracle, dynamic margin). */
   reserved: ReadonlyUint8Array;
 };
 
@@ -224,7 +232,15 @@ export type ReserveArgs = {
    * (`ReserveChangedSinceRefresh`), so cached values never outlive what they came from.
    */
   valuationEpoch: number | bigint;
-  /** Room for follow-up fields (second oracle, risk tiers). */
+  /**
+   * For isolated collateral: the debt obligations holding it owe against it, in millionths of
+   * a quote unit (`DEBT_UNITS_PER_QUOTE`), as each borrow's value at the conservative
+   * debt price when borrowed (rounded up), less what repayments took off
+   * (`Obligation::isolation_charges`): Σ of the obligations' charges, held at most
+   * `config.isolation_debt_ceiling_value` by borrows.
+   */
+  isolatedDebt: number | bigint;
+  /** Room for follow-up fields (second oracle, dynamic margin). */
   reserved: ReadonlyUint8Array;
 };
 
@@ -269,7 +285,8 @@ export function getReserveEncoder(): FixedSizeEncoder<ReserveArgs> {
       ["liquidationCollateralPriceMantissa", getU64Encoder()],
       ["liquidationDebtPriceMantissa", getU64Encoder()],
       ["valuationEpoch", getU64Encoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 392)],
+      ["isolatedDebt", getU64Encoder()],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 376)],
     ]),
     (value) => ({ ...value, discriminator: RESERVE_DISCRIMINATOR }),
   );
@@ -315,7 +332,8 @@ export function getReserveDecoder(): FixedSizeDecoder<Reserve> {
     ["liquidationCollateralPriceMantissa", getU64Decoder()],
     ["liquidationDebtPriceMantissa", getU64Decoder()],
     ["valuationEpoch", getU64Decoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 392)],
+    ["isolatedDebt", getU64Decoder()],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 376)],
   ]);
 }
 

@@ -192,6 +192,16 @@ export const SOLVENT_ERROR__NOT_IN_EMODE_GROUP = 0x17c6; // 6086
 export const SOLVENT_ERROR__EMODE_CHANGE_UNHEALTHY = 0x17c7; // 6087
 /** EmodeGroupChangedSinceRefresh: The obligation's e-mode group was reconfigured since refresh_obligation: refresh the obligation again */
 export const SOLVENT_ERROR__EMODE_GROUP_CHANGED_SINCE_REFRESH = 0x17c8; // 6088
+/** InvalidIsolationDebtCeiling: Isolated collateral needs an isolation debt ceiling above 0, and cannot itself be borrowable in isolation */
+export const SOLVENT_ERROR__INVALID_ISOLATION_DEBT_CEILING = 0x17c9; // 6089
+/** IsolationDebtCeilingExceeded: Borrow would exceed the isolated collateral's debt ceiling in quote value */
+export const SOLVENT_ERROR__ISOLATION_DEBT_CEILING_EXCEEDED = 0x17ca; // 6090
+/** IsolationReserveRequired: The obligation's isolated collateral reserve must be passed writable (borrow, liquidate: among the position reserves; repay, write-off: as a remaining account) */
+export const SOLVENT_ERROR__ISOLATION_RESERVE_REQUIRED = 0x17cb; // 6091
+/** EmodeDebtCapExceeded: Borrow (or entering the group with this debt) would exceed the e-mode group's debt cap in quote value */
+export const SOLVENT_ERROR__EMODE_DEBT_CAP_EXCEEDED = 0x17cc; // 6092
+/** EmodeGroupDebtRequired: The e-mode group's debt account (PDA [\emode_debt\, market, group]) must be passed writable, after the position reserves */
+export const SOLVENT_ERROR__EMODE_GROUP_DEBT_REQUIRED = 0x17cd; // 6093
 
 export type SolventError =
   | typeof SOLVENT_ERROR__BORROW_LIMIT_EXCEEDED
@@ -202,7 +212,9 @@ export type SolventError =
   | typeof SOLVENT_ERROR__DEPOSIT_NOT_FOUND
   | typeof SOLVENT_ERROR__DEPOSIT_VALUE_CAP_EXCEEDED
   | typeof SOLVENT_ERROR__EMODE_CHANGE_UNHEALTHY
+  | typeof SOLVENT_ERROR__EMODE_DEBT_CAP_EXCEEDED
   | typeof SOLVENT_ERROR__EMODE_GROUP_CHANGED_SINCE_REFRESH
+  | typeof SOLVENT_ERROR__EMODE_GROUP_DEBT_REQUIRED
   | typeof SOLVENT_ERROR__FIRST_DEPOSIT_TOO_SMALL
   | typeof SOLVENT_ERROR__FLASH_LOAN_ACTIVE
   | typeof SOLVENT_ERROR__FLASH_LOAN_CPI
@@ -224,6 +236,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__INVALID_FEE
   | typeof SOLVENT_ERROR__INVALID_FEE_VAULT
   | typeof SOLVENT_ERROR__INVALID_INSTRUCTIONS_SYSVAR
+  | typeof SOLVENT_ERROR__INVALID_ISOLATION_DEBT_CEILING
   | typeof SOLVENT_ERROR__INVALID_LIQUIDATION_BONUS
   | typeof SOLVENT_ERROR__INVALID_LIQUIDATION_THRESHOLD
   | typeof SOLVENT_ERROR__INVALID_LIQUIDITY_MINT
@@ -245,6 +258,8 @@ export type SolventError =
   | typeof SOLVENT_ERROR__INVALID_TOKEN_DECIMALS
   | typeof SOLVENT_ERROR__INVALID_TOKEN_PROGRAM
   | typeof SOLVENT_ERROR__ISOLATED_COLLATERAL_MIXED
+  | typeof SOLVENT_ERROR__ISOLATION_DEBT_CEILING_EXCEEDED
+  | typeof SOLVENT_ERROR__ISOLATION_RESERVE_REQUIRED
   | typeof SOLVENT_ERROR__LIQUIDATION_LOWERED_HEALTH
   | typeof SOLVENT_ERROR__LIQUIDATION_TOO_SMALL
   | typeof SOLVENT_ERROR__LIQUIDATION_WOULD_LOWER_HEALTH
@@ -295,7 +310,9 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__DEPOSIT_NOT_FOUND]: `Obligation has no deposit in this reserve`,
     [SOLVENT_ERROR__DEPOSIT_VALUE_CAP_EXCEEDED]: `Deposit would exceed the reserve's deposit cap in quote value`,
     [SOLVENT_ERROR__EMODE_CHANGE_UNHEALTHY]: `The obligation would exceed its borrowing power under the new e-mode weights (to leave a group, be healthy under the assets' own weights): repay or add collateral first`,
+    [SOLVENT_ERROR__EMODE_DEBT_CAP_EXCEEDED]: `Borrow (or entering the group with this debt) would exceed the e-mode group's debt cap in quote value`,
     [SOLVENT_ERROR__EMODE_GROUP_CHANGED_SINCE_REFRESH]: `The obligation's e-mode group was reconfigured since refresh_obligation: refresh the obligation again`,
+    [SOLVENT_ERROR__EMODE_GROUP_DEBT_REQUIRED]: `The e-mode group's debt account (PDA [\emode_debt\, market, group]) must be passed writable, after the position reserves`,
     [SOLVENT_ERROR__FIRST_DEPOSIT_TOO_SMALL]: `The first deposit into an empty reserve must exceed the 1,000 base units left to nobody`,
     [SOLVENT_ERROR__FLASH_LOAN_ACTIVE]: `Not allowed while a flash loan is open on this market in the transaction`,
     [SOLVENT_ERROR__FLASH_LOAN_CPI]: `Flash loans must be called as top-level instructions, not by CPI`,
@@ -317,6 +334,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__INVALID_FEE]: `Fee rate out of range`,
     [SOLVENT_ERROR__INVALID_FEE_VAULT]: `Fee vault is not the reserve's fee vault`,
     [SOLVENT_ERROR__INVALID_INSTRUCTIONS_SYSVAR]: `Account is not the instructions sysvar`,
+    [SOLVENT_ERROR__INVALID_ISOLATION_DEBT_CEILING]: `Isolated collateral needs an isolation debt ceiling above 0, and cannot itself be borrowable in isolation`,
     [SOLVENT_ERROR__INVALID_LIQUIDATION_BONUS]: `Liquidation bonus too large: a liquidation could make the position less healthy`,
     [SOLVENT_ERROR__INVALID_LIQUIDATION_THRESHOLD]: `Liquidation threshold must be above loan-to-value and at most 100%`,
     [SOLVENT_ERROR__INVALID_LIQUIDITY_MINT]: `Token mint does not match the reserve's liquidity mint`,
@@ -338,6 +356,8 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__INVALID_TOKEN_DECIMALS]: `Token decimals above 18 are not supported`,
     [SOLVENT_ERROR__INVALID_TOKEN_PROGRAM]: `Token program is not the one the reserve's mint belongs to`,
     [SOLVENT_ERROR__ISOLATED_COLLATERAL_MIXED]: `Isolated collateral is held alone, not with other collateral nor added to an obligation already owing debt: open another obligation (another obligation id) for it`,
+    [SOLVENT_ERROR__ISOLATION_DEBT_CEILING_EXCEEDED]: `Borrow would exceed the isolated collateral's debt ceiling in quote value`,
+    [SOLVENT_ERROR__ISOLATION_RESERVE_REQUIRED]: `The obligation's isolated collateral reserve must be passed writable (borrow, liquidate: among the position reserves; repay, write-off: as a remaining account)`,
     [SOLVENT_ERROR__LIQUIDATION_LOWERED_HEALTH]: `The liquidation would have lowered the obligation's health factor`,
     [SOLVENT_ERROR__LIQUIDATION_TOO_SMALL]: `Liquidation amount too small to seize any collateral`,
     [SOLVENT_ERROR__LIQUIDATION_WOULD_LOWER_HEALTH]: `Seizing this collateral would lower the health factor even without a bonus: liquidate a collateral with a lower liquidation threshold`,

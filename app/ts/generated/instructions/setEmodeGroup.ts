@@ -14,6 +14,8 @@ import {
   getBytesEncoder,
   getStructDecoder,
   getStructEncoder,
+  getU64Decoder,
+  getU64Encoder,
   getU8Decoder,
   getU8Encoder,
   SOLANA_ERROR__PROGRAM_CLIENTS__INSUFFICIENT_ACCOUNT_METAS,
@@ -28,10 +30,11 @@ import {
   type Instruction,
   type InstructionWithAccounts,
   type InstructionWithData,
-  type ReadonlySignerAccount,
+  type ReadonlyAccount,
   type ReadonlyUint8Array,
   type TransactionSigner,
   type WritableAccount,
+  type WritableSignerAccount,
 } from "@solana/kit";
 import {
   getAccountMetaFactory,
@@ -58,7 +61,10 @@ export function getSetEmodeGroupDiscriminatorBytes(): ReadonlyUint8Array {
 export type SetEmodeGroupInstruction<
   TProgram extends string = typeof SOLVENT_PROGRAM_ADDRESS,
   TAccountLendingMarket extends string | AccountMeta<string> = string,
+  TAccountEmodeGroupDebt extends string | AccountMeta<string> = string,
   TAccountOwner extends string | AccountMeta<string> = string,
+  TAccountSystemProgram extends string | AccountMeta<string> =
+    "11111111111111111111111111111111",
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -67,10 +73,16 @@ export type SetEmodeGroupInstruction<
       TAccountLendingMarket extends string
         ? WritableAccount<TAccountLendingMarket>
         : TAccountLendingMarket,
+      TAccountEmodeGroupDebt extends string
+        ? WritableAccount<TAccountEmodeGroupDebt>
+        : TAccountEmodeGroupDebt,
       TAccountOwner extends string
-        ? ReadonlySignerAccount<TAccountOwner> &
+        ? WritableSignerAccount<TAccountOwner> &
             AccountSignerMeta<TAccountOwner>
         : TAccountOwner,
+      TAccountSystemProgram extends string
+        ? ReadonlyAccount<TAccountSystemProgram>
+        : TAccountSystemProgram,
       ...TRemainingAccounts,
     ]
   >;
@@ -79,11 +91,13 @@ export type SetEmodeGroupInstructionData = {
   discriminator: ReadonlyUint8Array;
   group: number;
   params: EmodeGroup;
+  debtCapValue: bigint;
 };
 
 export type SetEmodeGroupInstructionDataArgs = {
   group: number;
   params: EmodeGroupArgs;
+  debtCapValue: number | bigint;
 };
 
 export function getSetEmodeGroupInstructionDataEncoder(): FixedSizeEncoder<SetEmodeGroupInstructionDataArgs> {
@@ -92,6 +106,7 @@ export function getSetEmodeGroupInstructionDataEncoder(): FixedSizeEncoder<SetEm
       ["discriminator", fixEncoderSize(getBytesEncoder(), 8)],
       ["group", getU8Encoder()],
       ["params", getEmodeGroupEncoder()],
+      ["debtCapValue", getU64Encoder()],
     ]),
     (value) => ({ ...value, discriminator: SET_EMODE_GROUP_DISCRIMINATOR }),
   );
@@ -102,6 +117,7 @@ export function getSetEmodeGroupInstructionDataDecoder(): FixedSizeDecoder<SetEm
     ["discriminator", fixDecoderSize(getBytesDecoder(), 8)],
     ["group", getU8Decoder()],
     ["params", getEmodeGroupDecoder()],
+    ["debtCapValue", getU64Decoder()],
   ]);
 }
 
@@ -117,25 +133,43 @@ export function getSetEmodeGroupInstructionDataCodec(): FixedSizeCodec<
 
 export type SetEmodeGroupInput<
   TAccountLendingMarket extends string = string,
+  TAccountEmodeGroupDebt extends string = string,
   TAccountOwner extends string = string,
+  TAccountSystemProgram extends string = string,
 > = {
   lendingMarket: Address<TAccountLendingMarket>;
+  /**
+   * The group's debt account, created the first time the group is set (the owner pays its
+   * rent), so every group that can be entered has one.
+   */
+  emodeGroupDebt: Address<TAccountEmodeGroupDebt>;
   owner: TransactionSigner<TAccountOwner>;
+  systemProgram?: Address<TAccountSystemProgram>;
   group: SetEmodeGroupInstructionDataArgs["group"];
   params: SetEmodeGroupInstructionDataArgs["params"];
+  debtCapValue: SetEmodeGroupInstructionDataArgs["debtCapValue"];
 };
 
 export function getSetEmodeGroupInstruction<
   TAccountLendingMarket extends string,
+  TAccountEmodeGroupDebt extends string,
   TAccountOwner extends string,
+  TAccountSystemProgram extends string,
   TProgramAddress extends Address = typeof SOLVENT_PROGRAM_ADDRESS,
 >(
-  input: SetEmodeGroupInput<TAccountLendingMarket, TAccountOwner>,
+  input: SetEmodeGroupInput<
+    TAccountLendingMarket,
+    TAccountEmodeGroupDebt,
+    TAccountOwner,
+    TAccountSystemProgram
+  >,
   config?: { programAddress?: TProgramAddress },
 ): SetEmodeGroupInstruction<
   TProgramAddress,
   TAccountLendingMarket,
-  TAccountOwner
+  TAccountEmodeGroupDebt,
+  TAccountOwner,
+  TAccountSystemProgram
 > {
   // Program address.
   const programAddress = config?.programAddress ?? SOLVENT_PROGRAM_ADDRESS;
@@ -143,7 +177,9 @@ export function getSetEmodeGroupInstruction<
   // Original accounts.
   const originalAccounts = {
     lendingMarket: { value: input.lendingMarket ?? null, isWritable: true },
-    owner: { value: input.owner ?? null, isWritable: false },
+    emodeGroupDebt: { value: input.emodeGroupDebt ?? null, isWritable: true },
+    owner: { value: input.owner ?? null, isWritable: true },
+    systemProgram: { value: input.systemProgram ?? null, isWritable: false },
   };
   const accounts = originalAccounts as Record<
     keyof typeof originalAccounts,
@@ -153,11 +189,19 @@ export function getSetEmodeGroupInstruction<
   // Original args.
   const args = { ...input };
 
+  // Resolve default values.
+  if (!accounts.systemProgram.value) {
+    accounts.systemProgram.value =
+      "11111111111111111111111111111111" as Address<"11111111111111111111111111111111">;
+  }
+
   const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
   return Object.freeze({
     accounts: [
       getAccountMeta("lendingMarket", accounts.lendingMarket),
+      getAccountMeta("emodeGroupDebt", accounts.emodeGroupDebt),
       getAccountMeta("owner", accounts.owner),
+      getAccountMeta("systemProgram", accounts.systemProgram),
     ],
     data: getSetEmodeGroupInstructionDataEncoder().encode(
       args as SetEmodeGroupInstructionDataArgs,
@@ -166,7 +210,9 @@ export function getSetEmodeGroupInstruction<
   } as SetEmodeGroupInstruction<
     TProgramAddress,
     TAccountLendingMarket,
-    TAccountOwner
+    TAccountEmodeGroupDebt,
+    TAccountOwner,
+    TAccountSystemProgram
   >);
 }
 
@@ -177,7 +223,13 @@ export type ParsedSetEmodeGroupInstruction<
   programAddress: Address<TProgram>;
   accounts: {
     lendingMarket: TAccountMetas[0];
-    owner: TAccountMetas[1];
+    /**
+     * The group's debt account, created the first time the group is set (the owner pays its
+     * rent), so every group that can be entered has one.
+     */
+    emodeGroupDebt: TAccountMetas[1];
+    owner: TAccountMetas[2];
+    systemProgram: TAccountMetas[3];
   };
   data: SetEmodeGroupInstructionData;
 };
@@ -190,12 +242,12 @@ export function parseSetEmodeGroupInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedSetEmodeGroupInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 2) {
+  if (instruction.accounts.length < 4) {
     throw new SolanaError(
       SOLANA_ERROR__PROGRAM_CLIENTS__INSUFFICIENT_ACCOUNT_METAS,
       {
         actualAccountMetas: instruction.accounts.length,
-        expectedAccountMetas: 2,
+        expectedAccountMetas: 4,
       },
     );
   }
@@ -207,7 +259,12 @@ export function parseSetEmodeGroupInstruction<
   };
   return {
     programAddress: instruction.programAddress,
-    accounts: { lendingMarket: getNextAccount(), owner: getNextAccount() },
+    accounts: {
+      lendingMarket: getNextAccount(),
+      emodeGroupDebt: getNextAccount(),
+      owner: getNextAccount(),
+      systemProgram: getNextAccount(),
+    },
     data: getSetEmodeGroupInstructionDataDecoder().decode(instruction.data),
   };
 }

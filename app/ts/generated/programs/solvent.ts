@@ -33,9 +33,12 @@ import {
   type SelfPlanAndSendFunctions,
 } from "@solana/program-client-core";
 import {
+  getEmodeGroupDebtCodec,
   getLendingMarketCodec,
   getObligationCodec,
   getReserveCodec,
+  type EmodeGroupDebt,
+  type EmodeGroupDebtArgs,
   type LendingMarket,
   type LendingMarketArgs,
   type Obligation,
@@ -145,6 +148,7 @@ export const SOLVENT_PROGRAM_ADDRESS =
   "H8d99JErLUz14gM7o4w41BtaXMY3o2pWrgygWyXCWMvb" as Address<"H8d99JErLUz14gM7o4w41BtaXMY3o2pWrgygWyXCWMvb">;
 
 export enum SolventAccount {
+  EmodeGroupDebt,
   LendingMarket,
   Obligation,
   Reserve,
@@ -154,6 +158,17 @@ export function identifySolventAccount(
   account: { data: ReadonlyUint8Array } | ReadonlyUint8Array,
 ): SolventAccount {
   const data = "data" in account ? account.data : account;
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([202, 235, 134, 104, 246, 83, 204, 228]),
+      ),
+      0,
+    )
+  ) {
+    return SolventAccount.EmodeGroupDebt;
+  }
   if (
     containsBytes(
       data,
@@ -714,6 +729,8 @@ export type SolventPlugin = {
 };
 
 export type SolventPluginAccounts = {
+  emodeGroupDebt: ReturnType<typeof getEmodeGroupDebtCodec> &
+    SelfFetchFunctions<EmodeGroupDebtArgs, EmodeGroupDebt>;
   lendingMarket: ReturnType<typeof getLendingMarketCodec> &
     SelfFetchFunctions<LendingMarketArgs, LendingMarket>;
   obligation: ReturnType<typeof getObligationCodec> &
@@ -827,6 +844,10 @@ export function solventProgram() {
     return extendClient(client, {
       solvent: <SolventPlugin>{
         accounts: {
+          emodeGroupDebt: addSelfFetchFunctions(
+            client,
+            getEmodeGroupDebtCodec(),
+          ),
           lendingMarket: addSelfFetchFunctions(client, getLendingMarketCodec()),
           obligation: addSelfFetchFunctions(client, getObligationCodec()),
           reserve: addSelfFetchFunctions(client, getReserveCodec()),

@@ -14,6 +14,8 @@ import {
   getStructEncoder,
   getU16Decoder,
   getU16Encoder,
+  getU64Decoder,
+  getU64Encoder,
   getU8Decoder,
   getU8Encoder,
   type Address,
@@ -29,9 +31,20 @@ export type EmodeGroupSet = {
   liquidationThresholdBps: number;
   liquidationBonusBps: number;
   maxLiquidationBonusBps: number;
+  /** The group's debt cap in whole quote units (0: none). */
+  debtCapValue: bigint;
 };
 
-export type EmodeGroupSetArgs = EmodeGroupSet;
+export type EmodeGroupSetArgs = {
+  market: Address;
+  group: number;
+  loanToValueBps: number;
+  liquidationThresholdBps: number;
+  liquidationBonusBps: number;
+  maxLiquidationBonusBps: number;
+  /** The group's debt cap in whole quote units (0: none). */
+  debtCapValue: number | bigint;
+};
 
 export function getEmodeGroupSetEncoder(): FixedSizeEncoder<EmodeGroupSetArgs> {
   return getStructEncoder([
@@ -41,6 +54,7 @@ export function getEmodeGroupSetEncoder(): FixedSizeEncoder<EmodeGroupSetArgs> {
     ["liquidationThresholdBps", getU16Encoder()],
     ["liquidationBonusBps", getU16Encoder()],
     ["maxLiquidationBonusBps", getU16Encoder()],
+    ["debtCapValue", getU64Encoder()],
   ]);
 }
 
@@ -52,6 +66,7 @@ export function getEmodeGroupSetDecoder(): FixedSizeDecoder<EmodeGroupSet> {
     ["liquidationThresholdBps", getU16Decoder()],
     ["liquidationBonusBps", getU16Decoder()],
     ["maxLiquidationBonusBps", getU16Decoder()],
+    ["debtCapValue", getU64Decoder()],
   ]);
 }
 

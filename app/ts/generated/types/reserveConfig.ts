@@ -98,6 +98,13 @@ export type ReserveConfig = {
    */
   borrowLimitValue: bigint;
   /**
+   * For isolated collateral (`RISK_FLAG_ISOLATED_COLLATERAL`): the most debt, in whole quote
+   * units, that obligations holding it may owe against it, counted at the conservative debt
+   * price when borrowed (`Reserve::isolated_debt`). Above 0 when isolation is on; unused
+   * otherwise.
+   */
+  isolationDebtCeilingValue: bigint;
+  /**
    * Piecewise-linear borrow rate: starts at 0% utilization, ends at the first point at 100%;
    * points after the end are all zero.
    */
@@ -170,6 +177,13 @@ export type ReserveConfigArgs = {
    */
   borrowLimitValue: number | bigint;
   /**
+   * For isolated collateral (`RISK_FLAG_ISOLATED_COLLATERAL`): the most debt, in whole quote
+   * units, that obligations holding it may owe against it, counted at the conservative debt
+   * price when borrowed (`Reserve::isolated_debt`). Above 0 when isolation is on; unused
+   * otherwise.
+   */
+  isolationDebtCeilingValue: number | bigint;
+  /**
    * Piecewise-linear borrow rate: starts at 0% utilization, ends at the first point at 100%;
    * points after the end are all zero.
    */
@@ -199,6 +213,7 @@ export function getReserveConfigEncoder(): FixedSizeEncoder<ReserveConfigArgs> {
     ["borrowLimit", getU64Encoder()],
     ["depositLimitValue", getU64Encoder()],
     ["borrowLimitValue", getU64Encoder()],
+    ["isolationDebtCeilingValue", getU64Encoder()],
     ["rateCurve", getArrayEncoder(getRateCurvePointEncoder(), { size: 8 })],
   ]);
 }
@@ -226,6 +241,7 @@ export function getReserveConfigDecoder(): FixedSizeDecoder<ReserveConfig> {
     ["borrowLimit", getU64Decoder()],
     ["depositLimitValue", getU64Decoder()],
     ["borrowLimitValue", getU64Decoder()],
+    ["isolationDebtCeilingValue", getU64Decoder()],
     ["rateCurve", getArrayDecoder(getRateCurvePointDecoder(), { size: 8 })],
   ]);
 }

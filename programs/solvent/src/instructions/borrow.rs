@@ -1,5 +1,6 @@
 use super::token::{is_token_account_of, pay_from_liquidity_vault};
 use crate::errors::LendingError;
+use super::debt_counters::{emode_group_debt, isolation_reserve};
 use super::refresh_obligation::check_refresh_current;
 use crate::events::Borrowed;
 use crate::state::{operations, LendingMarket, Obligation, Reserve};
@@ -44,7 +45,9 @@ pub struct Borrow<'info> {
 
 /// Borrows `amount` (the debt taken on); the borrower receives it less the origination fee.
 /// Reserve and obligation must have been refreshed in this slot; the remaining accounts are the
-/// obligation's position reserves in order (as refresh_obligation takes them), none changed since.
+/// obligation's position reserves in order (as refresh_obligation takes them), none changed since;
+/// an obligation holding isolated collateral passes that reserve writable, one in an e-mode group
+/// the group's debt account (writable, after the positions).
 pub fn handler<'info>(ctx: Context<'info, Borrow<'info>>, amount: u64) -> Result<()> {
     // Before any account check, as every instruction refuses a zero amount first.
     require!(amount > 0, LendingError::ZeroAmount);
@@ -57,7 +60,21 @@ pub fn handler<'info>(ctx: Context<'info, Borrow<'info>>, amount: u64) -> Result
     let mut reserve = accounts.reserve.load_mut()?;
     require!(reserve.is_price_fresh(clock.slot), LendingError::ReserveStale);
     reserve.accrue_interest(clock.unix_timestamp)?;
-    let fee = operations::borrow(&mut obligation, &mut reserve, &reserve_key, amount)?;
+    // The counters of the caps the borrow is charged to: isolated collateral (the first
+    // deposit) keeps its ceiling's count, an e-mode group its debt account.
+    let remaining = ctx.remaining_accounts;
+    let isolated = match obligation.is_isolated() {
+        true => Some(isolation_reserve(remaining, &obligation.deposits[0].deposit_reserve)?),
+        false => None,
+    };
+    let group = match obligation.emode().is_active() {
+        true => Some(emode_group_debt(remaining, &accounts.lending_market.key(), obligation.emode_group)?),
+        false => None,
+    };
+    let (mut isolated, mut group) = (isolated, group);
+    let counters = operations::DebtCounters { isolated: isolated.as_deref_mut(), emode: group.as_deref_mut() };
+    let fee = operations::borrow(&mut obligation, &mut reserve, &reserve_key, amount, counters)?;
+    drop((isolated, group));
 
     let paid_out = amount - fee;
     pay_from_liquidity_vault(

@@ -1,6 +1,7 @@
 use super::token::{is_spendable_by, is_token_account_of, mint_shares, pay_from_liquidity_vault, pay_into_liquidity_vault};
 use crate::errors::LendingError;
 use super::refresh_obligation::check_refresh_current;
+use super::debt_counters::release_debt;
 use crate::events::Liquidated;
 use crate::flash_loan::{require_no_open_flash_loan, INSTRUCTIONS_SYSVAR_ID};
 use crate::state::{quote_liquidation, values_after_liquidation, LendingMarket, LiquidationRequest, Obligation, Reserve};
@@ -92,7 +93,10 @@ pub struct Liquidate<'info> {
 /// collateral comes as tokens while the reserve's idle liquidity lasts and, when the optional
 /// share accounts are passed, the rest as share tokens (`InsufficientLiquidity` without them).
 /// The remaining accounts are the obligation's position reserves in order, none changed since its
-/// refresh. Afterwards the obligation's health factor at the liquidation prices must not have fallen
+/// refresh; debt counted against a cap releases its share of it (the isolated reserve is then
+/// the withdraw reserve or a writable remaining account, the e-mode group's debt account a
+/// writable remaining account after the positions). Afterwards
+/// the obligation's health factor at the liquidation prices must not have fallen
 /// (`LiquidationLoweredHealth`), unless it was insolvent before the call.
 pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, repay_amount: u64) -> Result<()> {
     require!(repay_amount > 0, LendingError::ZeroAmount);
@@ -136,8 +140,17 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, repay_amount: u64) 
     let debt_settled_whole = plan.settled_debt == obligation.borrows[borrow_slot].borrowed_amount();
     let collateral_taken_whole = plan.seized_shares == obligation.deposits[deposit_index].deposited_shares;
     accounts.repay_reserve.load_mut()?.repay(plan.repay_amount, plan.settled_debt)?;
-    obligation.repay(borrow_slot, plan.settled_debt)?;
-    let protocol_fee = accounts.withdraw_reserve.load_mut()?.settle_seizure(payout.redeemed_shares, payout.redeemed_amount, payout.tokens)?;
+    let released = obligation.repay(borrow_slot, plan.settled_debt)?;
+    // The isolated reserve is normally the one seized from (isolated collateral is held alone).
+    let released_here = released.isolation != 0 && obligation.isolation_reserve == withdraw_key;
+    let protocol_fee = {
+        let mut withdraw_reserve = accounts.withdraw_reserve.load_mut()?;
+        if released_here {
+            withdraw_reserve.release_isolated_debt(released.isolation)?;
+        }
+        withdraw_reserve.settle_seizure(payout.redeemed_shares, payout.redeemed_amount, payout.tokens)?
+    };
+    release_debt(ctx.remaining_accounts, &obligation.isolation_reserve, &obligation.lending_market, obligation.emode_group, released, released_here)?;
     obligation.withdraw_shares(deposit_index, plan.seized_shares)?;
     let after = values_after_liquidation(&quote.values_before, &quote, collateral_taken_whole, debt_settled_whole)?;
     obligation.store_liquidation_sums(&after);

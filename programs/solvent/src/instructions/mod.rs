@@ -7,6 +7,7 @@ pub mod flash_repay;
 pub mod init_lending_market;
 pub mod init_obligation;
 pub mod init_reserve;
+pub mod debt_counters;
 pub mod liquidate;
 pub mod refresh_obligation;
 pub mod redeem_reserve_collateral;

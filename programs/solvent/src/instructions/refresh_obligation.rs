@@ -92,8 +92,9 @@ const VALUATION_EPOCH_OFFSET: usize = 8 + core::mem::offset_of!(Reserve, valuati
 /// position reserves in order, as refresh_obligation takes them, and none has been refreshed
 /// again, written off or reconfigured since (`Obligation::check_valuation_current`); nor has its
 /// e-mode group (`LendingMarket::check_emode_current`). Each epoch is read in place; the key
-/// check makes each account the position's reserve. Call it before any of them is borrowed
-/// mutably.
+/// check makes each account the position's reserve. Accounts after the positions are the
+/// instruction's others (debt counters, see `debt_counters`). Call it before any of them is
+/// borrowed mutably.
 pub fn check_refresh_current(market: &LendingMarket, obligation: &Obligation, reserves: &[AccountInfo]) -> Result<()> {
     market.check_emode_current(&obligation.emode())?;
     let epoch = |info: &AccountInfo| -> u64 {

@@ -1,3 +1,4 @@
+use super::debt_counters::release_debt;
 use super::token::{is_spendable_by, is_token_account_of, pay_into_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::Repaid;
@@ -39,8 +40,10 @@ pub struct Repay<'info> {
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-/// Repays up to `amount`; more than is owed repays what is owed (the debt rounded up).
-pub fn handler(ctx: Context<Repay>, amount: u64) -> Result<()> {
+/// Repays up to `amount`; more than is owed repays what is owed (the debt rounded up). Debt
+/// counted against a cap releases its share of it: then the obligation's `isolation_reserve`
+/// and / or its e-mode group's debt account are remaining accounts, writable.
+pub fn handler<'info>(ctx: Context<'info, Repay<'info>>, amount: u64) -> Result<()> {
     require!(amount > 0, LendingError::ZeroAmount);
     let accounts = ctx.accounts;
     let reserve_key = accounts.reserve.key();
@@ -51,7 +54,8 @@ pub fn handler(ctx: Context<Repay>, amount: u64) -> Result<()> {
     obligation.borrows[slot].accrue_interest(reserve.cumulative_borrow_index())?;
     let (paid, settled) = settle_repayment(amount, obligation.borrows[slot].borrowed_amount())?;
     reserve.repay(paid, settled)?;
-    obligation.repay(slot, settled)?;
+    let released = obligation.repay(slot, settled)?;
+    release_debt(ctx.remaining_accounts, &obligation.isolation_reserve, &obligation.lending_market, obligation.emode_group, released, false)?;
     obligation.note_repayment(&reserve, settled)?;
     obligation.mark_stale();
 

@@ -1,3 +1,4 @@
+use super::debt_counters::emode_group_debt;
 use super::refresh_obligation::{check_refresh_current, position_reserve};
 use crate::errors::LendingError;
 use crate::events::ObligationEmodeSet;
@@ -5,7 +6,8 @@ use crate::state::{operations, HealthKind, LendingMarket, Obligation};
 use anchor_lang::prelude::*;
 
 /// Remaining accounts: the obligation's position reserves in order, as refresh_obligation takes
-/// them, none changed since its refresh.
+/// them, none changed since its refresh; then, writable, the debt account of the group left
+/// (when the debt is charged there) and of the group entered (with debt).
 #[derive(Accounts)]
 pub struct SetObligationEmode<'info> {
     /// No pause check: changing group moves no tokens, and leaving one is held to the assets'
@@ -31,9 +33,22 @@ pub fn handler<'info>(ctx: Context<'info, SetObligationEmode<'info>>, group: u8)
     require!(obligation.is_fresh(clock.slot), LendingError::ObligationStale);
     check_refresh_current(&accounts.lending_market, &obligation, ctx.remaining_accounts)?;
     let reserves = ctx.remaining_accounts;
+    // The debt moves from the group left (where it is charged) to the group entered.
+    let market_key = accounts.lending_market.key();
+    let changes_group = obligation.emode_group != group;
+    let leaving = match changes_group && obligation.has_emode_charges() {
+        true => Some(emode_group_debt(reserves, &market_key, obligation.emode_group)?),
+        false => None,
+    };
+    let entering = match changes_group && group != 0 && obligation.has_borrows() {
+        true => Some(emode_group_debt(reserves, &market_key, group)?),
+        false => None,
+    };
+    let (mut leaving, mut entering) = (leaving, entering);
+    let counters = operations::GroupChange { leaving: leaving.as_deref_mut(), entering: entering.as_deref_mut() };
     let values = operations::set_emode(&mut obligation, emode, clock.unix_timestamp, clock.slot, |index, expected| {
         position_reserve(&reserves[index], expected)
-    })?;
+    }, counters)?;
     emit!(ObligationEmodeSet {
         obligation: accounts.obligation.key(),
         group,

@@ -1,3 +1,4 @@
+use super::debt_counters::release_debt;
 use crate::errors::LendingError;
 use crate::events::BadDebtWrittenOff;
 use crate::state::{LendingMarket, Obligation, Reserve};
@@ -16,8 +17,10 @@ pub struct WriteOffBadDebt<'info> {
 }
 
 /// Writes off the obligation's whole debt in `reserve` against that reserve's depositors, once
-/// the obligation has no collateral left (after liquidation took it all).
-pub fn handler(ctx: Context<WriteOffBadDebt>) -> Result<()> {
+/// the obligation has no collateral left (after liquidation took it all). Debt counted against
+/// a cap releases its charge: the obligation's `isolation_reserve` and / or its e-mode group's
+/// debt account are then remaining accounts, writable.
+pub fn handler<'info>(ctx: Context<'info, WriteOffBadDebt<'info>>) -> Result<()> {
     let reserve_key = ctx.accounts.reserve.key();
     let mut reserve = ctx.accounts.reserve.load_mut()?;
     let mut obligation = ctx.accounts.obligation.load_mut()?;
@@ -27,7 +30,8 @@ pub fn handler(ctx: Context<WriteOffBadDebt>) -> Result<()> {
     obligation.borrows[slot].accrue_interest(reserve.cumulative_borrow_index())?;
     let debt = obligation.borrows[slot].borrowed_amount();
     let fees_forgone = reserve.write_off_bad_debt(debt)?;
-    obligation.repay(slot, debt)?;
+    let released = obligation.repay(slot, debt)?;
+    release_debt(ctx.remaining_accounts, &obligation.isolation_reserve, &obligation.lending_market, obligation.emode_group, released, false)?;
     obligation.mark_stale();
     emit!(BadDebtWrittenOff {
         reserve: reserve_key,

@@ -9,6 +9,46 @@ use crate::errors::LendingError;
 use crate::math::BPS_DENOMINATOR;
 use anchor_lang::prelude::*;
 
+/// Seed of a group's debt account: `["emode_debt", market, [group]]`.
+pub const EMODE_DEBT_SEED: &[u8] = b"emode_debt";
+
+/// The debt owed by obligations in one e-mode group, held within the group's cap. Created by
+/// `set_emode_group` the first time the group is set (so every group that can be entered has
+/// one); borrow, repay, liquidate, write-off and `set_obligation_emode` of an obligation in the
+/// group take it writable. `debt` is Σ over the group's obligations of `Obligation::emode_charges`.
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct EmodeGroupDebt {
+    pub version: u8,
+    /// The group (1..=8).
+    pub group: u8,
+    pub bump: u8,
+    pub padding0: [u8; 5],
+    pub lending_market: Pubkey,
+    /// Most debt the group's obligations may owe, in whole quote units (0: no cap), counted at
+    /// the conservative debt price when borrowed (or when the obligation entered the group).
+    pub debt_cap_value: u64,
+    /// The group's obligations' debt as counted, in millionths of a quote unit
+    /// (`DEBT_UNITS_PER_QUOTE`).
+    pub debt: u64,
+    /// Room for follow-up fields.
+    pub reserved: [u8; 64],
+}
+
+impl EmodeGroupDebt {
+    /// Counts `units` more debt in the group (`EmodeDebtCapExceeded` above the cap).
+    pub fn charge(&mut self, units: u64) -> std::result::Result<(), LendingError> {
+        self.debt = super::within_value_cap(self.debt, units, self.debt_cap_value).ok_or(LendingError::EmodeDebtCapExceeded)?;
+        Ok(())
+    }
+
+    /// Takes `units` of repaid (or departed) debt off the group's count.
+    pub fn release(&mut self, units: u64) -> std::result::Result<(), LendingError> {
+        self.debt = crate::errors::overflow(self.debt.checked_sub(units))?;
+        Ok(())
+    }
+}
+
 /// Groups a market holds: 1..=8 (0 is "no group").
 pub const MAX_EMODE_GROUPS: usize = 8;
 

@@ -23,4 +23,7 @@ pub use stored_wad::*;
 /// Version 2: the margin-tier layout (ReserveConfig's risk flags, borrow weight and value caps
 /// move the reserve's later fields; the obligation's tier and weighted sums). Version 1 accounts
 /// are not migrated: no deployment holds any; a market is created anew.
-pub const ACCOUNT_VERSION: u8 = 2;
+/// Version 3: the isolation debt ceiling (`ReserveConfig::isolation_debt_ceiling_value` moves
+/// the reserve's later fields again; `Reserve::isolated_debt`, the obligation's isolation
+/// charges). Version 2 accounts are not migrated either.
+pub const ACCOUNT_VERSION: u8 = 3;

@@ -1,6 +1,6 @@
-use super::{weighted, Emode, EmodeGroup, Health, HealthKind, Reserve, ReserveConfig, Side, StoredWad};
+use super::{debt_units, weighted, Emode, EmodeGroup, Health, HealthKind, Reserve, ReserveConfig, Side, StoredWad};
 use crate::errors::{overflow, LendingError};
-use crate::math::{Rounding, Wad};
+use crate::math::{mul_div, shift_down, shift_to_64_bits, shift_up, Rounding, Wad};
 use anchor_lang::prelude::*;
 
 pub const OBLIGATION_SEED: &[u8] = b"obligation";
@@ -82,8 +82,20 @@ pub struct Obligation {
     /// The group's parameters as the last refresh read them from the market (what the cached
     /// values were weighted with).
     pub emode_params: EmodeGroup,
+    /// The isolated collateral reserve `isolation_charges` count against (meaningful while any
+    /// charge is not zero; a new charge against another reserve replaces it only then).
+    pub isolation_reserve: Pubkey,
+    /// By borrow slot: the part of the reserve's `isolated_debt` this debt accounts for
+    /// (millionths of a quote unit): its value when borrowed in isolation, less the share of it
+    /// each repayment settled (rounded down, so the charge is never understated); all of it
+    /// when the debt is closed. Σ over every obligation = `Reserve::isolated_debt`.
+    pub isolation_charges: [u64; MAX_OBLIGATION_BORROWS],
+    /// By borrow slot: the part of the e-mode group's `EmodeGroupDebt::debt` this debt
+    /// accounts for, kept as `isolation_charges` are; charged when borrowed in the group or when
+    /// the obligation entered it, all released when it leaves.
+    pub emode_charges: [u64; MAX_OBLIGATION_BORROWS],
     /// Room for follow-up fields.
-    pub reserved: [u8; 144],
+    pub reserved: [u8; 64],
 }
 
 type ObligationResult<T> = std::result::Result<T, LendingError>;
@@ -483,7 +495,8 @@ impl Obligation {
     /// reconfigured since the obligation's refresh).
     pub fn check_valuation_current(&self, epochs: impl ExactSizeIterator<Item = (Pubkey, u64)>) -> ObligationResult<()> {
         let (deposits, borrows) = (self.deposit_count(), self.borrow_count());
-        if epochs.len() != deposits + borrows {
+        // The positions first; accounts after them are the instruction's others (debt counters).
+        if epochs.len() < deposits + borrows {
             return Err(LendingError::ObligationReservesMismatch);
         }
         let positions = self.deposits[..deposits].iter().map(|d| d.deposit_reserve).chain(self.borrows[..borrows].iter().map(|b| b.borrow_reserve));
@@ -502,12 +515,12 @@ impl Obligation {
 
     /// Holds isolated collateral (and so no other collateral).
     pub fn is_isolated(&self) -> bool {
-        self.tier_flags & TIER_ISOLATED_COLLATERAL != 0 && self.deposit_count() > 0
+        self.tier_flags & TIER_ISOLATED_COLLATERAL != 0 && self.has_deposits()
     }
 
     /// Owes siloed debt (and so no other debt).
     pub fn is_siloed(&self) -> bool {
-        self.tier_flags & TIER_SILOED_DEBT != 0 && self.borrow_count() > 0
+        self.tier_flags & TIER_SILOED_DEBT != 0 && self.has_borrows()
     }
 
     fn set_tier(&mut self, flag: u8, on: bool) {
@@ -541,12 +554,18 @@ impl Obligation {
     }
 
     /// The debt tier rules, before debt of `reserve` (with `config`) is added: against isolated
-    /// collateral only reserves borrowable in isolation (`NotBorrowableInIsolation`); a new
-    /// debt in an active e-mode group only of a member (`NotInEmodeGroup`); siloed debt is owed
+    /// collateral only reserves borrowable in isolation (`NotBorrowableInIsolation`), and only
+    /// while it is the one collateral (`IsolatedCollateralMixed`); a new debt in an active e-mode group only of a member (`NotInEmodeGroup`); siloed debt is owed
     /// alone (`SiloedDebtMixed`). The first debt sets the obligation's tier.
     pub fn check_debt_tier(&mut self, reserve: &Pubkey, config: &ReserveConfig) -> ObligationResult<()> {
         if self.is_isolated() && !config.is_borrowable_in_isolation() {
             return Err(LendingError::NotBorrowableInIsolation);
+        }
+        // Isolated next to other collateral (a reserve flagged isolated after it was
+        // deposited): no new debt until the isolated collateral is held alone, as the first
+        // deposit, whose ceiling the debt is charged against.
+        if self.is_isolated() && self.deposit_count() > 1 {
+            return Err(LendingError::IsolatedCollateralMixed);
         }
         if self.find_borrow(reserve).is_some() {
             return Ok(());
@@ -593,8 +612,13 @@ impl Obligation {
         self.borrows.iter().take_while(|b| b.borrow_reserve != Pubkey::default()).count()
     }
 
+    /// Positions are packed from slot 0, so the first slot says whether there are any.
     pub fn has_borrows(&self) -> bool {
-        self.borrow_count() > 0
+        self.borrows[0].borrow_reserve != Pubkey::default()
+    }
+
+    pub fn has_deposits(&self) -> bool {
+        self.deposits[0].deposit_reserve != Pubkey::default()
     }
 
     pub fn find_deposit(&self, reserve: &Pubkey) -> Option<usize> {
@@ -658,22 +682,91 @@ impl Obligation {
         Ok(slot)
     }
 
-    /// Takes `settled` off a debt position, closing it when nothing is left.
-    pub fn repay(&mut self, slot: usize, settled: Wad) -> ObligationResult<()> {
+    /// Charges `units` of the debt at `slot` against the isolated collateral of `reserve`
+    /// (`Reserve::charge_isolated_debt` has accepted them).
+    pub fn charge_isolation(&mut self, slot: usize, reserve: &Pubkey, units: u64) -> ObligationResult<()> {
+        if self.isolation_reserve != *reserve && self.isolation_charges.iter().any(|c| *c != 0) {
+            // Charges are held against one reserve: isolated collateral is held alone.
+            return Err(LendingError::IsolatedCollateralMixed);
+        }
+        self.isolation_reserve = *reserve;
+        self.isolation_charges[slot] = overflow(self.isolation_charges[slot].checked_add(units))?;
+        Ok(())
+    }
+
+    /// Takes `settled` off a debt position, closing it when nothing is left. Returns the
+    /// charges released with it (for `isolation_reserve`'s `release_isolated_debt` and the
+    /// group's `EmodeGroupDebt::release`): each charge × settled / debt, rounded down (never more
+    /// than the exact share); the whole charge when the debt is closed.
+    pub fn repay(&mut self, slot: usize, settled: Wad) -> ObligationResult<Released> {
         let position = &mut self.borrows[slot];
-        let remaining = overflow(position.borrowed_amount().checked_sub(settled))?;
+        let owed = position.borrowed_amount();
+        let remaining = overflow(owed.checked_sub(settled))?;
         position.borrowed_amount_wad.set(remaining);
+        let (isolation, emode) = (self.isolation_charges[slot], self.emode_charges[slot]);
+        let mut released = Released::default();
+        if isolation | emode != 0 {
+            released = if remaining.is_zero() {
+                Released { isolation, emode }
+            } else {
+                // settled / owed with both brought below 2^64 (settled down, owed up: the ratio
+                // only shrinks), so charge × settled takes the 64-bit multiply, not 256 bits.
+                let shift = shift_to_64_bits(owed.raw());
+                let (part, whole) = (shift_down(settled.raw(), shift), shift_up(owed.raw(), shift));
+                let share = |charge: u64| overflow(mul_div(charge as u128, part, whole, Rounding::Down).and_then(|r| u64::try_from(r).ok()));
+                Released { isolation: share(isolation)?, emode: share(emode)? }
+            };
+            self.isolation_charges[slot] = isolation - released.isolation;
+            self.emode_charges[slot] = emode - released.emode;
+        }
         if remaining.is_zero() {
             let count = self.borrow_count();
             self.borrows.copy_within(slot + 1..count, slot);
             self.borrows[count - 1] = ObligationLiquidity::default();
+            self.isolation_charges.copy_within(slot + 1..count, slot);
+            self.isolation_charges[count - 1] = 0;
+            self.emode_charges.copy_within(slot + 1..count, slot);
+            self.emode_charges[count - 1] = 0;
             if count == 1 {
                 // No debt left: nothing can be unhealthy, the auction is over.
                 self.unhealthy_since = 0;
             }
         }
-        Ok(())
+        Ok(released)
     }
+
+    /// Charges each debt's value at the last refresh (the debt price, rounded up) to the
+    /// e-mode group being entered. Returns the sum, for `EmodeGroupDebt::charge`.
+    pub fn charge_emode_debts(&mut self) -> ObligationResult<u64> {
+        let mut total = 0u64;
+        for slot in 0..self.borrow_count() {
+            let units = debt_units(self.borrows[slot].market_value_wad.get()).ok_or(LendingError::EmodeDebtCapExceeded)?;
+            self.emode_charges[slot] = units;
+            total = total.checked_add(units).ok_or(LendingError::EmodeDebtCapExceeded)?;
+        }
+        Ok(total)
+    }
+
+    /// Releases every e-mode charge (the obligation leaves its group). Returns the sum.
+    pub fn release_emode_debts(&mut self) -> u64 {
+        let total = self.emode_charges.iter().sum();
+        self.emode_charges = [0; MAX_OBLIGATION_BORROWS];
+        total
+    }
+
+    /// Something of the debt is counted against the e-mode group.
+    pub fn has_emode_charges(&self) -> bool {
+        self.emode_charges.iter().any(|c| *c != 0)
+    }
+}
+
+/// What a repayment released of a debt's charges against caps (millionths of a quote unit).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Released {
+    /// Of the isolated collateral's ceiling (`Obligation::isolation_reserve`).
+    pub isolation: u64,
+    /// Of the e-mode group's cap (`Obligation::emode_group`).
+    pub emode: u64,
 }
 
 /// How much of a debt a payment of `amount` whole tokens settles: all of it once `amount`

@@ -2,12 +2,20 @@
 //! handlers run them after their account and freshness checks; off-chain queries
 //! (`solvent-client`'s `max_borrow` / `max_withdraw`) run the very same code on copies, so a
 //! quoted maximum and the instruction cannot disagree by a base unit.
-use super::{weighted, Emode, HealthKind, Obligation, ObligationValues, Reserve, Side};
-use crate::errors::LendingError;
+use super::{debt_units, weighted, Emode, EmodeGroupDebt, HealthKind, Obligation, ObligationValues, Reserve, Side};
+use crate::errors::{overflow, LendingError};
 use crate::math::Wad;
 use anchor_lang::prelude::Pubkey;
 
 type OperationResult<T> = std::result::Result<T, LendingError>;
+
+/// The counters a borrow may be charged to: the isolated collateral's reserve (its
+/// `isolated_debt`) and the e-mode group's `EmodeGroupDebt`. Off chain, copies of them.
+#[derive(Default)]
+pub struct DebtCounters<'a> {
+    pub isolated: Option<&'a mut Reserve>,
+    pub emode: Option<&'a mut EmodeGroupDebt>,
+}
 
 /// Borrows `amount` (the debt taken on) from `reserve` (price fresh, interest accrued) into
 /// `obligation` (refreshed in this slot). The debt tier rules first
@@ -19,7 +27,13 @@ type OperationResult<T> = std::result::Result<T, LendingError>;
 /// are at other prices (unhealthy at conservative ones) is refused as too large, not on their
 /// arithmetic. A borrow that passes leaves it healthy at conservative prices, where the
 /// liquidation sums equal those.
-pub fn borrow(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: &Pubkey, amount: u64) -> OperationResult<u64> {
+///
+/// The borrow's value (at the debt price, rounded up) is charged against the caps that count
+/// it (`DebtCounters`): an obligation holding isolated collateral against that collateral's
+/// debt ceiling (`IsolationDebtCeilingExceeded`), one in an active e-mode group against the
+/// group's debt cap (`EmodeDebtCapExceeded`); the counter must be given
+/// (`IsolationReserveRequired`, `EmodeGroupDebtRequired`).
+pub fn borrow(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: &Pubkey, amount: u64, counters: DebtCounters) -> OperationResult<u64> {
     if amount == 0 {
         return Err(LendingError::ZeroAmount);
     }
@@ -30,6 +44,19 @@ pub fn borrow(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: &
     obligation.check_debt_tier(reserve_key, &reserve.config)?;
     let fee = reserve.borrow(amount)?;
     let slot = obligation.borrow(reserve_key, Wad::from_u64(amount), reserve.cumulative_borrow_index())?;
+    let (isolated, emode) = (obligation.is_isolated(), obligation.emode().is_active());
+    if isolated || emode {
+        let units = debt_units(reserve.debt_value(Wad::from_u64(amount))?).ok_or(LendingError::MathOverflow)?;
+        if isolated {
+            counters.isolated.ok_or(LendingError::IsolationReserveRequired)?.charge_isolated_debt(units)?;
+            let isolated_key = obligation.deposits[0].deposit_reserve;
+            obligation.charge_isolation(slot, &isolated_key, units)?;
+        }
+        if emode {
+            counters.emode.ok_or(LendingError::EmodeGroupDebtRequired)?.charge(units)?;
+            obligation.emode_charges[slot] = overflow(obligation.emode_charges[slot].checked_add(units))?;
+        }
+    }
     let position = &mut obligation.borrows[slot];
     let position_value = reserve.debt_value(position.borrowed_amount())?;
     let initial = values.health(HealthKind::Initial);
@@ -114,18 +141,29 @@ pub fn withdraw(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key:
     Ok(Withdrawal { shares, amount })
 }
 
+/// The group debt counters an e-mode change moves the obligation's debt between: the group it
+/// leaves (needed when its debt is charged there) and the group it enters (needed with debt).
+#[derive(Default)]
+pub struct GroupChange<'a> {
+    pub leaving: Option<&'a mut EmodeGroupDebt>,
+    pub entering: Option<&'a mut EmodeGroupDebt>,
+}
+
 /// Moves `obligation` (refreshed in this slot) into the e-mode group of `emode` (`Emode::NONE`:
 /// out of any group), revaluing its positions with `reserve_at` (as `Obligation::revalue`; the
 /// reserves as the refresh saw them). A group must be enabled (`InvalidEmodeGroup`) and hold
 /// every position's reserve (`NotInEmodeGroup`). With debt, the obligation must be within its
 /// borrowing power under the new weights (`EmodeChangeUnhealthy`): in particular it leaves a
-/// group only while healthy under the assets' own weights. Returns the new values, stored.
+/// group only while healthy under the assets' own weights. A change of group moves the debt's
+/// charges: released from the group left, the debt's value charged to the group entered
+/// within its cap (`EmodeDebtCapExceeded`). Returns the new values, stored.
 pub fn set_emode<R, E>(
     obligation: &mut Obligation,
     emode: Emode,
     now: i64,
     slot: u64,
     mut reserve_at: impl FnMut(usize, &Pubkey) -> std::result::Result<R, E>,
+    counters: GroupChange,
 ) -> std::result::Result<ObligationValues, E>
 where
     R: core::ops::Deref<Target = Reserve>,
@@ -133,6 +171,11 @@ where
 {
     if emode.group != 0 && !emode.is_active() {
         return Err(LendingError::InvalidEmodeGroup.into());
+    }
+    let changes_group = obligation.emode_group != emode.group;
+    if changes_group && obligation.has_emode_charges() {
+        let leaving = counters.leaving.ok_or(LendingError::EmodeGroupDebtRequired)?;
+        leaving.release(obligation.release_emode_debts())?;
     }
     obligation.emode_group = emode.group;
     obligation.emode_params = emode.params;
@@ -145,6 +188,11 @@ where
     })?;
     if obligation.has_borrows() && !values.within_borrowing_power() {
         return Err(LendingError::EmodeChangeUnhealthy.into());
+    }
+    // The debt comes into the group's count at its value now (the debt price of this refresh).
+    if changes_group && emode.is_active() && obligation.has_borrows() {
+        let entering = counters.entering.ok_or(LendingError::EmodeGroupDebtRequired)?;
+        entering.charge(obligation.charge_emode_debts()?)?;
     }
     obligation.finish_refresh(&values, now, slot);
     Ok(values)

@@ -94,6 +94,11 @@ pub struct ReserveConfig {
     /// Cap on total borrowed's quote value in whole quote units (0: none), at the conservative
     /// debt price as last booked.
     pub borrow_limit_value: u64,
+    /// For isolated collateral (`RISK_FLAG_ISOLATED_COLLATERAL`): the most debt, in whole quote
+    /// units, that obligations holding it may owe against it, counted at the conservative debt
+    /// price when borrowed (`Reserve::isolated_debt`). Above 0 when isolation is on; unused
+    /// otherwise.
+    pub isolation_debt_ceiling_value: u64,
     /// Piecewise-linear borrow rate: starts at 0% utilization, ends at the first point at 100%;
     /// points after the end are all zero.
     pub rate_curve: [RateCurvePoint; MAX_RATE_CURVE_POINTS],
@@ -143,6 +148,10 @@ impl ReserveConfig {
         }
         if self.borrow_weight_bps != 0 && ((self.borrow_weight_bps as u128) < BPS_DENOMINATOR || self.borrow_weight_bps > MAX_BORROW_WEIGHT_BPS) {
             return Err(LendingError::InvalidBorrowWeight);
+        }
+        // An isolated asset borrowable in isolation could be charged against itself.
+        if self.is_isolated_collateral() && (self.isolation_debt_ceiling_value == 0 || self.is_borrowable_in_isolation()) {
+            return Err(LendingError::InvalidIsolationDebtCeiling);
         }
         self.validate_rate_curve()
     }
@@ -207,6 +216,24 @@ pub const RISK_FLAG_ISOLATED_COLLATERAL: u8 = 1;
 pub const RISK_FLAG_BORROWABLE_IN_ISOLATION: u8 = 2;
 /// `ReserveConfig::risk_flags`: siloed debt. An obligation borrowing it borrows nothing else.
 pub const RISK_FLAG_SILOED_DEBT: u8 = 4;
+/// Debt counted against a cap in quote value (`Reserve::isolated_debt`,
+/// `EmodeGroupDebt::debt`, the obligation's charges) is in millionths of a quote unit.
+pub const DEBT_UNITS_PER_QUOTE: u64 = 1_000_000;
+
+/// A quote value in millionths of a quote unit, rounded up (a charge is never understated).
+pub fn debt_units(value: Wad) -> Option<u64> {
+    let per_unit = WAD / DEBT_UNITS_PER_QUOTE as u128;
+    u64::try_from(value.raw().div_ceil(per_unit)).ok()
+}
+
+/// `used + units` (millionths) when it stays within `cap_value` whole quote units (0: no
+/// cap); None above it (or past u64).
+pub fn within_value_cap(used: u64, units: u64, cap_value: u64) -> Option<u64> {
+    let total = used.checked_add(units)?;
+    let cap = cap_value as u128 * DEBT_UNITS_PER_QUOTE as u128;
+    (cap_value == 0 || total as u128 <= cap).then_some(total)
+}
+
 /// Largest borrow weight accepted: 500%.
 pub const MAX_BORROW_WEIGHT_BPS: u16 = 50_000;
 const RISK_FLAGS_KNOWN: u8 = RISK_FLAG_ISOLATED_COLLATERAL | RISK_FLAG_BORROWABLE_IN_ISOLATION | RISK_FLAG_SILOED_DEBT;
@@ -346,8 +373,14 @@ pub struct Reserve {
     /// borrow, withdraw and liquidate refuse when the sum is no longer the same
     /// (`ReserveChangedSinceRefresh`), so cached values never outlive what they came from.
     pub valuation_epoch: u64,
-    /// Room for follow-up fields (second oracle, risk tiers).
-    pub reserved: [u8; 392],
+    /// For isolated collateral: the debt obligations holding it owe against it, in millionths of
+    /// a quote unit (`DEBT_UNITS_PER_QUOTE`), as each borrow's value at the conservative
+    /// debt price when borrowed (rounded up), less what repayments took off
+    /// (`Obligation::isolation_charges`): Σ of the obligations' charges, held at most
+    /// `config.isolation_debt_ceiling_value` by borrows.
+    pub isolated_debt: u64,
+    /// Room for follow-up fields (second oracle, dynamic margin).
+    pub reserved: [u8; 376],
 }
 
 type ReserveResult<T> = std::result::Result<T, LendingError>;
@@ -702,6 +735,21 @@ impl Reserve {
         self.borrowed_amount_wad.set(borrowed);
         self.add_protocol_fees(Wad::from_u64(fee))?;
         Ok(fee)
+    }
+
+    /// Charges `units` (millionths of a quote unit) of new debt against this isolated
+    /// collateral's ceiling (`IsolationDebtCeilingExceeded` above it).
+    pub fn charge_isolated_debt(&mut self, units: u64) -> ReserveResult<()> {
+        // Isolated collateral always has a ceiling above 0 (`ReserveConfig::validate`).
+        self.isolated_debt = within_value_cap(self.isolated_debt, units, self.config.isolation_debt_ceiling_value)
+            .ok_or(LendingError::IsolationDebtCeilingExceeded)?;
+        Ok(())
+    }
+
+    /// Takes `units` of repaid debt off the isolated debt (what `Obligation::repay` released).
+    pub fn release_isolated_debt(&mut self, units: u64) -> ReserveResult<()> {
+        self.isolated_debt = overflow(self.isolated_debt.checked_sub(units))?;
+        Ok(())
     }
 
     /// Record a repayment: `amount` tokens in, `settled` debt (Wad) off the books.
