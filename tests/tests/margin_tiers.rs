@@ -715,6 +715,13 @@ async fn emode_group_debt_cap_binds_borrows_and_entry_and_leaving_releases_it() 
     let ixs = e.borrow_sol(&c, ONE).await;
     let keys = e.watched(&c);
     assert_rejected(&mut e.s.h, &ixs, &[&c.t.user.keypair], LendingError::EmodeDebtCapExceeded, &keys).await;
+    // A disabled group still counts its obligations' debt, so enabling it again (or a cap set
+    // later) binds all of it.
+    e.s.h.must_send(&[set_emode_group_ix(&e.s.m.market, &owner.pubkey(), 1, EmodeGroup::DISABLED, 1_000_000)], &[&owner]).await;
+    let before = group_debt_of(&mut e, 1, &obligations).await;
+    let ixs = e.borrow_sol(&c, 1_000_000_000).await;
+    e.s.h.must_send(&ixs, &[&c.t.user.keypair]).await;
+    assert_eq!(group_debt_of(&mut e, 1, &obligations).await, before + 150 * UNITS, "1 SOL borrowed in the disabled group, counted");
 }
 
 #[tokio::test]

@@ -244,14 +244,14 @@ export async function debtCounters(action: Instruction, obligation: generated.Ob
  * reserves; the debt counters (`debtCounters`) come writable: the isolated collateral reserve
  * among the positions when it is one, else appended, then the group debt accounts. Any other
  * instruction is returned unchanged. */
-export function withPositionReserves(action: Instruction, positions: Address[], counters: { isolated?: Address; groupDebts?: Address[] } = {}): Instruction {
+export function withPositionReserves(action: Instruction, positions: Address[], counters: { isolated?: Address; groupDebts: Address[] }): Instruction {
   const charged = counters.isolated;
   const appended: { address: Address; role: AccountRole }[] = [];
   if (isOneOf(action, CHECKS_VALUATION)) {
     for (const reserve of positions) appended.push({ address: reserve, role: reserve === charged ? AccountRole.WRITABLE : AccountRole.READONLY });
   }
   if (charged && !appended.some((meta) => meta.address === charged)) appended.push({ address: charged, role: AccountRole.WRITABLE });
-  for (const debt of counters.groupDebts ?? []) appended.push({ address: debt, role: AccountRole.WRITABLE });
+  for (const debt of counters.groupDebts) appended.push({ address: debt, role: AccountRole.WRITABLE });
   if (appended.length === 0) return action;
   return { ...action, accounts: [...(action.accounts ?? []), ...appended] };
 }
@@ -310,7 +310,8 @@ export function tierRefusal(
   if (isolated && exceeds(reserveOf(deposits[0].depositReserve).isolatedDebt, reserveOf(deposits[0].depositReserve).config.isolationDebtCeilingValue)) {
     return 'IsolationDebtCeilingExceeded';
   }
-  if (emodeActive && groupDebt && exceeds(groupDebt.debt, groupDebt.debtCapValue)) return 'EmodeDebtCapExceeded';
+  // Counted in the group even while it is disabled (as the program does).
+  if (obligation.emodeGroup !== 0 && groupDebt && exceeds(groupDebt.debt, groupDebt.debtCapValue)) return 'EmodeDebtCapExceeded';
   return undefined;
 }
 

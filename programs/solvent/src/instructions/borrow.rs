@@ -61,14 +61,15 @@ pub fn handler<'info>(ctx: Context<'info, Borrow<'info>>, amount: u64) -> Result
     require!(reserve.is_price_fresh(clock.slot), LendingError::ReserveStale);
     reserve.accrue_interest(clock.unix_timestamp)?;
     // The counters of the caps the borrow is charged to: isolated collateral (the first
-    // deposit) keeps its ceiling's count, an e-mode group its debt account.
+    // deposit) keeps its ceiling's count, an e-mode group its debt account. A missing one is
+    // refused by `operations::borrow`, after the tier rules (so those name the refusal first).
     let remaining = ctx.remaining_accounts;
     let isolated = match obligation.is_isolated() {
-        true => Some(isolation_reserve(remaining, &obligation.deposits[0].deposit_reserve)?),
+        true => isolation_reserve(remaining, &obligation.deposits[0].deposit_reserve).ok(),
         false => None,
     };
-    let group = match obligation.emode().is_active() {
-        true => Some(emode_group_debt(remaining, &accounts.lending_market.key(), obligation.emode_group)?),
+    let group = match obligation.emode_group != 0 {
+        true => emode_group_debt(remaining, &accounts.lending_market.key(), obligation.emode_group).ok(),
         false => None,
     };
     let (mut isolated, mut group) = (isolated, group);

@@ -36,12 +36,13 @@ pub fn handler<'info>(ctx: Context<'info, SetObligationEmode<'info>>, group: u8)
     // The debt moves from the group left (where it is charged) to the group entered.
     let market_key = accounts.lending_market.key();
     let changes_group = obligation.emode_group != group;
+    // A missing account is refused by `operations::set_emode`, after the group's own checks.
     let leaving = match changes_group && obligation.has_emode_charges() {
-        true => Some(emode_group_debt(reserves, &market_key, obligation.emode_group)?),
+        true => emode_group_debt(reserves, &market_key, obligation.emode_group).ok(),
         false => None,
     };
     let entering = match changes_group && group != 0 && obligation.has_borrows() {
-        true => Some(emode_group_debt(reserves, &market_key, group)?),
+        true => emode_group_debt(reserves, &market_key, group).ok(),
         false => None,
     };
     let (mut leaving, mut entering) = (leaving, entering);

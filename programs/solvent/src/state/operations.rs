@@ -30,8 +30,8 @@ pub struct DebtCounters<'a> {
 ///
 /// The borrow's value (at the debt price, rounded up) is charged against the caps that count
 /// it (`DebtCounters`): an obligation holding isolated collateral against that collateral's
-/// debt ceiling (`IsolationDebtCeilingExceeded`), one in an active e-mode group against the
-/// group's debt cap (`EmodeDebtCapExceeded`); the counter must be given
+/// debt ceiling (`IsolationDebtCeilingExceeded`), one in an e-mode group (enabled or not)
+/// against the group's debt cap (`EmodeDebtCapExceeded`); the counter must be given
 /// (`IsolationReserveRequired`, `EmodeGroupDebtRequired`).
 pub fn borrow(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: &Pubkey, amount: u64, counters: DebtCounters) -> OperationResult<u64> {
     if amount == 0 {
@@ -44,7 +44,9 @@ pub fn borrow(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: &
     obligation.check_debt_tier(reserve_key, &reserve.config)?;
     let fee = reserve.borrow(amount)?;
     let slot = obligation.borrow(reserve_key, Wad::from_u64(amount), reserve.cumulative_borrow_index())?;
-    let (isolated, emode) = (obligation.is_isolated(), obligation.emode().is_active());
+    // In a group, counted even while the owner has it disabled: a cap set or a group enabled
+    // again later binds all of its obligations' debt.
+    let (isolated, emode) = (obligation.is_isolated(), obligation.emode_group != 0);
     if isolated || emode {
         let units = debt_units(reserve.debt_value(Wad::from_u64(amount))?).ok_or(LendingError::MathOverflow)?;
         if isolated {
