@@ -33,6 +33,39 @@ enum Tier {
     Emode,
     /// Its one collateral isolated (a $1,000,000 debt ceiling), the debts borrowable in isolation.
     Isolated,
+    /// Every reserve with every dynamic-margin part on (`DYNAMIC_SETTINGS`), sampling at every
+    /// refresh.
+    Dynamic,
+}
+
+/// The dynamic-margin run's settings: volatility sampled every second (the most work per
+/// refresh), a size premium and a concentration limit.
+const DYNAMIC_SETTINGS: solvent::state::DynamicMarginConfig = solvent::state::DynamicMarginConfig {
+    flags: solvent::state::DYNAMIC_VOLATILITY | solvent::state::DYNAMIC_SIZE | solvent::state::DYNAMIC_CONCENTRATION,
+    padding: [0; 3],
+    vol_sample_secs: 1,
+    vol_half_life_secs: 3_600,
+    vol_horizon_secs: 3_600,
+    vol_z_bps: 23_300,
+    max_threshold_drop_bps_per_hour: 100,
+    threshold_hysteresis_bps: 50,
+    size_premium_bps: 1_000,
+    max_size_premium_bps: 3_000,
+    padding2: [0; 4],
+    liquidity_depth_value: 1_000_000,
+    concentration_limit_value: 1_000_000,
+};
+
+async fn dynamic(h: &mut Harness, l: &LoadedObligation) {
+    let owner = l.owner.insecure_clone();
+    for reserve in l.collateral.iter().chain(&l.debts) {
+        h.must_send(&[set_dynamic_margin_ix(&l.market, &owner.pubkey(), reserve, DYNAMIC_SETTINGS)], &[&owner]).await;
+    }
+    // A first refresh records the price; every later one takes a sample.
+    new_slot_at_prices(h, l, 1_000_000).await;
+    for reserve in l.collateral.iter().chain(&l.debts) {
+        h.must_send(&[refresh_reserve_ix(reserve)], &[]).await;
+    }
 }
 
 /// Flags the obligation's collateral (one reserve) isolated and its debts borrowable in
@@ -60,6 +93,7 @@ async fn measure_size(deposits: usize, borrows: usize, tier: Tier) -> Vec<(&'sta
     match tier {
         Tier::Emode => h.put_in_emode(&l, GROUP).await,
         Tier::Isolated => isolate(&mut h, &l).await,
+        Tier::Dynamic => dynamic(&mut h, &l).await,
         Tier::Cross => {}
     }
     let emode = tier == Tier::Emode;
@@ -93,6 +127,10 @@ async fn measure_size(deposits: usize, borrows: usize, tier: Tier) -> Vec<(&'sta
         h.must_send(&[refresh_reserve_ix(reserve)], &[]).await;
     }
     rows.push(("refresh_obligation (unhealthy, prices apart: valued twice)", h.measure(std::slice::from_ref(&refresh), &[]).await));
+    if tier == Tier::Dynamic {
+        // The price moves above make the estimate large: what is measured is the refreshes.
+        return rows;
+    }
     new_slot_at_prices(&mut h, &l, 1_000_000).await;
     for reserve in l.collateral.iter().chain(&l.debts) {
         h.must_send(&[refresh_reserve_ix(reserve)], &[]).await;
@@ -152,6 +190,12 @@ async fn main() {
             if !unaffected.contains(&name) {
                 let name = if name.starts_with("set_obligation_emode") { name.to_string() } else { format!("{name}, e-mode") };
                 rows.push((name, measured));
+            }
+        }
+        eprintln!("... and with dynamic margin");
+        for (name, measured) in measure_size(deposits, borrows, Tier::Dynamic).await {
+            if name.starts_with("refresh_") {
+                rows.push((format!("{name}, dynamic margin (every part on)"), measured));
             }
         }
         eprintln!("... and isolated: 1 collateral + {borrows} borrows");

@@ -136,6 +136,7 @@ async fn main() {
     leverage_round_trip(&mut h, &m).await;
     margin_tiers(&mut h, &m).await;
     emode_leverage(&mut h, &m).await;
+    dynamic_margin(&mut h, &m).await;
 
     let sol_reserve = h.reserve(&m.sol.reserve).await;
     let usdc_reserve = h.reserve(&m.usdc.reserve).await;
@@ -316,4 +317,59 @@ async fn emode_leverage(h: &mut Harness, m: &StandardMarket) {
     let ixs = h.with_refresh(&hank.obligation, &[&m.sol, &lst], leave).await;
     let refused = h.send(&ixs, &[&hank.keypair]).await.lending_error().map(|e| format!("{e:?}")).unwrap_or_default();
     println!("  leaving the group at 9x is refused: {refused} (healthy only under the group's weights)\n");
+}
+
+/// One minute later: ALT at `price` (expo -6) and USDC at $1, both refreshed.
+async fn alt_minute(h: &mut Harness, m: &StandardMarket, alt: &TestReserve, price: i64) {
+    let now = h.now().await;
+    h.set_time(now + 60).await;
+    h.set_price(&alt.oracle, price, 0, -6).await;
+    h.set_price(&m.usdc.oracle, USDC_PRICE, 0, USDC_PRICE_EXPO).await;
+    h.must_send(&[refresh_reserve_ix(alt), refresh_reserve_ix(&m.usdc)], &[]).await;
+}
+
+/// Dynamic margin: a reserve's borrowing power follows the volatility refresh_reserve measures,
+/// at once; its liquidation threshold only at a bounded pace.
+async fn dynamic_margin(h: &mut Harness, m: &StandardMarket) {
+    use solvent::state::{DynamicMarginConfig, DYNAMIC_VOLATILITY};
+    println!("Dynamic margin: ALT ($1, LTV 75%, threshold 80%) with the volatility haircut on (z 2.33 over a 1-hour horizon; the threshold falls at most 1 point an hour).");
+    let (alt, _) = h.init_reserve(&m.market, &m.owner, 6, 1_000_000, -6, sol_config()).await;
+    let settings = DynamicMarginConfig {
+        flags: DYNAMIC_VOLATILITY,
+        vol_sample_secs: 60,
+        vol_half_life_secs: 3_600,
+        vol_horizon_secs: 3_600,
+        vol_z_bps: 23_300,
+        max_threshold_drop_bps_per_hour: 100,
+        threshold_hysteresis_bps: 50,
+        ..Default::default()
+    };
+    h.must_send(&[set_dynamic_margin_ix(&m.market, &m.owner.pubkey(), &alt, settings)], &[&m.owner]).await;
+    let jo = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    let jo_alt = h.create_token_account(&alt.mint, &jo.keypair.pubkey()).await;
+    h.mint_to(&alt.mint, &jo_alt, 10_000 * USDC).await;
+    h.must_send(&[deposit_ix(&m.market, &alt, &jo.obligation, &jo.keypair.pubkey(), &jo_alt, 10_000 * USDC)], &[&jo.keypair]).await;
+    for minute in 0..60 {
+        alt_minute(h, m, &alt, if minute % 2 == 0 { 1_000_500 } else { 999_500 }).await;
+    }
+    report_dynamic(h, m, &alt, &jo.obligation, "after a calm hour (0.05% moves)").await;
+    for minute in 0..30 {
+        alt_minute(h, m, &alt, if minute % 2 == 0 { 1_040_000 } else { 960_000 }).await;
+    }
+    report_dynamic(h, m, &alt, &jo.obligation, "after 30 minutes of 4% swings, no trend").await;
+    println!("  borrowing power fell at once; the threshold only half a point, so no position became liquidatable on the move\n");
+}
+
+async fn report_dynamic(h: &mut Harness, m: &StandardMarket, alt: &TestReserve, obligation: &Pubkey, phase: &str) {
+    let state = h.reserve(&alt.reserve).await.dynamic;
+    let view = MarketView::load_with(&mut InProcessChain { harness: h }, &m.market.market, &[alt.reserve, m.usdc.reserve]).await.expect("view");
+    let limit = max_borrow(&view, &h.obligation(obligation).await, &m.usdc.reserve).expect("max_borrow");
+    println!(
+        "  {phase}: σ {:.0}%/yr, LTV {:.2}%, threshold {:.2}% (headed to {:.2}%): jo may borrow {} USDC against 10,000 ALT",
+        state.annual_sigma_bps() as f64 / 100.0,
+        state.ltv_bps as f64 / 100.0,
+        state.threshold_bps as f64 / 100.0,
+        state.threshold_target_bps as f64 / 100.0,
+        view.amount(&m.usdc.reserve, limit.amount),
+    );
 }

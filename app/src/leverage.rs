@@ -279,7 +279,7 @@ impl LeverageContext {
             return Err(LeverageError::TargetBelowOne);
         }
         let loan_to_value_bps =
-            effective_loan_to_value_bps(&self.emode().risk_params(&self.collateral.state.config), &self.emode().risk_params(&self.debt.state.config));
+            effective_loan_to_value_bps(&self.emode().risk_params(&self.collateral.state), &self.emode().risk_params(&self.debt.state));
         let maximum_bps = max_leverage_bps(loan_to_value_bps);
         if target_leverage_bps > maximum_bps {
             return Err(LeverageError::TargetTooHigh { requested_bps: target_leverage_bps, maximum_bps, loan_to_value_bps });

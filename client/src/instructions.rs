@@ -5,7 +5,7 @@
 use crate::keys::*;
 use anchor_lang::{InstructionData, ToAccountMetas};
 pub use solana_instruction::{AccountMeta, Instruction};
-use solvent::state::{EmodeGroup, ReserveConfig};
+use solvent::state::{DynamicMarginConfig, EmodeGroup, ReserveConfig};
 
 fn metas(anchor_metas: Vec<anchor_lang::prelude::AccountMeta>) -> Vec<AccountMeta> {
     anchor_metas
@@ -314,6 +314,19 @@ pub fn update_config_ix(market: &MarketKeys, owner: &Pubkey, reserve: &ReserveKe
             instructions_sysvar: solvent::flash_loan::INSTRUCTIONS_SYSVAR_ID,
         },
         solvent::instruction::UpdateReserveConfig { config },
+    )
+}
+
+/// `set_dynamic_margin`: the reserve's dynamic-margin settings (all zero: static margin).
+pub fn set_dynamic_margin_ix(market: &MarketKeys, owner: &Pubkey, reserve: &ReserveKeys, config: DynamicMarginConfig) -> Instruction {
+    program_ix(
+        solvent::accounts::SetDynamicMargin {
+            lending_market: to_anchor(&market.market),
+            owner: to_anchor(owner),
+            reserve: to_anchor(&reserve.reserve),
+            instructions_sysvar: solvent::flash_loan::INSTRUCTIONS_SYSVAR_ID,
+        },
+        solvent::instruction::SetDynamicMargin { config },
     )
 }
 

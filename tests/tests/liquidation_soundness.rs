@@ -340,7 +340,7 @@ impl Soundness {
         // The bonus: at most the auction's, which is at most the configured maximum (the
         // group's in e-mode); measured at spot, what the liquidator got is worth at most the
         // repayment × (1 + bonus).
-        let params = before.emode().risk_params(&withdraw_state.config);
+        let params = before.emode().risk_params(&withdraw_state);
         let ceiling = params.max_liquidation_bonus_bps.max(params.liquidation_bonus_bps) as u64;
         assert!(quote.bonus_bps <= quote.auction_bonus_bps && quote.auction_bonus_bps <= ceiling, "{quote:?}");
         let received_liquidity = Wad::from_u64(received).checked_add(withdraw_state.liquidity_for_shares(received_shares, Rounding::Down).unwrap()).unwrap();

@@ -100,4 +100,5 @@ export const ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   6091: 'userError', // IsolationReserveRequired
   6092: 'marketCondition', // EmodeDebtCapExceeded
   6093: 'userError', // EmodeGroupDebtRequired
+  6094: 'userError', // InvalidDynamicMargin
 };

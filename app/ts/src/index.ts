@@ -342,7 +342,9 @@ export type Health = { assetsWad: bigint; liabilitiesWad: bigint };
 export type Position = {
   /** The program's health engine output by kind (`ObligationValues::health`). */
   health: Record<HealthKind, Health>;
-  deposits: { reserve: Address; shares: bigint; valueWad: bigint }[];
+  /** Each collateral with the weights it was valued with (dynamic margin and the size premium
+   *  included) and its reserve's volatility estimate (annualised fraction). */
+  deposits: { reserve: Address; shares: bigint; valueWad: bigint; loanToValueBps: number; liquidationThresholdBps: number; annualVolatility: number }[];
   borrows: { reserve: Address; debtWad: bigint; valueWad: bigint }[];
   depositedValueWad: bigint;
   borrowedValueWad: bigint;
@@ -394,6 +396,54 @@ export function riskParams(config: MarginConfig, emodeGroup: number, group: gene
   };
 }
 
+/** The dynamic-margin parts (`ReserveConfig`-independent settings, `set_dynamic_margin`). */
+export const DYNAMIC_VOLATILITY = 1;
+export const DYNAMIC_SIZE = 2;
+export const DYNAMIC_CONCENTRATION = 4;
+
+/** ⌈√n⌉ for a bigint. */
+function isqrtUp(n: bigint): bigint {
+  if (n < 2n) return n;
+  let x = 1n << BigInt(Math.ceil(n.toString(2).length / 2));
+  for (;;) {
+    const y = (x + n / x) / 2n;
+    if (y >= x) break;
+    x = y;
+  }
+  return x * x < n ? x + 1n : x;
+}
+
+/** The size premium of a collateral position worth `valueWad` (as the program's
+ *  `size_premium_bps`): `size_premium_bps × √(value / depth)`, rounded up, capped. */
+export function sizePremiumBps(config: generated.DynamicMarginConfig, valueWad: bigint): number {
+  if ((config.flags & DYNAMIC_SIZE) === 0 || config.liquidityDepthValue === 0n) return 0;
+  const max = BigInt(config.maxSizePremiumBps);
+  const factor = BigInt(config.sizePremiumBps);
+  const depthUnits = config.liquidityDepthValue * (WAD / 100_000_000n);
+  const root = divRound(max * 10_000n, factor, true);
+  const ratio = divRound(valueWad, depthUnits, true);
+  const capped = ratio < root * root ? ratio : root * root;
+  const premium = divRound(factor * isqrtUp(capped), 10_000n, true);
+  return Number(premium < max ? premium : max);
+}
+
+/** A reserve's own margin parameters: its config's, with the loan-to-value and threshold lowered
+ *  to the dynamic ones refresh_reserve computed (as the program's `Reserve::risk_params`). */
+export function ownRiskParams(reserve: Pick<generated.Reserve, 'config' | 'dynamicConfig' | 'dynamic'>): RiskParams {
+  const own = riskParams(reserve.config, 0, { loanToValueBps: 0, liquidationThresholdBps: 0, liquidationBonusBps: 0, maxLiquidationBonusBps: 0 });
+  if (reserve.dynamicConfig.flags !== 0 && reserve.dynamic.initialized !== 0) {
+    own.loanToValueBps = Math.min(own.loanToValueBps, reserve.dynamic.ltvBps);
+    own.liquidationThresholdBps = Math.min(own.liquidationThresholdBps, reserve.dynamic.thresholdBps);
+  }
+  return own;
+}
+
+/** A reserve's volatility estimate, annualised (a fraction: 0.8 is 80%), from refresh_reserve. */
+export function annualVolatility(reserve: Pick<generated.Reserve, 'dynamic'>): number {
+  const rate = Number(storedWad({ leBytes: reserve.dynamic.varianceRateWad })) / 1e18;
+  return Math.sqrt(rate * 31_536_000);
+}
+
 /** E-mode group `group` (1..=8) of a market, decoded from `LendingMarket.emodeGroups` (8 bytes
  *  per group: its four fields as little-endian u16s, as `LendingMarket::emode` reads them). */
 export function emodeGroupOf(market: Pick<generated.LendingMarket, 'emodeGroups'>, group: number): generated.EmodeGroup {
@@ -408,7 +458,10 @@ export function emodeGroupOf(market: Pick<generated.LendingMarket, 'emodeGroups'
  *  next refresh reads), else as its last refresh read them. */
 export function readPosition(obligation: generated.Obligation, reserves: Map<Address, generated.Reserve>, market?: generated.LendingMarket): Position {
   const group = market && obligation.emodeGroup >= 1 && obligation.emodeGroup <= 8 ? emodeGroupOf(market, obligation.emodeGroup) : obligation.emodeParams;
-  const paramsOf = (reserve: generated.Reserve) => riskParams(reserve.config, obligation.emodeGroup, group);
+  const inGroup = (reserve: generated.Reserve) =>
+    group.liquidationThresholdBps !== 0 && obligation.emodeGroup >= 1 && obligation.emodeGroup <= 8 && (reserve.config.emodeGroups & (1 << (obligation.emodeGroup - 1))) !== 0;
+  // The group's parameters for a member, else the reserve's own with dynamic margin.
+  const paramsOf = (reserve: generated.Reserve) => (inGroup(reserve) ? riskParams(reserve.config, obligation.emodeGroup, group) : ownRiskParams(reserve));
   const reserveOf = (key: Address) => {
     const reserve = reserves.get(key);
     if (!reserve) throw new Error(`reserve ${key} of the obligation was not given`);
@@ -419,13 +472,17 @@ export function readPosition(obligation: generated.Obligation, reserves: Map<Add
     .map((d) => {
       const reserve = reserveOf(d.depositReserve);
       const liquidity = liquidityForShares(reserve, d.depositedShares);
+      const valueWad = valueAt(reserve, reserve.collateralPriceMantissa, liquidity, false);
+      const params = { ...paramsOf(reserve) };
+      // The size premium lowers a position's borrowing power (outside an e-mode group).
+      if (!inGroup(reserve)) params.loanToValueBps = Math.max(0, params.loanToValueBps - sizePremiumBps(reserve.dynamicConfig, valueWad));
       return {
         reserve: d.depositReserve,
         shares: d.depositedShares,
         liquidity,
-        valueWad: valueAt(reserve, reserve.collateralPriceMantissa, liquidity, false),
+        valueWad,
         liquidationValueWad: valueAt(reserve, reserve.liquidationCollateralPriceMantissa, liquidity, false),
-        params: paramsOf(reserve),
+        params,
         reserveState: reserve,
       };
     });
@@ -478,7 +535,14 @@ export function readPosition(obligation: generated.Obligation, reserves: Map<Add
       maintenance: { assetsWad: unhealthyBorrowValueWad, liabilitiesWad: liquidationBorrowedValueWad },
       payout: { assetsWad: payoutAssetsWad, liabilitiesWad: payoutLiabilitiesWad },
     },
-    deposits: deposits.map(({ reserve, shares, valueWad }) => ({ reserve, shares, valueWad })),
+    deposits: deposits.map(({ reserve, shares, valueWad, params, reserveState }) => ({
+      reserve,
+      shares,
+      valueWad,
+      loanToValueBps: params.loanToValueBps,
+      liquidationThresholdBps: params.liquidationThresholdBps,
+      annualVolatility: annualVolatility(reserveState),
+    })),
     borrows: borrows.map(({ reserve, debtWad, valueWad }) => ({ reserve, debtWad, valueWad })),
     depositedValueWad,
     borrowedValueWad,

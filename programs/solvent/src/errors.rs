@@ -192,6 +192,8 @@ pub enum LendingError {
     EmodeDebtCapExceeded,
     #[msg("The e-mode group's debt account (PDA [\"emode_debt\", market, group]) must be passed writable, after the position reserves")]
     EmodeGroupDebtRequired,
+    #[msg("Dynamic margin settings out of range (unknown part; sample interval, half-life, horizon, z, threshold drop rate, hysteresis; size depth and premium below the LTV; concentration limit)")]
+    InvalidDynamicMargin,
 }
 
 /// What a client should do about an error.
@@ -212,7 +214,7 @@ pub enum ErrorClass {
 impl LendingError {
     /// The last variant. New errors go after it and this names the new last one
     /// (`solvent-client`'s tests check it against the IDL).
-    pub const LAST: LendingError = LendingError::EmodeGroupDebtRequired;
+    pub const LAST: LendingError = LendingError::InvalidDynamicMargin;
 
     /// The error of a custom program error code (Anchor's offset 6000 included).
     pub fn from_code(code: u32) -> Option<LendingError> {

@@ -214,3 +214,25 @@ pub struct PriceHaltEnded {
     pub ema_mantissa: u64,
     pub exponent: i32,
 }
+
+/// A reserve's dynamic-margin weights moved at a refresh (or were first computed).
+#[event]
+pub struct DynamicMarginUpdated {
+    pub reserve: Pubkey,
+    /// The volatility estimate, annualised, in bps.
+    pub annual_sigma_bps: u64,
+    /// The loan-to-value positions get (before a size premium), bps.
+    pub loan_to_value_bps: u16,
+    /// Of which the concentration scale, bps.
+    pub concentration_bps: u16,
+    /// The liquidation threshold positions get, bps, and where it is headed.
+    pub liquidation_threshold_bps: u16,
+    pub threshold_target_bps: u16,
+}
+
+/// The owner set a reserve's dynamic-margin settings.
+#[event]
+pub struct DynamicMarginSet {
+    pub reserve: Pubkey,
+    pub flags: u8,
+}

@@ -15,7 +15,7 @@ pub mod oracle;
 pub mod state;
 
 use instructions::*;
-use state::{EmodeGroup, ReserveConfig};
+use state::{DynamicMarginConfig, EmodeGroup, ReserveConfig};
 
 declare_id!("H8d99JErLUz14gM7o4w41BtaXMY3o2pWrgygWyXCWMvb");
 
@@ -42,6 +42,10 @@ pub mod solvent {
         protocol_share_bps: u16,
     ) -> Result<()> {
         set_liquidation_limits::handler(ctx, liquidation_cap_value, dust_value, protocol_share_bps)
+    }
+
+    pub fn set_dynamic_margin(ctx: Context<SetDynamicMargin>, config: DynamicMarginConfig) -> Result<()> {
+        set_dynamic_margin::handler(ctx, config)
     }
 
     pub fn set_emode_group(ctx: Context<SetEmodeGroup>, group: u8, params: EmodeGroup, debt_cap_value: u64) -> Result<()> {

@@ -45,7 +45,7 @@ pub fn div_rem(n: u128, d: u128) -> (u128, u128) {
 
 /// Long division by `d < 2^32`: each partial remainder is below `d`, so remainder · 2^32 plus
 /// the next 32-bit digit fits a `u64`.
-fn div_rem_small(n: u128, d: u64) -> (u128, u128) {
+pub fn div_rem_small(n: u128, d: u64) -> (u128, u128) {
     let mut quotient = 0u128;
     let mut remainder = 0u64;
     for shift in [96u32, 64, 32, 0] {

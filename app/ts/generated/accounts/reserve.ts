@@ -43,10 +43,18 @@ import {
   type ReadonlyUint8Array,
 } from "@solana/kit";
 import {
+  getDynamicMarginConfigDecoder,
+  getDynamicMarginConfigEncoder,
+  getDynamicMarginStateDecoder,
+  getDynamicMarginStateEncoder,
   getReserveConfigDecoder,
   getReserveConfigEncoder,
   getStoredWadDecoder,
   getStoredWadEncoder,
+  type DynamicMarginConfig,
+  type DynamicMarginConfigArgs,
+  type DynamicMarginState,
+  type DynamicMarginStateArgs,
   type ReserveConfig,
   type ReserveConfigArgs,
   type StoredWad,
@@ -149,7 +157,14 @@ export type Reserve = {
    * `config.isolation_debt_ceiling_value` by borrows.
    */
   isolatedDebt: bigint;
-  /** Room for follow-up fields (second oracle, dynamic margin). */
+  /** Dynamic margin settings (`set_dynamic_margin`; all zero: static margin). */
+  dynamicConfig: DynamicMarginConfig;
+  /**
+   * What refresh_reserve measured for dynamic margin: the volatility estimate and the
+   * effective weights (`DynamicMarginState`).
+   */
+  dynamic: DynamicMarginState;
+  /** Room for follow-up fields (second oracle). */
   reserved: ReadonlyUint8Array;
 };
 
@@ -240,7 +255,14 @@ export type ReserveArgs = {
    * `config.isolation_debt_ceiling_value` by borrows.
    */
   isolatedDebt: number | bigint;
-  /** Room for follow-up fields (second oracle, dynamic margin). */
+  /** Dynamic margin settings (`set_dynamic_margin`; all zero: static margin). */
+  dynamicConfig: DynamicMarginConfigArgs;
+  /**
+   * What refresh_reserve measured for dynamic margin: the volatility estimate and the
+   * effective weights (`DynamicMarginState`).
+   */
+  dynamic: DynamicMarginStateArgs;
+  /** Room for follow-up fields (second oracle). */
   reserved: ReadonlyUint8Array;
 };
 
@@ -286,7 +308,9 @@ export function getReserveEncoder(): FixedSizeEncoder<ReserveArgs> {
       ["liquidationDebtPriceMantissa", getU64Encoder()],
       ["valuationEpoch", getU64Encoder()],
       ["isolatedDebt", getU64Encoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 376)],
+      ["dynamicConfig", getDynamicMarginConfigEncoder()],
+      ["dynamic", getDynamicMarginStateEncoder()],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 264)],
     ]),
     (value) => ({ ...value, discriminator: RESERVE_DISCRIMINATOR }),
   );
@@ -333,7 +357,9 @@ export function getReserveDecoder(): FixedSizeDecoder<Reserve> {
     ["liquidationDebtPriceMantissa", getU64Decoder()],
     ["valuationEpoch", getU64Decoder()],
     ["isolatedDebt", getU64Decoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 376)],
+    ["dynamicConfig", getDynamicMarginConfigDecoder()],
+    ["dynamic", getDynamicMarginStateDecoder()],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 264)],
   ]);
 }
 

@@ -202,6 +202,8 @@ export const SOLVENT_ERROR__ISOLATION_RESERVE_REQUIRED = 0x17cb; // 6091
 export const SOLVENT_ERROR__EMODE_DEBT_CAP_EXCEEDED = 0x17cc; // 6092
 /** EmodeGroupDebtRequired: The e-mode group's debt account (PDA [\emode_debt\, market, group]) must be passed writable, after the position reserves */
 export const SOLVENT_ERROR__EMODE_GROUP_DEBT_REQUIRED = 0x17cd; // 6093
+/** InvalidDynamicMargin: Dynamic margin settings out of range (unknown part; sample interval, half-life, horizon, z, threshold drop rate, hysteresis; size depth and premium below the LTV; concentration limit) */
+export const SOLVENT_ERROR__INVALID_DYNAMIC_MARGIN = 0x17ce; // 6094
 
 export type SolventError =
   | typeof SOLVENT_ERROR__BORROW_LIMIT_EXCEEDED
@@ -229,6 +231,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__INVALID_CLOSE_FACTOR
   | typeof SOLVENT_ERROR__INVALID_COLLATERAL_ACCOUNT
   | typeof SOLVENT_ERROR__INVALID_COLLATERAL_MINT
+  | typeof SOLVENT_ERROR__INVALID_DYNAMIC_MARGIN
   | typeof SOLVENT_ERROR__INVALID_EMODE_GROUP
   | typeof SOLVENT_ERROR__INVALID_EMODE_LIQUIDATION_BONUS
   | typeof SOLVENT_ERROR__INVALID_EMODE_LIQUIDATION_THRESHOLD
@@ -327,6 +330,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__INVALID_CLOSE_FACTOR]: `Close factor must be between 0 and 100%`,
     [SOLVENT_ERROR__INVALID_COLLATERAL_ACCOUNT]: `Destination collateral account is not a token account of the reserve's share mint`,
     [SOLVENT_ERROR__INVALID_COLLATERAL_MINT]: `Mint is not the reserve's collateral (share) mint`,
+    [SOLVENT_ERROR__INVALID_DYNAMIC_MARGIN]: `Dynamic margin settings out of range (unknown part; sample interval, half-life, horizon, z, threshold drop rate, hysteresis; size depth and premium below the LTV; concentration limit)`,
     [SOLVENT_ERROR__INVALID_EMODE_GROUP]: `E-mode group must be 1 to 8 (0 leaves e-mode), and enabled to be entered`,
     [SOLVENT_ERROR__INVALID_EMODE_LIQUIDATION_BONUS]: `E-mode group liquidation threshold x (1 + bonus) must be at most 100%, for the bonus and for the auction's maximum, which is not below the bonus`,
     [SOLVENT_ERROR__INVALID_EMODE_LIQUIDATION_THRESHOLD]: `E-mode group liquidation threshold must be above 0 and at most 100%`,

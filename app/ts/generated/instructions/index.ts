@@ -20,6 +20,7 @@ export * from "./redeemReserveCollateral";
 export * from "./refreshObligation";
 export * from "./refreshReserve";
 export * from "./repay";
+export * from "./setDynamicMargin";
 export * from "./setEmodeGroup";
 export * from "./setLiquidationLimits";
 export * from "./setMarketPaused";

@@ -61,6 +61,7 @@ import {
   getRefreshObligationInstruction,
   getRefreshReserveInstruction,
   getRepayInstruction,
+  getSetDynamicMarginInstruction,
   getSetEmodeGroupInstruction,
   getSetLiquidationLimitsInstruction,
   getSetMarketPausedInstruction,
@@ -83,6 +84,7 @@ import {
   parseRefreshObligationInstruction,
   parseRefreshReserveInstruction,
   parseRepayInstruction,
+  parseSetDynamicMarginInstruction,
   parseSetEmodeGroupInstruction,
   parseSetLiquidationLimitsInstruction,
   parseSetMarketPausedInstruction,
@@ -115,6 +117,7 @@ import {
   type ParsedRefreshObligationInstruction,
   type ParsedRefreshReserveInstruction,
   type ParsedRepayInstruction,
+  type ParsedSetDynamicMarginInstruction,
   type ParsedSetEmodeGroupInstruction,
   type ParsedSetLiquidationLimitsInstruction,
   type ParsedSetMarketPausedInstruction,
@@ -127,6 +130,7 @@ import {
   type RefreshObligationInput,
   type RefreshReserveInput,
   type RepayInput,
+  type SetDynamicMarginInput,
   type SetEmodeGroupInput,
   type SetLiquidationLimitsInput,
   type SetMarketPausedInput,
@@ -223,6 +227,7 @@ export enum SolventInstruction {
   RefreshObligation,
   RefreshReserve,
   Repay,
+  SetDynamicMargin,
   SetEmodeGroup,
   SetLiquidationLimits,
   SetMarketPaused,
@@ -395,6 +400,17 @@ export function identifySolventInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([221, 56, 176, 40, 98, 186, 119, 52]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.SetDynamicMargin;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([166, 31, 5, 41, 187, 93, 236, 153]),
       ),
       0,
@@ -531,6 +547,9 @@ export type ParsedSolventInstruction<
       instructionType: SolventInstruction.Repay;
     } & ParsedRepayInstruction<TProgram>)
   | ({
+      instructionType: SolventInstruction.SetDynamicMargin;
+    } & ParsedSetDynamicMarginInstruction<TProgram>)
+  | ({
       instructionType: SolventInstruction.SetEmodeGroup;
     } & ParsedSetEmodeGroupInstruction<TProgram>)
   | ({
@@ -656,6 +675,13 @@ export function parseSolventInstruction<TProgram extends string>(
       return {
         instructionType: SolventInstruction.Repay,
         ...parseRepayInstruction(instruction),
+      };
+    }
+    case SolventInstruction.SetDynamicMargin: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.SetDynamicMargin,
+        ...parseSetDynamicMarginInstruction(instruction),
       };
     }
     case SolventInstruction.SetEmodeGroup: {
@@ -790,6 +816,10 @@ export type SolventPluginInstructions = {
   repay: (
     input: RepayInput,
   ) => ReturnType<typeof getRepayInstruction> & SelfPlanAndSendFunctions;
+  setDynamicMargin: (
+    input: SetDynamicMarginInput,
+  ) => ReturnType<typeof getSetDynamicMarginInstruction> &
+    SelfPlanAndSendFunctions;
   setEmodeGroup: (
     input: SetEmodeGroupInput,
   ) => ReturnType<typeof getSetEmodeGroupInstruction> &
@@ -911,6 +941,11 @@ export function solventProgram() {
             ),
           repay: (input) =>
             addSelfPlanAndSendFunctions(client, getRepayInstruction(input)),
+          setDynamicMargin: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getSetDynamicMarginInstruction(input),
+            ),
           setEmodeGroup: (input) =>
             addSelfPlanAndSendFunctions(
               client,

@@ -1,5 +1,5 @@
 use crate::errors::LendingError;
-use crate::events::{PriceHaltEnded, PriceHaltStarted, ReserveRefreshed};
+use crate::events::{DynamicMarginUpdated, PriceHaltEnded, PriceHaltStarted, ReserveRefreshed};
 use crate::oracle::read_price;
 use crate::state::Reserve;
 use anchor_lang::prelude::*;
@@ -26,7 +26,19 @@ pub fn handler(ctx: Context<RefreshReserve>) -> Result<()> {
         reserve.config.max_price_age_secs,
         reserve.config.max_confidence_bps,
     )?;
-    let breaker = reserve.refresh(&price, clock.unix_timestamp, clock.slot)?;
+    let refreshed = reserve.refresh(&price, clock.unix_timestamp, clock.slot)?;
+    let breaker = refreshed.breaker;
+    if refreshed.dynamic_moved {
+        let state = &reserve.dynamic;
+        emit!(DynamicMarginUpdated {
+            reserve: reserve_key,
+            annual_sigma_bps: state.annual_sigma_bps(),
+            loan_to_value_bps: state.ltv_bps,
+            concentration_bps: state.concentration_bps,
+            liquidation_threshold_bps: state.threshold_bps,
+            threshold_target_bps: state.threshold_target_bps,
+        });
+    }
     let (spot_mantissa, ema_mantissa, exponent) = (price.spot.mantissa, price.ema.mantissa, price.spot.exponent);
     match breaker {
         Some(true) => emit!(PriceHaltStarted {

@@ -22,6 +22,8 @@ pub fn handler(ctx: Context<UpdateReserveConfig>, config: ReserveConfig) -> Resu
     let mut reserve = ctx.accounts.reserve.load_mut()?;
     // Interest up to now is owed at the old curve.
     reserve.accrue_interest(Clock::get()?.unix_timestamp)?;
+    // The dynamic settings must still fit (a size premium cap below the new LTV).
+    reserve.dynamic_config.validate(config.loan_to_value_bps)?;
     reserve.config = config;
     reserve.valuation_epoch = reserve.valuation_epoch.wrapping_add(1);
     // Positions must be revalued under the new parameters before anything relies on them.

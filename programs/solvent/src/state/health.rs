@@ -108,7 +108,13 @@ impl Emode {
     /// reserve's own. A reserve taken out of the group after a position was opened is valued at
     /// its own parameters from the next refresh.
     #[inline(always)]
-    pub fn risk_params(&self, config: &ReserveConfig) -> RiskParams {
+    pub fn risk_params(&self, reserve: &super::Reserve) -> RiskParams {
+        self.params_for(&reserve.config, reserve.risk_params())
+    }
+
+    /// `risk_params` for a reserve with `config`, whose own parameters are `own`.
+    #[inline(always)]
+    pub fn params_for(&self, config: &ReserveConfig, own: RiskParams) -> RiskParams {
         if self.is_active() && config.is_in_emode_group(self.group) {
             let group = &self.params;
             RiskParams {
@@ -120,8 +126,14 @@ impl Emode {
                 liquidation_bonus_ramp_secs: config.liquidation_bonus_ramp_secs,
             }
         } else {
-            config.risk_params()
+            own
         }
+    }
+
+    /// Whether a reserve with `config` is weighted with the group's parameters.
+    #[inline(always)]
+    pub fn covers(&self, config: &ReserveConfig) -> bool {
+        self.is_active() && config.is_in_emode_group(self.group)
     }
 }
 
@@ -236,13 +248,13 @@ mod tests {
             ..Default::default()
         };
         let group = EmodeGroup { loan_to_value_bps: 9_000, liquidation_threshold_bps: 9_300, liquidation_bonus_bps: 200, max_liquidation_bonus_bps: 400 };
-        let in_group = Emode { group: 2, params: group }.risk_params(&config);
+        let in_group = Emode { group: 2, params: group }.params_for(&config, config.risk_params());
         assert_eq!((in_group.loan_to_value_bps, in_group.liquidation_threshold_bps, in_group.borrow_weight_bps), (9_000, 9_300, 10_000));
         assert_eq!((in_group.liquidation_bonus_bps, in_group.max_liquidation_bonus_bps), (200, 400));
         // Another group, no group, or a disabled group: the reserve's own.
-        assert_eq!(Emode { group: 1, params: group }.risk_params(&config), config.risk_params());
-        assert_eq!(Emode::NONE.risk_params(&config), config.risk_params());
-        assert_eq!(Emode { group: 2, params: EmodeGroup::DISABLED }.risk_params(&config), config.risk_params());
+        assert_eq!(Emode { group: 1, params: group }.params_for(&config, config.risk_params()), config.risk_params());
+        assert_eq!(Emode::NONE.params_for(&config, config.risk_params()), config.risk_params());
+        assert_eq!(Emode { group: 2, params: EmodeGroup::DISABLED }.params_for(&config, config.risk_params()), config.risk_params());
         assert_eq!(config.risk_params().borrow_weight_bps, 12_000);
     }
 

@@ -104,7 +104,7 @@ pub fn quote_liquidation(
     let limits = market.liquidation_limits(values.deposited_value, values.borrowed_value);
     let unhealthy_for_secs = request.now.saturating_sub(obligation.unhealthy_since);
     // Both positions' parameters as the obligation weighs them (its e-mode group's for members).
-    let (collateral_params, debt_params) = (values.risk_params(&withdraw_reserve.config), values.risk_params(&repay_reserve.config));
+    let (collateral_params, debt_params) = (values.risk_params(withdraw_reserve), values.risk_params(repay_reserve));
     let auction_bonus_bps = liquidation_bonus_bps(&collateral_params, &values, unhealthy_for_secs);
     let insolvent = !values.is_solvent();
     let (collateral_threshold_bps, debt_weight_bps) = (collateral_params.liquidation_threshold_bps, debt_params.borrow_weight_bps);

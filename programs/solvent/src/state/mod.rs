@@ -1,5 +1,6 @@
 //! Account types and the money logic on them. Methods here are pure (no CPI, no sysvars), so
 //! unit and property tests call them natively.
+pub mod dynamic;
 pub mod emode;
 pub mod health;
 pub mod market;
@@ -9,6 +10,7 @@ pub mod operations;
 pub mod reserve;
 pub mod stored_wad;
 
+pub use dynamic::*;
 pub use emode::*;
 pub use health::*;
 pub use liquidation::*;

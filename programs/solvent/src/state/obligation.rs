@@ -145,17 +145,30 @@ impl ObligationValues {
         ObligationValues { emode, ..Default::default() }
     }
 
-    /// What a position in a reserve with `config` is weighted with.
+    /// What a position in `reserve` is weighted with (its e-mode group's, or its own with
+    /// dynamic margin).
     #[inline(always)]
-    pub fn risk_params(&self, config: &ReserveConfig) -> super::RiskParams {
-        self.emode.risk_params(config)
+    pub fn risk_params(&self, reserve: &Reserve) -> super::RiskParams {
+        self.emode.risk_params(reserve)
+    }
+
+    /// What a collateral position worth `value` (at the borrowing-power price) in `reserve` is
+    /// weighted with: `risk_params`, its loan-to-value less the reserve's size premium for that
+    /// value (dynamic margin; not in an e-mode group).
+    #[inline(always)]
+    pub fn collateral_params(&self, value: Wad, reserve: &Reserve) -> super::RiskParams {
+        let mut params = self.risk_params(reserve);
+        if reserve.dynamic_config.has(super::DYNAMIC_SIZE) && !self.emode.covers(&reserve.config) {
+            let premium = super::size_premium_bps(&reserve.dynamic_config, value);
+            params.loan_to_value_bps = params.loan_to_value_bps.saturating_sub(premium);
+        }
+        params
     }
 
     #[inline(always)]
-    fn add_for(&mut self, kinds: &[HealthKind], side: Side, value: Wad, config: &ReserveConfig) -> ObligationResult<()> {
-        let params = self.risk_params(config);
+    fn add_for(&mut self, kinds: &[HealthKind], side: Side, value: Wad, params: &super::RiskParams) -> ObligationResult<()> {
         for &kind in kinds {
-            self.sums[kind as usize].add(side, weighted(value, &params, kind, side)?)?;
+            self.sums[kind as usize].add(side, weighted(value, params, kind, side)?)?;
         }
         Ok(())
     }
@@ -164,13 +177,14 @@ impl ObligationValues {
     /// kind (the liquidation kinds get their lower bound).
     pub fn add_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
         self.deposited_value = overflow(self.deposited_value.checked_add(value))?;
-        self.add_for(&HealthKind::ALL, Side::Asset, value, &reserve.config)
+        let params = self.collateral_params(value, reserve);
+        self.add_for(&HealthKind::ALL, Side::Asset, value, &params)
     }
 
     /// Removes one collateral position's contribution, computed exactly as `add_collateral` did.
     pub fn remove_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
         self.deposited_value = overflow(self.deposited_value.checked_sub(value))?;
-        let params = self.risk_params(&reserve.config);
+        let params = self.collateral_params(value, reserve);
         for kind in HealthKind::ALL {
             self.sums[kind as usize].remove(Side::Asset, weighted(value, &params, kind, Side::Asset)?)?;
         }
@@ -180,13 +194,14 @@ impl ObligationValues {
     /// Adds one debt worth `value` at the conservative debt price, to every kind.
     pub fn add_debt(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
         self.borrowed_value = overflow(self.borrowed_value.checked_add(value))?;
-        self.add_for(&HealthKind::ALL, Side::Liability, value, &reserve.config)
+        let params = self.risk_params(reserve);
+        self.add_for(&HealthKind::ALL, Side::Liability, value, &params)
     }
 
     /// Replaces one debt's contribution (`old` as `add_debt` added it) with `new`.
     pub fn replace_debt(&mut self, old: Wad, new: Wad, reserve: &Reserve) -> ObligationResult<()> {
         self.borrowed_value = overflow(self.borrowed_value.checked_sub(old).and_then(|v| v.checked_add(new)))?;
-        let params = self.risk_params(&reserve.config);
+        let params = self.risk_params(reserve);
         for kind in HealthKind::ALL {
             let health = &mut self.sums[kind as usize];
             health.remove(Side::Liability, weighted(old, &params, kind, Side::Liability)?)?;
@@ -210,12 +225,14 @@ impl ObligationValues {
 
     /// Adds one collateral position worth `value` at the liquidation collateral price.
     pub fn add_liquidation_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
-        self.add_for(&HealthKind::LIQUIDATION, Side::Asset, value, &reserve.config)
+        let params = self.risk_params(reserve);
+        self.add_for(&HealthKind::LIQUIDATION, Side::Asset, value, &params)
     }
 
     /// Adds one debt worth `value` at the liquidation debt price.
     pub fn add_liquidation_debt(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
-        self.add_for(&HealthKind::LIQUIDATION, Side::Liability, value, &reserve.config)
+        let params = self.risk_params(reserve);
+        self.add_for(&HealthKind::LIQUIDATION, Side::Liability, value, &params)
     }
 
     /// Replaces one collateral position's part of the liquidation kinds: `old` and `new` are its
@@ -230,7 +247,7 @@ impl ObligationValues {
     /// refresh can make a position's value a hair larger than what was added, and saturating
     /// can only understate the collateral.
     pub fn take_liquidation_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
-        let params = self.risk_params(&reserve.config);
+        let params = self.risk_params(reserve);
         for kind in HealthKind::LIQUIDATION {
             self.sums[kind as usize].take(Side::Asset, weighted(value, &params, kind, Side::Asset)?);
         }

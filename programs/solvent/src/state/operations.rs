@@ -64,7 +64,7 @@ pub fn borrow(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: &
     let initial = values.health(HealthKind::Initial);
     // The position's part of the borrowing-power debt, before and after: weighted by the
     // borrow weight, as refresh_obligation added it.
-    let params = values.risk_params(&reserve.config);
+    let params = values.risk_params(reserve);
     let weighed = |value| weighted(value, &params, HealthKind::Initial, Side::Liability);
     let (old_weighted, new_weighted) = (weighed(position.market_value_wad.get())?, weighed(position_value)?);
     let borrowed = initial.liabilities.checked_sub(old_weighted).and_then(|v| v.checked_add(new_weighted));

@@ -1,4 +1,4 @@
-use super::{HealthKind, Side, StoredWad};
+use super::{DynamicMarginConfig, DynamicMarginState, HealthKind, Side, StoredWad, DYNAMIC_CONCENTRATION, DYNAMIC_VOLATILITY};
 use crate::errors::{overflow, LendingError, OrOverflow};
 use crate::math::{mul_div, pow10, scaled_value, Rounding, Wad, BPS_DENOMINATOR, SECONDS_PER_YEAR, WAD};
 use crate::oracle::{CheckedPrice, OraclePrice};
@@ -25,6 +25,15 @@ pub const MAX_BORROW_INDEX: Wad = Wad(100_000_000_000_000_000_000 * WAD);
 pub const MAX_TOKEN_DECIMALS: u8 = 18;
 /// Shares of the first deposit into an empty reserve that nobody receives (see `Reserve::deposit`).
 pub const DEAD_SHARES: u64 = 1_000;
+
+/// What a refresh changed that deserves an event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Refreshed {
+    /// The circuit breaker tripped (`Some(true)`) or cleared (`Some(false)`).
+    pub breaker: Option<bool>,
+    /// The dynamic-margin weights moved (`Reserve::refresh_dynamic_margin`).
+    pub dynamic_moved: bool,
+}
 
 /// One point of the borrow-rate curve: at `utilization_bps`, borrowers pay `borrow_rate_bps` APR.
 #[zero_copy]
@@ -379,8 +388,13 @@ pub struct Reserve {
     /// (`Obligation::isolation_charges`): Σ of the obligations' charges, held at most
     /// `config.isolation_debt_ceiling_value` by borrows.
     pub isolated_debt: u64,
-    /// Room for follow-up fields (second oracle, dynamic margin).
-    pub reserved: [u8; 376],
+    /// Dynamic margin settings (`set_dynamic_margin`; all zero: static margin).
+    pub dynamic_config: DynamicMarginConfig,
+    /// What refresh_reserve measured for dynamic margin: the volatility estimate and the
+    /// effective weights (`DynamicMarginState`).
+    pub dynamic: DynamicMarginState,
+    /// Room for follow-up fields (second oracle).
+    pub reserved: [u8; 264],
 }
 
 type ReserveResult<T> = std::result::Result<T, LendingError>;
@@ -490,7 +504,7 @@ impl Reserve {
     /// What refresh_reserve books: interest up to `now`, then the oracle's prices as of `slot`,
     /// then the circuit breaker. Returns `Some(halted)` when the breaker changed state.
     /// Off-chain readers call it on a copy to see the reserve as the next refresh will.
-    pub fn refresh(&mut self, price: &CheckedPrice, now: i64, slot: u64) -> ReserveResult<Option<bool>> {
+    pub fn refresh(&mut self, price: &CheckedPrice, now: i64, slot: u64) -> ReserveResult<Refreshed> {
         self.accrue_interest(now)?;
         self.valuation_epoch = self.valuation_epoch.wrapping_add(1);
         self.set_prices(price)?;
@@ -499,7 +513,45 @@ impl Reserve {
         let halted = band > 0 && price.spot != price.ema && price.deviation_bps() > band;
         let was_halted = self.is_price_halted();
         self.price_halted = halted as u8;
-        Ok((halted != was_halted).then_some(halted))
+        let dynamic_moved = self.refresh_dynamic_margin(now)?;
+        Ok(Refreshed { breaker: (halted != was_halted).then_some(halted), dynamic_moved })
+    }
+
+    /// The dynamic-margin step of `refresh`: a volatility sample of the spot
+    /// price when one is due and the price is not halted by the circuit breaker (a price outside
+    /// the band is not sampled), then the effective weights. Returns whether the weights moved
+    /// (for the `DynamicMarginUpdated` event). Nothing for a reserve with dynamic margin off.
+    pub fn refresh_dynamic_margin(&mut self, now: i64) -> ReserveResult<bool> {
+        let config = self.dynamic_config;
+        if config.flags == 0 {
+            return Ok(false);
+        }
+        if config.has(DYNAMIC_VOLATILITY) && !self.is_price_halted() {
+            let price = self.market_price();
+            self.dynamic.sample(&config, price, now)?;
+        }
+        let deposits_value = if config.has(DYNAMIC_CONCENTRATION) {
+            // At the higher of spot and EMA: the exposure is never understated.
+            let value = self.value_for(HealthKind::Maintenance, Side::Asset, self.total_liquidity()?)?;
+            value.to_u64(Rounding::Up).unwrap_or(u64::MAX)
+        } else {
+            0
+        };
+        let (ltv, threshold) = (self.config.loan_to_value_bps, self.config.liquidation_threshold_bps);
+        Ok(self.dynamic.update_weights(&config, ltv, threshold, deposits_value, now))
+    }
+
+    /// The margin parameters of this reserve's positions outside an e-mode group: the config's,
+    /// with the loan-to-value and threshold lowered to the dynamic ones when dynamic margin is on
+    /// (never raised above the config's).
+    #[inline(always)]
+    pub fn risk_params(&self) -> super::RiskParams {
+        let mut params = self.config.risk_params();
+        if self.dynamic_config.flags != 0 && self.dynamic.initialized != 0 {
+            params.loan_to_value_bps = params.loan_to_value_bps.min(self.dynamic.ltv_bps);
+            params.liquidation_threshold_bps = params.liquidation_threshold_bps.min(self.dynamic.threshold_bps);
+        }
+        params
     }
 
     /// Compound interest from the last update to `now`, per second at the current utilization.
