@@ -29,7 +29,7 @@ pub use chain::{Chain, ChainError, RpcChain, Sent};
 pub use format::*;
 pub use instructions::*;
 pub use keys::*;
-pub use query::{best_liquidation, first_true, liquidation_price, max_borrow, max_withdraw, position, quote_liquidation, Limit, Opportunity, Position};
+pub use query::{best_liquidation, first_true, liquidation_price, max_borrow, max_withdraw, position, quote_liquidation, CollateralWeights, Limit, Opportunity, Position};
 pub use solvent::state::{Health, HealthKind, ObligationValues};
 pub use refresh::*;
 pub use view::{MarketView, ReserveView};

@@ -189,8 +189,22 @@ pub struct Position {
     pub health_factor: Option<Wad>,
     pub liquidatable: bool,
     /// Per collateral reserve, the price at which the obligation becomes liquidatable, every
-    /// other price unchanged (`liquidation_price`).
+    /// other price unchanged (`liquidation_price`), under the weights below.
     pub liquidation_prices: Vec<(Pubkey, Option<OraclePrice>)>,
+    /// Per collateral position, the weights it is valued with (e-mode, dynamic margin and the
+    /// size premium included) and its reserve's volatility estimate.
+    pub collateral_weights: Vec<CollateralWeights>,
+}
+
+/// The weights of one collateral position, as the program applies them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CollateralWeights {
+    pub reserve: Pubkey,
+    /// Borrowing power (after a size premium).
+    pub loan_to_value_bps: u16,
+    pub liquidation_threshold_bps: u16,
+    /// The reserve's volatility estimate, annualised, bps (0 without the estimator).
+    pub annual_sigma_bps: u64,
 }
 
 /// `obligation` valued as the refresh in the next transaction will value it.
@@ -198,8 +212,19 @@ pub fn position(view: &MarketView, obligation: &Obligation) -> Result<Position, 
     let (refreshed, values) = view.refresh_obligation(obligation)?;
     let collateral = crate::refresh::obligation_reserves(&refreshed)[..refreshed.deposit_count()].to_vec();
     // One collateral the search cannot price does not hide the others.
-    let liquidation_prices = collateral.into_iter().map(|reserve| (reserve, liquidation_price(view, obligation, &reserve).ok().flatten())).collect();
-    Ok(Position { values, health_factor: values.health_factor(), liquidatable: values.is_unhealthy(), liquidation_prices })
+    let liquidation_prices = collateral.iter().map(|reserve| (*reserve, liquidation_price(view, obligation, reserve).ok().flatten())).collect();
+    let mut collateral_weights = Vec::new();
+    for (position, reserve) in refreshed.deposits[..refreshed.deposit_count()].iter().zip(&collateral) {
+        let state = view.reserve(reserve)?.usable()?;
+        let params = values.collateral_params(position.market_value_wad.get(), state);
+        collateral_weights.push(CollateralWeights {
+            reserve: *reserve,
+            loan_to_value_bps: params.loan_to_value_bps,
+            liquidation_threshold_bps: params.liquidation_threshold_bps,
+            annual_sigma_bps: state.dynamic.annual_sigma_bps(),
+        });
+    }
+    Ok(Position { values, health_factor: values.health_factor(), liquidatable: values.is_unhealthy(), liquidation_prices, collateral_weights })
 }
 
 /// One liquidation the program would execute now, valued at spot for the liquidator.

@@ -116,6 +116,7 @@ async fn volatility_cuts_borrowing_power_at_once_and_the_threshold_only_at_its_p
     let collateral = h.obligation(&borrower.obligation).await.deposits[0].market_value_wad.get();
     let state = h.reserve(&m.sol.reserve).await.dynamic;
     assert_eq!(values.health(HealthKind::Initial).assets, collateral.mul_bps(state.ltv_bps as u64, solvent::math::Rounding::Down).unwrap());
+    assert_eq!(h.obligation(&borrower.obligation).await.collateral_weights_bps[0], [state.ltv_bps, state.threshold_bps], "and records them");
     assert!(events > 0);
 }
 
@@ -147,6 +148,11 @@ async fn a_whale_needs_more_margin_than_a_small_account() {
         assert_eq!(state.values().health(HealthKind::Initial).assets, expected, "{sol} SOL: LTV 75% less {premium} bps");
         // The liquidation threshold is not touched by the premium.
         assert_eq!(state.values().health(HealthKind::Maintenance).assets, value.mul_bps(8_000, solvent::math::Rounding::Down).unwrap());
+        // The client reports the same weights.
+        let view = MarketView::load_with(&mut InProcessChain { harness: &mut h }, &m.market.market, &[m.sol.reserve, m.usdc.reserve]).await.unwrap();
+        let reported = position(&view, &state).unwrap().collateral_weights[0];
+        assert_eq!((reported.loan_to_value_bps, reported.liquidation_threshold_bps), (7_500 - premium, 8_000));
+        assert_eq!(state.collateral_weights_bps[0], [7_500 - premium, 8_000], "the obligation records the weights it used");
         per_dollar.push((premium, expected.raw() as f64 / value.raw() as f64));
     }
     // $1,500 against $100,000 of depth: 1000 × √0.015 = 123 bps; $300,000: 1000 × √3 = 1,733.
@@ -203,4 +209,27 @@ async fn dynamic_margin_compute_units_are_within_budget() {
         ("refresh_reserve, every dynamic part on".to_string(), every_part_units),
         ("refresh_obligation 8+8, dynamic margin (every part on)".to_string(), obligation_units),
     ]);
+}
+
+/// A deposit above the concentration limit scales borrowing power at once (not only at the next
+/// refresh_reserve), so a borrow after it in the same transaction sees the scale.
+#[tokio::test]
+async fn a_deposit_rescales_concentration_at_once() {
+    let mut h = Harness::start().await;
+    let m = h.standard_market().await;
+    let limited = DynamicMarginConfig { flags: DYNAMIC_CONCENTRATION, concentration_limit_value: 15_000, ..Default::default() };
+    h.must_send(&[set_dynamic_margin_ix(&m.market, &m.owner.pubkey(), &m.sol, limited)], &[&m.owner]).await;
+    h.must_send(&[refresh_reserve_ix(&m.sol)], &[]).await;
+    let before = h.reserve(&m.sol.reserve).await;
+    assert_eq!(before.dynamic.ltv_bps, 7_500, "under the limit");
+    let whale = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    h.mint_to(&m.sol.mint, &whale.sol_account, 1_000 * SOL).await;
+    // $150,000 deposited: ten times the limit, so a tenth of the LTV.
+    let ix = deposit_ix(&m.market, &m.sol, &whale.obligation, &whale.keypair.pubkey(), &whale.sol_account, 1_000 * SOL);
+    h.must_send(&[ix], &[&whale.keypair]).await;
+    let after = h.reserve(&m.sol.reserve).await;
+    assert!(after.dynamic.concentration_bps <= 1_000 && after.dynamic.ltv_bps <= 750, "{:?}", after.dynamic);
+    assert_ne!(after.valuation_epoch, before.valuation_epoch, "obligations valued before it revalue");
+    let limit = max_usdc(&mut h, &m, &whale.obligation).await;
+    assert!(limit.amount <= 150_000 * 1_000_000 * 750 / 10_000, "{}", limit.amount);
 }

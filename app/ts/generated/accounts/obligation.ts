@@ -25,6 +25,8 @@ import {
   getI64Encoder,
   getStructDecoder,
   getStructEncoder,
+  getU16Decoder,
+  getU16Encoder,
   getU64Decoder,
   getU64Encoder,
   getU8Decoder,
@@ -151,6 +153,12 @@ export type Obligation = {
    * the obligation entered it, all released when it leaves.
    */
   emodeCharges: Array<bigint>;
+  /**
+   * By deposit: the loan-to-value (after a size premium) and the liquidation threshold, in
+   * bps, the cached values weighted the position with at its last valuation (its e-mode
+   * group's, or its reserve's with dynamic margin): what the obligation's figures rest on.
+   */
+  collateralWeightsBps: Array<Array<number>>;
   /** Room for follow-up fields. */
   reserved: ReadonlyUint8Array;
 };
@@ -236,6 +244,12 @@ export type ObligationArgs = {
    * the obligation entered it, all released when it leaves.
    */
   emodeCharges: Array<number | bigint>;
+  /**
+   * By deposit: the loan-to-value (after a size premium) and the liquidation threshold, in
+   * bps, the cached values weighted the position with at its last valuation (its e-mode
+   * group's, or its reserve's with dynamic margin): what the obligation's figures rest on.
+   */
+  collateralWeightsBps: Array<Array<number>>;
   /** Room for follow-up fields. */
   reserved: ReadonlyUint8Array;
 };
@@ -281,7 +295,13 @@ export function getObligationEncoder(): FixedSizeEncoder<ObligationArgs> {
       ["isolationReserve", getAddressEncoder()],
       ["isolationCharges", getArrayEncoder(getU64Encoder(), { size: 8 })],
       ["emodeCharges", getArrayEncoder(getU64Encoder(), { size: 8 })],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 64)],
+      [
+        "collateralWeightsBps",
+        getArrayEncoder(getArrayEncoder(getU16Encoder(), { size: 2 }), {
+          size: 8,
+        }),
+      ],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 32)],
     ]),
     (value) => ({ ...value, discriminator: OBLIGATION_DISCRIMINATOR }),
   );
@@ -324,7 +344,13 @@ export function getObligationDecoder(): FixedSizeDecoder<Obligation> {
     ["isolationReserve", getAddressDecoder()],
     ["isolationCharges", getArrayDecoder(getU64Decoder(), { size: 8 })],
     ["emodeCharges", getArrayDecoder(getU64Decoder(), { size: 8 })],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 64)],
+    [
+      "collateralWeightsBps",
+      getArrayDecoder(getArrayDecoder(getU16Decoder(), { size: 2 }), {
+        size: 8,
+      }),
+    ],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 32)],
   ]);
 }
 

@@ -39,10 +39,11 @@ export type DynamicMarginState = {
   /** 1 once the weights below have been computed. */
   initialized: number;
   /**
-   * 1 while the threshold is rising back (it started once the target was the hysteresis
-   * above it, and goes on to the target).
+   * How the threshold is moving: 0 at rest, 1 falling, 2 rising (a rise starts once the
+   * target is the hysteresis above it, and goes on to the target). A move starts its clock at
+   * the refresh that finds it: time at rest never counts toward a fall.
    */
-  thresholdRising: number;
+  thresholdMotion: number;
   /** The loan-to-value after the volatility haircut (before the concentration scale), bps. */
   volLtvBps: number;
   /** The concentration scale (limit / total deposits, at most 100%), bps. */
@@ -71,10 +72,11 @@ export type DynamicMarginStateArgs = {
   /** 1 once the weights below have been computed. */
   initialized: number;
   /**
-   * 1 while the threshold is rising back (it started once the target was the hysteresis
-   * above it, and goes on to the target).
+   * How the threshold is moving: 0 at rest, 1 falling, 2 rising (a rise starts once the
+   * target is the hysteresis above it, and goes on to the target). A move starts its clock at
+   * the refresh that finds it: time at rest never counts toward a fall.
    */
-  thresholdRising: number;
+  thresholdMotion: number;
   /** The loan-to-value after the volatility haircut (before the concentration scale), bps. */
   volLtvBps: number;
   /** The concentration scale (limit / total deposits, at most 100%), bps. */
@@ -98,7 +100,7 @@ export function getDynamicMarginStateEncoder(): FixedSizeEncoder<DynamicMarginSt
     ["varianceRateWad", fixEncoderSize(getBytesEncoder(), 16)],
     ["thresholdTime", getI64Encoder()],
     ["initialized", getU8Encoder()],
-    ["thresholdRising", getU8Encoder()],
+    ["thresholdMotion", getU8Encoder()],
     ["volLtvBps", getU16Encoder()],
     ["concentrationBps", getU16Encoder()],
     ["ltvBps", getU16Encoder()],
@@ -115,7 +117,7 @@ export function getDynamicMarginStateDecoder(): FixedSizeDecoder<DynamicMarginSt
     ["varianceRateWad", fixDecoderSize(getBytesDecoder(), 16)],
     ["thresholdTime", getI64Decoder()],
     ["initialized", getU8Decoder()],
-    ["thresholdRising", getU8Decoder()],
+    ["thresholdMotion", getU8Decoder()],
     ["volLtvBps", getU16Decoder()],
     ["concentrationBps", getU16Decoder()],
     ["ltvBps", getU16Decoder()],

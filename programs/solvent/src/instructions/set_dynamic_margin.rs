@@ -17,18 +17,20 @@ pub struct SetDynamicMargin<'info> {
 }
 
 /// Sets the reserve's dynamic-margin settings (`DynamicMarginConfig::validate`; all zero: static
-/// margin). The volatility estimate is kept while volatility stays on, and starts over when it
-/// is switched off; the weights are recomputed at the next refresh, which every use of the
-/// reserve needs first (as after `update_reserve_config`).
+/// margin). The volatility estimate and the threshold are kept while volatility stays on (the
+/// threshold then moves to its new target at its pace), and start over when it is switched off;
+/// the weights are recomputed at the next refresh, which every use of the reserve needs first
+/// (as after `update_reserve_config`).
 pub fn handler(ctx: Context<SetDynamicMargin>, config: DynamicMarginConfig) -> Result<()> {
     require_no_open_flash_loan(&ctx.accounts.instructions_sysvar, &ctx.accounts.lending_market.key())?;
     let mut reserve = ctx.accounts.reserve.load_mut()?;
     config.validate(reserve.config.loan_to_value_bps)?;
     reserve.accrue_interest(Clock::get()?.unix_timestamp)?;
+    // The estimate and the threshold's place are kept while volatility stays on (re-sending the
+    // settings must not move the threshold at once); switched off, everything starts over.
     if !config.has(DYNAMIC_VOLATILITY) {
         reserve.dynamic = DynamicMarginState::default();
     }
-    reserve.dynamic.initialized = 0;
     reserve.dynamic_config = config;
     reserve.valuation_epoch = reserve.valuation_epoch.wrapping_add(1);
     reserve.price_updated_slot = 0;

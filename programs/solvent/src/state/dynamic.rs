@@ -30,6 +30,10 @@ pub const DYNAMIC_SIZE: u8 = 2;
 pub const DYNAMIC_CONCENTRATION: u8 = 4;
 const DYNAMIC_KNOWN: u8 = DYNAMIC_VOLATILITY | DYNAMIC_SIZE | DYNAMIC_CONCENTRATION;
 
+const MOTION_REST: u8 = 0;
+const MOTION_FALLING: u8 = 1;
+const MOTION_RISING: u8 = 2;
+
 /// Bounds on the parameters.
 pub const MAX_VOL_Z_BPS: u32 = 100_000;
 pub const MAX_VOL_HORIZON_SECS: u32 = 7 * 86_400;
@@ -120,9 +124,10 @@ pub struct DynamicMarginState {
     pub threshold_time: i64,
     /// 1 once the weights below have been computed.
     pub initialized: u8,
-    /// 1 while the threshold is rising back (it started once the target was the hysteresis
-    /// above it, and goes on to the target).
-    pub threshold_rising: u8,
+    /// How the threshold is moving: 0 at rest, 1 falling, 2 rising (a rise starts once the
+    /// target is the hysteresis above it, and goes on to the target). A move starts its clock at
+    /// the refresh that finds it: time at rest never counts toward a fall.
+    pub threshold_motion: u8,
     /// The loan-to-value after the volatility haircut (before the concentration scale), bps.
     pub vol_ltv_bps: u16,
     /// The concentration scale (limit / total deposits, at most 100%), bps.
@@ -214,12 +219,7 @@ impl DynamicMarginState {
         } else {
             ltv
         };
-        let concentration = if config.has(DYNAMIC_CONCENTRATION) && deposits_value > config.concentration_limit_value {
-            // limit / total, rounded down.
-            ((config.concentration_limit_value as u128 * bps as u128) / deposits_value as u128) as u16
-        } else {
-            BPS_DENOMINATOR as u16
-        };
+        let concentration = concentration_bps(config, deposits_value);
         let gap = threshold.saturating_sub(ltv);
         let target = threshold.min(vol_ltv.saturating_add(gap));
         self.threshold_target_bps = target;
@@ -239,6 +239,18 @@ impl DynamicMarginState {
         before != (self.ltv_bps, self.threshold_bps, self.threshold_target_bps, self.initialized)
     }
 
+    /// A deposit moved the reserve's total to `deposits_value` (whole quote units): the
+    /// concentration scale and the loan-to-value follow at once, as the next refresh would set
+    /// them (so a deposit cannot borrow at the scale from before it). Returns whether they moved.
+    pub fn rescale_concentration(&mut self, config: &DynamicMarginConfig, deposits_value: u64) -> bool {
+        let concentration = concentration_bps(config, deposits_value);
+        let ltv = ((self.vol_ltv_bps as u64 * concentration as u64) / BPS_DENOMINATOR as u64) as u16;
+        let moved = (concentration, ltv) != (self.concentration_bps, self.ltv_bps);
+        self.concentration_bps = concentration;
+        self.ltv_bps = ltv;
+        moved
+    }
+
     /// The threshold toward `target`, at most `max_threshold_drop_bps_per_hour` per hour of the
     /// time since it last moved; a rise starts only once the target is the hysteresis above it
     /// and then goes on to the target. Never above the configured `threshold` (a configured cut
@@ -246,14 +258,24 @@ impl DynamicMarginState {
     fn move_threshold(&mut self, config: &DynamicMarginConfig, target: u16, threshold: u16, now: i64) {
         let current = self.threshold_bps.min(threshold);
         let rising = target > current;
-        let holds = rising && self.threshold_rising == 0 && target - current < config.threshold_hysteresis_bps;
+        let motion = if rising { MOTION_RISING } else { MOTION_FALLING };
+        // A rise waits for the hysteresis, except back to the configured threshold itself (so a
+        // calm market always gets it back).
+        let holds = rising && self.threshold_motion != MOTION_RISING && target - current < config.threshold_hysteresis_bps && target < threshold;
         if target == current || holds {
             self.threshold_bps = current;
             self.threshold_time = now;
-            self.threshold_rising = 0;
+            self.threshold_motion = MOTION_REST;
             return;
         }
-        self.threshold_rising = rising as u8;
+        if self.threshold_motion != motion {
+            // The move starts now: the time since the last refresh, at rest or the other way,
+            // does not count (a reserve nobody refreshed for a day cannot drop a day's worth).
+            self.threshold_motion = motion;
+            self.threshold_bps = current;
+            self.threshold_time = now;
+            return;
+        }
         let elapsed = now.saturating_sub(self.threshold_time).max(0) as u64;
         let allowed = (config.max_threshold_drop_bps_per_hour as u64).saturating_mul(elapsed) / SECONDS_PER_HOUR;
         if allowed == 0 {
@@ -271,6 +293,16 @@ impl DynamicMarginState {
         } else {
             now
         };
+    }
+}
+
+/// The concentration scale for deposits worth `deposits_value` (whole quote units): limit /
+/// total, rounded down, while the total is above the limit; 100% otherwise (or when off).
+pub fn concentration_bps(config: &DynamicMarginConfig, deposits_value: u64) -> u16 {
+    if config.has(DYNAMIC_CONCENTRATION) && deposits_value > config.concentration_limit_value {
+        ((config.concentration_limit_value as u128 * BPS_DENOMINATOR) / deposits_value as u128) as u16
+    } else {
+        BPS_DENOMINATOR as u16
     }
 }
 
@@ -296,7 +328,8 @@ pub fn size_premium_bps(config: &DynamicMarginConfig, value: Wad) -> u16 {
 
 /// r² / dt for the return from `from` to `to` over `dt` seconds, with r = 2(p − p₀)/(p + p₀):
 /// the log return's approximation 2 artanh⁻¹ to first order, whose r² is off ln(p/p₀)² by about
-/// r²/6 (0.02% for a 3.5% move). Wad per second, rounded up. Both prices are brought below
+/// r²/6 (0.02% for a 3.5% move); r is bounded by 2, so a crash within one sample is understated
+/// (−90%: r² 2.68 against ln² 5.30), which still takes the haircut to 100%. Wad per second, rounded up. Both prices are brought below
 /// 2^31 first (their ratio kept to 2^-31) and r is taken in 32.32 fixed point, so every division
 /// is a native 64-bit one: r is exact to 2.4e-10.
 pub fn return_variance_rate(from: Wad, to: Wad, dt: u64) -> Option<u128> {

@@ -94,8 +94,12 @@ pub struct Obligation {
     /// accounts for, kept as `isolation_charges` are; charged when borrowed in the group or when
     /// the obligation entered it, all released when it leaves.
     pub emode_charges: [u64; MAX_OBLIGATION_BORROWS],
+    /// By deposit: the loan-to-value (after a size premium) and the liquidation threshold, in
+    /// bps, the cached values weighted the position with at its last valuation (its e-mode
+    /// group's, or its reserve's with dynamic margin): what the obligation's figures rest on.
+    pub collateral_weights_bps: [[u16; 2]; MAX_OBLIGATION_DEPOSITS],
     /// Room for follow-up fields.
-    pub reserved: [u8; 64],
+    pub reserved: [u8; 32],
 }
 
 type ObligationResult<T> = std::result::Result<T, LendingError>;
@@ -174,11 +178,13 @@ impl ObligationValues {
     }
 
     /// Adds one collateral position worth `value` at the conservative collateral price, to every
-    /// kind (the liquidation kinds get their lower bound).
-    pub fn add_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<()> {
+    /// kind (the liquidation kinds get their lower bound). Returns the `[loan-to-value,
+    /// threshold]` it was weighted with (for `Obligation::collateral_weights_bps`).
+    pub fn add_collateral(&mut self, value: Wad, reserve: &Reserve) -> ObligationResult<[u16; 2]> {
         self.deposited_value = overflow(self.deposited_value.checked_add(value))?;
         let params = self.collateral_params(value, reserve);
-        self.add_for(&HealthKind::ALL, Side::Asset, value, &params)
+        self.add_for(&HealthKind::ALL, Side::Asset, value, &params)?;
+        Ok([params.loan_to_value_bps, params.liquidation_threshold_bps])
     }
 
     /// Removes one collateral position's contribution, computed exactly as `add_collateral` did.
@@ -425,7 +431,7 @@ impl Obligation {
             position.market_value_wad.set(value);
             values.uses_halted_price |= reserve.is_price_halted();
             tier |= if reserve.config.is_isolated_collateral() { TIER_ISOLATED_COLLATERAL } else { 0 };
-            values.add_collateral(value, &reserve)?;
+            self.collateral_weights_bps[index] = values.add_collateral(value, &reserve)?;
         }
         for index in 0..borrow_count {
             let reserve = reserve_at(deposit_count + index, &self.borrows[index].borrow_reserve)?;
@@ -675,6 +681,8 @@ impl Obligation {
             let count = self.deposit_count();
             self.deposits.copy_within(index + 1..count, index);
             self.deposits[count - 1] = ObligationCollateral::default();
+            self.collateral_weights_bps.copy_within(index + 1..count, index);
+            self.collateral_weights_bps[count - 1] = [0; 2];
         }
         Ok(())
     }

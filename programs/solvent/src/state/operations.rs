@@ -130,11 +130,12 @@ pub fn withdraw(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key:
         let position = &mut obligation.deposits[index];
         let remaining_value = reserve.collateral_value(held - shares)?;
         values.remove_collateral(position.market_value_wad.get(), reserve)?;
-        values.add_collateral(remaining_value, reserve)?;
+        let weights = values.add_collateral(remaining_value, reserve)?;
         if !values.within_borrowing_power() {
             return Err(LendingError::WithdrawTooLarge);
         }
         position.market_value_wad.set(remaining_value);
+        obligation.collateral_weights_bps[index] = weights;
         obligation.set_values(&values);
     } else {
         obligation.mark_stale();

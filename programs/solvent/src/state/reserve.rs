@@ -748,6 +748,14 @@ impl Reserve {
         if cap != 0 && self.value_for(HealthKind::Maintenance, Side::Asset, total_after)? > Wad::from_u64(cap) {
             return Err(LendingError::DepositValueCapExceeded);
         }
+        if self.dynamic_config.has(DYNAMIC_CONCENTRATION) && self.dynamic.initialized != 0 {
+            // The scale follows the deposit at once; obligations valued before it revalue.
+            let value = self.value_for(HealthKind::Maintenance, Side::Asset, total_after)?.to_u64(Rounding::Up).unwrap_or(u64::MAX);
+            let config = self.dynamic_config;
+            if self.dynamic.rescale_concentration(&config, value) {
+                self.valuation_epoch = self.valuation_epoch.wrapping_add(1);
+            }
+        }
         self.available_amount = overflow(self.available_amount.checked_add(liquidity_amount))?;
         self.collateral_supply = overflow(self.collateral_supply.checked_add(minted))?;
         Ok(shares)
