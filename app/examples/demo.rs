@@ -331,20 +331,9 @@ async fn alt_minute(h: &mut Harness, m: &StandardMarket, alt: &TestReserve, pric
 /// Dynamic margin: a reserve's borrowing power follows the volatility refresh_reserve measures,
 /// at once; its liquidation threshold only at a bounded pace.
 async fn dynamic_margin(h: &mut Harness, m: &StandardMarket) {
-    use solvent::state::{DynamicMarginConfig, DYNAMIC_VOLATILITY};
     println!("Dynamic margin: ALT ($1, LTV 75%, threshold 80%) with the volatility haircut on (z 2.33 over a 1-hour horizon; the threshold falls at most 1 point an hour).");
     let (alt, _) = h.init_reserve(&m.market, &m.owner, 6, 1_000_000, -6, sol_config()).await;
-    let settings = DynamicMarginConfig {
-        flags: DYNAMIC_VOLATILITY,
-        vol_sample_secs: 60,
-        vol_half_life_secs: 3_600,
-        vol_horizon_secs: 3_600,
-        vol_z_bps: 23_300,
-        max_threshold_drop_bps_per_hour: 100,
-        threshold_hysteresis_bps: 50,
-        ..Default::default()
-    };
-    h.must_send(&[set_dynamic_margin_ix(&m.market, &m.owner.pubkey(), &alt, settings)], &[&m.owner]).await;
+    h.must_send(&[set_dynamic_margin_ix(&m.market, &m.owner.pubkey(), &alt, volatility_haircut())], &[&m.owner]).await;
     let jo = h.new_user(&m.market, &m.sol, &m.usdc).await;
     let jo_alt = h.create_token_account(&alt.mint, &jo.keypair.pubkey()).await;
     h.mint_to(&alt.mint, &jo_alt, 10_000 * USDC).await;

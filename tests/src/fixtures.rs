@@ -53,3 +53,19 @@ pub fn usdc_config() -> ReserveConfig {
         ..default_config()
     }
 }
+
+/// The volatility haircut the demo and the dynamic-margin tests use: a sample a minute, a one-hour
+/// half-life and horizon, z 2.33, the threshold falling at most 1 point an hour, 0.5 point of
+/// hysteresis.
+pub fn volatility_haircut() -> solvent::state::DynamicMarginConfig {
+    solvent::state::DynamicMarginConfig {
+        flags: solvent::state::DYNAMIC_VOLATILITY,
+        vol_sample_secs: 60,
+        vol_half_life_secs: 3_600,
+        vol_horizon_secs: 3_600,
+        vol_z_bps: 23_300,
+        max_threshold_drop_bps_per_hour: 100,
+        threshold_hysteresis_bps: 50,
+        ..Default::default()
+    }
+}

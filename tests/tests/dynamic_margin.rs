@@ -14,16 +14,7 @@ use solvent_tests::*;
 const SOL: u64 = 1_000_000_000;
 
 fn volatility() -> DynamicMarginConfig {
-    DynamicMarginConfig {
-        flags: DYNAMIC_VOLATILITY,
-        vol_sample_secs: 60,
-        vol_half_life_secs: 3_600,
-        vol_horizon_secs: 3_600,
-        vol_z_bps: 23_300,
-        max_threshold_drop_bps_per_hour: 100,
-        threshold_hysteresis_bps: 50,
-        ..Default::default()
-    }
+    volatility_haircut()
 }
 
 /// Moves the clock `secs` on and publishes `sol_price` (expo -8) and USDC at $1.
@@ -232,4 +223,29 @@ async fn a_deposit_rescales_concentration_at_once() {
     assert_ne!(after.valuation_epoch, before.valuation_epoch, "obligations valued before it revalue");
     let limit = max_usdc(&mut h, &m, &whale.obligation).await;
     assert!(limit.amount <= 150_000 * 1_000_000 * 750 / 10_000, "{}", limit.amount);
+}
+
+/// A wild price the circuit breaker halts (spot 30% off the EMA, band 10%) is not sampled: the
+/// estimate is unchanged, so one bad print cannot move the weights.
+#[tokio::test]
+async fn a_price_the_breaker_halts_is_not_sampled() {
+    let mut h = Harness::start().await;
+    let m = h.standard_market().await;
+    let banded = solvent::state::ReserveConfig { price_band_bps: 1_000, ..sol_config() };
+    h.must_send(&[update_config_ix(&m.market, &m.owner.pubkey(), &m.sol, banded)], &[&m.owner]).await;
+    h.must_send(&[set_dynamic_margin_ix(&m.market, &m.owner.pubkey(), &m.sol, volatility())], &[&m.owner]).await;
+    for minute in 0..10 {
+        minute_later(&mut h, &m, 60, if minute % 2 == 0 { SOL_PRICE + 1_500_000_000 } else { SOL_PRICE }).await;
+    }
+    let before = h.reserve(&m.sol.reserve).await;
+    assert!(!before.is_price_halted() && before.dynamic.variance_rate() > Wad::ZERO);
+    // Spot 30% above an EMA left at $150.
+    let now = h.now().await;
+    h.set_time(now + 60).await;
+    h.set_account(&m.sol.oracle, &PYTH_PROGRAM_ID, pyth_price_account_with_ema(19_500_000_000, 0, SOL_PRICE, 0, SOL_PRICE_EXPO, now + 60, PriceStatus::Trading));
+    h.must_send(&[refresh_reserve_ix(&m.sol)], &[]).await;
+    let after = h.reserve(&m.sol.reserve).await;
+    assert!(after.is_price_halted(), "the breaker trips");
+    assert_eq!(after.dynamic.variance_rate(), before.dynamic.variance_rate(), "not sampled");
+    assert_eq!(after.dynamic.vol_sample_time, before.dynamic.vol_sample_time);
 }
