@@ -15,26 +15,35 @@ pub fn obligation_reserves(obligation: &Obligation) -> Vec<Pubkey> {
 /// Whether an instruction is one of those that check the obligation's position reserves.
 pub fn takes_position_reserves(ix: &Instruction) -> bool {
     use anchor_lang::Discriminator;
-    let needs = [
-        solvent::instruction::Borrow::DISCRIMINATOR,
-        solvent::instruction::Withdraw::DISCRIMINATOR,
-        solvent::instruction::Liquidate::DISCRIMINATOR,
-        solvent::instruction::SetObligationEmode::DISCRIMINATOR,
-    ];
-    ix.program_id == program_id() && needs.iter().any(|d| ix.data.starts_with(d))
+    is_one_of(
+        ix,
+        &[
+            solvent::instruction::Borrow::DISCRIMINATOR,
+            solvent::instruction::Withdraw::DISCRIMINATOR,
+            solvent::instruction::Liquidate::DISCRIMINATOR,
+            solvent::instruction::SetObligationEmode::DISCRIMINATOR,
+        ],
+    )
+}
+
+/// Whether `ix` is one of this program's instructions with one of `discriminators`.
+fn is_one_of(ix: &Instruction, discriminators: &[&[u8]]) -> bool {
+    ix.program_id == program_id() && discriminators.iter().any(|d| ix.data.starts_with(d))
 }
 
 /// Whether an instruction changes debt charged against an isolation debt ceiling or an e-mode
 /// group's debt cap, and so takes those counters writable.
 fn updates_isolated_debt(ix: &Instruction) -> bool {
     use anchor_lang::Discriminator;
-    let updates = [
-        solvent::instruction::Borrow::DISCRIMINATOR,
-        solvent::instruction::Repay::DISCRIMINATOR,
-        solvent::instruction::Liquidate::DISCRIMINATOR,
-        solvent::instruction::WriteOffBadDebt::DISCRIMINATOR,
-    ];
-    ix.program_id == program_id() && updates.iter().any(|d| ix.data.starts_with(d))
+    is_one_of(
+        ix,
+        &[
+            solvent::instruction::Borrow::DISCRIMINATOR,
+            solvent::instruction::Repay::DISCRIMINATOR,
+            solvent::instruction::Liquidate::DISCRIMINATOR,
+            solvent::instruction::WriteOffBadDebt::DISCRIMINATOR,
+        ],
+    )
 }
 
 /// The isolated collateral reserve an instruction on `obligation` must pass writable: the one
@@ -55,8 +64,7 @@ fn emode_group_debts(action: &Instruction, obligation: &Obligation) -> Vec<Pubke
     use anchor_lang::Discriminator;
     let market = from_anchor(&obligation.lending_market);
     let current = obligation.emode_group;
-    let is_set_emode = action.program_id == program_id() && action.data.starts_with(solvent::instruction::SetObligationEmode::DISCRIMINATOR);
-    let groups: Vec<u8> = if is_set_emode {
+    let groups: Vec<u8> = if is_one_of(action, &[solvent::instruction::SetObligationEmode::DISCRIMINATOR]) {
         let entering = action.data.get(8).copied().unwrap_or(0);
         [current, entering].into_iter().filter(|g| *g != 0 && current != entering).collect()
     } else if updates_isolated_debt(action) && current != 0 {

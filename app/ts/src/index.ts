@@ -440,7 +440,7 @@ export function ownRiskParams(reserve: Pick<generated.Reserve, 'config' | 'dynam
 
 /** A reserve's volatility estimate, annualised (a fraction: 0.8 is 80%), from refresh_reserve. */
 export function annualVolatility(reserve: Pick<generated.Reserve, 'dynamic'>): number {
-  const rate = Number(storedWad({ leBytes: reserve.dynamic.varianceRateWad })) / 1e18;
+  const rate = Number(storedWad(reserve.dynamic.varianceRateWad)) / 1e18;
   return Math.sqrt(rate * 31_536_000);
 }
 

@@ -25,15 +25,21 @@ import {
   type FixedSizeEncoder,
   type ReadonlyUint8Array,
 } from "@solana/kit";
+import {
+  getStoredWadDecoder,
+  getStoredWadEncoder,
+  type StoredWad,
+  type StoredWadArgs,
+} from ".";
 
 /** What `refresh_reserve` keeps for dynamic margin (zero: nothing measured yet). */
 export type DynamicMarginState = {
   /** Unix time of the last volatility sample (0: none yet). */
   volSampleTime: bigint;
-  /** Spot price at the last sample, quote per whole token (Wad). */
-  volSamplePriceWad: ReadonlyUint8Array;
-  /** Estimated variance rate of the returns, per second (Wad). */
-  varianceRateWad: ReadonlyUint8Array;
+  /** Spot price at the last sample, quote per whole token. */
+  volSamplePriceWad: StoredWad;
+  /** Estimated variance rate of the returns, per second. */
+  varianceRateWad: StoredWad;
   /** Unix time the threshold last moved (or was found at its target). */
   thresholdTime: bigint;
   /** 1 once the weights below have been computed. */
@@ -63,10 +69,10 @@ export type DynamicMarginState = {
 export type DynamicMarginStateArgs = {
   /** Unix time of the last volatility sample (0: none yet). */
   volSampleTime: number | bigint;
-  /** Spot price at the last sample, quote per whole token (Wad). */
-  volSamplePriceWad: ReadonlyUint8Array;
-  /** Estimated variance rate of the returns, per second (Wad). */
-  varianceRateWad: ReadonlyUint8Array;
+  /** Spot price at the last sample, quote per whole token. */
+  volSamplePriceWad: StoredWadArgs;
+  /** Estimated variance rate of the returns, per second. */
+  varianceRateWad: StoredWadArgs;
   /** Unix time the threshold last moved (or was found at its target). */
   thresholdTime: number | bigint;
   /** 1 once the weights below have been computed. */
@@ -96,8 +102,8 @@ export type DynamicMarginStateArgs = {
 export function getDynamicMarginStateEncoder(): FixedSizeEncoder<DynamicMarginStateArgs> {
   return getStructEncoder([
     ["volSampleTime", getI64Encoder()],
-    ["volSamplePriceWad", fixEncoderSize(getBytesEncoder(), 16)],
-    ["varianceRateWad", fixEncoderSize(getBytesEncoder(), 16)],
+    ["volSamplePriceWad", getStoredWadEncoder()],
+    ["varianceRateWad", getStoredWadEncoder()],
     ["thresholdTime", getI64Encoder()],
     ["initialized", getU8Encoder()],
     ["thresholdMotion", getU8Encoder()],
@@ -113,8 +119,8 @@ export function getDynamicMarginStateEncoder(): FixedSizeEncoder<DynamicMarginSt
 export function getDynamicMarginStateDecoder(): FixedSizeDecoder<DynamicMarginState> {
   return getStructDecoder([
     ["volSampleTime", getI64Decoder()],
-    ["volSamplePriceWad", fixDecoderSize(getBytesDecoder(), 16)],
-    ["varianceRateWad", fixDecoderSize(getBytesDecoder(), 16)],
+    ["volSamplePriceWad", getStoredWadDecoder()],
+    ["varianceRateWad", getStoredWadDecoder()],
     ["thresholdTime", getI64Decoder()],
     ["initialized", getU8Decoder()],
     ["thresholdMotion", getU8Decoder()],

@@ -19,6 +19,7 @@
 //! their own static parameters (their members are correlated: the pair's volatility is not the
 //! assets').
 use crate::errors::LendingError;
+use super::StoredWad;
 use crate::math::{Wad, BPS_DENOMINATOR, WAD};
 use anchor_lang::prelude::*;
 
@@ -116,10 +117,10 @@ impl DynamicMarginConfig {
 pub struct DynamicMarginState {
     /// Unix time of the last volatility sample (0: none yet).
     pub vol_sample_time: i64,
-    /// Spot price at the last sample, quote per whole token (Wad).
-    pub vol_sample_price_wad: [u8; 16],
-    /// Estimated variance rate of the returns, per second (Wad).
-    pub variance_rate_wad: [u8; 16],
+    /// Spot price at the last sample, quote per whole token.
+    pub vol_sample_price_wad: StoredWad,
+    /// Estimated variance rate of the returns, per second.
+    pub variance_rate_wad: StoredWad,
     /// Unix time the threshold last moved (or was found at its target).
     pub threshold_time: i64,
     /// 1 once the weights below have been computed.
@@ -144,15 +145,11 @@ pub struct DynamicMarginState {
 
 impl DynamicMarginState {
     pub fn variance_rate(&self) -> Wad {
-        Wad(u128::from_le_bytes(self.variance_rate_wad))
-    }
-
-    fn set_variance_rate(&mut self, value: Wad) {
-        self.variance_rate_wad = value.raw().to_le_bytes();
+        self.variance_rate_wad.get()
     }
 
     pub fn sample_price(&self) -> Wad {
-        Wad(u128::from_le_bytes(self.vol_sample_price_wad))
+        self.vol_sample_price_wad.get()
     }
 
     /// σ over `horizon_secs` in bps, rounded up: √(variance rate × horizon) (u64::MAX when the
@@ -165,10 +162,7 @@ impl DynamicMarginState {
             return u64::MAX;
         }
         let variance = rate.wrapping_mul(horizon_secs as u128);
-        // / 10^10 in two native steps, rounded up.
-        let (high, low_rest) = crate::math::div_rem_small(variance, 100_000);
-        let (scaled, high_rest) = crate::math::div_rem_small(high, 100_000);
-        match u64::try_from(scaled + u128::from(low_rest != 0 || high_rest != 0)) {
+        match u64::try_from(div_ceil_e10(variance)) {
             Ok(scaled) => isqrt_up(scaled),
             Err(_) => u64::MAX,
         }
@@ -185,7 +179,7 @@ impl DynamicMarginState {
     pub fn sample(&mut self, config: &DynamicMarginConfig, price: Wad, now: i64) -> std::result::Result<bool, LendingError> {
         if self.vol_sample_time == 0 || price.is_zero() || self.sample_price().is_zero() {
             self.vol_sample_time = now;
-            self.vol_sample_price_wad = price.raw().to_le_bytes();
+            self.vol_sample_price_wad.set(price);
             return Ok(false);
         }
         let elapsed = now.saturating_sub(self.vol_sample_time);
@@ -199,9 +193,9 @@ impl DynamicMarginState {
         // gives an unbiased mean of unbiased samples.
         let old = self.variance_rate().raw();
         let mixed = mix(old, sample, keep).ok_or(LendingError::MathOverflow)?;
-        self.set_variance_rate(Wad(mixed));
+        self.variance_rate_wad.set(Wad(mixed));
         self.vol_sample_time = now;
-        self.vol_sample_price_wad = price.raw().to_le_bytes();
+        self.vol_sample_price_wad.set(price);
         Ok(true)
     }
 
@@ -233,8 +227,7 @@ impl DynamicMarginState {
         // configured gap below it is kept, so a position at its limit is not at the threshold.
         let vol_ltv = vol_ltv.min(self.threshold_bps.saturating_sub(gap));
         self.vol_ltv_bps = vol_ltv;
-        self.concentration_bps = concentration;
-        self.ltv_bps = ((vol_ltv as u64 * concentration as u64) / bps) as u16;
+        self.set_concentration(concentration);
         self.initialized = 1;
         before != (self.ltv_bps, self.threshold_bps, self.threshold_target_bps, self.initialized)
     }
@@ -243,12 +236,15 @@ impl DynamicMarginState {
     /// concentration scale and the loan-to-value follow at once, as the next refresh would set
     /// them (so a deposit cannot borrow at the scale from before it). Returns whether they moved.
     pub fn rescale_concentration(&mut self, config: &DynamicMarginConfig, deposits_value: u64) -> bool {
-        let concentration = concentration_bps(config, deposits_value);
-        let ltv = ((self.vol_ltv_bps as u64 * concentration as u64) / BPS_DENOMINATOR as u64) as u16;
-        let moved = (concentration, ltv) != (self.concentration_bps, self.ltv_bps);
+        let before = (self.concentration_bps, self.ltv_bps);
+        self.set_concentration(concentration_bps(config, deposits_value));
+        before != (self.concentration_bps, self.ltv_bps)
+    }
+
+    /// The concentration scale, and the loan-to-value positions get: the haircut LTV × it.
+    fn set_concentration(&mut self, concentration: u16) {
         self.concentration_bps = concentration;
-        self.ltv_bps = ltv;
-        moved
+        self.ltv_bps = ((self.vol_ltv_bps as u64 * concentration as u64) / BPS_DENOMINATOR as u64) as u16;
     }
 
     /// The threshold toward `target`, at most `max_threshold_drop_bps_per_hour` per hour of the
@@ -316,10 +312,8 @@ pub fn size_premium_bps(config: &DynamicMarginConfig, value: Wad) -> u16 {
     let factor = config.size_premium_bps as u64;
     // √(value / depth) in bps is √(value / depth × 10^8); beyond (max / factor)² the cap binds,
     // so the ratio fits a u64 and the root takes native divisions.
-    // value / 10^10 (quote units × 10^8) in two native steps, rounded up, then / depth.
-    let (high, low_rest) = crate::math::div_rem_small(value.raw(), 100_000);
-    let (scaled, high_rest) = crate::math::div_rem_small(high, 100_000);
-    let scaled = scaled + u128::from(low_rest != 0 || high_rest != 0);
+    // value / 10^10 (quote units × 10^8), then / depth.
+    let scaled = div_ceil_e10(value.raw());
     let root_cap = (max * 10_000).div_ceil(factor);
     let ratio_e8 = u64::try_from(scaled).unwrap_or(u64::MAX).div_ceil(config.liquidity_depth_value).min(root_cap * root_cap);
     let premium = (factor * isqrt_up(ratio_e8)).div_ceil(10_000);
@@ -380,6 +374,14 @@ pub fn decay(dt: u64, half_life: u64) -> u128 {
         sum += if k % 2 == 1 { -(term as i64) } else { term as i64 };
     }
     ((sum.max(0) as u128 * WAD) >> 32) >> whole
+}
+
+/// ⌈n / 10^10⌉ in two native long divisions (10^10 does not fit the 32-bit divisors
+/// `div_rem_small` takes).
+fn div_ceil_e10(n: u128) -> u128 {
+    let (high, low_rest) = crate::math::div_rem_small(n, 100_000);
+    let (scaled, high_rest) = crate::math::div_rem_small(high, 100_000);
+    scaled + u128::from(low_rest != 0 || high_rest != 0)
 }
 
 /// keep × old + (1 − keep) × sample, keep a Wad fraction.

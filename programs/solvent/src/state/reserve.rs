@@ -749,7 +749,8 @@ impl Reserve {
             return Err(LendingError::DepositValueCapExceeded);
         }
         if self.dynamic_config.has(DYNAMIC_CONCENTRATION) && self.dynamic.initialized != 0 {
-            // The scale follows the deposit at once; obligations valued before it revalue.
+            // The scale follows the deposit at once; obligations valued before it revalue. (With
+            // a value cap too, the value is computed twice: sharing it cost every deposit CU.)
             let value = self.value_for(HealthKind::Maintenance, Side::Asset, total_after)?.to_u64(Rounding::Up).unwrap_or(u64::MAX);
             let config = self.dynamic_config;
             if self.dynamic.rescale_concentration(&config, value) {
