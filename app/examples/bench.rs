@@ -36,6 +36,60 @@ enum Tier {
     /// Every reserve with every dynamic-margin part on (`DYNAMIC_SETTINGS`), sampling at every
     /// refresh.
     Dynamic,
+    /// Two orders on the obligation (stop-losses on its first and last pairs) and a soft zone on
+    /// every collateral (from the borrowing limit).
+    Deleverage,
+}
+
+/// The deleverage run's soft zone: from the borrowing limit, 10% of a debt per call, up to 1%.
+const SOFT_ZONE: solvent::state::SoftZoneConfig =
+    solvent::state::SoftZoneConfig { enabled: 1, padding: [0], start_bps: 0, max_repay_bps: 1_000, max_bonus_bps: 100, bonus_ramp_secs: 600, min_interval_secs: 1 };
+
+/// Sets `SOFT_ZONE` on every collateral and two stop-losses (collateral below $0.95, 2% of the
+/// debt per execution: the obligation stays in the zone for the soft call after it).
+async fn deleverage(h: &mut Harness, l: &LoadedObligation) {
+    let owner = l.owner.insecure_clone();
+    for reserve in &l.collateral {
+        h.must_send(&[set_soft_zone_ix(&l.market, &owner.pubkey(), reserve, SOFT_ZONE)], &[&owner]).await;
+    }
+    let borrower = l.borrower.insecure_clone();
+    let stop = solvent::state::OrderParams {
+        trigger: solvent::state::TRIGGER_PRICE_BELOW,
+        threshold_wad: 95 * solvent::math::WAD / 100,
+        max_repay_bps: 200,
+        max_bonus_bps: 200,
+        bonus_ramp_secs: 600,
+    };
+    let pairs = [(&l.debts[0], &l.collateral[0]), (&l.debts[l.debts.len() - 1], &l.collateral[l.collateral.len() - 1])];
+    for (index, (debt, collateral)) in pairs.into_iter().enumerate() {
+        let ix = set_obligation_order_ix(&l.obligation, &borrower.pubkey(), &debt.reserve, &collateral.reserve, index as u8, stop);
+        h.must_send(&[ix], &[&borrower]).await;
+    }
+}
+
+/// At $0.92 of collateral (in the soft zone, both orders triggered, healthy): the clocks started
+/// by a refresh, five minutes on an order executed, two minutes on a soft call.
+async fn measure_deleverage(h: &mut Harness, l: &LoadedObligation, rows: &mut Vec<(&'static str, Measurement)>) {
+    let executor = Keypair::new();
+    h.fund(&executor.pubkey(), 1_000_000_000).await;
+    let source = h.create_token_account(&l.debts[0].mint, &executor.pubkey()).await;
+    h.mint_to(&l.debts[0].mint, &source, 10_000 * ONE_TOKEN).await;
+    let destination = h.create_token_account(&l.collateral[0].mint, &executor.pubkey()).await;
+    new_slot_at_prices(h, l, 920_000).await;
+    h.refresh_separately(&l.obligation, &l.collateral, &l.debts).await;
+    for (name, wait) in [("execute_obligation_order", 300), ("soft_deleverage", 120)] {
+        let now = h.now().await;
+        h.set_time(now + wait - 1).await;
+        new_slot_at_prices(h, l, 920_000).await;
+        h.refresh_separately(&l.obligation, &l.collateral, &l.debts).await;
+        let state = h.obligation(&l.obligation).await;
+        let ix = if name == "soft_deleverage" {
+            soft_deleverage_ix(&l.market, &l.obligation, &executor.pubkey(), &l.debts[0], &source, &l.collateral[0], &destination, u64::MAX, None)
+        } else {
+            execute_obligation_order_ix(&l.market, &l.obligation, &executor.pubkey(), &l.debts[0], &source, &l.collateral[0], &destination, 0, u64::MAX, None)
+        };
+        rows.push((name, h.measure(&[with_position_reserves(ix, &state)], &[&executor]).await));
+    }
 }
 
 /// The dynamic-margin run's settings: volatility sampled every second (the most work per
@@ -94,6 +148,7 @@ async fn measure_size(deposits: usize, borrows: usize, tier: Tier) -> Vec<(&'sta
         Tier::Emode => h.put_in_emode(&l, GROUP).await,
         Tier::Isolated => isolate(&mut h, &l).await,
         Tier::Dynamic => dynamic(&mut h, &l).await,
+        Tier::Deleverage => deleverage(&mut h, &l).await,
         Tier::Cross => {}
     }
     let emode = tier == Tier::Emode;
@@ -127,6 +182,10 @@ async fn measure_size(deposits: usize, borrows: usize, tier: Tier) -> Vec<(&'sta
         h.must_send(&[refresh_reserve_ix(reserve)], &[]).await;
     }
     rows.push(("refresh_obligation (unhealthy, prices apart: valued twice)", h.measure(std::slice::from_ref(&refresh), &[]).await));
+    if tier == Tier::Deleverage {
+        measure_deleverage(&mut h, &l, &mut rows).await;
+        return rows;
+    }
     if tier == Tier::Dynamic {
         // The price moves above make the estimate large: what is measured is the refreshes.
         return rows;
@@ -196,6 +255,13 @@ async fn main() {
         for (name, measured) in measure_size(deposits, borrows, Tier::Dynamic).await {
             if name.starts_with("refresh_") {
                 rows.push((format!("{name}, dynamic margin (every part on)"), measured));
+            }
+        }
+        eprintln!("... and with two orders and a soft zone");
+        for (name, measured) in measure_size(deposits, borrows, Tier::Deleverage).await {
+            let name = if name.starts_with("refresh_obligation") { format!("{name}, 2 orders + soft zone") } else { name.to_string() };
+            if name != "refresh_reserve" {
+                rows.push((name, measured));
             }
         }
         eprintln!("... and isolated: 1 collateral + {borrows} borrows");

@@ -137,6 +137,7 @@ async fn main() {
     margin_tiers(&mut h, &m).await;
     emode_leverage(&mut h, &m).await;
     dynamic_margin(&mut h, &m).await;
+    predictive_deleveraging(&mut h, &m).await;
 
     let sol_reserve = h.reserve(&m.sol.reserve).await;
     let usdc_reserve = h.reserve(&m.usdc.reserve).await;
@@ -361,4 +362,67 @@ async fn report_dynamic(h: &mut Harness, m: &StandardMarket, alt: &TestReserve, 
         state.threshold_target_bps as f64 / 100.0,
         view.amount(&m.usdc.reserve, limit.amount),
     );
+}
+
+/// Predictive deleveraging: kim sets a stop-loss on her ETH-backed loan, lee relies on ETH's
+/// soft zone; ETH slides and the keeper trims both in small steps before either is liquidatable.
+async fn predictive_deleveraging(h: &mut Harness, m: &StandardMarket) {
+    use solvent::state::{OrderParams, SoftZoneConfig, TRIGGER_PRICE_BELOW};
+    println!("Predictive deleveraging: ETH ($3,000, LTV 75%, liquidation at 80%, bonus 5%) with a soft zone over the last half of the margin band (10% of a debt per call, bonus up to 1%).");
+    let (eth, _) = h.init_reserve(&m.market, &m.owner, 8, 300_000_000_000, -8, sol_config()).await;
+    let zone = SoftZoneConfig { enabled: 1, padding: [0], start_bps: 5_000, max_repay_bps: 1_000, max_bonus_bps: 100, bonus_ramp_secs: 600, min_interval_secs: 60 };
+    h.must_send(&[set_soft_zone_ix(&m.market, &m.owner.pubkey(), &eth, zone)], &[&m.owner]).await;
+    let mut users = Vec::new();
+    for (name, usdc) in [("kim", 2_100), ("lee", 2_200)] {
+        let user = h.new_user(&m.market, &m.sol, &m.usdc).await;
+        let eth_account = h.create_token_account(&eth.mint, &user.keypair.pubkey()).await;
+        h.mint_to(&eth.mint, &eth_account, 100_000_000).await;
+        h.must_send(&[deposit_ix(&m.market, &eth, &user.obligation, &user.keypair.pubkey(), &eth_account, 100_000_000)], &[&user.keypair]).await;
+        let ix = borrow_ix(&m.market, &m.usdc, &user.obligation, &user.keypair.pubkey(), &user.usdc_account, usdc * USDC);
+        let ixs = h.with_refresh(&user.obligation, &[&eth, &m.usdc], ix).await;
+        h.must_send(&ixs, &[&user.keypair]).await;
+        println!("  {name} deposits 1 ETH and borrows {usdc} USDC");
+        users.push((name, user));
+    }
+    let stop = OrderParams { trigger: TRIGGER_PRICE_BELOW, threshold_wad: 2_850 * solvent::math::WAD, max_repay_bps: 5_000, max_bonus_bps: 200, bonus_ramp_secs: 600 };
+    let kim = &users[0].1;
+    h.must_send(&[set_obligation_order_ix(&kim.obligation, &kim.keypair.pubkey(), &m.usdc.reserve, &eth.reserve, 0, stop)], &[&kim.keypair]).await;
+    println!("  kim sets a stop-loss: ETH below $2,850, half her debt per execution, the executor's bonus rising to 2% over 10 minutes");
+    let executor = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    let executor_eth = h.create_token_account(&eth.mint, &executor.keypair.pubkey()).await;
+    h.mint_to(&m.usdc.mint, &executor.usdc_account, 10_000 * USDC).await;
+    let accounts = [(m.usdc.mint, executor.usdc_account), (eth.mint, executor_eth)].into_iter().collect();
+    let mut keeper = Keeper::new(m.market.market, executor.keypair.insecure_clone(), accounts);
+    keeper.verbose = false;
+    for (minutes, dollars) in [(0, 2_840), (10, 2_820), (20, 2_800)] {
+        let now = h.now().await;
+        h.set_time(now + if minutes == 0 { 1 } else { 600 }).await;
+        h.set_price(&eth.oracle, dollars * 100_000_000, 0, -8).await;
+        h.set_price(&m.usdc.oracle, USDC_PRICE, 0, USDC_PRICE_EXPO).await;
+        let view = MarketView::load_with(&mut InProcessChain { harness: h }, &m.market.market, &[eth.reserve, m.usdc.reserve]).await.expect("view");
+        for (name, user) in &users {
+            let state = h.obligation(&user.obligation).await;
+            let distance = liquidation_distances(&view, &state, 86_400).expect("distance")[0];
+            let health = position(&view, &state).expect("position").health_factor.map(wad_to_f64).unwrap_or(f64::INFINITY);
+            println!(
+                "  t+{minutes:>2} min, ETH ${dollars}: {name} health {health:.3}, liquidation at ${:.0} ({:.1}% below)",
+                distance.liquidation_price.unwrap_or(0.0),
+                100.0 * distance.fall_to_liquidation.unwrap_or(0.0)
+            );
+        }
+        let report = keeper.run_pass(&mut InProcessChain { harness: h }).await.expect("keeper pass");
+        println!(
+            "  keeper: {} clocks started or stopped, {} orders executed, {} soft deleverages, {} liquidations; executors earned ${:.2}",
+            report.armed,
+            report.orders_executed,
+            report.soft_deleverages,
+            report.calls - report.orders_executed - report.soft_deleverages,
+            wad_to_f64(report.received_value) - wad_to_f64(report.repaid_value)
+        );
+    }
+    for (name, user) in &users {
+        let state = h.obligation(&user.obligation).await;
+        println!("  {name} now owes {} USDC against {} ETH", state.borrows[0].borrowed_amount().raw() / solvent::math::WAD / USDC as u128, state.deposits[0].deposited_shares as f64 / 1e8);
+    }
+    println!("  both trimmed before liquidation, at bonuses below the 5% a liquidation pays\n");
 }

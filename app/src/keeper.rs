@@ -1,7 +1,10 @@
 //! The liquidation keeper: scans every obligation of a market, revalues each with the program's
-//! own state methods (`Reserve::refresh`, `Obligation::revalue`, `quote_liquidation`), ranks
-//! the unhealthy ones by expected profit, liquidates them until healthy and writes off the debt
-//! of obligations left without collateral. Where a collateral reserve's idle liquidity is short
+//! own state methods (`Reserve::refresh`, `Obligation::revalue`, `quote_deleverage`), ranks
+//! what it may execute by expected profit (liquidations, the owners' triggered orders and
+//! soft-zone deleverages: `best_deleverage`), executes them, and writes off the debt of
+//! obligations left without collateral. An order's or a soft zone's bonus auction starts at
+//! the first on-chain refresh that finds it: the keeper sends that refresh alone ("arms" it)
+//! and executes once the bonus pays. Where a collateral reserve's idle liquidity is short
 //! it takes the seized collateral as share tokens (when it holds a share account for that
 //! reserve) and redeems them in later passes, once liquidity is back.
 //!
@@ -13,7 +16,7 @@ use solvent::errors::LendingError;
 use solvent::math::{Rounding, Wad};
 use solvent::state::{Obligation, ObligationValues};
 use solvent_client::{
-    best_liquidation, decode_obligation, liquidate_with_shares_ix, redeem_reserve_collateral_ix, short, token_amount, wad_to_f64,
+    best_deleverage, decode_obligation, execute_obligation_order_ix, liquidate_with_shares_ix, soft_deleverage_ix, Deleverage, redeem_reserve_collateral_ix, short, token_amount, wad_to_f64,
     with_position_reserves, write_off_bad_debt_ix, Instruction, Keypair, Pubkey, Signer,
 };
 pub use solvent_client::{Chain, ChainError, MarketView, Opportunity, ReserveView, RpcChain, Sent};
@@ -27,6 +30,10 @@ pub struct Assessment {
     pub state: Obligation,
     pub values: ObligationValues,
     pub best: Option<Opportunity>,
+    /// The next refresh starts an order's or the soft zone's bonus clock (on chain it is not
+    /// running yet), or stops one whose condition no longer holds (a clock left running while
+    /// nobody refreshed would pay its bonus at once when the condition came back).
+    pub needs_arming: bool,
 }
 
 impl Assessment {
@@ -53,6 +60,12 @@ impl Scan {
     pub fn unhealthy(&self) -> impl Iterator<Item = &Assessment> {
         self.assessments.iter().filter(|a| a.is_unhealthy() || a.is_bad_debt())
     }
+
+    /// What the keeper acts on: the unhealthy, the bad debt, and obligations with a triggered
+    /// order or in a soft zone that pays now.
+    pub fn actionable(&self) -> impl Iterator<Item = &Assessment> {
+        self.assessments.iter().filter(|a| a.is_unhealthy() || a.is_bad_debt() || a.best.is_some_and(|b| b.profit() > Wad::ZERO))
+    }
 }
 
 /// One liquidation transaction.
@@ -67,6 +80,8 @@ pub struct LiquidationCall {
     pub received_shares: u64,
     pub bonus_bps: u64,
     pub compute_units: Option<u64>,
+    /// A liquidation, an order execution or a soft deleverage.
+    pub mode: Deleverage,
 }
 
 /// What the keeper did to one obligation in a pass.
@@ -103,6 +118,11 @@ pub struct PassReport {
     /// Liquidations paid (partly) in share tokens, and share tokens redeemed this pass.
     pub paid_in_shares: usize,
     pub shares_redeemed: Vec<ShareRedemption>,
+    /// Calls that executed an owner's order, and soft-zone deleverages.
+    pub orders_executed: usize,
+    pub soft_deleverages: usize,
+    /// Obligations whose order or soft-zone clock a refresh started or stopped this pass.
+    pub armed: usize,
     /// Unhealthy obligations a fresh scan still finds after the pass.
     pub unhealthy_after: usize,
     pub outcomes: Vec<ObligationOutcome>,
@@ -117,6 +137,8 @@ impl PassReport {
         for call in &outcome.calls {
             self.compute_units += call.compute_units.unwrap_or(0);
             self.paid_in_shares += usize::from(call.received_shares > 0);
+            self.orders_executed += usize::from(matches!(call.mode, Deleverage::Order(_)));
+            self.soft_deleverages += usize::from(call.mode == Deleverage::Soft);
             let repay = &view.reserves[&call.repay_reserve].state;
             let withdraw = &view.reserves[&call.withdraw_reserve].state;
             let repaid = repay.market_value(Wad::from_u64(call.repaid), Rounding::Up).unwrap_or_default();
@@ -134,12 +156,15 @@ impl fmt::Display for PassReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} obligations, {} with debt, {} liquidatable; liquidated {} in {} calls ({} failed, {} paid in shares), repaid ${:.2} for ${:.2} of collateral; {} share redemptions; {} written off (${:.2} bad debt); {} still liquidatable",
+            "{} obligations, {} with debt, {} liquidatable; liquidated {} in {} calls ({} orders executed, {} soft deleverages, {} clocks started or stopped; {} failed, {} paid in shares), repaid ${:.2} for ${:.2} of collateral; {} share redemptions; {} written off (${:.2} bad debt); {} still liquidatable",
             self.obligations,
             self.with_debt,
             self.unhealthy,
             self.liquidated,
             self.calls,
+            self.orders_executed,
+            self.soft_deleverages,
+            self.armed,
             self.failed,
             self.paid_in_shares,
             wad_to_f64(self.repaid_value),
@@ -152,12 +177,16 @@ impl fmt::Display for PassReport {
     }
 }
 
-/// Revalues `obligation` as refresh_obligation would at the view's prices, and finds its best
-/// liquidation when it is unhealthy.
+/// Revalues `obligation` as refresh_obligation would at the view's prices, and finds the best
+/// call anyone may execute on it (a liquidation, a triggered order, a soft deleverage).
 pub fn assess(view: &MarketView, key: Pubkey, obligation: &Obligation, accepts_shares: impl Fn(&Pubkey) -> bool) -> Result<Assessment, LendingError> {
     let (state, values) = view.refresh_obligation(obligation)?;
-    let best = if values.is_unhealthy() { best_liquidation(view, &state, accepts_shares) } else { None };
-    Ok(Assessment { obligation: key, state, values, best })
+    let best = best_deleverage(view, &state, accepts_shares);
+    // A clock the next refresh starts (an order's trigger or the zone found) or stops (no longer).
+    let turns = |was: i64, now: i64| (was == 0) != (now == 0);
+    let needs_arming = obligation.orders.iter().zip(&state.orders).any(|(was, now)| turns(was.triggered_since, now.triggered_since))
+        || turns(obligation.soft_zone_since, state.soft_zone_since);
+    Ok(Assessment { obligation: key, state, values, best, needs_arming })
 }
 
 /// Share tokens the keeper redeemed for liquidity.
@@ -230,13 +259,14 @@ impl Keeper {
         (report.slot, report.now, report.obligations) = (scan.view.slot, scan.view.now, scan.obligations);
         report.with_debt = scan.assessments.len() + scan.skipped.len();
         report.skipped = scan.skipped.len();
+        report.armed = self.arm_clocks(chain, &scan).await?;
         for round in 1..=MAX_ROUNDS {
-            let mut queue: Vec<Assessment> = scan.unhealthy().cloned().collect();
+            let mut queue: Vec<Assessment> = scan.actionable().cloned().collect();
             if queue.is_empty() {
                 break;
             }
             queue.sort_by_key(|a| std::cmp::Reverse(a.best.map(|b| b.profit()).unwrap_or(Wad::ZERO)));
-            found.extend(queue.iter().map(|a| a.obligation));
+            found.extend(queue.iter().filter(|a| a.is_unhealthy() || a.is_bad_debt()).map(|a| a.obligation));
             self.say(format_args!("slot {}, round {round}: {} obligations with debt, {} liquidatable", report.slot, report.with_debt, queue.len()));
             let mut view = scan.view;
             for assessment in queue {
@@ -271,8 +301,10 @@ impl Keeper {
                 self.write_off(chain, view, &current, &mut outcome).await?;
                 break;
             }
-            let Some(opportunity) = current.best.filter(|_| current.is_unhealthy()) else { break };
-            if opportunity.profit() < self.min_profit_value {
+            let Some(opportunity) = current.best else { break };
+            // A liquidation's bonus is never zero; an order's or a soft call's starts at zero
+            // and is worth executing only once it pays.
+            if opportunity.profit() < self.min_profit_value || (opportunity.mode != Deleverage::Liquidation && opportunity.profit().is_zero()) {
                 break;
             }
             match self.liquidate(chain, view, &current, &opportunity).await? {
@@ -282,8 +314,13 @@ impl Keeper {
                     } else {
                         String::new()
                     };
+                    let verb = match call.mode {
+                        Deleverage::Liquidation => "liquidated".to_string(),
+                        Deleverage::Order(index) => format!("executed order {index} of"),
+                        Deleverage::Soft => "soft-deleveraged".to_string(),
+                    };
                     self.say(format_args!(
-                        "liquidated {}: repaid {} of mint {}, received {}{in_shares} of mint {} (bonus {:.2}%)",
+                        "{verb} {}: repaid {} of mint {}, received {}{in_shares} of mint {} (bonus {:.2}%)",
                         short(&current.obligation),
                         view.amount(&opportunity.repay_reserve, call.repaid),
                         short(&view.reserves[&opportunity.repay_reserve].keys.mint),
@@ -339,17 +376,14 @@ impl Keeper {
         if amount == 0 {
             return Ok(Err(format!("the liquidator has no {} to repay with", repay.mint)));
         }
-        let liquidate = liquidate_with_shares_ix(
-            &view.keys,
-            &current.obligation,
-            &self.liquidator.pubkey(),
-            repay,
-            &source,
-            withdraw,
-            &destination,
-            amount,
-            shares_account.as_ref(),
-        );
+        let (keys, obligation, executor, shares) = (&view.keys, &current.obligation, &self.liquidator.pubkey(), shares_account.as_ref());
+        let liquidate = match opportunity.mode {
+            Deleverage::Liquidation => liquidate_with_shares_ix(keys, obligation, executor, repay, &source, withdraw, &destination, amount, shares),
+            Deleverage::Order(index) => {
+                execute_obligation_order_ix(keys, obligation, executor, repay, &source, withdraw, &destination, index as u8, amount, shares)
+            }
+            Deleverage::Soft => soft_deleverage_ix(keys, obligation, executor, repay, &source, withdraw, &destination, amount, shares),
+        };
         let instructions = view.refresh_then(&current.obligation, &current.state, liquidate);
         let sent = chain.send(&instructions, &[&self.liquidator]).await?;
         if let Some(error) = sent.error {
@@ -369,7 +403,29 @@ impl Keeper {
             received_shares,
             bonus_bps: opportunity.quote.bonus_bps,
             compute_units: sent.compute_units,
+            mode: opportunity.mode,
         }))
+    }
+
+    /// Sends the refresh sequence alone for every obligation whose order trigger or soft zone
+    /// the next refresh finds first (on chain that starts its bonus clock, which an execution at
+    /// zero bonus would otherwise have to) or no longer finds (that stops it). Returns how many.
+    async fn arm_clocks(&self, chain: &mut impl Chain, scan: &Scan) -> Result<usize, ChainError> {
+        let mut armed = 0;
+        for assessment in scan.assessments.iter().filter(|a| a.needs_arming && !a.is_unhealthy()) {
+            let original = chain.obligation(&assessment.obligation).await?;
+            let keys: Vec<&solvent_client::ReserveKeys> = scan.view.reserves.values().map(|r| &r.keys).collect();
+            let refresh = solvent_client::refresh_obligation_sequence(&assessment.obligation, &original, &keys);
+            let sent = chain.send(&refresh, &[&self.liquidator]).await?;
+            match sent.error {
+                None => {
+                    armed += 1;
+                    self.say(format_args!("refreshed {}: its order or soft-zone bonus clock starts or stops now", short(&assessment.obligation)));
+                }
+                Some(error) => self.say(format_args!("arming {} failed: {error}", short(&assessment.obligation))),
+            }
+        }
+        Ok(armed)
     }
 
     /// The liquidator's share-token account for a reserve, if it keeps one.

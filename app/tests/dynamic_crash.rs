@@ -9,15 +9,13 @@
 //! during the volatile day. The keeper runs every 8 hours of the volatile day and after each crash
 //! step. Printed and checked: borrowing power in the calm (dynamic within 5% of static), the
 //! borrowing the volatile day prevented, liquidations, and bad debt in each run.
+#[path = "support/crash_market.rs"]
+mod crash_market;
+use crash_market::{CrashMarket, STEP_SECS};
 use solvent::math::WAD;
 use solvent::state::{DynamicMarginConfig, DYNAMIC_VOLATILITY};
-use solvent_app::keeper::Keeper;
 use solvent_tests::*;
-use std::collections::BTreeMap;
 
-const SOL: u64 = 1_000_000_000;
-const USDC: u64 = 1_000_000;
-const STEP_SECS: i64 = 600;
 const STEPS_PER_DAY: usize = 144;
 const GROUP: usize = 24;
 
@@ -36,25 +34,14 @@ struct Outcome {
 }
 
 struct Sim {
-    h: Harness,
-    market: TestMarket,
-    sol: TestReserve,
-    usdc: TestReserve,
-    keeper: Keeper,
+    m: CrashMarket,
     rng: Rng,
-    sol_price: f64,
 }
 
 impl Sim {
     async fn new(dynamic: bool) -> Sim {
-        let mut h = Harness::start().await;
-        let mut rng = Rng(0xD1A_C4A5);
-        let owner = rng.keypair();
-        h.fund(&owner.pubkey(), 100_000_000_000).await;
-        let (market, _) = h.init_market_at(&owner, rng.keypair()).await;
         let sol_margin = solvent::state::ReserveConfig { loan_to_value_bps: 8_500, liquidation_threshold_bps: 9_000, liquidation_bonus_bps: 500, ..sol_config() };
-        let (sol, _) = h.init_reserve(&market, &owner, 9, SOL_PRICE, SOL_PRICE_EXPO, sol_margin).await;
-        let (usdc, _) = h.init_reserve(&market, &owner, 6, USDC_PRICE, USDC_PRICE_EXPO, usdc_config()).await;
+        let mut m = CrashMarket::new(&mut Rng(0xD1A_C4A5), sol_margin).await;
         if dynamic {
             let settings = DynamicMarginConfig {
                 flags: DYNAMIC_VOLATILITY,
@@ -66,75 +53,31 @@ impl Sim {
                 threshold_hysteresis_bps: 50,
                 ..Default::default()
             };
-            h.must_send(&[set_dynamic_margin_ix(&market, &owner.pubkey(), &sol, settings)], &[&owner]).await;
+            let owner = m.owner.insecure_clone();
+            m.h.must_send(&[set_dynamic_margin_ix(&m.market, &owner.pubkey(), &m.sol, settings)], &[&owner]).await;
         }
-        // $50M of USDC to borrow, and a liquidator with inventory of both.
-        let lender = rng.keypair();
-        h.fund(&lender.pubkey(), 1_000_000_000).await;
-        let obligation = h.init_obligation(&market, &lender).await;
-        let source = h.create_token_account(&usdc.mint, &lender.pubkey()).await;
-        h.mint_to(&usdc.mint, &source, 50_000_000 * USDC).await;
-        h.must_send(&[deposit_ix(&market, &usdc, &obligation, &lender.pubkey(), &source, 50_000_000 * USDC)], &[&lender]).await;
-        let liquidator = rng.keypair();
-        h.fund(&liquidator.pubkey(), 10_000_000_000).await;
-        let mut accounts = BTreeMap::new();
-        for (reserve, amount) in [(&sol, 1_000_000 * SOL), (&usdc, 100_000_000 * USDC)] {
-            let account = h.create_token_account(&reserve.mint, &liquidator.pubkey()).await;
-            h.mint_to(&reserve.mint, &account, amount).await;
-            accounts.insert(reserve.mint, account);
-        }
-        let keeper = Keeper::new(market.market, liquidator, accounts);
-        Sim { h, market, sol, usdc, keeper, rng: Rng(0x5A3E_0001), sol_price: 150.0 }
-    }
-
-    /// Ten minutes on: SOL at `self.sol_price`, USDC at $1, both refreshed.
-    async fn step(&mut self) {
-        let now = self.h.now().await;
-        self.h.set_time(now + STEP_SECS).await;
-        let mantissa = (self.sol_price * 1e8).round() as i64;
-        self.h.set_price(&self.sol.oracle, mantissa, 0, SOL_PRICE_EXPO).await;
-        self.h.set_price(&self.usdc.oracle, USDC_PRICE, 0, USDC_PRICE_EXPO).await;
-        self.h.must_send(&[refresh_reserve_ix(&self.sol), refresh_reserve_ix(&self.usdc)], &[]).await;
+        Sim { m, rng: Rng(0x5A3E_0001) }
     }
 
     /// `steps` of ±`swing` around $150 (no trend).
     async fn wiggle(&mut self, steps: usize, swing: f64) {
         for i in 0..steps {
-            self.sol_price = 150.0 * if i % 2 == 0 { 1.0 + swing } else { 1.0 - swing };
-            self.step().await;
+            self.m.sol_price = 150.0 * if i % 2 == 0 { 1.0 + swing } else { 1.0 - swing };
+            self.m.step().await;
         }
-        self.sol_price = 150.0;
+        self.m.sol_price = 150.0;
     }
 
     /// A borrower deposits SOL worth $1,000 to $200,000 (seeded) and borrows 95% of what
     /// `max_borrow` allows now. Returns (USDC borrowed, SOL value deposited).
     async fn borrower(&mut self) -> (f64, f64) {
         let value = (self.rng.between(1_000f64.ln(), 200_000f64.ln())).exp();
-        let amount = (value / self.sol_price * SOL as f64) as u64;
-        let user = self.rng.keypair();
-        self.h.fund(&user.pubkey(), 100_000_000).await;
-        let obligation = self.h.init_obligation(&self.market, &user).await;
-        let source = self.h.create_token_account(&self.sol.mint, &user.pubkey()).await;
-        self.h.mint_to(&self.sol.mint, &source, amount).await;
-        self.h.must_send(&[deposit_ix(&self.market, &self.sol, &obligation, &user.pubkey(), &source, amount)], &[&user]).await;
-        let view = MarketView::load_with(&mut InProcessChain { harness: &mut self.h }, &self.market.market, &[self.sol.reserve, self.usdc.reserve]).await.unwrap();
-        let state = self.h.obligation(&obligation).await;
-        let limit = max_borrow(&view, &state, &self.usdc.reserve).unwrap().amount;
-        let borrow = limit / 100 * 95;
-        if borrow > 0 {
-            let destination = self.h.create_token_account(&self.usdc.mint, &user.pubkey()).await;
-            let ix = borrow_ix(&self.market, &self.usdc, &obligation, &user.pubkey(), &destination, borrow);
-            let ixs = self.h.with_refresh(&obligation, &[&self.sol, &self.usdc], ix).await;
-            self.h.must_send(&ixs, &[&user]).await;
-        }
-        (borrow as f64 / USDC as f64, amount as f64 / SOL as f64 * self.sol_price)
+        let long = self.m.open_long(&mut self.rng, value, |limit| limit / 100 * 95).await;
+        (long.borrowed, long.deposited_value)
     }
 
     async fn keeper_pass(&mut self) -> (usize, usize, f64) {
-        let report = self.keeper.run_pass(&mut InProcessChain { harness: &mut self.h }).await.expect("keeper pass");
-        for outcome in &report.outcomes {
-            assert!(outcome.error.is_none(), "keeper failed on {}: {:?}", outcome.obligation, outcome.error);
-        }
+        let report = self.m.keeper_pass().await;
         (report.liquidated, report.calls, report.bad_debt_value.raw() as f64 / WAD as f64)
     }
 }
@@ -161,11 +104,11 @@ async fn run(dynamic: bool) -> Outcome {
         outcome.liquidation_calls += calls;
         outcome.bad_debt += bad_debt;
     }
-    outcome.threshold_at_crash_bps = sim.h.reserve(&sim.sol.reserve).await.risk_params().liquidation_threshold_bps;
+    outcome.threshold_at_crash_bps = sim.m.h.reserve(&sim.m.sol.reserve).await.risk_params().liquidation_threshold_bps;
     // The crash: three −5% steps and a −15% gap, the keeper after each.
     for factor in [0.95, 0.95, 0.95, 0.85] {
-        sim.sol_price *= factor;
-        sim.step().await;
+        sim.m.sol_price *= factor;
+        sim.m.step().await;
         let (_, calls, bad_debt) = sim.keeper_pass().await;
         outcome.liquidation_calls += calls;
         outcome.bad_debt += bad_debt;

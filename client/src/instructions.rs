@@ -5,7 +5,7 @@
 use crate::keys::*;
 use anchor_lang::{InstructionData, ToAccountMetas};
 pub use solana_instruction::{AccountMeta, Instruction};
-use solvent::state::{DynamicMarginConfig, EmodeGroup, ReserveConfig};
+use solvent::state::{DynamicMarginConfig, EmodeGroup, OrderParams, ReserveConfig, SoftZoneConfig};
 
 fn metas(anchor_metas: Vec<anchor_lang::prelude::AccountMeta>) -> Vec<AccountMeta> {
     anchor_metas
@@ -191,6 +191,59 @@ pub fn liquidate_with_shares_ix(
     amount: u64,
     shares_destination: Option<&Pubkey>,
 ) -> Instruction {
+    deleverage_ix(market, obligation, liquidator, repay, source, withdraw, destination, shares_destination, solvent::instruction::Liquidate { repay_amount: amount })
+}
+
+/// `execute_obligation_order`: the owner's order `index` on `obligation`, triggered at this
+/// slot's refresh, executed by `executor` (the liquidation's accounts; `shares_destination` as
+/// for `liquidate_with_shares_ix`).
+#[allow(clippy::too_many_arguments)]
+pub fn execute_obligation_order_ix(
+    market: &MarketKeys,
+    obligation: &Pubkey,
+    executor: &Pubkey,
+    repay: &ReserveKeys,
+    source: &Pubkey,
+    withdraw: &ReserveKeys,
+    destination: &Pubkey,
+    index: u8,
+    amount: u64,
+    shares_destination: Option<&Pubkey>,
+) -> Instruction {
+    let data = solvent::instruction::ExecuteObligationOrder { index, repay_amount: amount };
+    deleverage_ix(market, obligation, executor, repay, source, withdraw, destination, shares_destination, data)
+}
+
+/// `soft_deleverage`: a small deleverage of `obligation` in `withdraw`'s soft zone.
+#[allow(clippy::too_many_arguments)]
+pub fn soft_deleverage_ix(
+    market: &MarketKeys,
+    obligation: &Pubkey,
+    executor: &Pubkey,
+    repay: &ReserveKeys,
+    source: &Pubkey,
+    withdraw: &ReserveKeys,
+    destination: &Pubkey,
+    amount: u64,
+    shares_destination: Option<&Pubkey>,
+) -> Instruction {
+    let data = solvent::instruction::SoftDeleverage { repay_amount: amount };
+    deleverage_ix(market, obligation, executor, repay, source, withdraw, destination, shares_destination, data)
+}
+
+/// The accounts `liquidate`, `execute_obligation_order` and `soft_deleverage` share, with `data`.
+#[allow(clippy::too_many_arguments)]
+fn deleverage_ix(
+    market: &MarketKeys,
+    obligation: &Pubkey,
+    liquidator: &Pubkey,
+    repay: &ReserveKeys,
+    source: &Pubkey,
+    withdraw: &ReserveKeys,
+    destination: &Pubkey,
+    shares_destination: Option<&Pubkey>,
+    data: impl InstructionData,
+) -> Instruction {
     program_ix(
         solvent::accounts::Liquidate {
             lending_market: to_anchor(&market.market),
@@ -211,7 +264,42 @@ pub fn liquidate_with_shares_ix(
             withdraw_collateral_mint: shares_destination.map(|_| to_anchor(&withdraw.collateral_mint)),
             destination_collateral: shares_destination.map(to_anchor),
         },
-        solvent::instruction::Liquidate { repay_amount: amount },
+        data,
+    )
+}
+
+/// `set_obligation_order`: order `index` (0 or 1) of `obligation`, repaying the debt in
+/// `repay_reserve` with the collateral of `withdraw_reserve`.
+pub fn set_obligation_order_ix(obligation: &Pubkey, owner: &Pubkey, repay_reserve: &Pubkey, withdraw_reserve: &Pubkey, index: u8, params: OrderParams) -> Instruction {
+    program_ix(
+        solvent::accounts::SetObligationOrder {
+            obligation: to_anchor(obligation),
+            owner: to_anchor(owner),
+            repay_reserve: to_anchor(repay_reserve),
+            withdraw_reserve: to_anchor(withdraw_reserve),
+        },
+        solvent::instruction::SetObligationOrder { index, params },
+    )
+}
+
+/// `cancel_obligation_order`: clears order `index`.
+pub fn cancel_obligation_order_ix(obligation: &Pubkey, owner: &Pubkey, index: u8) -> Instruction {
+    program_ix(
+        solvent::accounts::CancelObligationOrder { obligation: to_anchor(obligation), owner: to_anchor(owner) },
+        solvent::instruction::CancelObligationOrder { index },
+    )
+}
+
+/// `set_soft_zone`: the reserve's soft-liquidation zone (all zero: off).
+pub fn set_soft_zone_ix(market: &MarketKeys, owner: &Pubkey, reserve: &ReserveKeys, config: SoftZoneConfig) -> Instruction {
+    program_ix(
+        solvent::accounts::SetDynamicMargin {
+            lending_market: to_anchor(&market.market),
+            owner: to_anchor(owner),
+            reserve: to_anchor(&reserve.reserve),
+            instructions_sysvar: solvent::flash_loan::INSTRUCTIONS_SYSVAR_ID,
+        },
+        solvent::instruction::SetSoftZone { config },
     )
 }
 

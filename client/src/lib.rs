@@ -8,7 +8,9 @@
 //! - `view`: the market as the next transaction sees it (reserves refreshed with their oracles);
 //! - `query`: `position` (the health engine's output by `HealthKind`, health factor,
 //!   liquidation price per collateral), `max_borrow`, `max_withdraw`, `liquidation_price`, `quote_liquidation`,
-//!   `best_liquidation` — the program's own code run on copies, so they agree with it exactly;
+//!   `best_liquidation`, `quote_deleverage` and `best_deleverage` (orders and the soft zone),
+//!   `liquidation_distances` (distance and probability of liquidation within a horizon) — the
+//!   program's own code run on copies, so they agree with it exactly;
 //! - `chain`: the `Chain` trait and `RpcChain` (JSON-RPC); the test harness implements it for
 //!   the embedded bank;
 //! - `errors`: program errors by code, classified (`LendingError::class`).
@@ -29,7 +31,11 @@ pub use chain::{Chain, ChainError, RpcChain, Sent};
 pub use format::*;
 pub use instructions::*;
 pub use keys::*;
-pub use query::{best_liquidation, first_true, liquidation_price, max_borrow, max_withdraw, position, quote_liquidation, CollateralWeights, Limit, Opportunity, Position};
+pub use query::{
+    best_deleverage, best_liquidation, first_true, liquidation_distances, liquidation_price, max_borrow, max_withdraw, normal_cdf, position, quote_deleverage,
+    quote_liquidation, CollateralWeights, Limit, LiquidationDistance, Opportunity, Position,
+};
+pub use solvent::state::{Deleverage, OrderParams, SoftZoneConfig};
 pub use solvent::state::{Health, HealthKind, ObligationValues};
 pub use refresh::*;
 pub use view::{MarketView, ReserveView};

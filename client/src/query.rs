@@ -9,7 +9,7 @@ use crate::view::MarketView;
 use solvent::errors::LendingError;
 use solvent::math::{Rounding, Wad};
 use solvent::oracle::OraclePrice;
-use solvent::state::{operations, quote_liquidation as program_quote, LiquidationQuote, LiquidationRequest, Obligation};
+use solvent::state::{operations, quote_deleverage as program_quote, Deleverage, LiquidationQuote, LiquidationRequest, Obligation};
 
 /// The largest amount an instruction accepts now, and the error one base unit more gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,6 +165,35 @@ pub fn quote_refreshed(
     max_repay: u64,
     accept_shares: bool,
 ) -> Result<LiquidationQuote, LendingError> {
+    quote_deleverage_refreshed(view, refreshed, repay_reserve, withdraw_reserve, max_repay, accept_shares, Deleverage::Liquidation)
+}
+
+/// The program's sizing (`state::quote_deleverage`) of a liquidation, an order execution or a
+/// soft deleverage of `obligation` as the transaction's refresh leaves it: what
+/// `liquidate`, `execute_obligation_order` and `soft_deleverage` would do, to the base unit.
+pub fn quote_deleverage(
+    view: &MarketView,
+    obligation: &Obligation,
+    repay_reserve: &Pubkey,
+    withdraw_reserve: &Pubkey,
+    max_repay: u64,
+    accept_shares: bool,
+    mode: Deleverage,
+) -> Result<LiquidationQuote, LendingError> {
+    let (refreshed, _) = view.refresh_obligation(obligation)?;
+    quote_deleverage_refreshed(view, &refreshed, repay_reserve, withdraw_reserve, max_repay, accept_shares, mode)
+}
+
+/// `quote_deleverage` for an obligation already refreshed at the view.
+pub fn quote_deleverage_refreshed(
+    view: &MarketView,
+    refreshed: &Obligation,
+    repay_reserve: &Pubkey,
+    withdraw_reserve: &Pubkey,
+    max_repay: u64,
+    accept_shares: bool,
+    mode: Deleverage,
+) -> Result<LiquidationQuote, LendingError> {
     let borrow_slot = refreshed.find_borrow(&to_anchor(repay_reserve)).ok_or(LendingError::BorrowNotFound)?;
     let deposit_index = refreshed.find_deposit(&to_anchor(withdraw_reserve)).ok_or(LendingError::DepositNotFound)?;
     let repay = view.reserve(repay_reserve)?.usable()?;
@@ -177,7 +206,7 @@ pub fn quote_refreshed(
         accept_shares,
         same_reserve: repay_reserve == withdraw_reserve,
     };
-    program_quote(&view.state, refreshed, repay, withdraw, request)
+    program_quote(&view.state, refreshed, repay, withdraw, request, mode)
 }
 
 /// An obligation as the next transaction's refresh will value it.
@@ -227,16 +256,19 @@ pub fn position(view: &MarketView, obligation: &Obligation) -> Result<Position, 
     Ok(Position { values, health_factor: values.health_factor(), liquidatable: values.is_unhealthy(), liquidation_prices, collateral_weights })
 }
 
-/// One liquidation the program would execute now, valued at spot for the liquidator.
+/// One liquidation, order execution or soft deleverage the program would execute now, valued
+/// at spot for the executor.
 #[derive(Clone, Copy, Debug)]
 pub struct Opportunity {
     pub repay_reserve: Pubkey,
     pub withdraw_reserve: Pubkey,
-    /// The program's own sizing of the call (`quote_liquidation`, as `liquidate` runs it).
+    /// Which instruction executes it.
+    pub mode: Deleverage,
+    /// The program's own sizing of the call (`quote_deleverage`, as the instruction runs it).
     pub quote: LiquidationQuote,
     /// Quote value of the repayment at spot, rounded up.
     pub repay_value: Wad,
-    /// Quote value at spot of what the liquidator receives (tokens, and shares at their
+    /// Quote value at spot of what the executor receives (tokens, and shares at their
     /// redemption value), after the protocol's share, rounded down.
     pub received_value: Wad,
 }
@@ -247,36 +279,143 @@ impl Opportunity {
     }
 }
 
+/// The program's quote of one call on a refreshed obligation, valued at spot.
+fn opportunity(view: &MarketView, refreshed: &Obligation, repay_key: &Pubkey, withdraw_key: &Pubkey, accept_shares: bool, mode: Deleverage) -> Option<Opportunity> {
+    let quote = quote_deleverage_refreshed(view, refreshed, repay_key, withdraw_key, u64::MAX, accept_shares, mode).ok()?;
+    let (repay, withdraw) = (&view.reserves.get(repay_key)?.state, &view.reserves.get(withdraw_key)?.state);
+    let shares_value = withdraw.liquidity_for_shares(quote.payout.shares, Rounding::Down).ok()?;
+    let received = Wad::from_u64(quote.payout.tokens).checked_add(shares_value)?;
+    let repay_value = repay.market_value(Wad::from_u64(quote.plan.repay_amount), Rounding::Up).ok()?;
+    let received_value = withdraw.market_value(received, Rounding::Down).ok()?;
+    Some(Opportunity { repay_reserve: *repay_key, withdraw_reserve: *withdraw_key, mode, quote, repay_value, received_value })
+}
+
+fn better(best: Option<Opportunity>, candidate: Option<Opportunity>) -> Option<Opportunity> {
+    match (best, candidate) {
+        (Some(b), Some(c)) if c.profit() > b.profit() => Some(c),
+        (None, c) => c,
+        (b, _) => b,
+    }
+}
+
 /// Of every (debt, collateral) pair of a refreshed obligation, the liquidation that pays the
 /// liquidator most. `accepts_shares(reserve)`: the liquidator can take that reserve's
 /// collateral as share tokens.
 pub fn best_liquidation(view: &MarketView, refreshed: &Obligation, accepts_shares: impl Fn(&Pubkey) -> bool) -> Option<Opportunity> {
-    let mut best: Option<Opportunity> = None;
-    let repays = crate::refresh::obligation_reserves(refreshed).split_off(refreshed.deposit_count());
-    let withdraws: Vec<Pubkey> = crate::refresh::obligation_reserves(refreshed)[..refreshed.deposit_count()].to_vec();
-    for repay_key in &repays {
-        for withdraw_key in &withdraws {
-            let Ok(quote) = quote_refreshed(view, refreshed, repay_key, withdraw_key, u64::MAX, accepts_shares(withdraw_key)) else { continue };
-            let (repay, withdraw) = (&view.reserves[repay_key].state, &view.reserves[withdraw_key].state);
-            let Ok(shares_value) = withdraw.liquidity_for_shares(quote.payout.shares, Rounding::Down) else { continue };
-            let Some(received) = Wad::from_u64(quote.payout.tokens).checked_add(shares_value) else { continue };
-            let (Ok(repay_value), Ok(received_value)) =
-                (repay.market_value(Wad::from_u64(quote.plan.repay_amount), Rounding::Up), withdraw.market_value(received, Rounding::Down))
-            else {
-                continue;
-            };
-            let candidate = Opportunity { repay_reserve: *repay_key, withdraw_reserve: *withdraw_key, quote, repay_value, received_value };
-            if best.is_none_or(|b| candidate.profit() > b.profit()) {
-                best = Some(candidate);
+    best_of(view, refreshed, &accepts_shares, &[Deleverage::Liquidation])
+}
+
+/// Of everything anyone may execute on a refreshed obligation now (a liquidation, each
+/// triggered order, a soft deleverage, on every pair the program allows), the call that pays
+/// the executor most: the keeper's ranking.
+pub fn best_deleverage(view: &MarketView, refreshed: &Obligation, accepts_shares: impl Fn(&Pubkey) -> bool) -> Option<Opportunity> {
+    let mut modes = vec![Deleverage::Liquidation, Deleverage::Soft];
+    modes.extend((0..solvent::state::MAX_OBLIGATION_ORDERS).filter(|&i| refreshed.orders[i].triggered_since != 0).map(Deleverage::Order));
+    best_of(view, refreshed, &accepts_shares, &modes)
+}
+
+fn best_of(view: &MarketView, refreshed: &Obligation, accepts_shares: &impl Fn(&Pubkey) -> bool, modes: &[Deleverage]) -> Option<Opportunity> {
+    let reserves = crate::refresh::obligation_reserves(refreshed);
+    let (withdraws, repays) = reserves.split_at(refreshed.deposit_count());
+    let mut best = None;
+    for &mode in modes {
+        if let Deleverage::Order(index) = mode {
+            // An order names its one pair.
+            let order = &refreshed.orders[index];
+            let (repay_key, withdraw_key) = (from_anchor(&order.repay_reserve), from_anchor(&order.withdraw_reserve));
+            best = better(best, opportunity(view, refreshed, &repay_key, &withdraw_key, accepts_shares(&withdraw_key), mode));
+            continue;
+        }
+        for repay_key in repays {
+            for withdraw_key in withdraws {
+                best = better(best, opportunity(view, refreshed, repay_key, withdraw_key, accepts_shares(withdraw_key), mode));
             }
         }
     }
     best
 }
 
+/// How close one collateral brings an obligation to liquidation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LiquidationDistance {
+    pub reserve: Pubkey,
+    /// The collateral's spot price and the price at which the obligation becomes liquidatable
+    /// (`liquidation_price`), quote per whole token.
+    pub spot_price: f64,
+    pub liquidation_price: Option<f64>,
+    /// The fall from spot to the liquidation price, as a fraction (0 when liquidatable now).
+    pub fall_to_liquidation: Option<f64>,
+    /// The reserve's volatility estimate, annualised (None without dynamic margin's estimator).
+    pub annual_volatility: Option<f64>,
+    /// The probability the price touches the liquidation price within the horizon, for a
+    /// driftless log-normal price at that volatility: `2 Φ(-ln(spot / liquidation) / (σ √t))`
+    /// (the reflection principle); 1 when liquidatable now.
+    pub probability_within_horizon: Option<f64>,
+}
+
+/// Per collateral of `obligation`, its distance to liquidation and, with the reserve's
+/// volatility estimate, the probability of reaching it within `horizon_secs` (display and
+/// ranking only: never used in money math).
+pub fn liquidation_distances(view: &MarketView, obligation: &Obligation, horizon_secs: u64) -> Result<Vec<LiquidationDistance>, LendingError> {
+    let (refreshed, values) = view.refresh_obligation(obligation)?;
+    let collateral = crate::refresh::obligation_reserves(&refreshed)[..refreshed.deposit_count()].to_vec();
+    let mut distances = Vec::new();
+    for reserve in collateral {
+        let state = view.reserve(&reserve)?.usable()?;
+        let spot = crate::format::wad_to_f64(state.market_price());
+        let price = liquidation_price(view, obligation, &reserve)?;
+        let liquidation = price.and_then(|p| p.to_wad().ok()).map(crate::format::wad_to_f64);
+        let fall = match (values.is_unhealthy(), liquidation) {
+            (true, _) => Some(0.0),
+            (false, Some(level)) if spot > 0.0 => Some((1.0 - level / spot).max(0.0)),
+            _ => None,
+        };
+        let sigma = (state.dynamic_config.has(solvent::state::DYNAMIC_VOLATILITY) && state.dynamic.annual_sigma_bps() > 0)
+            .then(|| state.dynamic.annual_sigma_bps() as f64 / 10_000.0);
+        let probability = match (values.is_unhealthy(), liquidation, sigma) {
+            (true, _, _) => Some(1.0),
+            (false, Some(level), Some(sigma)) if level > 0.0 && spot > level => {
+                let spread = sigma * (horizon_secs as f64 / solvent::math::SECONDS_PER_YEAR as f64).sqrt();
+                Some((2.0 * normal_cdf(-(spot / level).ln() / spread)).min(1.0))
+            }
+            _ => None,
+        };
+        distances.push(LiquidationDistance {
+            reserve,
+            spot_price: spot,
+            liquidation_price: liquidation,
+            fall_to_liquidation: fall,
+            annual_volatility: sigma,
+            probability_within_horizon: probability,
+        });
+    }
+    Ok(distances)
+}
+
+/// The standard normal distribution function, from the complementary error function
+/// (Numerical Recipes' `erfcc`, relative error below 1.2e-7).
+pub fn normal_cdf(x: f64) -> f64 {
+    let z = x.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06 + t * (0.278_868_07 + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let erfc = t * poly.exp();
+    if x >= 0.0 { 1.0 - 0.5 * erfc } else { 0.5 * erfc }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_normal_distribution_function_matches_its_table() {
+        for (x, expected) in [(0.0, 0.5), (1.0, 0.841_344_746), (-1.0, 0.158_655_254), (1.959_963_985, 0.975), (-3.0, 0.001_349_898)] {
+            assert!((normal_cdf(x) - expected).abs() < 1e-6, "{x}: {} vs {expected}", normal_cdf(x));
+        }
+    }
 
     #[test]
     fn the_largest_accepted_amount_is_found_past_a_refused_start() {

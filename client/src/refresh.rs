@@ -21,6 +21,8 @@ pub fn takes_position_reserves(ix: &Instruction) -> bool {
             solvent::instruction::Borrow::DISCRIMINATOR,
             solvent::instruction::Withdraw::DISCRIMINATOR,
             solvent::instruction::Liquidate::DISCRIMINATOR,
+            solvent::instruction::ExecuteObligationOrder::DISCRIMINATOR,
+            solvent::instruction::SoftDeleverage::DISCRIMINATOR,
             solvent::instruction::SetObligationEmode::DISCRIMINATOR,
         ],
     )
@@ -41,6 +43,8 @@ fn updates_isolated_debt(ix: &Instruction) -> bool {
             solvent::instruction::Borrow::DISCRIMINATOR,
             solvent::instruction::Repay::DISCRIMINATOR,
             solvent::instruction::Liquidate::DISCRIMINATOR,
+            solvent::instruction::ExecuteObligationOrder::DISCRIMINATOR,
+            solvent::instruction::SoftDeleverage::DISCRIMINATOR,
             solvent::instruction::WriteOffBadDebt::DISCRIMINATOR,
         ],
     )

@@ -101,4 +101,15 @@ export const ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   6092: 'marketCondition', // EmodeDebtCapExceeded
   6093: 'userError', // EmodeGroupDebtRequired
   6094: 'userError', // InvalidDynamicMargin
+  6095: 'userError', // InvalidObligationOrder
+  6096: 'userError', // OrderBonusTooHigh
+  6097: 'userError', // OrderNotFound
+  6098: 'marketCondition', // OrderNotTriggered
+  6099: 'userError', // OrderReserveMismatch
+  6100: 'marketCondition', // ObligationInsolvent
+  6101: 'marketCondition', // ObligationUnhealthy
+  6102: 'userError', // SoftZoneDisabled
+  6103: 'marketCondition', // NotInSoftZone
+  6104: 'marketCondition', // SoftDeleverageTooSoon
+  6105: 'userError', // InvalidSoftZone
 };

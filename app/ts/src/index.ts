@@ -150,8 +150,8 @@ export function computeUnitsFor(reserves: number, positions: number, action = 30
 }
 
 /** Refresh every reserve the obligation (and the action) touches, refresh the obligation (of
- *  `market`), then act: the order borrow, withdraw, liquidate and set_obligation_emode require,
- *  in one transaction. */
+ *  `market`), then act: the order borrow, withdraw, liquidate, execute_obligation_order,
+ *  soft_deleverage and set_obligation_emode require, in one transaction. */
 export async function refreshThenAct(
   market: Address,
   obligationKey: Address,
@@ -180,6 +180,8 @@ const CHECKS_VALUATION = [
   generated.BORROW_DISCRIMINATOR,
   generated.WITHDRAW_DISCRIMINATOR,
   generated.LIQUIDATE_DISCRIMINATOR,
+  generated.EXECUTE_OBLIGATION_ORDER_DISCRIMINATOR,
+  generated.SOFT_DELEVERAGE_DISCRIMINATOR,
   generated.SET_OBLIGATION_EMODE_DISCRIMINATOR,
 ];
 /** Instructions that change debt charged against an isolation debt ceiling: they take the
@@ -188,6 +190,8 @@ const UPDATES_ISOLATED_DEBT = [
   generated.BORROW_DISCRIMINATOR,
   generated.REPAY_DISCRIMINATOR,
   generated.LIQUIDATE_DISCRIMINATOR,
+  generated.EXECUTE_OBLIGATION_ORDER_DISCRIMINATOR,
+  generated.SOFT_DELEVERAGE_DISCRIMINATOR,
   generated.WRITE_OFF_BAD_DEBT_DISCRIMINATOR,
 ];
 const isOneOf = (action: Instruction, discriminators: ReadonlyArray<ArrayLike<number>>) => {
@@ -240,8 +244,8 @@ export async function debtCounters(action: Instruction, obligation: generated.Ob
 }
 
 /** The remaining accounts the program requires, as the client crate's `with_position_reserves`:
- * `borrow`, `withdraw`, `liquidate` and `set_obligation_emode` take the obligation's position
- * reserves; the debt counters (`debtCounters`) come writable: the isolated collateral reserve
+ * `borrow`, `withdraw`, `liquidate`, `execute_obligation_order`, `soft_deleverage` and
+ * `set_obligation_emode` take the obligation's position reserves; the debt counters (`debtCounters`) come writable: the isolated collateral reserve
  * among the positions when it is one, else appended, then the group debt accounts. Any other
  * instruction is returned unchanged. */
 export function withPositionReserves(action: Instruction, positions: Address[], counters: { isolated?: Address; groupDebts: Address[] }): Instruction {
@@ -569,5 +573,214 @@ export function cachedValues(obligation: generated.Obligation) {
     allowedBorrowValueWad: storedWad(obligation.allowedBorrowValueWad),
     unhealthyBorrowValueWad: storedWad(obligation.unhealthyBorrowValueWad),
     liquidationBorrowedValueWad: storedWad(obligation.liquidationBorrowedValueWad),
+    /** Σ collateral × threshold at the borrowing-power prices (the refresh's first pass): with
+     *  `health.initial`, the margin band the soft zone and health triggers are measured in. */
+    conservativeThresholdValueWad: storedWad(obligation.conservativeThresholdValueWad),
   };
+}
+
+// ---- Predictive deleveraging: the owner's orders and the soft zone (state::deleverage). ----
+
+/** `ObligationOrder::trigger` (the program's `TRIGGER_*`): no order in the slot. */
+export const TRIGGER_NONE = 0;
+/** The `Maintenance` health factor is below the threshold (a Wad ratio above 1). */
+export const TRIGGER_HEALTH_BELOW = 1;
+/** The collateral's spot price (quote per whole token, Wad) is below the threshold: a stop-loss. */
+export const TRIGGER_PRICE_BELOW = 2;
+/** The collateral's spot price is above the threshold: a take-profit. */
+export const TRIGGER_PRICE_ABOVE = 3;
+/** The debt's spot price over the collateral's (Wad) is above the threshold. */
+export const TRIGGER_RATIO_ABOVE = 4;
+/** The debt's spot price over the collateral's is below the threshold. */
+export const TRIGGER_RATIO_BELOW = 5;
+/** Orders an obligation holds at most (`MAX_OBLIGATION_ORDERS`: slots 0 and 1). */
+export const MAX_OBLIGATION_ORDERS = 2;
+/** Longest auction ramp of an order (`MAX_ORDER_RAMP_SECS`). */
+export const MAX_ORDER_RAMP_SECS = 7 * 86_400;
+/** Highest health-factor trigger, 100.0 (`MAX_HEALTH_TRIGGER_WAD`). */
+export const MAX_HEALTH_TRIGGER_WAD = 100n * WAD;
+/** `Deleveraged::kind`: an owner's order was executed (`DELEVERAGE_ORDER`). */
+export const DELEVERAGE_ORDER = 1;
+/** `Deleveraged::kind`: a soft-zone deleverage (`DELEVERAGE_SOFT`). */
+export const DELEVERAGE_SOFT = 2;
+
+/** A Dutch auction's bonus `elapsed` seconds in, as the program's `dutch_bonus_bps`:
+ *  `maxBps × elapsed / rampSecs`, at most `maxBps`, rounded down (against the executor); no
+ *  time (or negative time) is no bonus. */
+export function dutchBonusBps(maxBps: number, rampSecs: number, elapsed: bigint | number): number {
+  const seconds = BigInt(elapsed) > 0n ? BigInt(elapsed) : 0n;
+  if (rampSecs === 0 || seconds >= BigInt(rampSecs)) return maxBps;
+  return Number((BigInt(maxBps) * seconds) / BigInt(rampSecs));
+}
+
+/** The order's auction bonus at unix time `now`, as the program's `ObligationOrder::bonus_bps`:
+ *  0 while its clock is stopped (`triggeredSince` 0: no refresh found the trigger holding since
+ *  it was set or last stopped), else `dutchBonusBps` from `triggeredSince`. This is the bonus
+ *  before the health-preserving cap (`Deleveraged::auction_bonus_bps`), and the program also
+ *  keeps it below the collateral's liquidation bonus. */
+export function orderBonusBps(order: Pick<generated.ObligationOrder, 'triggeredSince' | 'maxBonusBps' | 'bonusRampSecs'>, now: bigint | number): number {
+  if (order.triggeredSince === 0n) return 0;
+  return dutchBonusBps(order.maxBonusBps, order.bonusRampSecs, BigInt(now) - order.triggeredSince);
+}
+
+/** Whether the order's trigger holds, as the program's `ObligationOrder::is_triggered`, for an
+ *  obligation whose health sums are `health` (as the refresh leaves them: `cachedValues(…).health`
+ *  or `readPosition(…).health`), with the collateral's spot price `collateralPriceWad` and the
+ *  debt's `debtPriceWad` (quote per whole token, Wad: the reserves' `marketPriceWad`). A health
+ *  trigger needs debt; products round as the program's (a ratio trigger fires when the exact
+ *  ratio is past the level). */
+export function isOrderTriggered(
+  order: Pick<generated.ObligationOrder, 'trigger' | 'thresholdWad'>,
+  health: Record<HealthKind, Health>,
+  collateralPriceWad: bigint,
+  debtPriceWad: bigint,
+  conservativeThresholdWad?: bigint,
+): boolean {
+  const level = storedWad(order.thresholdWad);
+  // `Wad::checked_mul`: None (no trigger) past u128.
+  const mulWad = (a: bigint, b: bigint, up: boolean) => {
+    const product = divRound(a * b, WAD, up);
+    return product < 1n << 128n ? product : undefined;
+  };
+  switch (order.trigger) {
+    case TRIGGER_HEALTH_BELOW: {
+      // HF at the conservative prices (`marginBand`) < level  <=>  A < level × L.
+      const [, assetsWad, liabilitiesWad] = marginBand(health, conservativeThresholdWad);
+      const bound = mulWad(liabilitiesWad, level, false);
+      return liabilitiesWad !== 0n && bound !== undefined && assetsWad < bound;
+    }
+    case TRIGGER_PRICE_BELOW:
+      return collateralPriceWad < level;
+    case TRIGGER_PRICE_ABOVE:
+      return collateralPriceWad > level;
+    case TRIGGER_RATIO_ABOVE: {
+      const bound = mulWad(collateralPriceWad, level, false);
+      return bound !== undefined && debtPriceWad > bound;
+    }
+    case TRIGGER_RATIO_BELOW: {
+      const bound = mulWad(collateralPriceWad, level, true);
+      return bound !== undefined && debtPriceWad < bound;
+    }
+    default:
+      return false;
+  }
+}
+
+/** Most of a debt of `debtWad` (base units, Wad) one call may repay at `bps`, as the program's
+ *  `debt_fraction`: rounded down, the whole debt (rounded up) at 100%. An order repays at most
+ *  this of its refreshed debt at `maxRepayBps`, a soft call at the zone's `maxRepayBps`. */
+export function debtFraction(debtWad: bigint, bps: number): bigint {
+  if (bps >= 10_000) return divRound(debtWad, WAD, true);
+  return (debtWad * BigInt(bps)) / 10_000n / WAD;
+}
+
+/** An active order of an obligation, as `readOrders` reads it. */
+export type ReadOrder = {
+  /** The order's slot (`index` of set/cancel/execute_obligation_order). */
+  index: number;
+  /** `TRIGGER_*`. */
+  trigger: number;
+  /** The trigger's level (Wad): a health factor, a price (quote per whole token) or a ratio. */
+  thresholdWad: bigint;
+  repayReserve: Address;
+  withdrawReserve: Address;
+  maxRepayBps: number;
+  maxBonusBps: number;
+  bonusRampSecs: number;
+  /** Unix time the last refresh found the trigger first holding (0: not holding). */
+  triggeredSince: bigint;
+  /** `orderBonusBps` at the `now` given to `readOrders`. */
+  bonusBpsNow: number;
+};
+
+/** The obligation's active orders (slots whose trigger is not `TRIGGER_NONE`), with their
+ *  auction bonus at unix time `now` (`orderBonusBps`). `triggeredSince` is what the last
+ *  refresh found: refresh in the same transaction (`refreshThenAct`) before executing. */
+export function readOrders(obligation: Pick<generated.Obligation, 'orders'>, now: bigint | number): ReadOrder[] {
+  return obligation.orders.flatMap((order, index) =>
+    order.trigger === TRIGGER_NONE
+      ? []
+      : [
+          {
+            index,
+            trigger: order.trigger,
+            thresholdWad: storedWad(order.thresholdWad),
+            repayReserve: order.repayReserve,
+            withdrawReserve: order.withdrawReserve,
+            maxRepayBps: order.maxRepayBps,
+            maxBonusBps: order.maxBonusBps,
+            bonusRampSecs: order.bonusRampSecs,
+            triggeredSince: order.triggeredSince,
+            bonusBpsNow: orderBonusBps(order, now),
+          },
+        ],
+  );
+}
+
+/** The parameters of an order (`OrderParams`), checked as the program's `OrderParams::validate`
+ *  checks them before sending, ready to spread into `getSetObligationOrderInstruction` with
+ *  the accounts and the slot. `liquidationBonusBps`, when given, is the collateral's
+ *  liquidation bonus as the obligation weighs it (`riskParams`): the order's bonus must stay
+ *  below it. Throws with the program's error name (`InvalidObligationOrder`,
+ *  `OrderBonusTooHigh`) where the program would refuse. */
+export function orderParams(
+  params: { trigger: number; thresholdWad: bigint; maxRepayBps: number; maxBonusBps: number; bonusRampSecs: number },
+  liquidationBonusBps?: number,
+): { trigger: number; thresholdWad: bigint; maxRepayBps: number; maxBonusBps: number; bonusRampSecs: number } {
+  const { trigger, thresholdWad, maxRepayBps, maxBonusBps, bonusRampSecs } = params;
+  const thresholdOk =
+    trigger === TRIGGER_HEALTH_BELOW
+      ? thresholdWad > WAD && thresholdWad <= MAX_HEALTH_TRIGGER_WAD
+      : trigger >= TRIGGER_PRICE_BELOW && trigger <= TRIGGER_RATIO_BELOW && thresholdWad > 0n;
+  const repayOk = maxRepayBps > 0 && maxRepayBps <= 10_000;
+  const rampOk = bonusRampSecs > 0 && bonusRampSecs <= MAX_ORDER_RAMP_SECS;
+  if (!(thresholdOk && repayOk && rampOk && thresholdWad < 1n << 128n && maxBonusBps >= 0 && maxBonusBps < 1 << 16)) {
+    throw new Error('InvalidObligationOrder');
+  }
+  if (liquidationBonusBps !== undefined && maxBonusBps > 0 && maxBonusBps >= liquidationBonusBps) throw new Error('OrderBonusTooHigh');
+  return { trigger, thresholdWad, maxRepayBps, maxBonusBps, bonusRampSecs };
+}
+
+/** The margin band at the conservative prices, as the program's `margin_band`: the borrowing
+ *  limit (`initial` assets), the threshold-weighted collateral at those prices
+ *  (`cachedValues(…).conservativeThresholdValueWad`; the `maintenance` assets when not given,
+ *  which they equal unless the refresh revalued the obligation at liquidation prices) and the
+ *  weighted debt (`initial` liabilities). */
+export function marginBand(health: Record<HealthKind, Health>, conservativeThresholdWad?: bigint): [bigint, bigint, bigint] {
+  return [health.initial.assetsWad, conservativeThresholdWad ?? health.maintenance.assetsWad, health.initial.liabilitiesWad];
+}
+
+/** Whether an obligation with health sums `health` is in a soft zone that starts `startBps` of
+ *  the way along its margin band (`marginBand`), as the program's `in_soft_zone`: it has debt,
+ *  is not liquidatable (`maintenance` healthy), and its weighted debt is at least
+ *  `limit + (threshold - limit) × start` (rounded down). */
+export function inSoftZone(health: Record<HealthKind, Health>, startBps: number, conservativeThresholdWad?: bigint): boolean {
+  const { maintenance } = health;
+  if (maintenance.liabilitiesWad === 0n || maintenance.liabilitiesWad > maintenance.assetsWad) return false;
+  const [limit, threshold, debt] = marginBand(health, conservativeThresholdWad);
+  const width = threshold > limit ? threshold - limit : 0n;
+  const line = (width * BigInt(startBps)) / 10_000n + limit;
+  return line < 1n << 128n && debt >= line;
+}
+
+/** How far along the margin band (`marginBand`: 0 at the borrowing limit, 10,000 at the
+ *  threshold) the weighted debt is, bps (below 0 or above 10,000 outside it; undefined without
+ *  debt or without the band), as the program's `margin_band_position_bps` (truncated toward zero). */
+export function marginBandPositionBps(health: Record<HealthKind, Health>, conservativeThresholdWad?: bigint): number | undefined {
+  const [limit, threshold, debt] = marginBand(health, conservativeThresholdWad);
+  if (debt === 0n || threshold <= limit) return undefined;
+  return Number(((debt - limit) * 10_000n) / (threshold - limit));
+}
+
+/** The soft zone's bonus for the obligation at unix time `now` with the collateral reserve's
+ *  `zone` (`Reserve.softZone`), as `quote_deleverage` ramps it for `soft_deleverage`: 0 while
+ *  the obligation is outside every zone (`softZoneSince` 0), else `dutchBonusBps` from
+ *  `softZoneSince` (before the health-preserving cap and the liquidation bonus bound). */
+export function softZoneBonusBps(
+  obligation: Pick<generated.Obligation, 'softZoneSince'>,
+  zone: Pick<generated.SoftZoneConfig, 'maxBonusBps' | 'bonusRampSecs'>,
+  now: bigint | number,
+): number {
+  if (obligation.softZoneSince === 0n) return 0;
+  return dutchBonusBps(zone.maxBonusBps, zone.bonusRampSecs, BigInt(now) - obligation.softZoneSince);
 }

@@ -55,7 +55,7 @@ test('the keeper binary liquidates over JSON-RPC', { skip: existsSync(KEEPER) ? 
       '--token-account', `${usdc.mint}=${liquidatorUsdc}`, '--token-account', `${sol.mint}=${liquidatorSol}`, '--passes', '1',
     ]);
     assert.equal(code, 0, output);
-    assert.match(output, /1 liquidatable; liquidated 1 in 1 calls \(0 failed, 0 paid in shares\)/, output);
+    assert.match(output, /1 liquidatable; liquidated 1 in 1 calls \(0 orders executed, 0 soft deleverages, 0 clocks started or stopped; 0 failed, 0 paid in shares\)/, output);
     assert.match(output, /0 still liquidatable/, output);
   } finally {
     bridge.stop();

@@ -194,6 +194,28 @@ pub enum LendingError {
     EmodeGroupDebtRequired,
     #[msg("Dynamic margin settings out of range (unknown part; sample interval, half-life, horizon, z, threshold drop rate, hysteresis; size depth and premium below the LTV; concentration limit)")]
     InvalidDynamicMargin,
+    #[msg("Obligation order out of range (trigger kind and level: a health factor above 1 and at most 100, a price or ratio above 0; repay share 1..=100%; bonus ramp 1 second..=7 days; order slot 0 or 1)")]
+    InvalidObligationOrder,
+    #[msg("Order bonus must be below the collateral's liquidation bonus")]
+    OrderBonusTooHigh,
+    #[msg("No order in that slot")]
+    OrderNotFound,
+    #[msg("The order's trigger does not hold at the last refresh")]
+    OrderNotTriggered,
+    #[msg("The reserves passed are not the order's debt and collateral")]
+    OrderReserveMismatch,
+    #[msg("Obligation is insolvent: only a liquidation may close it")]
+    ObligationInsolvent,
+    #[msg("Obligation is liquidatable: use liquidate")]
+    ObligationUnhealthy,
+    #[msg("The collateral reserve has no soft-liquidation zone")]
+    SoftZoneDisabled,
+    #[msg("Obligation is not in the collateral's soft-liquidation zone")]
+    NotInSoftZone,
+    #[msg("A soft deleverage of this obligation ran too recently")]
+    SoftDeleverageTooSoon,
+    #[msg("Soft-liquidation zone settings out of range (start below 100%; repay share 1..=25% of a debt; bonus at most 2% and below the liquidation bonus; ramp and interval 1 second..=1 day)")]
+    InvalidSoftZone,
 }
 
 /// What a client should do about an error.
@@ -214,7 +236,7 @@ pub enum ErrorClass {
 impl LendingError {
     /// The last variant. New errors go after it and this names the new last one
     /// (`solvent-client`'s tests check it against the IDL).
-    pub const LAST: LendingError = LendingError::InvalidDynamicMargin;
+    pub const LAST: LendingError = LendingError::InvalidSoftZone;
 
     /// The error of a custom program error code (Anchor's offset 6000 included).
     pub fn from_code(code: u32) -> Option<LendingError> {
@@ -240,7 +262,8 @@ impl LendingError {
             MarketPaused | InsufficientLiquidity | DepositLimitExceeded | BorrowLimitExceeded | DepositValueCapExceeded
             | BorrowValueCapExceeded | IsolationDebtCeilingExceeded | EmodeDebtCapExceeded | PriceCircuitBreakerTripped
             | OraclePriceNotPositive | OraclePriceTooUncertain | OracleEmaTooUncertain | OraclePriceNotTrading
-            | OracleNotFullyVerified | ObligationHealthy | ReserveValueWipedOut => ErrorClass::MarketCondition,
+            | OracleNotFullyVerified | ObligationHealthy | ReserveValueWipedOut | OrderNotTriggered | ObligationInsolvent
+            | ObligationUnhealthy | NotInSoftZone | SoftDeleverageTooSoon => ErrorClass::MarketCondition,
             MathOverflow | OracleExponentOutOfRange | InvalidOracleData | VaultBalanceMismatch => ErrorClass::Fatal,
             _ => ErrorClass::UserError,
         }

@@ -236,3 +236,63 @@ pub struct DynamicMarginSet {
     pub reserve: Pubkey,
     pub flags: u8,
 }
+
+/// The owner set an order on an obligation (`set_obligation_order`), replacing any in the slot.
+#[event]
+pub struct ObligationOrderSet {
+    pub obligation: Pubkey,
+    pub index: u8,
+    pub trigger: u8,
+    pub threshold_wad: u128,
+    pub repay_reserve: Pubkey,
+    pub withdraw_reserve: Pubkey,
+    pub max_repay_bps: u16,
+    pub max_bonus_bps: u16,
+    pub bonus_ramp_secs: u32,
+}
+
+/// The owner cancelled an order.
+#[event]
+pub struct ObligationOrderCancelled {
+    pub obligation: Pubkey,
+    pub index: u8,
+}
+
+/// `Deleveraged::kind`: an owner's order was executed.
+pub const DELEVERAGE_ORDER: u8 = 1;
+/// `Deleveraged::kind`: a soft-zone deleverage.
+pub const DELEVERAGE_SOFT: u8 = 2;
+
+/// An order was executed or an obligation in its soft zone deleveraged: part of a debt repaid
+/// by `executor` for collateral at a small bonus.
+#[event]
+pub struct Deleveraged {
+    pub obligation: Pubkey,
+    pub executor: Pubkey,
+    /// `DELEVERAGE_ORDER` or `DELEVERAGE_SOFT`.
+    pub kind: u8,
+    /// The order's slot (0 for a soft call).
+    pub order_index: u8,
+    pub repay_reserve: Pubkey,
+    pub withdraw_reserve: Pubkey,
+    pub repay_amount: u64,
+    pub seized_collateral_shares: u64,
+    pub seized_liquidity_amount: u64,
+    pub paid_in_shares: u64,
+    /// The bonus paid (the ramp's, capped so the health factor cannot fall).
+    pub bonus_bps: u64,
+    /// The ramp's bonus at this call, before that cap.
+    pub auction_bonus_bps: u64,
+    /// The order was used up (its debt or its collateral is gone) and its slot cleared.
+    pub order_closed: bool,
+}
+
+/// The owner set a reserve's soft-liquidation zone.
+#[event]
+pub struct SoftZoneSet {
+    pub reserve: Pubkey,
+    pub enabled: bool,
+    pub start_bps: u16,
+    pub max_repay_bps: u16,
+    pub max_bonus_bps: u16,
+}

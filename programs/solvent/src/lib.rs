@@ -15,7 +15,7 @@ pub mod oracle;
 pub mod state;
 
 use instructions::*;
-use state::{DynamicMarginConfig, EmodeGroup, ReserveConfig};
+use state::{Deleverage, DynamicMarginConfig, EmodeGroup, OrderParams, ReserveConfig, SoftZoneConfig};
 
 declare_id!("H8d99JErLUz14gM7o4w41BtaXMY3o2pWrgygWyXCWMvb");
 
@@ -94,6 +94,30 @@ pub mod solvent {
 
     pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, repay_amount: u64) -> Result<()> {
         liquidate::handler(ctx, repay_amount)
+    }
+
+    pub fn set_obligation_order(ctx: Context<SetObligationOrder>, index: u8, params: OrderParams) -> Result<()> {
+        obligation_orders::set_handler(ctx, index, params)
+    }
+
+    pub fn cancel_obligation_order(ctx: Context<CancelObligationOrder>, index: u8) -> Result<()> {
+        obligation_orders::cancel_handler(ctx, index)
+    }
+
+    /// The owner's order `index`, triggered at this slot's refresh, executed by anyone: the
+    /// liquidation's accounts and checks (`liquidate::execute`).
+    pub fn execute_obligation_order<'info>(ctx: Context<'info, Liquidate<'info>>, index: u8, repay_amount: u64) -> Result<()> {
+        liquidate::execute(ctx, repay_amount, Deleverage::Order(index as usize))
+    }
+
+    /// A small deleverage of an obligation in the collateral's soft-liquidation zone, by anyone:
+    /// the liquidation's accounts and checks (`liquidate::execute`).
+    pub fn soft_deleverage<'info>(ctx: Context<'info, Liquidate<'info>>, repay_amount: u64) -> Result<()> {
+        liquidate::execute(ctx, repay_amount, Deleverage::Soft)
+    }
+
+    pub fn set_soft_zone(ctx: Context<SetDynamicMargin>, config: SoftZoneConfig) -> Result<()> {
+        set_soft_zone::handler(ctx, config)
     }
 
     pub fn deposit_reserve_liquidity(ctx: Context<DepositReserveLiquidity>, amount: u64) -> Result<()> {

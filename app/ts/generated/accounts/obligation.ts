@@ -51,6 +51,8 @@ import {
   getObligationCollateralEncoder,
   getObligationLiquidityDecoder,
   getObligationLiquidityEncoder,
+  getObligationOrderDecoder,
+  getObligationOrderEncoder,
   getStoredWadDecoder,
   getStoredWadEncoder,
   type EmodeGroup,
@@ -59,6 +61,8 @@ import {
   type ObligationCollateralArgs,
   type ObligationLiquidity,
   type ObligationLiquidityArgs,
+  type ObligationOrder,
+  type ObligationOrderArgs,
   type StoredWad,
   type StoredWadArgs,
 } from "../types";
@@ -159,6 +163,22 @@ export type Obligation = {
    * group's, or its reserve's with dynamic margin): what the obligation's figures rest on.
    */
   collateralWeightsBps: Array<Array<number>>;
+  /**
+   * Unix time a refresh first found the obligation in the earliest soft-liquidation zone of
+   * its collaterals (0 outside every zone), reset by each soft deleverage: the start of the
+   * soft bonus ramp (`state::deleverage`).
+   */
+  softZoneSince: bigint;
+  /** Unix time of the last soft deleverage (0: none yet). */
+  lastSoftDeleverage: bigint;
+  /** The owner's stop-loss / take-profit orders (`set_obligation_order`). */
+  orders: Array<ObligationOrder>;
+  /**
+   * Σ collateral × liquidation threshold at the borrowing-power prices, as the refresh's
+   * first pass summed it (`ObligationValues::conservative_threshold_assets`): with the
+   * `Initial` sums, the margin band the soft zone and health triggers are measured in.
+   */
+  conservativeThresholdValueWad: StoredWad;
   /** Room for follow-up fields. */
   reserved: ReadonlyUint8Array;
 };
@@ -250,6 +270,22 @@ export type ObligationArgs = {
    * group's, or its reserve's with dynamic margin): what the obligation's figures rest on.
    */
   collateralWeightsBps: Array<Array<number>>;
+  /**
+   * Unix time a refresh first found the obligation in the earliest soft-liquidation zone of
+   * its collaterals (0 outside every zone), reset by each soft deleverage: the start of the
+   * soft bonus ramp (`state::deleverage`).
+   */
+  softZoneSince: number | bigint;
+  /** Unix time of the last soft deleverage (0: none yet). */
+  lastSoftDeleverage: number | bigint;
+  /** The owner's stop-loss / take-profit orders (`set_obligation_order`). */
+  orders: Array<ObligationOrderArgs>;
+  /**
+   * Σ collateral × liquidation threshold at the borrowing-power prices, as the refresh's
+   * first pass summed it (`ObligationValues::conservative_threshold_assets`): with the
+   * `Initial` sums, the margin band the soft zone and health triggers are measured in.
+   */
+  conservativeThresholdValueWad: StoredWadArgs;
   /** Room for follow-up fields. */
   reserved: ReadonlyUint8Array;
 };
@@ -301,7 +337,11 @@ export function getObligationEncoder(): FixedSizeEncoder<ObligationArgs> {
           size: 8,
         }),
       ],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 32)],
+      ["softZoneSince", getI64Encoder()],
+      ["lastSoftDeleverage", getI64Encoder()],
+      ["orders", getArrayEncoder(getObligationOrderEncoder(), { size: 2 })],
+      ["conservativeThresholdValueWad", getStoredWadEncoder()],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 16)],
     ]),
     (value) => ({ ...value, discriminator: OBLIGATION_DISCRIMINATOR }),
   );
@@ -350,7 +390,11 @@ export function getObligationDecoder(): FixedSizeDecoder<Obligation> {
         size: 8,
       }),
     ],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 32)],
+    ["softZoneSince", getI64Decoder()],
+    ["lastSoftDeleverage", getI64Decoder()],
+    ["orders", getArrayDecoder(getObligationOrderDecoder(), { size: 2 })],
+    ["conservativeThresholdValueWad", getStoredWadDecoder()],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 16)],
   ]);
 }
 
@@ -416,5 +460,5 @@ export async function fetchAllMaybeObligation(
 }
 
 export function getObligationSize(): number {
-  return 1576;
+  return 1800;
 }

@@ -49,6 +49,8 @@ import {
   getDynamicMarginStateEncoder,
   getReserveConfigDecoder,
   getReserveConfigEncoder,
+  getSoftZoneConfigDecoder,
+  getSoftZoneConfigEncoder,
   getStoredWadDecoder,
   getStoredWadEncoder,
   type DynamicMarginConfig,
@@ -57,6 +59,8 @@ import {
   type DynamicMarginStateArgs,
   type ReserveConfig,
   type ReserveConfigArgs,
+  type SoftZoneConfig,
+  type SoftZoneConfigArgs,
   type StoredWad,
   type StoredWadArgs,
 } from "../types";
@@ -164,6 +168,8 @@ export type Reserve = {
    * effective weights (`DynamicMarginState`).
    */
   dynamic: DynamicMarginState;
+  /** The soft-liquidation zone of this reserve's collateral (`set_soft_zone`; all zero: off). */
+  softZone: SoftZoneConfig;
   /** Room for follow-up fields (second oracle). */
   reserved: ReadonlyUint8Array;
 };
@@ -262,6 +268,8 @@ export type ReserveArgs = {
    * effective weights (`DynamicMarginState`).
    */
   dynamic: DynamicMarginStateArgs;
+  /** The soft-liquidation zone of this reserve's collateral (`set_soft_zone`; all zero: off). */
+  softZone: SoftZoneConfigArgs;
   /** Room for follow-up fields (second oracle). */
   reserved: ReadonlyUint8Array;
 };
@@ -310,7 +318,8 @@ export function getReserveEncoder(): FixedSizeEncoder<ReserveArgs> {
       ["isolatedDebt", getU64Encoder()],
       ["dynamicConfig", getDynamicMarginConfigEncoder()],
       ["dynamic", getDynamicMarginStateEncoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 264)],
+      ["softZone", getSoftZoneConfigEncoder()],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 248)],
     ]),
     (value) => ({ ...value, discriminator: RESERVE_DISCRIMINATOR }),
   );
@@ -359,7 +368,8 @@ export function getReserveDecoder(): FixedSizeDecoder<Reserve> {
     ["isolatedDebt", getU64Decoder()],
     ["dynamicConfig", getDynamicMarginConfigDecoder()],
     ["dynamic", getDynamicMarginStateDecoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 264)],
+    ["softZone", getSoftZoneConfigDecoder()],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 248)],
   ]);
 }
 

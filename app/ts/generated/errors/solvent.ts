@@ -204,6 +204,28 @@ export const SOLVENT_ERROR__EMODE_DEBT_CAP_EXCEEDED = 0x17cc; // 6092
 export const SOLVENT_ERROR__EMODE_GROUP_DEBT_REQUIRED = 0x17cd; // 6093
 /** InvalidDynamicMargin: Dynamic margin settings out of range (unknown part; sample interval, half-life, horizon, z, threshold drop rate, hysteresis; size depth and premium below the LTV; concentration limit) */
 export const SOLVENT_ERROR__INVALID_DYNAMIC_MARGIN = 0x17ce; // 6094
+/** InvalidObligationOrder: Obligation order out of range (trigger kind and level: a health factor above 1 and at most 100, a price or ratio above 0; repay share 1..=100%; bonus ramp 1 second..=7 days; order slot 0 or 1) */
+export const SOLVENT_ERROR__INVALID_OBLIGATION_ORDER = 0x17cf; // 6095
+/** OrderBonusTooHigh: Order bonus must be below the collateral's liquidation bonus */
+export const SOLVENT_ERROR__ORDER_BONUS_TOO_HIGH = 0x17d0; // 6096
+/** OrderNotFound: No order in that slot */
+export const SOLVENT_ERROR__ORDER_NOT_FOUND = 0x17d1; // 6097
+/** OrderNotTriggered: The order's trigger does not hold at the last refresh */
+export const SOLVENT_ERROR__ORDER_NOT_TRIGGERED = 0x17d2; // 6098
+/** OrderReserveMismatch: The reserves passed are not the order's debt and collateral */
+export const SOLVENT_ERROR__ORDER_RESERVE_MISMATCH = 0x17d3; // 6099
+/** ObligationInsolvent: Obligation is insolvent: only a liquidation may close it */
+export const SOLVENT_ERROR__OBLIGATION_INSOLVENT = 0x17d4; // 6100
+/** ObligationUnhealthy: Obligation is liquidatable: use liquidate */
+export const SOLVENT_ERROR__OBLIGATION_UNHEALTHY = 0x17d5; // 6101
+/** SoftZoneDisabled: The collateral reserve has no soft-liquidation zone */
+export const SOLVENT_ERROR__SOFT_ZONE_DISABLED = 0x17d6; // 6102
+/** NotInSoftZone: Obligation is not in the collateral's soft-liquidation zone */
+export const SOLVENT_ERROR__NOT_IN_SOFT_ZONE = 0x17d7; // 6103
+/** SoftDeleverageTooSoon: A soft deleverage of this obligation ran too recently */
+export const SOLVENT_ERROR__SOFT_DELEVERAGE_TOO_SOON = 0x17d8; // 6104
+/** InvalidSoftZone: Soft-liquidation zone settings out of range (start below 100%; repay share 1..=25% of a debt; bonus at most 2% and below the liquidation bonus; ramp and interval 1 second..=1 day) */
+export const SOLVENT_ERROR__INVALID_SOFT_ZONE = 0x17d9; // 6105
 
 export type SolventError =
   | typeof SOLVENT_ERROR__BORROW_LIMIT_EXCEEDED
@@ -248,6 +270,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__INVALID_MARKET
   | typeof SOLVENT_ERROR__INVALID_MARKET_AUTHORITY
   | typeof SOLVENT_ERROR__INVALID_MARKET_OWNER
+  | typeof SOLVENT_ERROR__INVALID_OBLIGATION_ORDER
   | typeof SOLVENT_ERROR__INVALID_OBLIGATION_OWNER
   | typeof SOLVENT_ERROR__INVALID_ORACLE_ACCOUNT
   | typeof SOLVENT_ERROR__INVALID_ORACLE_CONFIG
@@ -257,6 +280,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__INVALID_RATE_CURVE
   | typeof SOLVENT_ERROR__INVALID_RESERVE
   | typeof SOLVENT_ERROR__INVALID_RISK_FLAGS
+  | typeof SOLVENT_ERROR__INVALID_SOFT_ZONE
   | typeof SOLVENT_ERROR__INVALID_SOURCE_AUTHORITY
   | typeof SOLVENT_ERROR__INVALID_TOKEN_DECIMALS
   | typeof SOLVENT_ERROR__INVALID_TOKEN_PROGRAM
@@ -278,12 +302,15 @@ export type SolventError =
   | typeof SOLVENT_ERROR__MINT_TRANSFER_HOOK
   | typeof SOLVENT_ERROR__NOT_BORROWABLE_IN_ISOLATION
   | typeof SOLVENT_ERROR__NOT_IN_EMODE_GROUP
+  | typeof SOLVENT_ERROR__NOT_IN_SOFT_ZONE
   | typeof SOLVENT_ERROR__OBLIGATION_BORROWS_FULL
   | typeof SOLVENT_ERROR__OBLIGATION_DEPOSITS_FULL
   | typeof SOLVENT_ERROR__OBLIGATION_HAS_COLLATERAL
   | typeof SOLVENT_ERROR__OBLIGATION_HEALTHY
+  | typeof SOLVENT_ERROR__OBLIGATION_INSOLVENT
   | typeof SOLVENT_ERROR__OBLIGATION_RESERVES_MISMATCH
   | typeof SOLVENT_ERROR__OBLIGATION_STALE
+  | typeof SOLVENT_ERROR__OBLIGATION_UNHEALTHY
   | typeof SOLVENT_ERROR__ORACLE_EMA_TOO_UNCERTAIN
   | typeof SOLVENT_ERROR__ORACLE_EXPONENT_OUT_OF_RANGE
   | typeof SOLVENT_ERROR__ORACLE_FEED_MISMATCH
@@ -292,12 +319,18 @@ export type SolventError =
   | typeof SOLVENT_ERROR__ORACLE_PRICE_NOT_TRADING
   | typeof SOLVENT_ERROR__ORACLE_PRICE_STALE
   | typeof SOLVENT_ERROR__ORACLE_PRICE_TOO_UNCERTAIN
+  | typeof SOLVENT_ERROR__ORDER_BONUS_TOO_HIGH
+  | typeof SOLVENT_ERROR__ORDER_NOT_FOUND
+  | typeof SOLVENT_ERROR__ORDER_NOT_TRIGGERED
+  | typeof SOLVENT_ERROR__ORDER_RESERVE_MISMATCH
   | typeof SOLVENT_ERROR__PRICE_CIRCUIT_BREAKER_TRIPPED
   | typeof SOLVENT_ERROR__RESERVE_CHANGED_SINCE_REFRESH
   | typeof SOLVENT_ERROR__RESERVE_STALE
   | typeof SOLVENT_ERROR__RESERVE_VALUE_WIPED_OUT
   | typeof SOLVENT_ERROR__SELF_LIQUIDATION
   | typeof SOLVENT_ERROR__SILOED_DEBT_MIXED
+  | typeof SOLVENT_ERROR__SOFT_DELEVERAGE_TOO_SOON
+  | typeof SOLVENT_ERROR__SOFT_ZONE_DISABLED
   | typeof SOLVENT_ERROR__VAULT_BALANCE_MISMATCH
   | typeof SOLVENT_ERROR__WITHDRAW_TOO_LARGE
   | typeof SOLVENT_ERROR__ZERO_AMOUNT;
@@ -347,6 +380,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__INVALID_MARKET]: `Account belongs to a different lending market`,
     [SOLVENT_ERROR__INVALID_MARKET_AUTHORITY]: `Account is not the market's authority PDA`,
     [SOLVENT_ERROR__INVALID_MARKET_OWNER]: `Signer is not the lending market owner`,
+    [SOLVENT_ERROR__INVALID_OBLIGATION_ORDER]: `Obligation order out of range (trigger kind and level: a health factor above 1 and at most 100, a price or ratio above 0; repay share 1..=100%; bonus ramp 1 second..=7 days; order slot 0 or 1)`,
     [SOLVENT_ERROR__INVALID_OBLIGATION_OWNER]: `Signer is not the obligation owner`,
     [SOLVENT_ERROR__INVALID_ORACLE_ACCOUNT]: `Oracle account is not the one recorded on the reserve`,
     [SOLVENT_ERROR__INVALID_ORACLE_CONFIG]: `Oracle limits out of range (max age must be positive, confidence at most 100%)`,
@@ -356,6 +390,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__INVALID_RATE_CURVE]: `Interest rate curve must start at 0%, end at 100% utilization and not decrease`,
     [SOLVENT_ERROR__INVALID_RESERVE]: `Reserve account is not the one expected`,
     [SOLVENT_ERROR__INVALID_RISK_FLAGS]: `Reserve config has unknown risk flags`,
+    [SOLVENT_ERROR__INVALID_SOFT_ZONE]: `Soft-liquidation zone settings out of range (start below 100%; repay share 1..=25% of a debt; bonus at most 2% and below the liquidation bonus; ramp and interval 1 second..=1 day)`,
     [SOLVENT_ERROR__INVALID_SOURCE_AUTHORITY]: `Signer is neither the owner nor the delegate of the source token account`,
     [SOLVENT_ERROR__INVALID_TOKEN_DECIMALS]: `Token decimals above 18 are not supported`,
     [SOLVENT_ERROR__INVALID_TOKEN_PROGRAM]: `Token program is not the one the reserve's mint belongs to`,
@@ -377,12 +412,15 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__MINT_TRANSFER_HOOK]: `Token-2022 mint has a transfer hook: another program could refuse vault transfers`,
     [SOLVENT_ERROR__NOT_BORROWABLE_IN_ISOLATION]: `An obligation with isolated collateral borrows only reserves flagged borrowable in isolation`,
     [SOLVENT_ERROR__NOT_IN_EMODE_GROUP]: `The obligation's e-mode group does not include this reserve: leave the group first, or use another obligation`,
+    [SOLVENT_ERROR__NOT_IN_SOFT_ZONE]: `Obligation is not in the collateral's soft-liquidation zone`,
     [SOLVENT_ERROR__OBLIGATION_BORROWS_FULL]: `Obligation has no free borrow slot`,
     [SOLVENT_ERROR__OBLIGATION_DEPOSITS_FULL]: `Obligation has no free deposit slot`,
     [SOLVENT_ERROR__OBLIGATION_HAS_COLLATERAL]: `Obligation still holds collateral: liquidate it first; only debt with nothing behind it is written off`,
     [SOLVENT_ERROR__OBLIGATION_HEALTHY]: `Obligation is healthy and cannot be liquidated`,
+    [SOLVENT_ERROR__OBLIGATION_INSOLVENT]: `Obligation is insolvent: only a liquidation may close it`,
     [SOLVENT_ERROR__OBLIGATION_RESERVES_MISMATCH]: `Accounts passed to refresh do not match the obligation's positions`,
     [SOLVENT_ERROR__OBLIGATION_STALE]: `Obligation must be refreshed in this slot first`,
+    [SOLVENT_ERROR__OBLIGATION_UNHEALTHY]: `Obligation is liquidatable: use liquidate`,
     [SOLVENT_ERROR__ORACLE_EMA_TOO_UNCERTAIN]: `Oracle EMA confidence interval is too wide relative to the EMA price`,
     [SOLVENT_ERROR__ORACLE_EXPONENT_OUT_OF_RANGE]: `Oracle exponent is outside the supported range`,
     [SOLVENT_ERROR__ORACLE_FEED_MISMATCH]: `Price update is for another feed than the one the reserve is pinned to`,
@@ -391,12 +429,18 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__ORACLE_PRICE_NOT_TRADING]: `Oracle price status is not trading`,
     [SOLVENT_ERROR__ORACLE_PRICE_STALE]: `Oracle price is older than the reserve allows`,
     [SOLVENT_ERROR__ORACLE_PRICE_TOO_UNCERTAIN]: `Oracle confidence interval is too wide relative to the price`,
+    [SOLVENT_ERROR__ORDER_BONUS_TOO_HIGH]: `Order bonus must be below the collateral's liquidation bonus`,
+    [SOLVENT_ERROR__ORDER_NOT_FOUND]: `No order in that slot`,
+    [SOLVENT_ERROR__ORDER_NOT_TRIGGERED]: `The order's trigger does not hold at the last refresh`,
+    [SOLVENT_ERROR__ORDER_RESERVE_MISMATCH]: `The reserves passed are not the order's debt and collateral`,
     [SOLVENT_ERROR__PRICE_CIRCUIT_BREAKER_TRIPPED]: `Price is outside the reserve's band around its EMA: new borrows and collateral withdrawals are halted`,
     [SOLVENT_ERROR__RESERVE_CHANGED_SINCE_REFRESH]: `A reserve of the obligation was refreshed again, written off or reconfigured since refresh_obligation: refresh the obligation again`,
     [SOLVENT_ERROR__RESERVE_STALE]: `Reserve must be refreshed in this slot first`,
     [SOLVENT_ERROR__RESERVE_VALUE_WIPED_OUT]: `The reserve's depositors' claim is zero (its debt was written off): it takes no deposits`,
     [SOLVENT_ERROR__SELF_LIQUIDATION]: `A borrower cannot liquidate their own obligation`,
     [SOLVENT_ERROR__SILOED_DEBT_MIXED]: `Siloed debt cannot be borrowed with any other debt: open another obligation (another obligation id) for it`,
+    [SOLVENT_ERROR__SOFT_DELEVERAGE_TOO_SOON]: `A soft deleverage of this obligation ran too recently`,
+    [SOLVENT_ERROR__SOFT_ZONE_DISABLED]: `The collateral reserve has no soft-liquidation zone`,
     [SOLVENT_ERROR__VAULT_BALANCE_MISMATCH]: `Vault balance does not match the reserve's recorded liquidity`,
     [SOLVENT_ERROR__WITHDRAW_TOO_LARGE]: `Withdrawal would leave borrowed value above the allowed borrow value`,
     [SOLVENT_ERROR__ZERO_AMOUNT]: `Amount must be greater than zero`,

@@ -7,9 +7,11 @@
  */
 
 export * from "./borrow";
+export * from "./cancelObligationOrder";
 export * from "./collectProtocolFees";
 export * from "./deposit";
 export * from "./depositReserveLiquidity";
+export * from "./executeObligationOrder";
 export * from "./flashBorrow";
 export * from "./flashRepay";
 export * from "./initLendingMarket";
@@ -25,6 +27,9 @@ export * from "./setEmodeGroup";
 export * from "./setLiquidationLimits";
 export * from "./setMarketPaused";
 export * from "./setObligationEmode";
+export * from "./setObligationOrder";
+export * from "./setSoftZone";
+export * from "./softDeleverage";
 export * from "./updateReserveConfig";
 export * from "./withdraw";
 export * from "./withdrawProtocolFees";

@@ -48,9 +48,11 @@ import {
 } from "../accounts";
 import {
   getBorrowInstruction,
+  getCancelObligationOrderInstruction,
   getCollectProtocolFeesInstruction,
   getDepositInstruction,
   getDepositReserveLiquidityInstruction,
+  getExecuteObligationOrderInstruction,
   getFlashBorrowInstruction,
   getFlashRepayInstruction,
   getInitLendingMarketInstructionAsync,
@@ -66,14 +68,19 @@ import {
   getSetLiquidationLimitsInstruction,
   getSetMarketPausedInstruction,
   getSetObligationEmodeInstruction,
+  getSetObligationOrderInstruction,
+  getSetSoftZoneInstruction,
+  getSoftDeleverageInstruction,
   getUpdateReserveConfigInstruction,
   getWithdrawInstruction,
   getWithdrawProtocolFeesInstruction,
   getWriteOffBadDebtInstruction,
   parseBorrowInstruction,
+  parseCancelObligationOrderInstruction,
   parseCollectProtocolFeesInstruction,
   parseDepositInstruction,
   parseDepositReserveLiquidityInstruction,
+  parseExecuteObligationOrderInstruction,
   parseFlashBorrowInstruction,
   parseFlashRepayInstruction,
   parseInitLendingMarketInstruction,
@@ -89,14 +96,19 @@ import {
   parseSetLiquidationLimitsInstruction,
   parseSetMarketPausedInstruction,
   parseSetObligationEmodeInstruction,
+  parseSetObligationOrderInstruction,
+  parseSetSoftZoneInstruction,
+  parseSoftDeleverageInstruction,
   parseUpdateReserveConfigInstruction,
   parseWithdrawInstruction,
   parseWithdrawProtocolFeesInstruction,
   parseWriteOffBadDebtInstruction,
   type BorrowInput,
+  type CancelObligationOrderInput,
   type CollectProtocolFeesInput,
   type DepositInput,
   type DepositReserveLiquidityInput,
+  type ExecuteObligationOrderInput,
   type FlashBorrowInput,
   type FlashRepayInput,
   type InitLendingMarketAsyncInput,
@@ -104,9 +116,11 @@ import {
   type InitReserveAsyncInput,
   type LiquidateInput,
   type ParsedBorrowInstruction,
+  type ParsedCancelObligationOrderInstruction,
   type ParsedCollectProtocolFeesInstruction,
   type ParsedDepositInstruction,
   type ParsedDepositReserveLiquidityInstruction,
+  type ParsedExecuteObligationOrderInstruction,
   type ParsedFlashBorrowInstruction,
   type ParsedFlashRepayInstruction,
   type ParsedInitLendingMarketInstruction,
@@ -122,6 +136,9 @@ import {
   type ParsedSetLiquidationLimitsInstruction,
   type ParsedSetMarketPausedInstruction,
   type ParsedSetObligationEmodeInstruction,
+  type ParsedSetObligationOrderInstruction,
+  type ParsedSetSoftZoneInstruction,
+  type ParsedSoftDeleverageInstruction,
   type ParsedUpdateReserveConfigInstruction,
   type ParsedWithdrawInstruction,
   type ParsedWithdrawProtocolFeesInstruction,
@@ -135,6 +152,9 @@ import {
   type SetLiquidationLimitsInput,
   type SetMarketPausedInput,
   type SetObligationEmodeInput,
+  type SetObligationOrderInput,
+  type SetSoftZoneInput,
+  type SoftDeleverageInput,
   type UpdateReserveConfigInput,
   type WithdrawInput,
   type WithdrawProtocolFeesInput,
@@ -214,9 +234,11 @@ export function identifySolventAccount(
 
 export enum SolventInstruction {
   Borrow,
+  CancelObligationOrder,
   CollectProtocolFees,
   Deposit,
   DepositReserveLiquidity,
+  ExecuteObligationOrder,
   FlashBorrow,
   FlashRepay,
   InitLendingMarket,
@@ -232,6 +254,9 @@ export enum SolventInstruction {
   SetLiquidationLimits,
   SetMarketPaused,
   SetObligationEmode,
+  SetObligationOrder,
+  SetSoftZone,
+  SoftDeleverage,
   UpdateReserveConfig,
   Withdraw,
   WithdrawProtocolFees,
@@ -252,6 +277,17 @@ export function identifySolventInstruction(
     )
   ) {
     return SolventInstruction.Borrow;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([80, 52, 19, 33, 56, 115, 64, 176]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.CancelObligationOrder;
   }
   if (
     containsBytes(
@@ -285,6 +321,17 @@ export function identifySolventInstruction(
     )
   ) {
     return SolventInstruction.DepositReserveLiquidity;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([136, 5, 72, 34, 169, 249, 251, 154]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.ExecuteObligationOrder;
   }
   if (
     containsBytes(
@@ -455,6 +502,39 @@ export function identifySolventInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([81, 1, 99, 156, 211, 83, 78, 46]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.SetObligationOrder;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([207, 110, 67, 119, 52, 158, 188, 72]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.SetSoftZone;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([156, 219, 43, 48, 131, 96, 206, 191]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.SoftDeleverage;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([61, 148, 100, 70, 143, 107, 17, 13]),
       ),
       0,
@@ -508,6 +588,9 @@ export type ParsedSolventInstruction<
       instructionType: SolventInstruction.Borrow;
     } & ParsedBorrowInstruction<TProgram>)
   | ({
+      instructionType: SolventInstruction.CancelObligationOrder;
+    } & ParsedCancelObligationOrderInstruction<TProgram>)
+  | ({
       instructionType: SolventInstruction.CollectProtocolFees;
     } & ParsedCollectProtocolFeesInstruction<TProgram>)
   | ({
@@ -516,6 +599,9 @@ export type ParsedSolventInstruction<
   | ({
       instructionType: SolventInstruction.DepositReserveLiquidity;
     } & ParsedDepositReserveLiquidityInstruction<TProgram>)
+  | ({
+      instructionType: SolventInstruction.ExecuteObligationOrder;
+    } & ParsedExecuteObligationOrderInstruction<TProgram>)
   | ({
       instructionType: SolventInstruction.FlashBorrow;
     } & ParsedFlashBorrowInstruction<TProgram>)
@@ -562,6 +648,15 @@ export type ParsedSolventInstruction<
       instructionType: SolventInstruction.SetObligationEmode;
     } & ParsedSetObligationEmodeInstruction<TProgram>)
   | ({
+      instructionType: SolventInstruction.SetObligationOrder;
+    } & ParsedSetObligationOrderInstruction<TProgram>)
+  | ({
+      instructionType: SolventInstruction.SetSoftZone;
+    } & ParsedSetSoftZoneInstruction<TProgram>)
+  | ({
+      instructionType: SolventInstruction.SoftDeleverage;
+    } & ParsedSoftDeleverageInstruction<TProgram>)
+  | ({
       instructionType: SolventInstruction.UpdateReserveConfig;
     } & ParsedUpdateReserveConfigInstruction<TProgram>)
   | ({
@@ -586,6 +681,13 @@ export function parseSolventInstruction<TProgram extends string>(
         ...parseBorrowInstruction(instruction),
       };
     }
+    case SolventInstruction.CancelObligationOrder: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.CancelObligationOrder,
+        ...parseCancelObligationOrderInstruction(instruction),
+      };
+    }
     case SolventInstruction.CollectProtocolFees: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -605,6 +707,13 @@ export function parseSolventInstruction<TProgram extends string>(
       return {
         instructionType: SolventInstruction.DepositReserveLiquidity,
         ...parseDepositReserveLiquidityInstruction(instruction),
+      };
+    }
+    case SolventInstruction.ExecuteObligationOrder: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.ExecuteObligationOrder,
+        ...parseExecuteObligationOrderInstruction(instruction),
       };
     }
     case SolventInstruction.FlashBorrow: {
@@ -712,6 +821,27 @@ export function parseSolventInstruction<TProgram extends string>(
         ...parseSetObligationEmodeInstruction(instruction),
       };
     }
+    case SolventInstruction.SetObligationOrder: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.SetObligationOrder,
+        ...parseSetObligationOrderInstruction(instruction),
+      };
+    }
+    case SolventInstruction.SetSoftZone: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.SetSoftZone,
+        ...parseSetSoftZoneInstruction(instruction),
+      };
+    }
+    case SolventInstruction.SoftDeleverage: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.SoftDeleverage,
+        ...parseSoftDeleverageInstruction(instruction),
+      };
+    }
     case SolventInstruction.UpdateReserveConfig: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -769,6 +899,10 @@ export type SolventPluginInstructions = {
   borrow: (
     input: BorrowInput,
   ) => ReturnType<typeof getBorrowInstruction> & SelfPlanAndSendFunctions;
+  cancelObligationOrder: (
+    input: CancelObligationOrderInput,
+  ) => ReturnType<typeof getCancelObligationOrderInstruction> &
+    SelfPlanAndSendFunctions;
   collectProtocolFees: (
     input: CollectProtocolFeesInput,
   ) => ReturnType<typeof getCollectProtocolFeesInstruction> &
@@ -779,6 +913,10 @@ export type SolventPluginInstructions = {
   depositReserveLiquidity: (
     input: DepositReserveLiquidityInput,
   ) => ReturnType<typeof getDepositReserveLiquidityInstruction> &
+    SelfPlanAndSendFunctions;
+  executeObligationOrder: (
+    input: ExecuteObligationOrderInput,
+  ) => ReturnType<typeof getExecuteObligationOrderInstruction> &
     SelfPlanAndSendFunctions;
   flashBorrow: (
     input: FlashBorrowInput,
@@ -836,6 +974,17 @@ export type SolventPluginInstructions = {
     input: SetObligationEmodeInput,
   ) => ReturnType<typeof getSetObligationEmodeInstruction> &
     SelfPlanAndSendFunctions;
+  setObligationOrder: (
+    input: SetObligationOrderInput,
+  ) => ReturnType<typeof getSetObligationOrderInstruction> &
+    SelfPlanAndSendFunctions;
+  setSoftZone: (
+    input: SetSoftZoneInput,
+  ) => ReturnType<typeof getSetSoftZoneInstruction> & SelfPlanAndSendFunctions;
+  softDeleverage: (
+    input: SoftDeleverageInput,
+  ) => ReturnType<typeof getSoftDeleverageInstruction> &
+    SelfPlanAndSendFunctions;
   updateReserveConfig: (
     input: UpdateReserveConfigInput,
   ) => ReturnType<typeof getUpdateReserveConfigInstruction> &
@@ -885,6 +1034,11 @@ export function solventProgram() {
         instructions: {
           borrow: (input) =>
             addSelfPlanAndSendFunctions(client, getBorrowInstruction(input)),
+          cancelObligationOrder: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getCancelObligationOrderInstruction(input),
+            ),
           collectProtocolFees: (input) =>
             addSelfPlanAndSendFunctions(
               client,
@@ -896,6 +1050,11 @@ export function solventProgram() {
             addSelfPlanAndSendFunctions(
               client,
               getDepositReserveLiquidityInstruction(input),
+            ),
+          executeObligationOrder: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getExecuteObligationOrderInstruction(input),
             ),
           flashBorrow: (input) =>
             addSelfPlanAndSendFunctions(
@@ -965,6 +1124,21 @@ export function solventProgram() {
             addSelfPlanAndSendFunctions(
               client,
               getSetObligationEmodeInstruction(input),
+            ),
+          setObligationOrder: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getSetObligationOrderInstruction(input),
+            ),
+          setSoftZone: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getSetSoftZoneInstruction(input),
+            ),
+          softDeleverage: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getSoftDeleverageInstruction(input),
             ),
           updateReserveConfig: (input) =>
             addSelfPlanAndSendFunctions(

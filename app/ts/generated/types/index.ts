@@ -8,6 +8,7 @@
 
 export * from "./badDebtWrittenOff";
 export * from "./borrowed";
+export * from "./deleveraged";
 export * from "./deposited";
 export * from "./dynamicMarginConfig";
 export * from "./dynamicMarginSet";
@@ -25,6 +26,9 @@ export * from "./obligationCollateral";
 export * from "./obligationEmodeSet";
 export * from "./obligationInitialized";
 export * from "./obligationLiquidity";
+export * from "./obligationOrder";
+export * from "./obligationOrderCancelled";
+export * from "./obligationOrderSet";
 export * from "./obligationRefreshed";
 export * from "./priceHaltEnded";
 export * from "./priceHaltStarted";
@@ -38,5 +42,7 @@ export * from "./reserveConfigUpdated";
 export * from "./reserveInitialized";
 export * from "./reserveLiquidityDeposited";
 export * from "./reserveRefreshed";
+export * from "./softZoneConfig";
+export * from "./softZoneSet";
 export * from "./storedWad";
 export * from "./withdrawn";

@@ -2,9 +2,9 @@ use super::token::{is_spendable_by, is_token_account_of, mint_shares, pay_from_l
 use crate::errors::LendingError;
 use super::refresh_obligation::check_refresh_current;
 use super::debt_counters::release_debt;
-use crate::events::Liquidated;
+use crate::events::{Deleveraged, Liquidated, DELEVERAGE_ORDER, DELEVERAGE_SOFT};
 use crate::flash_loan::{require_no_open_flash_loan, INSTRUCTIONS_SYSVAR_ID};
-use crate::state::{quote_liquidation, values_after_liquidation, LendingMarket, LiquidationRequest, Obligation, Reserve};
+use crate::state::{advance_clock, quote_deleverage, soft_interval_mark, values_after_liquidation, Deleverage, LendingMarket, LiquidationRequest, Obligation, ObligationOrder, Reserve};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
@@ -99,6 +99,16 @@ pub struct Liquidate<'info> {
 /// the obligation's health factor at the liquidation prices must not have fallen
 /// (`LiquidationLoweredHealth`), unless it was insolvent before the call.
 pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, repay_amount: u64) -> Result<()> {
+    execute(ctx, repay_amount, Deleverage::Liquidation)
+}
+
+/// `execute_obligation_order` (`Deleverage::Order`) and `soft_deleverage` (`Deleverage::Soft`):
+/// the liquidation's accounts, checks and execution, sized by `quote_deleverage` for the order
+/// or the soft zone (see `state::deleverage`). A call moves its bonus clock toward now by the
+/// share of its allowance it repaid (`advance_clock`: the whole share restarts the auction from
+/// 0) and a soft call blocks the next for that share of the interval (`soft_interval_mark`);
+/// an order's slot is cleared once its debt or its collateral is gone.
+pub fn execute<'info>(ctx: Context<'info, Liquidate<'info>>, repay_amount: u64, mode: Deleverage) -> Result<()> {
     require!(repay_amount > 0, LendingError::ZeroAmount);
     let accounts = ctx.accounts;
     let clock = Clock::get()?;
@@ -133,7 +143,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, repay_amount: u64) 
             accept_shares: share_accounts.is_some(),
             same_reserve: repay_key == withdraw_key,
         };
-        let quote = quote_liquidation(&accounts.lending_market, &obligation, &repay_reserve, &withdraw_reserve, request)?;
+        let quote = quote_deleverage(&accounts.lending_market, &obligation, &repay_reserve, &withdraw_reserve, request, mode)?;
         (quote, borrow_slot, deposit_index)
     };
     let (plan, payout) = (quote.plan, quote.payout);
@@ -154,6 +164,26 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, repay_amount: u64) 
     obligation.withdraw_shares(deposit_index, plan.seized_shares)?;
     let after = values_after_liquidation(&quote.values_before, &quote, collateral_taken_whole, debt_settled_whole)?;
     obligation.store_liquidation_sums(&after);
+    let now = clock.unix_timestamp;
+    let order_closed = match mode {
+        Deleverage::Liquidation => false,
+        Deleverage::Order(index) => {
+            let closed = debt_settled_whole || collateral_taken_whole;
+            let order = &mut obligation.orders[index];
+            if closed {
+                *order = ObligationOrder::default();
+            } else {
+                order.triggered_since = advance_clock(order.triggered_since, now, plan.repay_amount, quote.deleverage_share);
+            }
+            closed
+        }
+        Deleverage::Soft => {
+            let interval = accounts.withdraw_reserve.load()?.soft_zone.min_interval_secs;
+            obligation.last_soft_deleverage = soft_interval_mark(now, interval, plan.repay_amount, quote.deleverage_share);
+            obligation.soft_zone_since = advance_clock(obligation.soft_zone_since, now, plan.repay_amount, quote.deleverage_share);
+            false
+        }
+    };
     obligation.mark_stale();
     drop(obligation);
 
@@ -197,6 +227,24 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, repay_amount: u64) 
             &accounts.lending_market,
             payout.shares,
         )?;
+    }
+    if let Deleverage::Order(_) | Deleverage::Soft = mode {
+        emit!(Deleveraged {
+            obligation: accounts.obligation.key(),
+            executor: accounts.liquidator.key(),
+            kind: if mode == Deleverage::Soft { DELEVERAGE_SOFT } else { DELEVERAGE_ORDER },
+            order_index: if let Deleverage::Order(index) = mode { index as u8 } else { 0 },
+            repay_reserve: repay_key,
+            withdraw_reserve: withdraw_key,
+            repay_amount: plan.repay_amount,
+            seized_collateral_shares: plan.seized_shares,
+            seized_liquidity_amount: payout.tokens,
+            paid_in_shares: payout.shares,
+            bonus_bps: quote.bonus_bps,
+            auction_bonus_bps: quote.auction_bonus_bps,
+            order_closed,
+        });
+        return Ok(());
     }
     emit!(Liquidated {
         obligation: accounts.obligation.key(),

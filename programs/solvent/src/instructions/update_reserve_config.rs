@@ -24,6 +24,8 @@ pub fn handler(ctx: Context<UpdateReserveConfig>, config: ReserveConfig) -> Resu
     reserve.accrue_interest(Clock::get()?.unix_timestamp)?;
     // The dynamic settings must still fit (a size premium cap below the new LTV).
     reserve.dynamic_config.validate(config.loan_to_value_bps)?;
+    // And the soft zone's bonus below the new liquidation bonus.
+    reserve.soft_zone.validate(config.liquidation_bonus_bps)?;
     reserve.config = config;
     reserve.valuation_epoch = reserve.valuation_epoch.wrapping_add(1);
     // Positions must be revalued under the new parameters before anything relies on them.

@@ -43,7 +43,8 @@ pub struct Payout {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LiquidationQuote {
     pub plan: LiquidationPlan,
-    /// The Dutch auction's bonus for this obligation now.
+    /// The Dutch auction's bonus for this obligation now (the liquidation auction's, the
+    /// order's or the soft zone's).
     pub auction_bonus_bps: u64,
     /// The bonus paid: the auction's, capped (for a solvent obligation) so the liquidation
     /// cannot lower the health factor or the collateral-to-debt ratio.
@@ -61,6 +62,10 @@ pub struct LiquidationQuote {
     pub payout: Payout,
     /// The obligation's cached values the quote was made from.
     pub values_before: ObligationValues,
+    /// For an order or a soft call, the most of the debt it may repay (its share, whatever
+    /// was requested): what a call's repayment is measured against when it moves the bonus
+    /// clock (`advance_clock`). 0 for a liquidation.
+    pub deleverage_share: u64,
 }
 
 /// The inputs of a quote that are not account state.
@@ -83,6 +88,21 @@ pub struct LiquidationRequest {
 /// recomputed after the call (each a few raw units) cannot tip the health check.
 pub const BONUS_CAP_MARGIN_BPS: u128 = 1;
 
+/// What a call to the liquidation's sizing executes: a hard liquidation, one of the owner's
+/// orders, or a soft-zone deleverage (`state::deleverage`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deleverage {
+    /// `liquidate`: an unhealthy obligation, the liquidation auction's bonus, the close factor
+    /// and the market's per-call cap.
+    Liquidation,
+    /// `execute_obligation_order`: the order in this slot, triggered at the refresh, its own
+    /// bonus auction and repay share.
+    Order(usize),
+    /// `soft_deleverage`: an obligation in the collateral reserve's soft zone, at its ramped
+    /// bonus and repay share, at most once per interval.
+    Soft,
+}
+
 /// Sizes one liquidation of `obligation` (fresh, so its liquidation sums are at the liquidation
 /// prices): the auction bonus, capped for a solvent obligation by
 /// `health_preserving_bonus`; both legs valued at the liquidation prices of their asset
@@ -95,31 +115,91 @@ pub fn quote_liquidation(
     withdraw_reserve: &Reserve,
     request: LiquidationRequest,
 ) -> Result<LiquidationQuote, LendingError> {
+    quote_deleverage(market, obligation, repay_reserve, withdraw_reserve, request, Deleverage::Liquidation)
+}
+
+/// `quote_liquidation` for any `Deleverage`: the same sizing, payout and health cap; what
+/// differs is who is eligible, the bonus and the most one call repays. An order or a soft call
+/// needs a solvent obligation (`ObligationInsolvent`: the loss is the liquidation's to close),
+/// pays no protocol share, and its bonus stays below the collateral's liquidation bonus.
+/// Refusals, in order: the positions (`BorrowNotFound`, `DepositNotFound`); for a liquidation
+/// `ObligationHealthy`; for an order `OrderNotFound`, `OrderReserveMismatch`,
+/// `OrderNotTriggered`, `ObligationInsolvent`; for a soft call `SoftZoneDisabled`,
+/// `ObligationUnhealthy`, `NotInSoftZone`, `SoftDeleverageTooSoon`.
+pub fn quote_deleverage(
+    market: &LendingMarket,
+    obligation: &Obligation,
+    repay_reserve: &Reserve,
+    withdraw_reserve: &Reserve,
+    request: LiquidationRequest,
+    mode: Deleverage,
+) -> Result<LiquidationQuote, LendingError> {
     let values = obligation.values();
-    if !values.is_unhealthy() {
+    if mode == Deleverage::Liquidation && !values.is_unhealthy() {
         return Err(LendingError::ObligationHealthy);
     }
     let borrow = obligation.borrows.get(request.borrow_slot).ok_or(LendingError::BorrowNotFound)?;
     let collateral = obligation.deposits.get(request.deposit_index).ok_or(LendingError::DepositNotFound)?;
-    let limits = market.liquidation_limits(values.deposited_value, values.borrowed_value);
-    let unhealthy_for_secs = request.now.saturating_sub(obligation.unhealthy_since);
     // Both positions' parameters as the obligation weighs them (its e-mode group's for members).
     let (collateral_params, debt_params) = (values.risk_params(withdraw_reserve), values.risk_params(repay_reserve));
-    let auction_bonus_bps = liquidation_bonus_bps(&collateral_params, &values, unhealthy_for_secs);
     let insolvent = !values.is_solvent();
+    let debt = borrow.borrowed_amount();
+    let below_liquidation = (collateral_params.liquidation_bonus_bps as u64).saturating_sub(1);
+    let (auction_bonus_bps, limits, share, share_bps) = match mode {
+        Deleverage::Liquidation => {
+            let unhealthy_for_secs = request.now.saturating_sub(obligation.unhealthy_since);
+            let bonus = liquidation_bonus_bps(&collateral_params, &values, unhealthy_for_secs);
+            let limits = market.liquidation_limits(values.deposited_value, values.borrowed_value);
+            (bonus, limits, 0, market.liquidation_protocol_share_bps as u64)
+        }
+        Deleverage::Order(index) => {
+            let order = obligation.orders.get(index).filter(|order| order.is_active()).ok_or(LendingError::OrderNotFound)?;
+            if order.repay_reserve != borrow.borrow_reserve || order.withdraw_reserve != collateral.deposit_reserve {
+                return Err(LendingError::OrderReserveMismatch);
+            }
+            if order.triggered_since == 0 {
+                return Err(LendingError::OrderNotTriggered);
+            }
+            if insolvent {
+                return Err(LendingError::ObligationInsolvent);
+            }
+            let share = super::debt_fraction(debt, order.max_repay_bps)?;
+            (order.bonus_bps(request.now).min(below_liquidation), LiquidationLimits::WHOLE_DEBT, share, 0)
+        }
+        Deleverage::Soft => {
+            let zone = &withdraw_reserve.soft_zone;
+            if !zone.is_enabled() {
+                return Err(LendingError::SoftZoneDisabled);
+            }
+            if values.is_unhealthy() {
+                return Err(LendingError::ObligationUnhealthy);
+            }
+            if !super::in_soft_zone(&values, zone.start_bps) || obligation.soft_zone_since == 0 {
+                return Err(LendingError::NotInSoftZone);
+            }
+            let last = obligation.last_soft_deleverage;
+            if last != 0 && request.now < last.saturating_add(zone.min_interval_secs as i64) {
+                return Err(LendingError::SoftDeleverageTooSoon);
+            }
+            let elapsed = request.now.saturating_sub(obligation.soft_zone_since);
+            let bonus = super::dutch_bonus_bps(zone.max_bonus_bps, zone.bonus_ramp_secs, elapsed).min(below_liquidation);
+            let share = super::debt_fraction(debt, zone.max_repay_bps)?;
+            (bonus, LiquidationLimits::WHOLE_DEBT, share, 0)
+        }
+    };
     let (collateral_threshold_bps, debt_weight_bps) = (collateral_params.liquidation_threshold_bps, debt_params.borrow_weight_bps);
     let bonus_bps = if insolvent {
         auction_bonus_bps
     } else {
         health_preserving_bonus(&values, collateral_threshold_bps, debt_weight_bps, auction_bonus_bps)?
     };
-    let debt = borrow.borrowed_amount();
     // The values the fresh refresh added to the liquidation sums for these two positions.
     let collateral_value_before =
         withdraw_reserve.liquidation_collateral_value(collateral.deposited_shares, collateral.market_value_wad.get())?;
     let debt_value_before = repay_reserve.liquidation_debt_value(debt, borrow.market_value_wad.get())?;
+    let max_repay = if mode == Deleverage::Liquidation { request.max_repay } else { request.max_repay.min(share) };
     let plan = plan_liquidation(
-        request.max_repay,
+        max_repay,
         debt,
         repay_reserve,
         collateral.deposited_shares,
@@ -130,7 +210,6 @@ pub fn quote_liquidation(
     )?;
     let repaid_here = if request.same_reserve { plan.repay_amount } else { 0 };
     let available = withdraw_reserve.available_amount.checked_add(repaid_here).or_overflow()?;
-    let share_bps = market.liquidation_protocol_share_bps as u64;
     let payout = plan_payout(withdraw_reserve, available, plan.seized_shares, bonus_bps, share_bps, request.accept_shares)?;
     Ok(LiquidationQuote {
         plan,
@@ -143,6 +222,7 @@ pub fn quote_liquidation(
         debt_weight_bps,
         payout,
         values_before: values,
+        deleverage_share: share,
     })
 }
 

@@ -64,6 +64,12 @@ pub struct LiquidationLimits {
     pub full_liquidation: bool,
 }
 
+impl LiquidationLimits {
+    /// No close factor and no per-call cap: for a call whose repayment is bounded before
+    /// sizing (an order's or a soft call's share of the debt).
+    pub const WHOLE_DEBT: LiquidationLimits = LiquidationLimits { cap_value: None, full_liquidation: true };
+}
+
 impl LendingMarket {
     /// Group `group`'s parameters: `Emode::NONE` for 0, else the group (1..=8, `InvalidEmodeGroup`
     /// beyond), enabled or not.

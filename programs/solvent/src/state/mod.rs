@@ -1,5 +1,6 @@
 //! Account types and the money logic on them. Methods here are pure (no CPI, no sysvars), so
 //! unit and property tests call them natively.
+pub mod deleverage;
 pub mod dynamic;
 pub mod emode;
 pub mod health;
@@ -10,6 +11,7 @@ pub mod operations;
 pub mod reserve;
 pub mod stored_wad;
 
+pub use deleverage::*;
 pub use dynamic::*;
 pub use emode::*;
 pub use health::*;
@@ -28,4 +30,7 @@ pub use stored_wad::*;
 /// Version 3: the isolation debt ceiling (`ReserveConfig::isolation_debt_ceiling_value` moves
 /// the reserve's later fields again; `Reserve::isolated_debt`, the obligation's isolation
 /// charges). Version 2 accounts are not migrated either.
-pub const ACCOUNT_VERSION: u8 = 3;
+/// Version 4: predictive deleveraging (the obligation's orders and soft-zone clocks make it
+/// longer; the reserve's `soft_zone` comes out of reserved space). Version 3 obligations are
+/// not migrated.
+pub const ACCOUNT_VERSION: u8 = 4;

@@ -1,4 +1,4 @@
-use super::{debt_units, weighted, Emode, EmodeGroup, Health, HealthKind, Reserve, ReserveConfig, Side, StoredWad};
+use super::{debt_units, in_soft_zone, weighted, Emode, ObligationOrder, MAX_OBLIGATION_ORDERS, EmodeGroup, Health, HealthKind, Reserve, ReserveConfig, Side, StoredWad};
 use crate::errors::{overflow, LendingError};
 use crate::math::{mul_div, shift_down, shift_to_64_bits, shift_up, Rounding, Wad};
 use anchor_lang::prelude::*;
@@ -98,8 +98,20 @@ pub struct Obligation {
     /// bps, the cached values weighted the position with at its last valuation (its e-mode
     /// group's, or its reserve's with dynamic margin): what the obligation's figures rest on.
     pub collateral_weights_bps: [[u16; 2]; MAX_OBLIGATION_DEPOSITS],
+    /// Unix time a refresh first found the obligation in the earliest soft-liquidation zone of
+    /// its collaterals (0 outside every zone), reset by each soft deleverage: the start of the
+    /// soft bonus ramp (`state::deleverage`).
+    pub soft_zone_since: i64,
+    /// Unix time of the last soft deleverage (0: none yet).
+    pub last_soft_deleverage: i64,
+    /// The owner's stop-loss / take-profit orders (`set_obligation_order`).
+    pub orders: [ObligationOrder; MAX_OBLIGATION_ORDERS],
+    /// Σ collateral × liquidation threshold at the borrowing-power prices, as the refresh's
+    /// first pass summed it (`ObligationValues::conservative_threshold_assets`): with the
+    /// `Initial` sums, the margin band the soft zone and health triggers are measured in.
+    pub conservative_threshold_value_wad: StoredWad,
     /// Room for follow-up fields.
-    pub reserved: [u8; 32],
+    pub reserved: [u8; 16],
 }
 
 type ObligationResult<T> = std::result::Result<T, LendingError>;
@@ -131,6 +143,15 @@ pub struct ObligationValues {
     pub uses_halted_price: bool,
     /// The e-mode the positions are weighted in (`Emode::risk_params`).
     pub emode: Emode,
+    /// The earliest soft-liquidation zone start of the collaterals' reserves (None: no zone).
+    pub soft_zone_start_bps: Option<u16>,
+    /// By order slot: the order's trigger holds at these values (`ObligationOrder::is_triggered`).
+    pub orders_triggered: [bool; MAX_OBLIGATION_ORDERS],
+    /// The `Maintenance` assets at the conservative prices (the first pass's, before a
+    /// revaluation at liquidation prices replaces them): with the `Initial` sums, which are
+    /// always at those prices, the margin band from the borrowing limit to the threshold in one
+    /// measure (`state::deleverage::in_soft_zone`).
+    pub conservative_threshold_assets: Wad,
 }
 
 impl ObligationValues {
@@ -141,7 +162,14 @@ impl ObligationValues {
 
     /// Values with the given sums (for tests and off-chain what-ifs).
     pub fn with_health(deposited_value: Wad, borrowed_value: Wad, initial: Health, maintenance: Health, payout: Health) -> ObligationValues {
-        ObligationValues { deposited_value, borrowed_value, sums: [initial, maintenance, payout], uses_halted_price: false, emode: Emode::NONE }
+        ObligationValues {
+            deposited_value,
+            borrowed_value,
+            sums: [initial, maintenance, payout],
+            emode: Emode::NONE,
+            conservative_threshold_assets: maintenance.assets,
+            ..Default::default()
+        }
     }
 
     /// Empty values weighted in `emode`.
@@ -356,6 +384,7 @@ impl Obligation {
         );
         values.uses_halted_price = self.uses_halted_price != 0;
         values.emode = self.emode();
+        values.conservative_threshold_assets = self.conservative_threshold_value_wad.get();
         values
     }
 
@@ -380,6 +409,7 @@ impl Obligation {
         self.allowed_borrow_value_wad.set(initial.assets);
         self.store_liquidation_kinds(values);
         self.uses_halted_price = values.uses_halted_price as u8;
+        self.conservative_threshold_value_wad.set(values.conservative_threshold_assets);
     }
 
     fn store_liquidation_kinds(&mut self, values: &ObligationValues) {
@@ -424,6 +454,8 @@ impl Obligation {
         let mut values = ObligationValues::in_emode(self.emode());
         // The tier follows the positions' reserves as they are flagged now.
         let mut tier = 0;
+        // The earliest soft zone of the collaterals (u16::MAX: none).
+        let mut soft_zone_start = u16::MAX;
         for index in 0..deposit_count {
             let reserve = reserve_at(index, &self.deposits[index].deposit_reserve)?;
             let position = &mut self.deposits[index];
@@ -432,6 +464,9 @@ impl Obligation {
             values.uses_halted_price |= reserve.is_price_halted();
             tier |= if reserve.config.is_isolated_collateral() { TIER_ISOLATED_COLLATERAL } else { 0 };
             self.collateral_weights_bps[index] = values.add_collateral(value, &reserve)?;
+            if reserve.soft_zone.is_enabled() {
+                soft_zone_start = soft_zone_start.min(reserve.soft_zone.start_bps);
+            }
         }
         for index in 0..borrow_count {
             let reserve = reserve_at(deposit_count + index, &self.borrows[index].borrow_reserve)?;
@@ -444,6 +479,8 @@ impl Obligation {
             values.add_debt(value, &reserve)?;
         }
         self.tier_flags = tier;
+        values.soft_zone_start_bps = (soft_zone_start != u16::MAX).then_some(soft_zone_start);
+        values.conservative_threshold_assets = values.health(HealthKind::Maintenance).assets;
         if values.needs_liquidation_prices() {
             values.clear_liquidation_sums();
             for index in 0..deposit_count {
@@ -458,13 +495,87 @@ impl Obligation {
                 values.add_liquidation_debt(reserve.liquidation_debt_value(position.borrowed_amount(), position.market_value_wad.get())?, &reserve)?;
             }
         }
+        // Each order's trigger, at the values and its two reserves' spot prices (the reserves
+        // visited again: only obligations with orders pay for it).
+        if self.orders.iter().any(ObligationOrder::is_active) {
+            values.orders_triggered = self.orders_triggered(&values, &mut reserve_at)?;
+        }
         Ok(values)
+    }
+
+    /// By order slot: whether the order's trigger holds at `values`, with its two reserves' spot
+    /// prices (`reserve_at` as for `revalue`); an order whose debt or collateral is no longer
+    /// held is cleared. Out of line: only obligations with orders run it.
+    #[cold]
+    #[inline(never)]
+    fn orders_triggered<R, E>(
+        &mut self,
+        values: &ObligationValues,
+        reserve_at: &mut impl FnMut(usize, &Pubkey) -> std::result::Result<R, E>,
+    ) -> std::result::Result<[bool; MAX_OBLIGATION_ORDERS], E>
+    where
+        R: core::ops::Deref<Target = Reserve>,
+    {
+        let mut triggered = [false; MAX_OBLIGATION_ORDERS];
+        for (order, positions) in self.order_positions().into_iter().enumerate() {
+            let Some((deposit, borrow)) = positions else {
+                // Its debt or its collateral is gone (repaid, withdrawn, liquidated): the order
+                // is used up and does not come back with a later position.
+                self.orders[order] = ObligationOrder::default();
+                continue;
+            };
+            let collateral_price = reserve_at(deposit, &self.deposits[deposit].deposit_reserve)?.market_price();
+            let debt_price = reserve_at(self.deposit_count() + borrow, &self.borrows[borrow].borrow_reserve)?.market_price();
+            triggered[order] = self.orders[order].is_triggered(values, collateral_price, debt_price);
+        }
+        Ok(triggered)
+    }
+
+    /// By order slot: the deposit and borrow index of an active order's collateral and debt
+    /// (None for an empty slot, or an order whose positions are not both held).
+    pub fn order_positions(&self) -> [Option<(usize, usize)>; MAX_OBLIGATION_ORDERS] {
+        let mut positions = [None; MAX_OBLIGATION_ORDERS];
+        for (slot, order) in self.orders.iter().enumerate() {
+            if order.is_active() {
+                positions[slot] = self.find_deposit(&order.withdraw_reserve).zip(self.find_borrow(&order.repay_reserve));
+            }
+        }
+        positions
+    }
+
+    /// Starts the soft-zone clock when the refresh finds the obligation in a zone and each
+    /// order's auction clock when its trigger holds; stops each when it no longer does.
+    #[inline(always)]
+    pub fn track_deleverage(&mut self, values: &ObligationValues, now: i64) {
+        let orders = self.orders.iter().fold(0, |any, order| any | order.trigger);
+        if values.soft_zone_start_bps.is_some() || self.soft_zone_since != 0 || orders != 0 {
+            self.track_deleverage_clocks(values, now);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn track_deleverage_clocks(&mut self, values: &ObligationValues, now: i64) {
+        let in_zone = values.soft_zone_start_bps.is_some_and(|start| in_soft_zone(values, start));
+        self.soft_zone_since = match (in_zone, self.soft_zone_since) {
+            (false, _) => 0,
+            (true, 0) => now,
+            (true, since) => since,
+        };
+        for (order, triggered) in self.orders.iter_mut().zip(values.orders_triggered) {
+            order.triggered_since = match (triggered, order.triggered_since) {
+                (false, _) => 0,
+                (true, 0) => now,
+                (true, since) => since,
+            };
+        }
     }
 
     /// Stores the values of a complete revaluation made at `slot` and `now`.
     pub fn finish_refresh(&mut self, values: &ObligationValues, now: i64, slot: u64) {
         self.set_values(values);
         self.track_health(values, now);
+        self.track_deleverage(values, now);
         self.last_update_slot = slot;
         self.stale = 0;
     }

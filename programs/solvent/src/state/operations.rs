@@ -136,6 +136,9 @@ pub fn withdraw(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key:
         }
         position.market_value_wad.set(remaining_value);
         obligation.collateral_weights_bps[index] = weights;
+        // Within borrowing power, so the refresh valued the liquidation kinds at the
+        // conservative prices: the threshold-weighted sum is the margin band's.
+        values.conservative_threshold_assets = values.health(super::HealthKind::Maintenance).assets;
         obligation.set_values(&values);
     } else {
         obligation.mark_stale();

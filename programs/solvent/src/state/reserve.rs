@@ -1,4 +1,4 @@
-use super::{DynamicMarginConfig, DynamicMarginState, HealthKind, Side, StoredWad, DYNAMIC_CONCENTRATION, DYNAMIC_VOLATILITY};
+use super::{DynamicMarginConfig, DynamicMarginState, HealthKind, Side, SoftZoneConfig, StoredWad, DYNAMIC_CONCENTRATION, DYNAMIC_VOLATILITY};
 use crate::errors::{overflow, LendingError, OrOverflow};
 use crate::math::{mul_div, pow10, scaled_value, Rounding, Wad, BPS_DENOMINATOR, SECONDS_PER_YEAR, WAD};
 use crate::oracle::{CheckedPrice, OraclePrice};
@@ -393,8 +393,10 @@ pub struct Reserve {
     /// What refresh_reserve measured for dynamic margin: the volatility estimate and the
     /// effective weights (`DynamicMarginState`).
     pub dynamic: DynamicMarginState,
+    /// The soft-liquidation zone of this reserve's collateral (`set_soft_zone`; all zero: off).
+    pub soft_zone: SoftZoneConfig,
     /// Room for follow-up fields (second oracle).
-    pub reserved: [u8; 264],
+    pub reserved: [u8; 248],
 }
 
 type ReserveResult<T> = std::result::Result<T, LendingError>;
