@@ -587,3 +587,46 @@ async fn a_position_past_its_conservative_threshold_stays_in_the_zone() {
     assert!(quote.bonus_bps > 0);
     s.execute(s.soft_ix(u64::MAX)).await;
 }
+
+/// The client's distance to liquidation: the liquidation price is the client's
+/// `liquidation_price`, the fall is measured from spot, and with the reserve's volatility
+/// estimate the probability of touching it is `2 Φ(−ln(spot / price) / (σ √t))`, rising with
+/// the horizon; without the estimator there is no probability.
+#[tokio::test]
+async fn the_distance_to_liquidation_uses_the_volatility_estimate() {
+    let mut s = setup().await;
+    let market_owner = s.m.owner.insecure_clone();
+    let keys = [s.m.sol.reserve, s.m.usdc.reserve];
+    let view = MarketView::load_with(&mut InProcessChain { harness: &mut s.h }, &s.m.market.market, &keys).await.unwrap();
+    let obligation = s.obligation().await;
+    let static_distance = liquidation_distances(&view, &obligation, 86_400).unwrap()[0];
+    assert_eq!((static_distance.annual_volatility, static_distance.probability_within_horizon), (None, None));
+    // $800.80 owed against 10 SOL at an 80% threshold: liquidatable at $100.10 and below.
+    let price = liquidation_price(&view, &obligation, &s.m.sol.reserve).unwrap().unwrap();
+    assert_eq!(static_distance.liquidation_price, Some(wad_to_f64(price.to_wad().unwrap())));
+    assert!((static_distance.fall_to_liquidation.unwrap() - (1.0 - static_distance.liquidation_price.unwrap() / 150.0)).abs() < 1e-12);
+
+    // SOL swinging 2% a minute: the estimator measures it.
+    s.h.must_send(&[set_dynamic_margin_ix(&s.m.market, &market_owner.pubkey(), &s.m.sol, volatility_haircut())], &[&market_owner]).await;
+    for minute in 0..30 {
+        let now = s.h.now().await;
+        s.h.set_time(now + 60).await;
+        let sol = if minute % 2 == 0 { 15_300_000_000 } else { 14_700_000_000 };
+        s.h.set_price(&s.m.sol.oracle, sol, 0, SOL_PRICE_EXPO).await;
+        s.h.must_send(&[refresh_reserve_ix(&s.m.sol)], &[]).await;
+    }
+    let later = s.h.now().await + 1;
+    s.at(later, 150).await;
+    let view = MarketView::load_with(&mut InProcessChain { harness: &mut s.h }, &s.m.market.market, &keys).await.unwrap();
+    let obligation = s.obligation().await;
+    let hour = liquidation_distances(&view, &obligation, 3_600).unwrap()[0];
+    let day = liquidation_distances(&view, &obligation, 86_400).unwrap()[0];
+    let sigma = hour.annual_volatility.expect("the estimate");
+    assert_eq!(sigma, view.reserve(&s.m.sol.reserve).unwrap().state.dynamic.annual_sigma_bps() as f64 / 10_000.0);
+    let (spot, level) = (hour.spot_price, hour.liquidation_price.unwrap());
+    let expected = |secs: f64| 2.0 * normal_cdf(-(spot / level).ln() / (sigma * (secs / 31_536_000.0).sqrt()));
+    assert!((hour.probability_within_horizon.unwrap() - expected(3_600.0)).abs() < 1e-12);
+    assert!((day.probability_within_horizon.unwrap() - expected(86_400.0)).abs() < 1e-12);
+    assert!(hour.probability_within_horizon < day.probability_within_horizon, "a longer horizon is likelier: {hour:?} {day:?}");
+    assert!(day.probability_within_horizon.unwrap() > 0.0 && day.probability_within_horizon.unwrap() < 1.0);
+}
