@@ -95,6 +95,9 @@ pub struct ObligationOutcome {
     /// Debt written off, per reserve (base units, Wad), and its quote value.
     pub written_off: Vec<(Pubkey, Wad)>,
     pub written_off_value: Wad,
+    /// Of the written-off value, what the reserves' insurance funds paid (the rest fell on
+    /// depositors).
+    pub insurance_paid_value: Wad,
     pub error: Option<String>,
 }
 
@@ -114,6 +117,8 @@ pub struct PassReport {
     pub repaid_value: Wad,
     pub received_value: Wad,
     pub bad_debt_value: Wad,
+    /// Of the bad debt, what insurance funds paid.
+    pub insurance_paid_value: Wad,
     pub compute_units: u64,
     /// Liquidations paid (partly) in share tokens, and share tokens redeemed this pass.
     pub paid_in_shares: usize,
@@ -134,6 +139,7 @@ impl PassReport {
         self.failed += usize::from(outcome.error.is_some());
         self.written_off += usize::from(!outcome.written_off.is_empty());
         self.bad_debt_value = self.bad_debt_value.checked_add(outcome.written_off_value).unwrap_or(self.bad_debt_value);
+        self.insurance_paid_value = self.insurance_paid_value.checked_add(outcome.insurance_paid_value).unwrap_or(self.insurance_paid_value);
         for call in &outcome.calls {
             self.compute_units += call.compute_units.unwrap_or(0);
             self.paid_in_shares += usize::from(call.received_shares > 0);
@@ -156,7 +162,7 @@ impl fmt::Display for PassReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} obligations, {} with debt, {} liquidatable; liquidated {} in {} calls ({} orders executed, {} soft deleverages, {} clocks started or stopped; {} failed, {} paid in shares), repaid ${:.2} for ${:.2} of collateral; {} share redemptions; {} written off (${:.2} bad debt); {} still liquidatable",
+            "{} obligations, {} with debt, {} liquidatable; liquidated {} in {} calls ({} orders executed, {} soft deleverages, {} clocks started or stopped; {} failed, {} paid in shares), repaid ${:.2} for ${:.2} of collateral; {} share redemptions; {} written off (${:.2} bad debt, ${:.2} of it paid by insurance); {} still liquidatable",
             self.obligations,
             self.with_debt,
             self.unhealthy,
@@ -172,6 +178,7 @@ impl fmt::Display for PassReport {
             self.shares_redeemed.len(),
             self.written_off,
             wad_to_f64(self.bad_debt_value),
+            wad_to_f64(self.insurance_paid_value),
             self.unhealthy_after,
         )
     }
@@ -293,6 +300,7 @@ impl Keeper {
             calls: Vec::new(),
             written_off: Vec::new(),
             written_off_value: Wad::ZERO,
+            insurance_paid_value: Wad::ZERO,
             error: None,
         };
         let mut current = found.clone();
@@ -472,12 +480,25 @@ impl Keeper {
     }
 
     /// Writes off every debt of an obligation that has no collateral left, in one transaction.
+    /// A reserve with an insurance fund pays first: the fund's payment is settled into the
+    /// liquidity vault in the same transaction, and the outcome says how much each layer bore.
     async fn write_off(&self, chain: &mut impl Chain, view: &MarketView, current: &Assessment, outcome: &mut ObligationOutcome) -> Result<(), ChainError> {
         let borrows = &current.state.borrows[..current.state.borrow_count()];
-        let instructions: Vec<Instruction> = borrows
+        let mut instructions: Vec<Instruction> = borrows
             .iter()
             .map(|b| with_position_reserves(write_off_bad_debt_ix(&view.keys, &view.reserves[&solvent_client::from_anchor(&b.borrow_reserve)].keys, &current.obligation), &current.state))
             .collect();
+        // The funds involved, as they stand before: one that holds something will pay and is settled.
+        let mut funds = Vec::new();
+        for borrow in borrows {
+            let keys = &view.reserves[&solvent_client::from_anchor(&borrow.borrow_reserve)].keys;
+            let Some((fund, _)) = keys.insurance else { continue };
+            let state = chain.account_data(&fund).await?.as_deref().and_then(solvent_client::decode_insurance_fund);
+            if let Some(state) = state.filter(|f| f.assets > 0 || f.owed_to_reserve > 0) {
+                instructions.push(solvent_client::settle_insurance_ix(&view.keys, keys));
+                funds.push((keys.reserve, fund, state.losses_paid_total));
+            }
+        }
         let sent = chain.send(&instructions, &[&self.liquidator]).await?;
         if let Some(error) = sent.error {
             self.say(format_args!("write-off of {} failed: {error}", current.obligation));
@@ -491,10 +512,16 @@ impl Keeper {
             outcome.written_off.push((reserve, debt));
             outcome.written_off_value = outcome.written_off_value.checked_add(value).unwrap_or(outcome.written_off_value);
         }
+        for (reserve, fund, paid_before) in funds {
+            let paid_after = chain.account_data(&fund).await?.as_deref().and_then(solvent_client::decode_insurance_fund).map(|f| f.losses_paid_total).unwrap_or(paid_before);
+            let value = view.reserves[&reserve].state.market_value(Wad::from_u64(paid_after.saturating_sub(paid_before)), Rounding::Down).unwrap_or_default();
+            outcome.insurance_paid_value = outcome.insurance_paid_value.checked_add(value).unwrap_or(outcome.insurance_paid_value);
+        }
         self.say(format_args!(
-            "wrote off {}: ${:.2} of debt with no collateral left",
+            "wrote off {}: ${:.2} of debt with no collateral left, ${:.2} of it paid by insurance funds",
             short(&current.obligation),
-            wad_to_f64(outcome.written_off_value)
+            wad_to_f64(outcome.written_off_value),
+            wad_to_f64(outcome.insurance_paid_value)
         ));
         Ok(())
     }

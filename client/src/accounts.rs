@@ -1,6 +1,6 @@
 //! Decoding the program's accounts and the token accounts around them.
 use anchor_lang::Discriminator;
-use solvent::state::{EmodeGroupDebt, LendingMarket, Obligation, Reserve};
+use solvent::state::{EmodeGroupDebt, InsuranceFund, InsuranceStake, LendingMarket, Obligation, Reserve};
 
 /// Byte offset of the amount in an SPL Token (and Token-2022) account: after mint and owner.
 pub const TOKEN_ACCOUNT_AMOUNT_OFFSET: usize = 64;
@@ -26,6 +26,14 @@ pub fn decode_reserve(data: &[u8]) -> Option<Reserve> {
 }
 
 pub fn decode_emode_group_debt(data: &[u8]) -> Option<EmodeGroupDebt> {
+    decode(data)
+}
+
+pub fn decode_insurance_fund(data: &[u8]) -> Option<InsuranceFund> {
+    decode(data)
+}
+
+pub fn decode_insurance_stake(data: &[u8]) -> Option<InsuranceStake> {
     decode(data)
 }
 

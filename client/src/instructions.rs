@@ -334,14 +334,107 @@ pub fn flash_repay_ix(market: &MarketKeys, reserve: &ReserveKeys, source: &Pubke
     )
 }
 
+/// `write_off_bad_debt`, with the reserve's insurance fund path when it has a fund
+/// (`ReserveKeys::insurance`).
 pub fn write_off_bad_debt_ix(market: &MarketKeys, reserve: &ReserveKeys, obligation: &Pubkey) -> Instruction {
+    let fund = reserve.insurance;
     program_ix(
         solvent::accounts::WriteOffBadDebt {
             lending_market: to_anchor(&market.market),
             reserve: to_anchor(&reserve.reserve),
             obligation: to_anchor(obligation),
+            insurance_fund: fund.map(|(fund, _)| to_anchor(&fund)),
         },
         solvent::instruction::WriteOffBadDebt {},
+    )
+}
+
+/// `settle_insurance`: what the reserve's fund owes for written-off debt into the liquidity
+/// vault (the reserve must have a fund: `ReserveKeys::insurance`).
+pub fn settle_insurance_ix(market: &MarketKeys, reserve: &ReserveKeys) -> Instruction {
+    let (fund, vault) = reserve.insurance.unwrap_or((insurance_fund_address(&reserve.reserve), insurance_vault_address(&reserve.reserve)));
+    program_ix(
+        solvent::accounts::SettleInsurance {
+            lending_market: to_anchor(&market.market),
+            reserve: to_anchor(&reserve.reserve),
+            insurance_fund: to_anchor(&fund),
+            insurance_vault: to_anchor(&vault),
+            liquidity_vault: to_anchor(&reserve.vault),
+            liquidity_mint: to_anchor(&reserve.mint),
+            market_authority: to_anchor(&market.authority),
+            token_program: to_anchor(&reserve.token_program),
+        },
+        solvent::instruction::SettleInsurance {},
+    )
+}
+
+/// `init_insurance_fund`: the reserve's insurance fund and vault (market owner).
+pub fn init_insurance_fund_ix(market: &MarketKeys, owner: &Pubkey, reserve: &ReserveKeys, unstake_cooldown_secs: u32, max_slash_bps: u16) -> Instruction {
+    program_ix(
+        solvent::accounts::InitInsuranceFund {
+            lending_market: to_anchor(&market.market),
+            owner: to_anchor(owner),
+            reserve: to_anchor(&reserve.reserve),
+            liquidity_mint: to_anchor(&reserve.mint),
+            insurance_fund: to_anchor(&insurance_fund_address(&reserve.reserve)),
+            insurance_vault: to_anchor(&insurance_vault_address(&reserve.reserve)),
+            market_authority: to_anchor(&market.authority),
+            token_program: to_anchor(&reserve.token_program),
+            system_program: anchor_lang::system_program::ID,
+        },
+        solvent::instruction::InitInsuranceFund { unstake_cooldown_secs, max_slash_bps },
+    )
+}
+
+/// `stake_insurance`: `amount` of the reserve's liquidity from `source` into its fund.
+pub fn stake_insurance_ix(reserve: &ReserveKeys, owner: &Pubkey, source: &Pubkey, amount: u64) -> Instruction {
+    let fund = insurance_fund_address(&reserve.reserve);
+    program_ix(
+        solvent::accounts::StakeInsurance {
+            insurance_fund: to_anchor(&fund),
+            reserve: to_anchor(&reserve.reserve),
+            liquidity_mint: to_anchor(&reserve.mint),
+            insurance_vault: to_anchor(&insurance_vault_address(&reserve.reserve)),
+            stake: to_anchor(&insurance_stake_address(&fund, owner)),
+            owner: to_anchor(owner),
+            source_liquidity: to_anchor(source),
+            token_program: to_anchor(&reserve.token_program),
+            system_program: anchor_lang::system_program::ID,
+        },
+        solvent::instruction::StakeInsurance { amount },
+    )
+}
+
+/// `request_unstake`: ask to take out `shares` after the fund's cooldown.
+pub fn request_unstake_ix(reserve: &ReserveKeys, owner: &Pubkey, shares: u64) -> Instruction {
+    let fund = insurance_fund_address(&reserve.reserve);
+    program_ix(
+        solvent::accounts::RequestUnstake {
+            insurance_fund: to_anchor(&fund),
+            stake: to_anchor(&insurance_stake_address(&fund, owner)),
+            owner: to_anchor(owner),
+        },
+        solvent::instruction::RequestUnstake { shares },
+    )
+}
+
+/// `unstake`: the requested shares' value to `destination`, after the cooldown.
+pub fn unstake_ix(market: &MarketKeys, reserve: &ReserveKeys, owner: &Pubkey, destination: &Pubkey) -> Instruction {
+    let fund = insurance_fund_address(&reserve.reserve);
+    program_ix(
+        solvent::accounts::Unstake {
+            lending_market: to_anchor(&market.market),
+            insurance_fund: to_anchor(&fund),
+            reserve: to_anchor(&reserve.reserve),
+            liquidity_mint: to_anchor(&reserve.mint),
+            insurance_vault: to_anchor(&insurance_vault_address(&reserve.reserve)),
+            stake: to_anchor(&insurance_stake_address(&fund, owner)),
+            owner: to_anchor(owner),
+            destination_liquidity: to_anchor(destination),
+            market_authority: to_anchor(&market.authority),
+            token_program: to_anchor(&reserve.token_program),
+        },
+        solvent::instruction::Unstake {},
     )
 }
 
@@ -428,6 +521,8 @@ pub fn collect_fees_ix(market: &MarketKeys, reserve: &ReserveKeys) -> Instructio
             fee_vault: to_anchor(&reserve.fee_vault),
             market_authority: to_anchor(&market.authority),
             token_program: to_anchor(&reserve.token_program),
+            insurance_fund: reserve.insurance.map(|(fund, _)| to_anchor(&fund)),
+            insurance_vault: reserve.insurance.map(|(_, vault)| to_anchor(&vault)),
         },
         solvent::instruction::CollectProtocolFees {},
     )

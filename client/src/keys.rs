@@ -4,7 +4,7 @@
 //! transactions, the test bank) take 4.x ones; `to_anchor` / `from_anchor` convert by bytes.
 pub use solana_pubkey::Pubkey;
 use solvent::state::{
-    Reserve, COLLATERAL_MINT_SEED, EMODE_DEBT_SEED, FEE_VAULT_SEED, LIQUIDITY_VAULT_SEED, MARKET_AUTHORITY_SEED, OBLIGATION_SEED, RESERVE_SEED,
+    Reserve, COLLATERAL_MINT_SEED, EMODE_DEBT_SEED, FEE_VAULT_SEED, INSURANCE_FUND_SEED, INSURANCE_STAKE_SEED, INSURANCE_VAULT_SEED, LIQUIDITY_VAULT_SEED, MARKET_AUTHORITY_SEED, OBLIGATION_SEED, RESERVE_SEED,
 };
 
 pub type AnchorPubkey = anchor_lang::prelude::Pubkey;
@@ -50,6 +50,18 @@ pub fn fee_vault_address(reserve: &Pubkey) -> Pubkey {
     pda(&[FEE_VAULT_SEED, reserve.as_ref()])
 }
 
+pub fn insurance_fund_address(reserve: &Pubkey) -> Pubkey {
+    pda(&[INSURANCE_FUND_SEED, reserve.as_ref()])
+}
+
+pub fn insurance_vault_address(reserve: &Pubkey) -> Pubkey {
+    pda(&[INSURANCE_VAULT_SEED, reserve.as_ref()])
+}
+
+pub fn insurance_stake_address(fund: &Pubkey, owner: &Pubkey) -> Pubkey {
+    pda(&[INSURANCE_STAKE_SEED, fund.as_ref(), owner.as_ref()])
+}
+
 pub fn collateral_mint_address(reserve: &Pubkey) -> Pubkey {
     pda(&[COLLATERAL_MINT_SEED, reserve.as_ref()])
 }
@@ -91,6 +103,8 @@ pub struct ReserveKeys {
     pub decimals: u8,
     /// The token program of the mint (SPL Token or Token-2022).
     pub token_program: Pubkey,
+    /// The reserve's insurance fund and its vault, once `init_insurance_fund` created them.
+    pub insurance: Option<(Pubkey, Pubkey)>,
 }
 
 impl ReserveKeys {
@@ -106,6 +120,7 @@ impl ReserveKeys {
             oracle,
             decimals,
             token_program: TOKEN_PROGRAM_ID,
+            insurance: None,
         }
     }
 
@@ -120,6 +135,8 @@ impl ReserveKeys {
             oracle: from_anchor(&state.oracle),
             decimals: state.liquidity_decimals,
             token_program: from_anchor(&state.token_program),
+            insurance: (state.insurance_fund != anchor_lang::prelude::Pubkey::default())
+                .then(|| (from_anchor(&state.insurance_fund), insurance_vault_address(&reserve))),
         }
     }
 }

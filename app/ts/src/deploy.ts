@@ -95,6 +95,8 @@ function normalized(config: ReserveConfigArgs): ReserveConfigArgs {
     depositLimitValue: BigInt(config.depositLimitValue ?? 0),
     borrowLimitValue: BigInt(config.borrowLimitValue ?? 0),
     isolationDebtCeilingValue: BigInt(config.isolationDebtCeilingValue ?? 0),
+    insuranceShareBps: config.insuranceShareBps ?? 0,
+    insurancePadding: config.insurancePadding ?? new Uint8Array(6),
     emodeGroups: config.emodeGroups ?? 0,
     configPadding: config.configPadding ?? 0,
   };

@@ -112,4 +112,11 @@ export const ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   6103: 'marketCondition', // NotInSoftZone
   6104: 'marketCondition', // SoftDeleverageTooSoon
   6105: 'userError', // InvalidSoftZone
+  6106: 'userError', // InvalidInsuranceFund
+  6107: 'userError', // InsuranceFundRequired
+  6108: 'userError', // InvalidInsuranceFundAccount
+  6109: 'userError', // StakeTooSmall
+  6110: 'userError', // InsufficientStake
+  6111: 'userError', // NoUnstakeRequested
+  6112: 'marketCondition', // UnstakeCooldownActive
 };

@@ -784,3 +784,40 @@ export function softZoneBonusBps(
   if (obligation.softZoneSince === 0n) return 0;
   return dutchBonusBps(zone.maxBonusBps, zone.bonusRampSecs, BigInt(now) - obligation.softZoneSince);
 }
+
+// ---- The insurance fund (state::insurance). ----
+
+export const insuranceFundAddress = (reserve: Address) => pda(['insurance_fund', reserve]);
+export const insuranceVaultAddress = (reserve: Address) => pda(['insurance_vault', reserve]);
+export const insuranceStakeAddress = (fund: Address, owner: Address) => pda(['insurance_stake', fund, owner]);
+
+/** A reserve's insurance fund as a reader needs it: its size, what a share is worth, what is
+ *  asked out, and what it still owes the reserve for written-off debt (`settle_insurance`). */
+export function readInsuranceFund(fund: generated.InsuranceFund) {
+  const shareValueWad = fund.totalShares === 0n ? 0n : (fund.assets * WAD) / fund.totalShares;
+  return {
+    assets: fund.assets,
+    totalShares: fund.totalShares,
+    /** Tokens per share (Wad), rounded down as `InsuranceFund::value_of` rounds. */
+    shareValueWad,
+    pendingShares: fund.pendingShares,
+    owedToReserve: fund.owedToReserve,
+    incomeTotal: fund.incomeTotal,
+    lossesPaidTotal: fund.lossesPaidTotal,
+    unstakeCooldownSecs: fund.unstakeCooldownSecs,
+    maxSlashBps: fund.maxSlashBps,
+  };
+}
+
+/** Tokens `shares` of the fund are worth now, as the program's `InsuranceFund::value_of`
+ *  (rounded down), and when a stake's request may be unstaked (0: no request). */
+export function insuranceStakeValue(fund: generated.InsuranceFund, stake: generated.InsuranceStake) {
+  const value = (shares: bigint) => (fund.totalShares === 0n ? 0n : (shares * fund.assets) / fund.totalShares);
+  return {
+    shares: stake.shares,
+    value: value(stake.shares),
+    pendingShares: stake.pendingShares,
+    pendingValue: value(stake.pendingShares),
+    unstakeAt: stake.pendingShares === 0n ? 0n : stake.requestedAt + BigInt(fund.unstakeCooldownSecs),
+  };
+}

@@ -93,6 +93,8 @@ export function reserveConfig(overrides: Partial<ReserveConfigArgs> = {}): Reser
     depositLimitValue: 0n,
     borrowLimitValue: 0n,
     isolationDebtCeilingValue: 0n,
+    insuranceShareBps: 0,
+    insurancePadding: new Uint8Array(6),
     rateCurve,
     ...overrides,
   };

@@ -216,6 +216,20 @@ pub enum LendingError {
     SoftDeleverageTooSoon,
     #[msg("Soft-liquidation zone settings out of range (start below 100%; repay share 1..=25% of a debt; bonus at most 2% and below the liquidation bonus; ramp and interval 1 second..=1 day)")]
     InvalidSoftZone,
+    #[msg("Insurance fund settings out of range (unstake cooldown 1 hour..=90 days; slashing cap above 0 and at most 100%) or the insurance share above 100%")]
+    InvalidInsuranceFund,
+    #[msg("The reserve has an insurance fund: pass its fund and vault")]
+    InsuranceFundRequired,
+    #[msg("Account is not the reserve's insurance fund or its vault")]
+    InvalidInsuranceFundAccount,
+    #[msg("Stake too small: it buys no insurance share")]
+    StakeTooSmall,
+    #[msg("Unstake more than staked")]
+    InsufficientStake,
+    #[msg("No unstake requested")]
+    NoUnstakeRequested,
+    #[msg("The unstake cooldown has not run yet")]
+    UnstakeCooldownActive,
 }
 
 /// What a client should do about an error.
@@ -236,7 +250,7 @@ pub enum ErrorClass {
 impl LendingError {
     /// The last variant. New errors go after it and this names the new last one
     /// (`solvent-client`'s tests check it against the IDL).
-    pub const LAST: LendingError = LendingError::InvalidSoftZone;
+    pub const LAST: LendingError = LendingError::UnstakeCooldownActive;
 
     /// The error of a custom program error code (Anchor's offset 6000 included).
     pub fn from_code(code: u32) -> Option<LendingError> {
@@ -263,7 +277,7 @@ impl LendingError {
             | BorrowValueCapExceeded | IsolationDebtCeilingExceeded | EmodeDebtCapExceeded | PriceCircuitBreakerTripped
             | OraclePriceNotPositive | OraclePriceTooUncertain | OracleEmaTooUncertain | OraclePriceNotTrading
             | OracleNotFullyVerified | ObligationHealthy | ReserveValueWipedOut | OrderNotTriggered | ObligationInsolvent
-            | ObligationUnhealthy | NotInSoftZone | SoftDeleverageTooSoon => ErrorClass::MarketCondition,
+            | ObligationUnhealthy | NotInSoftZone | SoftDeleverageTooSoon | UnstakeCooldownActive => ErrorClass::MarketCondition,
             MathOverflow | OracleExponentOutOfRange | InvalidOracleData | VaultBalanceMismatch => ErrorClass::Fatal,
             _ => ErrorClass::UserError,
         }

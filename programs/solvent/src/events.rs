@@ -114,7 +114,9 @@ pub struct Liquidated {
 #[event]
 pub struct ProtocolFeesCollected {
     pub reserve: Pubkey,
+    /// Tokens collected: to the fee vault, and of them to the insurance fund.
     pub amount: u64,
+    pub to_insurance: u64,
 }
 
 #[event]
@@ -164,6 +166,10 @@ pub struct BadDebtWrittenOff {
     pub debt_wad: u128,
     /// Of the loss, protocol fees forgone because the reserve could no longer cover them (Wad).
     pub protocol_fees_forgone_wad: u128,
+    /// Tokens the insurance fund paid toward the debt (0 without a fund).
+    pub paid_by_insurance: u64,
+    /// Debt left on the depositors (Wad): what lowered their share price.
+    pub borne_by_depositors_wad: u128,
 }
 
 #[event]
@@ -295,4 +301,46 @@ pub struct SoftZoneSet {
     pub start_bps: u16,
     pub max_repay_bps: u16,
     pub max_bonus_bps: u16,
+}
+
+/// The owner created a reserve's insurance fund.
+#[event]
+pub struct InsuranceFundCreated {
+    pub reserve: Pubkey,
+    pub fund: Pubkey,
+    pub unstake_cooldown_secs: u32,
+    pub max_slash_bps: u16,
+}
+
+#[event]
+pub struct InsuranceStaked {
+    pub fund: Pubkey,
+    pub owner: Pubkey,
+    pub amount: u64,
+    pub shares: u64,
+}
+
+#[event]
+pub struct InsuranceUnstakeRequested {
+    pub fund: Pubkey,
+    pub owner: Pubkey,
+    pub shares: u64,
+    /// Unix time from which `unstake` pays.
+    pub available_at: i64,
+}
+
+#[event]
+pub struct InsuranceUnstaked {
+    pub fund: Pubkey,
+    pub owner: Pubkey,
+    pub shares: u64,
+    pub amount: u64,
+}
+
+/// The fund's payment toward written-off debt moved into the reserve's liquidity vault.
+#[event]
+pub struct InsuranceSettled {
+    pub reserve: Pubkey,
+    pub fund: Pubkey,
+    pub amount: u64,
 }

@@ -120,6 +120,26 @@ pub mod solvent {
         set_soft_zone::handler(ctx, config)
     }
 
+    pub fn init_insurance_fund(ctx: Context<InitInsuranceFund>, unstake_cooldown_secs: u32, max_slash_bps: u16) -> Result<()> {
+        insurance_fund::init_handler(ctx, unstake_cooldown_secs, max_slash_bps)
+    }
+
+    pub fn stake_insurance(ctx: Context<StakeInsurance>, amount: u64) -> Result<()> {
+        insurance_fund::stake_handler(ctx, amount)
+    }
+
+    pub fn request_unstake(ctx: Context<RequestUnstake>, shares: u64) -> Result<()> {
+        insurance_fund::request_handler(ctx, shares)
+    }
+
+    pub fn unstake(ctx: Context<Unstake>) -> Result<()> {
+        insurance_fund::unstake_handler(ctx)
+    }
+
+    pub fn settle_insurance(ctx: Context<SettleInsurance>) -> Result<()> {
+        insurance_fund::settle_handler(ctx)
+    }
+
     pub fn deposit_reserve_liquidity(ctx: Context<DepositReserveLiquidity>, amount: u64) -> Result<()> {
         deposit_reserve_liquidity::handler(ctx, amount)
     }

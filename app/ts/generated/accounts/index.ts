@@ -7,6 +7,8 @@
  */
 
 export * from "./emodeGroupDebt";
+export * from "./insuranceFund";
+export * from "./insuranceStake";
 export * from "./lendingMarket";
 export * from "./obligation";
 export * from "./reserve";

@@ -170,6 +170,17 @@ export type Reserve = {
   dynamic: DynamicMarginState;
   /** The soft-liquidation zone of this reserve's collateral (`set_soft_zone`; all zero: off). */
   softZone: SoftZoneConfig;
+  /**
+   * The reserve's insurance fund (`init_insurance_fund`; default: none). With a fund, every
+   * write-off and every fee collection must pass it.
+   */
+  insuranceFund: Address;
+  /**
+   * Tokens the insurance fund has paid toward written-off debt and not yet moved into the
+   * liquidity vault (`settle_insurance` moves them): part of the depositors' claim, not yet
+   * available to lend.
+   */
+  insuranceReceivable: bigint;
   /** Room for follow-up fields (second oracle). */
   reserved: ReadonlyUint8Array;
 };
@@ -270,6 +281,17 @@ export type ReserveArgs = {
   dynamic: DynamicMarginStateArgs;
   /** The soft-liquidation zone of this reserve's collateral (`set_soft_zone`; all zero: off). */
   softZone: SoftZoneConfigArgs;
+  /**
+   * The reserve's insurance fund (`init_insurance_fund`; default: none). With a fund, every
+   * write-off and every fee collection must pass it.
+   */
+  insuranceFund: Address;
+  /**
+   * Tokens the insurance fund has paid toward written-off debt and not yet moved into the
+   * liquidity vault (`settle_insurance` moves them): part of the depositors' claim, not yet
+   * available to lend.
+   */
+  insuranceReceivable: number | bigint;
   /** Room for follow-up fields (second oracle). */
   reserved: ReadonlyUint8Array;
 };
@@ -319,7 +341,9 @@ export function getReserveEncoder(): FixedSizeEncoder<ReserveArgs> {
       ["dynamicConfig", getDynamicMarginConfigEncoder()],
       ["dynamic", getDynamicMarginStateEncoder()],
       ["softZone", getSoftZoneConfigEncoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 248)],
+      ["insuranceFund", getAddressEncoder()],
+      ["insuranceReceivable", getU64Encoder()],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 208)],
     ]),
     (value) => ({ ...value, discriminator: RESERVE_DISCRIMINATOR }),
   );
@@ -369,7 +393,9 @@ export function getReserveDecoder(): FixedSizeDecoder<Reserve> {
     ["dynamicConfig", getDynamicMarginConfigDecoder()],
     ["dynamic", getDynamicMarginStateDecoder()],
     ["softZone", getSoftZoneConfigDecoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 248)],
+    ["insuranceFund", getAddressDecoder()],
+    ["insuranceReceivable", getU64Decoder()],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 208)],
   ]);
 }
 
@@ -432,5 +458,5 @@ export async function fetchAllMaybeReserve(
 }
 
 export function getReserveSize(): number {
-  return 1000;
+  return 1008;
 }

@@ -226,6 +226,20 @@ export const SOLVENT_ERROR__NOT_IN_SOFT_ZONE = 0x17d7; // 6103
 export const SOLVENT_ERROR__SOFT_DELEVERAGE_TOO_SOON = 0x17d8; // 6104
 /** InvalidSoftZone: Soft-liquidation zone settings out of range (start below 100%; repay share 1..=25% of a debt; bonus at most 2% and below the liquidation bonus; ramp and interval 1 second..=1 day) */
 export const SOLVENT_ERROR__INVALID_SOFT_ZONE = 0x17d9; // 6105
+/** InvalidInsuranceFund: Insurance fund settings out of range (unstake cooldown 1 hour..=90 days; slashing cap above 0 and at most 100%) or the insurance share above 100% */
+export const SOLVENT_ERROR__INVALID_INSURANCE_FUND = 0x17da; // 6106
+/** InsuranceFundRequired: The reserve has an insurance fund: pass its fund and vault */
+export const SOLVENT_ERROR__INSURANCE_FUND_REQUIRED = 0x17db; // 6107
+/** InvalidInsuranceFundAccount: Account is not the reserve's insurance fund or its vault */
+export const SOLVENT_ERROR__INVALID_INSURANCE_FUND_ACCOUNT = 0x17dc; // 6108
+/** StakeTooSmall: Stake too small: it buys no insurance share */
+export const SOLVENT_ERROR__STAKE_TOO_SMALL = 0x17dd; // 6109
+/** InsufficientStake: Unstake more than staked */
+export const SOLVENT_ERROR__INSUFFICIENT_STAKE = 0x17de; // 6110
+/** NoUnstakeRequested: No unstake requested */
+export const SOLVENT_ERROR__NO_UNSTAKE_REQUESTED = 0x17df; // 6111
+/** UnstakeCooldownActive: The unstake cooldown has not run yet */
+export const SOLVENT_ERROR__UNSTAKE_COOLDOWN_ACTIVE = 0x17e0; // 6112
 
 export type SolventError =
   | typeof SOLVENT_ERROR__BORROW_LIMIT_EXCEEDED
@@ -249,6 +263,8 @@ export type SolventError =
   | typeof SOLVENT_ERROR__FLASH_REPAY_WITHOUT_BORROW
   | typeof SOLVENT_ERROR__INSUFFICIENT_COLLATERAL
   | typeof SOLVENT_ERROR__INSUFFICIENT_LIQUIDITY
+  | typeof SOLVENT_ERROR__INSUFFICIENT_STAKE
+  | typeof SOLVENT_ERROR__INSURANCE_FUND_REQUIRED
   | typeof SOLVENT_ERROR__INVALID_BORROW_WEIGHT
   | typeof SOLVENT_ERROR__INVALID_CLOSE_FACTOR
   | typeof SOLVENT_ERROR__INVALID_COLLATERAL_ACCOUNT
@@ -261,6 +277,8 @@ export type SolventError =
   | typeof SOLVENT_ERROR__INVALID_FEE
   | typeof SOLVENT_ERROR__INVALID_FEE_VAULT
   | typeof SOLVENT_ERROR__INVALID_INSTRUCTIONS_SYSVAR
+  | typeof SOLVENT_ERROR__INVALID_INSURANCE_FUND
+  | typeof SOLVENT_ERROR__INVALID_INSURANCE_FUND_ACCOUNT
   | typeof SOLVENT_ERROR__INVALID_ISOLATION_DEBT_CEILING
   | typeof SOLVENT_ERROR__INVALID_LIQUIDATION_BONUS
   | typeof SOLVENT_ERROR__INVALID_LIQUIDATION_THRESHOLD
@@ -303,6 +321,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__NOT_BORROWABLE_IN_ISOLATION
   | typeof SOLVENT_ERROR__NOT_IN_EMODE_GROUP
   | typeof SOLVENT_ERROR__NOT_IN_SOFT_ZONE
+  | typeof SOLVENT_ERROR__NO_UNSTAKE_REQUESTED
   | typeof SOLVENT_ERROR__OBLIGATION_BORROWS_FULL
   | typeof SOLVENT_ERROR__OBLIGATION_DEPOSITS_FULL
   | typeof SOLVENT_ERROR__OBLIGATION_HAS_COLLATERAL
@@ -331,6 +350,8 @@ export type SolventError =
   | typeof SOLVENT_ERROR__SILOED_DEBT_MIXED
   | typeof SOLVENT_ERROR__SOFT_DELEVERAGE_TOO_SOON
   | typeof SOLVENT_ERROR__SOFT_ZONE_DISABLED
+  | typeof SOLVENT_ERROR__STAKE_TOO_SMALL
+  | typeof SOLVENT_ERROR__UNSTAKE_COOLDOWN_ACTIVE
   | typeof SOLVENT_ERROR__VAULT_BALANCE_MISMATCH
   | typeof SOLVENT_ERROR__WITHDRAW_TOO_LARGE
   | typeof SOLVENT_ERROR__ZERO_AMOUNT;
@@ -359,6 +380,8 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__FLASH_REPAY_WITHOUT_BORROW]: `Flash repay without an open flash loan on this reserve`,
     [SOLVENT_ERROR__INSUFFICIENT_COLLATERAL]: `Obligation does not have that much collateral in this reserve`,
     [SOLVENT_ERROR__INSUFFICIENT_LIQUIDITY]: `Reserve does not have enough available liquidity`,
+    [SOLVENT_ERROR__INSUFFICIENT_STAKE]: `Unstake more than staked`,
+    [SOLVENT_ERROR__INSURANCE_FUND_REQUIRED]: `The reserve has an insurance fund: pass its fund and vault`,
     [SOLVENT_ERROR__INVALID_BORROW_WEIGHT]: `Borrow weight must be 0 (100%) or from 100% to 500%`,
     [SOLVENT_ERROR__INVALID_CLOSE_FACTOR]: `Close factor must be between 0 and 100%`,
     [SOLVENT_ERROR__INVALID_COLLATERAL_ACCOUNT]: `Destination collateral account is not a token account of the reserve's share mint`,
@@ -371,6 +394,8 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__INVALID_FEE]: `Fee rate out of range`,
     [SOLVENT_ERROR__INVALID_FEE_VAULT]: `Fee vault is not the reserve's fee vault`,
     [SOLVENT_ERROR__INVALID_INSTRUCTIONS_SYSVAR]: `Account is not the instructions sysvar`,
+    [SOLVENT_ERROR__INVALID_INSURANCE_FUND]: `Insurance fund settings out of range (unstake cooldown 1 hour..=90 days; slashing cap above 0 and at most 100%) or the insurance share above 100%`,
+    [SOLVENT_ERROR__INVALID_INSURANCE_FUND_ACCOUNT]: `Account is not the reserve's insurance fund or its vault`,
     [SOLVENT_ERROR__INVALID_ISOLATION_DEBT_CEILING]: `Isolated collateral needs an isolation debt ceiling above 0, and cannot itself be borrowable in isolation`,
     [SOLVENT_ERROR__INVALID_LIQUIDATION_BONUS]: `Liquidation bonus too large: a liquidation could make the position less healthy`,
     [SOLVENT_ERROR__INVALID_LIQUIDATION_THRESHOLD]: `Liquidation threshold must be above loan-to-value and at most 100%`,
@@ -413,6 +438,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__NOT_BORROWABLE_IN_ISOLATION]: `An obligation with isolated collateral borrows only reserves flagged borrowable in isolation`,
     [SOLVENT_ERROR__NOT_IN_EMODE_GROUP]: `The obligation's e-mode group does not include this reserve: leave the group first, or use another obligation`,
     [SOLVENT_ERROR__NOT_IN_SOFT_ZONE]: `Obligation is not in the collateral's soft-liquidation zone`,
+    [SOLVENT_ERROR__NO_UNSTAKE_REQUESTED]: `No unstake requested`,
     [SOLVENT_ERROR__OBLIGATION_BORROWS_FULL]: `Obligation has no free borrow slot`,
     [SOLVENT_ERROR__OBLIGATION_DEPOSITS_FULL]: `Obligation has no free deposit slot`,
     [SOLVENT_ERROR__OBLIGATION_HAS_COLLATERAL]: `Obligation still holds collateral: liquidate it first; only debt with nothing behind it is written off`,
@@ -441,6 +467,8 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__SILOED_DEBT_MIXED]: `Siloed debt cannot be borrowed with any other debt: open another obligation (another obligation id) for it`,
     [SOLVENT_ERROR__SOFT_DELEVERAGE_TOO_SOON]: `A soft deleverage of this obligation ran too recently`,
     [SOLVENT_ERROR__SOFT_ZONE_DISABLED]: `The collateral reserve has no soft-liquidation zone`,
+    [SOLVENT_ERROR__STAKE_TOO_SMALL]: `Stake too small: it buys no insurance share`,
+    [SOLVENT_ERROR__UNSTAKE_COOLDOWN_ACTIVE]: `The unstake cooldown has not run yet`,
     [SOLVENT_ERROR__VAULT_BALANCE_MISMATCH]: `Vault balance does not match the reserve's recorded liquidity`,
     [SOLVENT_ERROR__WITHDRAW_TOO_LARGE]: `Withdrawal would leave borrowed value above the allowed borrow value`,
     [SOLVENT_ERROR__ZERO_AMOUNT]: `Amount must be greater than zero`,

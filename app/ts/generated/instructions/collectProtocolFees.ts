@@ -54,6 +54,8 @@ export type CollectProtocolFeesInstruction<
   TAccountMarketAuthority extends string | AccountMeta<string> = string,
   TAccountTokenProgram extends string | AccountMeta<string> =
     "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+  TAccountInsuranceFund extends string | AccountMeta<string> = string,
+  TAccountInsuranceVault extends string | AccountMeta<string> = string,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -80,6 +82,12 @@ export type CollectProtocolFeesInstruction<
       TAccountTokenProgram extends string
         ? ReadonlyAccount<TAccountTokenProgram>
         : TAccountTokenProgram,
+      TAccountInsuranceFund extends string
+        ? WritableAccount<TAccountInsuranceFund>
+        : TAccountInsuranceFund,
+      TAccountInsuranceVault extends string
+        ? WritableAccount<TAccountInsuranceVault>
+        : TAccountInsuranceVault,
       ...TRemainingAccounts,
     ]
   >;
@@ -124,6 +132,8 @@ export type CollectProtocolFeesInput<
   TAccountFeeVault extends string = string,
   TAccountMarketAuthority extends string = string,
   TAccountTokenProgram extends string = string,
+  TAccountInsuranceFund extends string = string,
+  TAccountInsuranceVault extends string = string,
 > = {
   lendingMarket: Address<TAccountLendingMarket>;
   reserve: Address<TAccountReserve>;
@@ -132,6 +142,12 @@ export type CollectProtocolFeesInput<
   feeVault: Address<TAccountFeeVault>;
   marketAuthority: Address<TAccountMarketAuthority>;
   tokenProgram?: Address<TAccountTokenProgram>;
+  /**
+   * The reserve's insurance fund and its vault, required when the reserve has one
+   * (`Reserve::insurance_fund`).
+   */
+  insuranceFund?: Address<TAccountInsuranceFund>;
+  insuranceVault?: Address<TAccountInsuranceVault>;
 };
 
 export function getCollectProtocolFeesInstruction<
@@ -142,6 +158,8 @@ export function getCollectProtocolFeesInstruction<
   TAccountFeeVault extends string,
   TAccountMarketAuthority extends string,
   TAccountTokenProgram extends string,
+  TAccountInsuranceFund extends string,
+  TAccountInsuranceVault extends string,
   TProgramAddress extends Address = typeof SOLVENT_PROGRAM_ADDRESS,
 >(
   input: CollectProtocolFeesInput<
@@ -151,7 +169,9 @@ export function getCollectProtocolFeesInstruction<
     TAccountLiquidityVault,
     TAccountFeeVault,
     TAccountMarketAuthority,
-    TAccountTokenProgram
+    TAccountTokenProgram,
+    TAccountInsuranceFund,
+    TAccountInsuranceVault
   >,
   config?: { programAddress?: TProgramAddress },
 ): CollectProtocolFeesInstruction<
@@ -162,7 +182,9 @@ export function getCollectProtocolFeesInstruction<
   TAccountLiquidityVault,
   TAccountFeeVault,
   TAccountMarketAuthority,
-  TAccountTokenProgram
+  TAccountTokenProgram,
+  TAccountInsuranceFund,
+  TAccountInsuranceVault
 > {
   // Program address.
   const programAddress = config?.programAddress ?? SOLVENT_PROGRAM_ADDRESS;
@@ -179,6 +201,8 @@ export function getCollectProtocolFeesInstruction<
       isWritable: false,
     },
     tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
+    insuranceFund: { value: input.insuranceFund ?? null, isWritable: true },
+    insuranceVault: { value: input.insuranceVault ?? null, isWritable: true },
   };
   const accounts = originalAccounts as Record<
     keyof typeof originalAccounts,
@@ -201,6 +225,8 @@ export function getCollectProtocolFeesInstruction<
       getAccountMeta("feeVault", accounts.feeVault),
       getAccountMeta("marketAuthority", accounts.marketAuthority),
       getAccountMeta("tokenProgram", accounts.tokenProgram),
+      getAccountMeta("insuranceFund", accounts.insuranceFund),
+      getAccountMeta("insuranceVault", accounts.insuranceVault),
     ],
     data: getCollectProtocolFeesInstructionDataEncoder().encode({}),
     programAddress,
@@ -212,7 +238,9 @@ export function getCollectProtocolFeesInstruction<
     TAccountLiquidityVault,
     TAccountFeeVault,
     TAccountMarketAuthority,
-    TAccountTokenProgram
+    TAccountTokenProgram,
+    TAccountInsuranceFund,
+    TAccountInsuranceVault
   >);
 }
 
@@ -229,6 +257,12 @@ export type ParsedCollectProtocolFeesInstruction<
     feeVault: TAccountMetas[4];
     marketAuthority: TAccountMetas[5];
     tokenProgram: TAccountMetas[6];
+    /**
+     * The reserve's insurance fund and its vault, required when the reserve has one
+     * (`Reserve::insurance_fund`).
+     */
+    insuranceFund?: TAccountMetas[7] | undefined;
+    insuranceVault?: TAccountMetas[8] | undefined;
   };
   data: CollectProtocolFeesInstructionData;
 };
@@ -241,12 +275,12 @@ export function parseCollectProtocolFeesInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedCollectProtocolFeesInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 7) {
+  if (instruction.accounts.length < 9) {
     throw new SolanaError(
       SOLANA_ERROR__PROGRAM_CLIENTS__INSUFFICIENT_ACCOUNT_METAS,
       {
         actualAccountMetas: instruction.accounts.length,
-        expectedAccountMetas: 7,
+        expectedAccountMetas: 9,
       },
     );
   }
@@ -255,6 +289,12 @@ export function parseCollectProtocolFeesInstruction<
     const accountMeta = (instruction.accounts as TAccountMetas)[accountIndex]!;
     accountIndex += 1;
     return accountMeta;
+  };
+  const getNextOptionalAccount = () => {
+    const accountMeta = getNextAccount();
+    return accountMeta.address === SOLVENT_PROGRAM_ADDRESS
+      ? undefined
+      : accountMeta;
   };
   return {
     programAddress: instruction.programAddress,
@@ -266,6 +306,8 @@ export function parseCollectProtocolFeesInstruction<
       feeVault: getNextAccount(),
       marketAuthority: getNextAccount(),
       tokenProgram: getNextAccount(),
+      insuranceFund: getNextOptionalAccount(),
+      insuranceVault: getNextOptionalAccount(),
     },
     data: getCollectProtocolFeesInstructionDataDecoder().decode(
       instruction.data,

@@ -49,6 +49,7 @@ export type WriteOffBadDebtInstruction<
   TAccountLendingMarket extends string | AccountMeta<string> = string,
   TAccountReserve extends string | AccountMeta<string> = string,
   TAccountObligation extends string | AccountMeta<string> = string,
+  TAccountInsuranceFund extends string | AccountMeta<string> = string,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -63,6 +64,9 @@ export type WriteOffBadDebtInstruction<
       TAccountObligation extends string
         ? WritableAccount<TAccountObligation>
         : TAccountObligation,
+      TAccountInsuranceFund extends string
+        ? WritableAccount<TAccountInsuranceFund>
+        : TAccountInsuranceFund,
       ...TRemainingAccounts,
     ]
   >;
@@ -100,30 +104,36 @@ export type WriteOffBadDebtInput<
   TAccountLendingMarket extends string = string,
   TAccountReserve extends string = string,
   TAccountObligation extends string = string,
+  TAccountInsuranceFund extends string = string,
 > = {
   /** No pause check: the loss exists already, and booking it keeps share prices honest. */
   lendingMarket: Address<TAccountLendingMarket>;
   reserve: Address<TAccountReserve>;
   obligation: Address<TAccountObligation>;
+  /** The reserve's insurance fund, required when it has one (`Reserve::insurance_fund`). */
+  insuranceFund?: Address<TAccountInsuranceFund>;
 };
 
 export function getWriteOffBadDebtInstruction<
   TAccountLendingMarket extends string,
   TAccountReserve extends string,
   TAccountObligation extends string,
+  TAccountInsuranceFund extends string,
   TProgramAddress extends Address = typeof SOLVENT_PROGRAM_ADDRESS,
 >(
   input: WriteOffBadDebtInput<
     TAccountLendingMarket,
     TAccountReserve,
-    TAccountObligation
+    TAccountObligation,
+    TAccountInsuranceFund
   >,
   config?: { programAddress?: TProgramAddress },
 ): WriteOffBadDebtInstruction<
   TProgramAddress,
   TAccountLendingMarket,
   TAccountReserve,
-  TAccountObligation
+  TAccountObligation,
+  TAccountInsuranceFund
 > {
   // Program address.
   const programAddress = config?.programAddress ?? SOLVENT_PROGRAM_ADDRESS;
@@ -133,6 +143,7 @@ export function getWriteOffBadDebtInstruction<
     lendingMarket: { value: input.lendingMarket ?? null, isWritable: false },
     reserve: { value: input.reserve ?? null, isWritable: true },
     obligation: { value: input.obligation ?? null, isWritable: true },
+    insuranceFund: { value: input.insuranceFund ?? null, isWritable: true },
   };
   const accounts = originalAccounts as Record<
     keyof typeof originalAccounts,
@@ -145,6 +156,7 @@ export function getWriteOffBadDebtInstruction<
       getAccountMeta("lendingMarket", accounts.lendingMarket),
       getAccountMeta("reserve", accounts.reserve),
       getAccountMeta("obligation", accounts.obligation),
+      getAccountMeta("insuranceFund", accounts.insuranceFund),
     ],
     data: getWriteOffBadDebtInstructionDataEncoder().encode({}),
     programAddress,
@@ -152,7 +164,8 @@ export function getWriteOffBadDebtInstruction<
     TProgramAddress,
     TAccountLendingMarket,
     TAccountReserve,
-    TAccountObligation
+    TAccountObligation,
+    TAccountInsuranceFund
   >);
 }
 
@@ -166,6 +179,8 @@ export type ParsedWriteOffBadDebtInstruction<
     lendingMarket: TAccountMetas[0];
     reserve: TAccountMetas[1];
     obligation: TAccountMetas[2];
+    /** The reserve's insurance fund, required when it has one (`Reserve::insurance_fund`). */
+    insuranceFund?: TAccountMetas[3] | undefined;
   };
   data: WriteOffBadDebtInstructionData;
 };
@@ -178,12 +193,12 @@ export function parseWriteOffBadDebtInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedWriteOffBadDebtInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 3) {
+  if (instruction.accounts.length < 4) {
     throw new SolanaError(
       SOLANA_ERROR__PROGRAM_CLIENTS__INSUFFICIENT_ACCOUNT_METAS,
       {
         actualAccountMetas: instruction.accounts.length,
-        expectedAccountMetas: 3,
+        expectedAccountMetas: 4,
       },
     );
   }
@@ -193,12 +208,19 @@ export function parseWriteOffBadDebtInstruction<
     accountIndex += 1;
     return accountMeta;
   };
+  const getNextOptionalAccount = () => {
+    const accountMeta = getNextAccount();
+    return accountMeta.address === SOLVENT_PROGRAM_ADDRESS
+      ? undefined
+      : accountMeta;
+  };
   return {
     programAddress: instruction.programAddress,
     accounts: {
       lendingMarket: getNextAccount(),
       reserve: getNextAccount(),
       obligation: getNextAccount(),
+      insuranceFund: getNextOptionalAccount(),
     },
     data: getWriteOffBadDebtInstructionDataDecoder().decode(instruction.data),
   };

@@ -8,6 +8,9 @@
 
 export * from "./collateralMint";
 export * from "./feeVault";
+export * from "./insuranceFund";
+export * from "./insuranceVault";
 export * from "./liquidityVault";
 export * from "./marketAuthority";
 export * from "./reserve";
+export * from "./stake";

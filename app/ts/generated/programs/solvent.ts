@@ -34,11 +34,17 @@ import {
 } from "@solana/program-client-core";
 import {
   getEmodeGroupDebtCodec,
+  getInsuranceFundCodec,
+  getInsuranceStakeCodec,
   getLendingMarketCodec,
   getObligationCodec,
   getReserveCodec,
   type EmodeGroupDebt,
   type EmodeGroupDebtArgs,
+  type InsuranceFund,
+  type InsuranceFundArgs,
+  type InsuranceStake,
+  type InsuranceStakeArgs,
   type LendingMarket,
   type LendingMarketArgs,
   type Obligation,
@@ -55,6 +61,7 @@ import {
   getExecuteObligationOrderInstruction,
   getFlashBorrowInstruction,
   getFlashRepayInstruction,
+  getInitInsuranceFundInstructionAsync,
   getInitLendingMarketInstructionAsync,
   getInitObligationInstruction,
   getInitReserveInstructionAsync,
@@ -63,6 +70,7 @@ import {
   getRefreshObligationInstruction,
   getRefreshReserveInstruction,
   getRepayInstruction,
+  getRequestUnstakeInstruction,
   getSetDynamicMarginInstruction,
   getSetEmodeGroupInstruction,
   getSetLiquidationLimitsInstruction,
@@ -70,7 +78,10 @@ import {
   getSetObligationEmodeInstruction,
   getSetObligationOrderInstruction,
   getSetSoftZoneInstruction,
+  getSettleInsuranceInstruction,
   getSoftDeleverageInstruction,
+  getStakeInsuranceInstructionAsync,
+  getUnstakeInstruction,
   getUpdateReserveConfigInstruction,
   getWithdrawInstruction,
   getWithdrawProtocolFeesInstruction,
@@ -83,6 +94,7 @@ import {
   parseExecuteObligationOrderInstruction,
   parseFlashBorrowInstruction,
   parseFlashRepayInstruction,
+  parseInitInsuranceFundInstruction,
   parseInitLendingMarketInstruction,
   parseInitObligationInstruction,
   parseInitReserveInstruction,
@@ -91,6 +103,7 @@ import {
   parseRefreshObligationInstruction,
   parseRefreshReserveInstruction,
   parseRepayInstruction,
+  parseRequestUnstakeInstruction,
   parseSetDynamicMarginInstruction,
   parseSetEmodeGroupInstruction,
   parseSetLiquidationLimitsInstruction,
@@ -98,7 +111,10 @@ import {
   parseSetObligationEmodeInstruction,
   parseSetObligationOrderInstruction,
   parseSetSoftZoneInstruction,
+  parseSettleInsuranceInstruction,
   parseSoftDeleverageInstruction,
+  parseStakeInsuranceInstruction,
+  parseUnstakeInstruction,
   parseUpdateReserveConfigInstruction,
   parseWithdrawInstruction,
   parseWithdrawProtocolFeesInstruction,
@@ -111,6 +127,7 @@ import {
   type ExecuteObligationOrderInput,
   type FlashBorrowInput,
   type FlashRepayInput,
+  type InitInsuranceFundAsyncInput,
   type InitLendingMarketAsyncInput,
   type InitObligationInput,
   type InitReserveAsyncInput,
@@ -123,6 +140,7 @@ import {
   type ParsedExecuteObligationOrderInstruction,
   type ParsedFlashBorrowInstruction,
   type ParsedFlashRepayInstruction,
+  type ParsedInitInsuranceFundInstruction,
   type ParsedInitLendingMarketInstruction,
   type ParsedInitObligationInstruction,
   type ParsedInitReserveInstruction,
@@ -131,6 +149,7 @@ import {
   type ParsedRefreshObligationInstruction,
   type ParsedRefreshReserveInstruction,
   type ParsedRepayInstruction,
+  type ParsedRequestUnstakeInstruction,
   type ParsedSetDynamicMarginInstruction,
   type ParsedSetEmodeGroupInstruction,
   type ParsedSetLiquidationLimitsInstruction,
@@ -138,7 +157,10 @@ import {
   type ParsedSetObligationEmodeInstruction,
   type ParsedSetObligationOrderInstruction,
   type ParsedSetSoftZoneInstruction,
+  type ParsedSettleInsuranceInstruction,
   type ParsedSoftDeleverageInstruction,
+  type ParsedStakeInsuranceInstruction,
+  type ParsedUnstakeInstruction,
   type ParsedUpdateReserveConfigInstruction,
   type ParsedWithdrawInstruction,
   type ParsedWithdrawProtocolFeesInstruction,
@@ -147,6 +169,7 @@ import {
   type RefreshObligationInput,
   type RefreshReserveInput,
   type RepayInput,
+  type RequestUnstakeInput,
   type SetDynamicMarginInput,
   type SetEmodeGroupInput,
   type SetLiquidationLimitsInput,
@@ -154,7 +177,10 @@ import {
   type SetObligationEmodeInput,
   type SetObligationOrderInput,
   type SetSoftZoneInput,
+  type SettleInsuranceInput,
   type SoftDeleverageInput,
+  type StakeInsuranceAsyncInput,
+  type UnstakeInput,
   type UpdateReserveConfigInput,
   type WithdrawInput,
   type WithdrawProtocolFeesInput,
@@ -163,9 +189,12 @@ import {
 import {
   findCollateralMintPda,
   findFeeVaultPda,
+  findInsuranceFundPda,
+  findInsuranceVaultPda,
   findLiquidityVaultPda,
   findMarketAuthorityPda,
   findReservePda,
+  findStakePda,
 } from "../pdas";
 
 export const SOLVENT_PROGRAM_ADDRESS =
@@ -173,6 +202,8 @@ export const SOLVENT_PROGRAM_ADDRESS =
 
 export enum SolventAccount {
   EmodeGroupDebt,
+  InsuranceFund,
+  InsuranceStake,
   LendingMarket,
   Obligation,
   Reserve,
@@ -192,6 +223,28 @@ export function identifySolventAccount(
     )
   ) {
     return SolventAccount.EmodeGroupDebt;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([43, 134, 170, 87, 102, 16, 142, 147]),
+      ),
+      0,
+    )
+  ) {
+    return SolventAccount.InsuranceFund;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([110, 110, 233, 160, 124, 191, 45, 161]),
+      ),
+      0,
+    )
+  ) {
+    return SolventAccount.InsuranceStake;
   }
   if (
     containsBytes(
@@ -241,6 +294,7 @@ export enum SolventInstruction {
   ExecuteObligationOrder,
   FlashBorrow,
   FlashRepay,
+  InitInsuranceFund,
   InitLendingMarket,
   InitObligation,
   InitReserve,
@@ -249,6 +303,7 @@ export enum SolventInstruction {
   RefreshObligation,
   RefreshReserve,
   Repay,
+  RequestUnstake,
   SetDynamicMargin,
   SetEmodeGroup,
   SetLiquidationLimits,
@@ -256,7 +311,10 @@ export enum SolventInstruction {
   SetObligationEmode,
   SetObligationOrder,
   SetSoftZone,
+  SettleInsurance,
   SoftDeleverage,
+  StakeInsurance,
+  Unstake,
   UpdateReserveConfig,
   Withdraw,
   WithdrawProtocolFees,
@@ -359,6 +417,17 @@ export function identifySolventInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([92, 192, 77, 17, 160, 115, 251, 28]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.InitInsuranceFund;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([34, 162, 116, 14, 101, 137, 94, 239]),
       ),
       0,
@@ -447,6 +516,17 @@ export function identifySolventInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([44, 154, 110, 253, 160, 202, 54, 34]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.RequestUnstake;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([221, 56, 176, 40, 98, 186, 119, 52]),
       ),
       0,
@@ -524,12 +604,45 @@ export function identifySolventInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([115, 195, 199, 177, 7, 122, 221, 201]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.SettleInsurance;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([156, 219, 43, 48, 131, 96, 206, 191]),
       ),
       0,
     )
   ) {
     return SolventInstruction.SoftDeleverage;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([177, 2, 141, 2, 215, 160, 174, 119]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.StakeInsurance;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([90, 95, 107, 42, 205, 124, 50, 225]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.Unstake;
   }
   if (
     containsBytes(
@@ -609,6 +722,9 @@ export type ParsedSolventInstruction<
       instructionType: SolventInstruction.FlashRepay;
     } & ParsedFlashRepayInstruction<TProgram>)
   | ({
+      instructionType: SolventInstruction.InitInsuranceFund;
+    } & ParsedInitInsuranceFundInstruction<TProgram>)
+  | ({
       instructionType: SolventInstruction.InitLendingMarket;
     } & ParsedInitLendingMarketInstruction<TProgram>)
   | ({
@@ -633,6 +749,9 @@ export type ParsedSolventInstruction<
       instructionType: SolventInstruction.Repay;
     } & ParsedRepayInstruction<TProgram>)
   | ({
+      instructionType: SolventInstruction.RequestUnstake;
+    } & ParsedRequestUnstakeInstruction<TProgram>)
+  | ({
       instructionType: SolventInstruction.SetDynamicMargin;
     } & ParsedSetDynamicMarginInstruction<TProgram>)
   | ({
@@ -654,8 +773,17 @@ export type ParsedSolventInstruction<
       instructionType: SolventInstruction.SetSoftZone;
     } & ParsedSetSoftZoneInstruction<TProgram>)
   | ({
+      instructionType: SolventInstruction.SettleInsurance;
+    } & ParsedSettleInsuranceInstruction<TProgram>)
+  | ({
       instructionType: SolventInstruction.SoftDeleverage;
     } & ParsedSoftDeleverageInstruction<TProgram>)
+  | ({
+      instructionType: SolventInstruction.StakeInsurance;
+    } & ParsedStakeInsuranceInstruction<TProgram>)
+  | ({
+      instructionType: SolventInstruction.Unstake;
+    } & ParsedUnstakeInstruction<TProgram>)
   | ({
       instructionType: SolventInstruction.UpdateReserveConfig;
     } & ParsedUpdateReserveConfigInstruction<TProgram>)
@@ -730,6 +858,13 @@ export function parseSolventInstruction<TProgram extends string>(
         ...parseFlashRepayInstruction(instruction),
       };
     }
+    case SolventInstruction.InitInsuranceFund: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.InitInsuranceFund,
+        ...parseInitInsuranceFundInstruction(instruction),
+      };
+    }
     case SolventInstruction.InitLendingMarket: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -786,6 +921,13 @@ export function parseSolventInstruction<TProgram extends string>(
         ...parseRepayInstruction(instruction),
       };
     }
+    case SolventInstruction.RequestUnstake: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.RequestUnstake,
+        ...parseRequestUnstakeInstruction(instruction),
+      };
+    }
     case SolventInstruction.SetDynamicMargin: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -835,11 +977,32 @@ export function parseSolventInstruction<TProgram extends string>(
         ...parseSetSoftZoneInstruction(instruction),
       };
     }
+    case SolventInstruction.SettleInsurance: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.SettleInsurance,
+        ...parseSettleInsuranceInstruction(instruction),
+      };
+    }
     case SolventInstruction.SoftDeleverage: {
       assertIsInstructionWithAccounts(instruction);
       return {
         instructionType: SolventInstruction.SoftDeleverage,
         ...parseSoftDeleverageInstruction(instruction),
+      };
+    }
+    case SolventInstruction.StakeInsurance: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.StakeInsurance,
+        ...parseStakeInsuranceInstruction(instruction),
+      };
+    }
+    case SolventInstruction.Unstake: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.Unstake,
+        ...parseUnstakeInstruction(instruction),
       };
     }
     case SolventInstruction.UpdateReserveConfig: {
@@ -887,6 +1050,10 @@ export type SolventPlugin = {
 export type SolventPluginAccounts = {
   emodeGroupDebt: ReturnType<typeof getEmodeGroupDebtCodec> &
     SelfFetchFunctions<EmodeGroupDebtArgs, EmodeGroupDebt>;
+  insuranceFund: ReturnType<typeof getInsuranceFundCodec> &
+    SelfFetchFunctions<InsuranceFundArgs, InsuranceFund>;
+  insuranceStake: ReturnType<typeof getInsuranceStakeCodec> &
+    SelfFetchFunctions<InsuranceStakeArgs, InsuranceStake>;
   lendingMarket: ReturnType<typeof getLendingMarketCodec> &
     SelfFetchFunctions<LendingMarketArgs, LendingMarket>;
   obligation: ReturnType<typeof getObligationCodec> &
@@ -924,6 +1091,10 @@ export type SolventPluginInstructions = {
   flashRepay: (
     input: FlashRepayInput,
   ) => ReturnType<typeof getFlashRepayInstruction> & SelfPlanAndSendFunctions;
+  initInsuranceFund: (
+    input: InitInsuranceFundAsyncInput,
+  ) => ReturnType<typeof getInitInsuranceFundInstructionAsync> &
+    SelfPlanAndSendFunctions;
   initLendingMarket: (
     input: InitLendingMarketAsyncInput,
   ) => ReturnType<typeof getInitLendingMarketInstructionAsync> &
@@ -954,6 +1125,10 @@ export type SolventPluginInstructions = {
   repay: (
     input: RepayInput,
   ) => ReturnType<typeof getRepayInstruction> & SelfPlanAndSendFunctions;
+  requestUnstake: (
+    input: RequestUnstakeInput,
+  ) => ReturnType<typeof getRequestUnstakeInstruction> &
+    SelfPlanAndSendFunctions;
   setDynamicMargin: (
     input: SetDynamicMarginInput,
   ) => ReturnType<typeof getSetDynamicMarginInstruction> &
@@ -981,10 +1156,21 @@ export type SolventPluginInstructions = {
   setSoftZone: (
     input: SetSoftZoneInput,
   ) => ReturnType<typeof getSetSoftZoneInstruction> & SelfPlanAndSendFunctions;
+  settleInsurance: (
+    input: SettleInsuranceInput,
+  ) => ReturnType<typeof getSettleInsuranceInstruction> &
+    SelfPlanAndSendFunctions;
   softDeleverage: (
     input: SoftDeleverageInput,
   ) => ReturnType<typeof getSoftDeleverageInstruction> &
     SelfPlanAndSendFunctions;
+  stakeInsurance: (
+    input: StakeInsuranceAsyncInput,
+  ) => ReturnType<typeof getStakeInsuranceInstructionAsync> &
+    SelfPlanAndSendFunctions;
+  unstake: (
+    input: UnstakeInput,
+  ) => ReturnType<typeof getUnstakeInstruction> & SelfPlanAndSendFunctions;
   updateReserveConfig: (
     input: UpdateReserveConfigInput,
   ) => ReturnType<typeof getUpdateReserveConfigInstruction> &
@@ -1003,11 +1189,14 @@ export type SolventPluginInstructions = {
 };
 
 export type SolventPluginPdas = {
+  insuranceFund: typeof findInsuranceFundPda;
+  insuranceVault: typeof findInsuranceVaultPda;
   marketAuthority: typeof findMarketAuthorityPda;
   reserve: typeof findReservePda;
   liquidityVault: typeof findLiquidityVaultPda;
   feeVault: typeof findFeeVaultPda;
   collateralMint: typeof findCollateralMintPda;
+  stake: typeof findStakePda;
 };
 
 export type SolventPluginRequirements = ClientWithRpc<
@@ -1026,6 +1215,11 @@ export function solventProgram() {
           emodeGroupDebt: addSelfFetchFunctions(
             client,
             getEmodeGroupDebtCodec(),
+          ),
+          insuranceFund: addSelfFetchFunctions(client, getInsuranceFundCodec()),
+          insuranceStake: addSelfFetchFunctions(
+            client,
+            getInsuranceStakeCodec(),
           ),
           lendingMarket: addSelfFetchFunctions(client, getLendingMarketCodec()),
           obligation: addSelfFetchFunctions(client, getObligationCodec()),
@@ -1066,6 +1260,11 @@ export function solventProgram() {
               client,
               getFlashRepayInstruction(input),
             ),
+          initInsuranceFund: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getInitInsuranceFundInstructionAsync(input),
+            ),
           initLendingMarket: (input) =>
             addSelfPlanAndSendFunctions(
               client,
@@ -1100,6 +1299,11 @@ export function solventProgram() {
             ),
           repay: (input) =>
             addSelfPlanAndSendFunctions(client, getRepayInstruction(input)),
+          requestUnstake: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getRequestUnstakeInstruction(input),
+            ),
           setDynamicMargin: (input) =>
             addSelfPlanAndSendFunctions(
               client,
@@ -1135,11 +1339,23 @@ export function solventProgram() {
               client,
               getSetSoftZoneInstruction(input),
             ),
+          settleInsurance: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getSettleInsuranceInstruction(input),
+            ),
           softDeleverage: (input) =>
             addSelfPlanAndSendFunctions(
               client,
               getSoftDeleverageInstruction(input),
             ),
+          stakeInsurance: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getStakeInsuranceInstructionAsync(input),
+            ),
+          unstake: (input) =>
+            addSelfPlanAndSendFunctions(client, getUnstakeInstruction(input)),
           updateReserveConfig: (input) =>
             addSelfPlanAndSendFunctions(
               client,
@@ -1159,11 +1375,14 @@ export function solventProgram() {
             ),
         },
         pdas: {
+          insuranceFund: findInsuranceFundPda,
+          insuranceVault: findInsuranceVaultPda,
           marketAuthority: findMarketAuthorityPda,
           reserve: findReservePda,
           liquidityVault: findLiquidityVaultPda,
           feeVault: findFeeVaultPda,
           collateralMint: findCollateralMintPda,
+          stake: findStakePda,
         },
       },
     });

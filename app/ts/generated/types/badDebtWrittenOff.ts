@@ -14,6 +14,8 @@ import {
   getStructEncoder,
   getU128Decoder,
   getU128Encoder,
+  getU64Decoder,
+  getU64Encoder,
   type Address,
   type FixedSizeCodec,
   type FixedSizeDecoder,
@@ -27,6 +29,10 @@ export type BadDebtWrittenOff = {
   debtWad: bigint;
   /** Of the loss, protocol fees forgone because the reserve could no longer cover them (Wad). */
   protocolFeesForgoneWad: bigint;
+  /** Tokens the insurance fund paid toward the debt (0 without a fund). */
+  paidByInsurance: bigint;
+  /** Debt left on the depositors (Wad): what lowered their share price. */
+  borneByDepositorsWad: bigint;
 };
 
 export type BadDebtWrittenOffArgs = {
@@ -36,6 +42,10 @@ export type BadDebtWrittenOffArgs = {
   debtWad: number | bigint;
   /** Of the loss, protocol fees forgone because the reserve could no longer cover them (Wad). */
   protocolFeesForgoneWad: number | bigint;
+  /** Tokens the insurance fund paid toward the debt (0 without a fund). */
+  paidByInsurance: number | bigint;
+  /** Debt left on the depositors (Wad): what lowered their share price. */
+  borneByDepositorsWad: number | bigint;
 };
 
 export function getBadDebtWrittenOffEncoder(): FixedSizeEncoder<BadDebtWrittenOffArgs> {
@@ -44,6 +54,8 @@ export function getBadDebtWrittenOffEncoder(): FixedSizeEncoder<BadDebtWrittenOf
     ["obligation", getAddressEncoder()],
     ["debtWad", getU128Encoder()],
     ["protocolFeesForgoneWad", getU128Encoder()],
+    ["paidByInsurance", getU64Encoder()],
+    ["borneByDepositorsWad", getU128Encoder()],
   ]);
 }
 
@@ -53,6 +65,8 @@ export function getBadDebtWrittenOffDecoder(): FixedSizeDecoder<BadDebtWrittenOf
     ["obligation", getAddressDecoder()],
     ["debtWad", getU128Decoder()],
     ["protocolFeesForgoneWad", getU128Decoder()],
+    ["paidByInsurance", getU64Decoder()],
+    ["borneByDepositorsWad", getU128Decoder()],
   ]);
 }
 

@@ -20,17 +20,25 @@ import {
   type FixedSizeEncoder,
 } from "@solana/kit";
 
-export type ProtocolFeesCollected = { reserve: Address; amount: bigint };
+export type ProtocolFeesCollected = {
+  reserve: Address;
+  /** Tokens collected: to the fee vault, and of them to the insurance fund. */
+  amount: bigint;
+  toInsurance: bigint;
+};
 
 export type ProtocolFeesCollectedArgs = {
   reserve: Address;
+  /** Tokens collected: to the fee vault, and of them to the insurance fund. */
   amount: number | bigint;
+  toInsurance: number | bigint;
 };
 
 export function getProtocolFeesCollectedEncoder(): FixedSizeEncoder<ProtocolFeesCollectedArgs> {
   return getStructEncoder([
     ["reserve", getAddressEncoder()],
     ["amount", getU64Encoder()],
+    ["toInsurance", getU64Encoder()],
   ]);
 }
 
@@ -38,6 +46,7 @@ export function getProtocolFeesCollectedDecoder(): FixedSizeDecoder<ProtocolFees
   return getStructDecoder([
     ["reserve", getAddressDecoder()],
     ["amount", getU64Decoder()],
+    ["toInsurance", getU64Decoder()],
   ]);
 }
 

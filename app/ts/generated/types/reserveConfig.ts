@@ -8,8 +8,12 @@
 
 import {
   combineCodec,
+  fixDecoderSize,
+  fixEncoderSize,
   getArrayDecoder,
   getArrayEncoder,
+  getBytesDecoder,
+  getBytesEncoder,
   getStructDecoder,
   getStructEncoder,
   getU16Decoder,
@@ -23,6 +27,7 @@ import {
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
+  type ReadonlyUint8Array,
 } from "@solana/kit";
 import {
   getRateCurvePointDecoder,
@@ -105,6 +110,12 @@ export type ReserveConfig = {
    */
   isolationDebtCeilingValue: bigint;
   /**
+   * Of the protocol income `collect_protocol_fees` moves out, the share paid into the
+   * reserve's insurance fund, bps (the rest to the fee vault); needs the fund when above 0.
+   */
+  insuranceShareBps: number;
+  insurancePadding: ReadonlyUint8Array;
+  /**
    * Piecewise-linear borrow rate: starts at 0% utilization, ends at the first point at 100%;
    * points after the end are all zero.
    */
@@ -184,6 +195,12 @@ export type ReserveConfigArgs = {
    */
   isolationDebtCeilingValue: number | bigint;
   /**
+   * Of the protocol income `collect_protocol_fees` moves out, the share paid into the
+   * reserve's insurance fund, bps (the rest to the fee vault); needs the fund when above 0.
+   */
+  insuranceShareBps: number;
+  insurancePadding: ReadonlyUint8Array;
+  /**
    * Piecewise-linear borrow rate: starts at 0% utilization, ends at the first point at 100%;
    * points after the end are all zero.
    */
@@ -214,6 +231,8 @@ export function getReserveConfigEncoder(): FixedSizeEncoder<ReserveConfigArgs> {
     ["depositLimitValue", getU64Encoder()],
     ["borrowLimitValue", getU64Encoder()],
     ["isolationDebtCeilingValue", getU64Encoder()],
+    ["insuranceShareBps", getU16Encoder()],
+    ["insurancePadding", fixEncoderSize(getBytesEncoder(), 6)],
     ["rateCurve", getArrayEncoder(getRateCurvePointEncoder(), { size: 8 })],
   ]);
 }
@@ -242,6 +261,8 @@ export function getReserveConfigDecoder(): FixedSizeDecoder<ReserveConfig> {
     ["depositLimitValue", getU64Decoder()],
     ["borrowLimitValue", getU64Decoder()],
     ["isolationDebtCeilingValue", getU64Decoder()],
+    ["insuranceShareBps", getU16Decoder()],
+    ["insurancePadding", fixDecoderSize(getBytesDecoder(), 6)],
     ["rateCurve", getArrayDecoder(getRateCurvePointDecoder(), { size: 8 })],
   ]);
 }

@@ -168,7 +168,7 @@ const TOKEN_ACCOUNT_AMOUNT_OFFSET: usize = 64;
 
 /// A token account's balance, read from the raw data (the vaults are pinned by key on the
 /// reserve, so a full unpack would only re-check what init_reserve created).
-fn token_balance(account: &AccountInfo) -> Result<u64> {
+pub(crate) fn token_balance(account: &AccountInfo) -> Result<u64> {
     let data = account.try_borrow_data()?;
     data.get(TOKEN_ACCOUNT_AMOUNT_OFFSET..TOKEN_ACCOUNT_AMOUNT_OFFSET + 8)
         .and_then(|bytes| bytes.try_into().ok())

@@ -4,6 +4,7 @@ pub mod deleverage;
 pub mod dynamic;
 pub mod emode;
 pub mod health;
+pub mod insurance;
 pub mod market;
 pub mod liquidation;
 pub mod obligation;
@@ -15,6 +16,7 @@ pub use deleverage::*;
 pub use dynamic::*;
 pub use emode::*;
 pub use health::*;
+pub use insurance::*;
 pub use liquidation::*;
 pub use market::*;
 pub use obligation::*;
@@ -33,4 +35,7 @@ pub use stored_wad::*;
 /// Version 4: predictive deleveraging (the obligation's orders and soft-zone clocks make it
 /// longer; the reserve's `soft_zone` comes out of reserved space). Version 3 obligations are
 /// not migrated.
-pub const ACCOUNT_VERSION: u8 = 4;
+/// Version 5: the insurance fund (`ReserveConfig::insurance_share_bps` moves the reserve's later
+/// fields; `Reserve::insurance_fund` and `insurance_receivable`). Version 4 reserves are not
+/// migrated.
+pub const ACCOUNT_VERSION: u8 = 5;

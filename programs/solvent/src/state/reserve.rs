@@ -108,6 +108,10 @@ pub struct ReserveConfig {
     /// price when borrowed (`Reserve::isolated_debt`). Above 0 when isolation is on; unused
     /// otherwise.
     pub isolation_debt_ceiling_value: u64,
+    /// Of the protocol income `collect_protocol_fees` moves out, the share paid into the
+    /// reserve's insurance fund, bps (the rest to the fee vault); needs the fund when above 0.
+    pub insurance_share_bps: u16,
+    pub insurance_padding: [u8; 6],
     /// Piecewise-linear borrow rate: starts at 0% utilization, ends at the first point at 100%;
     /// points after the end are all zero.
     pub rate_curve: [RateCurvePoint; MAX_RATE_CURVE_POINTS],
@@ -143,6 +147,9 @@ impl ReserveConfig {
             || self.flash_loan_fee_bps as u64 > bps
         {
             return Err(LendingError::InvalidFee);
+        }
+        if self.insurance_share_bps as u64 > bps || self.insurance_padding != [0; 6] {
+            return Err(LendingError::InvalidInsuranceFund);
         }
         if self.max_price_age_secs == 0
             || self.max_confidence_bps == 0
@@ -395,8 +402,15 @@ pub struct Reserve {
     pub dynamic: DynamicMarginState,
     /// The soft-liquidation zone of this reserve's collateral (`set_soft_zone`; all zero: off).
     pub soft_zone: SoftZoneConfig,
+    /// The reserve's insurance fund (`init_insurance_fund`; default: none). With a fund, every
+    /// write-off and every fee collection must pass it.
+    pub insurance_fund: Pubkey,
+    /// Tokens the insurance fund has paid toward written-off debt and not yet moved into the
+    /// liquidity vault (`settle_insurance` moves them): part of the depositors' claim, not yet
+    /// available to lend.
+    pub insurance_receivable: u64,
     /// Room for follow-up fields (second oracle).
-    pub reserved: [u8; 248],
+    pub reserved: [u8; 208],
 }
 
 type ReserveResult<T> = std::result::Result<T, LendingError>;
@@ -483,8 +497,24 @@ impl Reserve {
 
     /// Idle liquidity, counting a flash loan that is out as still here: it is back by the end of
     /// the transaction, so neither the share price nor the interest rate moves while it is out.
+    /// Idle liquidity, a flash loan out, and the insurance fund's payment not yet moved in.
     fn liquidity_on_hand(&self) -> ReserveResult<u64> {
-        overflow(self.available_amount.checked_add(self.flash_loan_amount))
+        overflow(self.available_amount.checked_add(self.flash_loan_amount).and_then(|on_hand| on_hand.checked_add(self.insurance_receivable)))
+    }
+
+    /// Books the insurance fund's payment of `paid` tokens toward written-off debt: `settled` of
+    /// debt off the books, the tokens owed by the fund until `settle_insurance` moves them.
+    pub fn book_insurance_payment(&mut self, paid: u64, settled: Wad) -> ReserveResult<()> {
+        self.insurance_receivable = overflow(self.insurance_receivable.checked_add(paid))?;
+        self.reduce_borrowed(settled);
+        Ok(())
+    }
+
+    /// The fund's owed tokens arrived in the liquidity vault: now available.
+    pub fn settle_insurance(&mut self, amount: u64) -> ReserveResult<()> {
+        self.insurance_receivable = overflow(self.insurance_receivable.checked_sub(amount))?;
+        self.available_amount = overflow(self.available_amount.checked_add(amount))?;
+        Ok(())
     }
 
     /// Depositors' claim: idle liquidity plus debt owed to them, less protocol fees.
@@ -826,6 +856,17 @@ impl Reserve {
     pub fn collectable_protocol_fees(&self) -> ReserveResult<u64> {
         let fees = overflow(self.accumulated_protocol_fees().to_u64(Rounding::Down))?;
         Ok(fees.min(self.available_amount))
+    }
+
+    /// Of `amount` collected protocol fees, the insurance fund's part
+    /// (`config.insurance_share_bps`, rounded down: the fee vault keeps the dust).
+    pub fn insurance_part(&self, amount: u64) -> ReserveResult<u64> {
+        let bps = self.config.insurance_share_bps as u128;
+        if bps == 0 {
+            return Ok(0);
+        }
+        // amount × bps < 2^78: one long division by 10^4 in native 64-bit steps.
+        Ok(crate::math::div_rem_small(amount as u128 * bps, BPS_DENOMINATOR as u64).0 as u64)
     }
 
     pub fn collect_protocol_fees(&mut self, amount: u64) -> ReserveResult<()> {
