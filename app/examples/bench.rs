@@ -236,9 +236,44 @@ async fn measure_size(deposits: usize, borrows: usize, tier: Tier) -> Vec<(&'sta
     rows
 }
 
+/// The insurance fund's instructions, which do not depend on the obligation's size: on the
+/// standard market with 1,000 USDC borrowed, a USDC fund (40% of fees, a day's cooldown), a
+/// month of interest, then a 67% SOL crash that leaves bad debt.
+async fn measure_insurance() -> Vec<(String, Measurement)> {
+    let (mut h, m) = Harness::market_with_usdc_debt(1_000_000_000).await;
+    let config = solvent::state::ReserveConfig { insurance_share_bps: 4_000, ..h.reserve(&m.usdc.reserve).await.config };
+    h.must_send(&[update_config_ix(&m.market, &m.owner.pubkey(), &m.usdc, config)], &[&m.owner]).await;
+    h.must_send(&[init_insurance_fund_ix(&m.market, &m.owner.pubkey(), &m.usdc, 86_400, 10_000)], &[&m.owner]).await;
+    let usdc = ReserveKeys::from_state(m.usdc.reserve, &h.reserve(&m.usdc.reserve).await);
+    let staker = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    h.mint_to(&m.usdc.mint, &staker.usdc_account, 2_000_000_000).await;
+    let key = staker.keypair.pubkey();
+    h.must_send(&[stake_insurance_ix(&usdc, &key, &staker.usdc_account, 1_000_000_000)], &[&staker.keypair]).await;
+    let mut rows = Vec::new();
+    rows.push(("stake_insurance (stake account exists)", h.measure(&[stake_insurance_ix(&usdc, &key, &staker.usdc_account, 1_000_000)], &[&staker.keypair]).await));
+    rows.push(("request_unstake", h.measure(&[request_unstake_ix(&usdc, &key, 1_000_000)], &[&staker.keypair]).await));
+    let now = h.now().await;
+    h.set_time(now + 30 * 86_400).await;
+    rows.push(("collect_protocol_fees (40% to the insurance fund)", h.measure(&[collect_fees_ix(&m.market, &usdc)], &[]).await));
+    rows.push(("unstake", h.measure(&[unstake_ix(&m.market, &usdc, &key, &staker.usdc_account)], &[&staker.keypair]).await));
+    h.set_price(&m.sol.oracle, 5_000_000_000, 0, -8).await;
+    h.set_price(&m.usdc.oracle, 1_000_000, 0, -6).await;
+    let liquidator = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    h.mint_to(&m.usdc.mint, &liquidator.usdc_account, 1_000_000_000).await;
+    let b = &m.borrower;
+    let ix = liquidate_ix(&m.market, &b.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &m.sol, &liquidator.sol_account, u64::MAX);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    h.must_send(&ixs, &[&liquidator.keypair]).await;
+    rows.push(("write_off_bad_debt (paid by the insurance fund)", h.measure(&[write_off_bad_debt_ix(&m.market, &usdc, &b.obligation)], &[]).await));
+    rows.push(("settle_insurance", h.measure(&[settle_insurance_ix(&m.market, &usdc)], &[]).await));
+    rows.into_iter().map(|(name, measured)| (name.to_string(), measured)).collect()
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let mut results = Vec::new();
+    eprintln!("measuring the insurance fund's instructions (size-independent) ...");
+    let insurance = measure_insurance().await;
     for (deposits, borrows) in SIZES {
         eprintln!("measuring an obligation with {deposits} deposits and {borrows} borrows ...");
         let mut rows: Vec<(String, Measurement)> = measure_size(deposits, borrows, Tier::Cross).await.into_iter().map(|(n, m)| (n.to_string(), m)).collect();
@@ -270,6 +305,7 @@ async fn main() {
                 rows.push((format!("{name}, isolated (1 collateral + N debts)"), measured));
             }
         }
+        rows.extend(insurance.iter().cloned());
         results.push(rows);
     }
     let mut table = String::from("| instruction |");
