@@ -493,8 +493,12 @@ impl Keeper {
         for borrow in borrows {
             let keys = &view.reserves[&solvent_client::from_anchor(&borrow.borrow_reserve)].keys;
             let Some((fund, _)) = keys.insurance else { continue };
-            let state = chain.account_data(&fund).await?.as_deref().and_then(solvent_client::decode_insurance_fund);
-            if let Some(state) = state.filter(|f| f.assets > 0 || f.owed_to_reserve > 0) {
+            let Some(state) = chain.account_data(&fund).await?.as_deref().and_then(solvent_client::decode_insurance_fund) else { continue };
+            // The program's own payment on a copy: settle only when the fund will owe something
+            // (settle_insurance refuses nothing owed).
+            let mut after = state;
+            let _ = borrow.borrowed_amount().to_u64(Rounding::Up).map(|loss| after.absorb(loss));
+            if after.owed_to_reserve > 0 {
                 instructions.push(solvent_client::settle_insurance_ix(&view.keys, keys));
                 funds.push((keys.reserve, fund, state.losses_paid_total));
             }

@@ -292,15 +292,17 @@ pub fn cancel_obligation_order_ix(obligation: &Pubkey, owner: &Pubkey, index: u8
 
 /// `set_soft_zone`: the reserve's soft-liquidation zone (all zero: off).
 pub fn set_soft_zone_ix(market: &MarketKeys, owner: &Pubkey, reserve: &ReserveKeys, config: SoftZoneConfig) -> Instruction {
-    program_ix(
-        solvent::accounts::SetDynamicMargin {
-            lending_market: to_anchor(&market.market),
-            owner: to_anchor(owner),
-            reserve: to_anchor(&reserve.reserve),
-            instructions_sysvar: solvent::flash_loan::INSTRUCTIONS_SYSVAR_ID,
-        },
-        solvent::instruction::SetSoftZone { config },
-    )
+    program_ix(risk_settings_accounts(market, owner, reserve), solvent::instruction::SetSoftZone { config })
+}
+
+/// The accounts of a reserve's risk settings (`set_dynamic_margin`, `set_soft_zone`).
+fn risk_settings_accounts(market: &MarketKeys, owner: &Pubkey, reserve: &ReserveKeys) -> solvent::accounts::SetDynamicMargin {
+    solvent::accounts::SetDynamicMargin {
+        lending_market: to_anchor(&market.market),
+        owner: to_anchor(owner),
+        reserve: to_anchor(&reserve.reserve),
+        instructions_sysvar: solvent::flash_loan::INSTRUCTIONS_SYSVAR_ID,
+    }
 }
 
 pub fn flash_borrow_ix(market: &MarketKeys, reserve: &ReserveKeys, destination: &Pubkey, amount: u64) -> Instruction {
@@ -500,15 +502,7 @@ pub fn update_config_ix(market: &MarketKeys, owner: &Pubkey, reserve: &ReserveKe
 
 /// `set_dynamic_margin`: the reserve's dynamic-margin settings (all zero: static margin).
 pub fn set_dynamic_margin_ix(market: &MarketKeys, owner: &Pubkey, reserve: &ReserveKeys, config: DynamicMarginConfig) -> Instruction {
-    program_ix(
-        solvent::accounts::SetDynamicMargin {
-            lending_market: to_anchor(&market.market),
-            owner: to_anchor(owner),
-            reserve: to_anchor(&reserve.reserve),
-            instructions_sysvar: solvent::flash_loan::INSTRUCTIONS_SYSVAR_ID,
-        },
-        solvent::instruction::SetDynamicMargin { config },
-    )
+    program_ix(risk_settings_accounts(market, owner, reserve), solvent::instruction::SetDynamicMargin { config })
 }
 
 pub fn collect_fees_ix(market: &MarketKeys, reserve: &ReserveKeys) -> Instruction {

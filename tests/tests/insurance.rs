@@ -135,6 +135,11 @@ async fn stakes_wait_their_cooldown_to_leave() {
     assert_eq!((stake.shares, stake.pending_shares, fund.pending_shares), (600_000_000 - DEAD_SHARES, 0, 0));
     assert_eq!(fund.assets, 1_000_000_000 - expected);
     assert_eq!(f.vault().await, fund.assets);
+    // A request not used within its window lapses: a staker cannot stand ready to leave.
+    f.h.must_send(&[request_unstake_ix(&f.usdc, &key, 100_000_000)], &[&staker]).await;
+    f.later(DAY as i64 + solvent::state::UNSTAKE_WINDOW_SECS + 1).await;
+    let ix = unstake_ix(&f.m.market, &f.usdc, &key, &f.staker.usdc_account);
+    assert_rejected(&mut f.h, &[ix], &[&staker], LendingError::UnstakeWindowLapsed, &watched).await;
     println!("stake {stake_units} CU, request {request_units} CU, unstake {} CU", outcome.compute_units);
     check_compute_budget(&[
         // The first stake creates the stake account, searching its PDA's bump (not budgeted, as

@@ -119,4 +119,5 @@ export const ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   6110: 'userError', // InsufficientStake
   6111: 'userError', // NoUnstakeRequested
   6112: 'marketCondition', // UnstakeCooldownActive
+  6113: 'userError', // UnstakeWindowLapsed
 };

@@ -230,6 +230,8 @@ pub enum LendingError {
     NoUnstakeRequested,
     #[msg("The unstake cooldown has not run yet")]
     UnstakeCooldownActive,
+    #[msg("The unstake request lapsed (past its window after the cooldown): request again")]
+    UnstakeWindowLapsed,
 }
 
 /// What a client should do about an error.
@@ -250,7 +252,7 @@ pub enum ErrorClass {
 impl LendingError {
     /// The last variant. New errors go after it and this names the new last one
     /// (`solvent-client`'s tests check it against the IDL).
-    pub const LAST: LendingError = LendingError::UnstakeCooldownActive;
+    pub const LAST: LendingError = LendingError::UnstakeWindowLapsed;
 
     /// The error of a custom program error code (Anchor's offset 6000 included).
     pub fn from_code(code: u32) -> Option<LendingError> {

@@ -240,6 +240,8 @@ export const SOLVENT_ERROR__INSUFFICIENT_STAKE = 0x17de; // 6110
 export const SOLVENT_ERROR__NO_UNSTAKE_REQUESTED = 0x17df; // 6111
 /** UnstakeCooldownActive: The unstake cooldown has not run yet */
 export const SOLVENT_ERROR__UNSTAKE_COOLDOWN_ACTIVE = 0x17e0; // 6112
+/** UnstakeWindowLapsed: The unstake request lapsed (past its window after the cooldown): request again */
+export const SOLVENT_ERROR__UNSTAKE_WINDOW_LAPSED = 0x17e1; // 6113
 
 export type SolventError =
   | typeof SOLVENT_ERROR__BORROW_LIMIT_EXCEEDED
@@ -352,6 +354,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__SOFT_ZONE_DISABLED
   | typeof SOLVENT_ERROR__STAKE_TOO_SMALL
   | typeof SOLVENT_ERROR__UNSTAKE_COOLDOWN_ACTIVE
+  | typeof SOLVENT_ERROR__UNSTAKE_WINDOW_LAPSED
   | typeof SOLVENT_ERROR__VAULT_BALANCE_MISMATCH
   | typeof SOLVENT_ERROR__WITHDRAW_TOO_LARGE
   | typeof SOLVENT_ERROR__ZERO_AMOUNT;
@@ -469,6 +472,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__SOFT_ZONE_DISABLED]: `The collateral reserve has no soft-liquidation zone`,
     [SOLVENT_ERROR__STAKE_TOO_SMALL]: `Stake too small: it buys no insurance share`,
     [SOLVENT_ERROR__UNSTAKE_COOLDOWN_ACTIVE]: `The unstake cooldown has not run yet`,
+    [SOLVENT_ERROR__UNSTAKE_WINDOW_LAPSED]: `The unstake request lapsed (past its window after the cooldown): request again`,
     [SOLVENT_ERROR__VAULT_BALANCE_MISMATCH]: `Vault balance does not match the reserve's recorded liquidity`,
     [SOLVENT_ERROR__WITHDRAW_TOO_LARGE]: `Withdrawal would leave borrowed value above the allowed borrow value`,
     [SOLVENT_ERROR__ZERO_AMOUNT]: `Amount must be greater than zero`,

@@ -27,6 +27,10 @@ pub const INSURANCE_STAKE_SEED: &[u8] = b"insurance_stake";
 /// Shortest and longest unstake cooldown.
 pub const MIN_UNSTAKE_COOLDOWN_SECS: u32 = 3_600;
 pub const MAX_UNSTAKE_COOLDOWN_SECS: u32 = 90 * 86_400;
+/// How long after its cooldown a request may be unstaked; past it the request has lapsed and a
+/// new one starts a new cooldown, so no staker is ready to leave at every moment (a standing
+/// request cannot be held open to run ahead of a loss).
+pub const UNSTAKE_WINDOW_SECS: i64 = 2 * 86_400;
 
 type InsuranceResult<T> = std::result::Result<T, LendingError>;
 
@@ -102,10 +106,11 @@ impl InsuranceFund {
             return Err(LendingError::ZeroAmount);
         }
         let shares = if self.total_shares == 0 {
-            // 1:1, `DEAD_SHARES` of it to nobody; income booked before anyone staked is shared
-            // by the first stake's shares.
+            // 1:1, `DEAD_SHARES` of it to nobody; income booked before anyone staked stays with
+            // nobody too (shares 1:1 for it, never redeemable): permanent first-loss capital,
+            // not a gift to the first staker.
             let shares = amount.checked_sub(DEAD_SHARES).filter(|s| *s > 0).ok_or(LendingError::StakeTooSmall)?;
-            self.total_shares = amount;
+            self.total_shares = overflow(amount.checked_add(self.assets))?;
             shares
         } else {
             let shares = u64::try_from(overflow(mul_div(amount as u128, self.total_shares as u128, self.assets.max(1) as u128, Rounding::Down))?)
@@ -170,14 +175,19 @@ impl InsuranceStake {
         Ok(())
     }
 
-    /// The requested shares, once the cooldown has run (`NoUnstakeRequested`,
-    /// `UnstakeCooldownActive`). Clears the request.
+    /// The requested shares, once the cooldown has run and within `UNSTAKE_WINDOW_SECS` after
+    /// it (`NoUnstakeRequested`, `UnstakeCooldownActive`, `UnstakeWindowLapsed`). Clears the
+    /// request.
     pub fn take_request(&mut self, fund: &InsuranceFund, now: i64) -> InsuranceResult<u64> {
         if self.pending_shares == 0 {
             return Err(LendingError::NoUnstakeRequested);
         }
-        if now < self.requested_at.saturating_add(fund.unstake_cooldown_secs as i64) {
+        let ready = self.requested_at.saturating_add(fund.unstake_cooldown_secs as i64);
+        if now < ready {
             return Err(LendingError::UnstakeCooldownActive);
+        }
+        if now > ready.saturating_add(UNSTAKE_WINDOW_SECS) {
+            return Err(LendingError::UnstakeWindowLapsed);
         }
         let shares = self.pending_shares;
         self.shares -= shares;
@@ -213,6 +223,11 @@ mod tests {
         assert_eq!(f.assets, 900_000);
         assert_eq!(f.value_of(200_000).unwrap(), 150_000, "half the value, pro rata");
         assert_eq!(f.absorb(100).unwrap(), 100, "a small loss is paid whole");
+        // Income before the first stake stays with nobody: the first staker pays 1:1.
+        let mut early = fund();
+        early.add_income(50_000).unwrap();
+        assert_eq!(early.stake(1_000_000).unwrap(), 1_000_000 - DEAD_SHARES);
+        assert_eq!(early.value_of(1_000_000 - DEAD_SHARES).unwrap(), 1_000_000 - DEAD_SHARES, "no gift");
     }
 
     #[test]
@@ -228,6 +243,7 @@ mod tests {
         assert_eq!(s.take_request(&f, 100 + 86_399), Err(LendingError::UnstakeCooldownActive));
         s.request(&mut f, 400_000, 200).unwrap();
         assert_eq!(f.pending_shares, 400_000, "a new request replaces the old");
+        assert_eq!(s.take_request(&f, 200 + 86_400 + UNSTAKE_WINDOW_SECS + 1), Err(LendingError::UnstakeWindowLapsed));
         let shares = s.take_request(&f, 200 + 86_400).unwrap();
         assert_eq!(f.unstake(shares).unwrap(), 400_000);
         assert_eq!((s.shares, f.pending_shares, f.total_shares, f.assets), (599_000, 0, 600_000, 600_000));
