@@ -116,6 +116,18 @@ pub struct Obligation {
 
 type ObligationResult<T> = std::result::Result<T, LendingError>;
 
+/// The one rule of the obligation's clocks (the liquidation auction's `unhealthy_since`, the soft
+/// zone's, each order's): started at `now` by the refresh that first finds the condition
+/// holding, kept while it holds, 0 once it does not.
+#[inline(always)]
+fn condition_clock(since: i64, holds: bool, now: i64) -> i64 {
+    match (holds, since) {
+        (false, _) => 0,
+        (true, 0) => now,
+        (true, since) => since,
+    }
+}
+
 /// `Obligation::tier_flags`: the collateral is an isolated asset.
 pub const TIER_ISOLATED_COLLATERAL: u8 = 1;
 /// `Obligation::tier_flags`: the debt is a siloed asset.
@@ -557,17 +569,9 @@ impl Obligation {
     #[inline(never)]
     fn track_deleverage_clocks(&mut self, values: &ObligationValues, now: i64) {
         let in_zone = values.soft_zone_start_bps.is_some_and(|start| in_soft_zone(values, start));
-        self.soft_zone_since = match (in_zone, self.soft_zone_since) {
-            (false, _) => 0,
-            (true, 0) => now,
-            (true, since) => since,
-        };
+        self.soft_zone_since = condition_clock(self.soft_zone_since, in_zone, now);
         for (order, triggered) in self.orders.iter_mut().zip(values.orders_triggered) {
-            order.triggered_since = match (triggered, order.triggered_since) {
-                (false, _) => 0,
-                (true, 0) => now,
-                (true, since) => since,
-            };
+            order.triggered_since = condition_clock(order.triggered_since, triggered, now);
         }
     }
 
@@ -582,11 +586,7 @@ impl Obligation {
 
     /// Starts the auction clock when the obligation turns unhealthy, stops it when it recovers.
     pub fn track_health(&mut self, values: &ObligationValues, now: i64) {
-        if !values.is_unhealthy() {
-            self.unhealthy_since = 0;
-        } else if self.unhealthy_since == 0 {
-            self.unhealthy_since = now;
-        }
+        self.unhealthy_since = condition_clock(self.unhealthy_since, values.is_unhealthy(), now);
     }
 
     /// After a repayment settled `settled` of a debt in `reserve`: while the auction clock runs,
