@@ -255,6 +255,10 @@ async fn measure_insurance() -> Vec<(String, Measurement)> {
     let now = h.now().await;
     h.set_time(now + 30 * 86_400).await;
     rows.push(("collect_protocol_fees (40% to the insurance fund)", h.measure(&[collect_fees_ix(&m.market, &usdc)], &[]).await));
+    // The first request lapsed with the month: request again and wait the cooldown.
+    h.must_send(&[request_unstake_ix(&usdc, &key, 1_000_000)], &[&staker.keypair]).await;
+    let now = h.now().await;
+    h.set_time(now + 86_400 + 1).await;
     rows.push(("unstake", h.measure(&[unstake_ix(&m.market, &usdc, &key, &staker.usdc_account)], &[&staker.keypair]).await));
     h.set_price(&m.sol.oracle, 5_000_000_000, 0, -8).await;
     h.set_price(&m.usdc.oracle, 1_000_000, 0, -6).await;
@@ -269,11 +273,56 @@ async fn measure_insurance() -> Vec<(String, Measurement)> {
     rows.into_iter().map(|(name, measured)| (name.to_string(), measured)).collect()
 }
 
+/// The crisis controls' instructions and the user instructions the outflow limit touches, with
+/// it on (size-independent): the standard market with 1,000 USDC borrowed, USDC limited to 10%
+/// of its deposits per hour, a guardian and a 2-day timelock.
+async fn measure_crisis_controls() -> Vec<(String, Measurement)> {
+    use solvent::state::{MarketPolicy, PendingChange, ACTION_FLASH_LOAN};
+    let (mut h, m) = Harness::market_with_usdc_debt(1_000_000_000).await;
+    let owner = m.owner.pubkey();
+    let mut config = h.reserve(&m.usdc.reserve).await.config;
+    (config.outflow_limit_bps, config.outflow_window_secs) = (1_000, 3_600);
+    h.must_send(&[update_config_ix(&m.market, &owner, &m.usdc, config)], &[&m.owner]).await;
+    let guardian = Keypair::new();
+    h.fund(&guardian.pubkey(), 1_000_000_000).await;
+    let policy = MarketPolicy { timelock_secs: 2 * 86_400, ..MarketPolicy::RECOMMENDED };
+    h.must_send(&[set_market_policy_ix(&m.market, &owner, MarketPolicy { timelock_secs: 0, ..policy })], &[&m.owner]).await;
+    let change = PendingChange::Guardian { guardian: to_anchor(&guardian.pubkey()) };
+    h.must_send(&[queue_change_ix(&m.market, &owner, 0, change, None), execute_change_ix(&m.market, &owner, 0, &owner, &change, None)], &[&m.owner]).await;
+    h.must_send(&[set_market_policy_ix(&m.market, &owner, policy)], &[&m.owner]).await;
+    let mut rows = Vec::new();
+    let l = &m.lender;
+    let withdraw = withdraw_ix(&m.market, &m.usdc, &l.obligation, &l.keypair.pubkey(), &l.usdc_account, 1_000_000_000);
+    rows.push(("withdraw (outflow limit on)", h.measure(&[withdraw], &[&l.keypair]).await));
+    h.mint_to(&m.usdc.mint, &l.usdc_account, 1_000_000).await;
+    let deposit = deposit_ix(&m.market, &m.usdc, &l.obligation, &l.keypair.pubkey(), &l.usdc_account, 1_000_000);
+    rows.push(("deposit (outflow limit on, netted)", h.measure(&[deposit], &[&l.keypair]).await));
+    let b = &m.borrower;
+    let borrow = borrow_ix(&m.market, &m.usdc, &b.obligation, &b.keypair.pubkey(), &b.usdc_account, 1_000_000);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], borrow).await;
+    let all = h.measure(&ixs, &[&b.keypair]).await;
+    rows.push(("borrow with its refreshes (outflow limit on, 1+1)", all));
+    let pause = set_reserve_pause_ix(&m.market, &guardian.pubkey(), &m.sol, ACTION_FLASH_LOAN);
+    rows.push(("set_reserve_pause (guardian)", h.measure(&[pause], &[&guardian]).await));
+    let raised = solvent::state::ReserveConfig { loan_to_value_bps: config.loan_to_value_bps + 100, ..config };
+    let change = PendingChange::ReserveConfig { config: raised };
+    h.must_send(&[queue_change_ix(&m.market, &owner, 1, change, Some(&m.usdc))], &[&m.owner]).await;
+    let now = h.now().await;
+    h.set_time(now + 2 * 86_400).await;
+    let stranger = Keypair::new();
+    h.fund(&stranger.pubkey(), 1_000_000_000).await;
+    let execute = execute_change_ix(&m.market, &stranger.pubkey(), 1, &owner, &change, Some(&m.usdc));
+    rows.push(("execute_change (a reserve config, by anyone)", h.measure(&[execute], &[&stranger]).await));
+    rows.into_iter().map(|(name, measured)| (name.to_string(), measured)).collect()
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let mut results = Vec::new();
     eprintln!("measuring the insurance fund's instructions (size-independent) ...");
     let insurance = measure_insurance().await;
+    eprintln!("measuring the crisis controls (size-independent) ...");
+    let crisis = measure_crisis_controls().await;
     for (deposits, borrows) in SIZES {
         eprintln!("measuring an obligation with {deposits} deposits and {borrows} borrows ...");
         let mut rows: Vec<(String, Measurement)> = measure_size(deposits, borrows, Tier::Cross).await.into_iter().map(|(n, m)| (n.to_string(), m)).collect();
@@ -306,6 +355,7 @@ async fn main() {
             }
         }
         rows.extend(insurance.iter().cloned());
+        rows.extend(crisis.iter().cloned());
         results.push(rows);
     }
     let mut table = String::from("| instruction |");

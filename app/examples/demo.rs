@@ -138,6 +138,7 @@ async fn main() {
     emode_leverage(&mut h, &m).await;
     dynamic_margin(&mut h, &m).await;
     predictive_deleveraging(&mut h, &m).await;
+    crisis_controls(&mut h).await;
 
     let sol_reserve = h.reserve(&m.sol.reserve).await;
     let usdc_reserve = h.reserve(&m.usdc.reserve).await;
@@ -425,4 +426,74 @@ async fn predictive_deleveraging(h: &mut Harness, m: &StandardMarket) {
         println!("  {name} now owes {} USDC against {} ETH", state.borrows[0].borrowed_amount().raw() / solvent::math::WAD / USDC as u128, state.deposits[0].deposited_shares as f64 / 1e8);
     }
     println!("  both trimmed before liquidation, at bonuses below the 5% a liquidation pays\n");
+}
+
+/// Crisis controls on a second market: the outflow limit, a guardian's pause, a loosening change
+/// behind the timelock and a new listing's ramp.
+async fn crisis_controls(h: &mut Harness) {
+    use solvent::state::{MarketPolicy, PendingChange, ReserveConfig, ACTION_BORROW};
+    let refusal = |outcome: TxOutcome| outcome.lending_error().map(|e| format!("{e:?}")).unwrap_or_else(|| "accepted".into());
+    let m = h.standard_market().await;
+    let owner = m.owner.pubkey();
+    let policy = MarketPolicy { timelock_secs: 2 * 86_400, guardian_pause_secs: 86_400, listing_ramp_secs: 7 * 86_400, max_risk_step_bps: 500, padding: [0; 2] };
+    println!("Crisis controls: a second market with a 2-day timelock, a guardian (pauses of 1 day unless confirmed), a 7-day listing ramp, LTV/threshold steps of 5 points.");
+    let mut usdc = h.reserve(&m.usdc.reserve).await.config;
+    (usdc.outflow_limit_bps, usdc.outflow_window_secs) = (500, 3_600);
+    h.must_send(&[update_config_ix(&m.market, &owner, &m.usdc, usdc)], &[&m.owner]).await;
+    let guardian = Keypair::new();
+    h.fund(&guardian.pubkey(), SOL).await;
+    h.must_send(&[set_market_policy_ix(&m.market, &owner, MarketPolicy { timelock_secs: 0, ..policy })], &[&m.owner]).await;
+    let change = PendingChange::Guardian { guardian: to_anchor(&guardian.pubkey()) };
+    h.must_send(&[queue_change_ix(&m.market, &owner, 0, change, None), execute_change_ix(&m.market, &owner, 0, &owner, &change, None)], &[&m.owner]).await;
+    h.must_send(&[set_market_policy_ix(&m.market, &owner, policy)], &[&m.owner]).await;
+
+    // The outflow limit: 5% of USDC's deposits per hour.
+    let l = &m.lender;
+    let room = |reserve: &solvent::state::Reserve, now| reserve.outflow_room(now).expect("room");
+    let now = h.now().await;
+    let state = h.reserve(&m.usdc.reserve).await;
+    let withdraw = |state: &solvent::state::Reserve, amount: u64| {
+        let shares = state.shares_for_amount(amount, solvent::math::Rounding::Down).expect("shares");
+        withdraw_ix(&m.market, &m.usdc, &l.obligation, &l.keypair.pubkey(), &l.usdc_account, shares)
+    };
+    let outcome = h.send(&[withdraw(&state, 8_000 * USDC)], &[&l.keypair]).await;
+    let logged = outcome.logs.iter().find(|line| line.contains("outflow limit:")).map(|line| line.trim_start_matches("Program log: ").to_string()).unwrap_or_default();
+    println!("  USDC outflows limited to 5% of deposits per hour; the lender asks for 8,000 USDC: {}
+    ({logged})", refusal(outcome));
+    let available = room(&state, now).available;
+    h.must_send(&[withdraw(&state, available)], &[&l.keypair]).await;
+    h.set_time(now + 1_800).await;
+    let state = h.reserve(&m.usdc.reserve).await;
+    println!("  takes the {} USDC available; half an hour later {} USDC more is available again", format_amount(available as i128, 6), format_amount(room(&state, now + 1_800).available as i128, 6));
+    h.set_price(&m.sol.oracle, SOL_PRICE, 0, SOL_PRICE_EXPO).await;
+    h.set_price(&m.usdc.oracle, USDC_PRICE, 0, USDC_PRICE_EXPO).await;
+
+    // The guardian pauses SOL-backed USDC borrows, and cannot loosen anything.
+    h.must_send(&[set_reserve_pause_ix(&m.market, &guardian.pubkey(), &m.usdc, ACTION_BORROW)], &[&guardian]).await;
+    let b = &m.borrower;
+    let borrow = borrow_ix(&m.market, &m.usdc, &b.obligation, &b.keypair.pubkey(), &b.usdc_account, 100 * USDC);
+    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], borrow).await;
+    println!("  the guardian pauses USDC borrows: a borrow is refused ({}); the pause lapses in a day unless the owner confirms it", refusal(h.send(&ixs, &[&b.keypair]).await));
+    let sol = h.reserve(&m.sol.reserve).await.config;
+    let raised = ReserveConfig { loan_to_value_bps: sol.loan_to_value_bps + 300, ..sol };
+    let by_guardian = h.send(&[update_config_ix(&m.market, &guardian.pubkey(), &m.sol, raised)], &[&guardian]).await;
+    let by_owner = h.send(&[update_config_ix(&m.market, &owner, &m.sol, raised)], &[&m.owner]).await;
+    println!("  raising SOL's LTV 75% -> 78%: by the guardian {}, by the owner at once {}", refusal(by_guardian), refusal(by_owner));
+    let change = PendingChange::ReserveConfig { config: raised };
+    h.must_send(&[queue_change_ix(&m.market, &owner, 1, change, Some(&m.sol))], &[&m.owner]).await;
+    let stranger = Keypair::new();
+    h.fund(&stranger.pubkey(), SOL).await;
+    let execute = execute_change_ix(&m.market, &stranger.pubkey(), 1, &owner, &change, Some(&m.sol));
+    let early = refusal(h.send(&[execute.clone()], &[&stranger]).await);
+    let now = h.now().await;
+    h.set_time(now + 2 * 86_400).await;
+    let units = h.must_send(&[execute], &[&stranger]).await;
+    println!("  queued instead (change #1, public on chain): executed by a stranger before the delay {early}; 2 days later accepted ({units} CU), LTV now {}%", h.reserve(&m.sol.reserve).await.config.loan_to_value_bps as f64 / 100.0);
+
+    // A new listing's caps grow over 7 days.
+    let config = ReserveConfig { deposit_limit: 1_000_000 * USDC, borrow_limit: 1_000_000 * USDC, ..usdc_config() };
+    let (fresh, _) = h.init_reserve(&m.market, &m.owner, 6, USDC_PRICE, USDC_PRICE_EXPO, config).await;
+    let listed = h.reserve(&fresh.reserve).await;
+    let caps: Vec<String> = [0, 1, 3, 7].iter().map(|day| format!("day {day}: {}", format_amount(listed.ramped_limit(config.deposit_limit, listed.listed_at + day * 86_400) as i128, 6))).collect();
+    println!("  a new listing with a 1,000,000-token deposit cap counts it as {}\n", caps.join(", "));
 }

@@ -43,7 +43,7 @@ async fn run(fund_usdc: u64) -> Outcome {
         m.open_long(&mut rng, value, |limit| (limit as f64 * share) as u64).await;
     }
     let mut outcome = Outcome::default();
-    let mut pass = |report: solvent_app::keeper::PassReport, outcome: &mut Outcome| {
+    let pass = |report: solvent_app::keeper::PassReport, outcome: &mut Outcome| {
         outcome.bad_debt += report.bad_debt_value.raw() as f64 / WAD as f64;
         outcome.paid_by_fund += report.insurance_paid_value.raw() as f64 / WAD as f64;
     };

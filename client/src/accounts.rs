@@ -1,6 +1,6 @@
 //! Decoding the program's accounts and the token accounts around them.
 use anchor_lang::Discriminator;
-use solvent::state::{EmodeGroupDebt, InsuranceFund, InsuranceStake, LendingMarket, Obligation, Reserve};
+use solvent::state::{EmodeGroupDebt, InsuranceFund, InsuranceStake, LendingMarket, Obligation, QueuedChange, Reserve};
 
 /// Byte offset of the amount in an SPL Token (and Token-2022) account: after mint and owner.
 pub const TOKEN_ACCOUNT_AMOUNT_OFFSET: usize = 64;
@@ -45,6 +45,12 @@ pub fn decode_obligation(data: &[u8]) -> Option<Obligation> {
 pub fn decode_market(data: &[u8]) -> Option<LendingMarket> {
     use anchor_lang::AccountDeserialize;
     LendingMarket::try_deserialize(&mut &data[..]).ok()
+}
+
+/// A queued change of the timelock (None: another account type).
+pub fn decode_queued_change(data: &[u8]) -> Option<QueuedChange> {
+    use anchor_lang::AccountDeserialize;
+    QueuedChange::try_deserialize(&mut &data[..]).ok()
 }
 
 fn u64_at(data: &[u8], offset: usize) -> Option<u64> {

@@ -5,7 +5,7 @@
 use crate::keys::*;
 use anchor_lang::{InstructionData, ToAccountMetas};
 pub use solana_instruction::{AccountMeta, Instruction};
-use solvent::state::{DynamicMarginConfig, EmodeGroup, OrderParams, ReserveConfig, SoftZoneConfig};
+use solvent::state::{DynamicMarginConfig, EmodeGroup, MarketPolicy, OrderParams, PendingChange, ReserveConfig, SoftZoneConfig};
 
 fn metas(anchor_metas: Vec<anchor_lang::prelude::AccountMeta>) -> Vec<AccountMeta> {
     anchor_metas
@@ -19,8 +19,15 @@ pub fn program_ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> 
     Instruction { program_id: program_id(), accounts: metas(accounts.to_account_metas(None)), data: data.data() }
 }
 
-/// `init_lending_market` for a new market account `market` (which signs), quoting in USD.
+/// `init_lending_market` for a new market account `market` (which signs), quoting in USD,
+/// without crisis controls (`MarketPolicy::OFF`, no guardian): for tests and devnets.
 pub fn init_lending_market_ix(owner: &Pubkey, market: &Pubkey, oracle_program: &Pubkey) -> Instruction {
+    init_lending_market_with_policy_ix(owner, market, oracle_program, &MarketPolicy::OFF, &Pubkey::default())
+}
+
+/// `init_lending_market` with a `policy` (`MarketPolicy::RECOMMENDED` for a real market) and a
+/// `guardian` (the default key: none).
+pub fn init_lending_market_with_policy_ix(owner: &Pubkey, market: &Pubkey, oracle_program: &Pubkey, policy: &MarketPolicy, guardian: &Pubkey) -> Instruction {
     let mut quote = [0u8; 32];
     quote[..3].copy_from_slice(b"USD");
     program_ix(
@@ -30,7 +37,12 @@ pub fn init_lending_market_ix(owner: &Pubkey, market: &Pubkey, oracle_program: &
             market_authority: to_anchor(&market_authority(market)),
             system_program: anchor_lang::system_program::ID,
         },
-        solvent::instruction::InitLendingMarket { quote_currency: quote, oracle_program: to_anchor(oracle_program) },
+        solvent::instruction::InitLendingMarket {
+            quote_currency: quote,
+            oracle_program: to_anchor(oracle_program),
+            policy: *policy,
+            guardian: to_anchor(guardian),
+        },
     )
 }
 
@@ -488,11 +500,13 @@ pub fn set_paused_ix(market: &MarketKeys, owner: &Pubkey, paused: bool) -> Instr
     )
 }
 
-pub fn update_config_ix(market: &MarketKeys, owner: &Pubkey, reserve: &ReserveKeys, config: ReserveConfig) -> Instruction {
+/// `update_reserve_config`, signed by `authority`: the owner, or the guardian for a change that
+/// only tightens.
+pub fn update_config_ix(market: &MarketKeys, authority: &Pubkey, reserve: &ReserveKeys, config: ReserveConfig) -> Instruction {
     program_ix(
         solvent::accounts::UpdateReserveConfig {
             lending_market: to_anchor(&market.market),
-            owner: to_anchor(owner),
+            authority: to_anchor(authority),
             reserve: to_anchor(&reserve.reserve),
             instructions_sysvar: solvent::flash_loan::INSTRUCTIONS_SYSVAR_ID,
         },
@@ -602,4 +616,81 @@ pub fn init_reserve_with_token_program_ix(
         meta.pubkey = *token_program;
     }
     ix
+}
+
+/// `set_reserve_pause`: `authority` (owner or guardian) pauses `actions` (`ACTION_*` bits).
+pub fn set_reserve_pause_ix(market: &MarketKeys, authority: &Pubkey, reserve: &ReserveKeys, actions: u8) -> Instruction {
+    program_ix(
+        solvent::accounts::SetReservePause {
+            lending_market: to_anchor(&market.market),
+            authority: to_anchor(authority),
+            reserve: to_anchor(&reserve.reserve),
+        },
+        solvent::instruction::SetReservePause { actions },
+    )
+}
+
+/// `set_market_policy`: a policy that only tightens, at once.
+pub fn set_market_policy_ix(market: &MarketKeys, owner: &Pubkey, policy: MarketPolicy) -> Instruction {
+    program_ix(
+        solvent::accounts::SetMarketPolicy { lending_market: to_anchor(&market.market), owner: to_anchor(owner) },
+        solvent::instruction::SetMarketPolicy { policy },
+    )
+}
+
+/// `queue_change` as change number `id` (the market's `next_change_id`); `reserve` for a
+/// change that acts on one (`PendingChange::targets_reserve`).
+pub fn queue_change_ix(market: &MarketKeys, owner: &Pubkey, id: u64, change: PendingChange, reserve: Option<&ReserveKeys>) -> Instruction {
+    program_ix(
+        solvent::accounts::QueueChange {
+            lending_market: to_anchor(&market.market),
+            owner: to_anchor(owner),
+            queued_change: to_anchor(&queued_change_address(&market.market, id)),
+            reserve: reserve.map(|reserve| to_anchor(&reserve.reserve)),
+            system_program: anchor_lang::system_program::ID,
+        },
+        solvent::instruction::QueueChange { change },
+    )
+}
+
+/// `execute_change` of change `id`, signed by anyone (`executor`); `queued_by` receives the
+/// rent back. The accounts the change needs: its reserve, or its e-mode group's debt account.
+pub fn execute_change_ix(market: &MarketKeys, executor: &Pubkey, id: u64, queued_by: &Pubkey, change: &PendingChange, reserve: Option<&ReserveKeys>) -> Instruction {
+    let emode_group_debt = match change {
+        PendingChange::EmodeGroup { group, .. } => Some(to_anchor(&emode_group_debt_address(&market.market, *group))),
+        _ => None,
+    };
+    program_ix(
+        solvent::accounts::ExecuteChange {
+            lending_market: to_anchor(&market.market),
+            queued_change: to_anchor(&queued_change_address(&market.market, id)),
+            queued_by: to_anchor(queued_by),
+            reserve: reserve.map(|reserve| to_anchor(&reserve.reserve)),
+            emode_group_debt,
+            instructions_sysvar: solvent::flash_loan::INSTRUCTIONS_SYSVAR_ID,
+            executor: to_anchor(executor),
+        },
+        solvent::instruction::ExecuteChange {},
+    )
+}
+
+/// `cancel_change` of change `id` by the owner; `queued_by` receives the rent back.
+pub fn cancel_change_ix(market: &MarketKeys, owner: &Pubkey, id: u64, queued_by: &Pubkey) -> Instruction {
+    program_ix(
+        solvent::accounts::CancelChange {
+            lending_market: to_anchor(&market.market),
+            owner: to_anchor(owner),
+            queued_change: to_anchor(&queued_change_address(&market.market, id)),
+            queued_by: to_anchor(queued_by),
+        },
+        solvent::instruction::CancelChange {},
+    )
+}
+
+/// `accept_ownership`, signed by the pending owner.
+pub fn accept_ownership_ix(market: &MarketKeys, new_owner: &Pubkey) -> Instruction {
+    program_ix(
+        solvent::accounts::AcceptOwnership { lending_market: to_anchor(&market.market), new_owner: to_anchor(new_owner) },
+        solvent::instruction::AcceptOwnership {},
+    )
 }

@@ -71,6 +71,12 @@ pub fn emode_group_debt_address(market: &Pubkey, group: u8) -> Pubkey {
     pda(&[EMODE_DEBT_SEED, market.as_ref(), &[group]])
 }
 
+/// The timelock's queued change number `id` of `market` (`LendingMarket::next_change_id` at
+/// queueing).
+pub fn queued_change_address(market: &Pubkey, id: u64) -> Pubkey {
+    pda(&[solvent::state::QUEUED_CHANGE_SEED, market.as_ref(), &id.to_le_bytes()])
+}
+
 pub fn obligation_address(market: &Pubkey, owner: &Pubkey, id: u8) -> Pubkey {
     pda(&[OBLIGATION_SEED, market.as_ref(), owner.as_ref(), &[id]])
 }

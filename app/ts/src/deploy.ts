@@ -1,6 +1,7 @@
 // Deploys (or upgrades) the program and creates a market and its reserves from a config file,
 // idempotently: a second run with the same config changes nothing, and a changed risk config
-// is applied with update_reserve_config.
+// is applied with update_reserve_config, or, where the market's timelock holds it back
+// (`ChangeNeedsTimelock`), queued with queue_change and executed by a later run once due.
 //
 //   cd app && npm run deploy -- ../migrations/localnet.json [--rpc http://127.0.0.1:8899] [--upgrade]
 //   (migrations/deploy.ts runs this; `anchor migrate` runs that)
@@ -22,19 +23,35 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
+  CHANGE_GRACE_SECS,
+  NO_GUARDIAN,
+  POLICY_RECOMMENDED,
   PROGRAM_ID,
+  SOLVENT_ERROR__CHANGE_NEEDS_TIMELOCK,
   collateralMintAddress,
+  customErrorCode,
   feeVaultAddress,
+  getCancelChangeInstruction,
+  getExecuteChangeInstruction,
   getInitLendingMarketInstruction,
   getInitReserveInstruction,
   getLendingMarketDecoder,
+  getPendingChangeEncoder,
+  getQueueChangeInstruction,
+  getQueuedChangeDecoder,
   getReserveConfigEncoder,
   getReserveDecoder,
   getSetLiquidationLimitsInstruction,
+  getSetMarketPolicyInstruction,
   getUpdateReserveConfigInstruction,
+  isValidMarketPolicy,
   liquidityVaultAddress,
   marketAuthorityAddress,
+  queuedChangeAddress,
   reserveAddress,
+  type MarketPolicy,
+  type PendingChangeArgs,
+  type QueuedChange,
   type ReserveConfigArgs,
 } from './index.ts';
 import { sendOverRpc } from './rpc-chain.ts';
@@ -57,6 +74,13 @@ export type DeployConfig = {
   /** Program that must own the market's legacy Pyth accounts. */
   oracleProgram: string;
   liquidationLimits?: { capValue: number; dustValue: number; protocolShareBps: number };
+  /** The market's crisis-control policy, set when the market is created (`POLICY_RECOMMENDED`
+   *  when absent: a 2-day timelock, 1-day guardian pauses, caps ramped in over 7 days, risk
+   *  steps of 5 points). Not reconciled on an existing market: loosening it takes the timelock
+   *  (set_market_policy / a queued `Policy` change). */
+  policy?: { timelockSecs: number; guardianPauseSecs: number; listingRampSecs: number; maxRiskStepBps: number };
+  /** Base58 key of the market's guardian, set at creation (none when absent). */
+  guardian?: string;
   reserves: ReserveSpec[];
 };
 
@@ -84,7 +108,7 @@ const hex = (text: string | undefined) => {
 const equalBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** JSON holds the u64 limits as strings; the margin-tier fields (risk flags, borrow weight,
- *  e-mode groups, value caps) default to none. */
+ *  e-mode groups, value caps) and the outflow limit default to none. */
 function normalized(config: ReserveConfigArgs): ReserveConfigArgs {
   return {
     ...config,
@@ -96,7 +120,9 @@ function normalized(config: ReserveConfigArgs): ReserveConfigArgs {
     borrowLimitValue: BigInt(config.borrowLimitValue ?? 0),
     isolationDebtCeilingValue: BigInt(config.isolationDebtCeilingValue ?? 0),
     insuranceShareBps: config.insuranceShareBps ?? 0,
-    insurancePadding: config.insurancePadding ?? new Uint8Array(6),
+    outflowLimitBps: config.outflowLimitBps ?? 0,
+    outflowWindowSecs: config.outflowWindowSecs ?? 0,
+    outflowFloor: BigInt(config.outflowFloor ?? 0),
     emodeGroups: config.emodeGroups ?? 0,
     configPadding: config.configPadding ?? 0,
   };
@@ -118,26 +144,108 @@ export async function deploy(chain: DeployChain, config: DeployConfig, options: 
   const market = await signerFromFile(resolve(config.marketKeypair));
   const authority = await marketAuthorityAddress(market.address);
   const existing = await chain.account(market.address);
+  const limits = config.liquidationLimits && {
+    liquidationCapValue: BigInt(config.liquidationLimits.capValue),
+    dustValue: BigInt(config.liquidationLimits.dustValue),
+    protocolShareBps: config.liquidationLimits.protocolShareBps,
+  };
   if (existing === null) {
     const quote = new Uint8Array(32);
     quote.set(new TextEncoder().encode(config.quoteCurrency));
-    await chain.send(
-      [getInitLendingMarketInstruction({ owner: chain.payer, lendingMarket: market, marketAuthority: authority, quoteCurrency: quote, oracleProgram: address(config.oracleProgram) })],
-      [market],
-    );
+    const policy: MarketPolicy = config.policy ? { ...config.policy, padding: new Uint8Array(2) } : POLICY_RECOMMENDED;
+    const guardian = config.guardian ? address(config.guardian) : NO_GUARDIAN;
+    if (!isValidMarketPolicy(policy, guardian !== NO_GUARDIAN)) {
+      throw new Error(
+        `policy ${JSON.stringify(config.policy)} is out of bounds (timelock <= 30 days, guardian pause <= 7 days and above 0 with a guardian, ramp <= 90 days, step <= 10000 bps)`,
+      );
+    }
+    // Under a timelock even the first liquidation limits wait it (they move value between
+    // borrowers and liquidators): one transaction creates the market without the timelock,
+    // sets the limits, and then sets the policy (a tightening, so at once), before any reserve
+    // is listed (a reserve takes the listing ramp in force when it is listed).
+    const init = (policy: MarketPolicy) =>
+      getInitLendingMarketInstruction({
+        owner: chain.payer,
+        lendingMarket: market,
+        marketAuthority: authority,
+        quoteCurrency: quote,
+        oracleProgram: address(config.oracleProgram),
+        policy,
+        guardian,
+      });
+    if (limits && policy.timelockSecs !== 0) {
+      await chain.send(
+        [
+          init({ ...policy, timelockSecs: 0 }),
+          getSetLiquidationLimitsInstruction({ lendingMarket: market.address, owner: chain.payer, ...limits }),
+          getSetMarketPolicyInstruction({ lendingMarket: market.address, owner: chain.payer, policy }),
+        ],
+        [market],
+      );
+    } else {
+      await chain.send([init(policy)], [market]);
+    }
     done.push(`created market ${market.address}`);
   } else {
     const state = getLendingMarketDecoder().decode(existing);
     if (state.owner !== chain.payer.address) throw new Error(`market ${market.address} is owned by ${state.owner}, not by this wallet`);
   }
-  if (config.liquidationLimits) {
+
+  // Changes the market's timelock holds back (`ChangeNeedsTimelock`) wait in its queue. Its
+  // queued changes are read once (an account per id below `nextChangeId`; executed and
+  // cancelled ones are closed), so a rerun finds the change it queued instead of queueing it
+  // again, and once the change is due executes it (anyone may). Another change of the same kind
+  // for the same target (from an older version of the file, or expired) is cancelled: executed
+  // after this one, it would undo it.
+  let queue: { address: Address; change: QueuedChange }[] | undefined;
+  const timelocked = async (label: (id: bigint) => string, change: PendingChangeArgs, reserve?: Address) => {
+    queue ??= await queuedChanges(chain, market.address);
+    const now = await clock(chain);
+    const target = reserve ?? market.address;
+    const bytes = (change: PendingChangeArgs) => new Uint8Array(getPendingChangeEncoder().encode(change));
+    const same = queue.filter((q) => q.change.target === target && q.change.change.__kind === change.__kind);
+    const live = same.find((q) => equalBytes(bytes(q.change.change), bytes(change)) && (now === undefined || now <= q.change.eta + BigInt(CHANGE_GRACE_SECS)));
+    for (const stale of same.filter((q) => q !== live)) {
+      await chain.send([getCancelChangeInstruction({ lendingMarket: market.address, owner: chain.payer, queuedChange: stale.address, queuedBy: stale.change.queuedBy })]);
+      queue = queue.filter((q) => q !== stale);
+      done.push(`cancelled queued ${label(stale.change.id)} (it is not the config file's)`);
+    }
+    if (live && now !== undefined && now >= live.change.eta) {
+      await chain.send([getExecuteChangeInstruction({ lendingMarket: market.address, queuedChange: live.address, queuedBy: live.change.queuedBy, reserve, executor: chain.payer })]);
+      queue = queue.filter((q) => q !== live);
+      done.push(`executed queued ${label(live.change.id)}`);
+    } else if (live) {
+      done.push(`${label(live.change.id)} is already queued: executable by anyone after ${isoTime(live.change.eta)}`);
+    } else {
+      const id = getLendingMarketDecoder().decode((await chain.account(market.address))!).nextChangeId;
+      const queuedChange = await queuedChangeAddress(market.address, id);
+      await chain.send([getQueueChangeInstruction({ lendingMarket: market.address, owner: chain.payer, queuedChange, reserve, change })]);
+      const queued = getQueuedChangeDecoder().decode((await chain.account(queuedChange))!);
+      queue.push({ address: queuedChange, change: queued });
+      done.push(`queued ${label(id)}: executable by anyone after ${isoTime(queued.eta)}`);
+    }
+  };
+  /** Sends `instruction`; false when the program refused it with `ChangeNeedsTimelock`. */
+  const sendUnlessTimelocked = async (instruction: Instruction) => {
+    try {
+      await chain.send([instruction]);
+      return true;
+    } catch (error) {
+      if (customErrorCode(error instanceof Error ? error.message : error) !== SOLVENT_ERROR__CHANGE_NEEDS_TIMELOCK) throw error;
+      return false;
+    }
+  };
+
+  if (limits) {
     const state = getLendingMarketDecoder().decode((await chain.account(market.address))!);
-    const { capValue, dustValue, protocolShareBps } = config.liquidationLimits;
-    if (state.liquidationCapValue !== BigInt(capValue) || state.dustValue !== BigInt(dustValue) || state.liquidationProtocolShareBps !== protocolShareBps) {
-      await chain.send([
-        getSetLiquidationLimitsInstruction({ lendingMarket: market.address, owner: chain.payer, liquidationCapValue: capValue, dustValue, protocolShareBps }),
-      ]);
+    if (existing === null) {
       done.push('set the liquidation limits');
+    } else if (state.liquidationCapValue !== limits.liquidationCapValue || state.dustValue !== limits.dustValue || state.liquidationProtocolShareBps !== limits.protocolShareBps) {
+      if (await sendUnlessTimelocked(getSetLiquidationLimitsInstruction({ lendingMarket: market.address, owner: chain.payer, ...limits }))) {
+        done.push('set the liquidation limits');
+      } else {
+        await timelocked((id) => `liquidation limits change #${id}`, { __kind: 'LiquidationLimits', ...limits });
+      }
     }
   }
 
@@ -172,14 +280,38 @@ export async function deploy(chain: DeployChain, config: DeployConfig, options: 
     }
     const wanted = getReserveConfigEncoder().encode(spec.config);
     const onChain = getReserveConfigEncoder().encode(state.config);
-    if (!equalBytes(new Uint8Array(wanted), new Uint8Array(onChain))) {
-      await chain.send([
-        getUpdateReserveConfigInstruction({ lendingMarket: market.address, owner: chain.payer, reserve, config: spec.config }),
-      ]);
+    if (equalBytes(new Uint8Array(wanted), new Uint8Array(onChain))) continue;
+    // At once when it only tightens or the market has no timelock; else through the queue.
+    if (await sendUnlessTimelocked(getUpdateReserveConfigInstruction({ lendingMarket: market.address, authority: chain.payer, reserve, config: spec.config }))) {
       done.push(`updated ${spec.symbol}'s config`);
+    } else {
+      await timelocked((id) => `config change #${id} for ${spec.symbol}`, { __kind: 'ReserveConfig', config: spec.config }, reserve);
     }
   }
   return done;
+}
+
+const isoTime = (unix: bigint) => new Date(Number(unix) * 1000).toISOString();
+
+/** The market's queued changes (not yet executed or cancelled), read by id. */
+async function queuedChanges(chain: DeployChain, market: Address): Promise<{ address: Address; change: QueuedChange }[]> {
+  const next = getLendingMarketDecoder().decode((await chain.account(market))!).nextChangeId;
+  const found = await Promise.all(
+    Array.from({ length: Number(next) }, async (_, i) => {
+      const address = await queuedChangeAddress(market, i);
+      const data = await chain.account(address);
+      return data === null ? [] : [{ address, change: getQueuedChangeDecoder().decode(data) }];
+    }),
+  );
+  return found.flat();
+}
+
+const CLOCK_SYSVAR = address('SysvarC1ock11111111111111111111111111111111');
+
+/** The cluster's unix time (the Clock sysvar's `unix_timestamp`), or undefined if unreadable. */
+async function clock(chain: DeployChain): Promise<bigint | undefined> {
+  const data = await chain.account(CLOCK_SYSVAR);
+  return data && data.length >= 40 ? new DataView(data.buffer, data.byteOffset, data.byteLength).getBigInt64(32, true) : undefined;
 }
 
 /** A JSON-RPC cluster. The program is deployed with the Solana CLI (`solana program deploy`). */

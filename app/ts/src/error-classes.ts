@@ -120,4 +120,17 @@ export const ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   6111: 'userError', // NoUnstakeRequested
   6112: 'marketCondition', // UnstakeCooldownActive
   6113: 'userError', // UnstakeWindowLapsed
+  6114: 'marketCondition', // OutflowLimitExceeded
+  6115: 'userError', // InvalidOutflowLimit
+  6116: 'marketCondition', // ActionPaused
+  6117: 'userError', // InvalidPauseMask
+  6118: 'userError', // NotOwnerOrGuardian
+  6119: 'userError', // GuardianCannotLoosen
+  6120: 'userError', // ChangeNeedsTimelock
+  6121: 'userError', // RiskStepTooLarge
+  6122: 'userError', // InvalidMarketPolicy
+  6123: 'marketCondition', // TimelockNotElapsed
+  6124: 'userError', // ChangeExpired
+  6125: 'userError', // InvalidQueuedChange
+  6126: 'userError', // NotPendingOwner
 };

@@ -330,11 +330,20 @@ function valueAt(reserve: generated.Reserve, mantissa: bigint, amountWad: bigint
   return scale >= 0 ? amountWad * mantissa * 10n ** BigInt(scale) : divRound(amountWad * mantissa, 10n ** BigInt(-scale), up);
 }
 
+/** The depositors' claim on a reserve (base units, Wad), as the program's
+ *  `Reserve::total_liquidity`: idle liquidity, a flash loan out and the insurance fund's payment
+ *  not yet moved in, plus the debt owed to depositors, less protocol fees. At the reserve as
+ *  given: the program accrues interest to now first. */
+export function totalLiquidityWad(
+  reserve: Pick<generated.Reserve, 'availableAmount' | 'flashLoanAmount' | 'insuranceReceivable' | 'borrowedAmountWad' | 'accumulatedProtocolFeesWad'>,
+): bigint {
+  const onHand = (reserve.availableAmount + reserve.flashLoanAmount + reserve.insuranceReceivable) * WAD;
+  return onHand + storedWad(reserve.borrowedAmountWad) - storedWad(reserve.accumulatedProtocolFeesWad);
+}
+
 function liquidityForShares(reserve: generated.Reserve, shares: bigint): bigint {
   if (reserve.collateralSupply === 0n) return 0n;
-  const onHand = (reserve.availableAmount + reserve.flashLoanAmount) * WAD;
-  const total = onHand + storedWad(reserve.borrowedAmountWad) - storedWad(reserve.accumulatedProtocolFeesWad);
-  return (total * shares) / reserve.collateralSupply;
+  return (totalLiquidityWad(reserve) * shares) / reserve.collateralSupply;
 }
 
 /** What a health is measured for, as the program's `HealthKind`: borrowing power (`initial`),
@@ -820,4 +829,133 @@ export function insuranceStakeValue(fund: generated.InsuranceFund, stake: genera
     pendingValue: value(stake.pendingShares),
     unstakeAt: stake.pendingShares === 0n ? 0n : stake.requestedAt + BigInt(fund.unstakeCooldownSecs),
   };
+}
+
+// ---- Crisis controls (state::policy, state::timelock). ----
+
+/** Reserve actions a pause can stop (`Reserve.ownerPaused` / `guardianPaused` bits). */
+export const ACTION_DEPOSIT = 1;
+export const ACTION_BORROW = 2;
+/** Collateral withdrawals and lend-only redemptions. */
+export const ACTION_WITHDRAW = 4;
+/** Liquidations, order executions and soft deleverages. */
+export const ACTION_LIQUIDATE = 8;
+export const ACTION_FLASH_LOAN = 16;
+export const ACTIONS_ALL = ACTION_DEPOSIT | ACTION_BORROW | ACTION_WITHDRAW | ACTION_LIQUIDATE | ACTION_FLASH_LOAN;
+
+/** Bounds of a `MarketPolicy` and of the outflow window (the program's `MAX_*`). */
+export const MAX_TIMELOCK_SECS = 30 * 86_400;
+export const MAX_GUARDIAN_PAUSE_SECS = 7 * 86_400;
+export const MAX_LISTING_RAMP_SECS = 90 * 86_400;
+export const MAX_OUTFLOW_WINDOW_SECS = 7 * 86_400;
+/** A queued change may be executed from its `eta` until this much later (`CHANGE_GRACE_SECS`). */
+export const CHANGE_GRACE_SECS = 14 * 86_400;
+
+/** No crisis controls (the program's `MarketPolicy::OFF`): every config change applies at once,
+ *  new reserves have their full caps, no risk step. For tests and devnets. */
+export const POLICY_OFF: generated.MarketPolicy = { timelockSecs: 0, guardianPauseSecs: 0, listingRampSecs: 0, maxRiskStepBps: 0, padding: new Uint8Array(2) };
+/** The deploy tools' default (`MarketPolicy::RECOMMENDED`): a 2-day timelock, guardian pauses
+ *  of 1 day, caps ramped in over 7 days, LTV and threshold steps of at most 5 points. */
+export const POLICY_RECOMMENDED: generated.MarketPolicy = {
+  timelockSecs: 2 * 86_400,
+  guardianPauseSecs: 86_400,
+  listingRampSecs: 7 * 86_400,
+  maxRiskStepBps: 500,
+  padding: new Uint8Array(2),
+};
+/** The default key, as `LendingMarket.guardian` and `init_lending_market`'s `guardian` take it: no guardian. */
+export const NO_GUARDIAN = DEFAULT_ADDRESS as Address;
+
+/** A market's policy, decoded from `LendingMarket.policyBytes` (its fields in order,
+ *  little-endian, as `LendingMarket::policy` reads them: `MarketPolicy`'s Borsh layout). */
+export function marketPolicyOf(market: Pick<generated.LendingMarket, 'policyBytes'>): generated.MarketPolicy {
+  return generated.getMarketPolicyDecoder().decode(Uint8Array.from(market.policyBytes));
+}
+
+/** Whether the program's `MarketPolicy::validate` accepts `policy` (else it refuses it with
+ *  `InvalidMarketPolicy`): every bound in range, and with a guardian, a pause above 0. */
+export function isValidMarketPolicy(policy: generated.MarketPolicyArgs, hasGuardian: boolean): boolean {
+  return (
+    policy.timelockSecs <= MAX_TIMELOCK_SECS &&
+    policy.guardianPauseSecs <= MAX_GUARDIAN_PAUSE_SECS &&
+    policy.listingRampSecs <= MAX_LISTING_RAMP_SECS &&
+    policy.maxRiskStepBps <= 10_000 &&
+    Array.from(policy.padding).every((byte) => byte === 0) &&
+    (!hasGuardian || policy.guardianPauseSecs > 0)
+  );
+}
+
+/** A queued change of `market` (`QueuedChange` PDA `["change", market, id as u64 LE]`); the
+ *  next one queued gets `LendingMarket.nextChangeId`. */
+export const queuedChangeAddress = (market: Address, id: bigint | number) => {
+  const le = new Uint8Array(8);
+  new DataView(le.buffer).setBigUint64(0, BigInt(id), true);
+  return pda(['change', market, le]);
+};
+
+/** What the outflow limit lets out of a reserve, as the program's `OutflowRoom`. */
+export type OutflowRoom = {
+  /** Base units that may leave now (2^64 - 1 with the limit off). */
+  available: bigint;
+  /** The most that may leave within one window: the larger of the share of the depositors'
+   *  claim and the floor (2^64 - 1 with the limit off). */
+  capacity: bigint;
+  /** Seconds until the whole capacity is available again (0: it is). */
+  fullInSecs: bigint;
+};
+
+const U64_MAX = 2n ** 64n - 1n;
+
+/** The outflow limit's room at unix time `now`, as the program's `Reserve::outflow_room`, with
+ *  its rounding: the capacity is `outflowLimitBps` of the depositors' claim (whole base units,
+ *  rounded down; `totalLiquidityWad`), or the floor when larger; the outflow counted
+ *  (`outflowUsed`) grows back by the capacity per window, pro rata to the seconds since
+ *  `outflowUpdatedAt` (rounded down); what is left of the capacity may leave now. The reserve
+ *  is taken as given: the program accrues interest to `now` before it measures the claim (and
+ *  so the capacity), so for a reserve with debt last updated before `now` the program's
+ *  capacity and room can be slightly larger than these (interest only adds to the claim); pass
+ *  a reserve updated at `now` to match it exactly. Throws `MathOverflow` where the program would
+ *  (a claim below zero or beyond u64). */
+export function outflowRoom(
+  reserve: Pick<
+    generated.Reserve,
+    'config' | 'outflowUsed' | 'outflowUpdatedAt' | 'availableAmount' | 'flashLoanAmount' | 'insuranceReceivable' | 'borrowedAmountWad' | 'accumulatedProtocolFeesWad'
+  >,
+  now: bigint | number,
+): OutflowRoom {
+  const { outflowLimitBps, outflowWindowSecs, outflowFloor } = reserve.config;
+  if (outflowLimitBps === 0) return { available: U64_MAX, capacity: U64_MAX, fullInSecs: 0n };
+  const totalWad = totalLiquidityWad(reserve);
+  if (totalWad < 0n) throw new Error('MathOverflow');
+  const total = totalWad / WAD;
+  if (total > U64_MAX) throw new Error('MathOverflow');
+  const share = (total * BigInt(outflowLimitBps)) / 10_000n;
+  const capacity = share > outflowFloor ? share : outflowFloor;
+  // `outflow_used_at`: what grew back since the last count, at most one window's worth.
+  const window = BigInt(outflowWindowSecs);
+  const since = BigInt(now) - reserve.outflowUpdatedAt;
+  const elapsed = since < 0n ? 0n : since > window ? window : since;
+  const regrown = (capacity * elapsed) / (window > 1n ? window : 1n);
+  const used = reserve.outflowUsed > regrown ? reserve.outflowUsed - regrown : 0n;
+  const fullInSecs = capacity === 0n ? 0n : (used * window + capacity - 1n) / capacity;
+  return { available: capacity > used ? capacity - used : 0n, capacity, fullInSecs };
+}
+
+/** The `ACTION_*` bits paused on a reserve at unix time `now`, as the program's
+ *  `Reserve::paused_actions`: the owner's pauses, and the guardian's until they expire. */
+export function pausedActions(reserve: Pick<generated.Reserve, 'ownerPaused' | 'guardianPaused' | 'guardianPauseUntil'>, now: bigint | number): number {
+  const guardian = BigInt(now) < reserve.guardianPauseUntil ? reserve.guardianPaused : 0;
+  return reserve.ownerPaused | guardian;
+}
+
+/** `limit` (a deposit or borrow cap, in base units or quote value) as the listing ramp lets it
+ *  count at unix time `now`, as the program's `Reserve::ramped_limit`: from 0 at listing to all
+ *  of it `listingRampSecs` later, linearly, rounded down. The program ramps a value cap only when
+ *  it is set (0 stays "no cap"). */
+export function rampedLimit(reserve: Pick<generated.Reserve, 'listedAt' | 'listingRampSecs'>, limit: bigint, now: bigint | number): bigint {
+  const ramp = BigInt(reserve.listingRampSecs);
+  const since = BigInt(now) - reserve.listedAt;
+  const elapsed = since < 0n ? 0n : since;
+  if (ramp === 0n || elapsed >= ramp) return limit;
+  return (limit * elapsed) / ramp;
 }

@@ -8,7 +8,9 @@ import { PublicKey } from '@solana/web3.js';
 import { AccountRole, generateKeyPairSigner, type Address, type Instruction, type KeyPairSigner, type TransactionSigner } from '@solana/kit';
 import {
   DEAD_SHARES,
+  NO_GUARDIAN,
   ORACLE_SOURCE_PYTH_PULL,
+  POLICY_OFF,
   PYTH_RECEIVER_PROGRAM_ID,
   WAD,
   anchorProgram,
@@ -94,7 +96,9 @@ export function reserveConfig(overrides: Partial<ReserveConfigArgs> = {}): Reser
     borrowLimitValue: 0n,
     isolationDebtCeilingValue: 0n,
     insuranceShareBps: 0,
-    insurancePadding: new Uint8Array(6),
+    outflowLimitBps: 0,
+    outflowWindowSecs: 0,
+    outflowFloor: 0n,
     rateCurve,
     ...overrides,
   };
@@ -109,7 +113,8 @@ async function mustSend(chain: ScenarioChain, instructions: Instruction[], signe
 export type ListedReserve = { reserve: Address; mint: Address; vault: Address; oracle: Address };
 export type Market = { address: Address; authority: Address };
 
-/** A new market owned by the payer, with pull-oracle prices. */
+/** A new market owned by the payer, with pull-oracle prices, without crisis controls
+ *  (`POLICY_OFF`, no guardian). */
 export async function createMarket(chain: ScenarioChain): Promise<Market> {
   const market = await generateKeyPairSigner();
   const authority = await marketAuthorityAddress(market.address);
@@ -117,7 +122,7 @@ export async function createMarket(chain: ScenarioChain): Promise<Market> {
   quote.set(new TextEncoder().encode('USD'));
   await mustSend(
     chain,
-    [getInitLendingMarketInstruction({ owner: chain.payer, lendingMarket: market, marketAuthority: authority, quoteCurrency: quote, oracleProgram: PYTH_RECEIVER_PROGRAM_ID })],
+    [getInitLendingMarketInstruction({ owner: chain.payer, lendingMarket: market, marketAuthority: authority, quoteCurrency: quote, oracleProgram: PYTH_RECEIVER_PROGRAM_ID, policy: POLICY_OFF, guardian: NO_GUARDIAN })],
     [market],
   );
   return { address: market.address, authority };

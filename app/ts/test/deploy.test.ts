@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deploy, type DeployChain, type DeployConfig } from '../src/deploy.ts';
-import { PROGRAM_ID, PYTH_RECEIVER_PROGRAM_ID, getLendingMarketDecoder, getReserveDecoder, reserveAddress } from '../src/index.ts';
+import { POLICY_RECOMMENDED, PROGRAM_ID, PYTH_RECEIVER_PROGRAM_ID, getLendingMarketDecoder, getReserveDecoder, marketPolicyOf, queuedChangeAddress, reserveAddress } from '../src/index.ts';
 import { Chain, reserveConfig } from './helpers.ts';
 
 class LiteSvmDeployChain implements DeployChain {
@@ -86,13 +86,47 @@ test('the deploy script creates the market and reserves once, then changes only 
   const otherOracle = structuredClone(changed);
   otherOracle.reserves[0].oracle = usdcOracle;
   await assert.rejects(deploy(deployChain, otherOracle, { configDir: dir }), /oracle is pinned/);
+
+  // No policy in the config: the recommended one (a 2-day timelock). A loosening change (a
+  // higher LTV) waits in the queue; a rerun finds it there, and once due executes it.
+  assert.deepEqual(marketPolicyOf(market), POLICY_RECOMMENDED);
+  const loosened = structuredClone(changed);
+  loosened.reserves[1].config = reserveConfig({ loanToValueBps: 8_300, liquidationThresholdBps: 9_000 });
+  const queued = await deploy(deployChain, loosened, { configDir: dir });
+  assert.equal(queued.length, 1, queued.join('\n'));
+  assert.match(queued[0], /^queued config change #0 for USDC: executable by anyone after /);
+  const sentAfterQueue = deployChain.sent;
+  assert.match((await deploy(deployChain, loosened, { configDir: dir })).join('\n'), /^config change #0 for USDC is already queued/);
+  assert.equal(deployChain.sent, sentAfterQueue + 1, 'only the update, refused: nothing queued twice');
+  // The file changes again before the change is due: the stale one is withdrawn, the new one queued.
+  const loosenedMore = structuredClone(changed);
+  loosenedMore.reserves[1].config = reserveConfig({ loanToValueBps: 8_400, liquidationThresholdBps: 9_000 });
+  assert.deepEqual(
+    (await deploy(deployChain, loosenedMore, { configDir: dir })).map((line) => line.replace(/after .*/, 'after …')),
+    ["cancelled queued config change #0 for USDC (it is not the config file's)", 'queued config change #1 for USDC: executable by anyone after …'],
+  );
+  assert.equal(chain.svm.getAccount(await queuedChangeAddress(marketKey, 0n)).exists, false);
+  chain.advance(BigInt(POLICY_RECOMMENDED.timelockSecs));
+  assert.deepEqual(await deploy(deployChain, loosenedMore, { configDir: dir }), ['executed queued config change #1 for USDC']);
+  assert.equal(getReserveDecoder().decode(chain.data(await reserveAddress(marketKey, usdcMint))).config.loanToValueBps, 8_400);
+  assert.deepEqual(await deploy(deployChain, loosenedMore, { configDir: dir }), []);
+
+  // The liquidation limits move value between borrowers and liquidators: they wait too (a
+  // market change: no target reserve).
+  const newLimits = { ...loosenedMore, liquidationLimits: { capValue: 50_000, dustValue: 20, protocolShareBps: 2_000 } };
+  assert.match((await deploy(deployChain, newLimits, { configDir: dir })).join('\n'), /^queued liquidation limits change #2: executable by anyone after /);
+  chain.advance(BigInt(POLICY_RECOMMENDED.timelockSecs));
+  assert.deepEqual(await deploy(deployChain, newLimits, { configDir: dir }), ['executed queued liquidation limits change #2']);
+  assert.equal(getLendingMarketDecoder().decode(chain.data(marketKey)).liquidationCapValue, 50_000n);
+  assert.deepEqual(await deploy(deployChain, newLimits, { configDir: dir }), []);
 });
 
 test('the committed localnet config (JSON: u64 limits as strings) deploys, once', async () => {
   const chain = await Chain.start(false);
   const deployChain = new LiteSvmDeployChain(chain);
   const dir = mkdtempSync(join(tmpdir(), 'solvent-localnet-'));
-  writeFileSync(join(dir, 'market.json'), JSON.stringify([...Keypair.generate().secretKey]));
+  const marketKeypair = Keypair.generate();
+  writeFileSync(join(dir, 'market.json'), JSON.stringify([...marketKeypair.secretKey]));
   const config = JSON.parse(readFileSync(new URL('../../../migrations/localnet.json', import.meta.url), 'utf8')) as DeployConfig;
   config.marketKeypair = 'market.json';
   for (const [i, feed] of [0xef, 0xea].entries()) {
@@ -103,4 +137,6 @@ test('the committed localnet config (JSON: u64 limits as strings) deploys, once'
   }
   assert.equal((await deploy(deployChain, config, { configDir: dir })).length, 5);
   assert.deepEqual(await deploy(deployChain, config, { configDir: dir }), []);
+  const market = getLendingMarketDecoder().decode(chain.data(marketKeypair.publicKey.toBase58() as Address));
+  assert.deepEqual(marketPolicyOf(market), { ...config.policy, padding: new Uint8Array(2) }, 'the localnet policy: a 1-hour timelock, no listing ramp');
 });

@@ -96,7 +96,7 @@ test('tier checks before sending agree with the program', async () => {
   assert.ok((await chain.send([getSetEmodeGroupInstruction({ lendingMarket: market.address, emodeGroupDebt: groupDebtAddress, owner, group: 1, params: group, debtCapValue: 100n })])).ok);
   for (const r of [sol, usdc]) {
     const config = { ...(await reserves()).get(r.reserve)!.config, emodeGroups: 1 };
-    assert.ok((await chain.send([getUpdateReserveConfigInstruction({ lendingMarket: market.address, owner, reserve: r.reserve, config })])).ok);
+    assert.ok((await chain.send([getUpdateReserveConfigInstruction({ lendingMarket: market.address, authority: owner, reserve: r.reserve, config })])).ok);
   }
   const saver = await newObligation(chain, market);
   const saverUsdc = await chain.createTokenAccount(usdc.mint, saver.signer.address, 1_000n * USDC);

@@ -232,6 +232,32 @@ pub enum LendingError {
     UnstakeCooldownActive,
     #[msg("The unstake request lapsed (past its window after the cooldown): request again")]
     UnstakeWindowLapsed,
+    #[msg("The reserve's outflow limit is reached: the log line says how much is available now and when the limit is full again")]
+    OutflowLimitExceeded,
+    #[msg("Outflow limit out of range (a share of 1..=100% per window of 1 second..=7 days, or all zero: off)")]
+    InvalidOutflowLimit,
+    #[msg("This action is paused on the reserve")]
+    ActionPaused,
+    #[msg("Pause mask must name at least one action and only known ones")]
+    InvalidPauseMask,
+    #[msg("Signer is neither the market's owner nor its guardian")]
+    NotOwnerOrGuardian,
+    #[msg("The guardian may only tighten (pause, lower caps and loan-to-value)")]
+    GuardianCannotLoosen,
+    #[msg("This change loosens risk or moves value between users: queue it (queue_change) and execute it after the market's timelock")]
+    ChangeNeedsTimelock,
+    #[msg("The change moves the loan-to-value or the liquidation threshold by more than the market's step")]
+    RiskStepTooLarge,
+    #[msg("Market policy out of range (timelock at most 30 days, guardian pause 1 second..=7 days with a guardian, listing ramp at most 90 days, step at most 100%)")]
+    InvalidMarketPolicy,
+    #[msg("The queued change's timelock has not run yet: the log line says when it may run")]
+    TimelockNotElapsed,
+    #[msg("The queued change expired (past its grace period): queue it again")]
+    ChangeExpired,
+    #[msg("The accounts passed do not match the queued change (its target reserve or e-mode debt account)")]
+    InvalidQueuedChange,
+    #[msg("Signer is not the market's pending owner")]
+    NotPendingOwner,
 }
 
 /// What a client should do about an error.
@@ -252,7 +278,7 @@ pub enum ErrorClass {
 impl LendingError {
     /// The last variant. New errors go after it and this names the new last one
     /// (`solvent-client`'s tests check it against the IDL).
-    pub const LAST: LendingError = LendingError::UnstakeWindowLapsed;
+    pub const LAST: LendingError = LendingError::NotPendingOwner;
 
     /// The error of a custom program error code (Anchor's offset 6000 included).
     pub fn from_code(code: u32) -> Option<LendingError> {
@@ -279,7 +305,8 @@ impl LendingError {
             | BorrowValueCapExceeded | IsolationDebtCeilingExceeded | EmodeDebtCapExceeded | PriceCircuitBreakerTripped
             | OraclePriceNotPositive | OraclePriceTooUncertain | OracleEmaTooUncertain | OraclePriceNotTrading
             | OracleNotFullyVerified | ObligationHealthy | ReserveValueWipedOut | OrderNotTriggered | ObligationInsolvent
-            | ObligationUnhealthy | NotInSoftZone | SoftDeleverageTooSoon | UnstakeCooldownActive => ErrorClass::MarketCondition,
+            | ObligationUnhealthy | NotInSoftZone | SoftDeleverageTooSoon | UnstakeCooldownActive | OutflowLimitExceeded | ActionPaused
+            | TimelockNotElapsed => ErrorClass::MarketCondition,
             MathOverflow | OracleExponentOutOfRange | InvalidOracleData | VaultBalanceMismatch => ErrorClass::Fatal,
             _ => ErrorClass::UserError,
         }

@@ -344,3 +344,76 @@ pub struct InsuranceSettled {
     pub fund: Pubkey,
     pub amount: u64,
 }
+
+/// A change was queued behind the market's timelock.
+#[event]
+pub struct ChangeQueued {
+    pub market: Pubkey,
+    pub change: Pubkey,
+    pub id: u64,
+    /// `PendingChange::kind`.
+    pub kind: u8,
+    pub target: Pubkey,
+    /// Executable by anyone from this Unix time.
+    pub eta: i64,
+}
+
+#[event]
+pub struct ChangeExecuted {
+    pub market: Pubkey,
+    pub change: Pubkey,
+    pub id: u64,
+    pub kind: u8,
+    pub target: Pubkey,
+    pub executor: Pubkey,
+}
+
+#[event]
+pub struct ChangeCancelled {
+    pub market: Pubkey,
+    pub change: Pubkey,
+    pub id: u64,
+    pub kind: u8,
+}
+
+/// The reserve's paused actions changed (a pause by the owner or the guardian, or a lift).
+#[event]
+pub struct ReservePauseSet {
+    pub reserve: Pubkey,
+    /// `ACTION_*` bits paused by the owner.
+    pub owner_paused: u8,
+    /// `ACTION_*` bits paused by the guardian, until `guardian_pause_until`.
+    pub guardian_paused: u8,
+    pub guardian_pause_until: i64,
+    pub by_guardian: bool,
+}
+
+#[event]
+pub struct MarketPolicySet {
+    pub market: Pubkey,
+    pub timelock_secs: u32,
+    pub guardian_pause_secs: u32,
+    pub listing_ramp_secs: u32,
+    pub max_risk_step_bps: u16,
+}
+
+#[event]
+pub struct GuardianSet {
+    pub market: Pubkey,
+    pub guardian: Pubkey,
+}
+
+/// A matured ownership change named `pending_owner`.
+#[event]
+pub struct OwnershipProposed {
+    pub market: Pubkey,
+    pub owner: Pubkey,
+    pub pending_owner: Pubkey,
+}
+
+#[event]
+pub struct OwnershipAccepted {
+    pub market: Pubkey,
+    pub previous_owner: Pubkey,
+    pub owner: Pubkey,
+}

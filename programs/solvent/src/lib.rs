@@ -15,7 +15,7 @@ pub mod oracle;
 pub mod state;
 
 use instructions::*;
-use state::{Deleverage, DynamicMarginConfig, EmodeGroup, OrderParams, ReserveConfig, SoftZoneConfig};
+use state::{Deleverage, DynamicMarginConfig, EmodeGroup, MarketPolicy, OrderParams, PendingChange, ReserveConfig, SoftZoneConfig};
 
 declare_id!("H8d99JErLUz14gM7o4w41BtaXMY3o2pWrgygWyXCWMvb");
 
@@ -27,8 +27,10 @@ pub mod solvent {
         ctx: Context<InitLendingMarket>,
         quote_currency: [u8; 32],
         oracle_program: Pubkey,
+        policy: MarketPolicy,
+        guardian: Pubkey,
     ) -> Result<()> {
-        init_lending_market::handler(ctx, quote_currency, oracle_program)
+        init_lending_market::handler(ctx, quote_currency, oracle_program, policy, guardian)
     }
 
     pub fn set_market_paused(ctx: Context<SetMarketPaused>, paused: bool) -> Result<()> {
@@ -166,5 +168,29 @@ pub mod solvent {
 
     pub fn withdraw_protocol_fees(ctx: Context<WithdrawProtocolFees>, amount: u64) -> Result<()> {
         withdraw_protocol_fees::handler(ctx, amount)
+    }
+
+    pub fn set_reserve_pause(ctx: Context<SetReservePause>, actions: u8) -> Result<()> {
+        crisis_controls::set_reserve_pause(ctx, actions)
+    }
+
+    pub fn set_market_policy(ctx: Context<SetMarketPolicy>, policy: MarketPolicy) -> Result<()> {
+        crisis_controls::set_market_policy(ctx, policy)
+    }
+
+    pub fn queue_change(ctx: Context<QueueChange>, change: PendingChange) -> Result<()> {
+        crisis_controls::queue_change(ctx, change)
+    }
+
+    pub fn execute_change(ctx: Context<ExecuteChange>) -> Result<()> {
+        crisis_controls::execute_change(ctx)
+    }
+
+    pub fn cancel_change(ctx: Context<CancelChange>) -> Result<()> {
+        crisis_controls::cancel_change(ctx)
+    }
+
+    pub fn accept_ownership(ctx: Context<AcceptOwnership>) -> Result<()> {
+        crisis_controls::accept_ownership(ctx)
     }
 }

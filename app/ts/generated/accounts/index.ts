@@ -11,4 +11,5 @@ export * from "./insuranceFund";
 export * from "./insuranceStake";
 export * from "./lendingMarket";
 export * from "./obligation";
+export * from "./queuedChange";
 export * from "./reserve";

@@ -92,6 +92,25 @@ export type LendingMarket = {
    */
   emodeGroups: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
+  /**
+   * May only tighten: pause reserve actions (for `policy.guardian_pause_secs` unless the
+   * owner confirms), lower caps and loan-to-value (default key: no guardian).
+   */
+  guardian: Address;
+  /**
+   * The owner a matured ownership change named; becomes the owner when it signs
+   * `accept_ownership` (default key: none).
+   */
+  pendingOwner: Address;
+  /**
+   * The rules binding the owner (`MarketPolicy`: the timelock, the guardian's pause, the
+   * listing ramp, the risk step), as `MarketPolicy::to_le_bytes`; read with `policy()`.
+   * Bytes, as `emode_groups`: Borsh copies an array where a struct costs every instruction
+   * that loads the market a field-by-field decode.
+   */
+  policyBytes: ReadonlyUint8Array;
+  /** Id of the next queued change (`QueuedChange` PDA seed). */
+  nextChangeId: bigint;
 };
 
 export type LendingMarketArgs = {
@@ -132,6 +151,25 @@ export type LendingMarketArgs = {
    */
   emodeGroups: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
+  /**
+   * May only tighten: pause reserve actions (for `policy.guardian_pause_secs` unless the
+   * owner confirms), lower caps and loan-to-value (default key: no guardian).
+   */
+  guardian: Address;
+  /**
+   * The owner a matured ownership change named; becomes the owner when it signs
+   * `accept_ownership` (default key: none).
+   */
+  pendingOwner: Address;
+  /**
+   * The rules binding the owner (`MarketPolicy`: the timelock, the guardian's pause, the
+   * listing ramp, the risk step), as `MarketPolicy::to_le_bytes`; read with `policy()`.
+   * Bytes, as `emode_groups`: Borsh copies an array where a struct costs every instruction
+   * that loads the market a field-by-field decode.
+   */
+  policyBytes: ReadonlyUint8Array;
+  /** Id of the next queued change (`QueuedChange` PDA seed). */
+  nextChangeId: number | bigint;
 };
 
 /** Gets the encoder for {@link LendingMarketArgs} account data. */
@@ -151,6 +189,10 @@ export function getLendingMarketEncoder(): FixedSizeEncoder<LendingMarketArgs> {
       ["liquidationProtocolShareBps", getU16Encoder()],
       ["emodeGroups", fixEncoderSize(getBytesEncoder(), 64)],
       ["reserved", fixEncoderSize(getBytesEncoder(), 46)],
+      ["guardian", getAddressEncoder()],
+      ["pendingOwner", getAddressEncoder()],
+      ["policyBytes", fixEncoderSize(getBytesEncoder(), 16)],
+      ["nextChangeId", getU64Encoder()],
     ]),
     (value) => ({ ...value, discriminator: LENDING_MARKET_DISCRIMINATOR }),
   );
@@ -172,6 +214,10 @@ export function getLendingMarketDecoder(): FixedSizeDecoder<LendingMarket> {
     ["liquidationProtocolShareBps", getU16Decoder()],
     ["emodeGroups", fixDecoderSize(getBytesDecoder(), 64)],
     ["reserved", fixDecoderSize(getBytesDecoder(), 46)],
+    ["guardian", getAddressDecoder()],
+    ["pendingOwner", getAddressDecoder()],
+    ["policyBytes", fixDecoderSize(getBytesDecoder(), 16)],
+    ["nextChangeId", getU64Decoder()],
   ]);
 }
 
@@ -241,5 +287,5 @@ export async function fetchAllMaybeLendingMarket(
 }
 
 export function getLendingMarketSize(): number {
-  return 267;
+  return 355;
 }

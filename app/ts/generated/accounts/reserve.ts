@@ -25,6 +25,8 @@ import {
   getI64Encoder,
   getStructDecoder,
   getStructEncoder,
+  getU32Decoder,
+  getU32Encoder,
   getU64Decoder,
   getU64Encoder,
   getU8Decoder,
@@ -181,6 +183,27 @@ export type Reserve = {
    * available to lend.
    */
   insuranceReceivable: bigint;
+  /**
+   * Outflow counted in the current window (base units) and when it was last counted
+   * (`state::policy`, `ReserveConfig::outflow_limit_bps`).
+   */
+  outflowUsed: bigint;
+  outflowUpdatedAt: bigint;
+  /**
+   * Unix time of listing, and the market's listing ramp then: the deposit and borrow caps
+   * grow from 0 to the configured ones over the ramp (`Reserve::ramped_limit`).
+   */
+  listedAt: bigint;
+  listingRampSecs: number;
+  /** Actions paused (`ACTION_*` bits) by the owner, until lifted through the timelock. */
+  ownerPaused: number;
+  /**
+   * Actions paused by the guardian, until `guardian_pause_until` unless the owner confirms
+   * them (pausing them too).
+   */
+  guardianPaused: number;
+  pausePadding: ReadonlyUint8Array;
+  guardianPauseUntil: bigint;
   /** Room for follow-up fields (second oracle). */
   reserved: ReadonlyUint8Array;
 };
@@ -292,6 +315,27 @@ export type ReserveArgs = {
    * available to lend.
    */
   insuranceReceivable: number | bigint;
+  /**
+   * Outflow counted in the current window (base units) and when it was last counted
+   * (`state::policy`, `ReserveConfig::outflow_limit_bps`).
+   */
+  outflowUsed: number | bigint;
+  outflowUpdatedAt: number | bigint;
+  /**
+   * Unix time of listing, and the market's listing ramp then: the deposit and borrow caps
+   * grow from 0 to the configured ones over the ramp (`Reserve::ramped_limit`).
+   */
+  listedAt: number | bigint;
+  listingRampSecs: number;
+  /** Actions paused (`ACTION_*` bits) by the owner, until lifted through the timelock. */
+  ownerPaused: number;
+  /**
+   * Actions paused by the guardian, until `guardian_pause_until` unless the owner confirms
+   * them (pausing them too).
+   */
+  guardianPaused: number;
+  pausePadding: ReadonlyUint8Array;
+  guardianPauseUntil: number | bigint;
   /** Room for follow-up fields (second oracle). */
   reserved: ReadonlyUint8Array;
 };
@@ -343,7 +387,15 @@ export function getReserveEncoder(): FixedSizeEncoder<ReserveArgs> {
       ["softZone", getSoftZoneConfigEncoder()],
       ["insuranceFund", getAddressEncoder()],
       ["insuranceReceivable", getU64Encoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 208)],
+      ["outflowUsed", getU64Encoder()],
+      ["outflowUpdatedAt", getI64Encoder()],
+      ["listedAt", getI64Encoder()],
+      ["listingRampSecs", getU32Encoder()],
+      ["ownerPaused", getU8Encoder()],
+      ["guardianPaused", getU8Encoder()],
+      ["pausePadding", fixEncoderSize(getBytesEncoder(), 2)],
+      ["guardianPauseUntil", getI64Encoder()],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 160)],
     ]),
     (value) => ({ ...value, discriminator: RESERVE_DISCRIMINATOR }),
   );
@@ -395,7 +447,15 @@ export function getReserveDecoder(): FixedSizeDecoder<Reserve> {
     ["softZone", getSoftZoneConfigDecoder()],
     ["insuranceFund", getAddressDecoder()],
     ["insuranceReceivable", getU64Decoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 208)],
+    ["outflowUsed", getU64Decoder()],
+    ["outflowUpdatedAt", getI64Decoder()],
+    ["listedAt", getI64Decoder()],
+    ["listingRampSecs", getU32Decoder()],
+    ["ownerPaused", getU8Decoder()],
+    ["guardianPaused", getU8Decoder()],
+    ["pausePadding", fixDecoderSize(getBytesDecoder(), 2)],
+    ["guardianPauseUntil", getI64Decoder()],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 160)],
   ]);
 }
 

@@ -242,12 +242,41 @@ export const SOLVENT_ERROR__NO_UNSTAKE_REQUESTED = 0x17df; // 6111
 export const SOLVENT_ERROR__UNSTAKE_COOLDOWN_ACTIVE = 0x17e0; // 6112
 /** UnstakeWindowLapsed: The unstake request lapsed (past its window after the cooldown): request again */
 export const SOLVENT_ERROR__UNSTAKE_WINDOW_LAPSED = 0x17e1; // 6113
+/** OutflowLimitExceeded: The reserve's outflow limit is reached: the log line says how much is available now and when the limit is full again */
+export const SOLVENT_ERROR__OUTFLOW_LIMIT_EXCEEDED = 0x17e2; // 6114
+/** InvalidOutflowLimit: Outflow limit out of range (a share of 1..=100% per window of 1 second..=7 days, or all zero: off) */
+export const SOLVENT_ERROR__INVALID_OUTFLOW_LIMIT = 0x17e3; // 6115
+/** ActionPaused: This action is paused on the reserve */
+export const SOLVENT_ERROR__ACTION_PAUSED = 0x17e4; // 6116
+/** InvalidPauseMask: Pause mask must name at least one action and only known ones */
+export const SOLVENT_ERROR__INVALID_PAUSE_MASK = 0x17e5; // 6117
+/** NotOwnerOrGuardian: Signer is neither the market's owner nor its guardian */
+export const SOLVENT_ERROR__NOT_OWNER_OR_GUARDIAN = 0x17e6; // 6118
+/** GuardianCannotLoosen: The guardian may only tighten (pause, lower caps and loan-to-value) */
+export const SOLVENT_ERROR__GUARDIAN_CANNOT_LOOSEN = 0x17e7; // 6119
+/** ChangeNeedsTimelock: This change loosens risk or moves value between users: queue it (queue_change) and execute it after the market's timelock */
+export const SOLVENT_ERROR__CHANGE_NEEDS_TIMELOCK = 0x17e8; // 6120
+/** RiskStepTooLarge: The change moves the loan-to-value or the liquidation threshold by more than the market's step */
+export const SOLVENT_ERROR__RISK_STEP_TOO_LARGE = 0x17e9; // 6121
+/** InvalidMarketPolicy: Market policy out of range (timelock at most 30 days, guardian pause 1 second..=7 days with a guardian, listing ramp at most 90 days, step at most 100%) */
+export const SOLVENT_ERROR__INVALID_MARKET_POLICY = 0x17ea; // 6122
+/** TimelockNotElapsed: The queued change's timelock has not run yet: the log line says when it may run */
+export const SOLVENT_ERROR__TIMELOCK_NOT_ELAPSED = 0x17eb; // 6123
+/** ChangeExpired: The queued change expired (past its grace period): queue it again */
+export const SOLVENT_ERROR__CHANGE_EXPIRED = 0x17ec; // 6124
+/** InvalidQueuedChange: The accounts passed do not match the queued change (its target reserve or e-mode debt account) */
+export const SOLVENT_ERROR__INVALID_QUEUED_CHANGE = 0x17ed; // 6125
+/** NotPendingOwner: Signer is not the market's pending owner */
+export const SOLVENT_ERROR__NOT_PENDING_OWNER = 0x17ee; // 6126
 
 export type SolventError =
+  | typeof SOLVENT_ERROR__ACTION_PAUSED
   | typeof SOLVENT_ERROR__BORROW_LIMIT_EXCEEDED
   | typeof SOLVENT_ERROR__BORROW_NOT_FOUND
   | typeof SOLVENT_ERROR__BORROW_TOO_LARGE
   | typeof SOLVENT_ERROR__BORROW_VALUE_CAP_EXCEEDED
+  | typeof SOLVENT_ERROR__CHANGE_EXPIRED
+  | typeof SOLVENT_ERROR__CHANGE_NEEDS_TIMELOCK
   | typeof SOLVENT_ERROR__DEPOSIT_LIMIT_EXCEEDED
   | typeof SOLVENT_ERROR__DEPOSIT_NOT_FOUND
   | typeof SOLVENT_ERROR__DEPOSIT_VALUE_CAP_EXCEEDED
@@ -263,6 +292,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__FLASH_REPAY_MISSING
   | typeof SOLVENT_ERROR__FLASH_REPAY_RESERVE_MISMATCH
   | typeof SOLVENT_ERROR__FLASH_REPAY_WITHOUT_BORROW
+  | typeof SOLVENT_ERROR__GUARDIAN_CANNOT_LOOSEN
   | typeof SOLVENT_ERROR__INSUFFICIENT_COLLATERAL
   | typeof SOLVENT_ERROR__INSUFFICIENT_LIQUIDITY
   | typeof SOLVENT_ERROR__INSUFFICIENT_STAKE
@@ -290,6 +320,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__INVALID_MARKET
   | typeof SOLVENT_ERROR__INVALID_MARKET_AUTHORITY
   | typeof SOLVENT_ERROR__INVALID_MARKET_OWNER
+  | typeof SOLVENT_ERROR__INVALID_MARKET_POLICY
   | typeof SOLVENT_ERROR__INVALID_OBLIGATION_ORDER
   | typeof SOLVENT_ERROR__INVALID_OBLIGATION_OWNER
   | typeof SOLVENT_ERROR__INVALID_ORACLE_ACCOUNT
@@ -297,6 +328,9 @@ export type SolventError =
   | typeof SOLVENT_ERROR__INVALID_ORACLE_DATA
   | typeof SOLVENT_ERROR__INVALID_ORACLE_OWNER
   | typeof SOLVENT_ERROR__INVALID_ORACLE_SOURCE
+  | typeof SOLVENT_ERROR__INVALID_OUTFLOW_LIMIT
+  | typeof SOLVENT_ERROR__INVALID_PAUSE_MASK
+  | typeof SOLVENT_ERROR__INVALID_QUEUED_CHANGE
   | typeof SOLVENT_ERROR__INVALID_RATE_CURVE
   | typeof SOLVENT_ERROR__INVALID_RESERVE
   | typeof SOLVENT_ERROR__INVALID_RISK_FLAGS
@@ -323,6 +357,8 @@ export type SolventError =
   | typeof SOLVENT_ERROR__NOT_BORROWABLE_IN_ISOLATION
   | typeof SOLVENT_ERROR__NOT_IN_EMODE_GROUP
   | typeof SOLVENT_ERROR__NOT_IN_SOFT_ZONE
+  | typeof SOLVENT_ERROR__NOT_OWNER_OR_GUARDIAN
+  | typeof SOLVENT_ERROR__NOT_PENDING_OWNER
   | typeof SOLVENT_ERROR__NO_UNSTAKE_REQUESTED
   | typeof SOLVENT_ERROR__OBLIGATION_BORROWS_FULL
   | typeof SOLVENT_ERROR__OBLIGATION_DEPOSITS_FULL
@@ -344,15 +380,18 @@ export type SolventError =
   | typeof SOLVENT_ERROR__ORDER_NOT_FOUND
   | typeof SOLVENT_ERROR__ORDER_NOT_TRIGGERED
   | typeof SOLVENT_ERROR__ORDER_RESERVE_MISMATCH
+  | typeof SOLVENT_ERROR__OUTFLOW_LIMIT_EXCEEDED
   | typeof SOLVENT_ERROR__PRICE_CIRCUIT_BREAKER_TRIPPED
   | typeof SOLVENT_ERROR__RESERVE_CHANGED_SINCE_REFRESH
   | typeof SOLVENT_ERROR__RESERVE_STALE
   | typeof SOLVENT_ERROR__RESERVE_VALUE_WIPED_OUT
+  | typeof SOLVENT_ERROR__RISK_STEP_TOO_LARGE
   | typeof SOLVENT_ERROR__SELF_LIQUIDATION
   | typeof SOLVENT_ERROR__SILOED_DEBT_MIXED
   | typeof SOLVENT_ERROR__SOFT_DELEVERAGE_TOO_SOON
   | typeof SOLVENT_ERROR__SOFT_ZONE_DISABLED
   | typeof SOLVENT_ERROR__STAKE_TOO_SMALL
+  | typeof SOLVENT_ERROR__TIMELOCK_NOT_ELAPSED
   | typeof SOLVENT_ERROR__UNSTAKE_COOLDOWN_ACTIVE
   | typeof SOLVENT_ERROR__UNSTAKE_WINDOW_LAPSED
   | typeof SOLVENT_ERROR__VAULT_BALANCE_MISMATCH
@@ -362,10 +401,13 @@ export type SolventError =
 let solventErrorMessages: Record<SolventError, string> | undefined;
 if (process.env["NODE_ENV"] !== "production") {
   solventErrorMessages = {
+    [SOLVENT_ERROR__ACTION_PAUSED]: `This action is paused on the reserve`,
     [SOLVENT_ERROR__BORROW_LIMIT_EXCEEDED]: `Borrow would exceed the reserve's borrow limit`,
     [SOLVENT_ERROR__BORROW_NOT_FOUND]: `Obligation has no borrow in this reserve`,
     [SOLVENT_ERROR__BORROW_TOO_LARGE]: `Borrow would exceed the obligation's allowed borrow value`,
     [SOLVENT_ERROR__BORROW_VALUE_CAP_EXCEEDED]: `Borrow would exceed the reserve's borrow cap in quote value`,
+    [SOLVENT_ERROR__CHANGE_EXPIRED]: `The queued change expired (past its grace period): queue it again`,
+    [SOLVENT_ERROR__CHANGE_NEEDS_TIMELOCK]: `This change loosens risk or moves value between users: queue it (queue_change) and execute it after the market's timelock`,
     [SOLVENT_ERROR__DEPOSIT_LIMIT_EXCEEDED]: `Deposit would exceed the reserve's deposit limit`,
     [SOLVENT_ERROR__DEPOSIT_NOT_FOUND]: `Obligation has no deposit in this reserve`,
     [SOLVENT_ERROR__DEPOSIT_VALUE_CAP_EXCEEDED]: `Deposit would exceed the reserve's deposit cap in quote value`,
@@ -381,6 +423,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__FLASH_REPAY_MISSING]: `Flash borrow has no matching flash repay later in the transaction`,
     [SOLVENT_ERROR__FLASH_REPAY_RESERVE_MISMATCH]: `The next flash repay in the transaction is for another reserve`,
     [SOLVENT_ERROR__FLASH_REPAY_WITHOUT_BORROW]: `Flash repay without an open flash loan on this reserve`,
+    [SOLVENT_ERROR__GUARDIAN_CANNOT_LOOSEN]: `The guardian may only tighten (pause, lower caps and loan-to-value)`,
     [SOLVENT_ERROR__INSUFFICIENT_COLLATERAL]: `Obligation does not have that much collateral in this reserve`,
     [SOLVENT_ERROR__INSUFFICIENT_LIQUIDITY]: `Reserve does not have enough available liquidity`,
     [SOLVENT_ERROR__INSUFFICIENT_STAKE]: `Unstake more than staked`,
@@ -408,6 +451,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__INVALID_MARKET]: `Account belongs to a different lending market`,
     [SOLVENT_ERROR__INVALID_MARKET_AUTHORITY]: `Account is not the market's authority PDA`,
     [SOLVENT_ERROR__INVALID_MARKET_OWNER]: `Signer is not the lending market owner`,
+    [SOLVENT_ERROR__INVALID_MARKET_POLICY]: `Market policy out of range (timelock at most 30 days, guardian pause 1 second..=7 days with a guardian, listing ramp at most 90 days, step at most 100%)`,
     [SOLVENT_ERROR__INVALID_OBLIGATION_ORDER]: `Obligation order out of range (trigger kind and level: a health factor above 1 and at most 100, a price or ratio above 0; repay share 1..=100%; bonus ramp 1 second..=7 days; order slot 0 or 1)`,
     [SOLVENT_ERROR__INVALID_OBLIGATION_OWNER]: `Signer is not the obligation owner`,
     [SOLVENT_ERROR__INVALID_ORACLE_ACCOUNT]: `Oracle account is not the one recorded on the reserve`,
@@ -415,6 +459,9 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__INVALID_ORACLE_DATA]: `Oracle account data is not a Pyth price account`,
     [SOLVENT_ERROR__INVALID_ORACLE_OWNER]: `Oracle account is not owned by the market's oracle program`,
     [SOLVENT_ERROR__INVALID_ORACLE_SOURCE]: `Oracle source must be 0 (Pyth legacy price account) or 1 (Pyth pull-oracle PriceUpdateV2)`,
+    [SOLVENT_ERROR__INVALID_OUTFLOW_LIMIT]: `Outflow limit out of range (a share of 1..=100% per window of 1 second..=7 days, or all zero: off)`,
+    [SOLVENT_ERROR__INVALID_PAUSE_MASK]: `Pause mask must name at least one action and only known ones`,
+    [SOLVENT_ERROR__INVALID_QUEUED_CHANGE]: `The accounts passed do not match the queued change (its target reserve or e-mode debt account)`,
     [SOLVENT_ERROR__INVALID_RATE_CURVE]: `Interest rate curve must start at 0%, end at 100% utilization and not decrease`,
     [SOLVENT_ERROR__INVALID_RESERVE]: `Reserve account is not the one expected`,
     [SOLVENT_ERROR__INVALID_RISK_FLAGS]: `Reserve config has unknown risk flags`,
@@ -441,6 +488,8 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__NOT_BORROWABLE_IN_ISOLATION]: `An obligation with isolated collateral borrows only reserves flagged borrowable in isolation`,
     [SOLVENT_ERROR__NOT_IN_EMODE_GROUP]: `The obligation's e-mode group does not include this reserve: leave the group first, or use another obligation`,
     [SOLVENT_ERROR__NOT_IN_SOFT_ZONE]: `Obligation is not in the collateral's soft-liquidation zone`,
+    [SOLVENT_ERROR__NOT_OWNER_OR_GUARDIAN]: `Signer is neither the market's owner nor its guardian`,
+    [SOLVENT_ERROR__NOT_PENDING_OWNER]: `Signer is not the market's pending owner`,
     [SOLVENT_ERROR__NO_UNSTAKE_REQUESTED]: `No unstake requested`,
     [SOLVENT_ERROR__OBLIGATION_BORROWS_FULL]: `Obligation has no free borrow slot`,
     [SOLVENT_ERROR__OBLIGATION_DEPOSITS_FULL]: `Obligation has no free deposit slot`,
@@ -462,15 +511,18 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__ORDER_NOT_FOUND]: `No order in that slot`,
     [SOLVENT_ERROR__ORDER_NOT_TRIGGERED]: `The order's trigger does not hold at the last refresh`,
     [SOLVENT_ERROR__ORDER_RESERVE_MISMATCH]: `The reserves passed are not the order's debt and collateral`,
+    [SOLVENT_ERROR__OUTFLOW_LIMIT_EXCEEDED]: `The reserve's outflow limit is reached: the log line says how much is available now and when the limit is full again`,
     [SOLVENT_ERROR__PRICE_CIRCUIT_BREAKER_TRIPPED]: `Price is outside the reserve's band around its EMA: new borrows and collateral withdrawals are halted`,
     [SOLVENT_ERROR__RESERVE_CHANGED_SINCE_REFRESH]: `A reserve of the obligation was refreshed again, written off or reconfigured since refresh_obligation: refresh the obligation again`,
     [SOLVENT_ERROR__RESERVE_STALE]: `Reserve must be refreshed in this slot first`,
     [SOLVENT_ERROR__RESERVE_VALUE_WIPED_OUT]: `The reserve's depositors' claim is zero (its debt was written off): it takes no deposits`,
+    [SOLVENT_ERROR__RISK_STEP_TOO_LARGE]: `The change moves the loan-to-value or the liquidation threshold by more than the market's step`,
     [SOLVENT_ERROR__SELF_LIQUIDATION]: `A borrower cannot liquidate their own obligation`,
     [SOLVENT_ERROR__SILOED_DEBT_MIXED]: `Siloed debt cannot be borrowed with any other debt: open another obligation (another obligation id) for it`,
     [SOLVENT_ERROR__SOFT_DELEVERAGE_TOO_SOON]: `A soft deleverage of this obligation ran too recently`,
     [SOLVENT_ERROR__SOFT_ZONE_DISABLED]: `The collateral reserve has no soft-liquidation zone`,
     [SOLVENT_ERROR__STAKE_TOO_SMALL]: `Stake too small: it buys no insurance share`,
+    [SOLVENT_ERROR__TIMELOCK_NOT_ELAPSED]: `The queued change's timelock has not run yet: the log line says when it may run`,
     [SOLVENT_ERROR__UNSTAKE_COOLDOWN_ACTIVE]: `The unstake cooldown has not run yet`,
     [SOLVENT_ERROR__UNSTAKE_WINDOW_LAPSED]: `The unstake request lapsed (past its window after the cooldown): request again`,
     [SOLVENT_ERROR__VAULT_BALANCE_MISMATCH]: `Vault balance does not match the reserve's recorded liquidity`,

@@ -6,11 +6,14 @@
  * @see https://github.com/codama-idl/codama
  */
 
+export * from "./acceptOwnership";
 export * from "./borrow";
+export * from "./cancelChange";
 export * from "./cancelObligationOrder";
 export * from "./collectProtocolFees";
 export * from "./deposit";
 export * from "./depositReserveLiquidity";
+export * from "./executeChange";
 export * from "./executeObligationOrder";
 export * from "./flashBorrow";
 export * from "./flashRepay";
@@ -19,6 +22,7 @@ export * from "./initLendingMarket";
 export * from "./initObligation";
 export * from "./initReserve";
 export * from "./liquidate";
+export * from "./queueChange";
 export * from "./redeemReserveCollateral";
 export * from "./refreshObligation";
 export * from "./refreshReserve";
@@ -28,8 +32,10 @@ export * from "./setDynamicMargin";
 export * from "./setEmodeGroup";
 export * from "./setLiquidationLimits";
 export * from "./setMarketPaused";
+export * from "./setMarketPolicy";
 export * from "./setObligationEmode";
 export * from "./setObligationOrder";
+export * from "./setReservePause";
 export * from "./setSoftZone";
 export * from "./settleInsurance";
 export * from "./softDeleverage";

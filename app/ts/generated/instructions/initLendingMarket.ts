@@ -40,6 +40,12 @@ import {
 } from "@solana/program-client-core";
 import { findMarketAuthorityPda } from "../pdas";
 import { SOLVENT_PROGRAM_ADDRESS } from "../programs";
+import {
+  getMarketPolicyDecoder,
+  getMarketPolicyEncoder,
+  type MarketPolicy,
+  type MarketPolicyArgs,
+} from "../types";
 
 export const INIT_LENDING_MARKET_DISCRIMINATOR: ReadonlyUint8Array =
   new Uint8Array([34, 162, 116, 14, 101, 137, 94, 239]);
@@ -84,11 +90,15 @@ export type InitLendingMarketInstructionData = {
   discriminator: ReadonlyUint8Array;
   quoteCurrency: ReadonlyUint8Array;
   oracleProgram: Address;
+  policy: MarketPolicy;
+  guardian: Address;
 };
 
 export type InitLendingMarketInstructionDataArgs = {
   quoteCurrency: ReadonlyUint8Array;
   oracleProgram: Address;
+  policy: MarketPolicyArgs;
+  guardian: Address;
 };
 
 export function getInitLendingMarketInstructionDataEncoder(): FixedSizeEncoder<InitLendingMarketInstructionDataArgs> {
@@ -97,6 +107,8 @@ export function getInitLendingMarketInstructionDataEncoder(): FixedSizeEncoder<I
       ["discriminator", fixEncoderSize(getBytesEncoder(), 8)],
       ["quoteCurrency", fixEncoderSize(getBytesEncoder(), 32)],
       ["oracleProgram", getAddressEncoder()],
+      ["policy", getMarketPolicyEncoder()],
+      ["guardian", getAddressEncoder()],
     ]),
     (value) => ({ ...value, discriminator: INIT_LENDING_MARKET_DISCRIMINATOR }),
   );
@@ -107,6 +119,8 @@ export function getInitLendingMarketInstructionDataDecoder(): FixedSizeDecoder<I
     ["discriminator", fixDecoderSize(getBytesDecoder(), 8)],
     ["quoteCurrency", fixDecoderSize(getBytesDecoder(), 32)],
     ["oracleProgram", getAddressDecoder()],
+    ["policy", getMarketPolicyDecoder()],
+    ["guardian", getAddressDecoder()],
   ]);
 }
 
@@ -132,6 +146,8 @@ export type InitLendingMarketAsyncInput<
   systemProgram?: Address<TAccountSystemProgram>;
   quoteCurrency: InitLendingMarketInstructionDataArgs["quoteCurrency"];
   oracleProgram: InitLendingMarketInstructionDataArgs["oracleProgram"];
+  policy: InitLendingMarketInstructionDataArgs["policy"];
+  guardian: InitLendingMarketInstructionDataArgs["guardian"];
 };
 
 export async function getInitLendingMarketInstructionAsync<
@@ -225,6 +241,8 @@ export type InitLendingMarketInput<
   systemProgram?: Address<TAccountSystemProgram>;
   quoteCurrency: InitLendingMarketInstructionDataArgs["quoteCurrency"];
   oracleProgram: InitLendingMarketInstructionDataArgs["oracleProgram"];
+  policy: InitLendingMarketInstructionDataArgs["policy"];
+  guardian: InitLendingMarketInstructionDataArgs["guardian"];
 };
 
 export function getInitLendingMarketInstruction<

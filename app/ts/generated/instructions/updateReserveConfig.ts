@@ -56,7 +56,7 @@ export function getUpdateReserveConfigDiscriminatorBytes(): ReadonlyUint8Array {
 export type UpdateReserveConfigInstruction<
   TProgram extends string = typeof SOLVENT_PROGRAM_ADDRESS,
   TAccountLendingMarket extends string | AccountMeta<string> = string,
-  TAccountOwner extends string | AccountMeta<string> = string,
+  TAccountAuthority extends string | AccountMeta<string> = string,
   TAccountReserve extends string | AccountMeta<string> = string,
   TAccountInstructionsSysvar extends string | AccountMeta<string> =
     "Sysvar1nstructions1111111111111111111111111",
@@ -68,10 +68,10 @@ export type UpdateReserveConfigInstruction<
       TAccountLendingMarket extends string
         ? ReadonlyAccount<TAccountLendingMarket>
         : TAccountLendingMarket,
-      TAccountOwner extends string
-        ? ReadonlySignerAccount<TAccountOwner> &
-            AccountSignerMeta<TAccountOwner>
-        : TAccountOwner,
+      TAccountAuthority extends string
+        ? ReadonlySignerAccount<TAccountAuthority> &
+            AccountSignerMeta<TAccountAuthority>
+        : TAccountAuthority,
       TAccountReserve extends string
         ? WritableAccount<TAccountReserve>
         : TAccountReserve,
@@ -123,12 +123,13 @@ export function getUpdateReserveConfigInstructionDataCodec(): FixedSizeCodec<
 
 export type UpdateReserveConfigInput<
   TAccountLendingMarket extends string = string,
-  TAccountOwner extends string = string,
+  TAccountAuthority extends string = string,
   TAccountReserve extends string = string,
   TAccountInstructionsSysvar extends string = string,
 > = {
   lendingMarket: Address<TAccountLendingMarket>;
-  owner: TransactionSigner<TAccountOwner>;
+  /** The market's owner, or its guardian for a change that only tightens. */
+  authority: TransactionSigner<TAccountAuthority>;
   reserve: Address<TAccountReserve>;
   instructionsSysvar?: Address<TAccountInstructionsSysvar>;
   config: UpdateReserveConfigInstructionDataArgs["config"];
@@ -136,14 +137,14 @@ export type UpdateReserveConfigInput<
 
 export function getUpdateReserveConfigInstruction<
   TAccountLendingMarket extends string,
-  TAccountOwner extends string,
+  TAccountAuthority extends string,
   TAccountReserve extends string,
   TAccountInstructionsSysvar extends string,
   TProgramAddress extends Address = typeof SOLVENT_PROGRAM_ADDRESS,
 >(
   input: UpdateReserveConfigInput<
     TAccountLendingMarket,
-    TAccountOwner,
+    TAccountAuthority,
     TAccountReserve,
     TAccountInstructionsSysvar
   >,
@@ -151,7 +152,7 @@ export function getUpdateReserveConfigInstruction<
 ): UpdateReserveConfigInstruction<
   TProgramAddress,
   TAccountLendingMarket,
-  TAccountOwner,
+  TAccountAuthority,
   TAccountReserve,
   TAccountInstructionsSysvar
 > {
@@ -161,7 +162,7 @@ export function getUpdateReserveConfigInstruction<
   // Original accounts.
   const originalAccounts = {
     lendingMarket: { value: input.lendingMarket ?? null, isWritable: false },
-    owner: { value: input.owner ?? null, isWritable: false },
+    authority: { value: input.authority ?? null, isWritable: false },
     reserve: { value: input.reserve ?? null, isWritable: true },
     instructionsSysvar: {
       value: input.instructionsSysvar ?? null,
@@ -186,7 +187,7 @@ export function getUpdateReserveConfigInstruction<
   return Object.freeze({
     accounts: [
       getAccountMeta("lendingMarket", accounts.lendingMarket),
-      getAccountMeta("owner", accounts.owner),
+      getAccountMeta("authority", accounts.authority),
       getAccountMeta("reserve", accounts.reserve),
       getAccountMeta("instructionsSysvar", accounts.instructionsSysvar),
     ],
@@ -197,7 +198,7 @@ export function getUpdateReserveConfigInstruction<
   } as UpdateReserveConfigInstruction<
     TProgramAddress,
     TAccountLendingMarket,
-    TAccountOwner,
+    TAccountAuthority,
     TAccountReserve,
     TAccountInstructionsSysvar
   >);
@@ -210,7 +211,8 @@ export type ParsedUpdateReserveConfigInstruction<
   programAddress: Address<TProgram>;
   accounts: {
     lendingMarket: TAccountMetas[0];
-    owner: TAccountMetas[1];
+    /** The market's owner, or its guardian for a change that only tightens. */
+    authority: TAccountMetas[1];
     reserve: TAccountMetas[2];
     instructionsSysvar: TAccountMetas[3];
   };
@@ -244,7 +246,7 @@ export function parseUpdateReserveConfigInstruction<
     programAddress: instruction.programAddress,
     accounts: {
       lendingMarket: getNextAccount(),
-      owner: getNextAccount(),
+      authority: getNextAccount(),
       reserve: getNextAccount(),
       instructionsSysvar: getNextAccount(),
     },

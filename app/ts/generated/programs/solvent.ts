@@ -38,6 +38,7 @@ import {
   getInsuranceStakeCodec,
   getLendingMarketCodec,
   getObligationCodec,
+  getQueuedChangeCodec,
   getReserveCodec,
   type EmodeGroupDebt,
   type EmodeGroupDebtArgs,
@@ -49,15 +50,20 @@ import {
   type LendingMarketArgs,
   type Obligation,
   type ObligationArgs,
+  type QueuedChange,
+  type QueuedChangeArgs,
   type Reserve,
   type ReserveArgs,
 } from "../accounts";
 import {
+  getAcceptOwnershipInstruction,
   getBorrowInstruction,
+  getCancelChangeInstruction,
   getCancelObligationOrderInstruction,
   getCollectProtocolFeesInstruction,
   getDepositInstruction,
   getDepositReserveLiquidityInstruction,
+  getExecuteChangeInstruction,
   getExecuteObligationOrderInstruction,
   getFlashBorrowInstruction,
   getFlashRepayInstruction,
@@ -66,6 +72,7 @@ import {
   getInitObligationInstruction,
   getInitReserveInstructionAsync,
   getLiquidateInstruction,
+  getQueueChangeInstruction,
   getRedeemReserveCollateralInstruction,
   getRefreshObligationInstruction,
   getRefreshReserveInstruction,
@@ -75,8 +82,10 @@ import {
   getSetEmodeGroupInstruction,
   getSetLiquidationLimitsInstruction,
   getSetMarketPausedInstruction,
+  getSetMarketPolicyInstruction,
   getSetObligationEmodeInstruction,
   getSetObligationOrderInstruction,
+  getSetReservePauseInstruction,
   getSetSoftZoneInstruction,
   getSettleInsuranceInstruction,
   getSoftDeleverageInstruction,
@@ -86,11 +95,14 @@ import {
   getWithdrawInstruction,
   getWithdrawProtocolFeesInstruction,
   getWriteOffBadDebtInstruction,
+  parseAcceptOwnershipInstruction,
   parseBorrowInstruction,
+  parseCancelChangeInstruction,
   parseCancelObligationOrderInstruction,
   parseCollectProtocolFeesInstruction,
   parseDepositInstruction,
   parseDepositReserveLiquidityInstruction,
+  parseExecuteChangeInstruction,
   parseExecuteObligationOrderInstruction,
   parseFlashBorrowInstruction,
   parseFlashRepayInstruction,
@@ -99,6 +111,7 @@ import {
   parseInitObligationInstruction,
   parseInitReserveInstruction,
   parseLiquidateInstruction,
+  parseQueueChangeInstruction,
   parseRedeemReserveCollateralInstruction,
   parseRefreshObligationInstruction,
   parseRefreshReserveInstruction,
@@ -108,8 +121,10 @@ import {
   parseSetEmodeGroupInstruction,
   parseSetLiquidationLimitsInstruction,
   parseSetMarketPausedInstruction,
+  parseSetMarketPolicyInstruction,
   parseSetObligationEmodeInstruction,
   parseSetObligationOrderInstruction,
+  parseSetReservePauseInstruction,
   parseSetSoftZoneInstruction,
   parseSettleInsuranceInstruction,
   parseSoftDeleverageInstruction,
@@ -119,11 +134,14 @@ import {
   parseWithdrawInstruction,
   parseWithdrawProtocolFeesInstruction,
   parseWriteOffBadDebtInstruction,
+  type AcceptOwnershipInput,
   type BorrowInput,
+  type CancelChangeInput,
   type CancelObligationOrderInput,
   type CollectProtocolFeesInput,
   type DepositInput,
   type DepositReserveLiquidityInput,
+  type ExecuteChangeInput,
   type ExecuteObligationOrderInput,
   type FlashBorrowInput,
   type FlashRepayInput,
@@ -132,11 +150,14 @@ import {
   type InitObligationInput,
   type InitReserveAsyncInput,
   type LiquidateInput,
+  type ParsedAcceptOwnershipInstruction,
   type ParsedBorrowInstruction,
+  type ParsedCancelChangeInstruction,
   type ParsedCancelObligationOrderInstruction,
   type ParsedCollectProtocolFeesInstruction,
   type ParsedDepositInstruction,
   type ParsedDepositReserveLiquidityInstruction,
+  type ParsedExecuteChangeInstruction,
   type ParsedExecuteObligationOrderInstruction,
   type ParsedFlashBorrowInstruction,
   type ParsedFlashRepayInstruction,
@@ -145,6 +166,7 @@ import {
   type ParsedInitObligationInstruction,
   type ParsedInitReserveInstruction,
   type ParsedLiquidateInstruction,
+  type ParsedQueueChangeInstruction,
   type ParsedRedeemReserveCollateralInstruction,
   type ParsedRefreshObligationInstruction,
   type ParsedRefreshReserveInstruction,
@@ -154,8 +176,10 @@ import {
   type ParsedSetEmodeGroupInstruction,
   type ParsedSetLiquidationLimitsInstruction,
   type ParsedSetMarketPausedInstruction,
+  type ParsedSetMarketPolicyInstruction,
   type ParsedSetObligationEmodeInstruction,
   type ParsedSetObligationOrderInstruction,
+  type ParsedSetReservePauseInstruction,
   type ParsedSetSoftZoneInstruction,
   type ParsedSettleInsuranceInstruction,
   type ParsedSoftDeleverageInstruction,
@@ -165,6 +189,7 @@ import {
   type ParsedWithdrawInstruction,
   type ParsedWithdrawProtocolFeesInstruction,
   type ParsedWriteOffBadDebtInstruction,
+  type QueueChangeInput,
   type RedeemReserveCollateralInput,
   type RefreshObligationInput,
   type RefreshReserveInput,
@@ -174,8 +199,10 @@ import {
   type SetEmodeGroupInput,
   type SetLiquidationLimitsInput,
   type SetMarketPausedInput,
+  type SetMarketPolicyInput,
   type SetObligationEmodeInput,
   type SetObligationOrderInput,
+  type SetReservePauseInput,
   type SetSoftZoneInput,
   type SettleInsuranceInput,
   type SoftDeleverageInput,
@@ -206,6 +233,7 @@ export enum SolventAccount {
   InsuranceStake,
   LendingMarket,
   Obligation,
+  QueuedChange,
   Reserve,
 }
 
@@ -272,6 +300,17 @@ export function identifySolventAccount(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([178, 209, 212, 240, 49, 65, 50, 3]),
+      ),
+      0,
+    )
+  ) {
+    return SolventAccount.QueuedChange;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([43, 242, 204, 202, 26, 247, 59, 127]),
       ),
       0,
@@ -286,11 +325,14 @@ export function identifySolventAccount(
 }
 
 export enum SolventInstruction {
+  AcceptOwnership,
   Borrow,
+  CancelChange,
   CancelObligationOrder,
   CollectProtocolFees,
   Deposit,
   DepositReserveLiquidity,
+  ExecuteChange,
   ExecuteObligationOrder,
   FlashBorrow,
   FlashRepay,
@@ -299,6 +341,7 @@ export enum SolventInstruction {
   InitObligation,
   InitReserve,
   Liquidate,
+  QueueChange,
   RedeemReserveCollateral,
   RefreshObligation,
   RefreshReserve,
@@ -308,8 +351,10 @@ export enum SolventInstruction {
   SetEmodeGroup,
   SetLiquidationLimits,
   SetMarketPaused,
+  SetMarketPolicy,
   SetObligationEmode,
   SetObligationOrder,
+  SetReservePause,
   SetSoftZone,
   SettleInsurance,
   SoftDeleverage,
@@ -329,12 +374,34 @@ export function identifySolventInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([172, 23, 43, 13, 238, 213, 85, 150]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.AcceptOwnership;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([228, 253, 131, 202, 207, 116, 89, 18]),
       ),
       0,
     )
   ) {
     return SolventInstruction.Borrow;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([100, 30, 4, 148, 3, 244, 243, 168]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.CancelChange;
   }
   if (
     containsBytes(
@@ -379,6 +446,17 @@ export function identifySolventInstruction(
     )
   ) {
     return SolventInstruction.DepositReserveLiquidity;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([104, 53, 136, 238, 82, 222, 200, 42]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.ExecuteChange;
   }
   if (
     containsBytes(
@@ -467,6 +545,17 @@ export function identifySolventInstruction(
     )
   ) {
     return SolventInstruction.Liquidate;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([86, 150, 134, 232, 202, 133, 157, 253]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.QueueChange;
   }
   if (
     containsBytes(
@@ -571,6 +660,17 @@ export function identifySolventInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([188, 45, 251, 171, 214, 176, 25, 222]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.SetMarketPolicy;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([68, 178, 146, 102, 212, 215, 156, 75]),
       ),
       0,
@@ -588,6 +688,17 @@ export function identifySolventInstruction(
     )
   ) {
     return SolventInstruction.SetObligationOrder;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([145, 249, 202, 165, 48, 39, 135, 245]),
+      ),
+      0,
+    )
+  ) {
+    return SolventInstruction.SetReservePause;
   }
   if (
     containsBytes(
@@ -698,8 +809,14 @@ export type ParsedSolventInstruction<
   TProgram extends string = "H8d99JErLUz14gM7o4w41BtaXMY3o2pWrgygWyXCWMvb",
 > =
   | ({
+      instructionType: SolventInstruction.AcceptOwnership;
+    } & ParsedAcceptOwnershipInstruction<TProgram>)
+  | ({
       instructionType: SolventInstruction.Borrow;
     } & ParsedBorrowInstruction<TProgram>)
+  | ({
+      instructionType: SolventInstruction.CancelChange;
+    } & ParsedCancelChangeInstruction<TProgram>)
   | ({
       instructionType: SolventInstruction.CancelObligationOrder;
     } & ParsedCancelObligationOrderInstruction<TProgram>)
@@ -712,6 +829,9 @@ export type ParsedSolventInstruction<
   | ({
       instructionType: SolventInstruction.DepositReserveLiquidity;
     } & ParsedDepositReserveLiquidityInstruction<TProgram>)
+  | ({
+      instructionType: SolventInstruction.ExecuteChange;
+    } & ParsedExecuteChangeInstruction<TProgram>)
   | ({
       instructionType: SolventInstruction.ExecuteObligationOrder;
     } & ParsedExecuteObligationOrderInstruction<TProgram>)
@@ -736,6 +856,9 @@ export type ParsedSolventInstruction<
   | ({
       instructionType: SolventInstruction.Liquidate;
     } & ParsedLiquidateInstruction<TProgram>)
+  | ({
+      instructionType: SolventInstruction.QueueChange;
+    } & ParsedQueueChangeInstruction<TProgram>)
   | ({
       instructionType: SolventInstruction.RedeemReserveCollateral;
     } & ParsedRedeemReserveCollateralInstruction<TProgram>)
@@ -764,11 +887,17 @@ export type ParsedSolventInstruction<
       instructionType: SolventInstruction.SetMarketPaused;
     } & ParsedSetMarketPausedInstruction<TProgram>)
   | ({
+      instructionType: SolventInstruction.SetMarketPolicy;
+    } & ParsedSetMarketPolicyInstruction<TProgram>)
+  | ({
       instructionType: SolventInstruction.SetObligationEmode;
     } & ParsedSetObligationEmodeInstruction<TProgram>)
   | ({
       instructionType: SolventInstruction.SetObligationOrder;
     } & ParsedSetObligationOrderInstruction<TProgram>)
+  | ({
+      instructionType: SolventInstruction.SetReservePause;
+    } & ParsedSetReservePauseInstruction<TProgram>)
   | ({
       instructionType: SolventInstruction.SetSoftZone;
     } & ParsedSetSoftZoneInstruction<TProgram>)
@@ -802,11 +931,25 @@ export function parseSolventInstruction<TProgram extends string>(
 ): ParsedSolventInstruction<TProgram> {
   const instructionType = identifySolventInstruction(instruction);
   switch (instructionType) {
+    case SolventInstruction.AcceptOwnership: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.AcceptOwnership,
+        ...parseAcceptOwnershipInstruction(instruction),
+      };
+    }
     case SolventInstruction.Borrow: {
       assertIsInstructionWithAccounts(instruction);
       return {
         instructionType: SolventInstruction.Borrow,
         ...parseBorrowInstruction(instruction),
+      };
+    }
+    case SolventInstruction.CancelChange: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.CancelChange,
+        ...parseCancelChangeInstruction(instruction),
       };
     }
     case SolventInstruction.CancelObligationOrder: {
@@ -835,6 +978,13 @@ export function parseSolventInstruction<TProgram extends string>(
       return {
         instructionType: SolventInstruction.DepositReserveLiquidity,
         ...parseDepositReserveLiquidityInstruction(instruction),
+      };
+    }
+    case SolventInstruction.ExecuteChange: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.ExecuteChange,
+        ...parseExecuteChangeInstruction(instruction),
       };
     }
     case SolventInstruction.ExecuteObligationOrder: {
@@ -891,6 +1041,13 @@ export function parseSolventInstruction<TProgram extends string>(
       return {
         instructionType: SolventInstruction.Liquidate,
         ...parseLiquidateInstruction(instruction),
+      };
+    }
+    case SolventInstruction.QueueChange: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.QueueChange,
+        ...parseQueueChangeInstruction(instruction),
       };
     }
     case SolventInstruction.RedeemReserveCollateral: {
@@ -956,6 +1113,13 @@ export function parseSolventInstruction<TProgram extends string>(
         ...parseSetMarketPausedInstruction(instruction),
       };
     }
+    case SolventInstruction.SetMarketPolicy: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.SetMarketPolicy,
+        ...parseSetMarketPolicyInstruction(instruction),
+      };
+    }
     case SolventInstruction.SetObligationEmode: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -968,6 +1132,13 @@ export function parseSolventInstruction<TProgram extends string>(
       return {
         instructionType: SolventInstruction.SetObligationOrder,
         ...parseSetObligationOrderInstruction(instruction),
+      };
+    }
+    case SolventInstruction.SetReservePause: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: SolventInstruction.SetReservePause,
+        ...parseSetReservePauseInstruction(instruction),
       };
     }
     case SolventInstruction.SetSoftZone: {
@@ -1058,14 +1229,23 @@ export type SolventPluginAccounts = {
     SelfFetchFunctions<LendingMarketArgs, LendingMarket>;
   obligation: ReturnType<typeof getObligationCodec> &
     SelfFetchFunctions<ObligationArgs, Obligation>;
+  queuedChange: ReturnType<typeof getQueuedChangeCodec> &
+    SelfFetchFunctions<QueuedChangeArgs, QueuedChange>;
   reserve: ReturnType<typeof getReserveCodec> &
     SelfFetchFunctions<ReserveArgs, Reserve>;
 };
 
 export type SolventPluginInstructions = {
+  acceptOwnership: (
+    input: AcceptOwnershipInput,
+  ) => ReturnType<typeof getAcceptOwnershipInstruction> &
+    SelfPlanAndSendFunctions;
   borrow: (
     input: BorrowInput,
   ) => ReturnType<typeof getBorrowInstruction> & SelfPlanAndSendFunctions;
+  cancelChange: (
+    input: CancelChangeInput,
+  ) => ReturnType<typeof getCancelChangeInstruction> & SelfPlanAndSendFunctions;
   cancelObligationOrder: (
     input: CancelObligationOrderInput,
   ) => ReturnType<typeof getCancelObligationOrderInstruction> &
@@ -1080,6 +1260,10 @@ export type SolventPluginInstructions = {
   depositReserveLiquidity: (
     input: DepositReserveLiquidityInput,
   ) => ReturnType<typeof getDepositReserveLiquidityInstruction> &
+    SelfPlanAndSendFunctions;
+  executeChange: (
+    input: ExecuteChangeInput,
+  ) => ReturnType<typeof getExecuteChangeInstruction> &
     SelfPlanAndSendFunctions;
   executeObligationOrder: (
     input: ExecuteObligationOrderInput,
@@ -1110,6 +1294,9 @@ export type SolventPluginInstructions = {
   liquidate: (
     input: LiquidateInput,
   ) => ReturnType<typeof getLiquidateInstruction> & SelfPlanAndSendFunctions;
+  queueChange: (
+    input: QueueChangeInput,
+  ) => ReturnType<typeof getQueueChangeInstruction> & SelfPlanAndSendFunctions;
   redeemReserveCollateral: (
     input: RedeemReserveCollateralInput,
   ) => ReturnType<typeof getRedeemReserveCollateralInstruction> &
@@ -1145,6 +1332,10 @@ export type SolventPluginInstructions = {
     input: SetMarketPausedInput,
   ) => ReturnType<typeof getSetMarketPausedInstruction> &
     SelfPlanAndSendFunctions;
+  setMarketPolicy: (
+    input: SetMarketPolicyInput,
+  ) => ReturnType<typeof getSetMarketPolicyInstruction> &
+    SelfPlanAndSendFunctions;
   setObligationEmode: (
     input: SetObligationEmodeInput,
   ) => ReturnType<typeof getSetObligationEmodeInstruction> &
@@ -1152,6 +1343,10 @@ export type SolventPluginInstructions = {
   setObligationOrder: (
     input: SetObligationOrderInput,
   ) => ReturnType<typeof getSetObligationOrderInstruction> &
+    SelfPlanAndSendFunctions;
+  setReservePause: (
+    input: SetReservePauseInput,
+  ) => ReturnType<typeof getSetReservePauseInstruction> &
     SelfPlanAndSendFunctions;
   setSoftZone: (
     input: SetSoftZoneInput,
@@ -1223,11 +1418,22 @@ export function solventProgram() {
           ),
           lendingMarket: addSelfFetchFunctions(client, getLendingMarketCodec()),
           obligation: addSelfFetchFunctions(client, getObligationCodec()),
+          queuedChange: addSelfFetchFunctions(client, getQueuedChangeCodec()),
           reserve: addSelfFetchFunctions(client, getReserveCodec()),
         },
         instructions: {
+          acceptOwnership: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getAcceptOwnershipInstruction(input),
+            ),
           borrow: (input) =>
             addSelfPlanAndSendFunctions(client, getBorrowInstruction(input)),
+          cancelChange: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getCancelChangeInstruction(input),
+            ),
           cancelObligationOrder: (input) =>
             addSelfPlanAndSendFunctions(
               client,
@@ -1244,6 +1450,11 @@ export function solventProgram() {
             addSelfPlanAndSendFunctions(
               client,
               getDepositReserveLiquidityInstruction(input),
+            ),
+          executeChange: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getExecuteChangeInstruction(input),
             ),
           executeObligationOrder: (input) =>
             addSelfPlanAndSendFunctions(
@@ -1282,6 +1493,11 @@ export function solventProgram() {
             ),
           liquidate: (input) =>
             addSelfPlanAndSendFunctions(client, getLiquidateInstruction(input)),
+          queueChange: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getQueueChangeInstruction(input),
+            ),
           redeemReserveCollateral: (input) =>
             addSelfPlanAndSendFunctions(
               client,
@@ -1324,6 +1540,11 @@ export function solventProgram() {
               client,
               getSetMarketPausedInstruction(input),
             ),
+          setMarketPolicy: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getSetMarketPolicyInstruction(input),
+            ),
           setObligationEmode: (input) =>
             addSelfPlanAndSendFunctions(
               client,
@@ -1333,6 +1554,11 @@ export function solventProgram() {
             addSelfPlanAndSendFunctions(
               client,
               getSetObligationOrderInstruction(input),
+            ),
+          setReservePause: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getSetReservePauseInstruction(input),
             ),
           setSoftZone: (input) =>
             addSelfPlanAndSendFunctions(

@@ -8,12 +8,8 @@
 
 import {
   combineCodec,
-  fixDecoderSize,
-  fixEncoderSize,
   getArrayDecoder,
   getArrayEncoder,
-  getBytesDecoder,
-  getBytesEncoder,
   getStructDecoder,
   getStructEncoder,
   getU16Decoder,
@@ -27,7 +23,6 @@ import {
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
-  type ReadonlyUint8Array,
 } from "@solana/kit";
 import {
   getRateCurvePointDecoder,
@@ -114,7 +109,15 @@ export type ReserveConfig = {
    * reserve's insurance fund, bps (the rest to the fee vault); needs the fund when above 0.
    */
   insuranceShareBps: number;
-  insurancePadding: ReadonlyUint8Array;
+  /**
+   * Outflow limit (`state::policy`): withdrawals, redemptions and borrows, net of deposits
+   * and repayments, may take at most this share of the depositors' claim (bps) per
+   * `outflow_window_secs`, growing back linearly; never less than `outflow_floor` base units
+   * per window. Liquidations, repayments, deposits and flash loans are never limited. 0: off.
+   */
+  outflowLimitBps: number;
+  outflowWindowSecs: number;
+  outflowFloor: bigint;
   /**
    * Piecewise-linear borrow rate: starts at 0% utilization, ends at the first point at 100%;
    * points after the end are all zero.
@@ -199,7 +202,15 @@ export type ReserveConfigArgs = {
    * reserve's insurance fund, bps (the rest to the fee vault); needs the fund when above 0.
    */
   insuranceShareBps: number;
-  insurancePadding: ReadonlyUint8Array;
+  /**
+   * Outflow limit (`state::policy`): withdrawals, redemptions and borrows, net of deposits
+   * and repayments, may take at most this share of the depositors' claim (bps) per
+   * `outflow_window_secs`, growing back linearly; never less than `outflow_floor` base units
+   * per window. Liquidations, repayments, deposits and flash loans are never limited. 0: off.
+   */
+  outflowLimitBps: number;
+  outflowWindowSecs: number;
+  outflowFloor: number | bigint;
   /**
    * Piecewise-linear borrow rate: starts at 0% utilization, ends at the first point at 100%;
    * points after the end are all zero.
@@ -232,7 +243,9 @@ export function getReserveConfigEncoder(): FixedSizeEncoder<ReserveConfigArgs> {
     ["borrowLimitValue", getU64Encoder()],
     ["isolationDebtCeilingValue", getU64Encoder()],
     ["insuranceShareBps", getU16Encoder()],
-    ["insurancePadding", fixEncoderSize(getBytesEncoder(), 6)],
+    ["outflowLimitBps", getU16Encoder()],
+    ["outflowWindowSecs", getU32Encoder()],
+    ["outflowFloor", getU64Encoder()],
     ["rateCurve", getArrayEncoder(getRateCurvePointEncoder(), { size: 8 })],
   ]);
 }
@@ -262,7 +275,9 @@ export function getReserveConfigDecoder(): FixedSizeDecoder<ReserveConfig> {
     ["borrowLimitValue", getU64Decoder()],
     ["isolationDebtCeilingValue", getU64Decoder()],
     ["insuranceShareBps", getU16Decoder()],
-    ["insurancePadding", fixDecoderSize(getBytesDecoder(), 6)],
+    ["outflowLimitBps", getU16Decoder()],
+    ["outflowWindowSecs", getU32Decoder()],
+    ["outflowFloor", getU64Decoder()],
     ["rateCurve", getArrayDecoder(getRateCurvePointDecoder(), { size: 8 })],
   ]);
 }

@@ -48,6 +48,7 @@ pub fn handler(ctx: Context<FlashBorrow>, amount: u64) -> Result<()> {
     let reserve_key = accounts.reserve.key();
     require_repay_follows(&accounts.instructions_sysvar, &reserve_key, amount)?;
     let mut reserve = accounts.reserve.load_mut()?;
+    reserve.check_action(crate::state::ACTION_FLASH_LOAN, Clock::get()?.unix_timestamp)?;
     reserve.flash_borrow(amount)?;
     pay_from_liquidity_vault(
         &accounts.token_program,

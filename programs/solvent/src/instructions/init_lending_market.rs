@@ -1,5 +1,5 @@
 use crate::events::MarketInitialized;
-use crate::state::{LendingMarket, ACCOUNT_VERSION, MARKET_AUTHORITY_SEED};
+use crate::state::{LendingMarket, MarketPolicy, ACCOUNT_VERSION, MARKET_AUTHORITY_SEED};
 use anchor_lang::prelude::*;
 
 #[derive(Accounts)]
@@ -14,8 +14,13 @@ pub struct InitLendingMarket<'info> {
     pub system_program: Program<'info, System>,
 }
 
-pub fn handler(ctx: Context<InitLendingMarket>, quote_currency: [u8; 32], oracle_program: Pubkey) -> Result<()> {
+/// Creates the market with its `policy` (`MarketPolicy::OFF`: no timelock, ramp or step; the
+/// deploy tools default to `MarketPolicy::RECOMMENDED`) and `guardian` (the default key: none).
+pub fn handler(ctx: Context<InitLendingMarket>, quote_currency: [u8; 32], oracle_program: Pubkey, policy: MarketPolicy, guardian: Pubkey) -> Result<()> {
+    policy.validate(guardian != Pubkey::default())?;
     let market = &mut ctx.accounts.lending_market;
+    market.set_policy(&policy);
+    market.guardian = guardian;
     market.version = ACCOUNT_VERSION;
     market.authority_bump = ctx.bumps.market_authority;
     market.authority = ctx.accounts.market_authority.key();

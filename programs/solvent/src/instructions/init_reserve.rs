@@ -103,6 +103,10 @@ pub fn handler(ctx: Context<InitReserve>, config: ReserveConfig, oracle_source: 
     reserve.oracle_source = oracle_source;
     reserve.price_feed_id = price_feed_id;
     reserve.last_update_timestamp = clock.unix_timestamp;
+    // The listing ramp: caps grow from 0 over the market's ramp (a fake collateral cannot be
+    // listed and borrowed against at once).
+    reserve.listed_at = clock.unix_timestamp;
+    reserve.listing_ramp_secs = accounts.lending_market.policy().listing_ramp_secs;
     reserve.price_updated_slot = clock.slot;
     reserve.config = config;
     reserve.set_prices(&price)?;

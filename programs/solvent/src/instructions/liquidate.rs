@@ -4,7 +4,7 @@ use super::refresh_obligation::check_refresh_current;
 use super::debt_counters::release_debt;
 use crate::events::{Deleveraged, Liquidated, DELEVERAGE_ORDER, DELEVERAGE_SOFT};
 use crate::flash_loan::{require_no_open_flash_loan, INSTRUCTIONS_SYSVAR_ID};
-use crate::state::{advance_clock, quote_deleverage, soft_interval_mark, values_after_liquidation, Deleverage, LendingMarket, LiquidationRequest, Obligation, ObligationOrder, Reserve};
+use crate::state::{advance_clock, quote_deleverage, ACTION_LIQUIDATE, soft_interval_mark, values_after_liquidation, Deleverage, LendingMarket, LiquidationRequest, Obligation, ObligationOrder, Reserve};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
@@ -132,6 +132,8 @@ pub fn execute<'info>(ctx: Context<'info, Liquidate<'info>>, repay_amount: u64, 
             LendingError::ReserveStale
         );
         require!(obligation.is_fresh(slot), LendingError::ObligationStale);
+        repay_reserve.check_action(ACTION_LIQUIDATE, clock.unix_timestamp)?;
+        withdraw_reserve.check_action(ACTION_LIQUIDATE, clock.unix_timestamp)?;
         check_refresh_current(&accounts.lending_market, &obligation, ctx.remaining_accounts)?;
         let borrow_slot = obligation.find_borrow(&repay_key).ok_or(LendingError::BorrowNotFound)?;
         let deposit_index = obligation.find_deposit(&withdraw_key).ok_or(LendingError::DepositNotFound)?;

@@ -1,5 +1,6 @@
 pub mod borrow;
 pub mod collect_protocol_fees;
+pub mod crisis_controls;
 pub mod deposit;
 pub mod deposit_reserve_liquidity;
 pub mod flash_borrow;
@@ -32,6 +33,7 @@ pub mod write_off_bad_debt;
 #[allow(ambiguous_glob_reexports)]
 pub use borrow::*;
 pub use collect_protocol_fees::*;
+pub use crisis_controls::*;
 pub use deposit::*;
 pub use deposit_reserve_liquidity::*;
 pub use flash_borrow::*;
@@ -46,6 +48,7 @@ pub use refresh_obligation::*;
 pub use redeem_reserve_collateral::*;
 pub use refresh_reserve::*;
 pub use repay::*;
+#[allow(ambiguous_glob_reexports)]
 pub use set_dynamic_margin::*;
 pub use set_emode_group::*;
 pub use set_liquidation_limits::*;

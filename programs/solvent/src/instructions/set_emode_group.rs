@@ -29,10 +29,12 @@ pub struct SetEmodeGroup<'info> {
 /// debt until repayments bring it under). Obligations in the group are valued with the new
 /// parameters from their next refresh; one refreshed before the change must refresh again before
 /// it borrows, withdraws or is liquidated (`EmodeGroupChangedSinceRefresh`).
+/// On a market with a timelock, only a call that changes nothing applies at once (it creates the
+/// group's debt account, which a queued change of the group needs); any change waits the
+/// timelock (`ChangeNeedsTimelock`: queue it), since both directions move value between users.
 pub fn handler(ctx: Context<SetEmodeGroup>, group: u8, params: EmodeGroup, debt_cap_value: u64) -> Result<()> {
     let market_key = ctx.accounts.lending_market.key();
     let market = &mut ctx.accounts.lending_market;
-    market.set_emode_group(group, &params)?;
     let debt = &ctx.accounts.emode_group_debt;
     // A new account is all zero; an existing one is loaded as it is.
     let mut state = match debt.load_mut() {
@@ -45,9 +47,18 @@ pub fn handler(ctx: Context<SetEmodeGroup>, group: u8, params: EmodeGroup, debt_
         state.bump = ctx.bumps.emode_group_debt;
         state.lending_market = market_key;
     }
+    params.validate()?;
+    let unchanged = market.emode(group)?.params == params && state.debt_cap_value == debt_cap_value;
+    require!(market.policy().timelock_secs == 0 || unchanged, LendingError::ChangeNeedsTimelock);
+    apply(market, &mut state, group, params, debt_cap_value)
+}
+
+/// Sets group `group`, as `set_emode_group` and an executed queued change do.
+pub fn apply(market: &mut Account<LendingMarket>, state: &mut EmodeGroupDebt, group: u8, params: EmodeGroup, debt_cap_value: u64) -> Result<()> {
+    market.set_emode_group(group, &params)?;
     state.debt_cap_value = debt_cap_value;
     emit!(EmodeGroupSet {
-        market: market_key,
+        market: market.key(),
         group,
         loan_to_value_bps: params.loan_to_value_bps,
         liquidation_threshold_bps: params.liquidation_threshold_bps,

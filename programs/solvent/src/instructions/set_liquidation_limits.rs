@@ -18,8 +18,17 @@ pub fn handler(
     dust_value: u64,
     protocol_share_bps: u16,
 ) -> Result<()> {
-    require!(protocol_share_bps <= 10_000, LendingError::InvalidFee);
     let market = &mut ctx.accounts.lending_market;
+    let unchanged = (market.liquidation_cap_value, market.dust_value, market.liquidation_protocol_share_bps)
+        == (liquidation_cap_value, dust_value, protocol_share_bps);
+    // Both directions move value between borrowers and liquidators: the timelock's.
+    require!(market.policy().timelock_secs == 0 || unchanged, LendingError::ChangeNeedsTimelock);
+    apply(market, liquidation_cap_value, dust_value, protocol_share_bps)
+}
+
+/// Sets the limits, as `set_liquidation_limits` and an executed queued change do.
+pub fn apply(market: &mut Account<LendingMarket>, liquidation_cap_value: u64, dust_value: u64, protocol_share_bps: u16) -> Result<()> {
+    require!(protocol_share_bps <= 10_000, LendingError::InvalidFee);
     market.liquidation_cap_value = liquidation_cap_value;
     market.dust_value = dust_value;
     market.liquidation_protocol_share_bps = protocol_share_bps;

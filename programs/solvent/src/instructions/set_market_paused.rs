@@ -10,7 +10,11 @@ pub struct SetMarketPaused<'info> {
     pub owner: Signer<'info>,
 }
 
+/// Pausing applies at once; lifting a pause waits the market's timelock (`ChangeNeedsTimelock`:
+/// queue `UnpauseMarket`).
 pub fn handler(ctx: Context<SetMarketPaused>, paused: bool) -> Result<()> {
+    let market = &ctx.accounts.lending_market;
+    require!(paused || !market.paused || market.policy().timelock_secs == 0, LendingError::ChangeNeedsTimelock);
     ctx.accounts.lending_market.paused = paused;
     emit!(MarketPauseSet { market: ctx.accounts.lending_market.key(), paused });
     Ok(())

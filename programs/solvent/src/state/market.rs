@@ -1,4 +1,4 @@
-use super::{Emode, EmodeGroup, EMODE_GROUP_BYTES, MAX_EMODE_GROUPS};
+use super::{MarketPolicy, MARKET_POLICY_BYTES, Emode, EmodeGroup, EMODE_GROUP_BYTES, MAX_EMODE_GROUPS};
 use crate::errors::LendingError;
 use crate::math::Wad;
 use anchor_lang::prelude::*;
@@ -38,6 +38,19 @@ pub struct LendingMarket {
     /// cost every instruction that loads the market a few hundred compute units.
     pub emode_groups: [u8; MAX_EMODE_GROUPS * EMODE_GROUP_BYTES],
     pub reserved: [u8; 46],
+    /// May only tighten: pause reserve actions (for `policy.guardian_pause_secs` unless the
+    /// owner confirms), lower caps and loan-to-value (default key: no guardian).
+    pub guardian: Pubkey,
+    /// The owner a matured ownership change named; becomes the owner when it signs
+    /// `accept_ownership` (default key: none).
+    pub pending_owner: Pubkey,
+    /// The rules binding the owner (`MarketPolicy`: the timelock, the guardian's pause, the
+    /// listing ramp, the risk step), as `MarketPolicy::to_le_bytes`; read with `policy()`.
+    /// Bytes, as `emode_groups`: Borsh copies an array where a struct costs every instruction
+    /// that loads the market a field-by-field decode.
+    pub policy_bytes: [u8; MARKET_POLICY_BYTES],
+    /// Id of the next queued change (`QueuedChange` PDA seed).
+    pub next_change_id: u64,
 }
 
 /// Byte offset of `LendingMarket::emode_groups` in the account (Borsh packs the fields in
@@ -107,6 +120,20 @@ impl LendingMarket {
         Ok(EmodeGroup::from_le_bytes(bytes.try_into().map_err(|_| LendingError::InvalidMarket)?))
     }
 
+    /// The market's policy.
+    pub fn policy(&self) -> MarketPolicy {
+        MarketPolicy::from_le_bytes(&self.policy_bytes)
+    }
+
+    pub fn set_policy(&mut self, policy: &MarketPolicy) {
+        self.policy_bytes = policy.to_le_bytes();
+    }
+
+    /// `signer` is the market's guardian (never the default key).
+    pub fn is_guardian(&self, signer: &Pubkey) -> bool {
+        self.guardian != Pubkey::default() && *signer == self.guardian
+    }
+
     /// The limits for an obligation with these values.
     pub fn liquidation_limits(&self, deposited_value: Wad, borrowed_value: Wad) -> LiquidationLimits {
         let dust = Wad::from_u64(self.dust_value);
@@ -136,6 +163,10 @@ mod tests {
             liquidation_protocol_share_bps: 9_999,
             emode_groups: [0; MAX_EMODE_GROUPS * EMODE_GROUP_BYTES],
             reserved: [0xff; 46],
+            guardian: Pubkey::new_from_array([5; 32]),
+            pending_owner: Pubkey::new_from_array([6; 32]),
+            policy_bytes: MarketPolicy::RECOMMENDED.to_le_bytes(),
+            next_change_id: 3,
         };
         let group_of = |g: u16| EmodeGroup {
             loan_to_value_bps: 9_000 + g,
@@ -158,5 +189,9 @@ mod tests {
         assert_eq!(LendingMarket::emode_group_in(&data, 9), Err(LendingError::InvalidEmodeGroup));
         assert_eq!(market.emode(9), Err(LendingError::InvalidEmodeGroup));
         assert_eq!(market.emode(0), Ok(Emode::NONE));
+        assert_eq!(market.policy(), MarketPolicy::RECOMMENDED);
+        let odd = MarketPolicy { timelock_secs: 0x0102_0304, guardian_pause_secs: 5, listing_ramp_secs: u32::MAX, max_risk_step_bps: 0xabcd, padding: [7, 9] };
+        market.set_policy(&odd);
+        assert_eq!(market.policy(), odd);
     }
 }

@@ -9,8 +9,10 @@ pub mod market;
 pub mod liquidation;
 pub mod obligation;
 pub mod operations;
+pub mod policy;
 pub mod reserve;
 pub mod stored_wad;
+pub mod timelock;
 
 pub use deleverage::*;
 pub use dynamic::*;
@@ -20,8 +22,10 @@ pub use insurance::*;
 pub use liquidation::*;
 pub use market::*;
 pub use obligation::*;
+pub use policy::*;
 pub use reserve::*;
 pub use stored_wad::*;
+pub use timelock::*;
 
 /// Current layout version of every account; bumped when a layout change needs a migration.
 /// Fields carved out of reserved space read as zero on existing accounts, so zero must always be
@@ -38,4 +42,7 @@ pub use stored_wad::*;
 /// Version 5: the insurance fund (`ReserveConfig::insurance_share_bps` moves the reserve's later
 /// fields; `Reserve::insurance_fund` and `insurance_receivable`). Version 4 reserves are not
 /// migrated.
-pub const ACCOUNT_VERSION: u8 = 5;
+/// Version 6: crisis controls (`ReserveConfig`'s outflow limit moves the reserve's later fields;
+/// the reserve's outflow count, listing ramp and pauses; the market's guardian, pending owner,
+/// policy and change counter make it longer). Version 5 accounts are not migrated.
+pub const ACCOUNT_VERSION: u8 = 6;

@@ -111,7 +111,13 @@ pub struct ReserveConfig {
     /// Of the protocol income `collect_protocol_fees` moves out, the share paid into the
     /// reserve's insurance fund, bps (the rest to the fee vault); needs the fund when above 0.
     pub insurance_share_bps: u16,
-    pub insurance_padding: [u8; 6],
+    /// Outflow limit (`state::policy`): withdrawals, redemptions and borrows, net of deposits
+    /// and repayments, may take at most this share of the depositors' claim (bps) per
+    /// `outflow_window_secs`, growing back linearly; never less than `outflow_floor` base units
+    /// per window. Liquidations, repayments, deposits and flash loans are never limited. 0: off.
+    pub outflow_limit_bps: u16,
+    pub outflow_window_secs: u32,
+    pub outflow_floor: u64,
     /// Piecewise-linear borrow rate: starts at 0% utilization, ends at the first point at 100%;
     /// points after the end are all zero.
     pub rate_curve: [RateCurvePoint; MAX_RATE_CURVE_POINTS],
@@ -148,9 +154,10 @@ impl ReserveConfig {
         {
             return Err(LendingError::InvalidFee);
         }
-        if self.insurance_share_bps as u64 > bps || self.insurance_padding != [0; 6] {
+        if self.insurance_share_bps as u64 > bps {
             return Err(LendingError::InvalidInsuranceFund);
         }
+        self.validate_outflow()?;
         if self.max_price_age_secs == 0
             || self.max_confidence_bps == 0
             || self.max_confidence_bps as u64 > bps
@@ -409,8 +416,23 @@ pub struct Reserve {
     /// liquidity vault (`settle_insurance` moves them): part of the depositors' claim, not yet
     /// available to lend.
     pub insurance_receivable: u64,
+    /// Outflow counted in the current window (base units) and when it was last counted
+    /// (`state::policy`, `ReserveConfig::outflow_limit_bps`).
+    pub outflow_used: u64,
+    pub outflow_updated_at: i64,
+    /// Unix time of listing, and the market's listing ramp then: the deposit and borrow caps
+    /// grow from 0 to the configured ones over the ramp (`Reserve::ramped_limit`).
+    pub listed_at: i64,
+    pub listing_ramp_secs: u32,
+    /// Actions paused (`ACTION_*` bits) by the owner, until lifted through the timelock.
+    pub owner_paused: u8,
+    /// Actions paused by the guardian, until `guardian_pause_until` unless the owner confirms
+    /// them (pausing them too).
+    pub guardian_paused: u8,
+    pub pause_padding: [u8; 2],
+    pub guardian_pause_until: i64,
     /// Room for follow-up fields (second oracle).
-    pub reserved: [u8; 208],
+    pub reserved: [u8; 160],
 }
 
 type ReserveResult<T> = std::result::Result<T, LendingError>;
@@ -760,6 +782,9 @@ impl Reserve {
     /// `DEAD_SHARES × p` given to those shares, while a later depositor loses at most `p`).
     pub fn deposit(&mut self, liquidity_amount: u64) -> ReserveResult<u64> {
         let minted = self.collateral_shares_for_deposit(liquidity_amount)?;
+        // Every caller accrues interest first: the reserve's clock is now.
+        let now = self.last_update_timestamp;
+        self.check_action(super::ACTION_DEPOSIT, now)?;
         let shares = if self.collateral_supply == 0 {
             if minted <= DEAD_SHARES {
                 return Err(LendingError::FirstDepositTooSmall);
@@ -772,12 +797,12 @@ impl Reserve {
             return Err(LendingError::ZeroAmount);
         }
         let total_after = overflow(self.total_liquidity()?.checked_add(Wad::from_u64(liquidity_amount)))?;
-        if total_after > Wad::from_u64(self.config.deposit_limit) {
+        if total_after > Wad::from_u64(self.ramped_limit(self.config.deposit_limit, now)) {
             return Err(LendingError::DepositLimitExceeded);
         }
         // At the higher of spot and EMA: the exposure is never understated.
-        let cap = self.config.deposit_limit_value;
-        if cap != 0 && self.value_for(HealthKind::Maintenance, Side::Asset, total_after)? > Wad::from_u64(cap) {
+        let cap = self.ramped_limit(self.config.deposit_limit_value, now);
+        if self.config.deposit_limit_value != 0 && self.value_for(HealthKind::Maintenance, Side::Asset, total_after)? > Wad::from_u64(cap) {
             return Err(LendingError::DepositValueCapExceeded);
         }
         if self.dynamic_config.has(DYNAMIC_CONCENTRATION) && self.dynamic.initialized != 0 {
@@ -789,17 +814,21 @@ impl Reserve {
                 self.valuation_epoch = self.valuation_epoch.wrapping_add(1);
             }
         }
+        self.record_inflow(liquidity_amount, now)?;
         self.available_amount = overflow(self.available_amount.checked_add(liquidity_amount))?;
         self.collateral_supply = overflow(self.collateral_supply.checked_add(minted))?;
         Ok(shares)
     }
 
-    /// Record a redemption of `shares`; returns the tokens paid out.
+    /// Record a redemption of `shares`; returns the tokens paid out. Counted against the
+    /// outflow limit at the reserve's clock (every caller accrues interest to now first).
     pub fn redeem(&mut self, shares: u64) -> ReserveResult<u64> {
+        self.check_action(super::ACTION_WITHDRAW, self.last_update_timestamp)?;
         let amount = self.redeem_amount(shares)?;
         if amount > self.available_amount {
             return Err(LendingError::InsufficientLiquidity);
         }
+        self.record_outflow(amount, self.last_update_timestamp)?;
         self.available_amount -= amount;
         self.collateral_supply = overflow(self.collateral_supply.checked_sub(shares))?;
         Ok(amount)
@@ -807,6 +836,7 @@ impl Reserve {
 
     /// Record a borrow of `amount`; returns the origination fee, which stays in the vault.
     pub fn borrow(&mut self, amount: u64) -> ReserveResult<u64> {
+        self.check_action(super::ACTION_BORROW, self.last_update_timestamp)?;
         let fee = self.borrow_fee(amount)?;
         let paid_out = overflow(amount.checked_sub(fee))?;
         if paid_out == 0 {
@@ -815,15 +845,17 @@ impl Reserve {
         if paid_out > self.available_amount {
             return Err(LendingError::InsufficientLiquidity);
         }
+        let now = self.last_update_timestamp;
         let borrowed = overflow(self.borrowed_amount().checked_add(Wad::from_u64(amount)))?;
-        if borrowed > Wad::from_u64(self.config.borrow_limit) {
+        if borrowed > Wad::from_u64(self.ramped_limit(self.config.borrow_limit, now)) {
             return Err(LendingError::BorrowLimitExceeded);
         }
         // At the conservative debt price (rounded up): the exposure is never understated.
-        let cap = self.config.borrow_limit_value;
-        if cap != 0 && self.debt_value(borrowed)? > Wad::from_u64(cap) {
+        let cap = self.ramped_limit(self.config.borrow_limit_value, now);
+        if self.config.borrow_limit_value != 0 && self.debt_value(borrowed)? > Wad::from_u64(cap) {
             return Err(LendingError::BorrowValueCapExceeded);
         }
+        self.record_outflow(paid_out, now)?;
         self.available_amount -= paid_out;
         self.borrowed_amount_wad.set(borrowed);
         self.add_protocol_fees(Wad::from_u64(fee))?;
@@ -847,6 +879,7 @@ impl Reserve {
 
     /// Record a repayment: `amount` tokens in, `settled` debt (Wad) off the books.
     pub fn repay(&mut self, amount: u64, settled: Wad) -> ReserveResult<()> {
+        self.record_inflow(amount, self.last_update_timestamp)?;
         self.available_amount = overflow(self.available_amount.checked_add(amount))?;
         self.reduce_borrowed(settled);
         Ok(())
