@@ -491,9 +491,11 @@ async fn crisis_controls(h: &mut Harness) {
     println!("  queued instead (change #1, public on chain): executed by a stranger before the delay {early}; 2 days later accepted ({units} CU), LTV now {}%", h.reserve(&m.sol.reserve).await.config.loan_to_value_bps as f64 / 100.0);
 
     // A new listing's caps grow over 7 days.
-    let config = ReserveConfig { deposit_limit: 1_000_000 * USDC, borrow_limit: 1_000_000 * USDC, ..usdc_config() };
+    let no_value_caps = init_reserve_ix(&m.market, &owner, &h.create_mint(6).await, &m.usdc.oracle, usdc_config());
+    let refused = refusal(h.send(&[no_value_caps], &[&m.owner]).await);
+    let config = ReserveConfig { deposit_limit_value: 1_000_000, borrow_limit_value: 500_000, ..usdc_config() };
     let (fresh, _) = h.init_reserve(&m.market, &m.owner, 6, USDC_PRICE, USDC_PRICE_EXPO, config).await;
     let listed = h.reserve(&fresh.reserve).await;
-    let caps: Vec<String> = [0, 1, 3, 7].iter().map(|day| format!("day {day}: {}", format_amount(listed.ramped_limit(config.deposit_limit, listed.listed_at + day * 86_400) as i128, 6))).collect();
-    println!("  a new listing with a 1,000,000-token deposit cap counts it as {}\n", caps.join(", "));
+    let caps: Vec<String> = [0, 1, 3, 7].iter().map(|day| format!("day {day}: ${}", listed.ramped_limit(config.deposit_limit_value, listed.listed_at + day * 86_400))).collect();
+    println!("  a new listing needs caps in value ({refused} without); its $1,000,000 deposit cap counts as {}\n", caps.join(", "));
 }

@@ -28,6 +28,7 @@ import {
   POLICY_RECOMMENDED,
   PROGRAM_ID,
   SOLVENT_ERROR__CHANGE_NEEDS_TIMELOCK,
+  SOLVENT_ERROR__CHANGE_STALE,
   collateralMintAddress,
   customErrorCode,
   feeVaultAddress,
@@ -47,6 +48,7 @@ import {
   isValidMarketPolicy,
   liquidityVaultAddress,
   marketAuthorityAddress,
+  marketPolicyOf,
   queuedChangeAddress,
   reserveAddress,
   type MarketPolicy,
@@ -134,6 +136,41 @@ export async function deploy(chain: DeployChain, config: DeployConfig, options: 
   config = { ...config, reserves: config.reserves.map((spec) => ({ ...spec, config: normalized(spec.config) })) };
   const resolve = (path: string) => (path.startsWith('/') || path.startsWith('~') ? path : `${options.configDir ?? ROOT}/${path}`);
 
+  // Checked before anything is sent: the market's policy, and the reserves still to list.
+  const market = await signerFromFile(resolve(config.marketKeypair));
+  const authority = await marketAuthorityAddress(market.address);
+  const existing = await chain.account(market.address);
+  const policy: MarketPolicy = existing
+    ? marketPolicyOf(getLendingMarketDecoder().decode(existing))
+    : config.policy
+      ? { ...config.policy, padding: new Uint8Array(2) }
+      : POLICY_RECOMMENDED;
+  const guardian = config.guardian ? address(config.guardian) : NO_GUARDIAN;
+  if (existing === null && !isValidMarketPolicy(policy, guardian !== NO_GUARDIAN)) {
+    throw new Error(
+      `policy ${JSON.stringify(config.policy)} is out of bounds (timelock <= 30 days, guardian pause <= 7 days and above 0 with a guardian, ramp <= 90 days, step <= 10000 bps)`,
+    );
+  }
+  if (existing !== null) {
+    const state = getLendingMarketDecoder().decode(existing);
+    if (state.owner !== chain.payer.address) throw new Error(`market ${market.address} is owned by ${state.owner}, not by this wallet`);
+  }
+  // Under a listing ramp init_reserve refuses a reserve without finite value caps
+  // (`ListingNeedsValueCaps`): a base-unit cap ramped from 0 bounds nothing in value.
+  if (policy.listingRampSecs > 0) {
+    const uncapped: string[] = [];
+    for (const spec of config.reserves) {
+      const listed = (await chain.account(await reserveAddress(market.address, address(spec.mint)))) !== null;
+      if (!listed && !hasListingValueCaps(spec.config)) uncapped.push(spec.symbol);
+    }
+    if (uncapped.length > 0) {
+      throw new Error(
+        `${uncapped.join(', ')}: the market's listing ramp (${policy.listingRampSecs} s) needs a new reserve to have value caps (ListingNeedsValueCaps): ` +
+          'set depositLimitValue, and borrowLimitValue unless borrowLimit is 0 (whole quote units)',
+      );
+    }
+  }
+
   // 1. The program.
   if (!(await chain.isExecutable(PROGRAM_ID)) || options.upgrade) {
     await chain.deployProgram(`${ROOT}/target/deploy/solvent.so`, `${ROOT}/keys/solvent-keypair.json`);
@@ -141,9 +178,6 @@ export async function deploy(chain: DeployChain, config: DeployConfig, options: 
   }
 
   // 2. The market, at the address of its keypair.
-  const market = await signerFromFile(resolve(config.marketKeypair));
-  const authority = await marketAuthorityAddress(market.address);
-  const existing = await chain.account(market.address);
   const limits = config.liquidationLimits && {
     liquidationCapValue: BigInt(config.liquidationLimits.capValue),
     dustValue: BigInt(config.liquidationLimits.dustValue),
@@ -152,13 +186,6 @@ export async function deploy(chain: DeployChain, config: DeployConfig, options: 
   if (existing === null) {
     const quote = new Uint8Array(32);
     quote.set(new TextEncoder().encode(config.quoteCurrency));
-    const policy: MarketPolicy = config.policy ? { ...config.policy, padding: new Uint8Array(2) } : POLICY_RECOMMENDED;
-    const guardian = config.guardian ? address(config.guardian) : NO_GUARDIAN;
-    if (!isValidMarketPolicy(policy, guardian !== NO_GUARDIAN)) {
-      throw new Error(
-        `policy ${JSON.stringify(config.policy)} is out of bounds (timelock <= 30 days, guardian pause <= 7 days and above 0 with a guardian, ramp <= 90 days, step <= 10000 bps)`,
-      );
-    }
     // Under a timelock even the first liquidation limits wait it (they move value between
     // borrowers and liquidators): one transaction creates the market without the timelock,
     // sets the limits, and then sets the policy (a tightening, so at once), before any reserve
@@ -186,43 +213,64 @@ export async function deploy(chain: DeployChain, config: DeployConfig, options: 
       await chain.send([init(policy)], [market]);
     }
     done.push(`created market ${market.address}`);
-  } else {
-    const state = getLendingMarketDecoder().decode(existing);
-    if (state.owner !== chain.payer.address) throw new Error(`market ${market.address} is owned by ${state.owner}, not by this wallet`);
   }
 
   // Changes the market's timelock holds back (`ChangeNeedsTimelock`) wait in its queue. Its
   // queued changes are read once (an account per id below `nextChangeId`; executed and
   // cancelled ones are closed), so a rerun finds the change it queued instead of queueing it
   // again, and once the change is due executes it (anyone may). Another change of the same kind
-  // for the same target (from an older version of the file, or expired) is cancelled: executed
-  // after this one, it would undo it.
+  // for the same target (from an older version of the file, or expired, or queued by a former
+  // owner, which can never run) is cancelled: executed after this one, it would undo it. A due
+  // change the program refuses as stale (`ChangeStale`: the reserve's settings changed since it
+  // was queued) is cancelled and queued again.
   let queue: { address: Address; change: QueuedChange }[] | undefined;
   const timelocked = async (label: (id: bigint) => string, change: PendingChangeArgs, reserve?: Address) => {
     queue ??= await queuedChanges(chain, market.address);
     const now = await clock(chain);
+    // `QueuedChange::due_at`: later than its eta if the timelock was lengthened since.
+    const timelockSecs = BigInt(marketPolicyOf(getLendingMarketDecoder().decode((await chain.account(market.address))!)).timelockSecs);
+    const dueAt = (q: QueuedChange) => (q.eta > q.queuedAt + timelockSecs ? q.eta : q.queuedAt + timelockSecs);
     const target = reserve ?? market.address;
     const bytes = (change: PendingChangeArgs) => new Uint8Array(getPendingChangeEncoder().encode(change));
-    const same = queue.filter((q) => q.change.target === target && q.change.change.__kind === change.__kind);
-    const live = same.find((q) => equalBytes(bytes(q.change.change), bytes(change)) && (now === undefined || now <= q.change.eta + BigInt(CHANGE_GRACE_SECS)));
-    for (const stale of same.filter((q) => q !== live)) {
+    const cancel = async (stale: { address: Address; change: QueuedChange }) => {
       await chain.send([getCancelChangeInstruction({ lendingMarket: market.address, owner: chain.payer, queuedChange: stale.address, queuedBy: stale.change.queuedBy })]);
-      queue = queue.filter((q) => q !== stale);
-      done.push(`cancelled queued ${label(stale.change.id)} (it is not the config file's)`);
-    }
-    if (live && now !== undefined && now >= live.change.eta) {
-      await chain.send([getExecuteChangeInstruction({ lendingMarket: market.address, queuedChange: live.address, queuedBy: live.change.queuedBy, reserve, executor: chain.payer })]);
-      queue = queue.filter((q) => q !== live);
-      done.push(`executed queued ${label(live.change.id)}`);
-    } else if (live) {
-      done.push(`${label(live.change.id)} is already queued: executable by anyone after ${isoTime(live.change.eta)}`);
-    } else {
+      queue = queue!.filter((q) => q !== stale);
+    };
+    const queueNew = async () => {
       const id = getLendingMarketDecoder().decode((await chain.account(market.address))!).nextChangeId;
       const queuedChange = await queuedChangeAddress(market.address, id);
       await chain.send([getQueueChangeInstruction({ lendingMarket: market.address, owner: chain.payer, queuedChange, reserve, change })]);
       const queued = getQueuedChangeDecoder().decode((await chain.account(queuedChange))!);
-      queue.push({ address: queuedChange, change: queued });
-      done.push(`queued ${label(id)}: executable by anyone after ${isoTime(queued.eta)}`);
+      queue!.push({ address: queuedChange, change: queued });
+      return `${label(id)}: executable by anyone after ${isoTime(dueAt(queued))}`;
+    };
+    const same = queue.filter((q) => q.change.target === target && q.change.change.__kind === change.__kind);
+    const live = same.find(
+      (q) =>
+        equalBytes(bytes(q.change.change), bytes(change)) &&
+        q.change.queuedBy === chain.payer.address &&
+        (now === undefined || now <= dueAt(q.change) + BigInt(CHANGE_GRACE_SECS)),
+    );
+    for (const stale of same.filter((q) => q !== live)) {
+      await cancel(stale);
+      const why = stale.change.queuedBy !== chain.payer.address ? 'it was queued by a former owner' : "it is not the config file's";
+      done.push(`cancelled queued ${label(stale.change.id)} (${why})`);
+    }
+    if (live && now !== undefined && now >= dueAt(live.change)) {
+      try {
+        await chain.send([getExecuteChangeInstruction({ lendingMarket: market.address, queuedChange: live.address, queuedBy: live.change.queuedBy, reserve, executor: chain.payer })]);
+      } catch (error) {
+        if (customErrorCode(error instanceof Error ? error.message : error) !== SOLVENT_ERROR__CHANGE_STALE) throw error;
+        await cancel(live);
+        done.push(`cancelled queued ${label(live.change.id)} (ChangeStale: the settings it was queued against changed since); queued it again as ${await queueNew()}`);
+        return;
+      }
+      queue = queue.filter((q) => q !== live);
+      done.push(`executed queued ${label(live.change.id)}`);
+    } else if (live) {
+      done.push(`${label(live.change.id)} is already queued: executable by anyone after ${isoTime(dueAt(live.change))}`);
+    } else {
+      done.push(`queued ${await queueNew()}`);
     }
   };
   /** Sends `instruction`; false when the program refused it with `ChangeNeedsTimelock`. */
@@ -292,6 +340,12 @@ export async function deploy(chain: DeployChain, config: DeployConfig, options: 
 }
 
 const isoTime = (unix: bigint) => new Date(Number(unix) * 1000).toISOString();
+
+/** What init_reserve asks of a reserve listed under a listing ramp (else `ListingNeedsValueCaps`):
+ *  a deposit value cap, and a borrow value cap unless it cannot be borrowed at all. */
+export function hasListingValueCaps(config: Pick<ReserveConfigArgs, 'depositLimitValue' | 'borrowLimit' | 'borrowLimitValue'>): boolean {
+  return BigInt(config.depositLimitValue) !== 0n && (BigInt(config.borrowLimit) === 0n || BigInt(config.borrowLimitValue) !== 0n);
+}
 
 /** The market's queued changes (not yet executed or cancelled), read by id. */
 async function queuedChanges(chain: DeployChain, market: Address): Promise<{ address: Address; change: QueuedChange }[]> {

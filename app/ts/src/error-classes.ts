@@ -133,4 +133,8 @@ export const ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   6124: 'userError', // ChangeExpired
   6125: 'userError', // InvalidQueuedChange
   6126: 'userError', // NotPendingOwner
+  6127: 'userError', // ChangeStale
+  6128: 'marketCondition', // GuardianPauseCooldown
+  6129: 'userError', // LiquidationPauseNeedsExpiry
+  6130: 'userError', // ListingNeedsValueCaps
 };

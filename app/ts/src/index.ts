@@ -897,8 +897,9 @@ export const queuedChangeAddress = (market: Address, id: bigint | number) => {
 export type OutflowRoom = {
   /** Base units that may leave now (2^64 - 1 with the limit off). */
   available: bigint;
-  /** The most that may leave within one window: the larger of the share of the depositors'
-   *  claim and the floor (2^64 - 1 with the limit off). */
+  /** The most that may leave within one window beyond the inflow credited: the larger of the
+   *  share of the base claim (`outflowBase`, or the claim now when it is taken again) and the
+   *  floor (2^64 - 1 with the limit off). */
   capacity: bigint;
   /** Seconds until the whole capacity is available again (0: it is). */
   fullInSecs: bigint;
@@ -906,46 +907,91 @@ export type OutflowRoom = {
 
 const U64_MAX = 2n ** 64n - 1n;
 
+const I64_MAX = 2n ** 63n - 1n;
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+
 /** The outflow limit's room at unix time `now`, as the program's `Reserve::outflow_room`, with
- *  its rounding: the capacity is `outflowLimitBps` of the depositors' claim (whole base units,
- *  rounded down; `totalLiquidityWad`), or the floor when larger; the outflow counted
- *  (`outflowUsed`) grows back by the capacity per window, pro rata to the seconds since
- *  `outflowUpdatedAt` (rounded down); what is left of the capacity may leave now. The reserve
- *  is taken as given: the program accrues interest to `now` before it measures the claim (and
- *  so the capacity), so for a reserve with debt last updated before `now` the program's
- *  capacity and room can be slightly larger than these (interest only adds to the claim); pass
- *  a reserve updated at `now` to match it exactly. Throws `MathOverflow` where the program would
- *  (a claim below zero or beyond u64). */
+ *  its rounding and order of operations. The bucket holds the outflow counted (`outflowUsed`)
+ *  and the inflow credited beyond it (`outflowCredit`; inflows first take the count down, and
+ *  outflows use the credit first), both decaying by the capacity of the stored base claim
+ *  (`outflowBase`) per window, or by themselves per window when larger (nothing outlives its
+ *  window), pro rata to the seconds since `outflowUpdatedAt` (at most a window, rounded down). The capacity is `outflowLimitBps` of a base claim (rounded down), or
+ *  the floor when larger. The base is the stored one while the bucket is not empty after decay
+ *  and less than a window has passed since `outflowBaseAt`; otherwise it is taken again: the
+ *  depositors' claim now (whole base units, rounded down; `totalLiquidityWad`) less the credit
+ *  left (saturating at 0). So a deposit made within the window only adds credit, not capacity,
+ *  and a withdrawal does not shrink the capacity it counts against. Available now: the
+ *  capacity less the count (at least 0), plus the credit; full again in
+ *  ceil(count × window / capacity) seconds (0 with no capacity).
+ *
+ *  The reserve is taken as given: the program accrues interest to `now` before it measures the
+ *  claim, so where the base is taken again for a reserve with debt last updated before `now`
+ *  the program's capacity and room can be slightly larger than these (interest only adds to the
+ *  claim); pass a reserve updated at `now` to match it exactly. Throws `MathOverflow` where the
+ *  program would (a claim below zero or beyond u64, when the base is taken again). */
 export function outflowRoom(
   reserve: Pick<
     generated.Reserve,
-    'config' | 'outflowUsed' | 'outflowUpdatedAt' | 'availableAmount' | 'flashLoanAmount' | 'insuranceReceivable' | 'borrowedAmountWad' | 'accumulatedProtocolFeesWad'
+    | 'config'
+    | 'outflowUsed'
+    | 'outflowCredit'
+    | 'outflowUpdatedAt'
+    | 'outflowBase'
+    | 'outflowBaseAt'
+    | 'availableAmount'
+    | 'flashLoanAmount'
+    | 'insuranceReceivable'
+    | 'borrowedAmountWad'
+    | 'accumulatedProtocolFeesWad'
   >,
   now: bigint | number,
 ): OutflowRoom {
   const { outflowLimitBps, outflowWindowSecs, outflowFloor } = reserve.config;
   if (outflowLimitBps === 0) return { available: U64_MAX, capacity: U64_MAX, fullInSecs: 0n };
-  const totalWad = totalLiquidityWad(reserve);
-  if (totalWad < 0n) throw new Error('MathOverflow');
-  const total = totalWad / WAD;
-  if (total > U64_MAX) throw new Error('MathOverflow');
-  const share = (total * BigInt(outflowLimitBps)) / 10_000n;
-  const capacity = share > outflowFloor ? share : outflowFloor;
-  // `outflow_used_at`: what grew back since the last count, at most one window's worth.
+  const at = BigInt(now);
   const window = BigInt(outflowWindowSecs);
-  const since = BigInt(now) - reserve.outflowUpdatedAt;
+  // `outflow_capacity_of`: the share of a claim, rounded down, or the floor when larger.
+  const capacityOf = (base: bigint) => {
+    const share = (base * BigInt(outflowLimitBps)) / 10_000n;
+    return share > outflowFloor ? share : outflowFloor;
+  };
+  // `outflow_decayed`: less the capacity per window since the last count (or the value per
+  // window, when larger: nothing outlives its window), at most a window's worth.
+  const since = at - reserve.outflowUpdatedAt;
   const elapsed = since < 0n ? 0n : since > window ? window : since;
-  const regrown = (capacity * elapsed) / (window > 1n ? window : 1n);
-  const used = reserve.outflowUsed > regrown ? reserve.outflowUsed - regrown : 0n;
-  const fullInSecs = capacity === 0n ? 0n : (used * window + capacity - 1n) / capacity;
-  return { available: capacity > used ? capacity - used : 0n, capacity, fullInSecs };
+  const decayed = (value: bigint, capacity: bigint) => {
+    const rate = capacity > value ? capacity : value;
+    let gone = (rate * elapsed) / (window > 1n ? window : 1n);
+    if (gone > U64_MAX) gone = U64_MAX;
+    return value > gone ? value - gone : 0n;
+  };
+  // `outflow_now`: the count and credit decayed at the stored base's capacity; the base taken
+  // again when the bucket is empty or a window has passed since it was.
+  const storedCapacity = capacityOf(reserve.outflowBase);
+  const used = decayed(reserve.outflowUsed, storedCapacity);
+  const credit = decayed(reserve.outflowCredit, storedCapacity);
+  const windowOver = at >= min(reserve.outflowBaseAt + window, I64_MAX); // i64 saturating add
+  let base = reserve.outflowBase;
+  if ((used === 0n && credit === 0n) || windowOver) {
+    const totalWad = totalLiquidityWad(reserve);
+    if (totalWad < 0n) throw new Error('MathOverflow');
+    const claim = totalWad / WAD;
+    if (claim > U64_MAX) throw new Error('MathOverflow');
+    base = claim > credit ? claim - credit : 0n;
+  }
+  const capacity = capacityOf(base);
+  const fullInSecs = capacity === 0n ? 0n : min((used * window + capacity - 1n) / capacity, U64_MAX);
+  const left = capacity > used ? capacity - used : 0n;
+  return { available: min(left + credit, U64_MAX), capacity, fullInSecs };
 }
 
 /** The `ACTION_*` bits paused on a reserve at unix time `now`, as the program's
- *  `Reserve::paused_actions`: the owner's pauses, and the guardian's until they expire. */
+ *  `Reserve::paused_actions`: the owner's pauses, and the expiring ones until
+ *  `guardianPauseUntil` (the expiring slot `guardianPaused` holds the guardian's pauses and
+ *  liquidation pauses set by the owner, which always expire). */
 export function pausedActions(reserve: Pick<generated.Reserve, 'ownerPaused' | 'guardianPaused' | 'guardianPauseUntil'>, now: bigint | number): number {
-  const guardian = BigInt(now) < reserve.guardianPauseUntil ? reserve.guardianPaused : 0;
-  return reserve.ownerPaused | guardian;
+  const expiring = BigInt(now) < reserve.guardianPauseUntil ? reserve.guardianPaused : 0;
+  return reserve.ownerPaused | expiring;
 }
 
 /** `limit` (a deposit or borrow cap, in base units or quote value) as the listing ramp lets it

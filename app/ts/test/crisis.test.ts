@@ -1,22 +1,26 @@
 // The crisis controls' read side (`outflowRoom`, `pausedActions`, `rampedLimit`): hand-computed
 // cases with the program's rounding, then on the built .so in LiteSVM the outflow room the
-// client computes is exactly what a withdrawal may take (one base unit more is refused), and
-// an owner's pause reads as the program applies it.
+// client computes is exactly what a withdrawal may take (one base unit more is refused), a
+// deposit and a withdrawal of the same amount leave it as it was, and an owner's pause reads as
+// the program applies it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Address, KeyPairSigner } from '@solana/kit';
 import {
   ACTION_BORROW,
   ACTION_DEPOSIT,
+  ACTION_LIQUIDATE,
   ACTION_WITHDRAW,
   WAD,
   getDepositInstruction,
   getReserveDecoder,
   getSetReservePauseInstruction,
+  getUpdateReserveConfigInstruction,
   getWithdrawInstruction,
   outflowRoom,
   pausedActions,
   rampedLimit,
+  type OutflowRoom,
   type Reserve,
   type ReserveConfig,
 } from '../src/index.ts';
@@ -37,11 +41,13 @@ const limited = (fields: Partial<Reserve> = {}, config: Partial<ReserveConfig> =
   reserveWith({ availableAmount: 1_000_000n, ...fields }, { outflowLimitBps: 1_000, outflowWindowSecs: 3_600, outflowFloor: 0n, ...config });
 
 test('outflowRoom: the program\'s outflow_room, with its rounding', () => {
-  // Off: the whole of u64.
-  assert.deepEqual(outflowRoom(reserveWith({ availableAmount: 5n, outflowUsed: 3n }), 100n), { available: U64_MAX, capacity: U64_MAX, fullInSecs: 0n });
+  // Off: the whole of u64, whatever the bucket holds.
+  assert.deepEqual(outflowRoom(reserveWith({ availableAmount: 5n, outflowUsed: 3n, outflowCredit: 4n, outflowBase: 9n }), 100n), { available: U64_MAX, capacity: U64_MAX, fullInSecs: 0n });
 
-  // A fresh window: 10% of 1,000,000.
+  // An empty bucket takes its base from the claim now: 10% of 1,000,000 (never stored yet, or a
+  // stored base left from before: an empty bucket takes it again, within the window or not).
   assert.deepEqual(outflowRoom(limited({ outflowUpdatedAt: 900n }), 1_000n), { available: 100_000n, capacity: 100_000n, fullInSecs: 0n });
+  assert.deepEqual(outflowRoom(limited({ outflowBase: 5_000_000n, outflowBaseAt: 900n, outflowUpdatedAt: 900n }), 1_000n), { available: 100_000n, capacity: 100_000n, fullInSecs: 0n });
 
   // The claim counts the insurance fund's payment not yet moved in and the debt, less fees, in
   // whole base units rounded down: 999,000 + 1,000 + 9.9 - 0.5 = 1,000,009.4 -> 1,000,009;
@@ -50,36 +56,78 @@ test('outflowRoom: the program\'s outflow_room, with its rounding', () => {
   assert.equal(outflowRoom(claim, 0n).capacity, 100_000n);
   assert.equal(outflowRoom({ ...claim, insuranceReceivable: 0n }, 0n).capacity, 99_900n, 'without the receivable: 999,009 -> 99,900');
 
-  // Half a window (and a second) after 60,001 went out: floor(100,000 × 1,801 / 3,600) = 50,027
-  // grew back; 9,974 still counted; full again in ceil(9,974 × 3,600 / 100,000) = 360 s.
-  assert.deepEqual(outflowRoom(limited({ outflowUsed: 60_001n, outflowUpdatedAt: 1_000n }), 2_801n), { available: 90_026n, capacity: 100_000n, fullInSecs: 360n });
-  // Exactly half: 50,000 back.
-  assert.deepEqual(outflowRoom(limited({ outflowUsed: 60_000n, outflowUpdatedAt: 1_000n }), 2_800n), { available: 90_000n, capacity: 100_000n, fullInSecs: 360n });
+  // With a count the stored base stays within its window: a deposit since (the claim is now
+  // 1,500,000) does not raise the capacity. Half a window (and a second) after 60,001 went out:
+  // floor(100,000 × 1,801 / 3,600) = 50,027 decayed; 9,974 still counted; full again in
+  // ceil(9,974 × 3,600 / 100,000) = 360 s.
+  const counted = { outflowBase: 1_000_000n, outflowBaseAt: 1_000n, outflowUpdatedAt: 1_000n };
+  assert.deepEqual(outflowRoom(limited({ ...counted, availableAmount: 1_500_000n, outflowUsed: 60_001n }), 2_801n), { available: 90_026n, capacity: 100_000n, fullInSecs: 360n });
+  // Exactly half: 50,000 decayed.
+  assert.deepEqual(outflowRoom(limited({ ...counted, outflowUsed: 60_000n }), 2_800n), { available: 90_000n, capacity: 100_000n, fullInSecs: 360n });
+  // Nor does a withdrawal since shrink it (the claim is now 900,000).
+  assert.deepEqual(outflowRoom(limited({ ...counted, availableAmount: 900_000n, outflowUsed: 100_000n }), 1_000n), { available: 0n, capacity: 100_000n, fullInSecs: 3_600n });
 
-  // A floor larger than the share is the capacity.
-  assert.deepEqual(outflowRoom(limited({ outflowUsed: 50_000n, outflowUpdatedAt: 0n }, { outflowFloor: 250_000n }), 0n), { available: 200_000n, capacity: 250_000n, fullInSecs: 720n });
+  // Inflow credited adds to the room (the 30,000 deposited is in the claim, not the base), and
+  // decays as a count does: a quarter window takes 25,000 off it; at 30,000 decayed the bucket
+  // is empty and the base is taken again from the claim: 10% of 1,030,000.
+  const credited = limited({ ...counted, availableAmount: 1_030_000n, outflowCredit: 30_000n });
+  assert.deepEqual(outflowRoom(credited, 1_000n), { available: 130_000n, capacity: 100_000n, fullInSecs: 0n });
+  assert.deepEqual(outflowRoom(credited, 1_900n), { available: 105_000n, capacity: 100_000n, fullInSecs: 0n });
+  assert.deepEqual(outflowRoom(credited, 2_079n), { available: 100_028n, capacity: 100_000n, fullInSecs: 0n }, 'floor(100,000 × 1,079 / 3,600) = 29,972 decayed: 28 left');
+  assert.deepEqual(outflowRoom(credited, 2_080n), { available: 103_000n, capacity: 103_000n, fullInSecs: 0n });
+
+  // A window after the base was taken it is taken again, count or not. Taken at 0 of 1,000,000;
+  // 80,000 counted at 3,000; the claim is now 1,200,000. A second short of the window: 599 s
+  // decayed floor(100,000 × 599 / 3,600) = 16,638, 63,362 counted of 100,000, full in
+  // ceil(63,362 × 3,600 / 100,000) = 2,282 s. At the window: 16,666 decayed (at the stored
+  // base's capacity), 63,334 counted of 120,000, full in ceil(63,334 × 3,600 / 120,000) = 1,901 s.
+  const old = { outflowBase: 1_000_000n, outflowBaseAt: 0n, outflowUpdatedAt: 3_000n, availableAmount: 1_200_000n };
+  assert.deepEqual(outflowRoom(limited({ ...old, outflowUsed: 80_000n }), 3_599n), { available: 36_638n, capacity: 100_000n, fullInSecs: 2_282n });
+  assert.deepEqual(outflowRoom(limited({ ...old, outflowUsed: 80_000n }), 3_600n), { available: 56_666n, capacity: 120_000n, fullInSecs: 1_901n });
+  // With credit instead (above the capacity, so it decays at its own size per window: nothing
+  // outlives its window), the base taken again is the claim less the credit left: 200,000 less
+  // floor(200,000 × 600 / 3,600) = 33,333 is 166,667; 1,200,000 - 166,667 = 1,033,333, capacity
+  // 103,333, room 103,333 + 166,667.
+  assert.deepEqual(outflowRoom(limited({ ...old, outflowCredit: 200_000n }), 3_600n), { available: 270_000n, capacity: 103_333n, fullInSecs: 0n });
+  // Taken again at a smaller claim, the count can stand above the capacity: 200,000 counted of
+  // a 2,000,000 base, a quarter window decays 50,000, then the base is 1,000,000: nothing may
+  // leave for ceil(150,000 × 3,600 / 100,000) = 5,400 s.
+  assert.deepEqual(
+    outflowRoom(limited({ outflowBase: 2_000_000n, outflowBaseAt: 0n, outflowUsed: 200_000n, outflowUpdatedAt: 2_700n }), 3_600n),
+    { available: 0n, capacity: 100_000n, fullInSecs: 5_400n },
+  );
+
+  // A floor larger than the share is the capacity, and the rate the count decays at.
+  const floored = limited({ outflowBase: 1_000_000n, outflowUsed: 50_000n }, { outflowFloor: 250_000n });
+  assert.deepEqual(outflowRoom(floored, 0n), { available: 200_000n, capacity: 250_000n, fullInSecs: 720n });
+  assert.deepEqual(outflowRoom(floored, 360n), { available: 225_000n, capacity: 250_000n, fullInSecs: 360n });
   // With nothing deposited the floor alone; with no floor either, no room and nothing to wait for.
   assert.deepEqual(outflowRoom(limited({ availableAmount: 0n }, { outflowFloor: 7n }), 0n), { available: 7n, capacity: 7n, fullInSecs: 0n });
   assert.deepEqual(outflowRoom(limited({ availableAmount: 0n }), 0n), { available: 0n, capacity: 0n, fullInSecs: 0n });
+  // A reserve listed with the limit on: its first deposit is credit on a capacity of 0. The
+  // credit still decays (at its own size per window), so a window later the bucket is empty and
+  // the base is taken again from the claim: 10% of 500.
+  assert.deepEqual(outflowRoom(limited({ availableAmount: 500n, outflowCredit: 500n }), 1_800n), { available: 250n, capacity: 0n, fullInSecs: 0n });
+  assert.deepEqual(outflowRoom(limited({ availableAmount: 500n, outflowCredit: 500n }), 10_000n), { available: 50n, capacity: 50n, fullInSecs: 0n });
 
   // Fully used: nothing now, a whole window to wait; after a window (or more), all of it.
-  assert.deepEqual(outflowRoom(limited({ outflowUsed: 100_000n, outflowUpdatedAt: 5_000n }), 5_000n), { available: 0n, capacity: 100_000n, fullInSecs: 3_600n });
-  assert.deepEqual(outflowRoom(limited({ outflowUsed: 100_000n, outflowUpdatedAt: 5_000n }), 8_600n), { available: 100_000n, capacity: 100_000n, fullInSecs: 0n });
-  assert.deepEqual(outflowRoom(limited({ outflowUsed: 100_000n, outflowUpdatedAt: 5_000n }), 50_000n), { available: 100_000n, capacity: 100_000n, fullInSecs: 0n });
-  // A clock behind the last count: nothing grows back.
-  assert.deepEqual(outflowRoom(limited({ outflowUsed: 100_000n, outflowUpdatedAt: 5_000n }), 4_000n), { available: 0n, capacity: 100_000n, fullInSecs: 3_600n });
-
-  // More counted than the capacity now (the claim shrank since): 150,000 counted, a quarter
-  // window grows 25,000 back, 125,000 still counted, so nothing may leave for
-  // ceil(125,000 × 3,600 / 100,000) = 4,500 s.
-  assert.deepEqual(outflowRoom(limited({ outflowUsed: 150_000n, outflowUpdatedAt: 0n }), 900n), { available: 0n, capacity: 100_000n, fullInSecs: 4_500n });
+  const full = limited({ outflowBase: 1_000_000n, outflowBaseAt: 5_000n, outflowUsed: 100_000n, outflowUpdatedAt: 5_000n });
+  assert.deepEqual(outflowRoom(full, 5_000n), { available: 0n, capacity: 100_000n, fullInSecs: 3_600n });
+  assert.deepEqual(outflowRoom(full, 8_600n), { available: 100_000n, capacity: 100_000n, fullInSecs: 0n });
+  assert.deepEqual(outflowRoom(full, 50_000n), { available: 100_000n, capacity: 100_000n, fullInSecs: 0n });
+  // A clock behind the last count: nothing decays.
+  assert.deepEqual(outflowRoom(full, 4_000n), { available: 0n, capacity: 100_000n, fullInSecs: 3_600n });
 });
 
-test('pausedActions: the owner\'s pauses, and the guardian\'s until they expire', () => {
+test('pausedActions: the owner\'s pauses, and the expiring ones (the guardian\'s, an owner\'s liquidation pause) until they expire', () => {
   const reserve = reserveWith({ ownerPaused: ACTION_BORROW, guardianPaused: ACTION_WITHDRAW | ACTION_DEPOSIT, guardianPauseUntil: 1_000n });
   assert.equal(pausedActions(reserve, 999n), ACTION_BORROW | ACTION_WITHDRAW | ACTION_DEPOSIT);
   assert.equal(pausedActions(reserve, 1_000n), ACTION_BORROW, 'the guardian\'s pause has expired at its end time');
   assert.equal(pausedActions(reserveWith({}), 0), 0);
+  // The owner's liquidation pause sits in the expiring slot: it ends as the guardian's do.
+  const liquidation = reserveWith({ guardianPaused: ACTION_LIQUIDATE, guardianPauseUntil: 1_000n });
+  assert.equal(pausedActions(liquidation, 999n), ACTION_LIQUIDATE);
+  assert.equal(pausedActions(liquidation, 1_000n), 0);
 });
 
 test('rampedLimit: the listing ramp, linear and rounded down', () => {
@@ -94,18 +142,22 @@ test('rampedLimit: the listing ramp, linear and rounded down', () => {
   assert.equal(rampedLimit(reserveWith({ listedAt: 1_000n }), 1_000_000n, 1_000n), 1_000_000n, 'no ramp: the whole limit');
 });
 
-test('on the program: a withdrawal may take exactly the outflow room, and a pause stops it', async () => {
+test('on the program: a withdrawal may take exactly the outflow room, net flows leave it as it was, and a pause stops it', async () => {
   const USDC = 1_000_000n;
   const chain = await Chain.start();
   const scenario = liteSvmScenarioChain(chain);
   const market = await createMarket(scenario);
-  // 10% of the depositors' claim per hour.
-  const usdc = await listReserve(scenario, market, 6, USDC_FEED, 1_000_000n, -6, reserveConfig({ outflowLimitBps: 1_000, outflowWindowSecs: 3_600 }));
+  const usdc = await listReserve(scenario, market, 6, USDC_FEED, 1_000_000n, -6, reserveConfig());
   const reserve = () => getReserveDecoder().decode(chain.data(usdc.reserve));
   const lender = await newObligation(scenario, market);
-  const account = await chain.createTokenAccount(usdc.mint, lender.signer.address, 100_000n * USDC);
-  const deposit = getDepositInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: lender.obligation, owner: lender.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, sourceLiquidity: account, amount: 100_000n * USDC });
-  assert.ok((await chain.send([deposit], [lender.signer])).ok);
+  const account = await chain.createTokenAccount(usdc.mint, lender.signer.address, 120_000n * USDC);
+  const deposit = (amount: bigint) =>
+    getDepositInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: lender.obligation, owner: lender.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, sourceLiquidity: account, amount });
+  assert.ok((await chain.send([deposit(100_000n * USDC)], [lender.signer])).ok);
+  // Then 10% of the depositors' claim per hour. (Switched on after the deposit: a deposit under
+  // the limit is credit, and the first one, into an empty reserve, would be all credit.)
+  const limit = reserveConfig({ outflowLimitBps: 1_000, outflowWindowSecs: 3_600 });
+  assert.ok((await chain.send([getUpdateReserveConfigInstruction({ lendingMarket: market.address, authority: chain.payer, reserve: usdc.reserve, config: limit })])).ok);
   // No debt: a share is a base unit, and the reserve as read is the reserve the program sees.
   const withdraw = (user: { signer: KeyPairSigner; obligation: Address }, r: ListedReserve, amount: bigint) =>
     getWithdrawInstruction({ lendingMarket: market.address, reserve: r.reserve, obligation: user.obligation, owner: user.signer, liquidityMint: r.mint, liquidityVault: r.vault, destinationLiquidity: account, marketAuthority: market.authority, collateralShares: amount });
@@ -113,24 +165,50 @@ test('on the program: a withdrawal may take exactly the outflow room, and a paus
     const sent = await chain.send([withdraw(lender, usdc, amount)], [lender.signer]);
     return sent.ok ? undefined : sent.name;
   };
+  /** Exactly the room may leave: one base unit more is refused. */
+  const takeRoom = async (room: OutflowRoom) => {
+    assert.equal(await program(room.available + 1n), 'OutflowLimitExceeded');
+    assert.equal(await program(room.available), undefined);
+  };
 
+  // The empty bucket takes its base from the claim: 10,000 of 100,000.
   let room = outflowRoom(reserve(), chain.now());
   assert.deepEqual(room, { available: 10_000n * USDC, capacity: 10_000n * USDC, fullInSecs: 0n });
-  assert.equal(await program(room.available + 1n), 'OutflowLimitExceeded');
-  assert.equal(await program(room.available), undefined);
-  // The claim shrank to 90,000: 9,000 per hour, 10,000 counted: nothing for 4,000 s.
+  await takeRoom(room);
+  // The claim shrank to 90,000, but the base stays for the window: 10,000 counted of 10,000,
+  // nothing for an hour.
   room = outflowRoom(reserve(), chain.now());
-  assert.deepEqual(room, { available: 0n, capacity: 9_000n * USDC, fullInSecs: 4_000n });
+  assert.deepEqual(room, { available: 0n, capacity: 10_000n * USDC, fullInSecs: 3_600n });
   assert.equal(await program(1n), 'OutflowLimitExceeded');
 
-  // Half an hour later 4,500 grew back: 3,500 may leave, not a base unit more.
+  // Half an hour later 5,000 has decayed: 5,000 may leave, not a base unit more.
   chain.advance(1_800n);
   room = outflowRoom(reserve(), chain.now());
-  assert.deepEqual(room, { available: 3_500n * USDC, capacity: 9_000n * USDC, fullInSecs: 2_200n });
-  assert.equal(await program(room.available + 1n), 'OutflowLimitExceeded');
-  assert.equal(await program(room.available), undefined);
-  assert.equal(reserve().outflowUsed, 9_000n * USDC, 'the program counted what the client predicted');
-  assert.equal(outflowRoom(reserve(), chain.now()).available, 0n);
+  assert.deepEqual(room, { available: 5_000n * USDC, capacity: 10_000n * USDC, fullInSecs: 1_800n });
+  await takeRoom(room);
+  assert.deepEqual([reserve().outflowUsed, reserve().outflowCredit], [10_000n * USDC, 0n], 'the program counted what the client predicted');
+  const spent = outflowRoom(reserve(), chain.now());
+  assert.deepEqual(spent, { available: 0n, capacity: 10_000n * USDC, fullInSecs: 3_600n });
+
+  // Net flows: a deposit of 30,000 takes the 10,000 count off and credits 20,000; the room grows
+  // by exactly the deposit and the capacity stays (the claim is 115,000 now). Withdrawing the
+  // same 30,000 uses the credit, then the count: the room is as it was.
+  assert.ok((await chain.send([deposit(30_000n * USDC)], [lender.signer])).ok);
+  room = outflowRoom(reserve(), chain.now());
+  assert.deepEqual(room, { available: 30_000n * USDC, capacity: 10_000n * USDC, fullInSecs: 0n });
+  assert.deepEqual([reserve().outflowUsed, reserve().outflowCredit], [0n, 20_000n * USDC]);
+  await takeRoom(room);
+  assert.deepEqual(outflowRoom(reserve(), chain.now()), spent, 'depositing and withdrawing the same leaves the room as it was');
+  assert.deepEqual([reserve().outflowUsed, reserve().outflowCredit], [10_000n * USDC, 0n]);
+
+  // A window after the base was taken it is taken again, count or not: 10% of the 85,000 claim,
+  // with 5,000 still counted (decayed at the old capacity): 3,500 now, full again in
+  // ceil(5,000 × 3,600 / 8,500) = 2,118 s.
+  chain.advance(1_800n);
+  room = outflowRoom(reserve(), chain.now());
+  assert.deepEqual(room, { available: 3_500n * USDC, capacity: 8_500n * USDC, fullInSecs: 2_118n });
+  await takeRoom(room);
+  assert.equal(reserve().outflowUsed, 8_500n * USDC);
 
   // The owner pauses withdrawals: read as paused, refused as paused (before the limit).
   chain.advance(3_600n);

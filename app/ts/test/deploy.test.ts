@@ -8,8 +8,24 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deploy, type DeployChain, type DeployConfig } from '../src/deploy.ts';
-import { POLICY_RECOMMENDED, PROGRAM_ID, PYTH_RECEIVER_PROGRAM_ID, getLendingMarketDecoder, getReserveDecoder, marketPolicyOf, queuedChangeAddress, reserveAddress } from '../src/index.ts';
+import {
+  ACTION_BORROW,
+  POLICY_RECOMMENDED,
+  PROGRAM_ID,
+  PYTH_RECEIVER_PROGRAM_ID,
+  getLendingMarketDecoder,
+  getReserveDecoder,
+  getSetReservePauseInstruction,
+  marketPolicyOf,
+  queuedChangeAddress,
+  reserveAddress,
+  type ReserveConfigArgs,
+} from '../src/index.ts';
 import { Chain, reserveConfig } from './helpers.ts';
+
+/** A reserve config with the value caps a listing under the recommended policy's ramp needs
+ *  (`ListingNeedsValueCaps`): $10M deposited, $5M borrowed. */
+const capped = (overrides: Partial<ReserveConfigArgs> = {}) => reserveConfig({ depositLimitValue: 10_000_000n, borrowLimitValue: 5_000_000n, ...overrides });
 
 class LiteSvmDeployChain implements DeployChain {
   sent = 0;
@@ -53,10 +69,18 @@ test('the deploy script creates the market and reserves once, then changes only 
     oracleProgram: PYTH_RECEIVER_PROGRAM_ID,
     liquidationLimits: { capValue: 25_000, dustValue: 20, protocolShareBps: 2_000 },
     reserves: [
-      { symbol: 'SOL', mint: solMint, oracle: solOracle, oracleSource: 1, priceFeedId: solFeed, config: reserveConfig() },
-      { symbol: 'USDC', mint: usdcMint, oracle: usdcOracle, oracleSource: 1, priceFeedId: usdcFeed, config: reserveConfig({ loanToValueBps: 8_500, liquidationThresholdBps: 9_000 }) },
+      { symbol: 'SOL', mint: solMint, oracle: solOracle, oracleSource: 1, priceFeedId: solFeed, config: capped() },
+      { symbol: 'USDC', mint: usdcMint, oracle: usdcOracle, oracleSource: 1, priceFeedId: usdcFeed, config: capped({ loanToValueBps: 8_500, liquidationThresholdBps: 9_000 }) },
     ],
   };
+
+  // The recommended policy ramps listings in: a reserve without value caps would be refused by
+  // init_reserve, so the script refuses the file before sending anything.
+  const uncapped = structuredClone(config);
+  uncapped.reserves[0].config = reserveConfig();
+  await assert.rejects(deploy(deployChain, uncapped, { configDir: dir }), /^Error: SOL: the market's listing ramp \(604800 s\) needs a new reserve to have value caps/);
+  assert.equal(deployChain.sent, 0);
+  assert.equal(await deployChain.isExecutable(PROGRAM_ID), false, 'not even the program was deployed');
 
   const first = await deploy(deployChain, config, { configDir: dir });
   assert.equal(first.length, 5, first.join('\n'));
@@ -73,7 +97,7 @@ test('the deploy script creates the market and reserves once, then changes only 
 
   // A risk change is applied with update_reserve_config, once.
   const changed = structuredClone(config);
-  changed.reserves[1].config = reserveConfig({ loanToValueBps: 8_000, liquidationThresholdBps: 9_000 });
+  changed.reserves[1].config = capped({ loanToValueBps: 8_000, liquidationThresholdBps: 9_000 });
   assert.deepEqual(await deploy(deployChain, changed, { configDir: dir }), ["updated USDC's config"]);
   assert.deepEqual(await deploy(deployChain, changed, { configDir: dir }), []);
   const marketKey = first[1].split(' ').pop() as Address;
@@ -91,7 +115,7 @@ test('the deploy script creates the market and reserves once, then changes only 
   // higher LTV) waits in the queue; a rerun finds it there, and once due executes it.
   assert.deepEqual(marketPolicyOf(market), POLICY_RECOMMENDED);
   const loosened = structuredClone(changed);
-  loosened.reserves[1].config = reserveConfig({ loanToValueBps: 8_300, liquidationThresholdBps: 9_000 });
+  loosened.reserves[1].config = capped({ loanToValueBps: 8_300, liquidationThresholdBps: 9_000 });
   const queued = await deploy(deployChain, loosened, { configDir: dir });
   assert.equal(queued.length, 1, queued.join('\n'));
   assert.match(queued[0], /^queued config change #0 for USDC: executable by anyone after /);
@@ -100,7 +124,7 @@ test('the deploy script creates the market and reserves once, then changes only 
   assert.equal(deployChain.sent, sentAfterQueue + 1, 'only the update, refused: nothing queued twice');
   // The file changes again before the change is due: the stale one is withdrawn, the new one queued.
   const loosenedMore = structuredClone(changed);
-  loosenedMore.reserves[1].config = reserveConfig({ loanToValueBps: 8_400, liquidationThresholdBps: 9_000 });
+  loosenedMore.reserves[1].config = capped({ loanToValueBps: 8_400, liquidationThresholdBps: 9_000 });
   assert.deepEqual(
     (await deploy(deployChain, loosenedMore, { configDir: dir })).map((line) => line.replace(/after .*/, 'after …')),
     ["cancelled queued config change #0 for USDC (it is not the config file's)", 'queued config change #1 for USDC: executable by anyone after …'],
@@ -119,6 +143,24 @@ test('the deploy script creates the market and reserves once, then changes only 
   assert.deepEqual(await deploy(deployChain, newLimits, { configDir: dir }), ['executed queued liquidation limits change #2']);
   assert.equal(getLendingMarketDecoder().decode(chain.data(marketKey)).liquidationCapValue, 50_000n);
   assert.deepEqual(await deploy(deployChain, newLimits, { configDir: dir }), []);
+
+  // A queued change runs only on the reserve's settings it was queued against: after a pause
+  // since, the program refuses it (`ChangeStale`), and the script cancels it and queues it again.
+  const loosenedAgain = structuredClone(newLimits);
+  loosenedAgain.reserves[1].config = capped({ loanToValueBps: 8_500, liquidationThresholdBps: 9_000 });
+  assert.match((await deploy(deployChain, loosenedAgain, { configDir: dir })).join('\n'), /^queued config change #3 for USDC: executable by anyone after /);
+  const usdcReserve = await reserveAddress(marketKey, usdcMint);
+  await chain.mustSend([getSetReservePauseInstruction({ lendingMarket: marketKey, authority: chain.payer, reserve: usdcReserve, actions: ACTION_BORROW })]);
+  chain.advance(BigInt(POLICY_RECOMMENDED.timelockSecs));
+  assert.deepEqual(
+    (await deploy(deployChain, loosenedAgain, { configDir: dir })).map((line) => line.replace(/after .*/, 'after …')),
+    ['cancelled queued config change #3 for USDC (ChangeStale: the settings it was queued against changed since); queued it again as config change #4 for USDC: executable by anyone after …'],
+  );
+  assert.equal(chain.svm.getAccount(await queuedChangeAddress(marketKey, 3n)).exists, false);
+  chain.advance(BigInt(POLICY_RECOMMENDED.timelockSecs));
+  assert.deepEqual(await deploy(deployChain, loosenedAgain, { configDir: dir }), ['executed queued config change #4 for USDC']);
+  assert.equal(getReserveDecoder().decode(chain.data(usdcReserve)).config.loanToValueBps, 8_500);
+  assert.deepEqual(await deploy(deployChain, loosenedAgain, { configDir: dir }), []);
 });
 
 test('the committed localnet config (JSON: u64 limits as strings) deploys, once', async () => {

@@ -242,7 +242,7 @@ pub enum LendingError {
     InvalidPauseMask,
     #[msg("Signer is neither the market's owner nor its guardian")]
     NotOwnerOrGuardian,
-    #[msg("The guardian may only tighten (pause, lower caps and loan-to-value)")]
+    #[msg("The guardian may only pause, and lower the loan-to-value, the borrow caps and the isolation ceiling")]
     GuardianCannotLoosen,
     #[msg("This change loosens risk or moves value between users: queue it (queue_change) and execute it after the market's timelock")]
     ChangeNeedsTimelock,
@@ -258,6 +258,14 @@ pub enum LendingError {
     InvalidQueuedChange,
     #[msg("Signer is not the market's pending owner")]
     NotPendingOwner,
+    #[msg("The queued change no longer applies: its reserve's settings or the market's owner changed since it was queued; queue it again")]
+    ChangeStale,
+    #[msg("An expiring pause (the guardian's, or a liquidation pause) cannot start again until as long as it lasts has passed since the last one expired")]
+    GuardianPauseCooldown,
+    #[msg("Pausing liquidations needs a policy whose guardian_pause_secs is above 0: a liquidation pause always expires")]
+    LiquidationPauseNeedsExpiry,
+    #[msg("Under a listing ramp, a new reserve needs a deposit value cap (and a borrow value cap if it can be borrowed)")]
+    ListingNeedsValueCaps,
 }
 
 /// What a client should do about an error.
@@ -278,7 +286,7 @@ pub enum ErrorClass {
 impl LendingError {
     /// The last variant. New errors go after it and this names the new last one
     /// (`solvent-client`'s tests check it against the IDL).
-    pub const LAST: LendingError = LendingError::NotPendingOwner;
+    pub const LAST: LendingError = LendingError::ListingNeedsValueCaps;
 
     /// The error of a custom program error code (Anchor's offset 6000 included).
     pub fn from_code(code: u32) -> Option<LendingError> {
@@ -306,7 +314,7 @@ impl LendingError {
             | OraclePriceNotPositive | OraclePriceTooUncertain | OracleEmaTooUncertain | OraclePriceNotTrading
             | OracleNotFullyVerified | ObligationHealthy | ReserveValueWipedOut | OrderNotTriggered | ObligationInsolvent
             | ObligationUnhealthy | NotInSoftZone | SoftDeleverageTooSoon | UnstakeCooldownActive | OutflowLimitExceeded | ActionPaused
-            | TimelockNotElapsed => ErrorClass::MarketCondition,
+            | TimelockNotElapsed | GuardianPauseCooldown => ErrorClass::MarketCondition,
             MathOverflow | OracleExponentOutOfRange | InvalidOracleData | VaultBalanceMismatch => ErrorClass::Fatal,
             _ => ErrorClass::UserError,
         }

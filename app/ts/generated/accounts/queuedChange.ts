@@ -64,8 +64,16 @@ export type QueuedChange = {
   eta: bigint;
   /** The reserve the change acts on, or the market. */
   target: Address;
-  /** Paid the rent; receives it back when the change is executed or cancelled. */
+  /**
+   * Paid the rent; receives it back when the change is executed or cancelled. A change runs
+   * only while its queuer is still the owner.
+   */
   queuedBy: Address;
+  /**
+   * For a reserve change: `reserve_settings_hash` of the reserve when queued. The change
+   * runs only on those settings, so it cannot undo a tightening or a pause made since.
+   */
+  baseHash: ReadonlyUint8Array;
   change: PendingChange;
 };
 
@@ -77,8 +85,16 @@ export type QueuedChangeArgs = {
   eta: number | bigint;
   /** The reserve the change acts on, or the market. */
   target: Address;
-  /** Paid the rent; receives it back when the change is executed or cancelled. */
+  /**
+   * Paid the rent; receives it back when the change is executed or cancelled. A change runs
+   * only while its queuer is still the owner.
+   */
   queuedBy: Address;
+  /**
+   * For a reserve change: `reserve_settings_hash` of the reserve when queued. The change
+   * runs only on those settings, so it cannot undo a tightening or a pause made since.
+   */
+  baseHash: ReadonlyUint8Array;
   change: PendingChangeArgs;
 };
 
@@ -93,6 +109,7 @@ export function getQueuedChangeEncoder(): Encoder<QueuedChangeArgs> {
       ["eta", getI64Encoder()],
       ["target", getAddressEncoder()],
       ["queuedBy", getAddressEncoder()],
+      ["baseHash", fixEncoderSize(getBytesEncoder(), 32)],
       ["change", getPendingChangeEncoder()],
     ]),
     (value) => ({ ...value, discriminator: QUEUED_CHANGE_DISCRIMINATOR }),
@@ -109,6 +126,7 @@ export function getQueuedChangeDecoder(): Decoder<QueuedChange> {
     ["eta", getI64Decoder()],
     ["target", getAddressDecoder()],
     ["queuedBy", getAddressDecoder()],
+    ["baseHash", fixDecoderSize(getBytesDecoder(), 32)],
     ["change", getPendingChangeDecoder()],
   ]);
 }

@@ -184,11 +184,19 @@ export type Reserve = {
    */
   insuranceReceivable: bigint;
   /**
-   * Outflow counted in the current window (base units) and when it was last counted
+   * Outflow counted in the current window (base units), inflow credited against later
+   * outflows in it (at most one of the two above 0), and when they were last counted
    * (`state::policy`, `ReserveConfig::outflow_limit_bps`).
    */
   outflowUsed: bigint;
+  outflowCredit: bigint;
   outflowUpdatedAt: bigint;
+  /**
+   * The depositors' claim the outflow capacity is a share of, and when it was taken (when
+   * the bucket was empty, or a window after the last time).
+   */
+  outflowBase: bigint;
+  outflowBaseAt: bigint;
   /**
    * Unix time of listing, and the market's listing ramp then: the deposit and borrow caps
    * grow from 0 to the configured ones over the ramp (`Reserve::ramped_limit`).
@@ -198,8 +206,9 @@ export type Reserve = {
   /** Actions paused (`ACTION_*` bits) by the owner, until lifted through the timelock. */
   ownerPaused: number;
   /**
-   * Actions paused by the guardian, until `guardian_pause_until` unless the owner confirms
-   * them (pausing them too).
+   * Actions under an expiring pause (the guardian's, and liquidation pauses by anyone),
+   * until `guardian_pause_until`; the owner confirms a guardian's pause of other actions by
+   * pausing them too.
    */
   guardianPaused: number;
   pausePadding: ReadonlyUint8Array;
@@ -316,11 +325,19 @@ export type ReserveArgs = {
    */
   insuranceReceivable: number | bigint;
   /**
-   * Outflow counted in the current window (base units) and when it was last counted
+   * Outflow counted in the current window (base units), inflow credited against later
+   * outflows in it (at most one of the two above 0), and when they were last counted
    * (`state::policy`, `ReserveConfig::outflow_limit_bps`).
    */
   outflowUsed: number | bigint;
+  outflowCredit: number | bigint;
   outflowUpdatedAt: number | bigint;
+  /**
+   * The depositors' claim the outflow capacity is a share of, and when it was taken (when
+   * the bucket was empty, or a window after the last time).
+   */
+  outflowBase: number | bigint;
+  outflowBaseAt: number | bigint;
   /**
    * Unix time of listing, and the market's listing ramp then: the deposit and borrow caps
    * grow from 0 to the configured ones over the ramp (`Reserve::ramped_limit`).
@@ -330,8 +347,9 @@ export type ReserveArgs = {
   /** Actions paused (`ACTION_*` bits) by the owner, until lifted through the timelock. */
   ownerPaused: number;
   /**
-   * Actions paused by the guardian, until `guardian_pause_until` unless the owner confirms
-   * them (pausing them too).
+   * Actions under an expiring pause (the guardian's, and liquidation pauses by anyone),
+   * until `guardian_pause_until`; the owner confirms a guardian's pause of other actions by
+   * pausing them too.
    */
   guardianPaused: number;
   pausePadding: ReadonlyUint8Array;
@@ -388,14 +406,17 @@ export function getReserveEncoder(): FixedSizeEncoder<ReserveArgs> {
       ["insuranceFund", getAddressEncoder()],
       ["insuranceReceivable", getU64Encoder()],
       ["outflowUsed", getU64Encoder()],
+      ["outflowCredit", getU64Encoder()],
       ["outflowUpdatedAt", getI64Encoder()],
+      ["outflowBase", getU64Encoder()],
+      ["outflowBaseAt", getI64Encoder()],
       ["listedAt", getI64Encoder()],
       ["listingRampSecs", getU32Encoder()],
       ["ownerPaused", getU8Encoder()],
       ["guardianPaused", getU8Encoder()],
       ["pausePadding", fixEncoderSize(getBytesEncoder(), 2)],
       ["guardianPauseUntil", getI64Encoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 160)],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 136)],
     ]),
     (value) => ({ ...value, discriminator: RESERVE_DISCRIMINATOR }),
   );
@@ -448,14 +469,17 @@ export function getReserveDecoder(): FixedSizeDecoder<Reserve> {
     ["insuranceFund", getAddressDecoder()],
     ["insuranceReceivable", getU64Decoder()],
     ["outflowUsed", getU64Decoder()],
+    ["outflowCredit", getU64Decoder()],
     ["outflowUpdatedAt", getI64Decoder()],
+    ["outflowBase", getU64Decoder()],
+    ["outflowBaseAt", getI64Decoder()],
     ["listedAt", getI64Decoder()],
     ["listingRampSecs", getU32Decoder()],
     ["ownerPaused", getU8Decoder()],
     ["guardianPaused", getU8Decoder()],
     ["pausePadding", fixDecoderSize(getBytesDecoder(), 2)],
     ["guardianPauseUntil", getI64Decoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 160)],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 136)],
   ]);
 }
 

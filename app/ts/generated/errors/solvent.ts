@@ -252,7 +252,7 @@ export const SOLVENT_ERROR__ACTION_PAUSED = 0x17e4; // 6116
 export const SOLVENT_ERROR__INVALID_PAUSE_MASK = 0x17e5; // 6117
 /** NotOwnerOrGuardian: Signer is neither the market's owner nor its guardian */
 export const SOLVENT_ERROR__NOT_OWNER_OR_GUARDIAN = 0x17e6; // 6118
-/** GuardianCannotLoosen: The guardian may only tighten (pause, lower caps and loan-to-value) */
+/** GuardianCannotLoosen: The guardian may only pause, and lower the loan-to-value, the borrow caps and the isolation ceiling */
 export const SOLVENT_ERROR__GUARDIAN_CANNOT_LOOSEN = 0x17e7; // 6119
 /** ChangeNeedsTimelock: This change loosens risk or moves value between users: queue it (queue_change) and execute it after the market's timelock */
 export const SOLVENT_ERROR__CHANGE_NEEDS_TIMELOCK = 0x17e8; // 6120
@@ -268,6 +268,14 @@ export const SOLVENT_ERROR__CHANGE_EXPIRED = 0x17ec; // 6124
 export const SOLVENT_ERROR__INVALID_QUEUED_CHANGE = 0x17ed; // 6125
 /** NotPendingOwner: Signer is not the market's pending owner */
 export const SOLVENT_ERROR__NOT_PENDING_OWNER = 0x17ee; // 6126
+/** ChangeStale: The queued change no longer applies: its reserve's settings or the market's owner changed since it was queued; queue it again */
+export const SOLVENT_ERROR__CHANGE_STALE = 0x17ef; // 6127
+/** GuardianPauseCooldown: An expiring pause (the guardian's, or a liquidation pause) cannot start again until as long as it lasts has passed since the last one expired */
+export const SOLVENT_ERROR__GUARDIAN_PAUSE_COOLDOWN = 0x17f0; // 6128
+/** LiquidationPauseNeedsExpiry: Pausing liquidations needs a policy whose guardian_pause_secs is above 0: a liquidation pause always expires */
+export const SOLVENT_ERROR__LIQUIDATION_PAUSE_NEEDS_EXPIRY = 0x17f1; // 6129
+/** ListingNeedsValueCaps: Under a listing ramp, a new reserve needs a deposit value cap (and a borrow value cap if it can be borrowed) */
+export const SOLVENT_ERROR__LISTING_NEEDS_VALUE_CAPS = 0x17f2; // 6130
 
 export type SolventError =
   | typeof SOLVENT_ERROR__ACTION_PAUSED
@@ -277,6 +285,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__BORROW_VALUE_CAP_EXCEEDED
   | typeof SOLVENT_ERROR__CHANGE_EXPIRED
   | typeof SOLVENT_ERROR__CHANGE_NEEDS_TIMELOCK
+  | typeof SOLVENT_ERROR__CHANGE_STALE
   | typeof SOLVENT_ERROR__DEPOSIT_LIMIT_EXCEEDED
   | typeof SOLVENT_ERROR__DEPOSIT_NOT_FOUND
   | typeof SOLVENT_ERROR__DEPOSIT_VALUE_CAP_EXCEEDED
@@ -293,6 +302,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__FLASH_REPAY_RESERVE_MISMATCH
   | typeof SOLVENT_ERROR__FLASH_REPAY_WITHOUT_BORROW
   | typeof SOLVENT_ERROR__GUARDIAN_CANNOT_LOOSEN
+  | typeof SOLVENT_ERROR__GUARDIAN_PAUSE_COOLDOWN
   | typeof SOLVENT_ERROR__INSUFFICIENT_COLLATERAL
   | typeof SOLVENT_ERROR__INSUFFICIENT_LIQUIDITY
   | typeof SOLVENT_ERROR__INSUFFICIENT_STAKE
@@ -342,8 +352,10 @@ export type SolventError =
   | typeof SOLVENT_ERROR__ISOLATION_DEBT_CEILING_EXCEEDED
   | typeof SOLVENT_ERROR__ISOLATION_RESERVE_REQUIRED
   | typeof SOLVENT_ERROR__LIQUIDATION_LOWERED_HEALTH
+  | typeof SOLVENT_ERROR__LIQUIDATION_PAUSE_NEEDS_EXPIRY
   | typeof SOLVENT_ERROR__LIQUIDATION_TOO_SMALL
   | typeof SOLVENT_ERROR__LIQUIDATION_WOULD_LOWER_HEALTH
+  | typeof SOLVENT_ERROR__LISTING_NEEDS_VALUE_CAPS
   | typeof SOLVENT_ERROR__MARKET_PAUSED
   | typeof SOLVENT_ERROR__MATH_OVERFLOW
   | typeof SOLVENT_ERROR__MINT_CLOSE_AUTHORITY
@@ -408,6 +420,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__BORROW_VALUE_CAP_EXCEEDED]: `Borrow would exceed the reserve's borrow cap in quote value`,
     [SOLVENT_ERROR__CHANGE_EXPIRED]: `The queued change expired (past its grace period): queue it again`,
     [SOLVENT_ERROR__CHANGE_NEEDS_TIMELOCK]: `This change loosens risk or moves value between users: queue it (queue_change) and execute it after the market's timelock`,
+    [SOLVENT_ERROR__CHANGE_STALE]: `The queued change no longer applies: its reserve's settings or the market's owner changed since it was queued; queue it again`,
     [SOLVENT_ERROR__DEPOSIT_LIMIT_EXCEEDED]: `Deposit would exceed the reserve's deposit limit`,
     [SOLVENT_ERROR__DEPOSIT_NOT_FOUND]: `Obligation has no deposit in this reserve`,
     [SOLVENT_ERROR__DEPOSIT_VALUE_CAP_EXCEEDED]: `Deposit would exceed the reserve's deposit cap in quote value`,
@@ -423,7 +436,8 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__FLASH_REPAY_MISSING]: `Flash borrow has no matching flash repay later in the transaction`,
     [SOLVENT_ERROR__FLASH_REPAY_RESERVE_MISMATCH]: `The next flash repay in the transaction is for another reserve`,
     [SOLVENT_ERROR__FLASH_REPAY_WITHOUT_BORROW]: `Flash repay without an open flash loan on this reserve`,
-    [SOLVENT_ERROR__GUARDIAN_CANNOT_LOOSEN]: `The guardian may only tighten (pause, lower caps and loan-to-value)`,
+    [SOLVENT_ERROR__GUARDIAN_CANNOT_LOOSEN]: `The guardian may only pause, and lower the loan-to-value, the borrow caps and the isolation ceiling`,
+    [SOLVENT_ERROR__GUARDIAN_PAUSE_COOLDOWN]: `An expiring pause (the guardian's, or a liquidation pause) cannot start again until as long as it lasts has passed since the last one expired`,
     [SOLVENT_ERROR__INSUFFICIENT_COLLATERAL]: `Obligation does not have that much collateral in this reserve`,
     [SOLVENT_ERROR__INSUFFICIENT_LIQUIDITY]: `Reserve does not have enough available liquidity`,
     [SOLVENT_ERROR__INSUFFICIENT_STAKE]: `Unstake more than staked`,
@@ -473,8 +487,10 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__ISOLATION_DEBT_CEILING_EXCEEDED]: `Borrow would exceed the isolated collateral's debt ceiling in quote value`,
     [SOLVENT_ERROR__ISOLATION_RESERVE_REQUIRED]: `The obligation's isolated collateral reserve must be passed writable (borrow, liquidate: among the position reserves; repay, write-off: as a remaining account)`,
     [SOLVENT_ERROR__LIQUIDATION_LOWERED_HEALTH]: `The liquidation would have lowered the obligation's health factor`,
+    [SOLVENT_ERROR__LIQUIDATION_PAUSE_NEEDS_EXPIRY]: `Pausing liquidations needs a policy whose guardian_pause_secs is above 0: a liquidation pause always expires`,
     [SOLVENT_ERROR__LIQUIDATION_TOO_SMALL]: `Liquidation amount too small to seize any collateral`,
     [SOLVENT_ERROR__LIQUIDATION_WOULD_LOWER_HEALTH]: `Seizing this collateral would lower the health factor even without a bonus: liquidate a collateral with a lower liquidation threshold`,
+    [SOLVENT_ERROR__LISTING_NEEDS_VALUE_CAPS]: `Under a listing ramp, a new reserve needs a deposit value cap (and a borrow value cap if it can be borrowed)`,
     [SOLVENT_ERROR__MARKET_PAUSED]: `The lending market is paused`,
     [SOLVENT_ERROR__MATH_OVERFLOW]: `Arithmetic overflow or division by zero`,
     [SOLVENT_ERROR__MINT_CLOSE_AUTHORITY]: `Token-2022 mint has a close authority: the mint could be closed and re-created`,

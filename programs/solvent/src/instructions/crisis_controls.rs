@@ -7,7 +7,7 @@ use crate::events::{
     ReservePauseSet,
 };
 use crate::flash_loan::{require_no_open_flash_loan, INSTRUCTIONS_SYSVAR_ID};
-use crate::state::{check_pause_mask, EmodeGroupDebt, LendingMarket, MarketPolicy, PendingChange, QueuedChange, Reserve, QUEUED_CHANGE_SEED};
+use crate::state::{check_pause_mask, reserve_settings_hash, EmodeGroupDebt, ACTION_LIQUIDATE, LendingMarket, MarketPolicy, PendingChange, QueuedChange, Reserve, QUEUED_CHANGE_SEED};
 use anchor_lang::prelude::*;
 
 #[derive(Accounts)]
@@ -19,22 +19,26 @@ pub struct SetReservePause<'info> {
     pub reserve: AccountLoader<'info, Reserve>,
 }
 
-/// Pauses `actions` (`ACTION_*` bits) on the reserve, at once. By the guardian: the guardian's
-/// pauses still running and these expire together `policy.guardian_pause_secs` from now, unless
-/// the owner confirms them by pausing them too. By the owner: until lifted through the timelock
-/// (`PendingChange::Unpause`). Nobody can lift a pause here.
+/// Pauses `actions` (`ACTION_*` bits) on the reserve, at once. By the guardian, and a pause of
+/// liquidations by anyone: an expiring pause (`Reserve::expiring_pause`: it ends
+/// `policy.guardian_pause_secs` after it started and cannot be chained), since a lasting
+/// liquidation pause would shelter bad positions at the depositors' cost. By the owner, other
+/// actions: until lifted through the timelock (`PendingChange::Unpause`), which also confirms a
+/// guardian's pause of them. Nobody can lift a pause here.
 pub fn set_reserve_pause(ctx: Context<SetReservePause>, actions: u8) -> Result<()> {
     check_pause_mask(actions)?;
     let market = &ctx.accounts.lending_market;
     let signer = ctx.accounts.authority.key();
     let by_guardian = signer != market.owner;
     require!(!by_guardian || market.is_guardian(&signer), LendingError::NotOwnerOrGuardian);
+    let secs = market.policy().guardian_pause_secs;
+    let expiring = if by_guardian { actions } else { actions & ACTION_LIQUIDATE };
+    require!(expiring & ACTION_LIQUIDATE == 0 || secs > 0, LendingError::LiquidationPauseNeedsExpiry);
     let mut reserve = ctx.accounts.reserve.load_mut()?;
-    if by_guardian {
-        reserve.guardian_pause(actions, Clock::get()?.unix_timestamp, market.policy().guardian_pause_secs)?;
-    } else {
-        reserve.owner_paused |= actions;
+    if expiring != 0 {
+        reserve.expiring_pause(expiring, Clock::get()?.unix_timestamp, secs)?;
     }
+    reserve.owner_paused |= actions & !expiring;
     emit_pause(ctx.accounts.reserve.key(), &reserve, by_guardian);
     Ok(())
 }
@@ -107,14 +111,15 @@ pub struct QueueChange<'info> {
 pub fn queue_change(ctx: Context<QueueChange>, change: PendingChange) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let market = &ctx.accounts.lending_market;
-    let target = match (change.targets_reserve(), &ctx.accounts.reserve) {
+    let (target, base_hash) = match (change.targets_reserve(), &ctx.accounts.reserve) {
         (true, Some(reserve)) => {
-            check_reserve_change(market, &*reserve.load()?, &change)?;
-            reserve.key()
+            let state = reserve.load()?;
+            check_reserve_change(market, &state, &change)?;
+            (reserve.key(), reserve_settings_hash(&state))
         }
         (false, None) => {
             check_market_change(market, &change)?;
-            market.key()
+            (market.key(), [0; 32])
         }
         _ => return err!(LendingError::InvalidQueuedChange),
     };
@@ -126,6 +131,7 @@ pub fn queue_change(ctx: Context<QueueChange>, change: PendingChange) -> Result<
     queued.eta = eta;
     queued.target = target;
     queued.queued_by = ctx.accounts.owner.key();
+    queued.base_hash = base_hash;
     queued.change = change;
     emit!(ChangeQueued { market: market.key(), change: queued.key(), id: queued.id, kind: change.kind(), target, eta });
     let market = &mut ctx.accounts.lending_market;
@@ -161,7 +167,7 @@ fn check_market_change(market: &LendingMarket, change: &PendingChange) -> Result
         PendingChange::UnpauseMarket => {}
         PendingChange::Policy { policy } => policy.validate(market.guardian != Pubkey::default())?,
         PendingChange::Guardian { guardian } => market.policy().validate(*guardian != Pubkey::default())?,
-        PendingChange::Owner { new_owner } => require!(*new_owner != Pubkey::default(), LendingError::InvalidQueuedChange),
+        PendingChange::Owner { .. } => {}
         _ => return err!(LendingError::InvalidQueuedChange),
     }
     Ok(())
@@ -193,14 +199,19 @@ pub struct ExecuteChange<'info> {
     pub executor: Signer<'info>,
 }
 
-/// Executes a queued change whose delay has run (`TimelockNotElapsed`) and whose grace period
-/// has not (`ChangeExpired`); anyone may sign. The change is applied by the same code as the
-/// owner's instruction of that kind, every check included, and the account closed.
+/// Executes a queued change whose delay has run (`TimelockNotElapsed`; under the timelock now,
+/// if it was lengthened since) and whose grace period has not (`ChangeExpired`); anyone may
+/// sign. It runs only while its queuer is the owner and, for a reserve change, on the settings
+/// it was queued against (`ChangeStale`), so it cannot undo a tightening or a pause made since.
+/// The change is applied by the same code as the owner's instruction of that kind, every check
+/// included, and the account closed.
 pub fn execute_change(ctx: Context<ExecuteChange>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let accounts = ctx.accounts;
     let queued = &accounts.queued_change;
-    queued.check_due(now)?;
+    queued.check_due(now, accounts.lending_market.policy().timelock_secs)?;
+    // Queued by a former owner: the handover ends it.
+    require_keys_eq!(queued.queued_by, accounts.lending_market.owner, LendingError::ChangeStale);
     require_no_open_flash_loan(&accounts.instructions_sysvar, &accounts.lending_market.key())?;
     let change = queued.change;
     if change.targets_reserve() {
@@ -208,6 +219,7 @@ pub fn execute_change(ctx: Context<ExecuteChange>) -> Result<()> {
         require_keys_eq!(reserve_loader.key(), queued.target, LendingError::InvalidQueuedChange);
         let reserve_key = reserve_loader.key();
         let mut reserve = reserve_loader.load_mut()?;
+        require!(reserve_settings_hash(&reserve) == queued.base_hash, LendingError::ChangeStale);
         match change {
             PendingChange::ReserveConfig { config } => {
                 super::update_reserve_config::apply(&accounts.lending_market.policy(), reserve_key, &mut reserve, config, now)?

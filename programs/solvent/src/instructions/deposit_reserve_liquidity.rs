@@ -48,6 +48,7 @@ pub fn handler(ctx: Context<DepositReserveLiquidity>, amount: u64) -> Result<()>
     let accounts = ctx.accounts;
     let mut reserve = accounts.reserve.load_mut()?;
     reserve.accrue_interest(Clock::get()?.unix_timestamp)?;
+    reserve.check_action(crate::state::ACTION_DEPOSIT, reserve.last_update_timestamp)?;
     let shares = reserve.deposit(amount)?;
 
     pay_into_liquidity_vault(

@@ -70,6 +70,13 @@ pub struct InitReserve<'info> {
 pub fn handler(ctx: Context<InitReserve>, config: ReserveConfig, oracle_source: u8, price_feed_id: [u8; 32]) -> Result<()> {
     config.validate()?;
     let accounts = &ctx.accounts;
+    // Under a listing ramp the caps that bound a new asset must be finite in value: a base-unit
+    // cap of u64::MAX ramped from 0 is still unbounded a second after listing.
+    let ramped = accounts.lending_market.policy().listing_ramp_secs > 0;
+    require!(
+        !ramped || (config.deposit_limit_value != 0 && (config.borrow_limit == 0 || config.borrow_limit_value != 0)),
+        LendingError::ListingNeedsValueCaps
+    );
     require!(accounts.liquidity_mint.decimals <= MAX_TOKEN_DECIMALS, LendingError::InvalidTokenDecimals);
     crate::listing::check_mint_extensions(&accounts.liquidity_mint.to_account_info().try_borrow_data()?, &accounts.token_program.key())?;
     let oracle_program = match OracleSource::from_u8(oracle_source)? {

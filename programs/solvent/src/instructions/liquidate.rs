@@ -4,7 +4,7 @@ use super::refresh_obligation::check_refresh_current;
 use super::debt_counters::release_debt;
 use crate::events::{Deleveraged, Liquidated, DELEVERAGE_ORDER, DELEVERAGE_SOFT};
 use crate::flash_loan::{require_no_open_flash_loan, INSTRUCTIONS_SYSVAR_ID};
-use crate::state::{advance_clock, quote_deleverage, ACTION_LIQUIDATE, soft_interval_mark, values_after_liquidation, Deleverage, LendingMarket, LiquidationRequest, Obligation, ObligationOrder, Reserve};
+use crate::state::{advance_clock, quote_deleverage, ACTION_LIQUIDATE, ACTION_WITHDRAW, soft_interval_mark, values_after_liquidation, Deleverage, LendingMarket, LiquidationRequest, Obligation, ObligationOrder, Reserve};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
@@ -159,6 +159,12 @@ pub fn execute<'info>(ctx: Context<'info, Liquidate<'info>>, repay_amount: u64, 
         let mut withdraw_reserve = accounts.withdraw_reserve.load_mut()?;
         if released_here {
             withdraw_reserve.release_isolated_debt(released.isolation)?;
+        }
+        if !matches!(mode, Deleverage::Liquidation) {
+            // An order or a soft call pays collateral out as a withdrawal does (its owner can
+            // run it from a second key): the withdraw pause and the outflow limit apply to it.
+            withdraw_reserve.check_action(ACTION_WITHDRAW, clock.unix_timestamp)?;
+            withdraw_reserve.record_outflow(payout.tokens, clock.unix_timestamp)?;
         }
         withdraw_reserve.settle_seizure(payout.redeemed_shares, payout.redeemed_amount, payout.tokens)?
     };

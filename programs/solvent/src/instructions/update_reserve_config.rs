@@ -16,8 +16,8 @@ pub struct UpdateReserveConfig<'info> {
     pub instructions_sysvar: UncheckedAccount<'info>,
 }
 
-/// Sets the reserve's config at once when it only tightens (`ReserveConfig::tightened_by`), by
-/// the owner or the guardian; any other change only by the owner on a market without a timelock
+/// Sets the reserve's config at once when it only tightens (`Reserve::applies_at_once`), by the
+/// owner or (a narrower set) the guardian; any other change only by the owner on a market without a timelock
 /// (`ChangeNeedsTimelock`: queue it; `GuardianCannotLoosen` for the guardian). Either way the
 /// loan-to-value and threshold move at most the market's step (`RiskStepTooLarge`).
 pub fn handler(ctx: Context<UpdateReserveConfig>, config: ReserveConfig) -> Result<()> {
@@ -28,7 +28,7 @@ pub fn handler(ctx: Context<UpdateReserveConfig>, config: ReserveConfig) -> Resu
     require!(is_owner || market.is_guardian(&signer), LendingError::NotOwnerOrGuardian);
     require_no_open_flash_loan(&ctx.accounts.instructions_sysvar, &market.key())?;
     let mut reserve = ctx.accounts.reserve.load_mut()?;
-    if !reserve.config.tightened_by(&config) {
+    if !reserve.applies_at_once(&config, !is_owner) {
         require!(is_owner, LendingError::GuardianCannotLoosen);
         require!(market.policy().timelock_secs == 0, LendingError::ChangeNeedsTimelock);
     }

@@ -86,6 +86,11 @@ pub fn deposit(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: 
         return Err(LendingError::ZeroAmount);
     }
     obligation.check_collateral_tier(reserve_key, &reserve.config)?;
+    // A deposit pause stops new money, not a borrower curing a position (every caller accrues
+    // interest first: the reserve's clock is now).
+    if !obligation.has_borrows() {
+        reserve.check_action(super::ACTION_DEPOSIT, reserve.last_update_timestamp)?;
+    }
     let shares = reserve.deposit(amount)?;
     let (shares_before, shares_after) = obligation.deposit(reserve_key, shares)?;
     obligation.note_deposit(reserve, shares_before, shares_after)?;

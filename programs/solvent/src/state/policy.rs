@@ -102,12 +102,13 @@ impl MarketPolicy {
         }
     }
 
-    /// `new` binds the admins at least as much as `self`: a longer or equal timelock, guardian
-    /// pause and listing ramp, and an equal or smaller (nonzero) risk step.
+    /// `new` binds the admins at least as much as `self`: a longer or equal timelock and listing
+    /// ramp, an equal or smaller (nonzero) risk step, the same guardian pause (longer gives the
+    /// guardian more, shorter gives it less: both wait).
     pub fn tightened_by(&self, new: &MarketPolicy) -> bool {
         let step_tighter = new.max_risk_step_bps != 0 && (self.max_risk_step_bps == 0 || new.max_risk_step_bps <= self.max_risk_step_bps);
         new.timelock_secs >= self.timelock_secs
-            && new.guardian_pause_secs >= self.guardian_pause_secs
+            && new.guardian_pause_secs == self.guardian_pause_secs
             && new.listing_ramp_secs >= self.listing_ramp_secs
             && (step_tighter || new.max_risk_step_bps == self.max_risk_step_bps)
     }
@@ -135,27 +136,24 @@ fn cap_tighter(old: u64, new: u64) -> bool {
 }
 
 impl ReserveConfig {
-    /// `new` only tightens: every field equal to this config's except ones moved in the
-    /// direction that applies at once. Those are: a lower loan-to-value (it limits new borrows
-    /// only), lower caps (deposit, borrow, their values, the isolation ceiling), a tighter
-    /// outflow limit (a lower share, a longer window, a lower floor; switched on), a narrower
-    /// price band (switched on), a shorter price age and a narrower confidence. Everything else
-    /// waits the timelock, in both directions: a lower threshold or a higher borrow weight
-    /// liquidates existing borrowers, a higher bonus takes more from them, fees and the rate
-    /// curve move money between users, and those they fall on get the delay to leave.
-    pub fn tightened_by(&self, new: &ReserveConfig) -> bool {
+    /// `new` only tightens: every field equal to this config's except ones moved in a direction
+    /// that applies at once. For the owner: a lower loan-to-value (it limits new borrows only),
+    /// lower caps (deposit, borrow, their values, the isolation ceiling), a tighter outflow
+    /// limit (a lower share, a longer window, a lower floor; switched on) and a narrower price
+    /// band (switched on). For the guardian only what limits new borrowing: the loan-to-value,
+    /// the borrow caps and the isolation ceiling (a deposit cap, an outflow limit or a band it
+    /// set would last; its pauses expire). Everything else waits the timelock, in both
+    /// directions: a lower threshold or a higher borrow weight liquidates existing borrowers, a
+    /// higher bonus takes more from them, fees and the rate curve move money between users, a
+    /// tighter oracle age or confidence can stop every refresh (and so every liquidation), and
+    /// those it falls on get the delay to leave.
+    pub fn tightened_by(&self, new: &ReserveConfig, by_guardian: bool) -> bool {
         let mut probe = *new;
         if new.loan_to_value_bps <= self.loan_to_value_bps {
             probe.loan_to_value_bps = self.loan_to_value_bps;
         }
-        if new.deposit_limit <= self.deposit_limit {
-            probe.deposit_limit = self.deposit_limit;
-        }
         if new.borrow_limit <= self.borrow_limit {
             probe.borrow_limit = self.borrow_limit;
-        }
-        if cap_tighter(self.deposit_limit_value, new.deposit_limit_value) {
-            probe.deposit_limit_value = self.deposit_limit_value;
         }
         if cap_tighter(self.borrow_limit_value, new.borrow_limit_value) {
             probe.borrow_limit_value = self.borrow_limit_value;
@@ -163,23 +161,25 @@ impl ReserveConfig {
         if new.isolation_debt_ceiling_value <= self.isolation_debt_ceiling_value && (new.isolation_debt_ceiling_value != 0 || !new.is_isolated_collateral()) {
             probe.isolation_debt_ceiling_value = self.isolation_debt_ceiling_value;
         }
-        if cap_tighter(self.outflow_limit_bps as u64, new.outflow_limit_bps as u64) {
-            probe.outflow_limit_bps = self.outflow_limit_bps;
-        }
-        if new.outflow_window_secs >= self.outflow_window_secs {
-            probe.outflow_window_secs = self.outflow_window_secs;
-        }
-        if new.outflow_floor <= self.outflow_floor {
-            probe.outflow_floor = self.outflow_floor;
-        }
-        if cap_tighter(self.price_band_bps as u64, new.price_band_bps as u64) {
-            probe.price_band_bps = self.price_band_bps;
-        }
-        if new.max_price_age_secs <= self.max_price_age_secs {
-            probe.max_price_age_secs = self.max_price_age_secs;
-        }
-        if new.max_confidence_bps <= self.max_confidence_bps {
-            probe.max_confidence_bps = self.max_confidence_bps;
+        if !by_guardian {
+            if new.deposit_limit <= self.deposit_limit {
+                probe.deposit_limit = self.deposit_limit;
+            }
+            if cap_tighter(self.deposit_limit_value, new.deposit_limit_value) {
+                probe.deposit_limit_value = self.deposit_limit_value;
+            }
+            if cap_tighter(self.outflow_limit_bps as u64, new.outflow_limit_bps as u64) {
+                probe.outflow_limit_bps = self.outflow_limit_bps;
+            }
+            if new.outflow_window_secs >= self.outflow_window_secs {
+                probe.outflow_window_secs = self.outflow_window_secs;
+            }
+            if new.outflow_floor <= self.outflow_floor {
+                probe.outflow_floor = self.outflow_floor;
+            }
+            if cap_tighter(self.price_band_bps as u64, new.price_band_bps as u64) {
+                probe.price_band_bps = self.price_band_bps;
+            }
         }
         probe == *self
     }
@@ -216,77 +216,125 @@ pub struct OutflowRoom {
     pub full_in_secs: u64,
 }
 
+/// The outflow bucket as of a moment: the capacity, and the outflow counted and inflow credited
+/// after their decay, with the claim the capacity is a share of.
+struct OutflowNow {
+    capacity: u64,
+    used: u64,
+    credit: u64,
+    base: u64,
+    base_at: i64,
+}
+
 impl Reserve {
-    /// The outflow limit's capacity at the depositors' claim now: `outflow_limit_bps` of it,
-    /// rounded down, or the floor when that is larger.
-    fn outflow_capacity(&self) -> std::result::Result<u64, LendingError> {
-        let total = overflow(self.total_liquidity()?.to_u64(Rounding::Down))?;
-        // total × bps < 2^78: one long division by 10^4.
-        let share = div_rem_small(total as u128 * self.config.outflow_limit_bps as u128, BPS_DENOMINATOR as u64).0 as u64;
-        Ok(share.max(self.config.outflow_floor))
+    /// The capacity for a claim of `base`: `outflow_limit_bps` of it, rounded down, or the floor
+    /// when that is larger.
+    fn outflow_capacity_of(&self, base: u64) -> u64 {
+        // base × bps < 2^78: one long division by 10^4.
+        let share = div_rem_small(base as u128 * self.config.outflow_limit_bps as u128, BPS_DENOMINATOR as u64).0 as u64;
+        share.max(self.config.outflow_floor)
     }
 
-    /// The outflow counted against the window at `now`: what was counted, less what has grown
-    /// back since (the capacity per window, pro rata to the seconds elapsed, rounded down so the
-    /// room never grows faster than the limit says).
-    fn outflow_used_at(&self, capacity: u64, now: i64) -> u64 {
+    /// `value` at `now`: less what has decayed since the last count, pro rata to the seconds
+    /// elapsed and rounded down, at `capacity` per window (so the room never grows back faster
+    /// than the limit says), or faster for a value above it, so that nothing outlives its window:
+    /// a count or a credit is gone one window after it was last moved. (Without that, a reserve
+    /// listed with the limit on would keep its first deposits as credit forever, on a capacity
+    /// of zero.)
+    fn outflow_decayed(&self, value: u64, capacity: u64, now: i64) -> u64 {
         let window = self.config.outflow_window_secs as u64;
         let elapsed = (now.saturating_sub(self.outflow_updated_at).max(0) as u64).min(window);
-        let regrown = div_rem_small(capacity as u128 * elapsed as u128, window.max(1)).0 as u64;
-        self.outflow_used.saturating_sub(regrown)
+        let rate = capacity.max(value);
+        let decayed = div_rem_small(rate as u128 * elapsed as u128, window.max(1)).0;
+        value.saturating_sub(decayed.min(u64::MAX as u128) as u64)
     }
 
-    /// The outflow limit's room at `now` (the whole of u64 with the limit off).
+    /// The bucket at `now`. The capacity is a share of the depositors' claim as it stood when
+    /// the bucket was last empty (`outflow_base`), taken again once a window has passed, then
+    /// less the inflow credited: a deposit made to inflate the capacity only adds credit, and a
+    /// withdrawal does not shrink the capacity it is counted against.
+    fn outflow_now(&self, now: i64) -> std::result::Result<OutflowNow, LendingError> {
+        let stored_capacity = self.outflow_capacity_of(self.outflow_base);
+        let used = self.outflow_decayed(self.outflow_used, stored_capacity, now);
+        let credit = self.outflow_decayed(self.outflow_credit, stored_capacity, now);
+        let window_over = now >= self.outflow_base_at.saturating_add(self.config.outflow_window_secs as i64);
+        let (base, base_at) = if (used == 0 && credit == 0) || window_over {
+            let claim = overflow(self.total_liquidity()?.to_u64(Rounding::Down))?;
+            (claim.saturating_sub(credit), now)
+        } else {
+            (self.outflow_base, self.outflow_base_at)
+        };
+        Ok(OutflowNow { capacity: self.outflow_capacity_of(base), used, credit, base, base_at })
+    }
+
+    fn store_outflow(&mut self, state: &OutflowNow, used: u64, credit: u64, now: i64) {
+        (self.outflow_used, self.outflow_credit, self.outflow_updated_at) = (used, credit, now);
+        (self.outflow_base, self.outflow_base_at) = (state.base, state.base_at);
+    }
+
+    /// The outflow limit's room at `now` (the whole of u64 with the limit off): the capacity less
+    /// the outflow counted, plus the inflow credited.
     pub fn outflow_room(&self, now: i64) -> std::result::Result<OutflowRoom, LendingError> {
         if !self.config.has_outflow_limit() {
             return Ok(OutflowRoom { available: u64::MAX, capacity: u64::MAX, full_in_secs: 0 });
         }
-        let capacity = self.outflow_capacity()?;
-        let used = self.outflow_used_at(capacity, now);
+        let OutflowNow { capacity, used, credit, .. } = self.outflow_now(now)?;
         let window = self.config.outflow_window_secs as u128;
         let full_in_secs = match capacity {
             0 => 0,
-            _ => (used as u128 * window).div_ceil(capacity as u128) as u64,
+            _ => ((used as u128 * window).div_ceil(capacity as u128)).min(u64::MAX as u128) as u64,
         };
-        Ok(OutflowRoom { available: capacity.saturating_sub(used), capacity, full_in_secs })
+        Ok(OutflowRoom { available: capacity.saturating_sub(used).saturating_add(credit), capacity, full_in_secs })
     }
 
-    /// Counts `amount` leaving the reserve (a withdrawal, a redemption, a borrow's payout)
-    /// against the outflow limit at `now`; refuses it with `OutflowLimitExceeded` (logging what
-    /// is available now and when the limit is full again) and leaves the count as it was.
+    /// Counts `amount` leaving the reserve (a withdrawal, a redemption, a borrow's payout, an
+    /// order's or soft call's payout) against the outflow limit at `now`: first against the
+    /// inflow credited in the window, then against the capacity. Refuses it with
+    /// `OutflowLimitExceeded` (logging what is available now and when the limit is full again)
+    /// and leaves the bucket as it was.
     pub fn record_outflow(&mut self, amount: u64, now: i64) -> std::result::Result<(), LendingError> {
         if !self.config.has_outflow_limit() {
             return Ok(());
         }
-        let capacity = self.outflow_capacity()?;
-        let used = self.outflow_used_at(capacity, now);
-        let total = used.checked_add(amount).filter(|total| *total <= capacity);
-        let Some(total) = total else {
-            refused_outflow(self, now);
-            return Err(LendingError::OutflowLimitExceeded);
+        let state = self.outflow_now(now)?;
+        let (used, credit) = match amount.checked_sub(state.credit) {
+            None => (state.used, state.credit - amount),
+            Some(rest) => match state.used.checked_add(rest).filter(|total| *total <= state.capacity) {
+                Some(total) => (total, 0),
+                None => {
+                    refused_outflow(self, now);
+                    return Err(LendingError::OutflowLimitExceeded);
+                }
+            },
         };
-        self.outflow_used = total;
-        self.outflow_updated_at = now;
+        self.store_outflow(&state, used, credit, now);
         Ok(())
     }
 
-    /// Credits `amount` coming in (a deposit, a repayment) against the outflow counted in the
-    /// window: net outflow is what the limit bounds. The credit never goes below zero, so
-    /// liquidity brought in cannot bank room for a larger outflow later.
-    pub fn record_inflow(&mut self, amount: u64, now: i64) -> std::result::Result<(), LendingError> {
-        if !self.config.has_outflow_limit() || self.outflow_used == 0 {
-            return Ok(());
+    /// Credits `amount` coming in (a deposit, a repayment, a liquidation's repayment): first
+    /// off the outflow counted in the window, the rest as credit for outflows in it. Net outflow
+    /// is what the limit bounds, so depositing and withdrawing the same amount (with a flash
+    /// loan or without) leaves the room as it was and cannot fill it for others. Never fails:
+    /// an inflow is never refused (if the claim cannot be computed, the bucket is left alone).
+    pub fn record_inflow(&mut self, amount: u64, now: i64) {
+        if !self.config.has_outflow_limit() {
+            return;
         }
-        let capacity = self.outflow_capacity()?;
-        self.outflow_used = self.outflow_used_at(capacity, now).saturating_sub(amount);
-        self.outflow_updated_at = now;
-        Ok(())
+        let Ok(state) = self.outflow_now(now) else {
+            return;
+        };
+        let (used, credit) = match amount.checked_sub(state.used) {
+            None => (state.used - amount, state.credit),
+            Some(rest) => (0, state.credit.saturating_add(rest)),
+        };
+        self.store_outflow(&state, used, credit, now);
     }
 
-    /// Actions paused at `now`: the owner's pauses, and the guardian's until they expire.
+    /// Actions paused at `now`: the owner's pauses, and the expiring ones (the guardian's, and
+    /// liquidation pauses by anyone) until they expire.
     pub fn paused_actions(&self, now: i64) -> u8 {
-        let guardian = if now < self.guardian_pause_until { self.guardian_paused } else { 0 };
-        self.owner_paused | guardian
+        let expiring = if now < self.guardian_pause_until { self.guardian_paused } else { 0 };
+        self.owner_paused | expiring
     }
 
     /// Refuses `action` (an `ACTION_*` bit) while it is paused (`ActionPaused`).
@@ -297,19 +345,36 @@ impl Reserve {
         Ok(())
     }
 
-    /// A pause by the guardian of `actions` at `now`, lasting `secs`: added to the guardian's
-    /// pauses still running, all of them expiring together.
-    pub fn guardian_pause(&mut self, actions: u8, now: i64, secs: u32) -> std::result::Result<(), LendingError> {
-        let running = if now < self.guardian_pause_until { self.guardian_paused } else { 0 };
-        self.guardian_paused = running | actions;
-        self.guardian_pause_until = overflow(now.checked_add(secs as i64))?;
+    /// An expiring pause of `actions` at `now`, lasting `secs` (the guardian's, or a liquidation
+    /// pause by the owner). Joins a pause still running without extending it; once one has
+    /// expired, the next may start only `secs` after (`GuardianPauseCooldown`), so expiring
+    /// pauses cannot be chained into a lasting one.
+    pub fn expiring_pause(&mut self, actions: u8, now: i64, secs: u32) -> std::result::Result<(), LendingError> {
+        if now < self.guardian_pause_until {
+            self.guardian_paused |= actions;
+            return Ok(());
+        }
+        let ready_at = overflow(self.guardian_pause_until.checked_add(secs as i64))?;
+        if self.guardian_pause_until != 0 && now < ready_at {
+            return Err(LendingError::GuardianPauseCooldown);
+        }
+        let until = overflow(now.checked_add(secs as i64))?;
+        (self.guardian_paused, self.guardian_pause_until) = (actions, until);
         Ok(())
     }
 
-    /// Lifts `actions`, the owner's pauses and the guardian's alike (after the timelock).
+    /// Lifts `actions`, the owner's pauses and the expiring ones alike (after the timelock).
     pub fn unpause(&mut self, actions: u8) {
         self.owner_paused &= !actions;
         self.guardian_paused &= !actions;
+    }
+
+    /// A config change applies at once: it only tightens (`ReserveConfig::tightened_by`), and a
+    /// lower loan-to-value moves no existing position (without a soft zone, whose band starts
+    /// at the loan-to-value, and without dynamic margin, whose threshold follows it).
+    pub fn applies_at_once(&self, new: &ReserveConfig, by_guardian: bool) -> bool {
+        let ltv_moves_positions = self.soft_zone.is_enabled() || self.dynamic_config.flags != 0;
+        self.config.tightened_by(new, by_guardian) && (new.loan_to_value_bps == self.config.loan_to_value_bps || !ltv_moves_positions)
     }
 
     /// `limit` as the listing ramp lets it count at `now`: from 0 at listing to all of it

@@ -416,23 +416,30 @@ pub struct Reserve {
     /// liquidity vault (`settle_insurance` moves them): part of the depositors' claim, not yet
     /// available to lend.
     pub insurance_receivable: u64,
-    /// Outflow counted in the current window (base units) and when it was last counted
+    /// Outflow counted in the current window (base units), inflow credited against later
+    /// outflows in it (at most one of the two above 0), and when they were last counted
     /// (`state::policy`, `ReserveConfig::outflow_limit_bps`).
     pub outflow_used: u64,
+    pub outflow_credit: u64,
     pub outflow_updated_at: i64,
+    /// The depositors' claim the outflow capacity is a share of, and when it was taken (when
+    /// the bucket was empty, or a window after the last time).
+    pub outflow_base: u64,
+    pub outflow_base_at: i64,
     /// Unix time of listing, and the market's listing ramp then: the deposit and borrow caps
     /// grow from 0 to the configured ones over the ramp (`Reserve::ramped_limit`).
     pub listed_at: i64,
     pub listing_ramp_secs: u32,
     /// Actions paused (`ACTION_*` bits) by the owner, until lifted through the timelock.
     pub owner_paused: u8,
-    /// Actions paused by the guardian, until `guardian_pause_until` unless the owner confirms
-    /// them (pausing them too).
+    /// Actions under an expiring pause (the guardian's, and liquidation pauses by anyone),
+    /// until `guardian_pause_until`; the owner confirms a guardian's pause of other actions by
+    /// pausing them too.
     pub guardian_paused: u8,
     pub pause_padding: [u8; 2],
     pub guardian_pause_until: i64,
     /// Room for follow-up fields (second oracle).
-    pub reserved: [u8; 160],
+    pub reserved: [u8; 136],
 }
 
 type ReserveResult<T> = std::result::Result<T, LendingError>;
@@ -784,7 +791,6 @@ impl Reserve {
         let minted = self.collateral_shares_for_deposit(liquidity_amount)?;
         // Every caller accrues interest first: the reserve's clock is now.
         let now = self.last_update_timestamp;
-        self.check_action(super::ACTION_DEPOSIT, now)?;
         let shares = if self.collateral_supply == 0 {
             if minted <= DEAD_SHARES {
                 return Err(LendingError::FirstDepositTooSmall);
@@ -814,7 +820,7 @@ impl Reserve {
                 self.valuation_epoch = self.valuation_epoch.wrapping_add(1);
             }
         }
-        self.record_inflow(liquidity_amount, now)?;
+        self.record_inflow(liquidity_amount, now);
         self.available_amount = overflow(self.available_amount.checked_add(liquidity_amount))?;
         self.collateral_supply = overflow(self.collateral_supply.checked_add(minted))?;
         Ok(shares)
@@ -879,7 +885,7 @@ impl Reserve {
 
     /// Record a repayment: `amount` tokens in, `settled` debt (Wad) off the books.
     pub fn repay(&mut self, amount: u64, settled: Wad) -> ReserveResult<()> {
-        self.record_inflow(amount, self.last_update_timestamp)?;
+        self.record_inflow(amount, self.last_update_timestamp);
         self.available_amount = overflow(self.available_amount.checked_add(amount))?;
         self.reduce_borrowed(settled);
         Ok(())

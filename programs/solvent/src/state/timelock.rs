@@ -2,7 +2,7 @@
 //! a `QueuedChange` account, visible to everyone, and executed by anyone once the market's
 //! delay has run; the owner may cancel it before. See `state::policy` for which changes apply at
 //! once.
-use super::{DynamicMarginConfig, EmodeGroup, MarketPolicy, ReserveConfig, SoftZoneConfig, CHANGE_GRACE_SECS};
+use super::{DynamicMarginConfig, EmodeGroup, MarketPolicy, Reserve, ReserveConfig, SoftZoneConfig, CHANGE_GRACE_SECS};
 use crate::errors::LendingError;
 use anchor_lang::prelude::*;
 
@@ -33,7 +33,8 @@ pub enum PendingChange {
     Policy { policy: MarketPolicy },
     /// A new guardian (the default key: none).
     Guardian { guardian: Pubkey },
-    /// Names the next owner, who takes over by signing `accept_ownership`.
+    /// Names the next owner, who takes over by signing `accept_ownership` (the default key:
+    /// withdraws a pending nomination).
     Owner { new_owner: Pubkey },
 }
 
@@ -73,22 +74,47 @@ pub struct QueuedChange {
     pub eta: i64,
     /// The reserve the change acts on, or the market.
     pub target: Pubkey,
-    /// Paid the rent; receives it back when the change is executed or cancelled.
+    /// Paid the rent; receives it back when the change is executed or cancelled. A change runs
+    /// only while its queuer is still the owner.
     pub queued_by: Pubkey,
+    /// For a reserve change: `reserve_settings_hash` of the reserve when queued. The change
+    /// runs only on those settings, so it cannot undo a tightening or a pause made since.
+    pub base_hash: [u8; 32],
     pub change: PendingChange,
 }
 
-impl QueuedChange {
-    pub const SPACE: usize = 8 + 32 + 8 + 8 + 8 + 32 + 32 + PENDING_CHANGE_SPACE;
+/// A hash of what the admins set on a reserve: its config, dynamic-margin settings, soft zone
+/// and pauses (not its prices or its measured state).
+pub fn reserve_settings_hash(reserve: &Reserve) -> [u8; 32] {
+    solana_sha256_hasher::hashv(&[
+        bytemuck::bytes_of(&reserve.config),
+        bytemuck::bytes_of(&reserve.dynamic_config),
+        bytemuck::bytes_of(&reserve.soft_zone),
+        &[reserve.owner_paused, reserve.guardian_paused],
+        &reserve.guardian_pause_until.to_le_bytes(),
+    ])
+    .to_bytes()
+}
 
-    /// The change may run at `now`: its delay has passed (`TimelockNotElapsed`, logging the
-    /// seconds left) and its grace period has not (`ChangeExpired`).
-    pub fn check_due(&self, now: i64) -> std::result::Result<(), LendingError> {
-        if now < self.eta {
-            msg!("timelock: executable in {}s (at {})", self.eta - now, self.eta);
+impl QueuedChange {
+    pub const SPACE: usize = 8 + 32 + 8 + 8 + 8 + 32 + 32 + 32 + PENDING_CHANGE_SPACE;
+
+    /// When the change may run under a timelock of `timelock_secs`: its own due time, or later
+    /// if the timelock was lengthened since it was queued.
+    pub fn due_at(&self, timelock_secs: u32) -> i64 {
+        self.eta.max(self.queued_at.saturating_add(timelock_secs as i64))
+    }
+
+    /// The change may run at `now` under a timelock of `timelock_secs`: its delay has passed
+    /// (`TimelockNotElapsed`, logging the seconds left) and its grace period has not
+    /// (`ChangeExpired`).
+    pub fn check_due(&self, now: i64, timelock_secs: u32) -> std::result::Result<(), LendingError> {
+        let due = self.due_at(timelock_secs);
+        if now < due {
+            msg!("timelock: executable in {}s (at {})", due - now, due);
             return Err(LendingError::TimelockNotElapsed);
         }
-        if now > self.eta.saturating_add(CHANGE_GRACE_SECS) {
+        if now > due.saturating_add(CHANGE_GRACE_SECS) {
             return Err(LendingError::ChangeExpired);
         }
         Ok(())
@@ -123,11 +149,15 @@ mod tests {
             eta: 1_000,
             target: Pubkey::default(),
             queued_by: Pubkey::default(),
+            base_hash: [0; 32],
             change: PendingChange::UnpauseMarket,
         };
-        assert_eq!(queued.check_due(999), Err(LendingError::TimelockNotElapsed));
-        assert_eq!(queued.check_due(1_000), Ok(()));
-        assert_eq!(queued.check_due(1_000 + CHANGE_GRACE_SECS), Ok(()));
-        assert_eq!(queued.check_due(1_001 + CHANGE_GRACE_SECS), Err(LendingError::ChangeExpired));
+        assert_eq!(queued.check_due(999, 900), Err(LendingError::TimelockNotElapsed));
+        assert_eq!(queued.check_due(1_000, 900), Ok(()));
+        assert_eq!(queued.check_due(1_000 + CHANGE_GRACE_SECS, 900), Ok(()));
+        assert_eq!(queued.check_due(1_001 + CHANGE_GRACE_SECS, 900), Err(LendingError::ChangeExpired));
+        // A timelock lengthened since: the change waits it from when it was queued.
+        assert_eq!(queued.check_due(1_050, 1_000), Err(LendingError::TimelockNotElapsed));
+        assert_eq!(queued.check_due(1_100, 1_000), Ok(()));
     }
 }
