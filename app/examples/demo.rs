@@ -493,9 +493,12 @@ async fn crisis_controls(h: &mut Harness) {
     // A new listing's caps grow over 7 days.
     let no_value_caps = init_reserve_ix(&m.market, &owner, &h.create_mint(6).await, &m.usdc.oracle, usdc_config());
     let refused = refusal(h.send(&[no_value_caps], &[&m.owner]).await);
-    let config = ReserveConfig { deposit_limit_value: 1_000_000, borrow_limit_value: 500_000, ..usdc_config() };
+    let borrowable = ReserveConfig { deposit_limit_value: 1_000_000, borrow_limit_value: 500_000, ..usdc_config() };
+    let with_ltv = init_reserve_ix(&m.market, &owner, &h.create_mint(6).await, &m.usdc.oracle, borrowable);
+    let refused_ltv = refusal(h.send(&[with_ltv], &[&m.owner]).await);
+    let config = ReserveConfig { loan_to_value_bps: 0, ..borrowable };
     let (fresh, _) = h.init_reserve(&m.market, &m.owner, 6, USDC_PRICE, USDC_PRICE_EXPO, config).await;
     let listed = h.reserve(&fresh.reserve).await;
     let caps: Vec<String> = [0, 1, 3, 7].iter().map(|day| format!("day {day}: ${}", listed.ramped_limit(config.deposit_limit_value, listed.listed_at + day * 86_400))).collect();
-    println!("  a new listing needs caps in value ({refused} without); its $1,000,000 deposit cap counts as {}\n", caps.join(", "));
+    println!("  a new listing needs caps in value ({refused} without) and starts at LTV 0 ({refused_ltv} with 85%): its LTV comes through the timelock; its $1,000,000 deposit cap counts as {}\n", caps.join(", "));
 }

@@ -93,12 +93,13 @@ async fn the_outflow_limit_refuses_recovers_and_never_blocks_repay_or_liquidatio
         let ix = update_config_ix(&m.market, &m.owner.pubkey(), &m.usdc, config);
         assert_rejected(&mut h, &[ix], &[&m.owner], LendingError::InvalidOutflowLimit, &[m.usdc.reserve]).await;
     }
-    // USDC: 10% of the depositors' claim per hour (of about $100,000); SOL: 1% of 10 SOL per hour.
+    // USDC: 10% of the liquidity on hand per hour (about $99,000); SOL: 1% of 10 SOL per hour.
     set_config(&mut h, &m, &m.usdc, |c| (c.outflow_limit_bps, c.outflow_window_secs) = (1_000, 3_600)).await;
     set_config(&mut h, &m, &m.sol, |c| (c.outflow_limit_bps, c.outflow_window_secs) = (100, 3_600)).await;
     later(&mut h, &m, 1, SOL_PRICE).await;
     let full = room(&mut h, &m.usdc.reserve).await;
-    assert!(full.capacity >= 10_000_000_000 && full.available == full.capacity && full.full_in_secs == 0, "{full:?}");
+    let idle = h.reserve(&m.usdc.reserve).await.available_amount;
+    assert!(full.capacity == idle / 10 && full.available == full.capacity && full.full_in_secs == 0, "{full:?}");
 
     // A borrow and a withdrawal use the room; one more base unit than is left is refused,
     // logging what is available and when the limit is full again, and changes nothing.
@@ -252,8 +253,11 @@ async fn pauses_by_action_and_a_guardian_that_only_tightens() {
     h.mint_to(&m.usdc.mint, &l.usdc_account, 1_000_000).await;
     let deposit = deposit_ix(&m.market, &m.usdc, &l.obligation, &l.keypair.pubkey(), &l.usdc_account, 1_000_000);
     assert_rejected(&mut h, &[deposit], &[&l.keypair], LendingError::ActionPaused, &keys).await;
-    // A borrower may still add collateral to cure its position.
-    h.must_send(&[deposit_ix(&m.market, &m.usdc, &b.obligation, &b.keypair.pubkey(), &b.usdc_account, 1_000_000)], &[&b.keypair]).await;
+    // A borrower too (an exemption would let a one-unit borrow carry new collateral past the
+    // pause); it cures by repaying, which is never paused.
+    let cure = deposit_ix(&m.market, &m.usdc, &b.obligation, &b.keypair.pubkey(), &b.usdc_account, 1_000_000);
+    assert_rejected(&mut h, &[cure], &[&b.keypair], LendingError::ActionPaused, &keys).await;
+    h.must_send(&[repay_ix(&m.usdc, &b.obligation, &b.keypair.pubkey(), &b.usdc_account, 1_000_000)], &[&b.keypair]).await;
     let withdraw = lender_withdraw(&mut h, &m, 1_000_000, Down).await;
     assert_rejected(&mut h, &[withdraw], &[&l.keypair], LendingError::ActionPaused, &keys).await;
     let flash = [flash_borrow_ix(&m.market, &m.usdc, &l.usdc_account, 1_000_000), flash_repay_ix(&m.market, &m.usdc, &l.usdc_account, &l.keypair.pubkey(), 1_000_000)];
@@ -370,6 +374,20 @@ async fn loosening_waits_the_timelock_and_runs_for_anyone_after_it() {
     later(&mut h, &m, DAY, SOL_PRICE).await;
     h.must_send(&[ix], &[&stranger.keypair]).await;
     assert_eq!(h.market(&m.market.market).await.liquidation_cap_value, 1_000);
+
+    // Under a timelock a new asset is listed at LTV 0 (and outside e-mode); its LTV comes
+    // through the queue, in one step from 0.
+    let mint = h.create_mint(6).await;
+    let ix = init_reserve_ix(&m.market, &owner, &mint, &m.usdc.oracle, usdc_config());
+    assert_rejected(&mut h, &[ix], &[&m.owner], LendingError::ListingNeedsZeroLtv, &keys).await;
+    let ix = init_reserve_ix(&m.market, &owner, &mint, &m.usdc.oracle, ReserveConfig { loan_to_value_bps: 0, emode_groups: 1, ..usdc_config() });
+    assert_rejected(&mut h, &[ix], &[&m.owner], LendingError::ListingNeedsZeroLtv, &keys).await;
+    let (fresh, _) = h.init_reserve_for_mint(&m.market, &m.owner, mint, USDC_PRICE, USDC_PRICE_EXPO, ReserveConfig { loan_to_value_bps: 0, ..usdc_config() }).await;
+    let enable = PendingChange::ReserveConfig { config: usdc_config() };
+    let id = queue(&mut h, &m, enable, Some(&fresh)).await;
+    later(&mut h, &m, 3 * DAY, SOL_PRICE).await;
+    h.must_send(&[execute(&m, &stranger.keypair.pubkey(), id, &enable, Some(&fresh))], &[&stranger.keypair]).await;
+    assert_eq!(h.reserve(&fresh.reserve).await.config.loan_to_value_bps, usdc_config().loan_to_value_bps);
 }
 
 #[tokio::test]
@@ -560,7 +578,7 @@ async fn a_reserve_listed_with_the_limit_on_holds_from_its_first_window() {
     let now = h.now().await;
     h.set_time(now + 3_600).await;
     let room_now = room(&mut h, &fresh.reserve).await;
-    assert_eq!(room_now.capacity, 10_000_000_000, "10% of the claim, once the first window is over");
+    assert_eq!(room_now.capacity, 10_000_000_000, "10% of the liquidity on hand, once the first window is over");
     let state = h.reserve(&fresh.reserve).await;
     let withdraw = |shares| withdraw_ix(&m.market, &fresh, &obligation, &user.pubkey(), &account, shares);
     let half = state.shares_for_amount(50_000_000_000, Down).unwrap();

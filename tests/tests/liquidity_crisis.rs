@@ -2,8 +2,8 @@
 //! 80% lent out; for two days every depositor asks each hour for a quarter of what it still has
 //! in the reserve (in a seeded random order), taking what the reserve can pay; the borrower
 //! repays 200 USDC an hour. Without the limit the first hour drains the idle liquidity and later
-//! depositors wait on repayments; with it the reserve pays out a bounded share each hour and
-//! keeps idle liquidity for a day, time for the rate curve to pull liquidity back. Either way no
+//! depositors wait on repayments; with it the reserve pays out at most 5% of its idle liquidity
+//! each hour and never runs dry, time for the rate curve to pull liquidity back. Either way no
 //! depositor loses anything: each one's claim (paid out plus what its shares are worth) never
 //! falls below what it put in. `cargo test -p solvent-tests --test liquidity_crisis -- --nocapture`
 //! prints the table the README shows.
@@ -61,7 +61,8 @@ async fn run(limit_bps: u16) -> Run {
     let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], borrow).await;
     h.must_send(&ixs, &[&b.keypair]).await;
     h.mint_to(&m.usdc.mint, &b.usdc_account, REPAY_PER_HOUR * HOURS as u64).await;
-    // Then the crisis: with the limit on, at most `limit_bps` of the claim leaves per hour.
+    // Then the crisis: with the limit on, at most `limit_bps` of the idle liquidity leaves per
+    // hour (net of the repayments).
     if limit_bps > 0 {
         let mut config = h.reserve(&m.usdc.reserve).await.config;
         (config.outflow_limit_bps, config.outflow_window_secs) = (limit_bps, 3_600);
@@ -140,7 +141,7 @@ async fn run(limit_bps: u16) -> Run {
 #[tokio::test]
 async fn a_liquidity_crisis_with_the_outflow_limit_off_and_on() {
     let off = run(0).await;
-    let on = run(100).await;
+    let on = run(500).await;
     let usd = |units: u64| {
         let whole = (units / 1_000_000).to_string();
         let mut grouped = String::new();
@@ -154,7 +155,7 @@ async fn a_liquidity_crisis_with_the_outflow_limit_off_and_on() {
     };
     println!("| outflow limit | idle liquidity gone at hour | paid out in 48 h | withdrawals paid / refused | depositors paid in the first day | idle at 6 h, 12 h, 24 h, 48 h | worst depositor loss |");
     println!("|---|---:|---:|---:|---:|---|---:|");
-    for (name, run) in [("off", &off), ("1% of deposits per hour", &on)] {
+    for (name, run) in [("off", &off), ("5% of idle liquidity per hour", &on)] {
         let idle: Vec<String> = [0, 1, 3, 7].iter().map(|i| usd(run.idle_by_6h[*i])).collect();
         let dry = run.dry_at.map(|hour| format!("{}", hour + 1)).unwrap_or_else(|| "never".into());
         println!(
@@ -171,6 +172,7 @@ async fn a_liquidity_crisis_with_the_outflow_limit_off_and_on() {
     assert_eq!((off.worst_loss, on.worst_loss), (0, 0), "no depositor loses anything either way");
     assert!(off.dry_at.is_some(), "without the limit the idle liquidity runs out: {off:?}");
     assert!(on.dry_at.map_or(true, |hour| hour > off.dry_at.unwrap()), "with it, later or never: {on:?}");
-    // The limit slows the run, it does not lock anyone in: over the two days the same is paid.
-    assert!(on.paid + 1_000_000 >= off.paid, "{on:?} vs {off:?}");
+    // The limit slows the run, it does not lock anyone in: most of what the run without it paid
+    // is paid within the two days, the rest stays in the reserve, claimable.
+    assert!(on.paid < off.paid && on.paid > off.paid / 2, "{on:?} vs {off:?}");
 }

@@ -2,6 +2,8 @@
 // idempotently: a second run with the same config changes nothing, and a changed risk config
 // is applied with update_reserve_config, or, where the market's timelock holds it back
 // (`ChangeNeedsTimelock`), queued with queue_change and executed by a later run once due.
+// Under a timelock a new reserve is listed at LTV 0 and outside e-mode (`ListingNeedsZeroLtv`)
+// and its configured LTV and e-mode groups are queued the same way.
 //
 //   cd app && npm run deploy -- ../migrations/localnet.json [--rpc http://127.0.0.1:8899] [--upgrade]
 //   (migrations/deploy.ts runs this; `anchor migrate` runs that)
@@ -189,7 +191,8 @@ export async function deploy(chain: DeployChain, config: DeployConfig, options: 
     // Under a timelock even the first liquidation limits wait it (they move value between
     // borrowers and liquidators): one transaction creates the market without the timelock,
     // sets the limits, and then sets the policy (a tightening, so at once), before any reserve
-    // is listed (a reserve takes the listing ramp in force when it is listed).
+    // is listed (a reserve takes the listing ramp in force when it is listed, and under the
+    // timelock is listed at LTV 0: step 3).
     const init = (policy: MarketPolicy) =>
       getInitLendingMarketInstruction({
         owner: chain.payer,
@@ -224,7 +227,9 @@ export async function deploy(chain: DeployChain, config: DeployConfig, options: 
   // change the program refuses as stale (`ChangeStale`: the reserve's settings changed since it
   // was queued) is cancelled and queued again.
   let queue: { address: Address; change: QueuedChange }[] | undefined;
-  const timelocked = async (label: (id: bigint) => string, change: PendingChangeArgs, reserve?: Address) => {
+  // `queuedAs` words the line for a change newly queued (given "<label>: executable by anyone
+  // after <time>").
+  const timelocked = async (label: (id: bigint) => string, change: PendingChangeArgs, reserve?: Address, queuedAs = (what: string) => `queued ${what}`) => {
     queue ??= await queuedChanges(chain, market.address);
     const now = await clock(chain);
     // `QueuedChange::due_at`: later than its eta if the timelock was lengthened since.
@@ -270,7 +275,7 @@ export async function deploy(chain: DeployChain, config: DeployConfig, options: 
     } else if (live) {
       done.push(`${label(live.change.id)} is already queued: executable by anyone after ${isoTime(dueAt(live.change))}`);
     } else {
-      done.push(`queued ${await queueNew()}`);
+      done.push(queuedAs(await queueNew()));
     }
   };
   /** Sends `instruction`; false when the program refused it with `ChangeNeedsTimelock`. */
@@ -297,12 +302,20 @@ export async function deploy(chain: DeployChain, config: DeployConfig, options: 
     }
   }
 
-  // 3. The reserves: listed once (the oracle is pinned), their risk config kept in line.
+  // 3. The reserves: listed once (the oracle is pinned), their risk config kept in line. Under
+  // a timelock init_reserve lists a reserve only at LTV 0 and outside e-mode
+  // (`ListingNeedsZeroLtv`: borrowing power against a new asset waits the timelock, public): it
+  // is listed so, and its configured values then take the path of any loosening change (the
+  // update refused with `ChangeNeedsTimelock`, queued, executed by a later run once due; the
+  // risk step does not bound a move from LTV 0).
   for (const spec of config.reserves) {
     const mint = address(spec.mint);
     const reserve = await reserveAddress(market.address, mint);
-    const data = await chain.account(reserve);
+    let data = await chain.account(reserve);
+    let listedAs: ((what: string) => string) | undefined;
     if (data === null) {
+      const zeroLtv = policy.timelockSecs !== 0 && (spec.config.loanToValueBps !== 0 || spec.config.emodeGroups !== 0);
+      const listing = zeroLtv ? { ...spec.config, loanToValueBps: 0, emodeGroups: 0 } : spec.config;
       await chain.send([
         getInitReserveInstruction({
           lendingMarket: market.address,
@@ -314,13 +327,17 @@ export async function deploy(chain: DeployChain, config: DeployConfig, options: 
           collateralMint: await collateralMintAddress(reserve),
           marketAuthority: authority,
           oracle: address(spec.oracle),
-          config: spec.config,
+          config: listing,
           oracleSource: spec.oracleSource,
           priceFeedId: hex(spec.priceFeedId),
         }),
       ]);
-      done.push(`listed ${spec.symbol} (reserve ${reserve})`);
-      continue;
+      if (!zeroLtv) {
+        done.push(`listed ${spec.symbol} (reserve ${reserve})`);
+        continue;
+      }
+      listedAs = (what) => `listed ${spec.symbol} (reserve ${reserve}) at LTV 0 and outside e-mode (the market's timelock): its config is queued as ${what}`;
+      data = (await chain.account(reserve))!;
     }
     const state = getReserveDecoder().decode(data);
     if (state.oracle !== spec.oracle || state.oracleSource !== spec.oracleSource || !equalBytes(new Uint8Array(state.priceFeedId), hex(spec.priceFeedId))) {
@@ -331,9 +348,9 @@ export async function deploy(chain: DeployChain, config: DeployConfig, options: 
     if (equalBytes(new Uint8Array(wanted), new Uint8Array(onChain))) continue;
     // At once when it only tightens or the market has no timelock; else through the queue.
     if (await sendUnlessTimelocked(getUpdateReserveConfigInstruction({ lendingMarket: market.address, authority: chain.payer, reserve, config: spec.config }))) {
-      done.push(`updated ${spec.symbol}'s config`);
+      done.push(listedAs ? `listed ${spec.symbol} (reserve ${reserve}) at LTV 0 and outside e-mode, then updated its config` : `updated ${spec.symbol}'s config`);
     } else {
-      await timelocked((id) => `config change #${id} for ${spec.symbol}`, { __kind: 'ReserveConfig', config: spec.config }, reserve);
+      await timelocked((id) => `config change #${id} for ${spec.symbol}`, { __kind: 'ReserveConfig', config: spec.config }, reserve, listedAs);
     }
   }
   return done;

@@ -137,4 +137,5 @@ export const ERROR_CLASSES: Readonly<Record<number, ErrorClass>> = {
   6128: 'marketCondition', // GuardianPauseCooldown
   6129: 'userError', // LiquidationPauseNeedsExpiry
   6130: 'userError', // ListingNeedsValueCaps
+  6131: 'userError', // ListingNeedsZeroLtv
 };

@@ -833,7 +833,8 @@ export function insuranceStakeValue(fund: generated.InsuranceFund, stake: genera
 
 // ---- Crisis controls (state::policy, state::timelock). ----
 
-/** Reserve actions a pause can stop (`Reserve.ownerPaused` / `guardianPaused` bits). */
+/** Reserve actions a pause can stop (`Reserve.ownerPaused` / `guardianPaused` bits; liquidations
+ *  are paused in their own slot, `Reserve.liquidationPauseUntil`). */
 export const ACTION_DEPOSIT = 1;
 export const ACTION_BORROW = 2;
 /** Collateral withdrawals and lend-only redemptions. */
@@ -898,8 +899,8 @@ export type OutflowRoom = {
   /** Base units that may leave now (2^64 - 1 with the limit off). */
   available: bigint;
   /** The most that may leave within one window beyond the inflow credited: the larger of the
-   *  share of the base claim (`outflowBase`, or the claim now when it is taken again) and the
-   *  floor (2^64 - 1 with the limit off). */
+   *  share of the base (`outflowBase`, or the liquidity on hand now less the credit when it is
+   *  taken again) and the floor (2^64 - 1 with the limit off). */
   capacity: bigint;
   /** Seconds until the whole capacity is available again (0: it is). */
   fullInSecs: bigint;
@@ -913,22 +914,22 @@ const min = (a: bigint, b: bigint) => (a < b ? a : b);
 /** The outflow limit's room at unix time `now`, as the program's `Reserve::outflow_room`, with
  *  its rounding and order of operations. The bucket holds the outflow counted (`outflowUsed`)
  *  and the inflow credited beyond it (`outflowCredit`; inflows first take the count down, and
- *  outflows use the credit first), both decaying by the capacity of the stored base claim
+ *  outflows use the credit first), both decaying by the capacity of the stored base
  *  (`outflowBase`) per window, or by themselves per window when larger (nothing outlives its
- *  window), pro rata to the seconds since `outflowUpdatedAt` (at most a window, rounded down). The capacity is `outflowLimitBps` of a base claim (rounded down), or
- *  the floor when larger. The base is the stored one while the bucket is not empty after decay
- *  and less than a window has passed since `outflowBaseAt`; otherwise it is taken again: the
- *  depositors' claim now (whole base units, rounded down; `totalLiquidityWad`) less the credit
- *  left (saturating at 0). So a deposit made within the window only adds credit, not capacity,
- *  and a withdrawal does not shrink the capacity it counts against. Available now: the
- *  capacity less the count (at least 0), plus the credit; full again in
- *  ceil(count × window / capacity) seconds (0 with no capacity).
+ *  window), pro rata to the seconds since `outflowUpdatedAt` (at most a window, rounded down).
+ *  The capacity is `outflowLimitBps` of a base (rounded down), or the floor when larger. The
+ *  base is the stored one while the bucket is not empty after decay and less than a window has
+ *  passed since `outflowBaseAt`; otherwise it is taken again: the liquidity on hand now
+ *  (`availableAmount + flashLoanAmount + insuranceReceivable`, as `Reserve::liquidity_on_hand`;
+ *  not the depositors' claim: debt and fees do not count) less the credit left (saturating at
+ *  0). So a deposit made within the window only adds credit, not capacity, and a withdrawal
+ *  does not shrink the capacity it counts against. Available now: the capacity less the count
+ *  (at least 0), plus the credit; full again in ceil(count × window / capacity) seconds (0 with
+ *  no capacity).
  *
- *  The reserve is taken as given: the program accrues interest to `now` before it measures the
- *  claim, so where the base is taken again for a reserve with debt last updated before `now`
- *  the program's capacity and room can be slightly larger than these (interest only adds to the
- *  claim); pass a reserve updated at `now` to match it exactly. Throws `MathOverflow` where the
- *  program would (a claim below zero or beyond u64, when the base is taken again). */
+ *  Interest does not move the liquidity on hand, so a reserve last updated before `now` gives
+ *  the program's room exactly. Throws `MathOverflow` where the program would (liquidity on hand
+ *  beyond u64, when the base is taken again). */
 export function outflowRoom(
   reserve: Pick<
     generated.Reserve,
@@ -941,8 +942,6 @@ export function outflowRoom(
     | 'availableAmount'
     | 'flashLoanAmount'
     | 'insuranceReceivable'
-    | 'borrowedAmountWad'
-    | 'accumulatedProtocolFeesWad'
   >,
   now: bigint | number,
 ): OutflowRoom {
@@ -950,7 +949,7 @@ export function outflowRoom(
   if (outflowLimitBps === 0) return { available: U64_MAX, capacity: U64_MAX, fullInSecs: 0n };
   const at = BigInt(now);
   const window = BigInt(outflowWindowSecs);
-  // `outflow_capacity_of`: the share of a claim, rounded down, or the floor when larger.
+  // `outflow_capacity_of`: the share of a base, rounded down, or the floor when larger.
   const capacityOf = (base: bigint) => {
     const share = (base * BigInt(outflowLimitBps)) / 10_000n;
     return share > outflowFloor ? share : outflowFloor;
@@ -973,11 +972,12 @@ export function outflowRoom(
   const windowOver = at >= min(reserve.outflowBaseAt + window, I64_MAX); // i64 saturating add
   let base = reserve.outflowBase;
   if ((used === 0n && credit === 0n) || windowOver) {
-    const totalWad = totalLiquidityWad(reserve);
-    if (totalWad < 0n) throw new Error('MathOverflow');
-    const claim = totalWad / WAD;
-    if (claim > U64_MAX) throw new Error('MathOverflow');
-    base = claim > credit ? claim - credit : 0n;
+    // `liquidity_on_hand`: u64 checked adds.
+    const idleAndFlash = reserve.availableAmount + reserve.flashLoanAmount;
+    if (idleAndFlash > U64_MAX) throw new Error('MathOverflow');
+    const onHand = idleAndFlash + reserve.insuranceReceivable;
+    if (onHand > U64_MAX) throw new Error('MathOverflow');
+    base = onHand > credit ? onHand - credit : 0n;
   }
   const capacity = capacityOf(base);
   const fullInSecs = capacity === 0n ? 0n : min((used * window + capacity - 1n) / capacity, U64_MAX);
@@ -986,12 +986,17 @@ export function outflowRoom(
 }
 
 /** The `ACTION_*` bits paused on a reserve at unix time `now`, as the program's
- *  `Reserve::paused_actions`: the owner's pauses, and the expiring ones until
- *  `guardianPauseUntil` (the expiring slot `guardianPaused` holds the guardian's pauses and
- *  liquidation pauses set by the owner, which always expire). */
-export function pausedActions(reserve: Pick<generated.Reserve, 'ownerPaused' | 'guardianPaused' | 'guardianPauseUntil'>, now: bigint | number): number {
-  const expiring = BigInt(now) < reserve.guardianPauseUntil ? reserve.guardianPaused : 0;
-  return reserve.ownerPaused | expiring;
+ *  `Reserve::paused_actions`: the owner's pauses, the guardian's until `guardianPauseUntil`, and
+ *  liquidations until `liquidationPauseUntil` (their own slot: a liquidation pause, by the owner
+ *  or the guardian, always expires; `guardianPaused` never holds `ACTION_LIQUIDATE`). */
+export function pausedActions(
+  reserve: Pick<generated.Reserve, 'ownerPaused' | 'guardianPaused' | 'guardianPauseUntil' | 'liquidationPauseUntil'>,
+  now: bigint | number,
+): number {
+  const at = BigInt(now);
+  const guardian = at < reserve.guardianPauseUntil ? reserve.guardianPaused : 0;
+  const liquidation = at < reserve.liquidationPauseUntil ? ACTION_LIQUIDATE : 0;
+  return reserve.ownerPaused | guardian | liquidation;
 }
 
 /** `limit` (a deposit or borrow cap, in base units or quote value) as the listing ramp lets it

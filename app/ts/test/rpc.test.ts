@@ -29,7 +29,9 @@ test('the scenario and the deploy script over JSON-RPC', async () => {
     assert.ok(steps.some((line) => line.startsWith('borrowing 1,200 USDC refused as BorrowTooLarge')), steps.join('\n'));
     assert.ok(steps.some((line) => line.includes('vault balances equal the books')));
 
-    // The deploy script over RPC: the program is there, so it creates the market and reserves once.
+    // The deploy script over RPC: the program is there, so it creates the market and reserves
+    // once; under the localnet's 1-hour timelock the reserves are listed at LTV 0 with their
+    // configs queued, which a run an hour later executes.
     const dir = mkdtempSync(join(tmpdir(), 'solvent-rpc-deploy-'));
     writeFileSync(join(dir, 'market.json'), JSON.stringify([...Keypair.generate().secretKey]));
     const config = JSON.parse(readFileSync(new URL('../../../migrations/localnet.json', import.meta.url), 'utf8')) as DeployConfig;
@@ -41,6 +43,14 @@ test('the scenario and the deploy script over JSON-RPC', async () => {
     const rpcDeploy = new RpcDeployChain(url, chain.payer, '(the test payer)');
     const first = await deploy(rpcDeploy, config, { configDir: dir });
     assert.equal(first.length, 4, first.join('\n'));
+    assert.match(first[2], /^listed SOL .* at LTV 0 .*queued as config change #0 for SOL/);
+    assert.match(first[3], /^listed USDC .* at LTV 0 .*queued as config change #1 for USDC/);
+    assert.deepEqual(
+      (await deploy(rpcDeploy, config, { configDir: dir })).map((line) => line.replace(/after .*/, 'after …')),
+      ['config change #0 for SOL is already queued: executable by anyone after …', 'config change #1 for USDC is already queued: executable by anyone after …'],
+    );
+    chain.advance(BigInt(config.policy!.timelockSecs));
+    assert.deepEqual(await deploy(rpcDeploy, config, { configDir: dir }), ['executed queued config change #0 for SOL', 'executed queued config change #1 for USDC']);
     assert.deepEqual(await deploy(rpcDeploy, config, { configDir: dir }), []);
     assert.ok(((await rpcDeploy.account(first[0].split(' ').pop() as Address)) ?? new Uint8Array()).length > 0);
   } finally {

@@ -266,6 +266,8 @@ pub enum LendingError {
     LiquidationPauseNeedsExpiry,
     #[msg("Under a listing ramp, a new reserve needs a deposit value cap (and a borrow value cap if it can be borrowed)")]
     ListingNeedsValueCaps,
+    #[msg("Under a timelock a new reserve is listed at LTV 0 and outside e-mode groups: give it borrowing power through the timelock")]
+    ListingNeedsZeroLtv,
 }
 
 /// What a client should do about an error.
@@ -286,7 +288,7 @@ pub enum ErrorClass {
 impl LendingError {
     /// The last variant. New errors go after it and this names the new last one
     /// (`solvent-client`'s tests check it against the IDL).
-    pub const LAST: LendingError = LendingError::ListingNeedsValueCaps;
+    pub const LAST: LendingError = LendingError::ListingNeedsZeroLtv;
 
     /// The error of a custom program error code (Anchor's offset 6000 included).
     pub fn from_code(code: u32) -> Option<LendingError> {

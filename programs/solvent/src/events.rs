@@ -385,6 +385,8 @@ pub struct ReservePauseSet {
     /// `ACTION_*` bits paused by the guardian, until `guardian_pause_until`.
     pub guardian_paused: u8,
     pub guardian_pause_until: i64,
+    /// Liquidations are paused until then.
+    pub liquidation_pause_until: i64,
     pub by_guardian: bool,
 }
 

@@ -192,8 +192,8 @@ export type Reserve = {
   outflowCredit: bigint;
   outflowUpdatedAt: bigint;
   /**
-   * The depositors' claim the outflow capacity is a share of, and when it was taken (when
-   * the bucket was empty, or a window after the last time).
+   * The liquidity on hand the outflow capacity is a share of, and when it was taken (when
+   * the bucket was empty, or a window after the last time, less the credit then).
    */
   outflowBase: bigint;
   outflowBaseAt: bigint;
@@ -206,13 +206,14 @@ export type Reserve = {
   /** Actions paused (`ACTION_*` bits) by the owner, until lifted through the timelock. */
   ownerPaused: number;
   /**
-   * Actions under an expiring pause (the guardian's, and liquidation pauses by anyone),
-   * until `guardian_pause_until`; the owner confirms a guardian's pause of other actions by
-   * pausing them too.
+   * Actions paused by the guardian, until `guardian_pause_until`; the owner confirms them by
+   * pausing them too. Never liquidations: those have their own slot.
    */
   guardianPaused: number;
   pausePadding: ReadonlyUint8Array;
   guardianPauseUntil: bigint;
+  /** Liquidations are paused until then (by the owner or the guardian: always expiring). */
+  liquidationPauseUntil: bigint;
   /** Room for follow-up fields (second oracle). */
   reserved: ReadonlyUint8Array;
 };
@@ -333,8 +334,8 @@ export type ReserveArgs = {
   outflowCredit: number | bigint;
   outflowUpdatedAt: number | bigint;
   /**
-   * The depositors' claim the outflow capacity is a share of, and when it was taken (when
-   * the bucket was empty, or a window after the last time).
+   * The liquidity on hand the outflow capacity is a share of, and when it was taken (when
+   * the bucket was empty, or a window after the last time, less the credit then).
    */
   outflowBase: number | bigint;
   outflowBaseAt: number | bigint;
@@ -347,13 +348,14 @@ export type ReserveArgs = {
   /** Actions paused (`ACTION_*` bits) by the owner, until lifted through the timelock. */
   ownerPaused: number;
   /**
-   * Actions under an expiring pause (the guardian's, and liquidation pauses by anyone),
-   * until `guardian_pause_until`; the owner confirms a guardian's pause of other actions by
-   * pausing them too.
+   * Actions paused by the guardian, until `guardian_pause_until`; the owner confirms them by
+   * pausing them too. Never liquidations: those have their own slot.
    */
   guardianPaused: number;
   pausePadding: ReadonlyUint8Array;
   guardianPauseUntil: number | bigint;
+  /** Liquidations are paused until then (by the owner or the guardian: always expiring). */
+  liquidationPauseUntil: number | bigint;
   /** Room for follow-up fields (second oracle). */
   reserved: ReadonlyUint8Array;
 };
@@ -416,7 +418,8 @@ export function getReserveEncoder(): FixedSizeEncoder<ReserveArgs> {
       ["guardianPaused", getU8Encoder()],
       ["pausePadding", fixEncoderSize(getBytesEncoder(), 2)],
       ["guardianPauseUntil", getI64Encoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 136)],
+      ["liquidationPauseUntil", getI64Encoder()],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 128)],
     ]),
     (value) => ({ ...value, discriminator: RESERVE_DISCRIMINATOR }),
   );
@@ -479,7 +482,8 @@ export function getReserveDecoder(): FixedSizeDecoder<Reserve> {
     ["guardianPaused", getU8Decoder()],
     ["pausePadding", fixDecoderSize(getBytesDecoder(), 2)],
     ["guardianPauseUntil", getI64Decoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 136)],
+    ["liquidationPauseUntil", getI64Decoder()],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 128)],
   ]);
 }
 

@@ -276,6 +276,8 @@ export const SOLVENT_ERROR__GUARDIAN_PAUSE_COOLDOWN = 0x17f0; // 6128
 export const SOLVENT_ERROR__LIQUIDATION_PAUSE_NEEDS_EXPIRY = 0x17f1; // 6129
 /** ListingNeedsValueCaps: Under a listing ramp, a new reserve needs a deposit value cap (and a borrow value cap if it can be borrowed) */
 export const SOLVENT_ERROR__LISTING_NEEDS_VALUE_CAPS = 0x17f2; // 6130
+/** ListingNeedsZeroLtv: Under a timelock a new reserve is listed at LTV 0 and outside e-mode groups: give it borrowing power through the timelock */
+export const SOLVENT_ERROR__LISTING_NEEDS_ZERO_LTV = 0x17f3; // 6131
 
 export type SolventError =
   | typeof SOLVENT_ERROR__ACTION_PAUSED
@@ -356,6 +358,7 @@ export type SolventError =
   | typeof SOLVENT_ERROR__LIQUIDATION_TOO_SMALL
   | typeof SOLVENT_ERROR__LIQUIDATION_WOULD_LOWER_HEALTH
   | typeof SOLVENT_ERROR__LISTING_NEEDS_VALUE_CAPS
+  | typeof SOLVENT_ERROR__LISTING_NEEDS_ZERO_LTV
   | typeof SOLVENT_ERROR__MARKET_PAUSED
   | typeof SOLVENT_ERROR__MATH_OVERFLOW
   | typeof SOLVENT_ERROR__MINT_CLOSE_AUTHORITY
@@ -491,6 +494,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [SOLVENT_ERROR__LIQUIDATION_TOO_SMALL]: `Liquidation amount too small to seize any collateral`,
     [SOLVENT_ERROR__LIQUIDATION_WOULD_LOWER_HEALTH]: `Seizing this collateral would lower the health factor even without a bonus: liquidate a collateral with a lower liquidation threshold`,
     [SOLVENT_ERROR__LISTING_NEEDS_VALUE_CAPS]: `Under a listing ramp, a new reserve needs a deposit value cap (and a borrow value cap if it can be borrowed)`,
+    [SOLVENT_ERROR__LISTING_NEEDS_ZERO_LTV]: `Under a timelock a new reserve is listed at LTV 0 and outside e-mode groups: give it borrowing power through the timelock`,
     [SOLVENT_ERROR__MARKET_PAUSED]: `The lending market is paused`,
     [SOLVENT_ERROR__MATH_OVERFLOW]: `Arithmetic overflow or division by zero`,
     [SOLVENT_ERROR__MINT_CLOSE_AUTHORITY]: `Token-2022 mint has a close authority: the mint could be closed and re-created`,

@@ -110,10 +110,11 @@ export type ReserveConfig = {
    */
   insuranceShareBps: number;
   /**
-   * Outflow limit (`state::policy`): withdrawals, redemptions and borrows, net of deposits
-   * and repayments, may take at most this share of the depositors' claim (bps) per
-   * `outflow_window_secs`, growing back linearly; never less than `outflow_floor` base units
-   * per window. Liquidations, repayments, deposits and flash loans are never limited. 0: off.
+   * Outflow limit (`state::policy`): withdrawals, redemptions, borrows and the payouts of
+   * orders and soft calls, net of deposits and repayments, may take at most this share of
+   * the liquidity on hand (bps) per `outflow_window_secs`, growing back linearly; never less
+   * than `outflow_floor` base units per window. Liquidations, repayments, deposits and flash
+   * loans are never limited. 0: off.
    */
   outflowLimitBps: number;
   outflowWindowSecs: number;
@@ -203,10 +204,11 @@ export type ReserveConfigArgs = {
    */
   insuranceShareBps: number;
   /**
-   * Outflow limit (`state::policy`): withdrawals, redemptions and borrows, net of deposits
-   * and repayments, may take at most this share of the depositors' claim (bps) per
-   * `outflow_window_secs`, growing back linearly; never less than `outflow_floor` base units
-   * per window. Liquidations, repayments, deposits and flash loans are never limited. 0: off.
+   * Outflow limit (`state::policy`): withdrawals, redemptions, borrows and the payouts of
+   * orders and soft calls, net of deposits and repayments, may take at most this share of
+   * the liquidity on hand (bps) per `outflow_window_secs`, growing back linearly; never less
+   * than `outflow_floor` base units per window. Liquidations, repayments, deposits and flash
+   * loans are never limited. 0: off.
    */
   outflowLimitBps: number;
   outflowWindowSecs: number;

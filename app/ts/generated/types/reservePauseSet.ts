@@ -32,6 +32,8 @@ export type ReservePauseSet = {
   /** `ACTION_*` bits paused by the guardian, until `guardian_pause_until`. */
   guardianPaused: number;
   guardianPauseUntil: bigint;
+  /** Liquidations are paused until then. */
+  liquidationPauseUntil: bigint;
   byGuardian: boolean;
 };
 
@@ -42,6 +44,8 @@ export type ReservePauseSetArgs = {
   /** `ACTION_*` bits paused by the guardian, until `guardian_pause_until`. */
   guardianPaused: number;
   guardianPauseUntil: number | bigint;
+  /** Liquidations are paused until then. */
+  liquidationPauseUntil: number | bigint;
   byGuardian: boolean;
 };
 
@@ -51,6 +55,7 @@ export function getReservePauseSetEncoder(): FixedSizeEncoder<ReservePauseSetArg
     ["ownerPaused", getU8Encoder()],
     ["guardianPaused", getU8Encoder()],
     ["guardianPauseUntil", getI64Encoder()],
+    ["liquidationPauseUntil", getI64Encoder()],
     ["byGuardian", getBooleanEncoder()],
   ]);
 }
@@ -61,6 +66,7 @@ export function getReservePauseSetDecoder(): FixedSizeDecoder<ReservePauseSet> {
     ["ownerPaused", getU8Decoder()],
     ["guardianPaused", getU8Decoder()],
     ["guardianPauseUntil", getI64Decoder()],
+    ["liquidationPauseUntil", getI64Decoder()],
     ["byGuardian", getBooleanDecoder()],
   ]);
 }

@@ -19,12 +19,13 @@ pub struct SetReservePause<'info> {
     pub reserve: AccountLoader<'info, Reserve>,
 }
 
-/// Pauses `actions` (`ACTION_*` bits) on the reserve, at once. By the guardian, and a pause of
-/// liquidations by anyone: an expiring pause (`Reserve::expiring_pause`: it ends
-/// `policy.guardian_pause_secs` after it started and cannot be chained), since a lasting
-/// liquidation pause would shelter bad positions at the depositors' cost. By the owner, other
-/// actions: until lifted through the timelock (`PendingChange::Unpause`), which also confirms a
-/// guardian's pause of them. Nobody can lift a pause here.
+/// Pauses `actions` (`ACTION_*` bits) on the reserve, at once. Liquidations, by anyone: in
+/// their own expiring slot (`Reserve::liquidation_pause`: it ends `policy.guardian_pause_secs`
+/// after it started and cannot be chained), since a lasting liquidation pause would shelter bad
+/// positions at the depositors' cost. Other actions by the guardian: an expiring pause
+/// (`Reserve::guardian_pause`); by the owner: until lifted through the timelock
+/// (`PendingChange::Unpause`), which also confirms a guardian's pause of them. Nobody can lift a
+/// pause here.
 pub fn set_reserve_pause(ctx: Context<SetReservePause>, actions: u8) -> Result<()> {
     check_pause_mask(actions)?;
     let market = &ctx.accounts.lending_market;
@@ -32,13 +33,19 @@ pub fn set_reserve_pause(ctx: Context<SetReservePause>, actions: u8) -> Result<(
     let by_guardian = signer != market.owner;
     require!(!by_guardian || market.is_guardian(&signer), LendingError::NotOwnerOrGuardian);
     let secs = market.policy().guardian_pause_secs;
-    let expiring = if by_guardian { actions } else { actions & ACTION_LIQUIDATE };
-    require!(expiring & ACTION_LIQUIDATE == 0 || secs > 0, LendingError::LiquidationPauseNeedsExpiry);
+    let liquidations = actions & ACTION_LIQUIDATE != 0;
+    require!(!liquidations || secs > 0, LendingError::LiquidationPauseNeedsExpiry);
+    let others = actions & !ACTION_LIQUIDATE;
+    let now = Clock::get()?.unix_timestamp;
     let mut reserve = ctx.accounts.reserve.load_mut()?;
-    if expiring != 0 {
-        reserve.expiring_pause(expiring, Clock::get()?.unix_timestamp, secs)?;
+    if liquidations {
+        reserve.liquidation_pause(now, secs)?;
     }
-    reserve.owner_paused |= actions & !expiring;
+    match (others, by_guardian) {
+        (0, _) => {}
+        (others, true) => reserve.guardian_pause(others, now, secs)?,
+        (others, false) => reserve.owner_paused |= others,
+    }
     emit_pause(ctx.accounts.reserve.key(), &reserve, by_guardian);
     Ok(())
 }
@@ -49,6 +56,7 @@ fn emit_pause(reserve_key: Pubkey, reserve: &Reserve, by_guardian: bool) {
         owner_paused: reserve.owner_paused,
         guardian_paused: reserve.guardian_paused,
         guardian_pause_until: reserve.guardian_pause_until,
+        liquidation_pause_until: reserve.liquidation_pause_until,
         by_guardian,
     });
 }
@@ -115,7 +123,7 @@ pub fn queue_change(ctx: Context<QueueChange>, change: PendingChange) -> Result<
         (true, Some(reserve)) => {
             let state = reserve.load()?;
             check_reserve_change(market, &state, &change)?;
-            (reserve.key(), reserve_settings_hash(&state))
+            (reserve.key(), reserve_settings_hash(&state, &change))
         }
         (false, None) => {
             check_market_change(market, &change)?;
@@ -219,7 +227,7 @@ pub fn execute_change(ctx: Context<ExecuteChange>) -> Result<()> {
         require_keys_eq!(reserve_loader.key(), queued.target, LendingError::InvalidQueuedChange);
         let reserve_key = reserve_loader.key();
         let mut reserve = reserve_loader.load_mut()?;
-        require!(reserve_settings_hash(&reserve) == queued.base_hash, LendingError::ChangeStale);
+        require!(reserve_settings_hash(&reserve, &change) == queued.base_hash, LendingError::ChangeStale);
         match change {
             PendingChange::ReserveConfig { config } => {
                 super::update_reserve_config::apply(&accounts.lending_market.policy(), reserve_key, &mut reserve, config, now)?
@@ -227,7 +235,7 @@ pub fn execute_change(ctx: Context<ExecuteChange>) -> Result<()> {
             PendingChange::DynamicMargin { config } => super::set_dynamic_margin::apply(reserve_key, &mut reserve, config, now)?,
             PendingChange::SoftZone { config } => super::set_soft_zone::apply(reserve_key, &mut reserve, config, now)?,
             PendingChange::Unpause { actions } => {
-                reserve.unpause(actions);
+                reserve.unpause(actions, now);
                 emit_pause(reserve_key, &reserve, false);
             }
             _ => return err!(LendingError::InvalidQueuedChange),

@@ -72,7 +72,11 @@ pub fn handler(ctx: Context<InitReserve>, config: ReserveConfig, oracle_source: 
     let accounts = &ctx.accounts;
     // Under a listing ramp the caps that bound a new asset must be finite in value: a base-unit
     // cap of u64::MAX ramped from 0 is still unbounded a second after listing.
-    let ramped = accounts.lending_market.policy().listing_ramp_secs > 0;
+    let policy = accounts.lending_market.policy();
+    // Under a timelock a new asset cannot be borrowed against at once: it is listed at LTV 0 and
+    // outside e-mode, and gets borrowing power through a queued change, public for the delay.
+    require!(policy.timelock_secs == 0 || (config.loan_to_value_bps == 0 && config.emode_groups == 0), LendingError::ListingNeedsZeroLtv);
+    let ramped = policy.listing_ramp_secs > 0;
     require!(
         !ramped || (config.deposit_limit_value != 0 && (config.borrow_limit == 0 || config.borrow_limit_value != 0)),
         LendingError::ListingNeedsValueCaps

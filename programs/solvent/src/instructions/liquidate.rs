@@ -160,9 +160,10 @@ pub fn execute<'info>(ctx: Context<'info, Liquidate<'info>>, repay_amount: u64, 
         if released_here {
             withdraw_reserve.release_isolated_debt(released.isolation)?;
         }
-        if !matches!(mode, Deleverage::Liquidation) {
+        if !matches!(mode, Deleverage::Liquidation) && payout.tokens > 0 {
             // An order or a soft call pays collateral out as a withdrawal does (its owner can
-            // run it from a second key): the withdraw pause and the outflow limit apply to it.
+            // run it from a second key): the withdraw pause and the outflow limit apply to the
+            // tokens it pays (shares paid instead move no liquidity).
             withdraw_reserve.check_action(ACTION_WITHDRAW, clock.unix_timestamp)?;
             withdraw_reserve.record_outflow(payout.tokens, clock.unix_timestamp)?;
         }

@@ -86,11 +86,10 @@ pub fn deposit(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: 
         return Err(LendingError::ZeroAmount);
     }
     obligation.check_collateral_tier(reserve_key, &reserve.config)?;
-    // A deposit pause stops new money, not a borrower curing a position (every caller accrues
-    // interest first: the reserve's clock is now).
-    if !obligation.has_borrows() {
-        reserve.check_action(super::ACTION_DEPOSIT, reserve.last_update_timestamp)?;
-    }
+    // A deposit pause stops every deposit (an exemption for obligations with debt let a
+    // one-unit borrow carry new collateral past it); a borrower cures by repaying, which is
+    // never paused. Every caller accrues interest first: the reserve's clock is now.
+    reserve.check_action(super::ACTION_DEPOSIT, reserve.last_update_timestamp)?;
     let shares = reserve.deposit(amount)?;
     let (shares_before, shares_after) = obligation.deposit(reserve_key, shares)?;
     obligation.note_deposit(reserve, shares_before, shares_after)?;

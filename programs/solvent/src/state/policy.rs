@@ -5,7 +5,7 @@
 //! tests run the same functions.
 use super::{Reserve, ReserveConfig};
 use crate::errors::{overflow, LendingError};
-use crate::math::{div_rem_small, Rounding, BPS_DENOMINATOR};
+use crate::math::{div_rem_small, BPS_DENOMINATOR};
 use anchor_lang::prelude::*;
 
 /// Reserve actions a pause can stop (`Reserve::owner_paused` / `guardian_paused` bits).
@@ -115,13 +115,14 @@ impl MarketPolicy {
 
     /// Refuses `new` when it moves the LTV or the threshold by more than the step
     /// (`RiskStepTooLarge`), in either direction: a big drop of the threshold liquidates
-    /// borrowers as surely as a big rise exposes depositors.
+    /// borrowers as surely as a big rise exposes depositors. An LTV of 0 has no borrowers to
+    /// protect: the first LTV of a listing (or of a reserve cut to 0) may be any.
     pub fn check_risk_step(&self, old: &ReserveConfig, new: &ReserveConfig) -> std::result::Result<(), LendingError> {
         let step = self.max_risk_step_bps;
         if step == 0 {
             return Ok(());
         }
-        let ltv_move = old.loan_to_value_bps.abs_diff(new.loan_to_value_bps);
+        let ltv_move = if old.loan_to_value_bps == 0 { 0 } else { old.loan_to_value_bps.abs_diff(new.loan_to_value_bps) };
         let threshold_move = old.liquidation_threshold_bps.abs_diff(new.liquidation_threshold_bps);
         if ltv_move > step || threshold_move > step {
             return Err(LendingError::RiskStepTooLarge);
@@ -237,10 +238,10 @@ impl Reserve {
 
     /// `value` at `now`: less what has decayed since the last count, pro rata to the seconds
     /// elapsed and rounded down, at `capacity` per window (so the room never grows back faster
-    /// than the limit says), or faster for a value above it, so that nothing outlives its window:
-    /// a count or a credit is gone one window after it was last moved. (Without that, a reserve
-    /// listed with the limit on would keep its first deposits as credit forever, on a capacity
-    /// of zero.)
+    /// than the limit says), or at the value's own size per window when larger: a count or a
+    /// credit left alone is gone a window later, and one touched in between decays at least at
+    /// the capacity's pace. (Without that, a reserve listed with the limit on would keep its
+    /// first deposits as credit forever, on a capacity of zero.)
     fn outflow_decayed(&self, value: u64, capacity: u64, now: i64) -> u64 {
         let window = self.config.outflow_window_secs as u64;
         let elapsed = (now.saturating_sub(self.outflow_updated_at).max(0) as u64).min(window);
@@ -249,18 +250,21 @@ impl Reserve {
         value.saturating_sub(decayed.min(u64::MAX as u128) as u64)
     }
 
-    /// The bucket at `now`. The capacity is a share of the depositors' claim as it stood when
-    /// the bucket was last empty (`outflow_base`), taken again once a window has passed, then
-    /// less the inflow credited: a deposit made to inflate the capacity only adds credit, and a
-    /// withdrawal does not shrink the capacity it is counted against.
+    /// The bucket at `now`. The capacity is a share of the reserve's liquidity on hand (idle, a
+    /// flash loan out, the insurance fund's payment owed) as it stood when the bucket was last
+    /// empty (`outflow_base`), taken again once a window has passed, less the inflow credited.
+    /// On hand is what every counted flow moves, so nothing inflates it: a deposit adds as much
+    /// credit as liquidity, a borrow that uses the credit takes as much liquidity, a flash loan
+    /// moves neither. (A first design took the depositors' claim, which a borrow does not
+    /// lower: a deposit whose credit a borrow then used left the claim inflated.) A withdrawal
+    /// does not shrink the capacity it is counted against.
     fn outflow_now(&self, now: i64) -> std::result::Result<OutflowNow, LendingError> {
         let stored_capacity = self.outflow_capacity_of(self.outflow_base);
         let used = self.outflow_decayed(self.outflow_used, stored_capacity, now);
         let credit = self.outflow_decayed(self.outflow_credit, stored_capacity, now);
         let window_over = now >= self.outflow_base_at.saturating_add(self.config.outflow_window_secs as i64);
         let (base, base_at) = if (used == 0 && credit == 0) || window_over {
-            let claim = overflow(self.total_liquidity()?.to_u64(Rounding::Down))?;
-            (claim.saturating_sub(credit), now)
+            (self.liquidity_on_hand()?.saturating_sub(credit), now)
         } else {
             (self.outflow_base, self.outflow_base_at)
         };
@@ -293,7 +297,7 @@ impl Reserve {
     /// `OutflowLimitExceeded` (logging what is available now and when the limit is full again)
     /// and leaves the bucket as it was.
     pub fn record_outflow(&mut self, amount: u64, now: i64) -> std::result::Result<(), LendingError> {
-        if !self.config.has_outflow_limit() {
+        if !self.config.has_outflow_limit() || amount == 0 {
             return Ok(());
         }
         let state = self.outflow_now(now)?;
@@ -330,11 +334,12 @@ impl Reserve {
         self.store_outflow(&state, used, credit, now);
     }
 
-    /// Actions paused at `now`: the owner's pauses, and the expiring ones (the guardian's, and
-    /// liquidation pauses by anyone) until they expire.
+    /// Actions paused at `now`: the owner's pauses, the guardian's until they expire, and
+    /// liquidations until their own pause expires.
     pub fn paused_actions(&self, now: i64) -> u8 {
-        let expiring = if now < self.guardian_pause_until { self.guardian_paused } else { 0 };
-        self.owner_paused | expiring
+        let guardian = if now < self.guardian_pause_until { self.guardian_paused } else { 0 };
+        let liquidation = if now < self.liquidation_pause_until { ACTION_LIQUIDATE } else { 0 };
+        self.owner_paused | guardian | liquidation
     }
 
     /// Refuses `action` (an `ACTION_*` bit) while it is paused (`ActionPaused`).
@@ -345,28 +350,47 @@ impl Reserve {
         Ok(())
     }
 
-    /// An expiring pause of `actions` at `now`, lasting `secs` (the guardian's, or a liquidation
-    /// pause by the owner). Joins a pause still running without extending it; once one has
-    /// expired, the next may start only `secs` after (`GuardianPauseCooldown`), so expiring
-    /// pauses cannot be chained into a lasting one.
-    pub fn expiring_pause(&mut self, actions: u8, now: i64, secs: u32) -> std::result::Result<(), LendingError> {
-        if now < self.guardian_pause_until {
-            self.guardian_paused |= actions;
-            return Ok(());
+    /// An expiring pause at `now` lasting `secs`, ending at `*until`: joins a pause still running
+    /// without extending it; once one has expired, the next may start only `secs` after
+    /// (`GuardianPauseCooldown`), so expiring pauses cannot be chained into a lasting one.
+    /// Returns whether a new pause started (the caller then sets its actions afresh).
+    fn start_expiring(until: &mut i64, now: i64, secs: u32) -> std::result::Result<bool, LendingError> {
+        if now < *until {
+            return Ok(false);
         }
-        let ready_at = overflow(self.guardian_pause_until.checked_add(secs as i64))?;
-        if self.guardian_pause_until != 0 && now < ready_at {
+        let ready_at = overflow(until.checked_add(secs as i64))?;
+        if *until != 0 && now < ready_at {
             return Err(LendingError::GuardianPauseCooldown);
         }
-        let until = overflow(now.checked_add(secs as i64))?;
-        (self.guardian_paused, self.guardian_pause_until) = (actions, until);
+        *until = overflow(now.checked_add(secs as i64))?;
+        Ok(true)
+    }
+
+    /// The guardian pauses `actions` but liquidations (`expiring pause`: see `start_expiring`).
+    pub fn guardian_pause(&mut self, actions: u8, now: i64, secs: u32) -> std::result::Result<(), LendingError> {
+        if Self::start_expiring(&mut self.guardian_pause_until, now, secs)? {
+            self.guardian_paused = actions;
+        } else {
+            self.guardian_paused |= actions;
+        }
         Ok(())
     }
 
+    /// Liquidations paused, by the owner or the guardian: always an expiring pause, in a slot of
+    /// its own (a guardian's pause of other actions never delays it), since a lasting
+    /// liquidation pause would shelter bad positions at the depositors' cost.
+    pub fn liquidation_pause(&mut self, now: i64, secs: u32) -> std::result::Result<(), LendingError> {
+        Self::start_expiring(&mut self.liquidation_pause_until, now, secs).map(|_| ())
+    }
+
     /// Lifts `actions`, the owner's pauses and the expiring ones alike (after the timelock).
-    pub fn unpause(&mut self, actions: u8) {
+    pub fn unpause(&mut self, actions: u8, now: i64) {
         self.owner_paused &= !actions;
         self.guardian_paused &= !actions;
+        if actions & ACTION_LIQUIDATE != 0 && now < self.liquidation_pause_until {
+            // Ended now: the next one waits its cooldown from here.
+            self.liquidation_pause_until = now;
+        }
     }
 
     /// A config change applies at once: it only tightens (`ReserveConfig::tightened_by`), and a

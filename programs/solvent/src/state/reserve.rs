@@ -111,10 +111,11 @@ pub struct ReserveConfig {
     /// Of the protocol income `collect_protocol_fees` moves out, the share paid into the
     /// reserve's insurance fund, bps (the rest to the fee vault); needs the fund when above 0.
     pub insurance_share_bps: u16,
-    /// Outflow limit (`state::policy`): withdrawals, redemptions and borrows, net of deposits
-    /// and repayments, may take at most this share of the depositors' claim (bps) per
-    /// `outflow_window_secs`, growing back linearly; never less than `outflow_floor` base units
-    /// per window. Liquidations, repayments, deposits and flash loans are never limited. 0: off.
+    /// Outflow limit (`state::policy`): withdrawals, redemptions, borrows and the payouts of
+    /// orders and soft calls, net of deposits and repayments, may take at most this share of
+    /// the liquidity on hand (bps) per `outflow_window_secs`, growing back linearly; never less
+    /// than `outflow_floor` base units per window. Liquidations, repayments, deposits and flash
+    /// loans are never limited. 0: off.
     pub outflow_limit_bps: u16,
     pub outflow_window_secs: u32,
     pub outflow_floor: u64,
@@ -422,8 +423,8 @@ pub struct Reserve {
     pub outflow_used: u64,
     pub outflow_credit: u64,
     pub outflow_updated_at: i64,
-    /// The depositors' claim the outflow capacity is a share of, and when it was taken (when
-    /// the bucket was empty, or a window after the last time).
+    /// The liquidity on hand the outflow capacity is a share of, and when it was taken (when
+    /// the bucket was empty, or a window after the last time, less the credit then).
     pub outflow_base: u64,
     pub outflow_base_at: i64,
     /// Unix time of listing, and the market's listing ramp then: the deposit and borrow caps
@@ -432,14 +433,15 @@ pub struct Reserve {
     pub listing_ramp_secs: u32,
     /// Actions paused (`ACTION_*` bits) by the owner, until lifted through the timelock.
     pub owner_paused: u8,
-    /// Actions under an expiring pause (the guardian's, and liquidation pauses by anyone),
-    /// until `guardian_pause_until`; the owner confirms a guardian's pause of other actions by
-    /// pausing them too.
+    /// Actions paused by the guardian, until `guardian_pause_until`; the owner confirms them by
+    /// pausing them too. Never liquidations: those have their own slot.
     pub guardian_paused: u8,
     pub pause_padding: [u8; 2],
     pub guardian_pause_until: i64,
+    /// Liquidations are paused until then (by the owner or the guardian: always expiring).
+    pub liquidation_pause_until: i64,
     /// Room for follow-up fields (second oracle).
-    pub reserved: [u8; 136],
+    pub reserved: [u8; 128],
 }
 
 type ReserveResult<T> = std::result::Result<T, LendingError>;
@@ -527,7 +529,7 @@ impl Reserve {
     /// Idle liquidity, counting a flash loan that is out as still here: it is back by the end of
     /// the transaction, so neither the share price nor the interest rate moves while it is out.
     /// Idle liquidity, a flash loan out, and the insurance fund's payment not yet moved in.
-    fn liquidity_on_hand(&self) -> ReserveResult<u64> {
+    pub(crate) fn liquidity_on_hand(&self) -> ReserveResult<u64> {
         overflow(self.available_amount.checked_add(self.flash_loan_amount).and_then(|on_hand| on_hand.checked_add(self.insurance_receivable)))
     }
 

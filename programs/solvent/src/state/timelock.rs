@@ -83,17 +83,24 @@ pub struct QueuedChange {
     pub change: PendingChange,
 }
 
-/// A hash of what the admins set on a reserve: its config, dynamic-margin settings, soft zone
-/// and pauses (not its prices or its measured state).
-pub fn reserve_settings_hash(reserve: &Reserve) -> [u8; 32] {
-    solana_sha256_hasher::hashv(&[
-        bytemuck::bytes_of(&reserve.config),
-        bytemuck::bytes_of(&reserve.dynamic_config),
-        bytemuck::bytes_of(&reserve.soft_zone),
-        &[reserve.owner_paused, reserve.guardian_paused],
-        &reserve.guardian_pause_until.to_le_bytes(),
-    ])
-    .to_bytes()
+/// A hash of what a reserve `change` may undo: for a lift of pauses, the pauses; for any
+/// other reserve change, the reserve's config, dynamic-margin settings and soft zone (not its
+/// pauses: a guardian pausing when a change falls due must not make it stale, nor its prices or
+/// measured state).
+pub fn reserve_settings_hash(reserve: &Reserve, change: &PendingChange) -> [u8; 32] {
+    let hash = match change {
+        PendingChange::Unpause { .. } => solana_sha256_hasher::hashv(&[
+            &[reserve.owner_paused, reserve.guardian_paused],
+            &reserve.guardian_pause_until.to_le_bytes(),
+            &reserve.liquidation_pause_until.to_le_bytes(),
+        ]),
+        _ => solana_sha256_hasher::hashv(&[
+            bytemuck::bytes_of(&reserve.config),
+            bytemuck::bytes_of(&reserve.dynamic_config),
+            bytemuck::bytes_of(&reserve.soft_zone),
+        ]),
+    };
+    hash.to_bytes()
 }
 
 impl QueuedChange {
