@@ -447,7 +447,7 @@ async fn crisis_controls(h: &mut Harness) {
     h.must_send(&[queue_change_ix(&m.market, &owner, 0, change, None), execute_change_ix(&m.market, &owner, 0, &owner, &change, None)], &[&m.owner]).await;
     h.must_send(&[set_market_policy_ix(&m.market, &owner, policy)], &[&m.owner]).await;
 
-    // The outflow limit: 5% of USDC's deposits per hour.
+    // The outflow limit: 5% of USDC's idle liquidity per hour.
     let l = &m.lender;
     let room = |reserve: &solvent::state::Reserve, now| reserve.outflow_room(now).expect("room");
     let now = h.now().await;
@@ -458,7 +458,7 @@ async fn crisis_controls(h: &mut Harness) {
     };
     let outcome = h.send(&[withdraw(&state, 8_000 * USDC)], &[&l.keypair]).await;
     let logged = outcome.logs.iter().find(|line| line.contains("outflow limit:")).map(|line| line.trim_start_matches("Program log: ").to_string()).unwrap_or_default();
-    println!("  USDC outflows limited to 5% of deposits per hour; the lender asks for 8,000 USDC: {}
+    println!("  USDC outflows limited to 5% of its idle liquidity per hour; the lender asks for 8,000 USDC: {}
     ({logged})", refusal(outcome));
     let available = room(&state, now).available;
     h.must_send(&[withdraw(&state, available)], &[&l.keypair]).await;
@@ -491,7 +491,7 @@ async fn crisis_controls(h: &mut Harness) {
     println!("  queued instead (change #1, public on chain): executed by a stranger before the delay {early}; 2 days later accepted ({units} CU), LTV now {}%", h.reserve(&m.sol.reserve).await.config.loan_to_value_bps as f64 / 100.0);
 
     // A new listing's caps grow over 7 days.
-    let no_value_caps = init_reserve_ix(&m.market, &owner, &h.create_mint(6).await, &m.usdc.oracle, usdc_config());
+    let no_value_caps = init_reserve_ix(&m.market, &owner, &h.create_mint(6).await, &m.usdc.oracle, ReserveConfig { loan_to_value_bps: 0, ..usdc_config() });
     let refused = refusal(h.send(&[no_value_caps], &[&m.owner]).await);
     let borrowable = ReserveConfig { deposit_limit_value: 1_000_000, borrow_limit_value: 500_000, ..usdc_config() };
     let with_ltv = init_reserve_ix(&m.market, &owner, &h.create_mint(6).await, &m.usdc.oracle, borrowable);
