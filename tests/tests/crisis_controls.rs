@@ -586,3 +586,37 @@ async fn a_reserve_listed_with_the_limit_on_holds_from_its_first_window() {
     let tenth = state.shares_for_amount(room_now.available, Down).unwrap();
     h.must_send(&[withdraw(tenth)], &[&user]).await;
 }
+
+/// Policies out of range are refused at creation and later; a liquidation pause needs a policy
+/// under which it expires.
+#[tokio::test]
+async fn policies_out_of_range_and_a_liquidation_pause_that_could_not_expire_are_refused() {
+    let (mut h, m) = market().await;
+    let owner = m.owner.pubkey();
+    let keys = [m.market.market, m.sol.reserve];
+    let ok = MarketPolicy { timelock_secs: DAY as u32, guardian_pause_secs: DAY as u32, listing_ramp_secs: 0, max_risk_step_bps: 500, padding: [0; 2] };
+    let bad = [
+        MarketPolicy { timelock_secs: 31 * DAY as u32, ..ok },
+        MarketPolicy { guardian_pause_secs: 8 * DAY as u32, ..ok },
+        MarketPolicy { listing_ramp_secs: 91 * DAY as u32, ..ok },
+        MarketPolicy { max_risk_step_bps: 10_001, ..ok },
+        MarketPolicy { padding: [1, 0], ..ok },
+    ];
+    for policy in bad {
+        let ix = set_market_policy_ix(&m.market, &owner, policy);
+        assert_rejected(&mut h, &[ix], &[&m.owner], LendingError::InvalidMarketPolicy, &keys).await;
+        let market = Keypair::new();
+        let ix = init_lending_market_with_policy_ix(&owner, &market.pubkey(), &PYTH_PROGRAM_ID, &policy, &Pubkey::default());
+        assert_rejected(&mut h, &[ix], &[&m.owner, &market], LendingError::InvalidMarketPolicy, &[market.pubkey()]).await;
+    }
+    // A guardian needs pauses that last: a policy with none is refused with one.
+    let market = Keypair::new();
+    let no_pause = MarketPolicy { guardian_pause_secs: 0, ..ok };
+    let ix = init_lending_market_with_policy_ix(&owner, &market.pubkey(), &PYTH_PROGRAM_ID, &no_pause, &Keypair::new().pubkey());
+    assert_rejected(&mut h, &[ix], &[&m.owner, &market], LendingError::InvalidMarketPolicy, &[market.pubkey()]).await;
+    // Without a pause length (this market has no policy), liquidations cannot be paused at all;
+    // other actions can.
+    let ix = set_reserve_pause_ix(&m.market, &owner, &m.sol, ACTION_LIQUIDATE | ACTION_BORROW);
+    assert_rejected(&mut h, &[ix], &[&m.owner], LendingError::LiquidationPauseNeedsExpiry, &keys).await;
+    h.must_send(&[set_reserve_pause_ix(&m.market, &owner, &m.sol, ACTION_BORROW)], &[&m.owner]).await;
+}
