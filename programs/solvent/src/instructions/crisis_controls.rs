@@ -74,7 +74,7 @@ pub struct SetMarketPolicy<'info> {
 pub fn set_market_policy(ctx: Context<SetMarketPolicy>, policy: MarketPolicy) -> Result<()> {
     let market = &mut ctx.accounts.lending_market;
     policy.validate(market.guardian != Pubkey::default())?;
-    require!(market.policy().timelock_secs == 0 || market.policy().tightened_by(&policy), LendingError::ChangeNeedsTimelock);
+    market.policy().require_at_once(market.policy().tightened_by(&policy))?;
     apply_policy(market, policy)
 }
 
@@ -150,12 +150,7 @@ pub fn queue_change(ctx: Context<QueueChange>, change: PendingChange) -> Result<
 /// What executing `change` on `reserve` would check first.
 fn check_reserve_change(market: &LendingMarket, reserve: &Reserve, change: &PendingChange) -> Result<()> {
     match change {
-        PendingChange::ReserveConfig { config } => {
-            config.validate()?;
-            market.policy().check_risk_step(&reserve.config, config)?;
-            reserve.dynamic_config.validate(config.loan_to_value_bps)?;
-            reserve.soft_zone.validate(config.liquidation_bonus_bps)?;
-        }
+        PendingChange::ReserveConfig { config } => super::update_reserve_config::check(&market.policy(), reserve, config)?,
         PendingChange::DynamicMargin { config } => config.validate(reserve.config.loan_to_value_bps)?,
         PendingChange::SoftZone { config } => config.validate(reserve.config.liquidation_bonus_bps)?,
         PendingChange::Unpause { actions } => check_pause_mask(*actions)?,

@@ -27,7 +27,7 @@ pub fn handler(ctx: Context<SetDynamicMargin>, config: DynamicMarginConfig) -> R
     require_no_open_flash_loan(&ctx.accounts.instructions_sysvar, &ctx.accounts.lending_market.key())?;
     let mut reserve = ctx.accounts.reserve.load_mut()?;
     config.validate(reserve.config.loan_to_value_bps)?;
-    require!(ctx.accounts.lending_market.policy().timelock_secs == 0 || reserve.dynamic_config == config, LendingError::ChangeNeedsTimelock);
+    ctx.accounts.lending_market.policy().require_at_once(reserve.dynamic_config == config)?;
     apply(ctx.accounts.reserve.key(), &mut reserve, config, Clock::get()?.unix_timestamp)
 }
 

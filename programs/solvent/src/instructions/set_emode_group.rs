@@ -49,7 +49,7 @@ pub fn handler(ctx: Context<SetEmodeGroup>, group: u8, params: EmodeGroup, debt_
     }
     params.validate()?;
     let unchanged = market.emode(group)?.params == params && state.debt_cap_value == debt_cap_value;
-    require!(market.policy().timelock_secs == 0 || unchanged, LendingError::ChangeNeedsTimelock);
+    market.policy().require_at_once(unchanged)?;
     apply(market, &mut state, group, params, debt_cap_value)
 }
 

@@ -22,7 +22,7 @@ pub fn handler(
     let unchanged = (market.liquidation_cap_value, market.dust_value, market.liquidation_protocol_share_bps)
         == (liquidation_cap_value, dust_value, protocol_share_bps);
     // Both directions move value between borrowers and liquidators: the timelock's.
-    require!(market.policy().timelock_secs == 0 || unchanged, LendingError::ChangeNeedsTimelock);
+    market.policy().require_at_once(unchanged)?;
     apply(market, liquidation_cap_value, dust_value, protocol_share_bps)
 }
 

@@ -14,7 +14,7 @@ pub struct SetMarketPaused<'info> {
 /// queue `UnpauseMarket`).
 pub fn handler(ctx: Context<SetMarketPaused>, paused: bool) -> Result<()> {
     let market = &ctx.accounts.lending_market;
-    require!(paused || !market.paused || market.policy().timelock_secs == 0, LendingError::ChangeNeedsTimelock);
+    market.policy().require_at_once(paused || !market.paused)?;
     ctx.accounts.lending_market.paused = paused;
     emit!(MarketPauseSet { market: ctx.accounts.lending_market.key(), paused });
     Ok(())

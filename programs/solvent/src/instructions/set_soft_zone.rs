@@ -1,7 +1,6 @@
 use super::SetDynamicMargin;
 use crate::events::SoftZoneSet;
 use crate::flash_loan::require_no_open_flash_loan;
-use crate::errors::LendingError;
 use crate::state::{Reserve, SoftZoneConfig};
 use anchor_lang::prelude::*;
 
@@ -15,7 +14,7 @@ pub fn handler(ctx: Context<SetDynamicMargin>, config: SoftZoneConfig) -> Result
     require_no_open_flash_loan(&ctx.accounts.instructions_sysvar, &ctx.accounts.lending_market.key())?;
     let mut reserve = ctx.accounts.reserve.load_mut()?;
     config.validate(reserve.config.liquidation_bonus_bps)?;
-    require!(ctx.accounts.lending_market.policy().timelock_secs == 0 || reserve.soft_zone == config, LendingError::ChangeNeedsTimelock);
+    ctx.accounts.lending_market.policy().require_at_once(reserve.soft_zone == config)?;
     apply(ctx.accounts.reserve.key(), &mut reserve, config, Clock::get()?.unix_timestamp)
 }
 

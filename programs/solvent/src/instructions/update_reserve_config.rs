@@ -30,9 +30,21 @@ pub fn handler(ctx: Context<UpdateReserveConfig>, config: ReserveConfig) -> Resu
     let mut reserve = ctx.accounts.reserve.load_mut()?;
     if !reserve.applies_at_once(&config, !is_owner) {
         require!(is_owner, LendingError::GuardianCannotLoosen);
-        require!(market.policy().timelock_secs == 0, LendingError::ChangeNeedsTimelock);
+        market.policy().require_at_once(false)?;
     }
     apply(&market.policy(), ctx.accounts.reserve.key(), &mut reserve, config, Clock::get()?.unix_timestamp)
+}
+
+/// Whether `config` may replace the reserve's: valid, within the market's risk step, and with
+/// the reserve's dynamic settings (a size premium cap below the new LTV) and soft zone (a bonus
+/// below the new liquidation bonus) still fitting. `apply` runs it, and `queue_change` before
+/// it queues a config.
+pub fn check(policy: &MarketPolicy, reserve: &Reserve, config: &ReserveConfig) -> Result<()> {
+    config.validate()?;
+    policy.check_risk_step(&reserve.config, config)?;
+    reserve.dynamic_config.validate(config.loan_to_value_bps)?;
+    reserve.soft_zone.validate(config.liquidation_bonus_bps)?;
+    Ok(())
 }
 
 /// Sets `config` on the reserve, as `update_reserve_config` and an executed queued change do:
@@ -40,14 +52,9 @@ pub fn handler(ctx: Context<UpdateReserveConfig>, config: ReserveConfig) -> Resu
 /// fitting; interest up to now at the old curve; positions revalued before anything relies on
 /// them.
 pub fn apply(policy: &MarketPolicy, reserve_key: Pubkey, reserve: &mut Reserve, config: ReserveConfig, now: i64) -> Result<()> {
-    config.validate()?;
-    policy.check_risk_step(&reserve.config, &config)?;
+    check(policy, reserve, &config)?;
     // Interest up to now is owed at the old curve.
     reserve.accrue_interest(now)?;
-    // The dynamic settings must still fit (a size premium cap below the new LTV).
-    reserve.dynamic_config.validate(config.loan_to_value_bps)?;
-    // And the soft zone's bonus below the new liquidation bonus.
-    reserve.soft_zone.validate(config.liquidation_bonus_bps)?;
     reserve.config = config;
     reserve.valuation_epoch = reserve.valuation_epoch.wrapping_add(1);
     // Positions must be revalued under the new parameters before anything relies on them.

@@ -113,6 +113,16 @@ impl MarketPolicy {
             && (step_tighter || new.max_risk_step_bps == self.max_risk_step_bps)
     }
 
+    /// A change that does not apply at once (`at_once` false) needs the timelock: refused with
+    /// `ChangeNeedsTimelock` (queue it instead) unless the market has none.
+    pub fn require_at_once(&self, at_once: bool) -> std::result::Result<(), LendingError> {
+        if at_once || self.timelock_secs == 0 {
+            Ok(())
+        } else {
+            Err(LendingError::ChangeNeedsTimelock)
+        }
+    }
+
     /// Refuses `new` when it moves the LTV or the threshold by more than the step
     /// (`RiskStepTooLarge`), in either direction: a big drop of the threshold liquidates
     /// borrowers as surely as a big rise exposes depositors. An LTV of 0 has no borrowers to
