@@ -1,7 +1,8 @@
-//! Compute benchmark: every obligation-facing instruction and a flash loan on the built .so in
-//! solana-program-test 4.4, at obligation sizes 1+1, 4+4 and 8+8 (deposits + borrows, one reserve
-//! and one oracle per position), each instruction alone in its own transaction with fresh inputs.
-//! Writes docs/compute-units.md and the README's table between its bench markers.
+//! Compute benchmark on the built .so in solana-program-test 4.4: the whole user transactions
+//! (each action with its refreshes, as the client builds it, at 1+1 and 8+8), then every
+//! obligation-facing instruction and a flash loan at obligation sizes 1+1, 4+4 and 8+8 (deposits
+//! + borrows, one reserve and one oracle per position), each alone in its own transaction with
+//! fresh inputs. Writes docs/compute-units.md and the README's tables between their markers.
 //! Compute units are deterministic up to a few dozen CU (early-exit comparisons of random
 //! addresses); CI checks them against tests/compute-budget.txt, not here.
 use pyth_sdk_solana::state::PriceStatus;
@@ -316,8 +317,43 @@ async fn measure_crisis_controls() -> Vec<(String, Measurement)> {
     rows.into_iter().map(|(name, measured)| (name.to_string(), measured)).collect()
 }
 
+/// The whole-transaction rows before the compute issue's levers (commit 853b4a7, measured the
+/// same way: `solvent_tests::user_transactions_*`), at 1+1 and 8+8, in `USER_TRANSACTIONS` order.
+const BEFORE: [[u64; 8]; 2] = [
+    [7_476, 18_502, 9_603, 24_438, 30_357, 10_850, 13_771, 17_855],
+    [8_178, 114_068, 9_623, 117_224, 125_849, 13_665, 13_364, 126_328],
+];
+
+/// The table of whole transactions (each action with every refresh the program requires, as the
+/// client crate builds it) against the cheapest peer's figure and the target.
+async fn transactions_table() -> String {
+    eprintln!("measuring whole user transactions at 1+1 and 8+8 ...");
+    let small = user_transactions_1x1().await;
+    let large = user_transactions_8x8().await;
+    let mut table = String::from(
+        "| transaction | before, 1+1 | now, 1+1: CU / accounts / bytes | cheapest peer | that peer | target (≤ a third) | before, 8+8 | now, 8+8: CU / accounts / bytes |\n|---|---:|---:|---:|---|---:|---:|---:|\n",
+    );
+    for (row, ((name, now), (_, big))) in small.iter().zip(&large).enumerate() {
+        let (peer, who) = CHEAPEST_PEER[row];
+        let met = if now.compute_units <= target(row) { "✓" } else { "✗" };
+        table += &format!(
+            "| {name} | {} | {} / {} / {} {met} | {peer} | {who} | {} | {} | {} / {} / {} |\n",
+            BEFORE[0][row], now.compute_units, now.accounts, now.bytes, target(row), BEFORE[1][row], big.compute_units, big.accounts, big.bytes
+        );
+    }
+    table
+}
+
+/// Replaces the text between `<!-- {marker}:start -->` and `<!-- {marker}:end -->` in `text`.
+fn between_markers(text: &str, marker: &str, content: &str) -> Option<String> {
+    let (start, end) = (format!("<!-- {marker}:start -->\n"), format!("<!-- {marker}:end -->"));
+    let (i, j) = (text.find(&start)?, text.find(&end)?);
+    Some(format!("{}{start}{content}{}", &text[..i], &text[j..]))
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    let transactions = transactions_table().await;
     let mut results = Vec::new();
     eprintln!("measuring the insurance fund's instructions (size-independent) ...");
     let insurance = measure_insurance().await;
@@ -373,22 +409,26 @@ async fn main() {
         }
         table += "\n";
     }
-    println!("{table}");
+    println!("{transactions}\n{table}");
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let doc = format!(
-        "# Compute units by obligation size\n\nWritten by `./scripts/bench.sh` (the built .so in solana-program-test 4.4, SPL Token = p-token;\n\
-         each instruction alone in a legacy transaction with fresh inputs; obligations of N deposits + N\n\
-         borrows, one reserve and one Pyth account per position). Accounts and bytes are the whole\n\
+        "# Compute units\n\nWritten by `./scripts/bench.sh` (the built .so in solana-program-test 4.4, SPL Token = p-token).\n\n\
+         ## Whole user transactions\n\nEach action with every refresh the program requires in the same transaction, as the client\n\
+         crate builds it (`refresh_then`; compute-budget instruction excluded), in the market of the compute\n\
+         issue (`tests/src/transactions.rs`). The peers' figures were measured by that issue in npm LiteSVM\n\
+         1.5.0 with their own binaries; \"before\" is commit 853b4a7. At 8+8 the legacy transactions\n\
+         exceed 1,232 bytes: they go with an address lookup table (`tests/tests/worst_case.rs`).\n\n{transactions}\n\
+         ## By instruction and obligation size\n\nEach instruction alone in a legacy transaction with fresh inputs; obligations of N deposits + N\n\
+         borrows, one reserve and one Pyth account per position. Accounts and bytes are the whole\n\
          transaction's, fee payer and signatures included.\n\n{table}"
     );
     std::fs::create_dir_all(format!("{root}/docs")).expect("docs dir");
     std::fs::write(format!("{root}/docs/compute-units.md"), doc).expect("write docs/compute-units.md");
     let readme_path = format!("{root}/README.md");
     let readme = std::fs::read_to_string(&readme_path).expect("README");
-    let (start, end) = ("<!-- bench:start -->\n", "<!-- bench:end -->");
-    if let (Some(i), Some(j)) = (readme.find(start), readme.find(end)) {
-        let updated = format!("{}{start}{table}{}", &readme[..i], &readme[j..]);
+    let updated = between_markers(&readme, "bench", &table).and_then(|text| between_markers(&text, "bench-transactions", &transactions));
+    if let Some(updated) = updated {
         std::fs::write(&readme_path, updated).expect("write README");
-        eprintln!("wrote docs/compute-units.md and the README's table");
+        eprintln!("wrote docs/compute-units.md and the README's tables");
     }
 }

@@ -139,6 +139,7 @@ async fn main() {
     dynamic_margin(&mut h, &m).await;
     predictive_deleveraging(&mut h, &m).await;
     crisis_controls(&mut h).await;
+    one_instruction_borrow(&mut h).await;
 
     let sol_reserve = h.reserve(&m.sol.reserve).await;
     let usdc_reserve = h.reserve(&m.usdc.reserve).await;
@@ -501,4 +502,35 @@ async fn crisis_controls(h: &mut Harness) {
     let listed = h.reserve(&fresh.reserve).await;
     let caps: Vec<String> = [0, 1, 3, 7].iter().map(|day| format!("day {day}: ${}", listed.ramped_limit(config.deposit_limit_value, listed.listed_at + day * 86_400))).collect();
     println!("  a new listing needs caps in value ({refused} without) and starts at LTV 0 ({refused_ltv} with 85%): its LTV comes through the timelock; its $1,000,000 deposit cap counts as {}\n", caps.join(", "));
+}
+
+/// A borrow as the client sends it: revalued inline in one instruction, against the refresh
+/// sequence it replaces (both still accepted), on a fresh standard market: two borrowers with the
+/// same position (10 SOL, 100 USDC owed), each borrowing 100 USDC more a minute after the last.
+async fn one_instruction_borrow(h: &mut Harness) {
+    println!("\nCompute: a borrow as the client builds it (refresh_then) against the refresh sequence");
+    let m = h.standard_market().await;
+    let second = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    h.mint_to(&m.sol.mint, &second.sol_account, BORROWER_SOL_DEPOSIT).await;
+    let deposit = deposit_ix(&m.market, &m.sol, &second.obligation, &second.keypair.pubkey(), &second.sol_account, BORROWER_SOL_DEPOSIT);
+    h.must_send(&[deposit], &[&second.keypair]).await;
+    let borrowers = [&m.borrower, &second];
+    for user in borrowers {
+        let ix = borrow_ix(&m.market, &m.usdc, &user.obligation, &user.keypair.pubkey(), &user.usdc_account, 100_000_000);
+        let ixs = h.with_refresh(&user.obligation, &[&m.sol, &m.usdc], ix).await;
+        h.must_send(&ixs, &[&user.keypair]).await;
+    }
+    for (user, how, inline) in [(borrowers[0], "refresh_reserve x2 + refresh_obligation + borrow", false), (borrowers[1], "borrow revaluing inline", true)] {
+        let now = h.now().await;
+        h.set_time(now + 60).await;
+        h.set_price(&m.sol.oracle, SOL_PRICE, 0, SOL_PRICE_EXPO).await;
+        h.set_price(&m.usdc.oracle, USDC_PRICE, 0, USDC_PRICE_EXPO).await;
+        let ix = borrow_ix(&m.market, &m.usdc, &user.obligation, &user.keypair.pubkey(), &user.usdc_account, 100_000_000);
+        let ixs = match inline {
+            true => h.with_refresh(&user.obligation, &[&m.sol, &m.usdc], ix).await,
+            false => h.with_refresh_separately(&user.obligation, &[&m.sol, &m.usdc], ix).await,
+        };
+        let units = h.must_send(&ixs, &[&user.keypair]).await;
+        println!("  {how}: {} instruction(s), {units} CU", ixs.len());
+    }
 }

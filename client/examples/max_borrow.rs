@@ -15,7 +15,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("can borrow {} (one unit more: {:?})", view.amount(&usdc, limit.amount), limit.refused_above);
     let reserve = view.reserve_keys(&usdc).map_err(|e| format!("{e:?}"))?;
     let borrow = borrow_ix(&view.keys, reserve, &key, &owner.pubkey(), &destination, limit.amount);
-    let sent = chain.send(&view.refresh_then(&key, &obligation, borrow), &[&owner]).await?; // refreshes, then borrows
+    let sent = chain.send(&view.refresh_then(&key, &obligation, borrow), &[&owner]).await?; // one instruction: the borrow revalues inline
     match sent.lending_error() {
         Some(error) => println!("refused: {error:?} ({:?})", error.class()),
         None => println!("borrowed"),

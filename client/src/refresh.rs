@@ -99,6 +99,14 @@ pub fn with_position_reserves(mut action: Instruction, obligation: &Obligation) 
             }
         }
     }
+    append_counters(action, obligation, isolated_passed)
+}
+
+/// Appends the debt counters `action` updates (see `with_position_reserves`): the isolated
+/// collateral reserve unless `isolated_passed` (already among the accounts, writable) and the
+/// e-mode group debt accounts.
+fn append_counters(mut action: Instruction, obligation: &Obligation, isolated_passed: bool) -> Instruction {
+    let isolated = if updates_isolated_debt(&action) { isolation_reserve(obligation) } else { None };
     if let (Some(reserve), false) = (isolated, isolated_passed) {
         action.accounts.push(AccountMeta::new(reserve, false));
     }
@@ -106,6 +114,38 @@ pub fn with_position_reserves(mut action: Instruction, obligation: &Obligation) 
         action.accounts.push(AccountMeta::new(debt, false));
     }
     action
+}
+
+/// Whether an instruction can revalue its obligation inline (`borrow`, `withdraw`: the program's
+/// `refresh_obligation::revalues_inline`), needing no refresh instruction before it.
+pub fn revalues_inline(ix: &Instruction) -> bool {
+    use anchor_lang::Discriminator;
+    is_one_of(ix, &[solvent::instruction::Borrow::DISCRIMINATOR, solvent::instruction::Withdraw::DISCRIMINATOR])
+}
+
+/// `action` (`borrow` or `withdraw`) in the layout that revalues the obligation inline: each
+/// position's reserve (writable) followed by its oracle, in the obligation's order; for a borrow
+/// from a reserve that is no position yet, that reserve's oracle; then the debt counters. The
+/// oracles come from `reserves`; None when one of the reserves needed is not among them (or
+/// `action` is neither instruction).
+pub fn with_inline_refresh(mut action: Instruction, obligation: &Obligation, reserves: &[&ReserveKeys]) -> Option<Instruction> {
+    if !revalues_inline(&action) {
+        return None;
+    }
+    let keys_of = |key: &Pubkey| reserves.iter().find(|r| r.reserve == *key).copied();
+    let positions = obligation_reserves(obligation);
+    for reserve in &positions {
+        let keys = keys_of(reserve)?;
+        action.accounts.push(AccountMeta::new(keys.reserve, false));
+        action.accounts.push(AccountMeta::new_readonly(keys.oracle, false));
+    }
+    // The action's reserve is its second account (after the market), for borrow and withdraw.
+    let acted_on = action.accounts.get(1)?.pubkey;
+    if !positions.contains(&acted_on) {
+        action.accounts.push(AccountMeta::new_readonly(keys_of(&acted_on)?.oracle, false));
+    }
+    let isolated_passed = isolation_reserve(obligation).is_some_and(|r| positions.contains(&r));
+    Some(append_counters(action, obligation, isolated_passed))
 }
 
 /// refresh_reserve for every reserve of the obligation's positions (from `reserves`, which
@@ -117,10 +157,28 @@ pub fn refresh_obligation_sequence(obligation_key: &Pubkey, obligation: &Obligat
     ixs
 }
 
-/// The refresh sequence and then `action`, for `obligation` as it is now: every position
-/// reserve and every reserve of `reserves` the action names is refreshed, then the
-/// obligation, then the action (with the position reserves where it takes them).
+/// What must precede `action` and `action` itself, for `obligation` as it is now. `borrow` and
+/// `withdraw` revalue inline (`with_inline_refresh`: one instruction, no refresh before it; a
+/// withdraw from an obligation without debt needs none at all). Any other action gets the
+/// refresh sequence: every position reserve and every reserve of `reserves` the action names
+/// is refreshed, then the obligation, then the action (with the position reserves where it
+/// takes them). `refresh_then_separately` always builds the sequence.
 pub fn refresh_then(obligation_key: &Pubkey, obligation: &Obligation, reserves: &[&ReserveKeys], action: Instruction) -> Vec<Instruction> {
+    use anchor_lang::Discriminator;
+    if is_one_of(&action, &[solvent::instruction::Withdraw::DISCRIMINATOR]) && !obligation.has_borrows() {
+        return vec![action];
+    }
+    match with_inline_refresh(action.clone(), obligation, reserves) {
+        Some(inline) => vec![inline],
+        None => refresh_then_separately(obligation_key, obligation, reserves, action),
+    }
+}
+
+/// The refresh sequence and then `action`: refresh_reserve for every position reserve and every
+/// reserve of `reserves` the action names, refresh_obligation, then the action (with the
+/// position reserves where it takes them). For keepers batching refreshes, and the actions that
+/// cannot revalue inline.
+pub fn refresh_then_separately(obligation_key: &Pubkey, obligation: &Obligation, reserves: &[&ReserveKeys], action: Instruction) -> Vec<Instruction> {
     let mut ixs = refresh_obligation_sequence(obligation_key, obligation, reserves);
     // Reserves the action touches must be fresh too, even if the obligation has no position yet.
     for reserve in reserves {

@@ -21,6 +21,7 @@ mod market;
 mod oracle_fixtures;
 mod rng;
 mod tokens;
+mod transactions;
 
 pub use bank::*;
 pub use budget::*;
@@ -32,6 +33,7 @@ pub use oracle_fixtures::*;
 pub use pyth_sdk_solana::state::PriceStatus;
 pub use rng::*;
 pub use tokens::*;
+pub use transactions::*;
 
 /// The client's market keys under the name the tests have always used.
 pub type TestMarket = MarketKeys;

@@ -126,10 +126,18 @@ impl Harness {
         refresh_obligation_sequence(obligation_key, obligation, reserves)
     }
 
-    /// Refresh instructions followed by `action`, for an obligation as it is on chain now.
+    /// What must precede `action` and `action`, for an obligation as it is on chain now, as the
+    /// client builds it (`refresh_then`: borrow and withdraw revalue inline).
     pub async fn with_refresh(&mut self, obligation_key: &Pubkey, reserves: &[&TestReserve], action: Instruction) -> Vec<Instruction> {
         let obligation = self.obligation(obligation_key).await;
         refresh_then(obligation_key, &obligation, reserves, action)
+    }
+
+    /// The refresh sequence (refresh_reserve, refresh_obligation) and then `action` with the
+    /// position reserves, for an obligation as it is on chain now (`refresh_then_separately`).
+    pub async fn with_refresh_separately(&mut self, obligation_key: &Pubkey, reserves: &[&TestReserve], action: Instruction) -> Vec<Instruction> {
+        let obligation = self.obligation(obligation_key).await;
+        refresh_then_separately(obligation_key, &obligation, reserves, action)
     }
 }
 

@@ -332,7 +332,10 @@ async fn isolation_debt_ceiling_binds_and_repayments_release_it() {
     // Without the isolated reserve writable the borrow cannot be counted: refused. (The
     // refreshes go first in a transaction of their own: a transaction that refreshes the
     // isolated reserve has it writable in every instruction.)
-    let mut ixs = s.borrow_ixs(&b, &usdc, b.user.usdc_account, 100 * ONE).await;
+    let action = borrow_ix(&s.m.market, &usdc, &b.user.obligation, &b.user.keypair.pubkey(), &b.user.usdc_account, 100 * ONE);
+    let reserves = s.reserves();
+    let refs: Vec<&TestReserve> = reserves.iter().collect();
+    let mut ixs = s.h.with_refresh_separately(&b.user.obligation, &refs, action).await;
     let mut borrow = ixs.pop().unwrap();
     for meta in borrow.accounts.iter_mut().filter(|m| m.pubkey == iso.reserve) {
         meta.is_writable = false;
@@ -795,7 +798,11 @@ async fn a_group_change_applies_from_the_next_refresh() {
     e.s.h.must_send(&ixs, &[&signer]).await;
     // The owner lowers the group's LTV between the refresh and a borrow: the borrow is refused.
     let lowered = EmodeGroup { loan_to_value_bps: 8_000, ..SOL_GROUP };
-    let mut ixs = e.borrow_sol(&a, ONE).await;
+    let sol = e.s.m.sol.clone();
+    let borrow = borrow_ix(&e.s.m.market, &sol, &a.t.user.obligation, &signer.pubkey(), &a.t.user.sol_account, ONE);
+    let reserves = e.reserves();
+    let refs: Vec<&TestReserve> = reserves.iter().collect();
+    let mut ixs = e.s.h.with_refresh_separately(&a.t.user.obligation, &refs, borrow).await;
     ixs.insert(ixs.len() - 1, set_emode_group_ix(&e.s.m.market, &owner.pubkey(), 1, lowered, 0));
     let keys = e.watched(&a);
     assert_rejected(&mut e.s.h, &ixs, &[&signer, &owner], LendingError::EmodeGroupChangedSinceRefresh, &keys).await;

@@ -168,9 +168,14 @@ async fn stale_state_is_rejected() {
     // A deposit after the refresh makes the cached values stale again.
     h.mint_to(&m.sol.mint, &b.sol_account, 1_000).await;
     let keys = watched(&m);
-    let mut ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], borrow.clone()).await;
+    let mut ixs = h.with_refresh_separately(&b.obligation, &[&m.sol, &m.usdc], borrow.clone()).await;
     ixs.insert(ixs.len() - 1, deposit_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 1_000));
     assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::ObligationStale, &keys).await;
+    // Revalued inline, the same deposit before the borrow is counted and the borrow goes through.
+    let mut ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], borrow.clone()).await;
+    assert_eq!(ixs.len(), 1, "borrow revalues inline");
+    ixs.insert(0, deposit_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 1_000));
+    h.must_send(&ixs, &[&b.keypair]).await;
 }
 
 #[tokio::test]
@@ -434,7 +439,7 @@ async fn wrong_token_program_authority_and_limit_get_their_own_errors() {
     h.set_account(&m.sol.oracle, &PYTH_PROGRAM_ID, pyth_price_account_with_ema(5_000_000_000, 0, SOL_PRICE, 0, SOL_PRICE_EXPO, now, PriceStatus::Trading));
     h.set_account(&m.usdc.oracle, &PYTH_PROGRAM_ID, pyth_price_account_with_ema(USDC_PRICE, 1_000, USDC_PRICE, 1_000, USDC_PRICE_EXPO, now, PriceStatus::Trading));
     let ix = borrow_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 1_000_000);
-    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    let ixs = h.with_refresh_separately(&b.obligation, &[&m.sol, &m.usdc], ix).await;
     h.must_send(&ixs[..ixs.len() - 1], &[]).await;
     let values = h.obligation(&b.obligation).await.values();
     assert!(values.health(HealthKind::Payout).assets > values.deposited_value && !values.is_unhealthy(), "revalued at liquidation prices, healthy there: {values:?}");
@@ -486,7 +491,7 @@ async fn cached_values_do_not_outlive_their_prices() {
     let keys = watched(&m);
     let borrow = borrow_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 1_000_000);
     // Refresh at $150, then SOL is refreshed again at $100 in the same slot before the borrow.
-    let mut ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], borrow.clone()).await;
+    let mut ixs = h.with_refresh_separately(&b.obligation, &[&m.sol, &m.usdc], borrow.clone()).await;
     let now = h.now().await;
     let moved = pyth_price_account(10_000_000_000, 0, SOL_PRICE_EXPO, now, PriceStatus::Trading);
     let oracle = m.sol.oracle;
@@ -495,11 +500,11 @@ async fn cached_values_do_not_outlive_their_prices() {
     assert_rejected(&mut h, &ixs, &[&b.keypair], LendingError::ReserveChangedSinceRefresh, &keys).await;
     // The same for a withdrawal, and after a configuration change of a position's reserve.
     let withdraw = withdraw_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 1_000);
-    let mut ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], withdraw).await;
+    let mut ixs = h.with_refresh_separately(&b.obligation, &[&m.sol, &m.usdc], withdraw).await;
     ixs.insert(ixs.len() - 1, update_config_ix(&m.market, &m.owner.pubkey(), &m.sol, sol_config()));
     assert_rejected(&mut h, &ixs, &[&b.keypair, &m.owner], LendingError::ReserveChangedSinceRefresh, &keys).await;
     // Missing or reordered reserves are refused.
-    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], borrow.clone()).await;
+    let ixs = h.with_refresh_separately(&b.obligation, &[&m.sol, &m.usdc], borrow.clone()).await;
     let mut short = ixs.clone();
     short.last_mut().unwrap().accounts.pop();
     assert_rejected(&mut h, &short, &[&b.keypair], LendingError::ObligationReservesMismatch, &keys).await;
@@ -523,14 +528,92 @@ async fn a_write_off_invalidates_values_cached_before_it() {
     let liquidator = h.new_user(&m.market, &m.sol, &m.usdc).await;
     h.mint_to(&m.usdc.mint, &liquidator.usdc_account, 1_000_000_000).await;
     let ix = liquidate_ix(&m.market, &b.obligation, &liquidator.keypair.pubkey(), &m.usdc, &liquidator.usdc_account, &m.sol, &liquidator.sol_account, u64::MAX);
-    let ixs = h.with_refresh(&b.obligation, &[&m.sol, &m.usdc], ix).await;
+    let ixs = h.with_refresh_separately(&b.obligation, &[&m.sol, &m.usdc], ix).await;
     h.must_send(&ixs, &[&liquidator.keypair]).await;
     assert_eq!(h.obligation(&b.obligation).await.deposit_count(), 0);
     // The lender refreshes, then someone writes the bad debt off, then the lender borrows SOL.
     let lender = &m.lender;
     let borrow = borrow_ix(&m.market, &m.sol, &lender.obligation, &lender.keypair.pubkey(), &lender.sol_account, 1_000_000);
-    let mut ixs = h.with_refresh(&lender.obligation, &[&m.sol, &m.usdc], borrow).await;
+    let mut ixs = h.with_refresh_separately(&lender.obligation, &[&m.sol, &m.usdc], borrow).await;
     ixs.insert(ixs.len() - 1, write_off_bad_debt_ix(&m.market, &m.usdc, &b.obligation));
     let keys = [watched(&m), vec![lender.sol_account]].concat();
     assert_rejected(&mut h, &ixs, &[&lender.keypair], LendingError::ReserveChangedSinceRefresh, &keys).await;
+}
+
+/// borrow and withdraw revalue inline when given each position's reserve (writable) and its
+/// oracle: every check of refresh_reserve and refresh_obligation holds there too. A wrong oracle,
+/// a read-only or missing position reserve, positions out of order, the borrowed reserve's
+/// oracle missing, a stale price: each refused with its own error and nothing changed. Given
+/// right, the inline borrow accepts exactly what the separate refreshes accept.
+#[tokio::test]
+async fn inline_revaluation_checks_what_the_refreshes_check() {
+    let (mut h, m) = market_with_debt().await;
+    let b = &m.borrower;
+    let owner = b.keypair.pubkey();
+    let keys = watched(&m);
+    let now = h.now().await;
+    h.set_time(now + 10).await;
+    h.set_price(&m.sol.oracle, SOL_PRICE, 0, SOL_PRICE_EXPO).await;
+    h.set_price(&m.usdc.oracle, USDC_PRICE, 0, USDC_PRICE_EXPO).await;
+    let state = h.obligation(&b.obligation).await;
+    let borrow = borrow_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, 1_000_000);
+    let n = borrow.accounts.len();
+    let inline = with_inline_refresh(borrow.clone(), &state, &[&m.sol, &m.usdc]).expect("inline layout");
+    // SOL (the deposit) then USDC (the debt), each reserve then oracle.
+    assert_eq!(inline.accounts[n..].iter().map(|a| a.pubkey).collect::<Vec<_>>(), [m.sol.reserve, m.sol.oracle, m.usdc.reserve, m.usdc.oracle]);
+
+    let mut wrong_oracle = inline.clone();
+    wrong_oracle.accounts.swap(n + 1, n + 3);
+    assert_rejected(&mut h, &[wrong_oracle], &[&b.keypair], LendingError::InvalidOracleAccount, &keys).await;
+    let mut out_of_order = inline.clone();
+    out_of_order.accounts[n..].rotate_left(2);
+    assert_rejected(&mut h, &[out_of_order], &[&b.keypair], LendingError::ObligationReservesMismatch, &keys).await;
+    let mut short = inline.clone();
+    short.accounts.truncate(n + 3);
+    assert_rejected(&mut h, &[short], &[&b.keypair], LendingError::ObligationReservesMismatch, &keys).await;
+    let mut read_only = inline.clone();
+    read_only.accounts[n].is_writable = false;
+    let before = h.snapshot(&keys).await;
+    let outcome = h.send(&[read_only], &[&b.keypair]).await;
+    assert_eq!(outcome.custom_error(), Some(anchor_lang::error::ErrorCode::ConstraintMut as u32), "{:?}", outcome.logs);
+    assert!(h.snapshot(&keys).await == before);
+    // A withdrawal checks the same, and a stale price stops it as it stops refresh_reserve.
+    let withdraw = withdraw_ix(&m.market, &m.sol, &b.obligation, &owner, &b.sol_account, 1_000);
+    let inline_withdraw = with_inline_refresh(withdraw, &state, &[&m.sol, &m.usdc]).expect("inline layout");
+    let mut wrong_oracle = inline_withdraw.clone();
+    let w = inline_withdraw.accounts.len() - 4;
+    wrong_oracle.accounts.swap(w + 1, w + 3);
+    assert_rejected(&mut h, &[wrong_oracle], &[&b.keypair], LendingError::InvalidOracleAccount, &keys).await;
+    let now = h.now().await;
+    h.set_price_at(&m.sol.oracle, SOL_PRICE, 0, SOL_PRICE_EXPO, now - 3_600, PriceStatus::Trading);
+    assert_rejected(&mut h, std::slice::from_ref(&inline_withdraw), &[&b.keypair], LendingError::OraclePriceStale, &keys).await;
+    assert_rejected(&mut h, std::slice::from_ref(&inline), &[&b.keypair], LendingError::OraclePriceStale, &keys).await;
+    h.set_price(&m.sol.oracle, SOL_PRICE, 0, SOL_PRICE_EXPO).await;
+
+    // A first debt: the borrowed reserve is no position, so its oracle follows the pairs.
+    let fresh = h.new_user(&m.market, &m.sol, &m.usdc).await;
+    h.mint_to(&m.sol.mint, &fresh.sol_account, 1_000_000_000).await;
+    let deposit = deposit_ix(&m.market, &m.sol, &fresh.obligation, &fresh.keypair.pubkey(), &fresh.sol_account, 1_000_000_000);
+    h.must_send(&[deposit], &[&fresh.keypair]).await;
+    let fresh_state = h.obligation(&fresh.obligation).await;
+    let first = borrow_ix(&m.market, &m.usdc, &fresh.obligation, &fresh.keypair.pubkey(), &fresh.usdc_account, 1_000_000);
+    let first_inline = with_inline_refresh(first, &fresh_state, &[&m.sol, &m.usdc]).expect("inline layout");
+    assert_eq!(first_inline.accounts.last().map(|a| a.pubkey), Some(m.usdc.oracle));
+    let mut no_oracle = first_inline.clone();
+    no_oracle.accounts.pop();
+    let fresh_keys = [keys.clone(), vec![fresh.obligation, fresh.usdc_account]].concat();
+    assert_rejected(&mut h, &[no_oracle], &[&fresh.keypair], LendingError::ObligationReservesMismatch, &fresh_keys).await;
+    h.must_send(&[first_inline], &[&fresh.keypair]).await;
+
+    // The limit inline is the limit after the separate refreshes: the client's max_borrow on the
+    // refreshed state is accepted inline, one base unit more refused.
+    let reserves = [m.sol.reserve, m.usdc.reserve];
+    let view = MarketView::load_with(&mut InProcessChain { harness: &mut h }, &m.market.market, &reserves).await.expect("view");
+    let state = h.obligation(&b.obligation).await;
+    let limit = max_borrow(&view, &state, &m.usdc.reserve).expect("max_borrow");
+    let over = borrow_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, limit.amount + 1);
+    let over = with_inline_refresh(over, &state, &[&m.sol, &m.usdc]).unwrap();
+    assert_rejected(&mut h, &[over], &[&b.keypair], limit.refused_above.expect("a limit"), &keys).await;
+    let at = borrow_ix(&m.market, &m.usdc, &b.obligation, &owner, &b.usdc_account, limit.amount);
+    h.must_send(&[with_inline_refresh(at, &state, &[&m.sol, &m.usdc]).unwrap()], &[&b.keypair]).await;
 }

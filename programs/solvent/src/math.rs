@@ -30,7 +30,9 @@ pub enum Rounding {
 /// Quotient and remainder of `n / d`; `d` must not be zero. BPF has 64-bit division but not
 /// 128-bit: the library routine for a `u128` dividend is slow, so divisors below 2^32 (basis
 /// points, prices' powers of ten) and `WAD` (as 10^9 · 10^9) take a long division in 32-bit
-/// digits, each step one native 64-bit division.
+/// digits, each step one native 64-bit division, and other divisors below 2^64 (share
+/// supplies, amounts) `div_rem_u64`. Wider divisors keep the library routine: their quotient
+/// is short, and a hand-written estimate-and-correct measured slower.
 pub fn div_rem(n: u128, d: u128) -> (u128, u128) {
     if d >> 32 == 0 {
         div_rem_small(n, d as u64)
@@ -38,9 +40,55 @@ pub fn div_rem(n: u128, d: u128) -> (u128, u128) {
         let (q1, r1) = div_rem_small(n, 1_000_000_000);
         let (q2, r2) = div_rem_small(q1, 1_000_000_000);
         (q2, r2 * 1_000_000_000 + r1)
+    } else if d >> 64 == 0 {
+        div_rem_u64(n, d as u64)
     } else {
         (n / d, n % d)
     }
+}
+
+/// `n / d` and `n % d` for `d < 2^64`: the high 64 bits by one native division, then the
+/// remainder and the low 64 bits by `div_2_by_1`. The library routine for a `u128` divisor
+/// is a long loop on BPF.
+fn div_rem_u64(n: u128, d: u64) -> (u128, u128) {
+    let (high, low) = ((n >> 64) as u64, n as u64);
+    if high == 0 {
+        return ((low / d) as u128, (low % d) as u128);
+    }
+    let (q_high, r) = (high / d, high % d);
+    let (q_low, r) = div_2_by_1(r, low, d);
+    (((q_high as u128) << 64) | q_low as u128, r as u128)
+}
+
+/// `(high · 2^64 + low) / d` and its remainder, for `high < d` (so the quotient fits 64 bits):
+/// Hacker's Delight's `divlu` in 32-bit digits, each step one native 64-bit division.
+fn div_2_by_1(high: u64, low: u64, d: u64) -> (u64, u64) {
+    const B: u64 = 1 << 32;
+    let s = d.leading_zeros();
+    let d = d << s;
+    let (d1, d0) = (d >> 32, d & (B - 1));
+    let n32 = if s == 0 { high } else { (high << s) | (low >> (64 - s)) };
+    let n10 = low << s;
+    let (n1, n0) = (n10 >> 32, n10 & (B - 1));
+    let (mut q1, mut rhat) = (n32 / d1, n32 % d1);
+    while q1 >= B || q1 * d0 > (rhat << 32) + n1 {
+        q1 -= 1;
+        rhat += d1;
+        if rhat >= B {
+            break;
+        }
+    }
+    let n21 = (n32 << 32).wrapping_add(n1).wrapping_sub(q1.wrapping_mul(d));
+    let (mut q0, mut rhat) = (n21 / d1, n21 % d1);
+    while q0 >= B || q0 * d0 > (rhat << 32) + n0 {
+        q0 -= 1;
+        rhat += d1;
+        if rhat >= B {
+            break;
+        }
+    }
+    let r = ((n21 << 32).wrapping_add(n0).wrapping_sub(q0.wrapping_mul(d))) >> s;
+    ((q1 << 32) + q0, r)
 }
 
 /// Long division by `d < 2^32`: each partial remainder is below `d`, so remainder · 2^32 plus
@@ -71,6 +119,27 @@ pub fn shift_down(value: u128, shift: u32) -> u128 {
 /// `value >> shift`, rounded up (at most 2^64 for a value below 2^(64 + shift)).
 pub fn shift_up(value: u128, shift: u32) -> u128 {
     (value >> shift) + u128::from(shift > 0 && value & ((1u128 << shift) - 1) != 0)
+}
+
+/// `part / whole` as a Wad fraction in [0, 1] (`part` above `whole` counts as `whole`; 0 for a
+/// zero `whole`), rounded up, above the exact quotient by at most 2 raw units plus 2^-62 of it:
+/// both are shifted right until `whole` fits 64 bits (`whole` rounded down, `part` up, so the
+/// fraction only rises), then `div_rem_u64` gives it in units of 2^-64, scaled to a Wad rounding
+/// up. The exact quotient of two large Wads takes a 256-bit division, thousands of compute units
+/// on BPF.
+pub fn fraction_up(part: u128, whole: u128) -> u128 {
+    if whole == 0 {
+        return 0;
+    }
+    let part = part.min(whole);
+    let shift = (128 - whole.leading_zeros()).saturating_sub(64);
+    // whole < 2^(64 + shift), so whole' < 2^64 (and at least 2^63 when shifted), part' ≤ whole'.
+    let whole = shift_down(whole, shift) as u64;
+    let part = shift_up(part, shift).min(whole as u128);
+    let (units, remainder) = div_rem_u64(part << 64, whole);
+    let units = units + u128::from(remainder != 0); // ≤ 2^64
+    let scaled = units * WAD;
+    (scaled >> 64) + u128::from(scaled & (u64::MAX as u128) != 0)
 }
 
 /// `a × b`, or `None` on overflow. Operands that both fit 64 bits cannot overflow and skip the
@@ -286,6 +355,43 @@ mod tests {
             let d = (next() as u128 >> (i % 64)).max(1);
             assert_eq!(div_rem(n, d), (n / d, n % d), "{n} / {d}");
             assert_eq!(div_rem(n, WAD), (n / WAD, n % WAD), "{n} / WAD");
+        }
+    }
+
+    #[test]
+    fn fraction_up_is_an_upper_bound_within_two_raw_units() {
+        let cases = [(0u128, 1u128), (1, 1), (1, 3), (2, 3), (7 * WAD, 10 * WAD), (u128::MAX / 3, u128::MAX), (5, 0), (9, 4), (123_456_789_012_345_678_901_234, 987_654_321_098_765_432_109_876_543), (1, u128::MAX)];
+        for (part, whole) in cases {
+            let got = fraction_up(part, whole);
+            if whole == 0 {
+                assert_eq!(got, 0);
+                continue;
+            }
+            let exact = mul_div(part.min(whole), WAD, whole, Rounding::Up).unwrap();
+            assert!(got >= exact, "{part}/{whole}: {got} < {exact}");
+            assert!(got - exact <= 2 + (exact >> 62), "{part}/{whole}: {got} too far above {exact}");
+        }
+        assert_eq!(fraction_up(5, 5), WAD);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        /// The 64-bit-digit divisions agree with the native u128 division for every divisor.
+        #[test]
+        fn div_rem_matches_native_division(n: u128, d in 1u128..=u128::MAX, small in 1u64..=u64::MAX, shift in 0u32..128) {
+            for d in [d, small as u128, d >> shift | 1, (small as u128) << 64 | 1, u64::MAX as u128 + 1] {
+                proptest::prop_assert_eq!(div_rem(n, d), (n / d, n % d), "{} / {}", n, d);
+                let n = n >> shift;
+                proptest::prop_assert_eq!(div_rem(n, d), (n / d, n % d), "{} / {}", n, d);
+            }
+        }
+    }
+
+    #[test]
+    fn div_rem_edge_cases() {
+        let cases = [(u128::MAX, 1u128), (u128::MAX, u128::MAX), (u128::MAX - 1, u128::MAX), (0, 7), (u128::MAX, 1 << 64), (u128::MAX, (1 << 64) - 1), (1 << 127, (1 << 64) + 1), (u128::MAX, 3 << 126), ((1 << 64) - 1, 1 << 63)];
+        for (n, d) in cases {
+            assert_eq!(div_rem(n, d), (n / d, n % d), "{n} / {d}");
         }
     }
 

@@ -142,6 +142,10 @@ export type BorrowInput<
   TAccountMarketAuthority extends string = string,
   TAccountTokenProgram extends string = string,
 > = {
+  /**
+   * The market, read in place (owner, discriminator, the pause, the authority, the e-mode
+   * groups); the reserve and the obligation name it.
+   */
   lendingMarket: Address<TAccountLendingMarket>;
   reserve: Address<TAccountReserve>;
   obligation: Address<TAccountObligation>;
@@ -262,6 +266,10 @@ export type ParsedBorrowInstruction<
 > = {
   programAddress: Address<TProgram>;
   accounts: {
+    /**
+     * The market, read in place (owner, discriminator, the pause, the authority, the e-mode
+     * groups); the reserve and the obligation name it.
+     */
     lendingMarket: TAccountMetas[0];
     reserve: TAccountMetas[1];
     obligation: TAccountMetas[2];

@@ -140,6 +140,7 @@ export type DepositInput<
   /**
    * No pause check: adding collateral only lowers risk, and liquidation runs while paused,
    * so borrowers must be able to cure their positions then.
+   * Deposit reads nothing from the market, so it is not deserialized.
    */
   lendingMarket: Address<TAccountLendingMarket>;
   reserve: Address<TAccountReserve>;
@@ -251,6 +252,7 @@ export type ParsedDepositInstruction<
     /**
      * No pause check: adding collateral only lowers risk, and liquidation runs while paused,
      * so borrowers must be able to cure their positions then.
+     * Deposit reads nothing from the market, so it is not deserialized.
      */
     lendingMarket: TAccountMetas[0];
     reserve: TAccountMetas[1];

@@ -1,7 +1,7 @@
 use super::token::{is_spendable_by, is_token_account_of, pay_into_liquidity_vault};
 use crate::errors::LendingError;
 use crate::events::Deposited;
-use crate::state::{operations, LendingMarket, Obligation, Reserve};
+use crate::state::{operations, Obligation, Reserve};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
@@ -9,7 +9,9 @@ use anchor_spl::token_interface::TokenInterface;
 pub struct Deposit<'info> {
     /// No pause check: adding collateral only lowers risk, and liquidation runs while paused,
     /// so borrowers must be able to cure their positions then.
-    pub lending_market: Account<'info, LendingMarket>,
+    /// Deposit reads nothing from the market, so it is not deserialized.
+    /// CHECK: the reserve's (`check_accounts`) and the obligation's (`has_one`) market, by key.
+    pub lending_market: UncheckedAccount<'info>,
     #[account(
         mut,
         constraint = {

@@ -134,7 +134,7 @@ pub fn execute<'info>(ctx: Context<'info, Liquidate<'info>>, repay_amount: u64, 
         require!(obligation.is_fresh(slot), LendingError::ObligationStale);
         repay_reserve.check_action(ACTION_LIQUIDATE, clock.unix_timestamp)?;
         withdraw_reserve.check_action(ACTION_LIQUIDATE, clock.unix_timestamp)?;
-        check_refresh_current(&accounts.lending_market, &obligation, ctx.remaining_accounts)?;
+        check_refresh_current(accounts.lending_market.as_ref(), &obligation, ctx.remaining_accounts)?;
         let borrow_slot = obligation.find_borrow(&repay_key).ok_or(LendingError::BorrowNotFound)?;
         let deposit_index = obligation.find_deposit(&withdraw_key).ok_or(LendingError::DepositNotFound)?;
         let request = LiquidationRequest {

@@ -8,25 +8,34 @@ use anchor_lang::prelude::*;
 pub struct RefreshReserve<'info> {
     #[account(mut)]
     pub reserve: AccountLoader<'info, Reserve>,
-    /// CHECK: must be the oracle recorded on the reserve, owned by the program its source names.
-    #[account(address = reserve.load()?.oracle @ LendingError::InvalidOracleAccount)]
+    /// CHECK: the reserve's oracle, owned by its oracle program (`refresh_from_oracle`).
     pub oracle: UncheckedAccount<'info>,
 }
 
 pub fn handler(ctx: Context<RefreshReserve>) -> Result<()> {
     let clock = Clock::get()?;
-    let reserve_key = ctx.accounts.reserve.key();
     let mut reserve = ctx.accounts.reserve.load_mut()?;
-    require_keys_eq!(*ctx.accounts.oracle.owner, reserve.oracle_program, LendingError::InvalidOracleOwner);
+    refresh_from_oracle(&mut reserve, &ctx.accounts.reserve.key(), &ctx.accounts.oracle, &clock)
+}
+
+/// Refreshes `reserve` (at `reserve_key`) from `oracle`: interest to now, the oracle's price
+/// (checked for owner, age and confidence), the price band's breaker and dynamic margin, with
+/// their events. Written once for refresh_reserve and the actions that revalue inline
+/// (`refresh_obligation::refresh_inline`). `oracle` must be the reserve's
+/// (`InvalidOracleAccount`), owned by its oracle program (`InvalidOracleOwner`).
+pub(crate) fn refresh_from_oracle(reserve: &mut Reserve, reserve_key: &Pubkey, oracle: &AccountInfo, clock: &Clock) -> Result<()> {
+    require_keys_eq!(*oracle.key, reserve.oracle, LendingError::InvalidOracleAccount);
+    require_keys_eq!(*oracle.owner, reserve.oracle_program, LendingError::InvalidOracleOwner);
     let price = read_price(
         reserve.oracle_source,
-        &ctx.accounts.oracle.try_borrow_data()?,
+        &oracle.try_borrow_data()?,
         &reserve.price_feed_id,
         clock.unix_timestamp,
         reserve.config.max_price_age_secs,
         reserve.config.max_confidence_bps,
     )?;
     let refreshed = reserve.refresh(&price, clock.unix_timestamp, clock.slot)?;
+    let reserve_key = *reserve_key;
     let breaker = refreshed.breaker;
     if refreshed.dynamic_moved {
         let state = &reserve.dynamic;

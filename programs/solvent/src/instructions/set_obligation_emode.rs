@@ -31,7 +31,7 @@ pub fn handler<'info>(ctx: Context<'info, SetObligationEmode<'info>>, group: u8)
     let emode = accounts.lending_market.emode(group)?;
     let mut obligation = accounts.obligation.load_mut()?;
     require!(obligation.is_fresh(clock.slot), LendingError::ObligationStale);
-    check_refresh_current(&accounts.lending_market, &obligation, ctx.remaining_accounts)?;
+    check_refresh_current(accounts.lending_market.as_ref(), &obligation, ctx.remaining_accounts)?;
     let reserves = ctx.remaining_accounts;
     // The debt moves from the group left (where it is charged) to the group entered.
     let market_key = accounts.lending_market.key();

@@ -42,6 +42,52 @@ pub fn pay_into_liquidity_vault<'info>(
     check_vault(vault, expected_balance, recorded_available)
 }
 
+/// What signing as a market's authority takes: the market's key and the authority's bump.
+pub trait AuthoritySeeds {
+    fn market_key(&self) -> Pubkey;
+    fn authority_bump(&self) -> u8;
+}
+
+impl AuthoritySeeds for Account<'_, LendingMarket> {
+    fn market_key(&self) -> Pubkey {
+        self.key()
+    }
+    fn authority_bump(&self) -> u8 {
+        self.authority_bump
+    }
+}
+
+impl AuthoritySeeds for MarketInPlace {
+    fn market_key(&self) -> Pubkey {
+        self.key
+    }
+    fn authority_bump(&self) -> u8 {
+        self.header.authority_bump
+    }
+}
+
+/// A market read in place (`market_in_place`), for the instructions on every user's path that
+/// need only its pause, its authority and its e-mode groups: one owner and one discriminator
+/// check, where deserializing the whole market (an `Account<LendingMarket>`) costs them about
+/// 440 compute units.
+pub struct MarketInPlace {
+    pub key: Pubkey,
+    pub header: crate::state::MarketHeader,
+}
+
+/// The market account `info` read in place: owned by this program, with the market's
+/// discriminator.
+pub fn market_in_place(info: &AccountInfo) -> Result<MarketInPlace> {
+    if *info.owner != crate::ID {
+        return Err(ErrorCode::AccountOwnedByWrongProgram.into());
+    }
+    let data = info.try_borrow_data()?;
+    if data.len() < 8 || data[..8] != *LendingMarket::DISCRIMINATOR {
+        return Err(ErrorCode::AccountDiscriminatorMismatch.into());
+    }
+    Ok(MarketInPlace { key: *info.key, header: LendingMarket::header_in(&data)? })
+}
+
 /// Tokens out of a reserve's liquidity vault, signed by the market authority, then the vault check.
 #[allow(clippy::too_many_arguments)]
 pub fn pay_from_liquidity_vault<'info>(
@@ -51,7 +97,7 @@ pub fn pay_from_liquidity_vault<'info>(
     decimals: u8,
     destination: &impl ToAccountInfo<'info>,
     market_authority: &UncheckedAccount<'info>,
-    lending_market: &Account<'info, LendingMarket>,
+    lending_market: &impl AuthoritySeeds,
     amount: u64,
     recorded_available: u64,
 ) -> Result<()> {
@@ -78,11 +124,11 @@ pub fn transfer_from_authority_account<'info>(
     decimals: u8,
     destination: &impl ToAccountInfo<'info>,
     market_authority: &UncheckedAccount<'info>,
-    lending_market: &Account<'info, LendingMarket>,
+    lending_market: &impl AuthoritySeeds,
     amount: u64,
 ) -> Result<()> {
-    let market_key = lending_market.key();
-    let bump = [lending_market.authority_bump];
+    let market_key = lending_market.market_key();
+    let bump = [lending_market.authority_bump()];
     let seeds = authority_seeds(&market_key, &bump);
     let accounts = TransferChecked {
         from,
@@ -104,11 +150,11 @@ pub fn mint_shares<'info>(
     collateral_mint: &impl ToAccountInfo<'info>,
     destination: &impl ToAccountInfo<'info>,
     market_authority: &UncheckedAccount<'info>,
-    lending_market: &Account<'info, LendingMarket>,
+    lending_market: &impl AuthoritySeeds,
     shares: u64,
 ) -> Result<()> {
-    let market_key = lending_market.key();
-    let bump = [lending_market.authority_bump];
+    let market_key = lending_market.market_key();
+    let bump = [lending_market.authority_bump()];
     let seeds = authority_seeds(&market_key, &bump);
     let accounts = MintTo {
         mint: collateral_mint.to_account_info(),

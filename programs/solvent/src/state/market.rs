@@ -83,6 +83,20 @@ impl LiquidationLimits {
     pub const WHOLE_DEBT: LiquidationLimits = LiquidationLimits { cap_value: None, full_liquidation: true };
 }
 
+/// What the hot instructions read of a market, in place (`LendingMarket::header_in`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarketHeader {
+    pub authority_bump: u8,
+    pub paused: bool,
+    pub authority: Pubkey,
+}
+
+/// Byte offsets in the market account (after the 8-byte discriminator: Borsh lays the fields
+/// before `emode_groups` at fixed offsets): `authority_bump`, `paused`, `authority`.
+const AUTHORITY_BUMP_OFFSET: usize = 8 + 1;
+const PAUSED_OFFSET: usize = 8 + 2;
+const AUTHORITY_OFFSET: usize = 8 + 1 + 1 + 1 + 32;
+
 impl LendingMarket {
     /// Group `group`'s parameters: `Emode::NONE` for 0, else the group (1..=8, `InvalidEmodeGroup`
     /// beyond), enabled or not.
@@ -104,13 +118,15 @@ impl LendingMarket {
         Ok(())
     }
 
-    /// The obligation's e-mode as its last refresh read it is the market's now
-    /// (`EmodeGroupChangedSinceRefresh` otherwise: `set_emode_group` ran in between).
-    pub fn check_emode_current(&self, emode: &Emode) -> std::result::Result<(), LendingError> {
-        if emode.group != 0 && self.emode(emode.group)?.params != emode.params {
-            return Err(LendingError::EmodeGroupChangedSinceRefresh);
-        }
-        Ok(())
+    /// The bump, the pause and the authority, read in place from the market account's data
+    /// (discriminator included; `InvalidMarket` when too short).
+    pub fn header_in(data: &[u8]) -> std::result::Result<MarketHeader, LendingError> {
+        let authority = data.get(AUTHORITY_OFFSET..AUTHORITY_OFFSET + 32).ok_or(LendingError::InvalidMarket)?;
+        Ok(MarketHeader {
+            authority_bump: data[AUTHORITY_BUMP_OFFSET],
+            paused: data[PAUSED_OFFSET] != 0,
+            authority: Pubkey::new_from_array(authority.try_into().map_err(|_| LendingError::InvalidMarket)?),
+        })
     }
 
     /// Group `group` (1..=8) read in place from the market account's data.
@@ -189,6 +205,13 @@ mod tests {
         assert_eq!(LendingMarket::emode_group_in(&data, 9), Err(LendingError::InvalidEmodeGroup));
         assert_eq!(market.emode(9), Err(LendingError::InvalidEmodeGroup));
         assert_eq!(market.emode(0), Ok(Emode::NONE));
+        // The header read in place is the stored bump, pause and authority, paused or not.
+        let header = LendingMarket::header_in(&data).unwrap();
+        assert_eq!(header, MarketHeader { authority_bump: 255, paused: true, authority: Pubkey::new_from_array([2; 32]) });
+        let mut unpaused = Vec::new();
+        anchor_lang::AccountSerialize::try_serialize(&LendingMarket { paused: false, authority_bump: 7, ..market.clone() }, &mut unpaused).unwrap();
+        assert_eq!(LendingMarket::header_in(&unpaused).unwrap(), MarketHeader { authority_bump: 7, paused: false, authority: Pubkey::new_from_array([2; 32]) });
+        assert_eq!(LendingMarket::header_in(&data[..60]), Err(LendingError::InvalidMarket));
         assert_eq!(market.policy(), MarketPolicy::RECOMMENDED);
         let odd = MarketPolicy { timelock_secs: 0x0102_0304, guardian_pause_secs: 5, listing_ramp_secs: u32::MAX, max_risk_step_bps: 0xabcd, padding: [7, 9] };
         market.set_policy(&odd);

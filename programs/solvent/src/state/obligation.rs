@@ -785,17 +785,27 @@ impl Obligation {
 
     /// Removes shares from a position, closing it (positions stay packed in order) when empty.
     pub fn withdraw_shares(&mut self, index: usize, shares: u64) -> ObligationResult<()> {
+        self.take_shares(index, shares)?;
+        self.drop_empty_deposit(index);
+        Ok(())
+    }
+
+    /// Takes `shares` off deposit `index`, leaving the position in its slot even when emptied.
+    pub fn take_shares(&mut self, index: usize, shares: u64) -> ObligationResult<()> {
         let position = &mut self.deposits[index];
-        position.deposited_shares =
-            position.deposited_shares.checked_sub(shares).ok_or(LendingError::InsufficientCollateral)?;
-        if position.deposited_shares == 0 {
+        position.deposited_shares = position.deposited_shares.checked_sub(shares).ok_or(LendingError::InsufficientCollateral)?;
+        Ok(())
+    }
+
+    /// Removes deposit `index` if it holds no shares, the positions after it moving up.
+    pub fn drop_empty_deposit(&mut self, index: usize) {
+        if self.deposits[index].deposited_shares == 0 {
             let count = self.deposit_count();
             self.deposits.copy_within(index + 1..count, index);
             self.deposits[count - 1] = ObligationCollateral::default();
             self.collateral_weights_bps.copy_within(index + 1..count, index);
             self.collateral_weights_bps[count - 1] = [0; 2];
         }
-        Ok(())
     }
 
     /// Adds debt to the reserve's position (already accrued to `index`), opening one if needed.

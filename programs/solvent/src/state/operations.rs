@@ -108,8 +108,40 @@ pub struct Withdrawal {
 /// from `obligation`, redeemed for tokens rounded down. With debt outstanding the reserve's price
 /// must be from `slot` (`ReserveStale`) and the position is revalued at the collateral price
 /// (rounded down): the borrowing-power sums must still cover the debt (`WithdrawTooLarge`).
-/// Without debt the obligation is marked stale instead.
+/// Without debt the obligation is marked stale instead. For an obligation refreshed before it
+/// (refresh_obligation); `take_collateral` and `finish_withdrawal` are the two halves around a
+/// revaluation of the whole obligation (an action that revalues inline).
 pub fn withdraw(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: &Pubkey, collateral_shares: u64, slot: u64) -> OperationResult<Withdrawal> {
+    let (index, withdrawal) = take_collateral(obligation, reserve, reserve_key, collateral_shares)?;
+    if obligation.has_borrows() {
+        if !reserve.is_price_fresh(slot) {
+            return Err(LendingError::ReserveStale);
+        }
+        let mut values = obligation.values();
+        let position = &mut obligation.deposits[index];
+        let remaining_value = reserve.collateral_value(position.deposited_shares)?;
+        values.remove_collateral(position.market_value_wad.get(), reserve)?;
+        let weights = values.add_collateral(remaining_value, reserve)?;
+        check_withdrawal(&values, reserve)?;
+        position.market_value_wad.set(remaining_value);
+        obligation.collateral_weights_bps[index] = weights;
+        // Within borrowing power, so the refresh valued the liquidation kinds at the
+        // conservative prices: the threshold-weighted sum is the margin band's.
+        values.conservative_threshold_assets = values.health(super::HealthKind::Maintenance).assets;
+        obligation.set_values(&values);
+    } else {
+        obligation.mark_stale();
+    }
+    obligation.drop_empty_deposit(index);
+    Ok(withdrawal)
+}
+
+/// The first half of a withdrawal: `collateral_shares` (u64::MAX: all) of the position in
+/// `reserve` (interest accrued) taken off it and redeemed for tokens, rounded down. The position
+/// keeps its slot even when emptied, so a revaluation of the obligation that follows values what
+/// is left with the accounts laid out for its positions; `finish_withdrawal` drops it. Returns
+/// the position's index and what is paid.
+pub fn take_collateral(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key: &Pubkey, collateral_shares: u64) -> OperationResult<(usize, Withdrawal)> {
     if collateral_shares == 0 {
         return Err(LendingError::ZeroAmount);
     }
@@ -123,32 +155,33 @@ pub fn withdraw(obligation: &mut Obligation, reserve: &mut Reserve, reserve_key:
     if amount == 0 {
         return Err(LendingError::ZeroAmount);
     }
+    obligation.take_shares(index, shares)?;
+    Ok((index, Withdrawal { shares, amount }))
+}
+
+/// The second half of a withdrawal taken by `take_collateral` at `index`, once the obligation has
+/// been revalued with what is left (its values are the revaluation's): with debt outstanding it
+/// must use no halted price and stay within borrowing power (`check_withdrawal`); the emptied
+/// position is dropped.
+pub fn finish_withdrawal(obligation: &mut Obligation, reserve: &Reserve, index: usize) -> OperationResult<()> {
     if obligation.has_borrows() {
-        if !reserve.is_price_fresh(slot) {
-            return Err(LendingError::ReserveStale);
-        }
-        let mut values = obligation.values();
-        if reserve.is_price_halted() || values.uses_halted_price {
-            return Err(LendingError::PriceCircuitBreakerTripped);
-        }
-        let position = &mut obligation.deposits[index];
-        let remaining_value = reserve.collateral_value(held - shares)?;
-        values.remove_collateral(position.market_value_wad.get(), reserve)?;
-        let weights = values.add_collateral(remaining_value, reserve)?;
-        if !values.within_borrowing_power() {
-            return Err(LendingError::WithdrawTooLarge);
-        }
-        position.market_value_wad.set(remaining_value);
-        obligation.collateral_weights_bps[index] = weights;
-        // Within borrowing power, so the refresh valued the liquidation kinds at the
-        // conservative prices: the threshold-weighted sum is the margin band's.
-        values.conservative_threshold_assets = values.health(super::HealthKind::Maintenance).assets;
-        obligation.set_values(&values);
-    } else {
-        obligation.mark_stale();
+        check_withdrawal(&obligation.values(), reserve)?;
     }
-    obligation.withdraw_shares(index, shares)?;
-    Ok(Withdrawal { shares, amount })
+    obligation.drop_empty_deposit(index);
+    Ok(())
+}
+
+/// What a withdrawal with debt outstanding must leave: no price halted by the circuit breaker
+/// among the withdrawn reserve and the positions (`PriceCircuitBreakerTripped`), the
+/// borrowing-power sums covering the debt (`WithdrawTooLarge`).
+fn check_withdrawal(values: &super::ObligationValues, reserve: &Reserve) -> OperationResult<()> {
+    if reserve.is_price_halted() || values.uses_halted_price {
+        return Err(LendingError::PriceCircuitBreakerTripped);
+    }
+    if !values.within_borrowing_power() {
+        return Err(LendingError::WithdrawTooLarge);
+    }
+    Ok(())
 }
 
 /// The group debt counters an e-mode change moves the obligation's debt between: the group it

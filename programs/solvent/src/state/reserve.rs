@@ -214,6 +214,10 @@ impl ReserveConfig {
     /// Annual borrow rate at `utilization` (a fraction as Wad), interpolated and rounded up.
     pub fn borrow_rate(&self, utilization: Wad) -> Option<Wad> {
         let end = self.rate_curve_end()?;
+        if utilization.is_zero() {
+            // The first point's rate (the curve starts at 0% utilization), without a division.
+            return Some(Wad::from_bps(self.rate_curve[0].borrow_rate_bps as u64));
+        }
         let utilization = utilization.min(Wad::ONE);
         let bps_unit = WAD / BPS_DENOMINATOR;
         for i in 1..=end {
@@ -222,10 +226,13 @@ impl ReserveConfig {
             if utilization.raw() <= high_utilization {
                 let low_utilization = low.utilization_bps as u128 * bps_unit;
                 let low_rate = Wad::from_bps(low.borrow_rate_bps as u64);
-                let rate_span = Wad::from_bps((high.borrow_rate_bps - low.borrow_rate_bps) as u64);
                 let into_segment = utilization.raw().checked_sub(low_utilization)?;
-                let segment = high_utilization - low_utilization;
-                let extra = rate_span.mul_ratio(into_segment, segment, Rounding::Up)?;
+                // rate span × into segment / segment, with the span (Δrate bps × 10^14) and the
+                // segment (Δutilization bps × 10^14) both divided by the common 10^14: the same
+                // quotient, rounded up, with a divisor below 2^32 (a cheap division on BPF).
+                let rate_span_bps = (high.borrow_rate_bps - low.borrow_rate_bps) as u128;
+                let segment_bps = high.utilization_bps.checked_sub(low.utilization_bps)? as u128;
+                let extra = Wad(crate::math::mul_div(into_segment, rate_span_bps, segment_bps, Rounding::Up)?);
                 return low_rate.checked_add(extra);
             }
         }
@@ -554,14 +561,13 @@ impl Reserve {
         overflow(gross.checked_sub(self.accumulated_protocol_fees()))
     }
 
-    /// Borrowed / (on hand + borrowed), as a fraction.
+    /// Borrowed / (on hand + borrowed), as a fraction rounded up (the higher rate: interest
+    /// never grows slower than the curve says), within a few raw units of the exact quotient
+    /// (`math::fraction_up`, where the exact one costs a 256-bit division on every accrual).
     pub fn utilization(&self) -> ReserveResult<Wad> {
         let borrowed = self.borrowed_amount();
         let total = overflow(Wad::from_u64(self.liquidity_on_hand()?).checked_add(borrowed))?;
-        if total.is_zero() {
-            return Ok(Wad::ZERO);
-        }
-        overflow(borrowed.checked_div(total, Rounding::Down))
+        Ok(Wad(crate::math::fraction_up(borrowed.raw(), total.raw())))
     }
 
     /// What refresh_reserve books: interest up to `now`, then the oracle's prices as of `slot`,
@@ -618,7 +624,8 @@ impl Reserve {
     }
 
     /// Compound interest from the last update to `now`, per second at the current utilization.
-    /// Growth rounds up: debt never grows slower than the curve says.
+    /// Growth rounds up: debt never grows slower than the curve says. A reserve without debt
+    /// accrues nothing (its index stands still).
     ///
     /// Never overflows, so no reserve can be bricked by time: `validate` bounds the rate by
     /// `MAX_BORROW_RATE_BPS`, one accrual charges at most `MAX_ACCRUAL_GAP_SECS`, and growth stops
@@ -627,6 +634,13 @@ impl Reserve {
     pub fn accrue_interest(&mut self, now: i64) -> ReserveResult<()> {
         let elapsed = now.saturating_sub(self.last_update_timestamp).min(MAX_ACCRUAL_GAP_SECS);
         if elapsed <= 0 {
+            return Ok(());
+        }
+        if self.borrowed_amount().is_zero() {
+            // No debt, no interest: the index stands still, as nothing owes against it (the
+            // obligations' debts, each rounded up, exceed the reserve's total by a few raw units
+            // at most, less than a base unit, and a repayment settles whole base units).
+            self.last_update_timestamp = now;
             return Ok(());
         }
         let annual_rate = overflow(self.config.borrow_rate(self.utilization()?))?;
