@@ -2,7 +2,8 @@
 # Deploy (or upgrade) the program to a cluster with the Solana CLI.
 #   migrations/deploy.sh [localnet|devnet|<rpc url>]
 # Needs `solana` on PATH and a funded wallet (~/.config/solana/id.json, or SOLANA_WALLET).
-# Creating the market and listing reserves from a config file is not scripted yet (see README).
+# The market and its reserves are created from a config file by the deploy script, which also
+# deploys the program if it is missing: cd app && npm run deploy -- <config.json> (or -- --help)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cluster=${1:-localnet}

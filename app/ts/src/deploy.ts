@@ -6,7 +6,7 @@
 // and its configured LTV and e-mode groups are queued the same way.
 //
 //   cd app && npm run deploy -- ../migrations/localnet.json [--rpc http://127.0.0.1:8899] [--upgrade]
-//   (migrations/deploy.ts runs this; `anchor migrate` runs that)
+//   (migrations/deploy.ts runs `main` below; `anchor run deploy -- <args>` runs that, see Anchor.toml)
 //
 // The chain is behind `DeployChain`: `RpcDeployChain` below (JSON-RPC; the program itself is
 // deployed with the Solana CLI), and a LiteSVM chain in app/ts/test/deploy.test.ts, which runs
@@ -418,11 +418,27 @@ export class RpcDeployChain implements DeployChain {
   }
 }
 
-export async function main() {
-  const args = process.argv.slice(2);
-  const configPath = args.find((a) => !a.startsWith('--'));
+const USAGE = `usage: deploy.ts <config.json> [--rpc URL] [--wallet PATH] [--upgrade]
+  (cd app && npm run deploy -- <config.json> ...)
+
+Deploys the program (with the Solana CLI, unless it is already there; --upgrade redeploys it)
+and creates or reconciles the market and reserves of <config.json>, idempotently.
+  --rpc URL      the cluster's JSON-RPC endpoint (default http://127.0.0.1:8899)
+  --wallet PATH  the paying keypair file (default $SOLANA_WALLET, else ~/.config/solana/id.json)
+  --upgrade      redeploy the program even if it is already deployed
+  --help         print this and exit`;
+
+/** The command line (migrations/deploy.ts runs this): exits 2 on a usage error; any other
+ *  failure (the RPC unreachable, a refused transaction) is thrown for the entry to report. */
+export async function main(args = process.argv.slice(2)) {
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
+  // The one argument that is neither a flag nor a flag's value.
+  const configPath = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--rpc' && args[i - 1] !== '--wallet');
   if (!configPath) {
-    console.error('usage: deploy.ts <config.json> [--rpc URL] [--wallet PATH] [--upgrade]');
+    console.error(USAGE);
     process.exit(2);
   }
   const flag = (name: string) => {
@@ -433,6 +449,14 @@ export async function main() {
   const walletPath = (flag('--wallet') ?? process.env.SOLANA_WALLET ?? '~/.config/solana/id.json').replace(/^~/, homedir());
   const config = JSON.parse(readFileSync(configPath, 'utf8')) as DeployConfig;
   const chain = new RpcDeployChain(url, await signerFromFile(walletPath), walletPath);
+  // One cheap call first, so an endpoint where nothing answers is named as such (rather than as
+  // the "fetch failed" of the first account read).
+  try {
+    await createSolanaRpc(url).getVersion().send();
+  } catch (error) {
+    const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    throw new Error(`cannot reach the RPC at ${url} (${error instanceof Error ? error.message : String(error)}${cause}); is the validator running?`);
+  }
   const done = await deploy(chain, config, { upgrade: args.includes('--upgrade'), configDir: fileURLToPath(new URL('.', `file://${configPath.startsWith('/') ? configPath : `${process.cwd()}/${configPath}`}`)) });
   console.log(done.length === 0 ? 'everything already matches the config' : done.map((line) => `- ${line}`).join('\n'));
 }

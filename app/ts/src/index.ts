@@ -144,15 +144,58 @@ export function obligationReserves(obligation: generated.Obligation): Address[] 
 }
 
 /** Compute units a refresh-then-act transaction needs: measured costs (README's compute table)
- *  with headroom, so clients need not guess. */
+ *  with headroom, so clients need not guess. For the separate sequence: `reserves` refresh_reserve
+ *  instructions, then refresh_obligation and the action over `positions` positions. */
 export function computeUnitsFor(reserves: number, positions: number, action = 30_000): number {
   return 5_000 + 5_000 * reserves + 3_500 * positions + action;
 }
 
-/** Refresh every reserve the obligation (and the action) touches, refresh the obligation (of
- *  `market`), then act: the order borrow, withdraw, liquidate, execute_obligation_order,
- *  soft_deleverage and set_obligation_emode require, in one transaction. */
+/** Compute units of one `borrow` or `withdraw` that revalues its obligation inline
+ *  (`withInlineRefresh`): `reserves` reserves refreshed from their oracles in place (the
+ *  positions', and a new debt's), `positions` positions valued, with the headroom of
+ *  `computeUnitsFor` but without the cost of separate refresh instructions. */
+export function inlineComputeUnitsFor(reserves: number, positions: number, action = 30_000): number {
+  return 5_000 + 3_000 * reserves + 3_500 * positions + action;
+}
+
+/** What `action` on `obligation` needs before it and with it, in one transaction, after a
+ *  compute-unit limit sized for it (as the client crate's `refresh::refresh_then`):
+ *  - `borrow` and `withdraw` revalue the obligation inline (`withInlineRefresh`): one
+ *    instruction, no refresh before it; a withdraw from an obligation without debt needs no
+ *    remaining accounts at all (the instruction as built);
+ *  - any other action gets the separate sequence (`refreshThenActSeparately`): every reserve the
+ *    obligation and `actionReserves` touch refreshed, the obligation (of `market`) refreshed,
+ *    then the action with its position reserves (the order liquidate,
+ *    execute_obligation_order, soft_deleverage and set_obligation_emode require).
+ *  `oracleOf` gives a reserve's oracle (for every position reserve, and the reserve acted on). */
 export async function refreshThenAct(
+  market: Address,
+  obligationKey: Address,
+  obligation: generated.Obligation | undefined,
+  oracleOf: (reserve: Address) => Address,
+  actionReserves: Address[],
+  action: Instruction,
+): Promise<Instruction[]> {
+  if (isOneOf(action, [generated.WITHDRAW_DISCRIMINATOR]) && !(obligation && borrowsOf(obligation).length > 0)) {
+    return [setComputeUnitLimitInstruction(inlineComputeUnitsFor(0, 0)), action];
+  }
+  const inline = await withInlineRefresh(action, obligation, oracleOf);
+  if (inline) {
+    const positions = obligation ? obligationReserves(obligation) : [];
+    // Reserves refreshed in place: every position's, and a new debt's.
+    const refreshed = new Set([...positions, action.accounts![1].address]).size;
+    return [setComputeUnitLimitInstruction(inlineComputeUnitsFor(refreshed, positions.length)), inline];
+  }
+  return refreshThenActSeparately(market, obligationKey, obligation, oracleOf, actionReserves, action);
+}
+
+/** The separate refresh sequence and then `action`, for any action: a compute-unit limit,
+ *  refresh_reserve for every reserve the obligation (and `actionReserves`) touch,
+ *  refresh_obligation (of `market`), then the action with its position reserves and debt
+ *  counters (`withPositionReserves`), in one transaction (as the client crate's
+ *  `refresh::refresh_then_separately`). The program accepts this layout for `borrow` and
+ *  `withdraw` too; for keepers batching refreshes, and the actions that cannot revalue inline. */
+export async function refreshThenActSeparately(
   market: Address,
   obligationKey: Address,
   obligation: generated.Obligation | undefined,
@@ -172,6 +215,40 @@ export async function refreshThenAct(
     },
     withPositionReserves(action, positions, await debtCounters(action, obligation)),
   ];
+}
+
+/** Whether an instruction can revalue its obligation inline: `borrow` and `withdraw` (the
+ *  program's `refresh_obligation::revalues_inline`), needing no refresh instruction before it. */
+export function revaluesInline(action: Instruction): boolean {
+  return isOneOf(action, [generated.BORROW_DISCRIMINATOR, generated.WITHDRAW_DISCRIMINATOR]);
+}
+
+/** `action` (`borrow` or `withdraw`) in the layout that revalues the obligation inline, as the
+ *  client crate's `refresh::with_inline_refresh`: after the named accounts, each position's
+ *  reserve (writable) followed by its oracle (read-only), deposits then borrows in the
+ *  obligation's order; for a borrow from a reserve that is no position yet, that reserve's
+ *  oracle; then the debt counters (`debtCounters`) as `withPositionReserves` appends them (the
+ *  isolated collateral reserve writable unless it is among the positions, already writable;
+ *  the e-mode group debt account). Undefined for any other instruction. */
+export async function withInlineRefresh(
+  action: Instruction,
+  obligation: generated.Obligation | undefined,
+  oracleOf: (reserve: Address) => Address,
+): Promise<Instruction | undefined> {
+  if (!revaluesInline(action)) return undefined;
+  const positions = obligation ? obligationReserves(obligation) : [];
+  const appended: { address: Address; role: AccountRole }[] = [];
+  for (const reserve of positions) {
+    appended.push({ address: reserve, role: AccountRole.WRITABLE }, { address: oracleOf(reserve), role: AccountRole.READONLY });
+  }
+  // The reserve acted on is the second account (after the market), for borrow and withdraw.
+  const actedOn = action.accounts?.[1]?.address;
+  if (!actedOn) return undefined;
+  if (!positions.includes(actedOn)) appended.push({ address: oracleOf(actedOn), role: AccountRole.READONLY });
+  const counters = await debtCounters(action, obligation);
+  if (counters.isolated && !positions.includes(counters.isolated)) appended.push({ address: counters.isolated, role: AccountRole.WRITABLE });
+  for (const debt of counters.groupDebts) appended.push({ address: debt, role: AccountRole.WRITABLE });
+  return { ...action, accounts: [...(action.accounts ?? []), ...appended] };
 }
 
 /** Instructions that check the obligation's cached values are still current: they take its
