@@ -1,14 +1,14 @@
-// The Solvent TypeScript client: what the IDL cannot say.
+// The Solvent TypeScript client: what the IDL cannot say. This is the package's default entry
+// (`@solvent/client`): @solana/kit only, no Node built-ins, so it bundles for the browser.
 //
 // - `generated/`: the typed @solana/kit client Codama renders from idl/solvent.json
-//   (`npm run generate`), re-exported here.
-// - `anchorProgram()`: the same IDL in @anchor-lang/core's `Program` (accounts decode,
-//   instructions build, events parse).
+//   (`npm run generate`), re-exported here; `IDL` is that IDL as a module (`./idl.ts`, written
+//   by the same script).
 // - PDAs, "refresh then act" sequences with the compute-unit limit they need, an obligation
 //   read into a position with the program's own rounding, and program errors by name.
+// - The web3.js / @anchor-lang/core side (`anchorProgram()`, `parseEvents`,
+//   `fromWeb3Instruction`) is the separate entry `@solvent/client/anchor` (`./anchor.ts`).
 import { ERROR_CLASSES, type ErrorClass } from './error-classes.ts';
-import { AnchorProvider, BorshCoder, EventParser, Program, type Idl } from '@anchor-lang/core';
-import { Connection, Keypair, PublicKey } from '@solana/web3.js';
 import {
   AccountRole,
   address,
@@ -17,15 +17,13 @@ import {
   type Address,
   type Instruction,
 } from '@solana/kit';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { IDL } from './idl.ts';
 import * as generated from '../generated/index.ts';
 
 export * from '../generated/index.ts';
 
-export const IDL = JSON.parse(readFileSync(fileURLToPath(new URL('../../idl/solvent.json', import.meta.url)), 'utf8')) as Idl & {
-  errors: { code: number; name: string; msg: string }[];
-};
+/** The program's IDL (idl/solvent.json), as an object. */
+export { IDL } from './idl.ts';
 export const PROGRAM_ID = address(IDL.address);
 export const PYTH_RECEIVER_PROGRAM_ID = address('rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ');
 export const TOKEN_PROGRAM_ID = address('TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA');
@@ -53,50 +51,6 @@ export const collateralMintAddress = (reserve: Address) => pda(['collateral_mint
 /** The debt account of e-mode group `group` (1..=8) of `market`. */
 export const emodeGroupDebtAddress = (market: Address, group: number) => pda(['emode_debt', market, new Uint8Array([group])]);
 export const obligationAddress = (market: Address, owner: Address, id = 0) => pda(['obligation', market, owner, new Uint8Array([id])]);
-
-/** The IDL in @anchor-lang/core's Program. Building instructions and decoding need no network; the
- *  connection is only used if you call `.rpc()` or fetch through it. */
-export function anchorProgram(connection = new Connection('http://127.0.0.1:8899')): Program {
-  const wallet = Keypair.generate();
-  const provider = new AnchorProvider(
-    connection,
-    {
-      publicKey: wallet.publicKey,
-      signTransaction: async (tx) => tx,
-      signAllTransactions: async (txs) => txs,
-    },
-    {},
-  );
-  return new Program(IDL, provider);
-}
-
-/** Events in a transaction's log lines, decoded with the IDL. */
-export function parseEvents(logs: string[]): { name: string; data: Record<string, unknown> }[] {
-  const parser = new EventParser(new PublicKey(PROGRAM_ID), new BorshCoder(IDL));
-  return [...parser.parseLogs(logs)];
-}
-
-/** A web3.js v1 instruction (what Anchor's Program builds) as a @solana/kit instruction. */
-export function fromWeb3Instruction(ix: {
-  programId: PublicKey;
-  keys: { pubkey: PublicKey; isSigner: boolean; isWritable: boolean }[];
-  data: Uint8Array;
-}): Instruction {
-  return {
-    programAddress: address(ix.programId.toBase58()),
-    accounts: ix.keys.map((key) => ({
-      address: address(key.pubkey.toBase58()),
-      role: key.isSigner
-        ? key.isWritable
-          ? AccountRole.WRITABLE_SIGNER
-          : AccountRole.READONLY_SIGNER
-        : key.isWritable
-          ? AccountRole.WRITABLE
-          : AccountRole.READONLY,
-    })),
-    data: new Uint8Array(ix.data),
-  };
-}
 
 export { ERROR_CLASSES, type ErrorClass } from './error-classes.ts';
 

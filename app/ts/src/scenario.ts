@@ -13,11 +13,9 @@ import {
   POLICY_OFF,
   PYTH_RECEIVER_PROGRAM_ID,
   WAD,
-  anchorProgram,
   cachedValues,
   collateralMintAddress,
   feeVaultAddress,
-  fromWeb3Instruction,
   getBorrowInstruction,
   getDepositInstruction,
   getInitLendingMarketInstruction,
@@ -30,7 +28,6 @@ import {
   liquidityVaultAddress,
   marketAuthorityAddress,
   obligationAddress,
-  parseEvents,
   readPosition,
   refreshThenAct,
   reserveAddress,
@@ -38,6 +35,7 @@ import {
   type Reserve,
   type ReserveConfigArgs,
 } from './index.ts';
+import { anchorProgram, fromWeb3Instruction, parseEvents } from './anchor.ts';
 
 export type Sent = { ok: true; computeUnits?: bigint; logs: string[] } | { ok: false; error: string; code?: number; name?: string; logs: string[] };
 

@@ -24,7 +24,6 @@ import {
   getUpdateReserveConfigInstruction,
   getWithdrawInstruction,
   outflowRoom,
-  parseEvents,
   pausedActions,
   rampedLimit,
   refreshThenAct,
@@ -33,6 +32,7 @@ import {
   type Reserve,
   type ReserveConfig,
 } from '../src/index.ts';
+import { parseEvents } from '../src/anchor.ts';
 import { createMarket, listReserve, newObligation, reserveConfig, SOL_FEED, USDC_FEED, type ListedReserve } from '../src/scenario.ts';
 import { Chain, liteSvmScenarioChain } from './helpers.ts';
 

@@ -39,7 +39,6 @@ import {
   marginBandPositionBps,
   orderBonusBps,
   orderParams,
-  parseEvents,
   programError,
   readOrders,
   refreshThenAct,
@@ -49,6 +48,7 @@ import {
   type Obligation,
   type SoftZoneConfig,
 } from '../src/index.ts';
+import { parseEvents } from '../src/anchor.ts';
 import type { Sent } from '../src/scenario.ts';
 import { createMarket, listReserve, newObligation, reserveConfig, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
 import { Chain, liteSvmScenarioChain } from './helpers.ts';

@@ -109,30 +109,40 @@ pub(crate) fn refresh_reserves_inline(market: &AccountInfo, obligation: &mut Obl
 /// check, where `AccountLoader::try_from` + `load` would check the discriminator twice: with up
 /// to 16 positions this loop is the hottest in the program).
 pub(crate) fn position_reserve<'a>(info: &'a AccountInfo, expected: &Pubkey) -> Result<std::cell::Ref<'a, Reserve>> {
-    require_keys_eq!(*info.key, *expected, LendingError::ObligationReservesMismatch);
-    if *info.owner != crate::ID {
-        return Err(ErrorCode::AccountOwnedByWrongProgram.into());
-    }
+    check_position_reserve(info, expected)?;
     let data = info.try_borrow_data()?;
-    let size = 8 + std::mem::size_of::<Reserve>();
-    if data.len() < size || data[..8] != *Reserve::DISCRIMINATOR {
-        return Err(ErrorCode::AccountDiscriminatorMismatch.into());
-    }
+    let size = reserve_size(&data)?;
     Ok(std::cell::Ref::map(data, |data| bytemuck::from_bytes(&data[8..size])))
 }
 
 /// `position_reserve`, mutably (for a refresh in place).
 fn position_reserve_mut<'a>(info: &'a AccountInfo, expected: &Pubkey) -> Result<std::cell::RefMut<'a, Reserve>> {
+    check_position_reserve(info, expected)?;
+    let data = info.try_borrow_mut_data()?;
+    let size = reserve_size(&data)?;
+    Ok(std::cell::RefMut::map(data, |data| bytemuck::from_bytes_mut(&mut data[8..size])))
+}
+
+/// The account checks of `position_reserve(_mut)`, before its data is borrowed: the reserve the
+/// position names, owned by this program.
+#[inline(always)]
+fn check_position_reserve(info: &AccountInfo, expected: &Pubkey) -> Result<()> {
     require_keys_eq!(*info.key, *expected, LendingError::ObligationReservesMismatch);
     if *info.owner != crate::ID {
         return Err(ErrorCode::AccountOwnedByWrongProgram.into());
     }
-    let data = info.try_borrow_mut_data()?;
+    Ok(())
+}
+
+/// The end of a reserve's bytes in `data` (discriminator included), which must start with the
+/// Reserve discriminator and hold a whole reserve.
+#[inline(always)]
+fn reserve_size(data: &[u8]) -> Result<usize> {
     let size = 8 + std::mem::size_of::<Reserve>();
     if data.len() < size || data[..8] != *Reserve::DISCRIMINATOR {
         return Err(ErrorCode::AccountDiscriminatorMismatch.into());
     }
-    Ok(std::cell::RefMut::map(data, |data| bytemuck::from_bytes_mut(&mut data[8..size])))
+    Ok(size)
 }
 
 /// E-mode group `group` of the market account, read in place (one owner and one discriminator
