@@ -19,12 +19,13 @@ import {
 import { FailedTransactionMetadata, LiteSVM } from 'litesvm';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PROGRAM_ID, PYTH_RECEIVER_PROGRAM_ID, TOKEN_PROGRAM_ID, customErrorCode, programError } from '../src/index.ts';
+import { PROGRAM_ID, PYTH_RECEIVER_PROGRAM_ID, TOKEN_PROGRAM_ID, customErrorCode, getDepositInstruction, programError } from '../src/index.ts';
 import { mintData, priceUpdateV2Data, tokenAccountData } from '../src/accounts.ts';
 
 export const SO_PATH = fileURLToPath(new URL('../../../target/deploy/solvent.so', import.meta.url));
 
 import type { ScenarioChain, Sent } from '../src/scenario.ts';
+import { createMarket, listReserve, newObligation, reserveConfig, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
 
 export class Chain {
   svm: LiteSVM;
@@ -124,7 +125,7 @@ export class Chain {
   }
 }
 
-export { reserveConfig } from '../src/scenario.ts';
+export { reserveConfig };
 
 /** The LiteSVM chain of the tests as a ScenarioChain: accounts are written directly. */
 export function liteSvmScenarioChain(chain: Chain): ScenarioChain {
@@ -146,6 +147,22 @@ export function liteSvmScenarioChain(chain: Chain): ScenarioChain {
       chain.setPriceUpdate(account, feed, price, price, exponent);
     },
   };
+}
+
+/** The two-asset market most tests start from, on `chain`: SOL (9 decimals, $150) and USDC
+ *  (6 decimals, $1, LTV 85%, threshold 90%) on pull oracles, and a lender who supplied 100,000
+ *  USDC as collateral in its obligation. */
+export async function solUsdcMarket(chain: Chain) {
+  const svm = liteSvmScenarioChain(chain);
+  const market = await createMarket(svm);
+  const sol = await listReserve(svm, market, 9, SOL_FEED, 15_000_000_000n, -8, reserveConfig());
+  const usdc = await listReserve(svm, market, 6, USDC_FEED, 1_000_000n, -6, reserveConfig({ loanToValueBps: 8_500, liquidationThresholdBps: 9_000 }));
+  const oracleOf = (reserve: Address) => (reserve === sol.reserve ? sol.oracle : usdc.oracle);
+  const lender = await newObligation(svm, market);
+  const supplied = 100_000_000_000n;
+  const lenderUsdc = await chain.createTokenAccount(usdc.mint, lender.signer.address, supplied);
+  await chain.mustSend([getDepositInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: lender.obligation, owner: lender.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, sourceLiquidity: lenderUsdc, amount: supplied })]);
+  return { svm, market, sol, usdc, oracleOf, lender, lenderUsdc };
 }
 
 /** A built Rust binary of the workspace (scripts/test.sh builds them), by name. */

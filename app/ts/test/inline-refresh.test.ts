@@ -23,8 +23,8 @@ import {
   revaluesInline,
   withInlineRefresh,
 } from '../src/index.ts';
-import { createMarket, listReserve, newObligation, reserveConfig, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
-import { Chain, liteSvmScenarioChain } from './helpers.ts';
+import { newObligation } from '../src/scenario.ts';
+import { Chain, solUsdcMarket } from './helpers.ts';
 
 const SOL = 1_000_000_000n;
 const USDC = 1_000_000n;
@@ -37,16 +37,8 @@ const remaining = (ix: Instruction) => (ix.accounts ?? []).slice(NAMED).map((met
 
 test('refreshThenAct: borrow and withdraw are one instruction revaluing inline, cheaper than the separate sequence', async (t) => {
   const chain = await Chain.start();
-  const svm = liteSvmScenarioChain(chain);
-  const market = await createMarket(svm);
-  const sol = await listReserve(svm, market, 9, SOL_FEED, 15_000_000_000n, -8, reserveConfig());
-  const usdc = await listReserve(svm, market, 6, USDC_FEED, 1_000_000n, -6, reserveConfig({ loanToValueBps: 8_500, liquidationThresholdBps: 9_000 }));
-  const oracleOf = (reserve: Address) => (reserve === sol.reserve ? sol.oracle : usdc.oracle);
+  const { svm, market, sol, usdc, oracleOf, lender, lenderUsdc } = await solUsdcMarket(chain);
   const obligationOf = (key: Address) => getObligationDecoder().decode(chain.data(key));
-
-  const lender = await newObligation(svm, market);
-  const lenderUsdc = await chain.createTokenAccount(usdc.mint, lender.signer.address, 100_000n * USDC);
-  await chain.mustSend([getDepositInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: lender.obligation, owner: lender.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, sourceLiquidity: lenderUsdc, amount: 100_000n * USDC })]);
 
   type User = { signer: KeyPairSigner; obligation: Address; sol: Address; usdc: Address };
   const borrower = async (): Promise<User> => {

@@ -9,22 +9,15 @@ import { join } from 'node:path';
 import { Keypair } from '@solana/web3.js';
 import { createKeyPairSignerFromBytes, type Address } from '@solana/kit';
 import { getBorrowInstruction, getDepositInstruction, getObligationDecoder, refreshThenAct } from '../src/index.ts';
-import { createMarket, listReserve, newObligation, reserveConfig, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
-import { Chain, cargoBinary, liteSvmScenarioChain, runBinary } from './helpers.ts';
+import { newObligation, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
+import { Chain, cargoBinary, runBinary, solUsdcMarket } from './helpers.ts';
 import { RpcBridge } from './rpc-bridge.ts';
 
 const KEEPER = cargoBinary('solvent-keeper');
 
 test('the keeper binary liquidates over JSON-RPC', { skip: existsSync(KEEPER) ? false : `${KEEPER} not built (scripts/test.sh builds it)` }, async () => {
   const chain = await Chain.start();
-  const svm = liteSvmScenarioChain(chain);
-  const market = await createMarket(svm);
-  const sol = await listReserve(svm, market, 9, SOL_FEED, 15_000_000_000n, -8, reserveConfig());
-  const usdc = await listReserve(svm, market, 6, USDC_FEED, 1_000_000n, -6, reserveConfig({ loanToValueBps: 8_500, liquidationThresholdBps: 9_000 }));
-  const oracleOf = (reserve: Address) => (reserve === sol.reserve ? sol.oracle : usdc.oracle);
-  const lender = await newObligation(svm, market);
-  const lenderUsdc = await chain.createTokenAccount(usdc.mint, lender.signer.address, 100_000_000_000n);
-  await chain.mustSend([getDepositInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: lender.obligation, owner: lender.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, sourceLiquidity: lenderUsdc, amount: 100_000_000_000n })]);
+  const { svm, market, sol, usdc, oracleOf } = await solUsdcMarket(chain);
   const borrower = await newObligation(svm, market);
   const borrowerSol = await chain.createTokenAccount(sol.mint, borrower.signer.address, 10_000_000_000n);
   const borrowerUsdc = await chain.createTokenAccount(usdc.mint, borrower.signer.address, 0n);
