@@ -359,8 +359,11 @@ impl Keeper {
         Ok(outcome)
     }
 
-    /// Refreshes the obligation's reserves and the obligation, then liquidates, in one transaction.
-    async fn liquidate(
+    /// Refreshes the obligation's reserves and the obligation, then executes `opportunity` (a
+    /// liquidation, an order or a soft deleverage), in one transaction, repaying at most
+    /// `opportunity.quote.plan.repay_amount` and what the liquidator's account holds. The risk
+    /// console's liquidators call it with their own, smaller sizes.
+    pub async fn liquidate(
         &self,
         chain: &mut impl Chain,
         view: &MarketView,
@@ -482,7 +485,7 @@ impl Keeper {
     /// Writes off every debt of an obligation that has no collateral left, in one transaction.
     /// A reserve with an insurance fund pays first: the fund's payment is settled into the
     /// liquidity vault in the same transaction, and the outcome says how much each layer bore.
-    async fn write_off(&self, chain: &mut impl Chain, view: &MarketView, current: &Assessment, outcome: &mut ObligationOutcome) -> Result<(), ChainError> {
+    pub async fn write_off(&self, chain: &mut impl Chain, view: &MarketView, current: &Assessment, outcome: &mut ObligationOutcome) -> Result<(), ChainError> {
         let borrows = &current.state.borrows[..current.state.borrow_count()];
         let mut instructions: Vec<Instruction> = borrows
             .iter()

@@ -52,6 +52,11 @@ pub struct Harness {
     pub touched_accounts: std::collections::BTreeSet<Pubkey>,
     /// Signatures sent under the current blockhash.
     sent_signatures: std::collections::HashSet<solana_signature::Signature>,
+    /// A transaction identical to one already sent under this blockhash gets a compute-unit
+    /// limit instruction appended (a different limit each time) instead of waiting for a new
+    /// blockhash: for long runs on `advance_clock`, where the bank's blockhash never changes.
+    pub unique_by_nonce: bool,
+    nonce: u32,
 }
 
 impl Harness {
@@ -74,7 +79,7 @@ impl Harness {
         configure(&mut program_test);
         let context = program_test.start_with_context().await;
         let payer = context.payer.insecure_clone();
-        let mut harness = Harness { context, payer, touched_accounts: Default::default(), sent_signatures: Default::default() };
+        let mut harness = Harness { context, payer, touched_accounts: Default::default(), sent_signatures: Default::default(), unique_by_nonce: false, nonce: 0 };
         harness.set_time(START_TIME).await;
         harness
     }
@@ -94,6 +99,17 @@ impl Harness {
         self.sent_signatures.clear();
     }
 
+    /// Moves the clock the program reads (`Clock`) to the next slot and `unix_timestamp` without
+    /// warping the bank: no new bank, no new blockhash, so it costs nothing; the program sees a
+    /// new slot ("refreshed this slot" starts over) and the new time. Pair with
+    /// `unique_by_nonce`, since the blockhash stays the same.
+    pub async fn advance_clock(&mut self, unix_timestamp: i64) {
+        let mut clock = self.clock().await;
+        clock.slot += 1;
+        clock.unix_timestamp = unix_timestamp;
+        self.context.set_sysvar(&clock);
+    }
+
     pub async fn now(&mut self) -> i64 {
         self.clock().await.unix_timestamp
     }
@@ -108,6 +124,19 @@ impl Harness {
         }
         for instruction in instructions {
             self.touched_accounts.extend(instruction.accounts.iter().map(|meta| meta.pubkey));
+        }
+        let mut with_nonce;
+        let mut instructions = instructions;
+        if self.unique_by_nonce {
+            let probe = Transaction::new_signed_with_payer(instructions, Some(&self.payer.pubkey()), &all_signers, self.context.last_blockhash);
+            if self.sent_signatures.contains(&probe.signatures[0]) {
+                self.nonce += 1;
+                let mut data = vec![2];
+                data.extend_from_slice(&(1_400_000 - self.nonce % 1_000_000).to_le_bytes());
+                with_nonce = instructions.to_vec();
+                with_nonce.push(Instruction { program_id: Pubkey::from_str_const("ComputeBudget111111111111111111111111111111"), accounts: vec![], data });
+                instructions = &with_nonce;
+            }
         }
         let sign = |blockhash| Transaction::new_signed_with_payer(instructions, Some(&self.payer.pubkey()), &all_signers, blockhash);
         let mut tx = sign(self.context.last_blockhash);

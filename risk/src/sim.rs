@@ -1,0 +1,738 @@
+//! A market on the built `.so` in the embedded runtime, driven through a scenario: each tick the
+//! exogenous price moves, arbitrage pulls each venue toward it, the oracle publishes the venue's
+//! lagged mid (and its EMA), the reserves are refreshed, depositors withdraw, and the
+//! liquidators act on the keeper's own ranking within their capacity, latency and inventory,
+//! each call only as large as selling the seized collateral into the venue still pays. Their
+//! sales move the venue: that is the cascade.
+use crate::scenario::{validate, LiquidatorSpec, MarketSpec, PathSpec, Scenario, SLOT_SECS};
+use crate::venue::{Oracle, Venue};
+use solvent::math::{Rounding, Wad, WAD};
+use solvent::state::{Obligation, ReserveConfig};
+use solvent_app::keeper::{Assessment, Keeper, ObligationOutcome, Scan};
+use solana_account::Account;
+use solvent_tests::*;
+use std::collections::BTreeMap;
+
+/// Every oracle price is written at this exponent.
+pub const EXPO: i32 = -8;
+
+/// An SPL Token account's bytes: initialized, `amount` of `mint` held by `owner`.
+pub fn token_account_data(mint: &Pubkey, owner: &Pubkey, amount: u64) -> Vec<u8> {
+    let mut data = vec![0u8; TOKEN_ACCOUNT_SIZE as usize];
+    data[0..32].copy_from_slice(mint.as_ref());
+    data[32..64].copy_from_slice(owner.as_ref());
+    data[64..72].copy_from_slice(&amount.to_le_bytes());
+    data[108] = 1;
+    data
+}
+
+/// Dollars to Pyth units at `EXPO`.
+pub fn to_price(dollars: f64) -> i64 {
+    (dollars * 1e8).round() as i64
+}
+
+/// FNV-1a, to give each scenario and asset its own random stream from the market's seed.
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x1_0000_0001_b3))
+}
+
+pub struct Agent {
+    pub spec: LiquidatorSpec,
+    pub keeper: Keeper,
+    /// Dollars on hand to repay with.
+    pub inventory: f64,
+}
+
+/// The market built from a spec, with every account as it stood after set-up (to run the next
+/// scenario from the same start).
+pub struct Sim {
+    pub h: Harness,
+    pub spec: MarketSpec,
+    pub market: MarketKeys,
+    pub reserves: Vec<ReserveKeys>,
+    pub obligations: Vec<Pubkey>,
+    pub agents: Vec<Agent>,
+    lender: Keypair,
+    lender_obligation: Pubkey,
+    lender_accounts: Vec<Pubkey>,
+    start_time: i64,
+    snapshot: Vec<(Pubkey, Account)>,
+    dirty: bool,
+    /// Every obligation of the population as it is on chain. Only the simulation sends
+    /// transactions, so it re-reads just the obligations its transactions touched; interest
+    /// reaches them through the reserves, which every scan reads fresh.
+    cache: BTreeMap<Pubkey, Obligation>,
+    /// What the population may borrow at the start: Σ collateral value × its loan-to-value
+    /// (dollars at the starting prices), the capital efficiency a sweep trades against bad debt.
+    pub borrowing_power: f64,
+}
+
+/// One tick of a run, for the charts.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Tick {
+    pub secs: u64,
+    /// By reserve: exogenous price, venue mid, oracle spot, oracle EMA.
+    pub exogenous: Vec<f64>,
+    pub venue: Vec<f64>,
+    pub oracle: Vec<f64>,
+    pub ema: Vec<f64>,
+    pub liquidations: usize,
+    pub repaid_value: f64,
+    pub bad_debt_value: f64,
+    /// Dollars the venue's price impact cost the liquidators this tick.
+    pub slippage_value: f64,
+    /// By reserve: idle liquidity as a share of the start's.
+    pub idle_share: Vec<f64>,
+    /// By reserve with a venue: what the liquidators' trades did to it this tick.
+    pub flows: Vec<Option<Flow>>,
+    pub lowest_health: f64,
+}
+
+/// The liquidators' trades in one venue in one tick: the pool before, what was sold into it
+/// and bought from it (asset units), the mid after.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct Flow {
+    pub mid_before: f64,
+    pub asset_before: f64,
+    pub sold: f64,
+    pub bought: f64,
+    pub mid_after: f64,
+}
+
+impl Flow {
+    /// The fall of the mid the trades caused.
+    pub fn impact(&self) -> f64 {
+        1.0 - self.mid_after / self.mid_before
+    }
+}
+
+/// What a scenario did to the market.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Outcome {
+    pub scenario: String,
+    pub obligations: usize,
+    /// Debt written off (dollars, at the oracle when written off).
+    pub bad_debt_value: f64,
+    /// Debt still not covered by collateral at the end (positions nobody would liquidate).
+    pub underwater_value: f64,
+    /// By reserve: debt written off in tokens, and as a share of the depositors' claims.
+    pub depositor_loss: Vec<(String, f64, f64)>,
+    pub liquidations: usize,
+    pub liquidated_obligations: usize,
+    pub liquidation_volume: f64,
+    pub slippage_value: f64,
+    /// Calls the program refused; and per tick, the liquidatable obligations every liquidator
+    /// declined (no call on them paid after the venue's impact), summed over ticks.
+    pub failed: usize,
+    pub declined: usize,
+    /// Calls executed that lost the liquidator money (the seizure sold for less than the
+    /// repayment cost: slippage within the bonus, but the seizure priced at the EMA above spot).
+    pub unprofitable: usize,
+    /// Refreshes refused (a stale or frozen oracle).
+    pub refresh_failures: usize,
+    /// Largest fall of a venue's mid the liquidators' trades caused in one tick.
+    pub peak_price_impact: f64,
+    /// Largest discount of a venue's mid to the exogenous price (impact not yet arbitraged away).
+    pub peak_venue_discount: f64,
+    pub lowest_health: f64,
+    /// By reserve: hours until idle liquidity could not serve the outflows (None: it always could).
+    pub survival_hours: Vec<(String, Option<f64>)>,
+    /// Health factors of the obligations with debt, before and after (capped at 3).
+    pub health_before: Vec<f64>,
+    pub health_after: Vec<f64>,
+    pub ticks: Vec<Tick>,
+}
+
+fn health_of(a: &Assessment) -> f64 {
+    a.values.health_factor().map(|w| wad_to_f64(w).min(3.0)).unwrap_or(3.0)
+}
+
+impl Sim {
+    /// Builds the market on a fresh embedded runtime: reserves, the lender's supply, the seeded
+    /// population (each obligation opened by deposit and borrow transactions through the
+    /// program), the liquidators. `progress` is told each obligation opened.
+    pub async fn build(spec: &MarketSpec, progress: &dyn Fn(usize)) -> Result<Sim, String> {
+        validate(spec)?;
+        let mut h = Harness::start().await;
+        let mut rng = Rng(spec.seed);
+        let owner = rng.keypair();
+        h.fund(&owner.pubkey(), 100_000_000_000).await;
+        let (market, _) = h.init_market_at(&owner, rng.keypair()).await;
+        h.must_send(&[set_liquidation_limits_ix(&market, &owner.pubkey(), spec.liquidation_cap_value, spec.dust_value, spec.protocol_share_bps)], &[&owner]).await;
+        let now = h.now().await;
+        let mut reserves = Vec::new();
+        for r in &spec.reserves {
+            let mint = h.create_mint_at(r.decimals, rng.keypair()).await;
+            let oracle = rng.keypair().pubkey();
+            h.set_price_at(&oracle, to_price(r.price), 0, EXPO, now, PriceStatus::Trading);
+            let base = if r.stable { usdc_config() } else { sol_config() };
+            let config = ReserveConfig {
+                loan_to_value_bps: r.loan_to_value_bps,
+                liquidation_threshold_bps: r.liquidation_threshold_bps,
+                liquidation_bonus_bps: r.liquidation_bonus_bps,
+                max_liquidation_bonus_bps: r.max_liquidation_bonus_bps,
+                liquidation_bonus_ramp_secs: r.liquidation_bonus_ramp_secs,
+                ..base
+            };
+            let sent = h.send(&[init_reserve_ix(&market, &owner.pubkey(), &mint, &oracle, config)], &[&owner]).await;
+            if let Some(error) = sent.error {
+                return Err(format!("listing {} failed: {error:?}", r.name));
+            }
+            reserves.push(ReserveKeys::derived(&market, mint, oracle, r.decimals));
+        }
+        let mut sim = Sim {
+            h,
+            spec: spec.clone(),
+            market,
+            reserves,
+            obligations: Vec::new(),
+            agents: Vec::new(),
+            lender: rng.keypair(),
+            lender_obligation: Pubkey::default(),
+            lender_accounts: Vec::new(),
+            start_time: now,
+            snapshot: Vec::new(),
+            dirty: false,
+            cache: BTreeMap::new(),
+            borrowing_power: 0.0,
+        };
+        // The lender supplies every reserve.
+        let lender = sim.lender.insecure_clone();
+        let supply: Vec<(usize, u64)> = spec.reserves.iter().enumerate().map(|(i, r)| (i, sim.tokens_for(i, r.supply_value))).collect();
+        sim.lender_obligation = sim.open(&lender, &supply, &[], &mut rng).await?;
+        sim.lender_accounts = (0..spec.reserves.len()).map(|i| sim.token_account(&mut rng, &sim.reserves[i].mint.clone(), &lender.pubkey(), 0)).collect();
+        sim.open_population(&mut rng, progress).await?;
+        for liquidator in &spec.liquidators {
+            let keypair = rng.keypair();
+            sim.h.set_account(&keypair.pubkey(), &SYSTEM_PROGRAM_ID, vec![]);
+            let mut accounts = BTreeMap::new();
+            for reserve in sim.reserves.clone() {
+                accounts.insert(reserve.mint, sim.token_account(&mut rng, &reserve.mint, &keypair.pubkey(), 0));
+                // A share account too: seized collateral a short reserve cannot pay in tokens.
+                accounts.insert(reserve.collateral_mint, sim.token_account(&mut rng, &reserve.collateral_mint, &keypair.pubkey(), 0));
+            }
+            let mut keeper = Keeper::new(sim.market.market, keypair, accounts);
+            keeper.verbose = false;
+            sim.agents.push(Agent { spec: *liquidator, keeper, inventory: liquidator.inventory_value });
+        }
+        sim.take_snapshot().await;
+        Ok(sim)
+    }
+
+    /// Base units of reserve `i` worth `value` dollars at the starting price.
+    fn tokens_for(&self, i: usize, value: f64) -> u64 {
+        let r = &self.spec.reserves[i];
+        (value / r.price * 10f64.powi(r.decimals as i32)).floor() as u64
+    }
+
+    fn token_account(&mut self, rng: &mut Rng, mint: &Pubkey, owner: &Pubkey, amount: u64) -> Pubkey {
+        let key = rng.keypair().pubkey();
+        self.h.set_account(&key, &TOKEN_PROGRAM_ID, token_account_data(mint, owner, amount));
+        key
+    }
+
+    fn set_balance(&mut self, account: &Pubkey, mint: &Pubkey, owner: &Pubkey, amount: u64) {
+        self.h.set_account(account, &TOKEN_PROGRAM_ID, token_account_data(mint, owner, amount));
+    }
+
+    /// Opens an obligation: deposits in one transaction, then each borrow refreshed inline.
+    async fn open(&mut self, user: &Keypair, deposits: &[(usize, u64)], borrows: &[(usize, u64)], rng: &mut Rng) -> Result<Pubkey, String> {
+        self.h.set_account(&user.pubkey(), &SYSTEM_PROGRAM_ID, vec![]);
+        let obligation = obligation_address(&self.market.market, &user.pubkey(), 0);
+        let mut ixs = vec![init_obligation_ix(&self.market.market, &user.pubkey(), 0)];
+        for &(i, amount) in deposits {
+            let reserve = self.reserves[i].clone();
+            let source = self.token_account(rng, &reserve.mint, &user.pubkey(), amount);
+            ixs.push(deposit_ix(&self.market, &reserve, &obligation, &user.pubkey(), &source, amount));
+        }
+        let sent = self.h.send(&ixs, &[user]).await;
+        if let Some(error) = sent.error {
+            return Err(format!("opening obligation {obligation} failed: {error:?}"));
+        }
+        let all: Vec<ReserveKeys> = self.reserves.clone();
+        for &(i, amount) in borrows {
+            let destination = self.token_account(rng, &all[i].mint, &user.pubkey(), 0);
+            let ix = borrow_ix(&self.market, &all[i], &obligation, &user.pubkey(), &destination, amount);
+            let refs: Vec<&ReserveKeys> = all.iter().collect();
+            let ixs = self.h.with_refresh(&obligation, &refs, ix).await;
+            let sent = self.h.send(&ixs, &[user]).await;
+            if let Some(error) = sent.error {
+                return Err(format!("borrow by {obligation} failed: {error:?}"));
+            }
+        }
+        Ok(obligation)
+    }
+
+    async fn open_population(&mut self, rng: &mut Rng, progress: &dyn Fn(usize)) -> Result<(), String> {
+        let p = self.spec.population.clone();
+        let names: Vec<String> = self.spec.reserves.iter().map(|r| r.name.clone()).collect();
+        let index = |name: &str| names.iter().position(|r| r == name).expect("validated");
+        let total_weight: u32 = p.profiles.iter().map(|f| f.weight).sum();
+        for n in 0..p.obligations {
+            let mut pick = (rng.next() % total_weight as u64) as u32;
+            let profile = p.profiles.iter().find(|f| {
+                let hit = pick < f.weight;
+                pick = pick.saturating_sub(f.weight);
+                hit
+            });
+            let profile = profile.expect("weights sum to the total").clone();
+            let total = rng.between(p.min_value.ln(), p.max_value.ln()).exp();
+            let weights: Vec<f64> = profile.collateral.iter().map(|_| rng.between(0.2, 1.0)).collect();
+            let sum: f64 = weights.iter().sum();
+            let mut deposits = Vec::new();
+            let mut allowed = 0.0;
+            for (name, w) in profile.collateral.iter().zip(&weights) {
+                let i = index(name);
+                let value = total * w / sum;
+                deposits.push((i, self.tokens_for(i, value)));
+                allowed += value * self.spec.reserves[i].loan_to_value_bps as f64 / 10_000.0;
+            }
+            self.borrowing_power += allowed;
+            let borrow_value = allowed * rng.between(p.min_usage, p.max_usage);
+            let debt_weights: Vec<f64> = profile.debt.iter().map(|_| rng.between(0.2, 1.0)).collect();
+            let debt_sum: f64 = debt_weights.iter().sum();
+            let borrows: Vec<(usize, u64)> = profile.debt.iter().zip(&debt_weights).map(|(name, w)| (index(name), self.tokens_for(index(name), borrow_value * w / debt_sum))).collect();
+            let user = rng.keypair();
+            let obligation = self.open(&user, &deposits, &borrows, rng).await?;
+            self.obligations.push(obligation);
+            progress(n + 1);
+        }
+        Ok(())
+    }
+
+    /// Every account the set-up wrote, as it stands (programs and sysvars aside).
+    async fn take_snapshot(&mut self) {
+        let keys: Vec<Pubkey> = self.h.touched_accounts.iter().copied().collect();
+        let mut snapshot = Vec::new();
+        for key in keys {
+            if let Some(account) = self.h.account(&key).await {
+                let sysvar = account.owner == Pubkey::from_str_const("Sysvar1111111111111111111111111111111111111");
+                if !account.executable && !sysvar {
+                    snapshot.push((key, account));
+                }
+            }
+        }
+        self.snapshot = snapshot;
+    }
+
+    /// Puts every account back as set-up left it, and the clock at the start.
+    pub async fn restore(&mut self) {
+        for (key, account) in &self.snapshot {
+            self.h.context.set_account(key, &solana_sdk_account(account));
+        }
+        for (agent, spec) in self.agents.iter_mut().zip(&self.spec.liquidators) {
+            agent.inventory = spec.inventory_value;
+        }
+        self.h.set_time(self.start_time).await;
+        self.dirty = false;
+    }
+
+    /// An obligation of the population as last read.
+    pub fn obligation(&self, key: &Pubkey) -> Option<Obligation> {
+        self.cache.get(key).copied()
+    }
+
+    /// Tries `liquidate` on an obligation as it is on chain now, on each (debt, collateral) pair
+    /// in turn, repaying up to all it owes (the first liquidator holding enough, with a share
+    /// account): `Ok(true)` once one is accepted, `Ok(false)` when every pair is refused as
+    /// `ObligationHealthy`, an error when refused for another reason.
+    pub async fn try_liquidate(&mut self, key: &Pubkey) -> Result<bool, String> {
+        let obligation = self.h.obligation(key).await;
+        let keys: Vec<Pubkey> = self.reserves.iter().map(|r| r.reserve).collect();
+        let view = {
+            let mut chain = InProcessChain { harness: &mut self.h };
+            MarketView::load_with(&mut chain, &self.market.market, &keys).await.map_err(|e| e.to_string())?
+        };
+        let liquidator = self.agents[0].keeper.liquidator.insecure_clone();
+        let accounts = self.agents[0].keeper.token_accounts.clone();
+        let reserves = obligation_reserves(&obligation);
+        let (withdraws, repays) = reserves.split_at(obligation.deposit_count());
+        let mut refusals = Vec::new();
+        for repay_key in repays {
+            for withdraw_key in withdraws {
+                let (repay, withdraw) = (&view.reserves[repay_key].keys, &view.reserves[withdraw_key].keys);
+                let source = accounts[&repay.mint];
+                self.set_balance(&source, &repay.mint, &liquidator.pubkey(), u64::MAX / 2);
+                let ix = liquidate_with_shares_ix(&self.market, key, &liquidator.pubkey(), repay, &source, withdraw, &accounts[&withdraw.mint], u64::MAX, Some(&accounts[&withdraw.collateral_mint]));
+                let sent = self.h.send(&view.refresh_then(key, &obligation, ix), &[&liquidator]).await;
+                let code = sent.lending_error();
+                match sent.error {
+                    None => return Ok(true),
+                    Some(error) => refusals.push((code, error)),
+                }
+            }
+        }
+        if refusals.iter().all(|(e, _)| *e == Some(solvent::errors::LendingError::ObligationHealthy)) {
+            Ok(false)
+        } else {
+            Err(format!("liquidate refused {key} for another reason than health: {refusals:?}"))
+        }
+    }
+
+    /// Reads every obligation of the population again.
+    pub async fn load_obligations(&mut self) {
+        self.cache.clear();
+        for key in self.obligations.clone() {
+            let obligation = self.h.obligation(&key).await;
+            self.cache.insert(key, obligation);
+        }
+    }
+
+    /// The market as the keeper sees it now: its view of the reserves (refreshed on copies to
+    /// this slot), and every obligation with debt revalued by `keeper::assess` — what
+    /// `Keeper::scan` does, reading the population from the cache instead of scanning accounts.
+    pub async fn scan(&mut self) -> Result<Scan, String> {
+        let keys: Vec<Pubkey> = self.reserves.iter().map(|r| r.reserve).collect();
+        let view = {
+            let mut chain = InProcessChain { harness: &mut self.h };
+            MarketView::load_with(&mut chain, &self.market.market, &keys).await.map_err(|e| e.to_string())?
+        };
+        let keeper = &self.agents[0].keeper;
+        let mut assessments = Vec::new();
+        let mut skipped = Vec::new();
+        for (key, obligation) in &self.cache {
+            if !obligation.has_borrows() {
+                continue;
+            }
+            match solvent_app::keeper::assess(&view, *key, obligation, |r| keeper.token_accounts.contains_key(&view.reserves[r].keys.collateral_mint)) {
+                Ok(a) => assessments.push(a),
+                Err(e) => skipped.push((*key, e)),
+            }
+        }
+        Ok(Scan { view, obligations: self.cache.len(), assessments, skipped })
+    }
+
+    fn write_oracle(&mut self, i: usize, spot: f64, ema: f64, published_at: i64) {
+        let data = pyth_price_account_with_ema(to_price(spot), 0, to_price(ema), 0, EXPO, published_at, PriceStatus::Trading);
+        let oracle = self.reserves[i].oracle;
+        self.h.set_account(&oracle, &PYTH_PROGRAM_ID, data);
+    }
+
+    /// Runs `scenario` from the set-up's state. `progress` is told each tick done.
+    pub async fn run(&mut self, scenario: &Scenario, progress: &dyn Fn(usize)) -> Result<Outcome, String> {
+        if self.dirty {
+            self.restore().await;
+        }
+        self.dirty = true;
+        self.h.unique_by_nonce = true;
+        self.load_obligations().await;
+        let n = self.reserves.len();
+        let specs = self.spec.reserves.clone();
+        for name in scenario.paths.keys() {
+            if !specs.iter().any(|r| &r.name == name) {
+                return Err(format!("scenario {} moves {name}, which the market does not list", scenario.name));
+            }
+        }
+        let paths: Vec<Vec<f64>> = specs
+            .iter()
+            .map(|r| {
+                let path = if r.stable { &PathSpec::Flat } else { scenario.paths.get(&r.name).unwrap_or(&PathSpec::Flat) };
+                path.path(scenario.ticks, self.spec.seed ^ fnv(&scenario.name) ^ fnv(&r.name))
+            })
+            .collect();
+        let mut now = self.h.now().await;
+        let mut venues: Vec<Option<Venue>> = specs.iter().map(|r| r.venue.filter(|_| !r.stable).map(|v| Venue::new(v, r.price))).collect();
+        let mut oracles: Vec<Oracle> = specs.iter().map(|r| Oracle::new(self.spec.oracle, r.price, now)).collect();
+        let scan = self.scan().await?;
+        let mut outcome = Outcome { scenario: scenario.name.clone(), obligations: self.obligations.len(), ..Default::default() };
+        outcome.health_before = scan.assessments.iter().map(health_of).collect();
+        outcome.lowest_health = outcome.health_before.iter().copied().fold(f64::INFINITY, f64::min);
+        let mut idle_start = Vec::new();
+        let mut claims = Vec::new();
+        for key in self.reserves.clone() {
+            let state = self.h.reserve(&key.reserve).await;
+            idle_start.push(state.available_amount.max(1) as f64);
+            claims.push(wad_to_f64(state.total_liquidity().map_err(|e| format!("{e:?}"))?));
+        }
+        let mut written_off = vec![0f64; n];
+        let mut survival: Vec<Option<f64>> = vec![None; n];
+        let mut first_seen: BTreeMap<Pubkey, i64> = BTreeMap::new();
+        let mut liquidated = std::collections::BTreeSet::new();
+        let slots_per_tick = scenario.tick_secs as f64 / SLOT_SECS;
+        let depth_factor = scenario.depth_per_day.powf(scenario.tick_secs as f64 / 86_400.0);
+        for tick in 1..=scenario.ticks {
+            now += scenario.tick_secs as i64;
+            self.h.advance_clock(now).await;
+            let mut record = Tick { secs: tick as u64 * scenario.tick_secs, ..Default::default() };
+            // The world moves: arbitrage toward the exogenous price, depth leaves, the oracle publishes.
+            let frozen = scenario.oracle_freeze.is_some_and(|(from, to)| tick >= from && tick < to);
+            for i in 0..n {
+                let exogenous = specs[i].price * paths[i][tick];
+                if let Some(venue) = venues[i].as_mut() {
+                    venue.scale_depth(depth_factor);
+                    venue.recover(exogenous, scenario.tick_secs as f64);
+                    oracles[i].observe(now, venue.mid());
+                } else {
+                    oracles[i].observe(now, exogenous);
+                }
+                if !frozen && oracles[i].publish(now) {
+                    let (spot, ema, at) = (oracles[i].spot, oracles[i].ema, oracles[i].published_at);
+                    self.write_oracle(i, spot, ema, at);
+                }
+            }
+            for key in self.reserves.clone() {
+                if self.h.send(&[refresh_reserve_ix(&key)], &[]).await.error.is_some() {
+                    outcome.refresh_failures += 1;
+                }
+            }
+            if scenario.outflow_per_hour_bps > 0 {
+                self.outflows(scenario, tick, &mut survival).await;
+            }
+            self.liquidate_tick(&mut venues, &mut oracles, now, slots_per_tick, &mut first_seen, &mut record, &mut outcome, &mut written_off, &mut liquidated).await?;
+            for i in 0..n {
+                let state = self.h.reserve(&self.reserves[i].reserve).await;
+                record.idle_share.push(state.available_amount as f64 / idle_start[i]);
+                record.exogenous.push(specs[i].price * paths[i][tick]);
+                record.venue.push(venues[i].map(|v| v.mid()).unwrap_or(specs[i].price * paths[i][tick]));
+                record.oracle.push(oracles[i].spot);
+                record.ema.push(oracles[i].ema);
+                if let Some(v) = venues[i] {
+                    let exo = specs[i].price * paths[i][tick];
+                    outcome.peak_venue_discount = outcome.peak_venue_discount.max((exo - v.mid()) / exo);
+                }
+                if let Some(flow) = record.flows.get(i).copied().flatten() {
+                    outcome.peak_price_impact = outcome.peak_price_impact.max(flow.impact());
+                }
+            }
+            outcome.ticks.push(record);
+            progress(tick);
+        }
+        let scan = self.scan().await?;
+        outcome.health_after = scan.assessments.iter().map(health_of).collect();
+        outcome.underwater_value = scan
+            .assessments
+            .iter()
+            .map(|a| (wad_to_f64(a.values.borrowed_value) - wad_to_f64(a.values.deposited_value)).max(0.0))
+            .sum();
+        outcome.liquidated_obligations = liquidated.len();
+        outcome.depositor_loss = specs.iter().enumerate().map(|(i, r)| (r.name.clone(), written_off[i] / 10f64.powi(r.decimals as i32), written_off[i] / claims[i].max(1.0))).collect();
+        outcome.survival_hours = specs.iter().zip(&survival).map(|(r, s)| (r.name.clone(), *s)).collect();
+        Ok(outcome)
+    }
+
+    /// The lender withdraws its share of the hour; the first tick a reserve cannot serve it in
+    /// full is that reserve's survival horizon.
+    async fn outflows(&mut self, scenario: &Scenario, tick: usize, survival: &mut [Option<f64>]) {
+        let share = scenario.outflow_per_hour_bps as f64 / 10_000.0 * scenario.tick_secs as f64 / 3_600.0;
+        let lender = self.lender.insecure_clone();
+        for i in 0..self.reserves.len() {
+            let key = self.reserves[i].clone();
+            let obligation = self.h.obligation(&self.lender_obligation).await;
+            let Some(deposit) = obligation.deposits[..obligation.deposit_count()].iter().find(|d| from_anchor(&d.deposit_reserve) == key.reserve) else { continue };
+            let wanted = (deposit.deposited_shares as f64 * share).floor() as u64;
+            let state = self.h.reserve(&key.reserve).await;
+            let servable = state.shares_for_amount(state.available_amount, Rounding::Down).unwrap_or(0);
+            let shares = wanted.min(servable);
+            if wanted > servable && survival[i].is_none() {
+                survival[i] = Some(tick as f64 * scenario.tick_secs as f64 / 3_600.0);
+            }
+            if shares == 0 {
+                continue;
+            }
+            let ix = withdraw_ix(&self.market, &key, &self.lender_obligation, &lender.pubkey(), &self.lender_accounts[i], shares);
+            let refs: Vec<&ReserveKeys> = self.reserves.iter().collect();
+            let ixs = self.h.with_refresh(&self.lender_obligation, &refs, ix).await;
+            if self.h.send(&ixs, &[&lender]).await.error.is_some() && survival[i].is_none() {
+                survival[i] = Some(tick as f64 * scenario.tick_secs as f64 / 3_600.0);
+            }
+        }
+    }
+
+    /// The liquidators' turn: the keeper's scan and ranking; each agent in order works the
+    /// obligations it has seen for at least its latency, within its capacity for the tick and
+    /// its inventory, each call cut to what the venue still pays for; bad debt written off.
+    #[allow(clippy::too_many_arguments)]
+    async fn liquidate_tick(
+        &mut self,
+        venues: &mut [Option<Venue>],
+        oracles: &mut [Oracle],
+        now: i64,
+        slots_per_tick: f64,
+        first_seen: &mut BTreeMap<Pubkey, i64>,
+        record: &mut Tick,
+        outcome: &mut Outcome,
+        written_off: &mut [f64],
+        liquidated: &mut std::collections::BTreeSet<Pubkey>,
+    ) -> Result<(), String> {
+        let scan = self.scan().await?;
+        let index: BTreeMap<Pubkey, usize> = self.reserves.iter().enumerate().map(|(i, r)| (r.reserve, i)).collect();
+        let decimals: Vec<i32> = self.spec.reserves.iter().map(|r| r.decimals as i32).collect();
+        record.lowest_health = scan.assessments.iter().map(health_of).fold(3.0, f64::min);
+        outcome.lowest_health = outcome.lowest_health.min(record.lowest_health);
+        let mut queue: Vec<Assessment> = scan.unhealthy().cloned().collect();
+        first_seen.retain(|key, _| queue.iter().any(|a| &a.obligation == key));
+        for a in &queue {
+            first_seen.entry(a.obligation).or_insert(now);
+        }
+        // The keeper's ranking: expected profit, most first.
+        queue.sort_by_key(|a| std::cmp::Reverse(a.best.map(|b| b.profit()).unwrap_or(Wad::ZERO)));
+        let mut view = scan.view;
+        let mut declined = std::collections::BTreeSet::new();
+        let mut called = std::collections::BTreeSet::new();
+        let mut flows: Vec<Option<Flow>> = venues.iter().map(|v| v.map(|v| Flow { mid_before: v.mid(), asset_before: v.asset, mid_after: v.mid(), ..Default::default() })).collect();
+        for agent in 0..self.agents.len() {
+            let spec = self.agents[agent].spec;
+            let latency = (spec.latency_slots as f64 * SLOT_SECS).ceil() as i64;
+            let mut capacity = spec.capacity_value_per_slot * slots_per_tick;
+            for slot in queue.iter_mut() {
+                if capacity < 1.0 || self.agents[agent].inventory < 1.0 {
+                    break;
+                }
+                if now - first_seen[&slot.obligation] < latency {
+                    continue;
+                }
+                for _ in 0..16 {
+                    if slot.is_bad_debt() {
+                        let mut out = empty_outcome(slot);
+                        let mut chain = InProcessChain { harness: &mut self.h };
+                        self.agents[agent].keeper.write_off(&mut chain, &view, slot, &mut out).await.map_err(|e| e.to_string())?;
+                        let obligation = chain.obligation(&slot.obligation).await.map_err(|e| e.to_string())?;
+                        self.cache.insert(slot.obligation, obligation);
+                        for (reserve, debt) in &out.written_off {
+                            written_off[index[reserve]] += wad_to_f64(*debt);
+                        }
+                        outcome.bad_debt_value += wad_to_f64(out.written_off_value);
+                        record.bad_debt_value += wad_to_f64(out.written_off_value);
+                        break;
+                    }
+                    if !slot.is_unhealthy() || capacity < 1.0 {
+                        break;
+                    }
+                    let Some(mut opportunity) = slot.best else { break };
+                    let (debt, collateral) = (index[&opportunity.repay_reserve], index[&opportunity.withdraw_reserve]);
+                    let repay_units = opportunity.quote.plan.repay_amount as f64 / 10f64.powi(decimals[debt]);
+                    let tokens_units = opportunity.quote.payout.tokens as f64 / 10f64.powi(decimals[collateral]);
+                    let shares_value = wad_to_f64(opportunity.received_value) - tokens_units * oracles[collateral].spot;
+                    let repay_value = wad_to_f64(opportunity.repay_value);
+                    // What a share f of the call nets once the collateral is sold and the debt bought.
+                    let proceeds = |f: f64| venues[collateral].map(|v| v.quote_sell(tokens_units * f)).unwrap_or(tokens_units * f * oracles[collateral].spot) + shares_value.max(0.0) * f;
+                    let cost = |f: f64| venues[debt].map(|v| v.quote_buy(repay_units * f)).unwrap_or(repay_units * f * oracles[debt].spot);
+                    let cap = (capacity / repay_value).min(self.agents[agent].inventory / repay_value).min(1.0);
+                    // The liquidator's rule: no call whose slippage (selling the seizure into the
+                    // venue and buying the repayment, against their oracle values) exceeds the
+                    // call's bonus; a call is cut to the largest share that keeps within it.
+                    let bonus = opportunity.quote.bonus_bps as f64 / 10_000.0;
+                    let oracle_in = |f: f64| tokens_units * f * oracles[collateral].spot + shares_value.max(0.0) * f;
+                    let oracle_out = |f: f64| repay_units * f * oracles[debt].spot;
+                    let pays = |f: f64| 1.0 - (proceeds(f) - (cost(f) - oracle_out(f))) / oracle_in(f) <= bonus;
+                    let share = if pays(cap) {
+                        cap
+                    } else {
+                        let (mut low, mut high) = (0.0, cap);
+                        for _ in 0..40 {
+                            let mid = (low + high) / 2.0;
+                            if pays(mid) {
+                                low = mid
+                            } else {
+                                high = mid
+                            }
+                        }
+                        low
+                    };
+                    let amount = (opportunity.quote.plan.repay_amount as f64 * share).floor() as u64;
+                    if share * repay_value < 1.0 || amount == 0 {
+                        declined.insert(slot.obligation);
+                        break;
+                    }
+                    opportunity.quote.plan.repay_amount = amount;
+                    // The repayment, bought (or held, for a stable) and in the agent's account.
+                    let keeper = &self.agents[agent].keeper;
+                    let (source, destination) = (keeper.token_accounts[&self.reserves[debt].mint], keeper.token_accounts[&self.reserves[collateral].mint]);
+                    let owner = keeper.liquidator.pubkey();
+                    let (debt_mint, collateral_mint) = (self.reserves[debt].mint, self.reserves[collateral].mint);
+                    self.set_balance(&source, &debt_mint, &owner, amount);
+                    self.set_balance(&destination, &collateral_mint, &owner, 0);
+                    let result = {
+                        let mut chain = InProcessChain { harness: &mut self.h };
+                        self.agents[agent].keeper.liquidate(&mut chain, &view, slot, &opportunity).await.map_err(|e| e.to_string())?
+                    };
+                    let call = match result {
+                        Ok(call) => call,
+                        Err(_) => {
+                            outcome.failed += 1;
+                            break;
+                        }
+                    };
+                    // The agent buys what it repaid and sells what it received, moving the venues.
+                    let repaid_units = call.repaid as f64 / 10f64.powi(decimals[debt]);
+                    let received_units = call.received as f64 / 10f64.powi(decimals[collateral]);
+                    let paid = match venues[debt].as_mut() {
+                        Some(v) => v.buy(repaid_units),
+                        None => repaid_units * oracles[debt].spot,
+                    };
+                    let sold = match venues[collateral].as_mut() {
+                        Some(v) => v.sell(received_units),
+                        None => received_units * oracles[collateral].spot,
+                    };
+                    if let Some(flow) = flows[debt].as_mut() {
+                        flow.bought += repaid_units;
+                    }
+                    if let Some(flow) = flows[collateral].as_mut() {
+                        flow.sold += received_units;
+                    }
+                    for i in [debt, collateral] {
+                        if let (Some(v), Some(flow)) = (venues[i], flows[i].as_mut()) {
+                            oracles[i].observe(now, v.mid());
+                            flow.mid_after = v.mid();
+                        }
+                    }
+                    let shares_received = if call.received_shares > 0 { shares_value.max(0.0) * share } else { 0.0 };
+                    let oracle_value_in = received_units * oracles[collateral].spot;
+                    let oracle_value_out = repaid_units * oracles[debt].spot;
+                    let slippage = (oracle_value_in - sold).max(0.0) + (paid - oracle_value_out).max(0.0);
+                    self.agents[agent].inventory += sold + shares_received - paid;
+                    if sold + shares_received < paid {
+                        outcome.unprofitable += 1;
+                    }
+                    capacity -= oracle_value_out;
+                    outcome.liquidations += 1;
+                    outcome.liquidation_volume += oracle_value_out;
+                    outcome.slippage_value += slippage;
+                    record.liquidations += 1;
+                    record.repaid_value += oracle_value_out;
+                    record.slippage_value += slippage;
+                    liquidated.insert(slot.obligation);
+                    called.insert(slot.obligation);
+                    // Revalue it as the keeper does after each call.
+                    let mut chain = InProcessChain { harness: &mut self.h };
+                    for key in [opportunity.repay_reserve, opportunity.withdraw_reserve] {
+                        view.reload_reserve(&mut chain, &key).await.map_err(|e| e.to_string())?;
+                    }
+                    let obligation: Obligation = chain.obligation(&slot.obligation).await.map_err(|e| e.to_string())?;
+                    self.cache.insert(slot.obligation, obligation);
+                    let keeper = &self.agents[agent].keeper;
+                    match solvent_app::keeper::assess(&view, slot.obligation, &obligation, |r| keeper.token_accounts.contains_key(&view.reserves[r].keys.collateral_mint)) {
+                        Ok(assessment) => *slot = assessment,
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+        record.flows = flows;
+        // Obligations left liquidatable this tick because no call on them paid after the venue's impact.
+        outcome.declined += declined.difference(&called).count();
+        Ok(())
+    }
+}
+
+fn empty_outcome(a: &Assessment) -> ObligationOutcome {
+    ObligationOutcome {
+        obligation: a.obligation,
+        found_values: a.values,
+        found_bonus_bps: 0,
+        calls: Vec::new(),
+        written_off: Vec::new(),
+        written_off_value: Wad::ZERO,
+        insurance_paid_value: Wad::ZERO,
+        error: None,
+    }
+}
+
+fn solana_sdk_account(account: &Account) -> solana_account::AccountSharedData {
+    solana_account::AccountSharedData::from(account.clone())
+}
+
+/// Dollars of a Wad of quote value.
+pub fn dollars(value: Wad) -> f64 {
+    value.raw() as f64 / WAD as f64
+}
