@@ -6,3 +6,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 ./scripts/setup.sh
 RUST_LOG=${RUST_LOG:-error} cargo run --locked -p solvent-app --example demo
+# The risk console on the same .so: 200 seeded borrowers through a gap and the 10 Oct 2025 crash,
+# with liquidations sold into thin venues; the HTML report is written to target/risk-demo/.
+echo
+echo "== the risk console (solvent-risk): a cascade stress test on the built program =="
+RUST_LOG=${RUST_LOG:-error} cargo run -q --locked -p solvent-risk -- --obligations 200 --only gap-down,oct-10-2025 --shocks 0.1,0.3 --out target/risk-demo

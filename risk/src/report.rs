@@ -419,6 +419,15 @@ fn page(report: &Report, figures: &str) -> String {
     if losses.is_empty() {
         losses = "<tr><td colspan=\"4\">no depositor lost anything in any scenario</td></tr>".into();
     }
+    let mut insurance = String::new();
+    for o in &report.outcomes {
+        for (name, tokens, dollars) in &o.insurance_paid {
+            let _ = write!(insurance, "<tr><td>{}</td><td>{}</td><td>{tokens:.6}</td><td>{}</td></tr>", escape(&o.scenario), escape(name), money(*dollars));
+        }
+    }
+    if !insurance.is_empty() {
+        insurance = format!("<h2>Insurance funds</h2>\n<table id=\"insurance\"><thead><tr><th>scenario</th><th>reserve</th><th>paid toward bad debt (tokens)</th><th>($)</th></tr></thead><tbody>{insurance}</tbody></table>");
+    }
     let recommendation = match &report.sweep {
         Some(s) => match s.recommended.map(|i| &s.points[i]) {
             Some(p) => format!(
@@ -459,7 +468,8 @@ window.addEventListener("error", function () {{ window.__errors += 1; document.d
 <table id="scenarios"><thead><tr>{header}</tr></thead><tbody>
 {rows}</tbody></table>
 <h2>Depositors' losses</h2>
-<table id="losses"><thead><tr><th>scenario</th><th>reserve</th><th>written off (tokens)</th><th>of the depositors' claims</th></tr></thead><tbody>{losses}</tbody></table>
+<table id="losses"><thead><tr><th>scenario</th><th>reserve</th><th>lost (tokens, after insurance)</th><th>of the depositors' claims</th></tr></thead><tbody>{losses}</tbody></table>
+{insurance}
 {recommendation}
 <h2>Charts</h2>
 {figures}

@@ -47,6 +47,10 @@ pub struct ReserveSpec {
     pub liquidation_bonus_ramp_secs: u16,
     #[serde(default)]
     pub venue: Option<VenueSpec>,
+    /// Dollars staked in the reserve's insurance fund at the start (0: no fund). The fund pays
+    /// this reserve's bad debt before its depositors do.
+    #[serde(default)]
+    pub insurance_value: f64,
 }
 
 fn default_ramp() -> u16 {
@@ -209,6 +213,7 @@ pub fn standard_market(obligations: usize, seed: u64) -> MarketSpec {
         max_liquidation_bonus_bps: 1_000,
         liquidation_bonus_ramp_secs: 600,
         venue: Some(VenueSpec { depth_value: depth, recovery_half_life_secs: 120.0 }),
+        insurance_value: 0.0,
     };
     let profile = |collateral: &[&str], debt: &[&str], weight| ProfileSpec {
         collateral: collateral.iter().map(|s| s.to_string()).collect(),
@@ -232,6 +237,7 @@ pub fn standard_market(obligations: usize, seed: u64) -> MarketSpec {
                 max_liquidation_bonus_bps: 800,
                 liquidation_bonus_ramp_secs: 600,
                 venue: None,
+                insurance_value: 0.0,
             },
         ],
         population: PopulationSpec {
@@ -353,6 +359,9 @@ pub fn validate(spec: &MarketSpec) -> Result<(), String> {
         }
         if r.loan_to_value_bps >= r.liquidation_threshold_bps || r.liquidation_threshold_bps > 10_000 {
             return Err(format!("reserve {}: loan_to_value_bps must be below liquidation_threshold_bps ≤ 10000", r.name));
+        }
+        if !(r.insurance_value >= 0.0 && r.insurance_value.is_finite()) {
+            return Err(format!("reserve {}: insurance_value must be zero or positive dollars", r.name));
         }
         if !r.stable && r.venue.is_none() {
             return Err(format!("reserve {}: a volatile asset needs a venue", r.name));

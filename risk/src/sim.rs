@@ -4,7 +4,8 @@
 //! liquidators act on the keeper's own ranking within their capacity, latency and inventory,
 //! each call only as large as selling the seized collateral into the venue still pays. Their
 //! sales move the venue: that is the cascade.
-use crate::scenario::{validate, LiquidatorSpec, MarketSpec, PathSpec, Scenario, SLOT_SECS};
+use crate::scenario::{validate, LiquidatorSpec, MarketSpec, PathSpec, ReserveSpec, Scenario, VenueSpec, SLOT_SECS};
+use anchor_lang::Discriminator;
 use crate::venue::{Oracle, Venue};
 use solvent::math::{Rounding, Wad, WAD};
 use solvent::state::{Obligation, ReserveConfig};
@@ -65,6 +66,10 @@ pub struct Sim {
     /// What the population may borrow at the start: Σ collateral value × its loan-to-value
     /// (dollars at the starting prices), the capital efficiency a sweep trades against bad debt.
     pub borrowing_power: f64,
+    /// By reserve: the oracle source and pull feed id (a generated market: legacy Pyth), and
+    /// the program that owns legacy price accounts.
+    oracle_sources: Vec<(u8, [u8; 32])>,
+    oracle_owner: Pubkey,
 }
 
 /// One tick of a run, for the charts.
@@ -110,13 +115,17 @@ impl Flow {
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Outcome {
     pub scenario: String,
+    /// Obligations with debt at the start.
     pub obligations: usize,
     /// Debt written off (dollars, at the oracle when written off).
     pub bad_debt_value: f64,
     /// Debt still not covered by collateral at the end (positions nobody would liquidate).
     pub underwater_value: f64,
-    /// By reserve: debt written off in tokens, and as a share of the depositors' claims.
+    /// By reserve: the depositors' loss (debt written off less what its insurance fund paid)
+    /// in tokens, and as a share of their claims at the start.
     pub depositor_loss: Vec<(String, f64, f64)>,
+    /// By reserve with an insurance fund: what the fund paid toward bad debt (tokens, dollars).
+    pub insurance_paid: Vec<(String, f64, f64)>,
     pub liquidations: usize,
     pub liquidated_obligations: usize,
     pub liquidation_volume: f64,
@@ -178,7 +187,27 @@ impl Sim {
             if let Some(error) = sent.error {
                 return Err(format!("listing {} failed: {error:?}", r.name));
             }
-            reserves.push(ReserveKeys::derived(&market, mint, oracle, r.decimals));
+            let mut keys = ReserveKeys::derived(&market, mint, oracle, r.decimals);
+            if r.insurance_value > 0.0 {
+                // A fund staked by its own staker; a day's unstake cooldown, slashable in full.
+                let sent = h.send(&[init_insurance_fund_ix(&market, &owner.pubkey(), &keys, 86_400, 10_000)], &[&owner]).await;
+                if let Some(error) = sent.error {
+                    return Err(format!("the insurance fund of {} failed: {error:?}", r.name));
+                }
+                keys = ReserveKeys::from_state(keys.reserve, &h.reserve(&keys.reserve).await);
+                // Its own stream, so a fund leaves the population as it is without one.
+                let mut fund_rng = Rng(spec.seed ^ fnv(&r.name) ^ 0x494E_5355_5241_4E43);
+                let staker = fund_rng.keypair();
+                h.set_account(&staker.pubkey(), &SYSTEM_PROGRAM_ID, vec![]);
+                let amount = (r.insurance_value / r.price * 10f64.powi(r.decimals as i32)).floor() as u64;
+                let source = fund_rng.keypair().pubkey();
+                h.set_account(&source, &TOKEN_PROGRAM_ID, token_account_data(&mint, &staker.pubkey(), amount));
+                let sent = h.send(&[stake_insurance_ix(&keys, &staker.pubkey(), &source, amount)], &[&staker]).await;
+                if let Some(error) = sent.error {
+                    return Err(format!("staking the insurance fund of {} failed: {error:?}", r.name));
+                }
+            }
+            reserves.push(keys);
         }
         let mut sim = Sim {
             h,
@@ -195,6 +224,8 @@ impl Sim {
             dirty: false,
             cache: BTreeMap::new(),
             borrowing_power: 0.0,
+            oracle_sources: vec![(solvent::oracle::ORACLE_SOURCE_PYTH_LEGACY, [0; 32]); spec.reserves.len()],
+            oracle_owner: PYTH_PROGRAM_ID,
         };
         // The lender supplies every reserve.
         let lender = sim.lender.insecure_clone();
@@ -202,19 +233,130 @@ impl Sim {
         sim.lender_obligation = sim.open(&lender, &supply, &[], &mut rng).await?;
         sim.lender_accounts = (0..spec.reserves.len()).map(|i| sim.token_account(&mut rng, &sim.reserves[i].mint.clone(), &lender.pubkey(), 0)).collect();
         sim.open_population(&mut rng, progress).await?;
-        for liquidator in &spec.liquidators {
+        sim.add_liquidators(&mut rng);
+        sim.take_snapshot().await;
+        Ok(sim)
+    }
+
+    /// The liquidators of the spec, each with a token account and a share account per reserve.
+    fn add_liquidators(&mut self, rng: &mut Rng) {
+        for liquidator in self.spec.liquidators.clone() {
             let keypair = rng.keypair();
-            sim.h.set_account(&keypair.pubkey(), &SYSTEM_PROGRAM_ID, vec![]);
+            self.h.set_account(&keypair.pubkey(), &SYSTEM_PROGRAM_ID, vec![]);
             let mut accounts = BTreeMap::new();
-            for reserve in sim.reserves.clone() {
-                accounts.insert(reserve.mint, sim.token_account(&mut rng, &reserve.mint, &keypair.pubkey(), 0));
+            for reserve in self.reserves.clone() {
+                accounts.insert(reserve.mint, self.token_account(rng, &reserve.mint, &keypair.pubkey(), 0));
                 // A share account too: seized collateral a short reserve cannot pay in tokens.
-                accounts.insert(reserve.collateral_mint, sim.token_account(&mut rng, &reserve.collateral_mint, &keypair.pubkey(), 0));
+                accounts.insert(reserve.collateral_mint, self.token_account(rng, &reserve.collateral_mint, &keypair.pubkey(), 0));
             }
-            let mut keeper = Keeper::new(sim.market.market, keypair, accounts);
+            let mut keeper = Keeper::new(self.market.market, keypair, accounts);
             keeper.verbose = false;
-            sim.agents.push(Agent { spec: *liquidator, keeper, inventory: liquidator.inventory_value });
+            self.agents.push(Agent { spec: liquidator, keeper, inventory: liquidator.inventory_value });
         }
+    }
+
+    /// A snapshot of a market on another chain (a live one over JSON-RPC, `RpcChain`), loaded
+    /// into a fresh embedded runtime running the built `.so`: the market, its reserves with their
+    /// mints, vaults and oracles, e-mode debt accounts and every obligation, and the clock at
+    /// the chain's slot and time. `spec` names the reserves (by mint; a mint it does not list is
+    /// named by its address and gets `default_venue`), their venues, and the liquidators; the
+    /// population part is taken from the chain.
+    pub async fn from_chain(chain: &mut impl Chain, market: &Pubkey, names: &BTreeMap<Pubkey, String>, venues: &BTreeMap<String, VenueSpec>, default_venue: VenueSpec, base: &MarketSpec) -> Result<Sim, String> {
+        let err = |e: ChainError| e.to_string();
+        let view = MarketView::load(chain, market).await.map_err(err)?;
+        let mut h = Harness::start().await;
+        let (slot, now) = chain.clock().await.map_err(err)?;
+        let program = program_id();
+        let copy = |h: &mut Harness, key: &Pubkey, owner: &Pubkey, data: Option<Vec<u8>>| {
+            if let Some(data) = data {
+                h.set_account(key, owner, data);
+            }
+        };
+        copy(&mut h, market, &program, chain.account_data(market).await.map_err(err)?);
+        let mut specs = Vec::new();
+        let mut reserves = Vec::new();
+        // Reserves in the order `base` names them, the others after by address.
+        let rank = |r: &ReserveView| names.get(&r.keys.mint).and_then(|n| base.reserves.iter().position(|b| &b.name == n)).unwrap_or(usize::MAX);
+        let mut ordered: Vec<(&Pubkey, &ReserveView)> = view.reserves.iter().collect();
+        ordered.sort_by_key(|(key, r)| (rank(r), **key));
+        for (key, reserve) in ordered {
+            let keys = reserve.keys.clone();
+            copy(&mut h, key, &program, chain.account_data(key).await.map_err(err)?);
+            for account in [keys.mint, keys.collateral_mint, keys.vault, keys.fee_vault] {
+                copy(&mut h, &account, &keys.token_program, chain.account_data(&account).await.map_err(err)?);
+            }
+            if let Some((fund, vault)) = keys.insurance {
+                copy(&mut h, &fund, &program, chain.account_data(&fund).await.map_err(err)?);
+                copy(&mut h, &vault, &keys.token_program, chain.account_data(&vault).await.map_err(err)?);
+            }
+            let name = names.get(&keys.mint).cloned().unwrap_or_else(|| keys.mint.to_string());
+            let state = &reserve.state;
+            let price = wad_to_f64(state.market_price());
+            let stable = (price - 1.0).abs() < 0.02 && !venues.contains_key(&name);
+            specs.push(ReserveSpec {
+                name: name.clone(),
+                decimals: state.liquidity_decimals,
+                price,
+                stable,
+                supply_value: 0.0,
+                loan_to_value_bps: state.config.loan_to_value_bps,
+                liquidation_threshold_bps: state.config.liquidation_threshold_bps,
+                liquidation_bonus_bps: state.config.liquidation_bonus_bps,
+                max_liquidation_bonus_bps: state.config.max_liquidation_bonus_bps,
+                liquidation_bonus_ramp_secs: state.config.liquidation_bonus_ramp_secs,
+                venue: if stable { None } else { Some(venues.get(&name).copied().unwrap_or(default_venue)) },
+                insurance_value: 0.0,
+            });
+            reserves.push(keys);
+        }
+        for group in view.emode_debts.keys() {
+            let address = emode_group_debt_address(market, *group);
+            copy(&mut h, &address, &program, chain.account_data(&address).await.map_err(err)?);
+        }
+        let mut obligations = Vec::new();
+        for (key, data) in chain.program_accounts(Obligation::DISCRIMINATOR, market).await.map_err(err)? {
+            h.set_account(&key, &program, data);
+            obligations.push(key);
+        }
+        // The program sees the chain's slot and time (reserves' last updates are in its slots).
+        let mut clock = h.clock().await;
+        clock.slot = clock.slot.max(slot);
+        clock.unix_timestamp = now;
+        h.context.set_sysvar(&clock);
+        let spec = MarketSpec {
+            reserves: specs,
+            population: crate::scenario::PopulationSpec { obligations: obligations.len(), ..base.population.clone() },
+            ..base.clone()
+        };
+        let mut sim = Sim {
+            h,
+            spec,
+            market: view.keys.clone(),
+            reserves,
+            obligations,
+            agents: Vec::new(),
+            lender: Keypair::new(),
+            lender_obligation: Pubkey::default(),
+            lender_accounts: Vec::new(),
+            start_time: now,
+            snapshot: Vec::new(),
+            dirty: false,
+            cache: BTreeMap::new(),
+            borrowing_power: 0.0,
+            oracle_sources: Vec::new(),
+            oracle_owner: PYTH_PROGRAM_ID,
+        };
+        sim.oracle_sources = sim.reserves.iter().map(|k| (view.reserves[&k.reserve].state.oracle_source, view.reserves[&k.reserve].state.price_feed_id)).collect();
+        sim.oracle_owner = view.state.oracle_program;
+        // Every oracle rewritten at its current price, published now, as the runs will write it.
+        for i in 0..sim.reserves.len() {
+            let price = sim.spec.reserves[i].price;
+            sim.write_oracle(i, price, price, now);
+        }
+        // The liquidators' addresses from a stream of their own (the seed's first draws are the
+        // generated market's own addresses).
+        let mut rng = Rng(base.seed ^ 0x4C49_5645_5F43_4F50);
+        sim.add_liquidators(&mut rng);
         sim.take_snapshot().await;
         Ok(sim)
     }
@@ -402,10 +544,19 @@ impl Sim {
         Ok(Scan { view, obligations: self.cache.len(), assessments, skipped })
     }
 
+    /// Writes reserve `i`'s oracle account as its source publishes it: a Pyth legacy price
+    /// account, or a fully verified `PriceUpdateV2` for a pull-oracle reserve.
     fn write_oracle(&mut self, i: usize, spot: f64, ema: f64, published_at: i64) {
-        let data = pyth_price_account_with_ema(to_price(spot), 0, to_price(ema), 0, EXPO, published_at, PriceStatus::Trading);
         let oracle = self.reserves[i].oracle;
-        self.h.set_account(&oracle, &PYTH_PROGRAM_ID, data);
+        let (source, feed_id) = self.oracle_sources[i];
+        if source == solvent::oracle::ORACLE_SOURCE_PYTH_PULL {
+            let price = PullPrice { feed_id, price: to_price(spot), conf: 0, ema_price: to_price(ema), ema_conf: 0, expo: EXPO, publish_time: published_at };
+            self.h.set_price_update(&oracle, price, true);
+        } else {
+            let data = pyth_price_account_with_ema(to_price(spot), 0, to_price(ema), 0, EXPO, published_at, PriceStatus::Trading);
+            let owner = self.oracle_owner;
+            self.h.set_account(&oracle, &owner, data);
+        }
     }
 
     /// Runs `scenario` from the set-up's state. `progress` is told each tick done.
@@ -434,7 +585,7 @@ impl Sim {
         let mut venues: Vec<Option<Venue>> = specs.iter().map(|r| r.venue.filter(|_| !r.stable).map(|v| Venue::new(v, r.price))).collect();
         let mut oracles: Vec<Oracle> = specs.iter().map(|r| Oracle::new(self.spec.oracle, r.price, now)).collect();
         let scan = self.scan().await?;
-        let mut outcome = Outcome { scenario: scenario.name.clone(), obligations: self.obligations.len(), ..Default::default() };
+        let mut outcome = Outcome { scenario: scenario.name.clone(), obligations: scan.assessments.len() + scan.skipped.len(), ..Default::default() };
         outcome.health_before = scan.assessments.iter().map(health_of).collect();
         outcome.lowest_health = outcome.health_before.iter().copied().fold(f64::INFINITY, f64::min);
         let mut idle_start = Vec::new();
@@ -445,6 +596,15 @@ impl Sim {
             claims.push(wad_to_f64(state.total_liquidity().map_err(|e| format!("{e:?}"))?));
         }
         let mut written_off = vec![0f64; n];
+        let fund_paid = |data: Option<Account>| data.and_then(|a| decode_insurance_fund(&a.data)).map(|f| f.losses_paid_total).unwrap_or(0);
+        let mut paid_before = Vec::new();
+        for key in self.reserves.clone() {
+            let paid = match key.insurance {
+                Some((fund, _)) => fund_paid(self.h.account(&fund).await),
+                None => 0,
+            };
+            paid_before.push(paid);
+        }
         let mut survival: Vec<Option<f64>> = vec![None; n];
         let mut first_seen: BTreeMap<Pubkey, i64> = BTreeMap::new();
         let mut liquidated = std::collections::BTreeSet::new();
@@ -475,7 +635,8 @@ impl Sim {
                     outcome.refresh_failures += 1;
                 }
             }
-            if scenario.outflow_per_hour_bps > 0 {
+            // A snapshot of a live market has no modelled lender: its outflows are not simulated.
+            if scenario.outflow_per_hour_bps > 0 && self.lender_obligation != Pubkey::default() {
                 self.outflows(scenario, tick, &mut survival).await;
             }
             self.liquidate_tick(&mut venues, &mut oracles, now, slots_per_tick, &mut first_seen, &mut record, &mut outcome, &mut written_off, &mut liquidated).await?;
@@ -503,9 +664,24 @@ impl Sim {
             .assessments
             .iter()
             .map(|a| (wad_to_f64(a.values.borrowed_value) - wad_to_f64(a.values.deposited_value)).max(0.0))
-            .sum();
+            .fold(0.0, |sum, v| sum + v);
         outcome.liquidated_obligations = liquidated.len();
-        outcome.depositor_loss = specs.iter().enumerate().map(|(i, r)| (r.name.clone(), written_off[i] / 10f64.powi(r.decimals as i32), written_off[i] / claims[i].max(1.0))).collect();
+        let mut paid = vec![0f64; n];
+        for (i, key) in self.reserves.clone().iter().enumerate() {
+            if let Some((fund, _)) = key.insurance {
+                paid[i] = fund_paid(self.h.account(&fund).await).saturating_sub(paid_before[i]) as f64;
+                let tokens = paid[i] / 10f64.powi(specs[i].decimals as i32);
+                outcome.insurance_paid.push((specs[i].name.clone(), tokens, tokens * oracles[i].spot));
+            }
+        }
+        outcome.depositor_loss = specs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let lost = (written_off[i] - paid[i]).max(0.0);
+                (r.name.clone(), lost / 10f64.powi(r.decimals as i32), lost / claims[i].max(1.0))
+            })
+            .collect();
         outcome.survival_hours = specs.iter().zip(&survival).map(|(r, s)| (r.name.clone(), *s)).collect();
         Ok(outcome)
     }

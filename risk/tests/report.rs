@@ -100,5 +100,5 @@ async fn bad_specs_and_scenarios_are_refused_before_anything_runs() {
     let error = sim.run(&scenario, &|_| {}).await.expect_err("refused");
     assert!(error.contains("BTC"), "{error}");
     let outcome = sim.run(&library().remove(0), &|_| {}).await.expect("the market still runs");
-    assert_eq!(outcome.obligations, 5);
+    assert_eq!(outcome.obligations, 5, "every borrower has debt");
 }

@@ -4,12 +4,16 @@
 //! solvent-risk [--scenario FILE.json] [--obligations N] [--seed S] [--only NAME,NAME]
 //!              [--shocks 0.1,0.2,...] [--sweep RESERVE] [--sweep-obligations N]
 //!              [--target-bad-debt DOLLARS] [--out DIR] [--screenshot] [--markdown]
+//! solvent-risk --url URL --market PUBKEY [--name MINT=NAME].. [--venue NAME=DOLLARS]..
+//!              [--default-venue-depth DOLLARS] [--only ..] [--out DIR] ...
 //! solvent-risk --write-example FILE.json
 //! ```
+//! With `--url`, the market is a snapshot of a live one read over JSON-RPC and loaded into the
+//! embedded runtime; otherwise it is generated from `--scenario` (or the built-in market).
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use solvent_risk::console::{grid, market_ladder, run_library, shock_curve, sweep};
 use solvent_risk::report::{self, Report};
-use solvent_risk::scenario::{library, standard_market, ScenarioFile};
+use solvent_risk::scenario::{library, standard_market, ScenarioFile, VenueSpec};
 use solvent_risk::sim::Sim;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -27,9 +31,14 @@ struct Args {
     screenshot: bool,
     markdown: bool,
     write_example: Option<PathBuf>,
+    url: Option<String>,
+    market: Option<String>,
+    names: Vec<(String, String)>,
+    venues: Vec<(String, f64)>,
+    default_venue_depth: f64,
 }
 
-const USAGE: &str = "usage: solvent-risk [--scenario FILE.json] [--obligations N] [--seed S] [--only NAME,..] [--shocks F,..] [--sweep RESERVE] [--sweep-obligations N] [--target-bad-debt DOLLARS] [--out DIR] [--screenshot] [--markdown] | --write-example FILE.json";
+const USAGE: &str = "usage: solvent-risk [--scenario FILE.json | --url URL --market PUBKEY [--name MINT=NAME].. [--venue NAME=DOLLARS].. [--default-venue-depth DOLLARS]] [--obligations N] [--seed S] [--only NAME,..] [--shocks F,..] [--sweep RESERVE] [--sweep-obligations N] [--target-bad-debt DOLLARS] [--out DIR] [--screenshot] [--markdown] | --write-example FILE.json";
 
 fn parse() -> Result<Args, String> {
     let mut args = Args {
@@ -45,6 +54,11 @@ fn parse() -> Result<Args, String> {
         screenshot: false,
         markdown: false,
         write_example: None,
+        url: None,
+        market: None,
+        names: Vec::new(),
+        venues: Vec::new(),
+        default_venue_depth: 2_000_000.0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -63,9 +77,31 @@ fn parse() -> Result<Args, String> {
             "--screenshot" => args.screenshot = true,
             "--markdown" => args.markdown = true,
             "--write-example" => args.write_example = Some(PathBuf::from(value()?)),
+            "--url" => args.url = Some(value()?),
+            "--market" => args.market = Some(value()?),
+            "--name" => {
+                let v = value()?;
+                let (mint, name) = v.split_once('=').ok_or(format!("--name takes MINT=NAME, not {v}"))?;
+                args.names.push((mint.to_string(), name.to_string()));
+            }
+            "--venue" => {
+                let v = value()?;
+                let (name, depth) = v.split_once('=').ok_or(format!("--venue takes NAME=DOLLARS, not {v}"))?;
+                args.venues.push((name.to_string(), number(depth.to_string(), "--venue")?));
+            }
+            "--default-venue-depth" => args.default_venue_depth = number(value()?, "--default-venue-depth")?,
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
+    }
+    if args.url.is_some() != args.market.is_some() {
+        return Err("--url and --market go together".into());
+    }
+    if args.url.is_some() && (args.sweep.is_some() || args.scenario.is_some()) {
+        return Err("--url stresses a live market as it is: --sweep and --scenario build generated markets (use --only to pick scenarios)".into());
+    }
+    if args.venues.iter().any(|(_, d)| !(*d > 0.0)) || !(args.default_venue_depth > 0.0) {
+        return Err("venue depths must be positive dollars".into());
     }
     if args.shocks.iter().any(|s| !(0.0..1.0).contains(s)) {
         return Err("--shocks: each gap is a share in [0, 1)".into());
@@ -116,9 +152,27 @@ async fn run() -> Result<(), String> {
     let multi = MultiProgress::new();
     let mut timings = Vec::new();
     let started = Instant::now();
-    let building = bar(&multi, spec.population.obligations as u64, "opening positions");
-    let mut sim = Sim::build(&spec, &|n| building.set_position(n as u64)).await?;
-    building.finish();
+    let mut sim = match (&args.url, &args.market) {
+        (Some(url), Some(market)) => {
+            let market: solvent_client::Pubkey = market.parse().map_err(|_| format!("--market: {market} is not an address"))?;
+            let mut names = std::collections::BTreeMap::new();
+            for (mint, name) in &args.names {
+                names.insert(mint.parse::<solvent_client::Pubkey>().map_err(|_| format!("--name: {mint} is not an address"))?, name.clone());
+            }
+            let venues = args.venues.iter().map(|(n, d)| (n.clone(), VenueSpec { depth_value: *d, recovery_half_life_secs: 120.0 })).collect();
+            let default_venue = VenueSpec { depth_value: args.default_venue_depth, recovery_half_life_secs: 120.0 };
+            let mut chain = solvent_client::RpcChain::new(url);
+            println!("reading market {market} from {url}");
+            Sim::from_chain(&mut chain, &market, &names, &venues, default_venue, &spec).await?
+        }
+        _ => {
+            let building = bar(&multi, spec.population.obligations as u64, "opening positions");
+            let sim = Sim::build(&spec, &|n| building.set_position(n as u64)).await?;
+            building.finish();
+            sim
+        }
+    };
+    let spec = sim.spec.clone();
     timings.push(("set-up".to_string(), started.elapsed().as_secs_f64()));
     let started = Instant::now();
     let ticks: u64 = scenarios.iter().map(|s| s.ticks as u64).sum();
