@@ -216,6 +216,10 @@ fn draw_frontier<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, sweep: &Swee
     chart.configure_mesh().x_desc("borrowing power of the population ($)").y_desc("bad debt over the library ($)").x_label_formatter(&|v| money(*v)).y_label_formatter(&|v| money(*v)).draw()?;
     chart.draw_series(sweep.points.iter().map(|p| Circle::new((p.borrowing_power, p.bad_debt), 4, colors(0).filled())))?.label("setting").legend(|(x, y)| Circle::new((x + 6, y), 4, colors(0).filled()));
     chart
+        .draw_series(LineSeries::new(frontier(&sweep.points), colors(2).stroke_width(2)))?
+        .label("frontier: least bad debt for as much borrowing power or more")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colors(2)));
+    chart
         .draw_series(LineSeries::new(vec![(min_x, sweep.target_bad_debt), (max_x, sweep.target_bad_debt)], colors(1).stroke_width(1)))?
         .label("target")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colors(1)));
@@ -227,6 +231,29 @@ fn draw_frontier<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, sweep: &Swee
     }
     chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).position(SeriesLabelPosition::UpperLeft).draw()?;
     root.present()
+}
+
+/// The efficient frontier: for each borrowing power reached, the least bad debt of any setting
+/// lending at least as much (so the line only rises to the right).
+pub fn frontier(points: &[SweepPoint]) -> Vec<(f64, f64)> {
+    let mut powers: Vec<f64> = points.iter().map(|p| p.borrowing_power).collect();
+    powers.sort_by(f64::total_cmp);
+    powers.dedup();
+    powers.iter().map(|&power| (power, points.iter().filter(|p| p.borrowing_power >= power).map(|p| p.bad_debt).fold(f64::INFINITY, f64::min))).collect()
+}
+
+/// `1234567.891` → "1,234,567.89" (with `decimals`).
+pub fn thousands(v: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, v.abs());
+    let (whole, fraction) = text.split_once('.').map(|(w, f)| (w.to_string(), format!(".{f}"))).unwrap_or((text.clone(), String::new()));
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{}{grouped}{fraction}", if v < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') { "-" } else { "" })
 }
 
 /// "$1.2M"-style dollars.
@@ -347,11 +374,11 @@ pub fn scenario_rows(report: &Report) -> Vec<[String; 10]> {
                 .join(", ");
             [
                 o.scenario.clone(),
-                format!("{:.2}", o.bad_debt_value),
-                format!("{:.2}", o.underwater_value),
-                format!("{} ({} obligations)", o.liquidations, o.liquidated_obligations),
-                format!("{:.0}", o.liquidation_volume),
-                format!("{:.0}", o.slippage_value),
+                thousands(o.bad_debt_value, 2),
+                thousands(o.underwater_value, 2),
+                format!("{} ({} obligations)", thousands(o.liquidations as f64, 0), thousands(o.liquidated_obligations as f64, 0)),
+                thousands(o.liquidation_volume, 0),
+                thousands(o.slippage_value, 0),
                 format!("{} / {} / {}", o.failed, o.declined, o.unprofitable),
                 format!("{:.1}%", o.peak_price_impact * 100.0),
                 format!("{:.3}", o.lowest_health),
@@ -490,4 +517,28 @@ window.addEventListener("error", function () {{ window.__errors += 1; document.d
         obligations = report.obligations,
         reserves = report.reserves.len(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(ltv: u16, power: f64, bad_debt: f64) -> SweepPoint {
+        SweepPoint { loan_to_value_bps: ltv, liquidation_threshold_bps: ltv + 500, liquidation_bonus_bps: 500, borrowing_power: power, bad_debt }
+    }
+
+    #[test]
+    fn the_recommendation_is_the_most_efficient_setting_within_the_target_and_the_frontier_only_rises() {
+        let points = [point(6_000, 100.0, 0.0), point(7_000, 120.0, 50.0), point(7_000, 120.0, 5.0), point(8_000, 140.0, 900.0)];
+        assert_eq!(recommend(&points, 10.0), Some(2));
+        assert_eq!(recommend(&points, 1_000.0), Some(3));
+        assert_eq!(recommend(&points, -1.0), None, "nothing within a target below zero");
+        assert_eq!(frontier(&points), vec![(100.0, 0.0), (120.0, 5.0), (140.0, 900.0)]);
+        assert_eq!(money(1_234_567.0), "$1.2M");
+        assert_eq!(money(950.0), "$950");
+        assert_eq!(thousands(11_803_947.384, 2), "11,803,947.38");
+        assert_eq!(thousands(999.0, 0), "999");
+        assert_eq!(thousands(-1_000.0, 0), "-1,000");
+        assert_eq!(thousands(-0.0, 2), "0.00");
+    }
 }

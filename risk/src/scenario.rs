@@ -198,21 +198,25 @@ fn one() -> f64 {
     1.0
 }
 
-/// The built-in market: ETH (a major), SOL (traded as an alt here) and USDC, $30M of supply
-/// each, a population of `obligations` near their limits, three liquidators.
+/// The built-in market: ETH (a major), SOL (traded as an alt here) and USDC, a population of
+/// `obligations` near their limits, three liquidators. Up to 500 obligations each reserve has
+/// $30M of supply and the venues $20M (ETH) and $8M (SOL) of depth; a larger population gets a
+/// proportionally larger market (supply and depth × obligations / 500), so utilisation and the
+/// population's weight against the venues stay the same.
 pub fn standard_market(obligations: usize, seed: u64) -> MarketSpec {
-    let volatile = |name: &str, decimals, price, depth| ReserveSpec {
+    let scale = (obligations as f64 / 500.0).max(1.0);
+    let volatile = |name: &str, decimals, price, depth: f64| ReserveSpec {
         name: name.into(),
         decimals,
         price,
         stable: false,
-        supply_value: 30_000_000.0,
+        supply_value: 30_000_000.0 * scale,
         loan_to_value_bps: 7_500,
         liquidation_threshold_bps: 8_000,
         liquidation_bonus_bps: 500,
         max_liquidation_bonus_bps: 1_000,
         liquidation_bonus_ramp_secs: 600,
-        venue: Some(VenueSpec { depth_value: depth, recovery_half_life_secs: 120.0 }),
+        venue: Some(VenueSpec { depth_value: depth * scale, recovery_half_life_secs: 120.0 }),
         insurance_value: 0.0,
     };
     let profile = |collateral: &[&str], debt: &[&str], weight| ProfileSpec {
@@ -230,7 +234,7 @@ pub fn standard_market(obligations: usize, seed: u64) -> MarketSpec {
                 decimals: 6,
                 price: 1.0,
                 stable: true,
-                supply_value: 30_000_000.0,
+                supply_value: 30_000_000.0 * scale,
                 loan_to_value_bps: 8_500,
                 liquidation_threshold_bps: 9_000,
                 liquidation_bonus_bps: 400,

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! solvent-risk [--scenario FILE.json] [--obligations N] [--seed S] [--only NAME,NAME]
-//!              [--shocks 0.1,0.2,...] [--sweep RESERVE] [--sweep-obligations N]
+//!              [--shocks 0.1,0.2,...] [--sweep RESERVE] [--sweep-obligations N] [--sweep-ltv BPS,..] [--sweep-gap BPS,..] [--sweep-bonus BPS,..]
 //!              [--target-bad-debt DOLLARS] [--out DIR] [--screenshot] [--markdown]
 //! solvent-risk --url URL --market PUBKEY [--name MINT=NAME].. [--venue NAME=DOLLARS]..
 //!              [--default-venue-depth DOLLARS] [--only ..] [--out DIR] ...
@@ -31,6 +31,9 @@ struct Args {
     screenshot: bool,
     markdown: bool,
     write_example: Option<PathBuf>,
+    sweep_ltv: Vec<u16>,
+    sweep_gap: Vec<u16>,
+    sweep_bonus: Vec<u16>,
     url: Option<String>,
     market: Option<String>,
     names: Vec<(String, String)>,
@@ -38,7 +41,7 @@ struct Args {
     default_venue_depth: f64,
 }
 
-const USAGE: &str = "usage: solvent-risk [--scenario FILE.json | --url URL --market PUBKEY [--name MINT=NAME].. [--venue NAME=DOLLARS].. [--default-venue-depth DOLLARS]] [--obligations N] [--seed S] [--only NAME,..] [--shocks F,..] [--sweep RESERVE] [--sweep-obligations N] [--target-bad-debt DOLLARS] [--out DIR] [--screenshot] [--markdown] | --write-example FILE.json";
+const USAGE: &str = "usage: solvent-risk [--scenario FILE.json | --url URL --market PUBKEY [--name MINT=NAME].. [--venue NAME=DOLLARS].. [--default-venue-depth DOLLARS]] [--obligations N] [--seed S] [--only NAME,..] [--shocks F,..] [--sweep RESERVE] [--sweep-obligations N] [--sweep-ltv BPS,..] [--sweep-gap BPS,..] [--sweep-bonus BPS,..] [--target-bad-debt DOLLARS] [--out DIR] [--screenshot] [--markdown] | --write-example FILE.json";
 
 fn parse() -> Result<Args, String> {
     let mut args = Args {
@@ -54,6 +57,9 @@ fn parse() -> Result<Args, String> {
         screenshot: false,
         markdown: false,
         write_example: None,
+        sweep_ltv: vec![6_000, 6_500, 7_000, 7_500, 8_000],
+        sweep_gap: vec![300, 500, 1_000],
+        sweep_bonus: vec![300, 500, 800],
         url: None,
         market: None,
         names: Vec::new(),
@@ -77,6 +83,15 @@ fn parse() -> Result<Args, String> {
             "--screenshot" => args.screenshot = true,
             "--markdown" => args.markdown = true,
             "--write-example" => args.write_example = Some(PathBuf::from(value()?)),
+            "--sweep-ltv" | "--sweep-gap" | "--sweep-bonus" => {
+                let v = value()?;
+                let list = v.split(',').map(|x| x.parse::<u16>().map_err(|_| format!("{flag}: {x} is not basis points"))).collect::<Result<Vec<_>, _>>()?;
+                match flag.as_str() {
+                    "--sweep-ltv" => args.sweep_ltv = list,
+                    "--sweep-gap" => args.sweep_gap = list,
+                    _ => args.sweep_bonus = list,
+                }
+            }
             "--url" => args.url = Some(value()?),
             "--market" => args.market = Some(value()?),
             "--name" => {
@@ -196,7 +211,10 @@ async fn run() -> Result<(), String> {
             let started = Instant::now();
             let mut base = spec.clone();
             base.population.obligations = args.sweep_obligations;
-            let settings = grid(&[6_000, 6_500, 7_000, 7_500, 8_000], &[300, 500, 1_000], &[300, 500, 800]);
+            let settings = grid(&args.sweep_ltv, &args.sweep_gap, &args.sweep_bonus);
+            if settings.is_empty() {
+                return Err("the sweep grid is empty (every LTV + gap is above 95%)".into());
+            }
             let sweeping = bar(&multi, settings.len() as u64, "sweep settings");
             let sweep_scenarios: Vec<_> = scenarios.iter().filter(|s| s.ticks <= 100).cloned().collect();
             let result = sweep(&base, reserve, &settings, &sweep_scenarios, args.target_bad_debt, &|n| sweeping.set_position(n as u64)).await?;
