@@ -36,14 +36,7 @@ pub async fn market_ladder(sim: &mut Sim) -> Result<Vec<Rung>, String> {
     sim.restore().await;
     sim.load_obligations().await;
     let scan = sim.scan().await?;
-    let mut oracles = Vec::new();
-    for (spec, keys) in sim.spec.reserves.clone().iter().zip(sim.reserves.clone()) {
-        if spec.stable {
-            continue;
-        }
-        let data = sim.h.account(&keys.oracle).await.map(|a| a.data).unwrap_or_default();
-        oracles.push((spec.name.clone(), keys.reserve, data));
-    }
+    let oracles: Vec<(String, Pubkey)> = sim.spec.reserves.iter().zip(&sim.reserves).filter(|(spec, _)| !spec.stable).map(|(spec, keys)| (spec.name.clone(), keys.reserve)).collect();
     let population: Vec<(Pubkey, solvent::state::Obligation)> = sim.obligations.iter().filter_map(|k| sim.obligation(k).map(|o| (*k, o))).collect();
     Ok(ladder(&scan.view, &population, &oracles))
 }
@@ -65,20 +58,58 @@ pub struct Setting {
     pub liquidation_bonus_bps: u16,
 }
 
-/// The grid: every LTV × threshold gap × bonus with LTV < threshold ≤ 95%.
+/// The grid: every LTV × threshold gap × bonus with 0 < LTV < threshold ≤ 95% and a bonus of
+/// at most 50%.
 pub fn grid(ltvs: &[u16], gaps: &[u16], bonuses: &[u16]) -> Vec<Setting> {
     let mut out = Vec::new();
     for &ltv in ltvs {
         for &gap in gaps {
             for &bonus in bonuses {
-                let threshold = ltv + gap;
-                if threshold <= 9_500 {
-                    out.push(Setting { loan_to_value_bps: ltv, liquidation_threshold_bps: threshold, liquidation_bonus_bps: bonus });
+                let threshold = ltv as u32 + gap as u32;
+                if ltv > 0 && gap > 0 && threshold <= 9_500 && bonus <= 5_000 {
+                    out.push(Setting { loan_to_value_bps: ltv, liquidation_threshold_bps: threshold as u16, liquidation_bonus_bps: bonus });
                 }
             }
         }
     }
     out
+}
+
+/// `sweep` on `threads` OS threads, each with its own runtime and markets (the settings are
+/// independent, so the figures are those of one thread, in the settings' order).
+pub fn sweep_parallel(
+    base: &MarketSpec,
+    reserve: &str,
+    settings: &[Setting],
+    scenarios: &[Scenario],
+    target: f64,
+    threads: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Sweep, String> {
+    let threads = threads.clamp(1, settings.len().max(1));
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let chunk = settings.len().div_ceil(threads);
+    let parts: Vec<Result<Sweep, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = settings
+            .chunks(chunk.max(1))
+            .map(|part| {
+                let done = &done;
+                scope.spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+                    runtime.block_on(sweep(base, reserve, part, scenarios, target, &|_| progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1)))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a sweep thread panicked".to_string()))).collect()
+    });
+    let (mut points, mut refused) = (Vec::new(), Vec::new());
+    for part in parts {
+        let part = part?;
+        points.extend(part.points);
+        refused.extend(part.refused);
+    }
+    let recommended = recommend(&points, target);
+    Ok(Sweep { reserve: reserve.to_string(), target_bad_debt: target, points, recommended, refused })
 }
 
 /// For each setting of `reserve`: a market built with it (the same seeded population, each
@@ -90,6 +121,7 @@ pub async fn sweep(base: &MarketSpec, reserve: &str, settings: &[Setting], scena
         return Err(format!("the sweep needs a volatile reserve of the market; {reserve} is not one"));
     }
     let mut points = Vec::new();
+    let mut refused = Vec::new();
     for (i, setting) in settings.iter().enumerate() {
         let mut spec = base.clone();
         let r = spec.reserves.iter_mut().find(|r| r.name == reserve).expect("checked");
@@ -97,7 +129,16 @@ pub async fn sweep(base: &MarketSpec, reserve: &str, settings: &[Setting], scena
         r.liquidation_threshold_bps = setting.liquidation_threshold_bps;
         r.liquidation_bonus_bps = setting.liquidation_bonus_bps;
         r.max_liquidation_bonus_bps = r.max_liquidation_bonus_bps.max(setting.liquidation_bonus_bps);
-        let mut sim = Sim::build(&spec, &|_| {}).await?;
+        let mut sim = match Sim::build(&spec, &|_| {}).await {
+            Ok(sim) => sim,
+            // The program refuses the setting itself (say, a bonus its threshold cannot pay).
+            Err(error) if error.starts_with(&format!("listing {reserve} failed")) => {
+                refused.push(format!("LTV {} / threshold {} / bonus {} bps: {error}", setting.loan_to_value_bps, setting.liquidation_threshold_bps, setting.liquidation_bonus_bps));
+                progress(i + 1);
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
         let mut bad_debt = 0.0;
         for scenario in scenarios {
             let o = sim.run(scenario, &|_| {}).await?;
@@ -113,5 +154,5 @@ pub async fn sweep(base: &MarketSpec, reserve: &str, settings: &[Setting], scena
         progress(i + 1);
     }
     let recommended = recommend(&points, target);
-    Ok(Sweep { reserve: reserve.to_string(), target_bad_debt: target, points, recommended })
+    Ok(Sweep { reserve: reserve.to_string(), target_bad_debt: target, points, recommended, refused })
 }

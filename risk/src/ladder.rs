@@ -27,6 +27,17 @@ pub fn shocked_oracle(spot_now: f64, shock: f64, now: i64) -> Vec<u8> {
     pyth_price_account(price, 0, EXPO, now, PriceStatus::Trading)
 }
 
+/// The shocked oracle account for a reserve reading `source` (a legacy Pyth account, or a fully
+/// verified `PriceUpdateV2` of `feed_id` for a pull-oracle reserve).
+pub fn shocked_account(source: u8, feed_id: [u8; 32], spot_now: f64, shock: f64, now: i64) -> Vec<u8> {
+    if source == solvent::oracle::ORACLE_SOURCE_PYTH_PULL {
+        let price = to_price(spot_now * (1.0 - shock));
+        solvent_tests::price_update_v2_account(solvent_tests::PullPrice { feed_id, price, conf: 0, ema_price: price, ema_conf: 0, expo: EXPO, publish_time: now }, true)
+    } else {
+        shocked_oracle(spot_now, shock, now)
+    }
+}
+
 /// The spot price (dollars) a legacy Pyth account at `EXPO` holds.
 pub fn oracle_spot(data: &[u8]) -> Option<f64> {
     let account: &pyth_sdk_solana::state::SolanaPriceAccount = bytemuck::try_from_bytes(data.get(..std::mem::size_of::<pyth_sdk_solana::state::SolanaPriceAccount>())?).ok()?;
@@ -49,13 +60,16 @@ pub fn liquidatable_at(view: &MarketView, obligations: &[(Pubkey, Obligation)], 
         .collect()
 }
 
-/// The whole ladder: each collateral reserve (by name) at each shock of `SHOCKS`.
-pub fn ladder(view: &MarketView, obligations: &[(Pubkey, Obligation)], reserves: &[(String, Pubkey, Vec<u8>)]) -> Vec<Rung> {
+/// The whole ladder: each collateral reserve (by name) at each shock of `SHOCKS`, from its
+/// price in the view, its oracle written as its source publishes.
+pub fn ladder(view: &MarketView, obligations: &[(Pubkey, Obligation)], reserves: &[(String, Pubkey)]) -> Vec<Rung> {
     let mut rungs = Vec::new();
-    for (name, key, oracle_now) in reserves {
-        let Some(spot) = oracle_spot(oracle_now) else { continue };
+    for (name, key) in reserves {
+        let Some(reserve) = view.reserves.get(key) else { continue };
+        let spot = solvent_client::wad_to_f64(reserve.state.market_price());
+        let (source, feed_id) = (reserve.state.oracle_source, reserve.state.price_feed_id);
         for &shock in &SHOCKS {
-            let found = liquidatable_at(view, obligations, key, &shocked_oracle(spot, shock, view.now));
+            let found = liquidatable_at(view, obligations, key, &shocked_account(source, feed_id, spot, shock, view.now));
             rungs.push(Rung { reserve: name.clone(), shock, obligations: found.len(), debt_value: found.iter().map(|(_, d)| d).sum() });
         }
     }

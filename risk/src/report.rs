@@ -26,6 +26,8 @@ pub struct Sweep {
     pub points: Vec<SweepPoint>,
     /// Index into `points` of the most efficient setting within the target, if any is.
     pub recommended: Option<usize>,
+    /// Settings the program refused to list, with its error.
+    pub refused: Vec<String>,
 }
 
 /// Of `points`, the one with the most borrowing power whose bad debt stays at or under `target`.
@@ -112,8 +114,8 @@ fn draw_cascade<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, outcome: &Out
     let hours = outcome.ticks.last().map(|t| t.secs as f64 / 3_600.0).unwrap_or(1.0).max(1e-3);
     let (unit, scale) = if hours <= 3.0 { ("minutes", 60.0) } else { ("hours", 3_600.0) };
     let max_x = hours * 3_600.0 / scale;
-    let start = outcome.ticks.first().map(|t| t.exogenous[reserve]).unwrap_or(1.0);
-    let series = |f: &dyn Fn(&crate::sim::Tick) -> f64| outcome.ticks.iter().map(|t| (t.secs as f64 / scale, 100.0 * f(t) / start)).collect::<Vec<_>>();
+    let start = outcome.start_prices.get(reserve).copied().unwrap_or(1.0);
+    let series = |f: &dyn Fn(&crate::sim::Tick) -> f64| std::iter::once((0.0, 100.0)).chain(outcome.ticks.iter().map(|t| (t.secs as f64 / scale, 100.0 * f(t) / start))).collect::<Vec<_>>();
     let lines = [
         ("exogenous", series(&|t| t.exogenous[reserve])),
         ("venue mid", series(&|t| t.venue[reserve])),
@@ -303,7 +305,7 @@ fn cascade_reserve(outcome: &Outcome) -> usize {
     let n = outcome.ticks.first().map(|t| t.venue.len()).unwrap_or(0);
     (0..n)
         .max_by(|&a, &b| {
-            let move_of = |i: usize| outcome.ticks.iter().map(|t| (t.venue[i] / outcome.ticks[0].exogenous[i] - 1.0).abs()).fold(0.0, f64::max);
+            let move_of = |i: usize| outcome.ticks.iter().map(|t| (t.venue[i] / outcome.start_prices.get(i).copied().unwrap_or(1.0) - 1.0).abs()).fold(0.0, f64::max);
             move_of(a).total_cmp(&move_of(b))
         })
         .unwrap_or(0)
@@ -471,6 +473,10 @@ fn page(report: &Report, figures: &str) -> String {
         },
         None => String::new(),
     };
+    let refused: String = match &report.sweep {
+        Some(s) if !s.refused.is_empty() => format!("<p id=\"refused\">Settings the program refused to list: {}.</p>", s.refused.iter().map(|r| escape(r)).collect::<Vec<_>>().join("; ")),
+        _ => String::new(),
+    };
     let timings: String = report.timings.iter().map(|(k, v)| format!("{} {v:.1} s", escape(k))).collect::<Vec<_>>().join(", ");
     format!(
         r#"<!doctype html>
@@ -498,6 +504,7 @@ window.addEventListener("error", function () {{ window.__errors += 1; document.d
 <table id="losses"><thead><tr><th>scenario</th><th>reserve</th><th>lost (tokens, after insurance)</th><th>of the depositors' claims</th></tr></thead><tbody>{losses}</tbody></table>
 {insurance}
 {recommendation}
+{refused}
 <h2>Charts</h2>
 {figures}
 <p id="status">timings: {timings}</p>

@@ -349,6 +349,46 @@ pub struct ScenarioFile {
     pub scenarios: Vec<Scenario>,
 }
 
+/// What is wrong with a scenario for `spec`'s market, before anything runs.
+pub fn validate_scenario(spec: &MarketSpec, s: &Scenario) -> Result<(), String> {
+    let named = |what: &str| format!("scenario {}: {what}", s.name);
+    if s.name.is_empty() || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(format!("scenario name {:?}: use letters, digits, '-' and '_' (it names files)", s.name));
+    }
+    if !(1..=7 * 86_400).contains(&s.tick_secs) || !(1..=100_000).contains(&s.ticks) {
+        return Err(named("tick_secs must be 1 s to 7 days and ticks 1 to 100,000"));
+    }
+    if !(s.depth_per_day > 0.0 && s.depth_per_day <= 1.0) {
+        return Err(named("depth_per_day must be in (0, 1]"));
+    }
+    if let Some((from, to)) = s.oracle_freeze {
+        if from >= to {
+            return Err(named("oracle_freeze must start before it ends"));
+        }
+    }
+    for (name, path) in &s.paths {
+        let Some(reserve) = spec.reserves.iter().find(|r| &r.name == name) else {
+            return Err(named(&format!("moves {name}, which the market does not list")));
+        };
+        if reserve.stable {
+            return Err(named(&format!("moves {name}, a stable (priced at 1 throughout)")));
+        }
+        let ok = match *path {
+            PathSpec::Flat => true,
+            PathSpec::Gap { drop, .. } => (0.0..1.0).contains(&drop),
+            PathSpec::Linear { from_tick, to_tick, drop } => from_tick <= to_tick && (0.0..1.0).contains(&drop),
+            PathSpec::Crash { from_tick, to_tick, drop, recover, recover_tick } => {
+                from_tick <= to_tick && to_tick <= recover_tick && (0.0..1.0).contains(&drop) && (0.0..=1.0).contains(&recover)
+            }
+            PathSpec::Walk { vol_per_tick } => (0.0..=1.0).contains(&vol_per_tick),
+        };
+        if !ok {
+            return Err(named(&format!("{name}'s path is out of range (a drop in [0, 1), ticks in order, a walk's vol in [0, 1])")));
+        }
+    }
+    Ok(())
+}
+
 /// What is wrong with a market spec, before anything runs.
 pub fn validate(spec: &MarketSpec) -> Result<(), String> {
     if spec.reserves.is_empty() {
@@ -395,6 +435,9 @@ pub fn validate(spec: &MarketSpec) -> Result<(), String> {
     }
     if spec.liquidators.is_empty() {
         return Err("the market has no liquidators".into());
+    }
+    if p.obligations > 1_000_000 {
+        return Err("population: at most 1,000,000 obligations".into());
     }
     if spec.oracle.publish_interval_slots == 0 {
         return Err("oracle.publish_interval_slots must be at least 1".into());

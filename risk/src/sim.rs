@@ -117,6 +117,8 @@ pub struct Outcome {
     pub scenario: String,
     /// Obligations with debt at the start.
     pub obligations: usize,
+    /// By reserve: the price before the first tick.
+    pub start_prices: Vec<f64>,
     /// Debt written off (dollars, at the oracle when written off).
     pub bad_debt_value: f64,
     /// Debt still not covered by collateral at the end (positions nobody would liquidate).
@@ -162,7 +164,7 @@ impl Sim {
     /// program), the liquidators. `progress` is told each obligation opened.
     pub async fn build(spec: &MarketSpec, progress: &dyn Fn(usize)) -> Result<Sim, String> {
         validate(spec)?;
-        let mut h = Harness::start().await;
+        let mut h = start_harness().await;
         let mut rng = Rng(spec.seed);
         let owner = rng.keypair();
         h.fund(&owner.pubkey(), 100_000_000_000).await;
@@ -184,8 +186,12 @@ impl Sim {
                 ..base
             };
             let sent = h.send(&[init_reserve_ix(&market, &owner.pubkey(), &mint, &oracle, config)], &[&owner]).await;
+            let code = sent.lending_error();
             if let Some(error) = sent.error {
-                return Err(format!("listing {} failed: {error:?}", r.name));
+                return Err(match code {
+                    Some(code) => format!("listing {} failed: the program refused it with {code:?}", r.name),
+                    None => format!("listing {} failed: {error:?}", r.name),
+                });
             }
             let mut keys = ReserveKeys::derived(&market, mint, oracle, r.decimals);
             if r.insurance_value > 0.0 {
@@ -264,7 +270,7 @@ impl Sim {
     pub async fn from_chain(chain: &mut impl Chain, market: &Pubkey, names: &BTreeMap<Pubkey, String>, venues: &BTreeMap<String, VenueSpec>, default_venue: VenueSpec, base: &MarketSpec) -> Result<Sim, String> {
         let err = |e: ChainError| e.to_string();
         let view = MarketView::load(chain, market).await.map_err(err)?;
-        let mut h = Harness::start().await;
+        let mut h = start_harness().await;
         let (slot, now) = chain.clock().await.map_err(err)?;
         let program = program_id();
         let copy = |h: &mut Harness, key: &Pubkey, owner: &Pubkey, data: Option<Vec<u8>>| {
@@ -409,12 +415,12 @@ impl Sim {
         let p = self.spec.population.clone();
         let names: Vec<String> = self.spec.reserves.iter().map(|r| r.name.clone()).collect();
         let index = |name: &str| names.iter().position(|r| r == name).expect("validated");
-        let total_weight: u32 = p.profiles.iter().map(|f| f.weight).sum();
+        let total_weight: u64 = p.profiles.iter().map(|f| f.weight as u64).sum();
         for n in 0..p.obligations {
-            let mut pick = (rng.next() % total_weight as u64) as u32;
+            let mut pick = rng.next() % total_weight;
             let profile = p.profiles.iter().find(|f| {
-                let hit = pick < f.weight;
-                pick = pick.saturating_sub(f.weight);
+                let hit = pick < f.weight as u64;
+                pick = pick.saturating_sub(f.weight as u64);
                 hit
             });
             let profile = profile.expect("weights sum to the total").clone();
@@ -569,11 +575,7 @@ impl Sim {
         self.load_obligations().await;
         let n = self.reserves.len();
         let specs = self.spec.reserves.clone();
-        for name in scenario.paths.keys() {
-            if !specs.iter().any(|r| &r.name == name) {
-                return Err(format!("scenario {} moves {name}, which the market does not list", scenario.name));
-            }
-        }
+        crate::scenario::validate_scenario(&self.spec, scenario)?;
         let paths: Vec<Vec<f64>> = specs
             .iter()
             .map(|r| {
@@ -585,7 +587,12 @@ impl Sim {
         let mut venues: Vec<Option<Venue>> = specs.iter().map(|r| r.venue.filter(|_| !r.stable).map(|v| Venue::new(v, r.price))).collect();
         let mut oracles: Vec<Oracle> = specs.iter().map(|r| Oracle::new(self.spec.oracle, r.price, now)).collect();
         let scan = self.scan().await?;
-        let mut outcome = Outcome { scenario: scenario.name.clone(), obligations: scan.assessments.len() + scan.skipped.len(), ..Default::default() };
+        let mut outcome = Outcome {
+            scenario: scenario.name.clone(),
+            obligations: scan.assessments.len() + scan.skipped.len(),
+            start_prices: specs.iter().map(|r| r.price).collect(),
+            ..Default::default()
+        };
         outcome.health_before = scan.assessments.iter().map(health_of).collect();
         outcome.lowest_health = outcome.health_before.iter().copied().fold(f64::INFINITY, f64::min);
         let mut idle_start = Vec::new();
@@ -630,9 +637,14 @@ impl Sim {
                     self.write_oracle(i, spot, ema, at);
                 }
             }
-            for key in self.reserves.clone() {
-                if self.h.send(&[refresh_reserve_ix(&key)], &[]).await.error.is_some() {
-                    outcome.refresh_failures += 1;
+            // Every reserve in one transaction; where one is refused (a stale or frozen oracle)
+            // each on its own, so the others still refresh.
+            let refreshes: Vec<Instruction> = self.reserves.iter().map(refresh_reserve_ix).collect();
+            if self.h.send(&refreshes, &[]).await.error.is_some() {
+                for ix in refreshes {
+                    if self.h.send(&[ix], &[]).await.error.is_some() {
+                        outcome.refresh_failures += 1;
+                    }
                 }
             }
             // A snapshot of a live market has no modelled lender: its outflows are not simulated.
@@ -743,12 +755,19 @@ impl Sim {
         // The keeper's ranking: expected profit, most first.
         queue.sort_by_key(|a| std::cmp::Reverse(a.best.map(|b| b.profit()).unwrap_or(Wad::ZERO)));
         let mut view = scan.view;
+        // Write-offs need no capital: every obligation with debt and no collateral left goes
+        // first, whatever the liquidators' capacity.
+        for slot in queue.iter_mut().filter(|a| a.is_bad_debt()) {
+            self.write_off_one(&view, slot, &index, written_off, record, outcome).await?;
+        }
         let mut declined = std::collections::BTreeSet::new();
         let mut called = std::collections::BTreeSet::new();
         let mut flows: Vec<Option<Flow>> = venues.iter().map(|v| v.map(|v| Flow { mid_before: v.mid(), asset_before: v.asset, mid_after: v.mid(), ..Default::default() })).collect();
         for agent in 0..self.agents.len() {
             let spec = self.agents[agent].spec;
-            let latency = (spec.latency_slots as f64 * SLOT_SECS).ceil() as i64;
+            // Rounded to the tick: an obligation first seen this tick is worked now when the
+            // latency is under half a tick.
+            let latency = (spec.latency_slots as f64 * SLOT_SECS - slots_per_tick * SLOT_SECS / 2.0).ceil() as i64;
             let mut capacity = spec.capacity_value_per_slot * slots_per_tick;
             for slot in queue.iter_mut() {
                 if capacity < 1.0 || self.agents[agent].inventory < 1.0 {
@@ -759,16 +778,8 @@ impl Sim {
                 }
                 for _ in 0..16 {
                     if slot.is_bad_debt() {
-                        let mut out = empty_outcome(slot);
-                        let mut chain = InProcessChain { harness: &mut self.h };
-                        self.agents[agent].keeper.write_off(&mut chain, &view, slot, &mut out).await.map_err(|e| e.to_string())?;
-                        let obligation = chain.obligation(&slot.obligation).await.map_err(|e| e.to_string())?;
-                        self.cache.insert(slot.obligation, obligation);
-                        for (reserve, debt) in &out.written_off {
-                            written_off[index[reserve]] += wad_to_f64(*debt);
-                        }
-                        outcome.bad_debt_value += wad_to_f64(out.written_off_value);
-                        record.bad_debt_value += wad_to_f64(out.written_off_value);
+                        // Its collateral went in this tick's calls: write it off now.
+                        self.write_off_one(&view, slot, &index, written_off, record, outcome).await?;
                         break;
                     }
                     if !slot.is_unhealthy() || capacity < 1.0 {
@@ -787,7 +798,8 @@ impl Sim {
                     // The liquidator's rule: no call whose slippage (selling the seizure into the
                     // venue and buying the repayment, against their oracle values) exceeds the
                     // call's bonus; a call is cut to the largest share that keeps within it.
-                    let bonus = opportunity.quote.bonus_bps as f64 / 10_000.0;
+                    // The liquidator's part of the bonus: the protocol keeps its share of it.
+                    let bonus = opportunity.quote.bonus_bps as f64 / 10_000.0 * (1.0 - self.spec.protocol_share_bps as f64 / 10_000.0);
                     let oracle_in = |f: f64| tokens_units * f * oracles[collateral].spot + shares_value.max(0.0) * f;
                     let oracle_out = |f: f64| repay_units * f * oracles[debt].spot;
                     let pays = |f: f64| 1.0 - (proceeds(f) - (cost(f) - oracle_out(f))) / oracle_in(f) <= bonus;
@@ -852,7 +864,11 @@ impl Sim {
                             flow.mid_after = v.mid();
                         }
                     }
-                    let shares_received = if call.received_shares > 0 { shares_value.max(0.0) * share } else { 0.0 };
+                    // Shares received, at their redemption value (they are held, not sold).
+                    let shares_received = match view.reserves[&opportunity.withdraw_reserve].state.liquidity_for_shares(call.received_shares, Rounding::Down) {
+                        Ok(liquidity) => wad_to_f64(liquidity) / 10f64.powi(decimals[collateral]) * oracles[collateral].spot,
+                        Err(_) => 0.0,
+                    };
                     let oracle_value_in = received_units * oracles[collateral].spot;
                     let oracle_value_out = repaid_units * oracles[debt].spot;
                     let slippage = (oracle_value_in - sold).max(0.0) + (paid - oracle_value_out).max(0.0);
@@ -887,6 +903,40 @@ impl Sim {
         record.flows = flows;
         // Obligations left liquidatable this tick because no call on them paid after the venue's impact.
         outcome.declined += declined.difference(&called).count();
+        Ok(())
+    }
+}
+
+/// A fresh embedded runtime. Starting one sets and reads process environment variables (where the
+/// `.so` is), so parallel sweeps start theirs one at a time.
+async fn start_harness() -> Harness {
+    static START: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = START.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    Harness::start().await
+}
+
+impl Sim {
+    /// The keeper's write-off of an obligation without collateral (its debts, paid by the
+    /// insurance funds first); the obligation re-read and re-assessed. A refused write-off
+    /// counts as failed.
+    async fn write_off_one(&mut self, view: &MarketView, slot: &mut Assessment, index: &BTreeMap<Pubkey, usize>, written_off: &mut [f64], record: &mut Tick, outcome: &mut Outcome) -> Result<(), String> {
+        let mut out = empty_outcome(slot);
+        let mut chain = InProcessChain { harness: &mut self.h };
+        self.agents[0].keeper.write_off(&mut chain, view, slot, &mut out).await.map_err(|e| e.to_string())?;
+        if out.error.is_some() {
+            outcome.failed += 1;
+        }
+        let obligation = chain.obligation(&slot.obligation).await.map_err(|e| e.to_string())?;
+        self.cache.insert(slot.obligation, obligation);
+        for (reserve, debt) in &out.written_off {
+            written_off[index[reserve]] += wad_to_f64(*debt);
+        }
+        outcome.bad_debt_value += wad_to_f64(out.written_off_value);
+        record.bad_debt_value += wad_to_f64(out.written_off_value);
+        let keeper = &self.agents[0].keeper;
+        if let Ok(assessment) = solvent_app::keeper::assess(view, slot.obligation, &obligation, |r| keeper.token_accounts.contains_key(&view.reserves[r].keys.collateral_mint)) {
+            *slot = assessment;
+        }
         Ok(())
     }
 }

@@ -104,15 +104,23 @@ impl Oracle {
         self.history.push((now as f64, mid));
     }
 
-    /// Publishes at `now` if the interval has passed: spot is the mid as of `now − lag`, the EMA
-    /// moves toward it by `1 − 2^(−Δt / half-life)`. Returns whether it published.
+    /// Publishes at `now` if the interval has passed: spot is the mid observed nearest to
+    /// `now − lag` (the latest of equals: the venue is observed once per tick and after each
+    /// trade, so a lag is rounded to the tick), the EMA moves toward it by
+    /// `1 − 2^(−Δt / half-life)`. Returns whether it published.
     pub fn publish(&mut self, now: i64) -> bool {
         let interval = (self.spec.publish_interval_slots as f64 * crate::scenario::SLOT_SECS).ceil() as i64;
         if now - self.published_at < interval.max(1) {
             return false;
         }
         let seen_at = now as f64 - self.spec.lag_slots as f64 * crate::scenario::SLOT_SECS;
-        let spot = self.history.iter().rev().find(|(t, _)| *t <= seen_at).or(self.history.first()).map(|&(_, p)| p).unwrap_or(self.spot);
+        let spot = self
+            .history
+            .iter()
+            .enumerate()
+            .min_by(|(i, a), (j, b)| (a.0 - seen_at).abs().total_cmp(&(b.0 - seen_at).abs()).then(j.cmp(i)))
+            .map(|(_, &(_, p))| p)
+            .unwrap_or(self.spot);
         let dt = (now - self.published_at) as f64;
         let alpha = 1.0 - 0.5f64.powf(dt / self.spec.ema_half_life_secs.max(1.0));
         self.spot = spot;
@@ -143,6 +151,15 @@ mod tests {
         venue.scale_depth(0.5);
         assert!((venue.mid() - before).abs() < 1e-9);
         assert!(venue.slippage(100.0) > 0.0 && venue.quote_buy(venue.asset).is_infinite());
+    }
+
+    #[test]
+    fn a_lag_shorter_than_the_tick_publishes_this_tick_s_mid() {
+        let spec = OracleSpec { lag_slots: 5, publish_interval_slots: 1, ema_half_life_secs: 900.0 };
+        let mut oracle = Oracle::new(spec, 100.0, 0);
+        oracle.observe(60, 75.0);
+        assert!(oracle.publish(60));
+        assert_eq!(oracle.spot, 75.0, "2 s of lag at 60 s ticks rounds to this tick");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The report: every chart drawn as PNG and inline SVG, and the page opened in headless
 //! Chromium renders them all with no script error. Bad inputs are refused before anything runs.
-use solvent_risk::console::{grid, market_ladder, run_library, shock_curve, sweep};
+use solvent_risk::console::{grid, market_ladder, run_library, shock_curve, sweep, sweep_parallel};
 use solvent_risk::report::{self, Report};
 use solvent_risk::scenario::*;
 use solvent_risk::sim::Sim;
@@ -19,6 +19,10 @@ async fn the_report_renders_every_chart_in_headless_chromium() {
     let settings = grid(&[6_500, 7_500], &[500], &[500]);
     let sweep = sweep(&small, "SOL", &settings, &scenarios[..1], 1_000.0, &|_| {}).await.expect("sweep");
     assert!(sweep.points[1].borrowing_power > sweep.points[0].borrowing_power, "a higher LTV lends the population more");
+    // On two threads, each with its own runtimes, the same points in the same order.
+    let (small2, settings2, scenarios2) = (small.clone(), settings.clone(), scenarios[..1].to_vec());
+    let parallel = std::thread::spawn(move || sweep_parallel(&small2, "SOL", &settings2, &scenarios2, 1_000.0, 2, &|_| {})).join().expect("thread").expect("parallel sweep");
+    assert_eq!(serde_json::to_string(&parallel).unwrap(), serde_json::to_string(&sweep).unwrap());
     let report = Report {
         title: "test report".into(),
         obligations: 40,
@@ -93,6 +97,26 @@ async fn bad_specs_and_scenarios_are_refused_before_anything_runs() {
     let text = serde_json::to_string(&ScenarioFile { market: good.clone(), scenarios: vec![] }).expect("json").replace("\"seed\"", "\"sede\"");
     let error = serde_json::from_str::<ScenarioFile>(&text).expect_err("refused").to_string();
     assert!(error.contains("sede"), "{error}");
+    // Scenarios are checked against the market before a runtime starts.
+    let refuse_scenario = |edit: &dyn Fn(&mut Scenario), needle: &str| {
+        let mut scenario = library().remove(0);
+        edit(&mut scenario);
+        let error = validate_scenario(&good, &scenario).expect_err("refused");
+        assert!(error.contains(needle), "{error:?} should mention {needle:?}");
+    };
+    refuse_scenario(&|s| s.tick_secs = 0, "tick_secs");
+    refuse_scenario(&|s| s.ticks = 0, "ticks");
+    refuse_scenario(&|s| s.depth_per_day = 0.0, "depth_per_day");
+    refuse_scenario(&|s| s.name = "../escape".into(), "names files");
+    refuse_scenario(&|s| s.oracle_freeze = Some((5, 5)), "oracle_freeze");
+    refuse_scenario(&|s| { s.paths.insert("SOL".into(), PathSpec::Gap { at_tick: 1, drop: 1.0 }); }, "out of range");
+    refuse_scenario(&|s| { s.paths.insert("USDC".into(), PathSpec::Gap { at_tick: 1, drop: 0.1 }); }, "a stable");
+    for scenario in library() {
+        validate_scenario(&good, &scenario).expect("the library is valid");
+    }
+    // A sweep grid past 95% (or past u16) is empty, not an overflow.
+    assert!(grid(&[60_000], &[6_000], &[500]).is_empty());
+    assert_eq!(grid(&[7_000, 9_400], &[500], &[500]).len(), 1);
     // A scenario moving a reserve the market does not list is refused, and the market is untouched.
     let mut sim = Sim::build(&good, &|_| {}).await.expect("build");
     let mut scenario = library().remove(0);

@@ -119,26 +119,21 @@ async fn the_ladder_counts_exactly_the_obligations_liquidate_accepts() {
 
 #[tokio::test]
 async fn an_insurance_fund_pays_its_reserve_s_bad_debt_before_the_depositors_do() {
-    let crisis = scenario("liquidity-crisis");
-    // Venues a tenth as deep: the crisis leaves bad debt in USDC.
-    let thin = || {
-        let mut spec = standard_market(60, 4);
-        for venue in spec.reserves.iter_mut().filter_map(|r| r.venue.as_mut()) {
-            venue.depth_value *= 0.1;
-        }
-        spec
-    };
-    let without = Sim::build(&thin(), &|_| {}).await.expect("build").run(&crisis, &|_| {}).await.expect("run");
-    let mut spec = thin();
+    // A 70% gap in ETH and SOL leaves USDC debt no collateral backs, which the keeper writes off.
+    let spec = standard_market(60, 4);
+    let mut crash = solvent_risk::console::gap(&spec, 0.7);
+    crash.ticks = 60;
+    let without = Sim::build(&spec, &|_| {}).await.expect("build").run(&crash, &|_| {}).await.expect("run");
+    let mut spec = standard_market(60, 4);
     let usdc = spec.reserves.iter_mut().find(|r| r.name == "USDC").expect("USDC");
-    usdc.insurance_value = 50_000.0;
-    let with = Sim::build(&spec, &|_| {}).await.expect("build").run(&crisis, &|_| {}).await.expect("run");
+    usdc.insurance_value = 1_000.0;
+    let with = Sim::build(&spec, &|_| {}).await.expect("build").run(&crash, &|_| {}).await.expect("run");
     let loss = |o: &Outcome| o.depositor_loss.iter().find(|(n, _, _)| n == "USDC").map(|l| l.1).expect("USDC");
     println!("USDC depositors lose {:.6} without a fund, {:.6} with one that paid {:?}", loss(&without), loss(&with), with.insurance_paid);
-    assert!(loss(&without) > 0.0, "the crisis leaves USDC bad debt");
+    assert!(loss(&without) > 1_000.0, "the gap leaves more USDC bad debt than the fund holds");
     // Depositors bear a loss only once the fund is spent: the fund paid its whole stake.
     let paid = with.insurance_paid.iter().find(|(n, _, _)| n == "USDC").map(|p| p.1).expect("the fund is reported");
-    assert!(loss(&with) > 0.0 && (paid - 50_000.0).abs() < 1e-6, "paid {paid} of a $50,000 stake while depositors lost {}", loss(&with));
+    assert!(loss(&with) > 0.0 && (paid - 1_000.0).abs() < 1e-6, "paid {paid} of a $1,000 stake while depositors lost {}", loss(&with));
     // And they lose less: at least the fund's payment (more where the fund's repayment kept the
     // USDC share price, and with it USDC collateral, up for later positions).
     assert!(loss(&with) <= loss(&without) - paid + 1e-6, "with a fund {} vs without {} less {paid}", loss(&with), loss(&without));

@@ -11,7 +11,7 @@
 //! With `--url`, the market is a snapshot of a live one read over JSON-RPC and loaded into the
 //! embedded runtime; otherwise it is generated from `--scenario` (or the built-in market).
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use solvent_risk::console::{grid, market_ladder, run_library, shock_curve, sweep};
+use solvent_risk::console::{grid, market_ladder, run_library, shock_curve, sweep_parallel};
 use solvent_risk::report::{self, Report};
 use solvent_risk::scenario::{library, standard_market, ScenarioFile, VenueSpec};
 use solvent_risk::sim::Sim;
@@ -57,7 +57,7 @@ fn parse() -> Result<Args, String> {
         screenshot: false,
         markdown: false,
         write_example: None,
-        sweep_ltv: vec![6_000, 6_500, 7_000, 7_500, 8_000],
+        sweep_ltv: vec![7_000, 7_500, 8_000, 8_500, 9_000],
         sweep_gap: vec![300, 500, 1_000],
         sweep_bonus: vec![300, 500, 800],
         url: None,
@@ -164,6 +164,17 @@ async fn run() -> Result<(), String> {
         }
         scenarios.retain(|s| only.contains(&s.name));
     }
+    if let (Some(reserve), None) = (&args.sweep, &args.url) {
+        if !spec.reserves.iter().any(|r| &r.name == reserve && !r.stable) {
+            return Err(format!("--sweep: {reserve} is not a volatile reserve of the market"));
+        }
+    }
+    if args.url.is_none() {
+        solvent_risk::scenario::validate(&spec)?;
+        for scenario in &scenarios {
+            solvent_risk::scenario::validate_scenario(&spec, scenario)?;
+        }
+    }
     let multi = MultiProgress::new();
     let mut timings = Vec::new();
     let started = Instant::now();
@@ -188,6 +199,17 @@ async fn run() -> Result<(), String> {
         }
     };
     let spec = sim.spec.clone();
+    // A live market lists its own reserves: a scenario's path for an asset it does not hold is
+    // dropped (said so), the rest run as written.
+    for scenario in &mut scenarios {
+        let before: Vec<String> = scenario.paths.keys().cloned().collect();
+        scenario.paths.retain(|name, _| spec.reserves.iter().any(|r| &r.name == name && !r.stable));
+        let dropped: Vec<&String> = before.iter().filter(|n| !scenario.paths.contains_key(*n)).collect();
+        if !dropped.is_empty() {
+            eprintln!("solvent-risk: scenario {}: the market has no volatile reserve named {dropped:?}; those paths are left out (name reserves with --name MINT=NAME)", scenario.name);
+        }
+        solvent_risk::scenario::validate_scenario(&spec, scenario)?;
+    }
     timings.push(("set-up".to_string(), started.elapsed().as_secs_f64()));
     let started = Instant::now();
     let ticks: u64 = scenarios.iter().map(|s| s.ticks as u64).sum();
@@ -217,9 +239,10 @@ async fn run() -> Result<(), String> {
             }
             let sweeping = bar(&multi, settings.len() as u64, "sweep settings");
             let sweep_scenarios: Vec<_> = scenarios.iter().filter(|s| s.ticks <= 100).cloned().collect();
-            let result = sweep(&base, reserve, &settings, &sweep_scenarios, args.target_bad_debt, &|n| sweeping.set_position(n as u64)).await?;
+            let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let result = sweep_parallel(&base, reserve, &settings, &sweep_scenarios, args.target_bad_debt, threads, &|n| sweeping.set_position(n as u64))?;
             sweeping.finish();
-            timings.push((format!("sweep ({} settings × {} scenarios, {} obligations)", settings.len(), sweep_scenarios.len(), args.sweep_obligations), started.elapsed().as_secs_f64()));
+            timings.push((format!("sweep ({} settings × {} scenarios, {} obligations, {threads} threads)", settings.len(), sweep_scenarios.len(), args.sweep_obligations), started.elapsed().as_secs_f64()));
             Some(result)
         }
         None => None,
@@ -251,6 +274,9 @@ async fn run() -> Result<(), String> {
                 report::money(s.target_bad_debt)
             ),
             None => println!("sweep of {}: no setting kept bad debt under {}", s.reserve, report::money(s.target_bad_debt)),
+        }
+        for refused in &s.refused {
+            println!("sweep of {}: the program refused {refused}", s.reserve);
         }
     }
     for (what, secs) in &report.timings {
