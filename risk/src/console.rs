@@ -56,6 +56,13 @@ pub struct Setting {
     pub loan_to_value_bps: u16,
     pub liquidation_threshold_bps: u16,
     pub liquidation_bonus_bps: u16,
+    /// The volatility haircut's z (0: no dynamic margin).
+    pub dynamic_z_bps: u32,
+}
+
+/// Each setting once per haircut z of `zs` (0: without dynamic margin).
+pub fn with_dynamic(settings: &[Setting], zs: &[u32]) -> Vec<Setting> {
+    settings.iter().flat_map(|s| zs.iter().map(move |&z| Setting { dynamic_z_bps: z, ..*s })).collect()
 }
 
 /// The grid: every LTV × threshold gap × bonus with 0 < LTV < threshold ≤ 95% and a bonus of
@@ -67,7 +74,7 @@ pub fn grid(ltvs: &[u16], gaps: &[u16], bonuses: &[u16]) -> Vec<Setting> {
             for &bonus in bonuses {
                 let threshold = ltv as u32 + gap as u32;
                 if ltv > 0 && gap > 0 && threshold <= 9_500 && bonus <= 5_000 {
-                    out.push(Setting { loan_to_value_bps: ltv, liquidation_threshold_bps: threshold as u16, liquidation_bonus_bps: bonus });
+                    out.push(Setting { loan_to_value_bps: ltv, liquidation_threshold_bps: threshold as u16, liquidation_bonus_bps: bonus, dynamic_z_bps: 0 });
                 }
             }
         }
@@ -129,11 +136,12 @@ pub async fn sweep(base: &MarketSpec, reserve: &str, settings: &[Setting], scena
         r.liquidation_threshold_bps = setting.liquidation_threshold_bps;
         r.liquidation_bonus_bps = setting.liquidation_bonus_bps;
         r.max_liquidation_bonus_bps = r.max_liquidation_bonus_bps.max(setting.liquidation_bonus_bps);
+        r.dynamic_margin = (setting.dynamic_z_bps > 0).then_some(crate::scenario::DynamicSpec { z_bps: setting.dynamic_z_bps, half_life_secs: 3_600, horizon_secs: 3_600, max_threshold_drop_bps_per_hour: 100 });
         let mut sim = match Sim::build(&spec, &|_| {}).await {
             Ok(sim) => sim,
             // The program refuses the setting itself (say, a bonus its threshold cannot pay).
             Err(error) if error.starts_with(&format!("listing {reserve} failed")) => {
-                refused.push(format!("LTV {} / threshold {} / bonus {} bps: {error}", setting.loan_to_value_bps, setting.liquidation_threshold_bps, setting.liquidation_bonus_bps));
+                refused.push(format!("LTV {} / threshold {} / bonus {} bps / haircut z {}: {error}", setting.loan_to_value_bps, setting.liquidation_threshold_bps, setting.liquidation_bonus_bps, setting.dynamic_z_bps));
                 progress(i + 1);
                 continue;
             }
@@ -148,6 +156,7 @@ pub async fn sweep(base: &MarketSpec, reserve: &str, settings: &[Setting], scena
             loan_to_value_bps: setting.loan_to_value_bps,
             liquidation_threshold_bps: setting.liquidation_threshold_bps,
             liquidation_bonus_bps: setting.liquidation_bonus_bps,
+            dynamic_z_bps: setting.dynamic_z_bps,
             borrowing_power: sim.borrowing_power,
             bad_debt,
         });

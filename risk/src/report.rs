@@ -14,6 +14,8 @@ pub struct SweepPoint {
     pub loan_to_value_bps: u16,
     pub liquidation_threshold_bps: u16,
     pub liquidation_bonus_bps: u16,
+    /// The volatility haircut's z (0: no dynamic margin).
+    pub dynamic_z_bps: u32,
     pub borrowing_power: f64,
     /// Written off plus left underwater, summed over the scenarios.
     pub bad_debt: f64,
@@ -228,7 +230,7 @@ fn draw_frontier<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, sweep: &Swee
     if let Some(best) = sweep.recommended.map(|i| &sweep.points[i]) {
         chart
             .draw_series([Circle::new((best.borrowing_power, best.bad_debt), 8, colors(2).stroke_width(3))])?
-            .label(format!("recommended: LTV {} / LT {} / bonus {} bps", best.loan_to_value_bps, best.liquidation_threshold_bps, best.liquidation_bonus_bps))
+            .label(format!("recommended: LTV {} / LT {} / bonus {} bps{}", best.loan_to_value_bps, best.liquidation_threshold_bps, best.liquidation_bonus_bps, haircut(best.dynamic_z_bps)))
             .legend(|(x, y)| Circle::new((x + 6, y), 6, colors(2).stroke_width(2)));
     }
     chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).position(SeriesLabelPosition::UpperLeft).draw()?;
@@ -242,6 +244,15 @@ pub fn frontier(points: &[SweepPoint]) -> Vec<(f64, f64)> {
     powers.sort_by(f64::total_cmp);
     powers.dedup();
     powers.iter().map(|&power| (power, points.iter().filter(|p| p.borrowing_power >= power).map(|p| p.bad_debt).fold(f64::INFINITY, f64::min))).collect()
+}
+
+/// ", haircut z 2.33" for a setting with dynamic margin, "" without.
+pub fn haircut(z_bps: u32) -> String {
+    if z_bps == 0 {
+        String::new()
+    } else {
+        format!(", haircut z {:.2}", z_bps as f64 / 10_000.0)
+    }
 }
 
 /// `1234567.891` → "1,234,567.89" (with `decimals`).
@@ -460,12 +471,13 @@ fn page(report: &Report, figures: &str) -> String {
     let recommendation = match &report.sweep {
         Some(s) => match s.recommended.map(|i| &s.points[i]) {
             Some(p) => format!(
-                "<p id=\"recommendation\">Sweep of {}: the most efficient setting with bad debt under {} is LTV {} bps, threshold {} bps, bonus {} bps (borrowing power {}, bad debt {}).</p>",
+                "<p id=\"recommendation\">Sweep of {}: the most efficient setting with bad debt under {} is LTV {} bps, threshold {} bps, bonus {} bps{} (borrowing power {}, bad debt {}).</p>",
                 escape(&s.reserve),
                 money(s.target_bad_debt),
                 p.loan_to_value_bps,
                 p.liquidation_threshold_bps,
                 p.liquidation_bonus_bps,
+                haircut(p.dynamic_z_bps),
                 money(p.borrowing_power),
                 money(p.bad_debt)
             ),
@@ -531,7 +543,7 @@ mod tests {
     use super::*;
 
     fn point(ltv: u16, power: f64, bad_debt: f64) -> SweepPoint {
-        SweepPoint { loan_to_value_bps: ltv, liquidation_threshold_bps: ltv + 500, liquidation_bonus_bps: 500, borrowing_power: power, bad_debt }
+        SweepPoint { loan_to_value_bps: ltv, liquidation_threshold_bps: ltv + 500, liquidation_bonus_bps: 500, dynamic_z_bps: 0, borrowing_power: power, bad_debt }
     }
 
     #[test]

@@ -51,6 +51,47 @@ pub struct ReserveSpec {
     /// this reserve's bad debt before its depositors do.
     #[serde(default)]
     pub insurance_value: f64,
+    /// The reserve's volatility haircut (dynamic margin, issue #16), if any: the program measures
+    /// realized volatility at each refresh and cuts borrowing power at once, the threshold at a
+    /// bounded pace.
+    #[serde(default)]
+    pub dynamic_margin: Option<DynamicSpec>,
+}
+
+/// A volatility haircut: `z × σ(horizon)` off the weights, σ an EMA of squared returns sampled
+/// every minute with this half-life; the threshold falls at most this fast.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DynamicSpec {
+    pub z_bps: u32,
+    #[serde(default = "hour")]
+    pub half_life_secs: u32,
+    #[serde(default = "hour")]
+    pub horizon_secs: u32,
+    #[serde(default = "point_an_hour")]
+    pub max_threshold_drop_bps_per_hour: u16,
+}
+
+fn hour() -> u32 {
+    3_600
+}
+
+fn point_an_hour() -> u16 {
+    100
+}
+
+impl DynamicSpec {
+    /// The program's settings: the demo's and the dynamic-margin tests' haircut with this z,
+    /// half-life, horizon and pace.
+    pub fn config(&self) -> solvent::state::DynamicMarginConfig {
+        solvent::state::DynamicMarginConfig {
+            vol_z_bps: self.z_bps,
+            vol_half_life_secs: self.half_life_secs,
+            vol_horizon_secs: self.horizon_secs,
+            max_threshold_drop_bps_per_hour: self.max_threshold_drop_bps_per_hour,
+            ..solvent_tests::volatility_haircut()
+        }
+    }
 }
 
 fn default_ramp() -> u16 {
@@ -218,6 +259,7 @@ pub fn standard_market(obligations: usize, seed: u64) -> MarketSpec {
         liquidation_bonus_ramp_secs: 600,
         venue: Some(VenueSpec { depth_value: depth * scale, recovery_half_life_secs: 120.0 }),
         insurance_value: 0.0,
+        dynamic_margin: None,
     };
     let profile = |collateral: &[&str], debt: &[&str], weight| ProfileSpec {
         collateral: collateral.iter().map(|s| s.to_string()).collect(),
@@ -242,6 +284,7 @@ pub fn standard_market(obligations: usize, seed: u64) -> MarketSpec {
                 liquidation_bonus_ramp_secs: 600,
                 venue: None,
                 insurance_value: 0.0,
+                dynamic_margin: None,
             },
         ],
         population: PopulationSpec {

@@ -213,26 +213,17 @@ impl Sim {
                     return Err(format!("staking the insurance fund of {} failed: {error:?}", r.name));
                 }
             }
+            if let Some(dynamic) = r.dynamic_margin {
+                let sent = h.send(&[set_dynamic_margin_ix(&market, &owner.pubkey(), &keys, dynamic.config())], &[&owner]).await;
+                let code = sent.lending_error();
+                if let Some(error) = sent.error {
+                    return Err(format!("listing {} failed: its dynamic margin was refused with {}", r.name, code.map(|c| format!("{c:?}")).unwrap_or(error)));
+                }
+            }
             reserves.push(keys);
         }
-        let mut sim = Sim {
-            h,
-            spec: spec.clone(),
-            market,
-            reserves,
-            obligations: Vec::new(),
-            agents: Vec::new(),
-            lender: rng.keypair(),
-            lender_obligation: Pubkey::default(),
-            lender_accounts: Vec::new(),
-            start_time: now,
-            snapshot: Vec::new(),
-            dirty: false,
-            cache: BTreeMap::new(),
-            borrowing_power: 0.0,
-            oracle_sources: vec![(solvent::oracle::ORACLE_SOURCE_PYTH_LEGACY, [0; 32]); spec.reserves.len()],
-            oracle_owner: PYTH_PROGRAM_ID,
-        };
+        let lender = rng.keypair();
+        let mut sim = Sim::assemble(h, spec.clone(), market, reserves, Vec::new(), lender, now);
         // The lender supplies every reserve.
         let lender = sim.lender.insecure_clone();
         let supply: Vec<(usize, u64)> = spec.reserves.iter().enumerate().map(|(i, r)| (i, sim.tokens_for(i, r.supply_value))).collect();
@@ -242,6 +233,30 @@ impl Sim {
         sim.add_liquidators(&mut rng);
         sim.take_snapshot().await;
         Ok(sim)
+    }
+
+    /// A market in a runtime, before its liquidators and snapshot: reserves read legacy Pyth
+    /// accounts owned by the Pyth program until said otherwise.
+    fn assemble(h: Harness, spec: MarketSpec, market: MarketKeys, reserves: Vec<ReserveKeys>, obligations: Vec<Pubkey>, lender: Keypair, start_time: i64) -> Sim {
+        let oracle_sources = vec![(solvent::oracle::ORACLE_SOURCE_PYTH_LEGACY, [0; 32]); reserves.len()];
+        Sim {
+            h,
+            spec,
+            market,
+            reserves,
+            obligations,
+            agents: Vec::new(),
+            lender,
+            lender_obligation: Pubkey::default(),
+            lender_accounts: Vec::new(),
+            start_time,
+            snapshot: Vec::new(),
+            dirty: false,
+            cache: BTreeMap::new(),
+            borrowing_power: 0.0,
+            oracle_sources,
+            oracle_owner: PYTH_PROGRAM_ID,
+        }
     }
 
     /// The liquidators of the spec, each with a token account and a share account per reserve.
@@ -312,6 +327,7 @@ impl Sim {
                 liquidation_bonus_ramp_secs: state.config.liquidation_bonus_ramp_secs,
                 venue: if stable { None } else { Some(venues.get(&name).copied().unwrap_or(default_venue)) },
                 insurance_value: 0.0,
+                dynamic_margin: None,
             });
             reserves.push(keys);
         }
@@ -334,24 +350,7 @@ impl Sim {
             population: crate::scenario::PopulationSpec { obligations: obligations.len(), ..base.population.clone() },
             ..base.clone()
         };
-        let mut sim = Sim {
-            h,
-            spec,
-            market: view.keys.clone(),
-            reserves,
-            obligations,
-            agents: Vec::new(),
-            lender: Keypair::new(),
-            lender_obligation: Pubkey::default(),
-            lender_accounts: Vec::new(),
-            start_time: now,
-            snapshot: Vec::new(),
-            dirty: false,
-            cache: BTreeMap::new(),
-            borrowing_power: 0.0,
-            oracle_sources: Vec::new(),
-            oracle_owner: PYTH_PROGRAM_ID,
-        };
+        let mut sim = Sim::assemble(h, spec, view.keys.clone(), reserves, obligations, Keypair::new(), now);
         sim.oracle_sources = sim.reserves.iter().map(|k| (view.reserves[&k.reserve].state.oracle_source, view.reserves[&k.reserve].state.price_feed_id)).collect();
         sim.oracle_owner = view.state.oracle_program;
         // Every oracle rewritten at its current price, published now, as the runs will write it.

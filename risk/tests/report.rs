@@ -1,6 +1,6 @@
 //! The report: every chart drawn as PNG and inline SVG, and the page opened in headless
 //! Chromium renders them all with no script error. Bad inputs are refused before anything runs.
-use solvent_risk::console::{grid, market_ladder, run_library, shock_curve, sweep, sweep_parallel};
+use solvent_risk::console::{grid, market_ladder, run_library, shock_curve, sweep, sweep_parallel, with_dynamic};
 use solvent_risk::report::{self, Report};
 use solvent_risk::scenario::*;
 use solvent_risk::sim::Sim;
@@ -23,6 +23,13 @@ async fn the_report_renders_every_chart_in_headless_chromium() {
     let (small2, settings2, scenarios2) = (small.clone(), settings.clone(), scenarios[..1].to_vec());
     let parallel = std::thread::spawn(move || sweep_parallel(&small2, "SOL", &settings2, &scenarios2, 1_000.0, 2, &|_| {})).join().expect("thread").expect("parallel sweep");
     assert_eq!(serde_json::to_string(&parallel).unwrap(), serde_json::to_string(&sweep).unwrap());
+    // Dynamic margin is a dimension of the grid: the same setting with SOL's volatility haircut
+    // (z 2.33) lists on the program and runs.
+    let dynamic = with_dynamic(&settings[..1], &[0, 23_300]);
+    let both = solvent_risk::console::sweep(&small, "SOL", &dynamic, &scenarios[..1], 1_000.0, &|_| {}).await.expect("dynamic sweep");
+    assert_eq!(both.points.iter().map(|p| p.dynamic_z_bps).collect::<Vec<_>>(), vec![0, 23_300]);
+    assert!(both.refused.is_empty(), "{:?}", both.refused);
+    assert_eq!(both.points[0].borrowing_power, both.points[1].borrowing_power);
     let report = Report {
         title: "test report".into(),
         obligations: 40,

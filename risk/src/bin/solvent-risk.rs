@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! solvent-risk [--scenario FILE.json] [--obligations N] [--seed S] [--only NAME,NAME]
-//!              [--shocks 0.1,0.2,...] [--sweep RESERVE] [--sweep-obligations N] [--sweep-ltv BPS,..] [--sweep-gap BPS,..] [--sweep-bonus BPS,..]
+//!              [--shocks 0.1,0.2,...] [--sweep RESERVE] [--sweep-obligations N] [--sweep-ltv BPS,..] [--sweep-gap BPS,..] [--sweep-bonus BPS,..] [--sweep-dynamic-z BPS,..]
 //!              [--target-bad-debt DOLLARS] [--out DIR] [--screenshot] [--markdown]
 //! solvent-risk --url URL --market PUBKEY [--name MINT=NAME].. [--venue NAME=DOLLARS]..
 //!              [--default-venue-depth DOLLARS] [--only ..] [--out DIR] ...
@@ -11,7 +11,7 @@
 //! With `--url`, the market is a snapshot of a live one read over JSON-RPC and loaded into the
 //! embedded runtime; otherwise it is generated from `--scenario` (or the built-in market).
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use solvent_risk::console::{grid, market_ladder, run_library, shock_curve, sweep_parallel};
+use solvent_risk::console::{grid, market_ladder, run_library, shock_curve, sweep_parallel, with_dynamic};
 use solvent_risk::report::{self, Report};
 use solvent_risk::scenario::{library, standard_market, ScenarioFile, VenueSpec};
 use solvent_risk::sim::Sim;
@@ -34,6 +34,7 @@ struct Args {
     sweep_ltv: Vec<u16>,
     sweep_gap: Vec<u16>,
     sweep_bonus: Vec<u16>,
+    sweep_dynamic_z: Vec<u32>,
     url: Option<String>,
     market: Option<String>,
     names: Vec<(String, String)>,
@@ -41,7 +42,7 @@ struct Args {
     default_venue_depth: f64,
 }
 
-const USAGE: &str = "usage: solvent-risk [--scenario FILE.json | --url URL --market PUBKEY [--name MINT=NAME].. [--venue NAME=DOLLARS].. [--default-venue-depth DOLLARS]] [--obligations N] [--seed S] [--only NAME,..] [--shocks F,..] [--sweep RESERVE] [--sweep-obligations N] [--sweep-ltv BPS,..] [--sweep-gap BPS,..] [--sweep-bonus BPS,..] [--target-bad-debt DOLLARS] [--out DIR] [--screenshot] [--markdown] | --write-example FILE.json";
+const USAGE: &str = "usage: solvent-risk [--scenario FILE.json | --url URL --market PUBKEY [--name MINT=NAME].. [--venue NAME=DOLLARS].. [--default-venue-depth DOLLARS]] [--obligations N] [--seed S] [--only NAME,..] [--shocks F,..] [--sweep RESERVE] [--sweep-obligations N] [--sweep-ltv BPS,..] [--sweep-gap BPS,..] [--sweep-bonus BPS,..] [--sweep-dynamic-z BPS,..] [--target-bad-debt DOLLARS] [--out DIR] [--screenshot] [--markdown] | --write-example FILE.json";
 
 fn parse() -> Result<Args, String> {
     let mut args = Args {
@@ -60,6 +61,7 @@ fn parse() -> Result<Args, String> {
         sweep_ltv: vec![7_000, 7_500, 8_000, 8_500, 9_000],
         sweep_gap: vec![300, 500, 1_000],
         sweep_bonus: vec![300, 500, 800],
+        sweep_dynamic_z: vec![0],
         url: None,
         market: None,
         names: Vec::new(),
@@ -91,6 +93,10 @@ fn parse() -> Result<Args, String> {
                     "--sweep-gap" => args.sweep_gap = list,
                     _ => args.sweep_bonus = list,
                 }
+            }
+            "--sweep-dynamic-z" => {
+                let v = value()?;
+                args.sweep_dynamic_z = v.split(',').map(|x| x.parse::<u32>().map_err(|_| format!("--sweep-dynamic-z: {x} is not a z in bps (0: off, 23300: z 2.33)"))).collect::<Result<Vec<_>, _>>()?;
             }
             "--url" => args.url = Some(value()?),
             "--market" => args.market = Some(value()?),
@@ -233,7 +239,7 @@ async fn run() -> Result<(), String> {
             let started = Instant::now();
             let mut base = spec.clone();
             base.population.obligations = args.sweep_obligations;
-            let settings = grid(&args.sweep_ltv, &args.sweep_gap, &args.sweep_bonus);
+            let settings = with_dynamic(&grid(&args.sweep_ltv, &args.sweep_gap, &args.sweep_bonus), &args.sweep_dynamic_z);
             if settings.is_empty() {
                 return Err("the sweep grid is empty (every LTV + gap is above 95%)".into());
             }
@@ -264,11 +270,12 @@ async fn run() -> Result<(), String> {
     if let Some(s) = &report.sweep {
         match s.recommended.map(|i| &s.points[i]) {
             Some(p) => println!(
-                "sweep of {}: recommended LTV {} / threshold {} / bonus {} bps: borrowing power {}, bad debt {} (target {})",
+                "sweep of {}: recommended LTV {} / threshold {} / bonus {} bps{}: borrowing power {}, bad debt {} (target {})",
                 s.reserve,
                 p.loan_to_value_bps,
                 p.liquidation_threshold_bps,
                 p.liquidation_bonus_bps,
+                report::haircut(p.dynamic_z_bps),
                 report::money(p.borrowing_power),
                 report::money(p.bad_debt),
                 report::money(s.target_bad_debt)
