@@ -7,7 +7,7 @@
 use crate::scenario::{validate, LiquidatorSpec, MarketSpec, PathSpec, ReserveSpec, Scenario, VenueSpec, SLOT_SECS};
 use anchor_lang::Discriminator;
 use crate::venue::{Oracle, Venue};
-use solvent::math::{Rounding, Wad, WAD};
+use solvent::math::{Rounding, Wad};
 use solvent::state::{Obligation, ReserveConfig};
 use solvent_app::keeper::{Assessment, Keeper, ObligationOutcome, Scan};
 use solana_account::Account;
@@ -955,9 +955,4 @@ fn empty_outcome(a: &Assessment) -> ObligationOutcome {
 
 fn solana_sdk_account(account: &Account) -> solana_account::AccountSharedData {
     solana_account::AccountSharedData::from(account.clone())
-}
-
-/// Dollars of a Wad of quote value.
-pub fn dollars(value: Wad) -> f64 {
-    value.raw() as f64 / WAD as f64
 }
