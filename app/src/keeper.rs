@@ -246,7 +246,7 @@ impl Keeper {
             if !obligation.has_borrows() {
                 continue;
             }
-            match assess(&view, *key, &obligation, |reserve| self.share_account(&view, reserve).is_some()) {
+            match self.assess(&view, *key, &obligation) {
                 Ok(assessment) => assessments.push(assessment),
                 Err(error) => skipped.push((*key, error)),
             }
@@ -348,7 +348,7 @@ impl Keeper {
                 view.reload_reserve(chain, &key).await?;
             }
             let obligation = chain.obligation(&current.obligation).await?;
-            current = match assess(view, current.obligation, &obligation, |reserve| self.share_account(view, reserve).is_some()) {
+            current = match self.assess(view, current.obligation, &obligation) {
                 Ok(assessment) => assessment,
                 Err(error) => {
                     outcome.error = Some(format!("cannot revalue: {error:?}"));
@@ -437,6 +437,12 @@ impl Keeper {
             }
         }
         Ok(armed)
+    }
+
+    /// `assess` for this liquidator: it takes seized collateral as share tokens where it keeps a
+    /// share account for that reserve.
+    pub fn assess(&self, view: &MarketView, key: Pubkey, obligation: &Obligation) -> Result<Assessment, LendingError> {
+        assess(view, key, obligation, |reserve| self.share_account(view, reserve).is_some())
     }
 
     /// The liquidator's share-token account for a reserve, if it keeps one.

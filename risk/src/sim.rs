@@ -526,7 +526,7 @@ impl Sim {
     }
 
     /// The market as the keeper sees it now: its view of the reserves (refreshed on copies to
-    /// this slot), and every obligation with debt revalued by `keeper::assess` — what
+    /// this slot), and every obligation with debt revalued by `Keeper::assess` — what
     /// `Keeper::scan` does, reading the population from the cache instead of scanning accounts.
     pub async fn scan(&mut self) -> Result<Scan, String> {
         let keys: Vec<Pubkey> = self.reserves.iter().map(|r| r.reserve).collect();
@@ -541,7 +541,7 @@ impl Sim {
             if !obligation.has_borrows() {
                 continue;
             }
-            match solvent_app::keeper::assess(&view, *key, obligation, |r| keeper.token_accounts.contains_key(&view.reserves[r].keys.collateral_mint)) {
+            match keeper.assess(&view, *key, obligation) {
                 Ok(a) => assessments.push(a),
                 Err(e) => skipped.push((*key, e)),
             }
@@ -892,7 +892,7 @@ impl Sim {
                     let obligation: Obligation = chain.obligation(&slot.obligation).await.map_err(|e| e.to_string())?;
                     self.cache.insert(slot.obligation, obligation);
                     let keeper = &self.agents[agent].keeper;
-                    match solvent_app::keeper::assess(&view, slot.obligation, &obligation, |r| keeper.token_accounts.contains_key(&view.reserves[r].keys.collateral_mint)) {
+                    match keeper.assess(&view, slot.obligation, &obligation) {
                         Ok(assessment) => *slot = assessment,
                         Err(_) => break,
                     }
@@ -933,7 +933,7 @@ impl Sim {
         outcome.bad_debt_value += wad_to_f64(out.written_off_value);
         record.bad_debt_value += wad_to_f64(out.written_off_value);
         let keeper = &self.agents[0].keeper;
-        if let Ok(assessment) = solvent_app::keeper::assess(view, slot.obligation, &obligation, |r| keeper.token_accounts.contains_key(&view.reserves[r].keys.collateral_mint)) {
+        if let Ok(assessment) = keeper.assess(view, slot.obligation, &obligation) {
             *slot = assessment;
         }
         Ok(())
