@@ -9,6 +9,9 @@ cd "$ROOT"
 ./scripts/setup.sh
 # The committed IDL (app/idl/solvent.json) must be the one the program builds.
 cargo run -q --locked -p solvent-app --bin solvent-idl -- --check
+# The TypeScript position math is pinned to vectors this crate's queries generate
+# (app/ts/test/position-vectors.test.ts): the committed file must be what they give now.
+cargo run -q --locked -p solvent-client --example ts-vectors -- --check app/ts/test/vectors/position.json
 # No production binary links the test runtime: solvent-app (keeper, leverage builder, IDL tool)
 # reaches solana-program-test only through dev-dependencies (its tests and examples).
 if cargo tree --locked -p solvent-app -e normal -i solana-program-test 2>/dev/null | grep -q solana-program-test; then
@@ -24,6 +27,8 @@ cargo test --workspace --locked --lib --bins --tests --examples -- --nocapture 2
   grep --line-buffered -v "DEBUG solana_runtime::message_processor::stable_log" | tee "$log" || status=$?
 # The npm tests also run the keeper and leverage binaries over JSON-RPC.
 cargo build -q --locked -p solvent-app --bin solvent-keeper --bin solvent-leverage
+# The real local network of the RPC tests (localnet/, its own workspace: Surfpool's Surfnet).
+cargo build -q --locked --manifest-path localnet/Cargo.toml
 (cd app && npm install --no-audit --no-fund --loglevel=error && npm test --silent) 2>&1 | tee -a "$log" || status=$?
 awk '/^test result:/ { passed += $4; failed += $6 } /^# pass / { passed += $3 } /^# fail / { failed += $3 }
   END { printf "%d passed, %d failed\n", passed, failed }' "$log"

@@ -21,6 +21,10 @@ import { IDL } from './idl.ts';
 import * as generated from '../generated/index.ts';
 
 export * from '../generated/index.ts';
+// Builders with every account resolved from the reserve and the market (`deposit`, `borrow`,
+// `actions`, …) and the market scan (`fetchMarketObligations`, …).
+export * from './actions.ts';
+export * from './scan.ts';
 
 /** The program's IDL (idl/solvent.json), as an object. */
 export { IDL } from './idl.ts';
@@ -53,6 +57,10 @@ export const emodeGroupDebtAddress = (market: Address, group: number) => pda(['e
 export const obligationAddress = (market: Address, owner: Address, id = 0) => pda(['obligation', market, owner, new Uint8Array([id])]);
 
 export { ERROR_CLASSES, type ErrorClass } from './error-classes.ts';
+// Failures as classes (`decodeSolventError`), and sending with a simulated compute-unit limit.
+// Named, so that the class `SolventError` takes the name over the generated union of codes.
+export { SolventError, RefreshAndRetryError, UserError, MarketConditionError, FatalError, TransactionError, decodeSolventError, solventProgramError, type SolventErrorDetails } from './errors.ts';
+export * from './send.ts';
 
 /** A program error by code: its name and message from the IDL, and its class (what to do about
  * it: refresh and retry, fix the request, wait for the market, or report it). */
@@ -97,6 +105,31 @@ export function obligationReserves(obligation: generated.Obligation): Address[] 
   return [...deposits, ...borrows];
 }
 
+/** Where a refresh finds each reserve's oracle: a function of the reserve's address, or the
+ *  reserves themselves, decoded (a map by address, or accounts as `fetchAllReserve` and
+ *  `fetchMarketReserves` return them), whose `oracle` field is used. */
+export type OracleSource =
+  | ((reserve: Address) => Address)
+  | ReadonlyMap<Address, Pick<generated.Reserve, 'oracle'>>
+  | Iterable<{ address: Address; data: Pick<generated.Reserve, 'oracle'> }>;
+
+/** `source` as a function from a reserve to its oracle. For reserves given as data, looking up
+ *  one that was not given throws (naming it) rather than guessing an account. */
+export function oracleLookup(source: OracleSource): (reserve: Address) => Address {
+  if (typeof source === 'function') return source;
+  const oracles = new Map<Address, Address>();
+  if (source instanceof Map) {
+    for (const [key, reserve] of source as ReadonlyMap<Address, Pick<generated.Reserve, 'oracle'>>) oracles.set(key, reserve.oracle);
+  } else {
+    for (const { address, data } of source as Iterable<{ address: Address; data: Pick<generated.Reserve, 'oracle'> }>) oracles.set(address, data.oracle);
+  }
+  return (reserve) => {
+    const oracle = oracles.get(reserve);
+    if (!oracle) throw new Error(`reserve ${reserve} was not given: its oracle is not known`);
+    return oracle;
+  };
+}
+
 /** Compute units a refresh-then-act transaction needs: measured costs (README's compute table)
  *  with headroom, so clients need not guess. For the separate sequence: `reserves` refresh_reserve
  *  instructions, then refresh_obligation and the action over `positions` positions. */
@@ -121,15 +154,17 @@ export function inlineComputeUnitsFor(reserves: number, positions: number, actio
  *    obligation and `actionReserves` touch refreshed, the obligation (of `market`) refreshed,
  *    then the action with its position reserves (the order liquidate,
  *    execute_obligation_order, soft_deleverage and set_obligation_emode require).
- *  `oracleOf` gives a reserve's oracle (for every position reserve, and the reserve acted on). */
+ *  `oracles` gives a reserve's oracle (for every position reserve, and the reserve acted on):
+ *  a function, or the decoded reserves themselves (`OracleSource`), whose `oracle` is used. */
 export async function refreshThenAct(
   market: Address,
   obligationKey: Address,
   obligation: generated.Obligation | undefined,
-  oracleOf: (reserve: Address) => Address,
+  oracles: OracleSource,
   actionReserves: Address[],
   action: Instruction,
 ): Promise<Instruction[]> {
+  const oracleOf = oracleLookup(oracles);
   if (isOneOf(action, [generated.WITHDRAW_DISCRIMINATOR]) && !(obligation && borrowsOf(obligation).length > 0)) {
     return [setComputeUnitLimitInstruction(inlineComputeUnitsFor(0, 0)), action];
   }
@@ -148,15 +183,17 @@ export async function refreshThenAct(
  *  refresh_obligation (of `market`), then the action with its position reserves and debt
  *  counters (`withPositionReserves`), in one transaction (as the client crate's
  *  `refresh::refresh_then_separately`). The program accepts this layout for `borrow` and
- *  `withdraw` too; for keepers batching refreshes, and the actions that cannot revalue inline. */
+ *  `withdraw` too; for keepers batching refreshes, and the actions that cannot revalue inline.
+ *  `oracles` as for `refreshThenAct`. */
 export async function refreshThenActSeparately(
   market: Address,
   obligationKey: Address,
   obligation: generated.Obligation | undefined,
-  oracleOf: (reserve: Address) => Address,
+  oracles: OracleSource,
   actionReserves: Address[],
   action: Instruction,
 ): Promise<Instruction[]> {
+  const oracleOf = oracleLookup(oracles);
   const positions = obligation ? obligationReserves(obligation) : [];
   const reserves = [...new Set([...positions, ...actionReserves])];
   const refreshObligation = generated.getRefreshObligationInstruction({ obligation: obligationKey, lendingMarket: market });

@@ -21,7 +21,8 @@ import {
   type KeyPairSigner,
   type TransactionSigner,
 } from '@solana/kit';
-import { TOKEN_PROGRAM_ID, customErrorCode, programError } from './index.ts';
+import { PYTH_RECEIVER_PROGRAM_ID, TOKEN_PROGRAM_ID, customErrorCode, programError } from './index.ts';
+import { priceUpdateV2Data } from './accounts.ts';
 import type { ScenarioChain, Sent } from './scenario.ts';
 
 type Rpc = ReturnType<typeof createSolanaRpc>;
@@ -60,10 +61,19 @@ export async function sendOverRpc(rpc: Rpc, payer: KeyPairSigner, instructions: 
   return { ok: false, error: `transaction ${signature} not confirmed in 30 s`, logs: [] };
 }
 
+/** One JSON-RPC call of a method kit's typed RPC does not know (Surfpool's cheatcodes); throws
+ *  the server's error. */
+async function surfnetCall(url: string, method: string, params: unknown[]): Promise<unknown> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  const reply = (await response.json()) as { result?: unknown; error?: { message: string } };
+  if (reply.error) throw new Error(`${method}: ${reply.error.message}`);
+  return reply.result;
+}
+
 export class RpcScenarioChain implements ScenarioChain {
   private rpc: Rpc;
   constructor(
-    url: string,
+    readonly url: string,
     readonly payer: KeyPairSigner,
     /** Existing PriceUpdateV2 accounts, by the first byte of their feed id. */
     private prices: Map<number, Address>,
@@ -132,6 +142,24 @@ export class RpcScenarioChain implements ScenarioChain {
   async tokenBalance(account: Address) {
     const data = await this.data(account);
     return new DataView(data.buffer, data.byteOffset).getBigUint64(64, true);
+  }
+
+  /** Whether the cluster writes accounts on request (Surfpool's `surfnet_setAccount`
+   *  cheatcode): a Surfnet does, solana-test-validator and public clusters do not. */
+  static async writesAccounts(url: string): Promise<boolean> {
+    const probe = (await generateKeyPairSigner()).address;
+    const reply = await surfnetCall(url, 'surfnet_setAccount', [probe, { lamports: 1 }]).catch(() => undefined);
+    return reply !== undefined;
+  }
+
+  /** On a Surfnet only (`writesAccounts`): the PriceUpdateV2 account rewritten with `price`
+   *  (spot and EMA), published at the cluster's clock, as Pyth's receiver would post it. */
+  async publishOnSurfnet(account: Address, feed: Uint8Array, price: bigint, exponent: number) {
+    const clock = await this.data('SysvarC1ock11111111111111111111111111111111' as Address);
+    // Clock: slot, epoch_start_timestamp, epoch, leader_schedule_epoch, unix_timestamp (i64 LE).
+    const now = new DataView(clock.buffer, clock.byteOffset).getBigInt64(32, true);
+    const data = priceUpdateV2Data(feed, price, price, exponent, now);
+    await surfnetCall(this.url, 'surfnet_setAccount', [account, { lamports: 1_000_000_000, owner: PYTH_RECEIVER_PROGRAM_ID, data: Buffer.from(data).toString('hex') }]);
   }
 
   async priceAccount(feed: Uint8Array) {

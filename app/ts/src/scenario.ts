@@ -281,16 +281,18 @@ export async function runScenario(chain: ScenarioChain, log: (line: string) => v
     repayable = 500n * USDC;
     log('SOL $150 -> $120; liquidated: 500 USDC repaid for 4.375 SOL (instruction built by Anchor Program)');
   } else {
-    log('price move and liquidation skipped: moving a PriceUpdateV2 price needs Pyth\'s receiver on this cluster');
+    log('price move and liquidation skipped: moving a PriceUpdateV2 price needs Pyth\'s receiver or a cluster that writes accounts (a Surfnet)');
   }
 
   // The borrower repays everything that is left (u64::MAX: the whole debt, rounded up).
-  const topUp = await chain.createTokenAccount(usdc.mint, borrower.signer.address, 1_000n * USDC);
+  // One USDC more than the principal: interest accrues while the clock runs (a real network's).
+  const topUpAmount = repayable + USDC;
+  const topUp = await chain.createTokenAccount(usdc.mint, borrower.signer.address, topUpAmount);
   await mustSend(chain, [
     getRepayInstruction({ reserve: usdc.reserve, obligation: borrower.obligation, repayer: borrower.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, sourceLiquidity: topUp, amount: 2n ** 64n - 1n }),
   ], [borrower.signer]);
   assert.equal((await obligationState(borrower.obligation)).borrows[0].borrowReserve, '11111111111111111111111111111111', 'no debt left');
-  const repaid = 1_000n * USDC - (await chain.tokenBalance(topUp));
+  const repaid = topUpAmount - (await chain.tokenBalance(topUp));
   assert.ok(repaid >= repayable && repaid < repayable + USDC, `repaid ${repaid}`);
   assert.equal(await chain.tokenBalance(usdc.vault), (await reserveState(usdc)).availableAmount);
   assert.equal(await chain.tokenBalance(sol.vault), (await reserveState(sol)).availableAmount);

@@ -181,3 +181,24 @@ export function runBinary(binary: string, args: string[]): Promise<{ code: numbe
     child.on('close', (code) => resolve({ code, output }));
   });
 }
+
+/** A real local network for a test: the solvent-localnet binary (an offline Surfnet, Surfpool's
+ *  validator: full JSON-RPC and WebSocket) with the built .so deployed and `airdrop` funded.
+ *  It exits when this process closes its standard input (`stop()`, or this process dying). */
+export async function startLocalnet(airdrop: Address[]): Promise<{ rpc: string; ws: string; stop: () => void }> {
+  const binary = cargoBinary('solvent-localnet');
+  const { IDL } = await import('../src/idl.ts');
+  const child = spawn(binary, ['--program-id', IDL.address, '--so', SO_PATH, '--stdin', ...airdrop.flatMap((a) => ['--airdrop', a])], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let errors = '';
+  child.stderr.on('data', (chunk) => (errors += chunk));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('\n')) resolve(out.split('\n')[0]);
+    });
+    child.on('close', (code) => reject(new Error(`solvent-localnet exited (${code}) before serving: ${errors}`)));
+  });
+  const { rpc, ws } = JSON.parse(line) as { rpc: string; ws: string };
+  return { rpc, ws, stop: () => child.stdin.end() };
+}

@@ -2,7 +2,7 @@
 // (and the Rust keeper's, through solana-rpc-client), with Solana's wire formats. It lets the
 // RPC code paths run for real in tests on a machine without solana-test-validator.
 import { createServer, type Server } from 'node:http';
-import { getBase58Decoder, getBase58Encoder, getTransactionDecoder, type Address, type Signature } from '@solana/kit';
+import { getBase58Decoder, getBase58Encoder, getCompiledTransactionMessageDecoder, getCompiledTransactionMessageEncoder, getTransactionDecoder, type Address, type Signature } from '@solana/kit';
 import { FailedTransactionMetadata, type LiteSVM } from 'litesvm';
 
 type Json = unknown;
@@ -63,15 +63,18 @@ export class RpcBridge {
       case 'getVersion':
         return { 'solana-core': '2.2.0', 'feature-set': 0 };
       case 'getLatestBlockhash':
-        return { context: this.context(), value: { blockhash: this.svm.latestBlockhash(), lastValidBlockHeight: 1_000_000 } };
+        return { context: this.context(), value: { blockhash: this.svm.latestBlockhash(), lastValidBlockHeight: this.svm.getClock().slot + 150n } };
       case 'getMinimumBalanceForRentExemption':
         return this.svm.minimumBalanceForRentExemption(BigInt(params[0] as number));
       case 'getAccountInfo':
         return { context: this.context(), value: this.account(params[0] as string) };
+      case 'getMultipleAccounts':
+        return { context: this.context(), value: (params[0] as string[]).map((address) => this.account(address)) };
       case 'getProgramAccounts': {
-        const config = (params[1] ?? {}) as { filters?: { memcmp?: { offset: number; bytes: string | number[]; encoding?: string } }[] };
+        const config = (params[1] ?? {}) as { filters?: { dataSize?: number; memcmp?: { offset: number; bytes: string | number[]; encoding?: string } }[] };
         const matches = this.svm.getProgramAccounts(params[0] as Address).filter((account) =>
           (config.filters ?? []).every((filter) => {
+            if (filter.dataSize !== undefined) return account.data.length === Number(filter.dataSize);
             if (!filter.memcmp) return true;
             const { bytes, encoding } = filter.memcmp;
             const wanted = Array.isArray(bytes)
@@ -116,6 +119,45 @@ export class RpcBridge {
       case 'getTransaction': {
         const status = this.statuses.get(params[0] as Signature);
         return status ? { slot: status.slot, blockTime: null, meta: { err: status.err, logMessages: status.logs }, transaction: null } : null;
+      }
+      case 'getEpochInfo': {
+        // The block height is the slot (LiteSVM skips none); getLatestBlockhash's blockhashes
+        // last 150 blocks from it, as on Solana.
+        const slot = this.svm.getClock().slot;
+        return { absoluteSlot: slot, blockHeight: slot, epoch: this.svm.getClock().epoch, slotIndex: 0, slotsInEpoch: 432_000, transactionCount: null };
+      }
+      case 'simulateTransaction': {
+        // Solana's simulateTransaction (the client sizes compute-unit limits with it): an
+        // unsigned transaction with `sigVerify: false`, its blockhash replaced on request.
+        const config = (params[1] ?? {}) as { encoding?: string; sigVerify?: boolean; replaceRecentBlockhash?: boolean };
+        const bytes = config.encoding === 'base64' ? Buffer.from(params[0] as string, 'base64') : getBase58Encoder().encode(params[0] as string);
+        let transaction = getTransactionDecoder().decode(bytes);
+        if (config.replaceRecentBlockhash) {
+          const message = getCompiledTransactionMessageDecoder().decode(transaction.messageBytes);
+          const messageBytes = getCompiledTransactionMessageEncoder().encode({ ...message, lifetimeToken: this.svm.latestBlockhash() });
+          transaction = { ...transaction, messageBytes: messageBytes as typeof transaction.messageBytes };
+        }
+        if (config.sigVerify === false) this.svm.withSigverify(false);
+        let result;
+        try {
+          result = this.svm.simulateTransaction(transaction);
+        } finally {
+          if (config.sigVerify === false) this.svm.withSigverify(true);
+        }
+        const failed = result instanceof FailedTransactionMetadata;
+        const meta = result.meta();
+        const text = failed ? result.toString() : '';
+        const custom = /err: InstructionError\((\d+), Custom\((\d+)\)\)/.exec(text);
+        const named = /err: InstructionError\((\d+), (\w+)\)/.exec(text);
+        const fieldless = /err: (\w+)[,\s}]/.exec(text);
+        const err = !failed
+          ? null
+          : custom
+            ? { InstructionError: [Number(custom[1]), { Custom: Number(custom[2]) }] }
+            : named
+              ? { InstructionError: [Number(named[1]), named[2]] }
+              : (fieldless?.[1] ?? { text });
+        return { context: this.context(), value: { err, logs: meta.logs(), unitsConsumed: meta.computeUnitsConsumed(), accounts: null, returnData: null } };
       }
       default:
         throw new Error(`the bridge does not serve ${method}`);

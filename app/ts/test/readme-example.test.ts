@@ -1,0 +1,115 @@
+// The README's "Use it from TypeScript" example is app/examples/readme-example.ts, byte for
+// byte, and it works: it type-checks against the package's entry, and run as a user would run
+// it (its own process, `@solvent/client` resolving to the package's entry) against a JSON-RPC
+// endpoint (rpc-bridge.ts in front of LiteSVM with the built .so) with a market set up, it
+// deposits SOL and borrows USDC in one transaction and prints the position the program holds.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Keypair } from '@solana/web3.js';
+import { createKeyPairSignerFromBytes } from '@solana/kit';
+import { findAssociatedTokenPda } from '@solana-program/token';
+import { TOKEN_PROGRAM_ID, getInitObligationInstruction, getObligationDecoder, getReserveDecoder, obligationAddress, readPosition } from '../src/index.ts';
+import { tokenAccountData } from '../src/accounts.ts';
+import { Chain, solUsdcMarket } from './helpers.ts';
+import { RpcBridge } from './rpc-bridge.ts';
+
+const app = fileURLToPath(new URL('../..', import.meta.url));
+const example = join(app, 'examples', 'readme-example.ts');
+const entry = join(app, 'ts', 'src', 'index.ts');
+const SOL = 1_000_000_000n;
+const USDC = 1_000_000n;
+
+/** The code block of the README section `heading`. */
+function readmeBlock(heading: string): string {
+  const readme = readFileSync(join(app, '..', 'README.md'), 'utf8');
+  const start = readme.indexOf(`\n## ${heading}\n`);
+  assert.notEqual(start, -1, `the README has a section "${heading}"`);
+  const section = readme.slice(start + 1, readme.indexOf('\n## ', start + 1) === -1 ? undefined : readme.indexOf('\n## ', start + 1));
+  const block = /```ts\n([\s\S]*?)```/.exec(section);
+  assert.ok(block, `the section "${heading}" has a ts code block`);
+  return block[1];
+}
+
+test('the README example is app/examples/readme-example.ts, byte for byte', () => {
+  assert.equal(readmeBlock('Use it from TypeScript'), readFileSync(example, 'utf8'));
+});
+
+test('the README example type-checks against the package entry', () => {
+  // As a user's project sees it: `@solvent/client` is the package's entry (its sources here).
+  const dir = mkdtempSync(join(tmpdir(), 'solvent-readme-tsc-'));
+  try {
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        extends: join(app, 'tsconfig.json'),
+        compilerOptions: { noEmit: true, paths: { '@solvent/client': [entry] }, typeRoots: [join(app, 'node_modules', '@types')] },
+        files: [example],
+        include: [],
+      }),
+    );
+    const result = spawnSync(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { cwd: app, encoding: 'utf8' });
+    const errors = (result.stdout + result.stderr).split('\n').filter((line) => line.includes('error TS'));
+    // As `npm run typecheck`: errors inside the generated client do not count.
+    assert.deepEqual(errors.filter((line) => !line.replace(/\\/g, '/').includes('ts/generated/')), []);
+    assert.ok(result.status === 0 || errors.length > 0, result.stdout + result.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the README example deposits SOL and borrows USDC in one transaction over JSON-RPC', async () => {
+  const chain = await Chain.start();
+  const { market, sol, usdc } = await solUsdcMarket(chain);
+  const bridge = new RpcBridge(chain.svm);
+  const url = await bridge.start();
+  const dir = mkdtempSync(join(tmpdir(), 'solvent-readme-'));
+  try {
+    // The owner: a keypair file as solana-keygen writes it, SOL in its associated token
+    // account, an empty USDC one, and a fresh obligation.
+    const keypair = Keypair.generate();
+    writeFileSync(join(dir, 'owner.json'), JSON.stringify([...keypair.secretKey]));
+    const owner = await createKeyPairSignerFromBytes(keypair.secretKey);
+    chain.svm.airdrop(owner.address, 1_000_000_000n as never);
+    const ata = async (mint: typeof sol.mint) => (await findAssociatedTokenPda({ owner: owner.address, mint, tokenProgram: TOKEN_PROGRAM_ID }))[0];
+    const [solAta, usdcAta] = [await ata(sol.mint), await ata(usdc.mint)];
+    chain.setAccount(solAta, TOKEN_PROGRAM_ID, tokenAccountData(sol.mint, owner.address, 10n * SOL));
+    chain.setAccount(usdcAta, TOKEN_PROGRAM_ID, tokenAccountData(usdc.mint, owner.address, 0n));
+    const obligation = await obligationAddress(market.address, owner.address, 0);
+    await chain.mustSend([getInitObligationInstruction({ lendingMarket: market.address, owner, obligation, obligationId: 0 })], [owner]);
+
+    // `@solvent/client` resolves to the package's entry, as in an installed project.
+    writeFileSync(join(dir, 'hook.mjs'), `export async function resolve(specifier, context, next) {\n  return next(specifier === '@solvent/client' ? ${JSON.stringify(pathToFileURL(entry).href)} : specifier, context);\n}\n`);
+    writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hook.mjs')).href)});\n`);
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--import', pathToFileURL(join(dir, 'register.mjs')).href, example, url, market.address, sol.mint, usdc.mint, join(dir, 'owner.json')], { cwd: app });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(run.code, 0, run.stderr);
+
+    // What the program holds now: the SOL collateral, the USDC debt, the tokens moved.
+    const after = getObligationDecoder().decode(chain.data(obligation));
+    assert.equal(after.deposits[0].depositReserve, sol.reserve);
+    assert.equal(after.borrows[0].borrowReserve, usdc.reserve);
+    assert.equal(chain.tokenBalance(solAta), 0n);
+    assert.equal(chain.tokenBalance(usdcAta), 500n * USDC);
+    // The line it prints is the position as the program values it.
+    const reserves = new Map([sol, usdc].map((r) => [r.reserve, getReserveDecoder().decode(chain.data(r.reserve))]));
+    const position = readPosition(after, reserves);
+    // $1,500 of SOL at an 80% threshold against $500: 2.4 (less the dead shares of the reserve's first deposit).
+    assert.ok(Math.abs(position.healthFactor! - 2.4) < 1e-6);
+    assert.match(run.stdout, new RegExp(`^deposited and borrowed in \\w+: health factor ${position.healthFactor!.toFixed(3)}, liquidated if SOL falls below \\$${position.liquidationPrice!.toFixed(2)}\\n$`));
+    assert.match(run.stdout, /health factor 2\.400, liquidated if SOL falls below \$62\.50/);
+  } finally {
+    bridge.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
