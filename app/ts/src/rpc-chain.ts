@@ -155,11 +155,27 @@ export class RpcScenarioChain implements ScenarioChain {
   /** On a Surfnet only (`writesAccounts`): the PriceUpdateV2 account rewritten with `price`
    *  (spot and EMA), published at the cluster's clock, as Pyth's receiver would post it. */
   async publishOnSurfnet(account: Address, feed: Uint8Array, price: bigint, exponent: number) {
+    await this.writeOnSurfnet(account, PYTH_RECEIVER_PROGRAM_ID, priceUpdateV2Data(feed, price, price, exponent, await this.clock()));
+  }
+
+  /** On a Surfnet only: `address` written with `data`, owned by `owner` (rent-exempt lamports). */
+  async writeOnSurfnet(address: Address, owner: Address, data: Uint8Array) {
+    const lamports = await this.rent(data.length);
+    await surfnetCall(this.url, 'surfnet_setAccount', [address, { lamports: Number(lamports), owner, data: Buffer.from(data).toString('hex') }]);
+  }
+
+  /** The cluster's unix time (the Clock sysvar). */
+  async clock(): Promise<bigint> {
     const clock = await this.data('SysvarC1ock11111111111111111111111111111111' as Address);
     // Clock: slot, epoch_start_timestamp, epoch, leader_schedule_epoch, unix_timestamp (i64 LE).
-    const now = new DataView(clock.buffer, clock.byteOffset).getBigInt64(32, true);
-    const data = priceUpdateV2Data(feed, price, price, exponent, now);
-    await surfnetCall(this.url, 'surfnet_setAccount', [account, { lamports: 1_000_000_000, owner: PYTH_RECEIVER_PROGRAM_ID, data: Buffer.from(data).toString('hex') }]);
+    return new DataView(clock.buffer, clock.byteOffset).getBigInt64(32, true);
+  }
+
+  /** On a Surfnet only: moves the cluster's clock `seconds` ahead (Surfpool's
+   *  `surfnet_timeTravel`, whose absolute target is in milliseconds). */
+  async timeTravel(seconds: bigint) {
+    const from = BigInt(Math.max(Date.now(), Number(await this.clock()) * 1000));
+    await surfnetCall(this.url, 'surfnet_timeTravel', [{ absoluteTimestamp: Number(from + seconds * 1000n) }]);
   }
 
   async priceAccount(feed: Uint8Array) {

@@ -1,27 +1,29 @@
 // The deploy script's entry as a user runs it: `npm run deploy -- ...` (tsx on
 // migrations/deploy.ts, which sits outside app/'s ES-module package) in a child process. It must
 // start (no esbuild refusal of top-level await in CommonJS output), print its usage on --help,
-// name an RPC endpoint where nothing listens, and deploy through a JSON-RPC bridge in front of
-// LiteSVM with the built .so (ts/test/rpc-bridge.ts), a second run sending nothing new.
+// name an RPC endpoint where nothing listens, and deploy on a real local network (a Surfnet with
+// the built .so: solvent-localnet), a second run sending nothing new.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Keypair } from '@solana/web3.js';
-import { generateKeyPairSigner, lamports, type Address } from '@solana/kit';
+import { createKeyPairSignerFromBytes, generateKeyPairSigner, type Address } from '@solana/kit';
 import { getLendingMarketDecoder, getReserveDecoder, reserveAddress } from '../src/index.ts';
 import type { DeployConfig } from '../src/deploy.ts';
-import { Chain } from './helpers.ts';
-import { RpcBridge } from './rpc-bridge.ts';
+import { RpcScenarioChain } from '../src/rpc-chain.ts';
+import { SOL_FEED, USDC_FEED } from '../src/scenario.ts';
+import { cargoBinary, startLocalnet } from './helpers.ts';
+
+const LOCALNET = cargoBinary('solvent-localnet');
 
 const APP = fileURLToPath(new URL('../..', import.meta.url));
 
-/** `cd app && npm run --silent deploy -- ...args`, to its end (asynchronously: the bridge this
- *  test serves runs in this process). */
+/** `cd app && npm run --silent deploy -- ...args`, to its end. */
 function runDeploy(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('npm', ['run', '--silent', 'deploy', '--', ...args], { cwd: APP, env: { ...process.env, SOLANA_WALLET: '' } });
@@ -46,8 +48,8 @@ async function closedPort(): Promise<number> {
 }
 
 /** A config directory: the committed localnet config with its market keypair written and the
- *  placeholders filled, and a funded wallet file. */
-async function configDir(chain: Chain, mints: Address[], oracles: Address[]) {
+ *  placeholders filled, and a wallet file (`wallet`: its key). */
+function configDir(mints: Address[], oracles: Address[], wallet = Keypair.generate()) {
   const dir = mkdtempSync(join(tmpdir(), 'solvent-deploy-entry-'));
   writeFileSync(join(dir, 'market.json'), JSON.stringify([...Keypair.generate().secretKey]));
   const config = JSON.parse(readFileSync(new URL('../../../migrations/localnet.json', import.meta.url), 'utf8')) as DeployConfig;
@@ -57,9 +59,7 @@ async function configDir(chain: Chain, mints: Address[], oracles: Address[]) {
     spec.oracle = oracles[i];
   });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  const wallet = Keypair.generate();
   writeFileSync(join(dir, 'wallet.json'), JSON.stringify([...wallet.secretKey]));
-  chain.svm.airdrop(wallet.publicKey.toBase58() as Address, lamports(100_000_000_000n));
   return { dir, config, configPath: join(dir, 'config.json'), walletPath: join(dir, 'wallet.json') };
 }
 
@@ -67,8 +67,7 @@ test('the deploy entry starts: --help prints the usage, an RPC where nothing lis
   const [help, unreachable] = await Promise.all([
     runDeploy(['../migrations/localnet.json', '--help']),
     (async () => {
-      const chain = await Chain.start(false);
-      const { configPath, walletPath } = await configDir(chain, [Keypair.generate().publicKey.toBase58() as Address, Keypair.generate().publicKey.toBase58() as Address], [
+      const { configPath, walletPath } = configDir([Keypair.generate().publicKey.toBase58() as Address, Keypair.generate().publicKey.toBase58() as Address], [
         (await generateKeyPairSigner()).address,
         (await generateKeyPairSigner()).address,
       ]);
@@ -92,16 +91,18 @@ test('the deploy entry starts: --help prints the usage, an RPC where nothing lis
   assert.match(usage.stderr, /^usage: deploy\.ts/);
 });
 
-test('the deploy entry deploys over JSON-RPC, and a second run only finds the queued configs', async () => {
-  const chain = await Chain.start();
-  const bridge = new RpcBridge(chain.svm);
-  const url = await bridge.start();
+test('the deploy entry deploys over JSON-RPC on a Surfnet, and a second run only finds the queued configs', { skip: existsSync(LOCALNET) ? false : `${LOCALNET} not built (scripts/test.sh builds it)`, timeout: 300_000 }, async () => {
+  const wallet = Keypair.generate();
+  const payer = await createKeyPairSignerFromBytes(wallet.secretKey);
+  const network = await startLocalnet([payer.address]);
+  const url = network.rpc;
   try {
+    const chain = new RpcScenarioChain(url, payer, new Map());
     const oracles = [(await generateKeyPairSigner()).address, (await generateKeyPairSigner()).address];
-    chain.setPriceUpdate(oracles[0], new Uint8Array(32).fill(0xef), 15_000_000_000n, 15_000_000_000n, -8);
-    chain.setPriceUpdate(oracles[1], new Uint8Array(32).fill(0xea), 1_000_000n, 1_000_000n, -6);
-    const mints = [await chain.createMint(9, chain.payer.address), await chain.createMint(6, chain.payer.address)];
-    const { dir, configPath, walletPath } = await configDir(chain, mints, oracles);
+    await chain.publishOnSurfnet(oracles[0], SOL_FEED, 15_000_000_000n, -8);
+    await chain.publishOnSurfnet(oracles[1], USDC_FEED, 1_000_000n, -6);
+    const mints = [await chain.createMint(9), await chain.createMint(6)];
+    const { dir, configPath, walletPath } = configDir(mints, oracles, wallet);
 
     // The flags before the config file, as a user may write them.
     const first = await runDeploy(['--rpc', url, '--wallet', walletPath, configPath]);
@@ -114,8 +115,8 @@ test('the deploy entry deploys over JSON-RPC, and a second run only finds the qu
     assert.match(lines[3], /^- listed USDC .* at LTV 0 .*queued as config change #1 for USDC/);
     const market = Keypair.fromSecretKey(Uint8Array.from(JSON.parse(readFileSync(join(dir, 'market.json'), 'utf8')))).publicKey.toBase58() as Address;
     assert.equal(lines[0].split(' ').pop(), market);
-    assert.equal(getLendingMarketDecoder().decode(chain.data(market)).policyBytes.length > 0, true);
-    for (const mint of mints) assert.equal(getReserveDecoder().decode(chain.data(await reserveAddress(market, mint))).lendingMarket, market);
+    assert.equal(getLendingMarketDecoder().decode(await chain.data(market)).policyBytes.length > 0, true);
+    for (const mint of mints) assert.equal(getReserveDecoder().decode(await chain.data(await reserveAddress(market, mint))).lendingMarket, market);
 
     const second = await runDeploy([configPath, '--rpc', url, '--wallet', walletPath]);
     assert.equal(second.code, 0, second.stdout + second.stderr);
@@ -124,6 +125,6 @@ test('the deploy entry deploys over JSON-RPC, and a second run only finds the qu
       ['- config change #0 for SOL is already queued: executable by anyone after …', '- config change #1 for USDC is already queued: executable by anyone after …'],
     );
   } finally {
-    bridge.stop();
+    network.stop();
   }
 });

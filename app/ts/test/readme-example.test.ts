@@ -1,22 +1,25 @@
 // The README's "Use it from TypeScript" example is app/examples/readme-example.ts, byte for
 // byte, and it works: it type-checks against the package's entry, and run as a user would run
-// it (its own process, `@solvent/client` resolving to the package's entry) against a JSON-RPC
-// endpoint (rpc-bridge.ts in front of LiteSVM with the built .so) with a market set up, it
+// it (its own process, `@solvent/client` resolving to the package's entry) against a real local
+// network (a Surfnet with the built .so: solvent-localnet) with a market set up, it
 // deposits SOL and borrows USDC in one transaction and prints the position the program holds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Keypair } from '@solana/web3.js';
-import { createKeyPairSignerFromBytes } from '@solana/kit';
+import { createKeyPairSignerFromBytes, generateKeyPairSigner } from '@solana/kit';
 import { findAssociatedTokenPda } from '@solana-program/token';
-import { TOKEN_PROGRAM_ID, getInitObligationInstruction, getObligationDecoder, getReserveDecoder, obligationAddress, readPosition } from '../src/index.ts';
+import { TOKEN_PROGRAM_ID, getDepositInstruction, getInitObligationInstruction, getObligationDecoder, getReserveDecoder, obligationAddress, readPosition } from '../src/index.ts';
 import { tokenAccountData } from '../src/accounts.ts';
-import { Chain, solUsdcMarket } from './helpers.ts';
-import { RpcBridge } from './rpc-bridge.ts';
+import { RpcScenarioChain } from '../src/rpc-chain.ts';
+import { createMarket, listReserve, newObligation, reserveConfig, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
+import { cargoBinary, startLocalnet } from './helpers.ts';
+
+const LOCALNET = cargoBinary('solvent-localnet');
 
 const app = fileURLToPath(new URL('../..', import.meta.url));
 const example = join(app, 'examples', 'readme-example.ts');
@@ -62,25 +65,40 @@ test('the README example type-checks against the package entry', () => {
   }
 });
 
-test('the README example deposits SOL and borrows USDC in one transaction over JSON-RPC', async () => {
-  const chain = await Chain.start();
-  const { market, sol, usdc } = await solUsdcMarket(chain);
-  const bridge = new RpcBridge(chain.svm);
-  const url = await bridge.start();
+test('the README example deposits SOL and borrows USDC in one transaction on a Surfnet', { skip: existsSync(LOCALNET) ? false : `${LOCALNET} not built (scripts/test.sh builds it)`, timeout: 300_000 }, async () => {
+  const keypair = Keypair.generate();
+  const owner = await createKeyPairSignerFromBytes(keypair.secretKey);
+  const payer = await generateKeyPairSigner();
+  const network = await startLocalnet([payer.address, owner.address]);
+  const url = network.rpc;
   const dir = mkdtempSync(join(tmpdir(), 'solvent-readme-'));
   try {
+    // The SOL/USDC market of the other tests (SOL $150, threshold 80%; USDC LTV 85%), built with
+    // real transactions, and a lender's 100,000 USDC.
+    const prices = new Map();
+    const chain = new RpcScenarioChain(url, payer, prices);
+    for (const [feed, price, exponent] of [[SOL_FEED, 15_000_000_000n, -8], [USDC_FEED, 1_000_000n, -6]] as const) {
+      const oracle = (await generateKeyPairSigner()).address;
+      await chain.publishOnSurfnet(oracle, feed, price, exponent);
+      prices.set(feed[0], oracle);
+    }
+    const market = await createMarket(chain);
+    const sol = await listReserve(chain, market, 9, SOL_FEED, 15_000_000_000n, -8, reserveConfig());
+    const usdc = await listReserve(chain, market, 6, USDC_FEED, 1_000_000n, -6, reserveConfig({ loanToValueBps: 8_500, liquidationThresholdBps: 9_000 }));
+    const lender = await newObligation(chain, market);
+    const lenderUsdc = await chain.createTokenAccount(usdc.mint, lender.signer.address, 100_000_000_000n);
+    const lent = await chain.send([getDepositInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: lender.obligation, owner: lender.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, sourceLiquidity: lenderUsdc, amount: 100_000_000_000n })], [lender.signer]);
+    assert.ok(lent.ok, lent.ok ? undefined : lent.error);
     // The owner: a keypair file as solana-keygen writes it, SOL in its associated token
     // account, an empty USDC one, and a fresh obligation.
-    const keypair = Keypair.generate();
     writeFileSync(join(dir, 'owner.json'), JSON.stringify([...keypair.secretKey]));
-    const owner = await createKeyPairSignerFromBytes(keypair.secretKey);
-    chain.svm.airdrop(owner.address, 1_000_000_000n as never);
     const ata = async (mint: typeof sol.mint) => (await findAssociatedTokenPda({ owner: owner.address, mint, tokenProgram: TOKEN_PROGRAM_ID }))[0];
     const [solAta, usdcAta] = [await ata(sol.mint), await ata(usdc.mint)];
-    chain.setAccount(solAta, TOKEN_PROGRAM_ID, tokenAccountData(sol.mint, owner.address, 10n * SOL));
-    chain.setAccount(usdcAta, TOKEN_PROGRAM_ID, tokenAccountData(usdc.mint, owner.address, 0n));
+    await chain.writeOnSurfnet(solAta, TOKEN_PROGRAM_ID, tokenAccountData(sol.mint, owner.address, 10n * SOL));
+    await chain.writeOnSurfnet(usdcAta, TOKEN_PROGRAM_ID, tokenAccountData(usdc.mint, owner.address, 0n));
     const obligation = await obligationAddress(market.address, owner.address, 0);
-    await chain.mustSend([getInitObligationInstruction({ lendingMarket: market.address, owner, obligation, obligationId: 0 })], [owner]);
+    const opened = await chain.send([getInitObligationInstruction({ lendingMarket: market.address, owner, obligation, obligationId: 0 })], [owner]);
+    assert.ok(opened.ok, opened.ok ? undefined : opened.error);
 
     // `@solvent/client` resolves to the package's entry, as in an installed project.
     writeFileSync(join(dir, 'hook.mjs'), `export async function resolve(specifier, context, next) {\n  return next(specifier === '@solvent/client' ? ${JSON.stringify(pathToFileURL(entry).href)} : specifier, context);\n}\n`);
@@ -96,20 +114,20 @@ test('the README example deposits SOL and borrows USDC in one transaction over J
     assert.equal(run.code, 0, run.stderr);
 
     // What the program holds now: the SOL collateral, the USDC debt, the tokens moved.
-    const after = getObligationDecoder().decode(chain.data(obligation));
+    const after = getObligationDecoder().decode(await chain.data(obligation));
     assert.equal(after.deposits[0].depositReserve, sol.reserve);
     assert.equal(after.borrows[0].borrowReserve, usdc.reserve);
-    assert.equal(chain.tokenBalance(solAta), 0n);
-    assert.equal(chain.tokenBalance(usdcAta), 500n * USDC);
+    assert.equal(await chain.tokenBalance(solAta), 0n);
+    assert.equal(await chain.tokenBalance(usdcAta), 500n * USDC);
     // The line it prints is the position as the program values it.
-    const reserves = new Map([sol, usdc].map((r) => [r.reserve, getReserveDecoder().decode(chain.data(r.reserve))]));
+    const reserves = new Map(await Promise.all([sol, usdc].map(async (r) => [r.reserve, getReserveDecoder().decode(await chain.data(r.reserve))] as const)));
     const position = readPosition(after, reserves);
     // $1,500 of SOL at an 80% threshold against $500: 2.4 (less the dead shares of the reserve's first deposit).
     assert.ok(Math.abs(position.healthFactor! - 2.4) < 1e-6);
     assert.match(run.stdout, new RegExp(`^deposited and borrowed in \\w+: health factor ${position.healthFactor!.toFixed(3)}, liquidated if SOL falls below \\$${position.liquidationPrice!.toFixed(2)}\\n$`));
     assert.match(run.stdout, /health factor 2\.400, liquidated if SOL falls below \$62\.50/);
   } finally {
-    bridge.stop();
+    network.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,32 +1,36 @@
-// The RPC code paths for real, over HTTP: the client's scenario (RpcScenarioChain) and the
-// deploy script (RpcDeployChain) against a JSON-RPC bridge in front of LiteSVM with the built
-// .so (ts/test/rpc-bridge.ts). scripts/localnet.sh runs the same code against a real validator.
+// The RPC code paths for real, over HTTP, on a real local network: the client's scenario
+// (RpcScenarioChain) and the deploy script (RpcDeployChain) against a Surfnet with the built .so
+// (solvent-localnet). The scenario's price move is the Surfnet rewriting the price account, the
+// timelock's hour a move of the Surfnet's clock (surfnet_timeTravel).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Keypair } from '@solana/web3.js';
-import { generateKeyPairSigner, type Address } from '@solana/kit';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Keypair } from '@solana/web3.js';
+import { generateKeyPairSigner, type Address } from '@solana/kit';
 import { RpcScenarioChain } from '../src/rpc-chain.ts';
 import { runScenario, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
 import { RpcDeployChain, deploy, type DeployConfig } from '../src/deploy.ts';
-import { Chain } from './helpers.ts';
-import { RpcBridge } from './rpc-bridge.ts';
+import { cargoBinary, startLocalnet } from './helpers.ts';
 
-test('the scenario and the deploy script over JSON-RPC', async () => {
-  const chain = await Chain.start();
-  const bridge = new RpcBridge(chain.svm);
-  const url = await bridge.start();
+const LOCALNET = cargoBinary('solvent-localnet');
+
+test('the scenario and the deploy script over JSON-RPC on a Surfnet', { skip: existsSync(LOCALNET) ? false : `${LOCALNET} not built (scripts/test.sh builds it)`, timeout: 300_000 }, async () => {
+  const payer = await generateKeyPairSigner();
+  const network = await startLocalnet([payer.address]);
   try {
-    // Prices are preloaded, as scripts/localnet.sh preloads them into solana-test-validator.
+    const prices = new Map<number, Address>();
+    const chain = new RpcScenarioChain(network.rpc, payer, prices);
     const solPrice = (await generateKeyPairSigner()).address;
     const usdcPrice = (await generateKeyPairSigner()).address;
-    chain.setPriceUpdate(solPrice, SOL_FEED, 15_000_000_000n, 15_000_000_000n, -8);
-    chain.setPriceUpdate(usdcPrice, USDC_FEED, 1_000_000n, 1_000_000n, -6);
+    await chain.publishOnSurfnet(solPrice, SOL_FEED, 15_000_000_000n, -8);
+    await chain.publishOnSurfnet(usdcPrice, USDC_FEED, 1_000_000n, -6);
+    prices.set(SOL_FEED[0], solPrice).set(USDC_FEED[0], usdcPrice);
     const steps: string[] = [];
-    await runScenario(new RpcScenarioChain(url, chain.payer, new Map([[0xef, solPrice], [0xea, usdcPrice]])), (line) => steps.push(line), 86_400);
+    await runScenario(Object.assign(chain, { publishPrice: chain.publishOnSurfnet.bind(chain) }), (line) => steps.push(line), 86_400);
     assert.ok(steps.some((line) => line.startsWith('borrowing 1,200 USDC refused as BorrowTooLarge')), steps.join('\n'));
+    assert.ok(steps.some((line) => line.startsWith('SOL $150 -> $120; liquidated: 500 USDC repaid for 4.375 SOL')), steps.join('\n'));
     assert.ok(steps.some((line) => line.includes('vault balances equal the books')));
 
     // The deploy script over RPC: the program is there, so it creates the market and reserves
@@ -36,11 +40,11 @@ test('the scenario and the deploy script over JSON-RPC', async () => {
     writeFileSync(join(dir, 'market.json'), JSON.stringify([...Keypair.generate().secretKey]));
     const config = JSON.parse(readFileSync(new URL('../../../migrations/localnet.json', import.meta.url), 'utf8')) as DeployConfig;
     config.marketKeypair = 'market.json';
-    config.reserves[0].mint = await chain.createMint(9, chain.payer.address);
+    config.reserves[0].mint = await chain.createMint(9);
     config.reserves[0].oracle = solPrice;
-    config.reserves[1].mint = await chain.createMint(6, chain.payer.address);
+    config.reserves[1].mint = await chain.createMint(6);
     config.reserves[1].oracle = usdcPrice;
-    const rpcDeploy = new RpcDeployChain(url, chain.payer, '(the test payer)');
+    const rpcDeploy = new RpcDeployChain(network.rpc, payer, '(the test payer)');
     const first = await deploy(rpcDeploy, config, { configDir: dir });
     assert.equal(first.length, 4, first.join('\n'));
     assert.match(first[2], /^listed SOL .* at LTV 0 .*queued as config change #0 for SOL/);
@@ -49,11 +53,13 @@ test('the scenario and the deploy script over JSON-RPC', async () => {
       (await deploy(rpcDeploy, config, { configDir: dir })).map((line) => line.replace(/after .*/, 'after …')),
       ['config change #0 for SOL is already queued: executable by anyone after …', 'config change #1 for USDC is already queued: executable by anyone after …'],
     );
-    chain.advance(BigInt(config.policy!.timelockSecs));
+    const before = await chain.clock();
+    await chain.timeTravel(BigInt(config.policy!.timelockSecs) + 5n);
+    assert.ok((await chain.clock()) >= before + BigInt(config.policy!.timelockSecs), 'the clock moved an hour');
     assert.deepEqual(await deploy(rpcDeploy, config, { configDir: dir }), ['executed queued config change #0 for SOL', 'executed queued config change #1 for USDC']);
     assert.deepEqual(await deploy(rpcDeploy, config, { configDir: dir }), []);
     assert.ok(((await rpcDeploy.account(first[0].split(' ').pop() as Address)) ?? new Uint8Array()).length > 0);
   } finally {
-    bridge.stop();
+    network.stop();
   }
 });
