@@ -15,9 +15,7 @@ import { Keypair } from '@solana/web3.js';
 import { createKeyPairSignerFromBytes, generateKeyPairSigner, type Address } from '@solana/kit';
 import { getLendingMarketDecoder, getReserveDecoder, reserveAddress } from '../src/index.ts';
 import type { DeployConfig } from '../src/deploy.ts';
-import { RpcScenarioChain } from '../src/rpc-chain.ts';
-import { SOL_FEED, USDC_FEED } from '../src/scenario.ts';
-import { cargoBinary, startLocalnet } from './helpers.ts';
+import { cargoBinary, startLocalnet, surfnetChain } from './helpers.ts';
 
 const LOCALNET = cargoBinary('solvent-localnet');
 
@@ -97,10 +95,8 @@ test('the deploy entry deploys over JSON-RPC on a Surfnet, and a second run only
   const network = await startLocalnet([payer.address]);
   const url = network.rpc;
   try {
-    const chain = new RpcScenarioChain(url, payer, new Map());
-    const oracles = [(await generateKeyPairSigner()).address, (await generateKeyPairSigner()).address];
-    await chain.publishOnSurfnet(oracles[0], SOL_FEED, 15_000_000_000n, -8);
-    await chain.publishOnSurfnet(oracles[1], USDC_FEED, 1_000_000n, -6);
+    const { chain, solOracle, usdcOracle } = await surfnetChain(url, payer);
+    const oracles = [solOracle, usdcOracle];
     const mints = [await chain.createMint(9), await chain.createMint(6)];
     const { dir, configPath, walletPath } = configDir(mints, oracles, wallet);
 

@@ -26,6 +26,7 @@ export const SO_PATH = fileURLToPath(new URL('../../../target/deploy/solvent.so'
 
 import type { ScenarioChain, Sent } from '../src/scenario.ts';
 import { createMarket, listReserve, newObligation, reserveConfig, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
+import { RpcScenarioChain } from '../src/rpc-chain.ts';
 
 export class Chain {
   svm: LiteSVM;
@@ -154,15 +155,34 @@ export function liteSvmScenarioChain(chain: Chain): ScenarioChain {
  *  USDC as collateral in its obligation. */
 export async function solUsdcMarket(chain: Chain) {
   const svm = liteSvmScenarioChain(chain);
-  const market = await createMarket(svm);
-  const sol = await listReserve(svm, market, 9, SOL_FEED, 15_000_000_000n, -8, reserveConfig());
-  const usdc = await listReserve(svm, market, 6, USDC_FEED, 1_000_000n, -6, reserveConfig({ loanToValueBps: 8_500, liquidationThresholdBps: 9_000 }));
+  return { svm, ...(await solUsdcMarketOn(svm)) };
+}
+
+/** `solUsdcMarket` on any `ScenarioChain` (LiteSVM, or a Surfnet over RPC: `surfnetChain`). */
+export async function solUsdcMarketOn(chain: ScenarioChain) {
+  const market = await createMarket(chain);
+  const sol = await listReserve(chain, market, 9, SOL_FEED, 15_000_000_000n, -8, reserveConfig());
+  const usdc = await listReserve(chain, market, 6, USDC_FEED, 1_000_000n, -6, reserveConfig({ loanToValueBps: 8_500, liquidationThresholdBps: 9_000 }));
   const oracleOf = (reserve: Address) => (reserve === sol.reserve ? sol.oracle : usdc.oracle);
-  const lender = await newObligation(svm, market);
+  const lender = await newObligation(chain, market);
   const supplied = 100_000_000_000n;
   const lenderUsdc = await chain.createTokenAccount(usdc.mint, lender.signer.address, supplied);
-  await chain.mustSend([getDepositInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: lender.obligation, owner: lender.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, sourceLiquidity: lenderUsdc, amount: supplied })]);
-  return { svm, market, sol, usdc, oracleOf, lender, lenderUsdc };
+  const sent = await chain.send([getDepositInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: lender.obligation, owner: lender.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, sourceLiquidity: lenderUsdc, amount: supplied })], [lender.signer]);
+  if (!sent.ok) throw new Error(`the lender's deposit failed: ${sent.error}\n${sent.logs.join('\n')}`);
+  return { market, sol, usdc, oracleOf, lender, lenderUsdc };
+}
+
+/** An RPC chain on a Surfnet (`startLocalnet`) paid by `payer`, with a SOL ($150) and a USDC ($1)
+ *  PriceUpdateV2 account written by the Surfnet, which `listReserve` on it uses. */
+export async function surfnetChain(rpc: string, payer: KeyPairSigner) {
+  const prices = new Map<number, Address>();
+  const chain = new RpcScenarioChain(rpc, payer, prices);
+  for (const [feed, price, exponent] of [[SOL_FEED, 15_000_000_000n, -8], [USDC_FEED, 1_000_000n, -6]] as const) {
+    const oracle = (await generateKeyPairSigner()).address;
+    await chain.publishOnSurfnet(oracle, feed, price, exponent);
+    prices.set(feed[0], oracle);
+  }
+  return { chain, solOracle: prices.get(SOL_FEED[0])!, usdcOracle: prices.get(USDC_FEED[0])! };
 }
 
 /** A built Rust binary of the workspace (scripts/test.sh builds them), by name. */

@@ -11,9 +11,8 @@ import { join } from 'node:path';
 import { Keypair } from '@solana/web3.js';
 import { createKeyPairSignerFromBytes, generateKeyPairSigner, type Address } from '@solana/kit';
 import { getBorrowInstruction, getDepositInstruction, getObligationDecoder, refreshThenAct } from '../src/index.ts';
-import { RpcScenarioChain } from '../src/rpc-chain.ts';
-import { createMarket, listReserve, newObligation, reserveConfig, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
-import { cargoBinary, runBinary, startLocalnet } from './helpers.ts';
+import { newObligation, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
+import { cargoBinary, runBinary, solUsdcMarketOn, startLocalnet, surfnetChain } from './helpers.ts';
 
 const KEEPER = cargoBinary('solvent-keeper');
 const LOCALNET = cargoBinary('solvent-localnet');
@@ -25,26 +24,13 @@ test('the keeper binary liquidates on a Surfnet', { skip: missing.length ? `${mi
   const liquidator = await createKeyPairSignerFromBytes(secret);
   const network = await startLocalnet([payer.address, liquidator.address]);
   try {
-    const prices = new Map<number, Address>();
-    const chain = new RpcScenarioChain(network.rpc, payer, prices);
-    const solOracle = (await generateKeyPairSigner()).address;
-    const usdcOracle = (await generateKeyPairSigner()).address;
-    await chain.publishOnSurfnet(solOracle, SOL_FEED, 15_000_000_000n, -8);
-    await chain.publishOnSurfnet(usdcOracle, USDC_FEED, 1_000_000n, -6);
-    prices.set(SOL_FEED[0], solOracle).set(USDC_FEED[0], usdcOracle);
-
-    const market = await createMarket(chain);
-    const sol = await listReserve(chain, market, 9, SOL_FEED, 15_000_000_000n, -8, reserveConfig());
-    const usdc = await listReserve(chain, market, 6, USDC_FEED, 1_000_000n, -6, reserveConfig({ loanToValueBps: 8_500, liquidationThresholdBps: 9_000 }));
-    const oracleOf = (reserve: Address) => (reserve === sol.reserve ? sol.oracle : usdc.oracle);
+    const { chain } = await surfnetChain(network.rpc, payer);
+    const { market, sol, usdc, oracleOf } = await solUsdcMarketOn(chain);
     const must = async (sent: Promise<{ ok: boolean; error?: string; logs: string[] }>) => {
       const result = await sent;
       assert.ok(result.ok, `${result.error}\n${result.logs.join('\n')}`);
     };
 
-    const lender = await newObligation(chain, market);
-    const lenderUsdc = await chain.createTokenAccount(usdc.mint, lender.signer.address, 100_000_000_000n);
-    await must(chain.send([getDepositInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: lender.obligation, owner: lender.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, sourceLiquidity: lenderUsdc, amount: 100_000_000_000n })], [lender.signer]));
     const borrower = await newObligation(chain, market);
     const borrowerSol = await chain.createTokenAccount(sol.mint, borrower.signer.address, 10_000_000_000n);
     const borrowerUsdc = await chain.createTokenAccount(usdc.mint, borrower.signer.address, 0n);

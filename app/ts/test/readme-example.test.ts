@@ -13,11 +13,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Keypair } from '@solana/web3.js';
 import { createKeyPairSignerFromBytes, generateKeyPairSigner } from '@solana/kit';
 import { findAssociatedTokenPda } from '@solana-program/token';
-import { TOKEN_PROGRAM_ID, getDepositInstruction, getInitObligationInstruction, getObligationDecoder, getReserveDecoder, obligationAddress, readPosition } from '../src/index.ts';
+import { TOKEN_PROGRAM_ID, getInitObligationInstruction, getObligationDecoder, getReserveDecoder, obligationAddress, readPosition } from '../src/index.ts';
 import { tokenAccountData } from '../src/accounts.ts';
-import { RpcScenarioChain } from '../src/rpc-chain.ts';
-import { createMarket, listReserve, newObligation, reserveConfig, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
-import { cargoBinary, startLocalnet } from './helpers.ts';
+import { cargoBinary, solUsdcMarketOn, startLocalnet, surfnetChain } from './helpers.ts';
 
 const LOCALNET = cargoBinary('solvent-localnet');
 
@@ -75,20 +73,9 @@ test('the README example deposits SOL and borrows USDC in one transaction on a S
   try {
     // The SOL/USDC market of the other tests (SOL $150, threshold 80%; USDC LTV 85%), built with
     // real transactions, and a lender's 100,000 USDC.
-    const prices = new Map();
-    const chain = new RpcScenarioChain(url, payer, prices);
-    for (const [feed, price, exponent] of [[SOL_FEED, 15_000_000_000n, -8], [USDC_FEED, 1_000_000n, -6]] as const) {
-      const oracle = (await generateKeyPairSigner()).address;
-      await chain.publishOnSurfnet(oracle, feed, price, exponent);
-      prices.set(feed[0], oracle);
-    }
-    const market = await createMarket(chain);
-    const sol = await listReserve(chain, market, 9, SOL_FEED, 15_000_000_000n, -8, reserveConfig());
-    const usdc = await listReserve(chain, market, 6, USDC_FEED, 1_000_000n, -6, reserveConfig({ loanToValueBps: 8_500, liquidationThresholdBps: 9_000 }));
-    const lender = await newObligation(chain, market);
-    const lenderUsdc = await chain.createTokenAccount(usdc.mint, lender.signer.address, 100_000_000_000n);
-    const lent = await chain.send([getDepositInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: lender.obligation, owner: lender.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, sourceLiquidity: lenderUsdc, amount: 100_000_000_000n })], [lender.signer]);
-    assert.ok(lent.ok, lent.ok ? undefined : lent.error);
+    const { chain } = await surfnetChain(url, payer);
+    const { market, sol, usdc } = await solUsdcMarketOn(chain);
+
     // The owner: a keypair file as solana-keygen writes it, SOL in its associated token
     // account, an empty USDC one, and a fresh obligation.
     writeFileSync(join(dir, 'owner.json'), JSON.stringify([...keypair.secretKey]));

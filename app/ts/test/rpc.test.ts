@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keypair } from '@solana/web3.js';
 import { generateKeyPairSigner, type Address } from '@solana/kit';
-import { RpcScenarioChain } from '../src/rpc-chain.ts';
-import { runScenario, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
+import { runScenario } from '../src/scenario.ts';
 import { RpcDeployChain, deploy, type DeployConfig } from '../src/deploy.ts';
-import { cargoBinary, startLocalnet } from './helpers.ts';
+import { cargoBinary, startLocalnet, surfnetChain } from './helpers.ts';
 
 const LOCALNET = cargoBinary('solvent-localnet');
 
@@ -20,13 +19,7 @@ test('the scenario and the deploy script over JSON-RPC on a Surfnet', { skip: ex
   const payer = await generateKeyPairSigner();
   const network = await startLocalnet([payer.address]);
   try {
-    const prices = new Map<number, Address>();
-    const chain = new RpcScenarioChain(network.rpc, payer, prices);
-    const solPrice = (await generateKeyPairSigner()).address;
-    const usdcPrice = (await generateKeyPairSigner()).address;
-    await chain.publishOnSurfnet(solPrice, SOL_FEED, 15_000_000_000n, -8);
-    await chain.publishOnSurfnet(usdcPrice, USDC_FEED, 1_000_000n, -6);
-    prices.set(SOL_FEED[0], solPrice).set(USDC_FEED[0], usdcPrice);
+    const { chain, solOracle: solPrice, usdcOracle: usdcPrice } = await surfnetChain(network.rpc, payer);
     const steps: string[] = [];
     await runScenario(Object.assign(chain, { publishPrice: chain.publishOnSurfnet.bind(chain) }), (line) => steps.push(line), 86_400);
     assert.ok(steps.some((line) => line.startsWith('borrowing 1,200 USDC refused as BorrowTooLarge')), steps.join('\n'));
