@@ -18,9 +18,12 @@
 //! 1 to 3 collateral positions and 1 to 2 debts, a third of them in an e-mode group (with a debt
 //! cap), prices moved after the borrow (some obligations unhealthy, some insolvent, some on an
 //! auction clock started a while ago), and the market's liquidation cap, dust threshold and
-//! protocol share. Not covered: isolation, siloed debt, dynamic margin, outflow limits, pauses
-//! and the circuit breaker (the TypeScript port implements the rules, the vectors do not draw
-//! them).
+//! protocol share; a fifth of the reserves with dynamic margin (volatility, size premium,
+//! concentration) and a fifth with a soft zone, a fifth of the single-collateral obligations on
+//! isolated collateral, and owner's orders on two in five obligations (quoted as liquidations,
+//! soft deleverages and order executions, with the keeper's best call). Not covered: siloed
+//! debt, outflow limits, pauses and the circuit breaker (the TypeScript port implements the
+//! rules, the vectors do not draw them).
 use anchor_lang::{AccountSerialize, Discriminator};
 use base64::Engine;
 use serde_json::{json, Value};
@@ -28,10 +31,11 @@ use solvent::math::Wad;
 use solvent::oracle::{CheckedPrice, OraclePrice};
 use solvent::state::operations::{self, DebtCounters, GroupChange};
 use solvent::state::{
-    Emode, EmodeGroup, EmodeGroupDebt, HealthKind, LendingMarket, Obligation, RateCurvePoint, Reserve, ReserveConfig, ACCOUNT_VERSION,
+    Deleverage, DynamicMarginConfig, Emode, EmodeGroup, EmodeGroupDebt, HealthKind, LendingMarket, Obligation, OrderParams, RateCurvePoint, Reserve, ReserveConfig,
+    SoftZoneConfig, ACCOUNT_VERSION, MAX_OBLIGATION_ORDERS, RISK_FLAG_BORROWABLE_IN_ISOLATION, RISK_FLAG_ISOLATED_COLLATERAL,
 };
 use solvent_client::{
-    liquidation_price, max_borrow, max_withdraw, quote_liquidation, to_anchor, Limit, MarketView, MarketKeys, Pubkey, ReserveKeys, ReserveView,
+    best_deleverage, liquidation_price, max_borrow, max_withdraw, quote_deleverage, to_anchor, Limit, MarketView, MarketKeys, Pubkey, ReserveKeys, ReserveView,
 };
 use std::collections::BTreeMap;
 
@@ -199,6 +203,40 @@ fn draw(seed: u64) -> Option<Case> {
         reserve.oracle_program = market.oracle_program;
         reserve.oracle_source = 1;
         reserve.config = config(&mut rng);
+        if rng.chance(20) {
+            let ltv = reserve.config.loan_to_value_bps;
+            let dynamic = DynamicMarginConfig {
+                flags: rng.range(1, 7) as u8,
+                vol_sample_secs: 60,
+                vol_half_life_secs: rng.range(60, 86_400) as u32,
+                vol_horizon_secs: rng.range(3_600, 86_400) as u32,
+                vol_z_bps: rng.range(10_000, 30_000) as u32,
+                max_threshold_drop_bps_per_hour: rng.range(1, 500) as u16,
+                threshold_hysteresis_bps: rng.range(0, 500) as u16,
+                size_premium_bps: rng.range(1, 500) as u16,
+                max_size_premium_bps: rng.range(1, (ltv as u64).saturating_sub(1).clamp(1, 2_000)) as u16,
+                liquidity_depth_value: rng.range(1_000, 10_000_000),
+                concentration_limit_value: rng.range(10_000, 100_000_000),
+                ..Default::default()
+            };
+            if dynamic.validate(ltv).is_ok() {
+                reserve.dynamic_config = dynamic;
+            }
+        }
+        if rng.chance(20) {
+            let zone = SoftZoneConfig {
+                enabled: 1,
+                start_bps: rng.range(3_000, 9_000) as u16,
+                max_repay_bps: rng.range(1, 2_500) as u16,
+                max_bonus_bps: (rng.range(0, 200) as u16).min(reserve.config.liquidation_bonus_bps.saturating_sub(1)),
+                bonus_ramp_secs: rng.range(1, 86_400) as u32,
+                min_interval_secs: rng.range(1, 86_400) as u32,
+                ..Default::default()
+            };
+            if zone.validate(reserve.config.liquidation_bonus_bps).is_ok() {
+                reserve.soft_zone = zone;
+            }
+        }
         reserve.cumulative_borrow_index_wad.set(Wad::ONE);
         reserve.last_update_timestamp = now;
         // A dollar price between $0.0001 and $100,000 per whole token, as an 8-decimal mantissa.
@@ -254,6 +292,19 @@ fn draw(seed: u64) -> Option<Case> {
     // Collateral in 1..=3 reserves, debt in 1..=2 others.
     let deposits = rng.range(1, (members.len() as u64 - 1).min(3)) as usize;
     let (collateral, rest) = members.split_at(deposits);
+    // A fifth of the single-collateral obligations (outside e-mode) on isolated collateral, with
+    // most other reserves borrowable against it.
+    let isolated = deposits == 1 && !emode && rng.chance(20);
+    if isolated {
+        let config = &mut reserves.get_mut(&collateral[0])?.config;
+        config.risk_flags = RISK_FLAG_ISOLATED_COLLATERAL;
+        config.isolation_debt_ceiling_value = rng.range(1, 1_000_000);
+        for key in rest {
+            if rng.chance(70) {
+                reserves.get_mut(key)?.config.risk_flags = RISK_FLAG_BORROWABLE_IN_ISOLATION;
+            }
+        }
+    }
     for key in collateral {
         let reserve = reserves.get_mut(key)?;
         let whole = 10u64.pow(reserve.liquidity_decimals as u32);
@@ -288,11 +339,39 @@ fn draw(seed: u64) -> Option<Case> {
         // Up to the limit, and sometimes all of it.
         let amount = if rng.chance(50) { limit.amount } else { (limit.amount as u128 * rng.range(1, 1_000) as u128 / 1_000).max(1) as u64 };
         obligation = view.refresh_obligation(&obligation).ok()?.0;
+        let mut isolated_reserve = isolated.then(|| reserves[&collateral[0]]);
         let reserve = reserves.get_mut(key)?;
         let mut debt = emode_debts.get(&1).copied();
-        operations::borrow(&mut obligation, reserve, &to_anchor(key), amount, DebtCounters { isolated: None, emode: debt.as_mut() }).ok()?;
+        operations::borrow(&mut obligation, reserve, &to_anchor(key), amount, DebtCounters { isolated: isolated_reserve.as_mut(), emode: debt.as_mut() }).ok()?;
         if let Some(debt) = debt {
             emode_debts.insert(1, debt);
+        }
+        if let Some(state) = isolated_reserve {
+            reserves.insert(collateral[0], state);
+        }
+    }
+    // Two in five obligations with an owner's order on a debt and a collateral: a health, price
+    // or price-ratio trigger near where the position is now.
+    if obligation.has_borrows() && rng.chance(40) {
+        let (repay, withdraw) = (obligation.borrows[0].borrow_reserve, obligation.deposits[0].deposit_reserve);
+        let (collateral_price, debt_price) = (reserves[&solvent_client::from_anchor(&withdraw)].market_price(), reserves[&solvent_client::from_anchor(&repay)].market_price());
+        let trigger = rng.range(1, 5) as u8;
+        let near = |level: u128, rng: &mut Rng| level.saturating_mul(rng.range(5_000, 15_000) as u128) / 10_000;
+        let threshold_wad = match trigger {
+            1 => Wad::ONE.raw() + Wad::ONE.raw() * rng.range(1, 2_000) as u128 / 1_000,
+            2 | 3 => near(collateral_price.raw(), &mut rng).max(1),
+            _ => near(debt_price.checked_div(collateral_price, solvent::math::Rounding::Down).unwrap_or(Wad::ONE).raw(), &mut rng).max(1),
+        };
+        let params = OrderParams {
+            trigger,
+            threshold_wad,
+            max_repay_bps: rng.range(1, 10_000) as u16,
+            max_bonus_bps: rng.range(0, 300) as u16,
+            bonus_ramp_secs: rng.range(1, 86_400) as u32,
+        };
+        let bonus = reserves[&solvent_client::from_anchor(&withdraw)].config.liquidation_bonus_bps;
+        if params.validate(bonus).is_ok() {
+            obligation.orders[rng.range(0, MAX_OBLIGATION_ORDERS as u64 - 1) as usize] = params.order(repay, withdraw);
         }
     }
     if !obligation.has_borrows() {
@@ -325,6 +404,14 @@ fn draw(seed: u64) -> Option<Case> {
         }
     }
     Some(Case { view: view_at(&reserves, &market, &emode_debts, slot, now), obligation_key, obligation })
+}
+
+fn mode_name(mode: Deleverage) -> String {
+    match mode {
+        Deleverage::Liquidation => "liquidation".into(),
+        Deleverage::Soft => "soft".into(),
+        Deleverage::Order(index) => format!("order{index}"),
+    }
 }
 
 fn case_json(id: u64, case: &Case) -> Value {
@@ -363,7 +450,15 @@ fn case_json(id: u64, case: &Case) -> Value {
                 rng.range(1, 1u64 << bits)
             };
             let accept_shares = rng.chance(50);
-            let quote = match quote_liquidation(view, obligation, repay, withdraw, max_repay, accept_shares) {
+            // The liquidation, and the soft deleverage and order executions the program could
+            // be asked for on this pair.
+            let mut modes = vec![Deleverage::Liquidation];
+            if view.reserves[withdraw].state.soft_zone.is_enabled() {
+                modes.push(Deleverage::Soft);
+            }
+            modes.extend((0..MAX_OBLIGATION_ORDERS).filter(|&i| obligation.orders[i].is_active()).map(Deleverage::Order));
+            for mode in modes {
+            let quote = match quote_deleverage(view, obligation, repay, withdraw, max_repay, accept_shares, mode) {
                 Ok(q) => json!({
                     "repayAmount": q.plan.repay_amount.to_string(), "settledDebtWad": wad(q.plan.settled_debt), "seizedShares": q.plan.seized_shares.to_string(),
                     "repayValueWad": wad(q.plan.repay_value), "seizeValueWad": wad(q.plan.seize_value),
@@ -373,9 +468,17 @@ fn case_json(id: u64, case: &Case) -> Value {
                 }),
                 Err(error) => json!({ "error": format!("{error:?}") }),
             };
-            quotes.push(json!({ "repayReserve": repay.to_string(), "withdrawReserve": withdraw.to_string(), "maxRepay": max_repay.to_string(), "acceptShares": accept_shares, "quote": quote }));
+            quotes.push(json!({ "repayReserve": repay.to_string(), "withdrawReserve": withdraw.to_string(), "maxRepay": max_repay.to_string(), "acceptShares": accept_shares, "mode": mode_name(mode), "quote": quote }));
+            }
         }
     }
+    // The keeper's ranking: the call that pays the executor most, taking shares of half the reserves.
+    let takes_shares: Vec<Pubkey> = view.reserves.keys().copied().filter(|_| rng.chance(50)).collect();
+    let best = view.refresh_obligation(obligation).ok().and_then(|(refreshed, _)| best_deleverage(view, &refreshed, |k| takes_shares.contains(k)));
+    let best = best.map(|b| {
+        json!({ "repayReserve": b.repay_reserve.to_string(), "withdrawReserve": b.withdraw_reserve.to_string(), "mode": mode_name(b.mode),
+                "repayAmount": b.quote.plan.repay_amount.to_string(), "repayValueWad": wad(b.repay_value), "receivedValueWad": wad(b.received_value) })
+    });
     json!({
         "id": id, "slot": view.slot.to_string(), "now": view.now.to_string(),
         "market": { "address": view.keys.market.to_string(), "data": market_data(&view.state) },
@@ -383,6 +486,7 @@ fn case_json(id: u64, case: &Case) -> Value {
         "obligation": { "address": obligation_key.to_string(), "data": zero_copy_data(obligation) },
         "refreshed": refreshed,
         "maxBorrow": max_borrows, "maxWithdraw": max_withdraws, "liquidationPrice": prices, "quotes": quotes,
+        "takesShares": takes_shares.iter().map(|k| k.to_string()).collect::<Vec<_>>(), "best": best,
     })
 }
 

@@ -25,6 +25,7 @@ import {
 } from '@solana/kit';
 import { findAssociatedTokenPda, getCreateAssociatedTokenIdempotentInstructionAsync } from '@solana-program/token';
 import * as generated from '../generated/index.ts';
+import { storeWad } from './position.ts';
 import {
   COMPUTE_BUDGET_PROGRAM_ID,
   PROGRAM_ID,
@@ -235,11 +236,6 @@ const ataOf = async (owner: Address, mint: Address, tokenProgram: Address) => (a
 
 const unitsOf = (ix: Instruction) => new DataView(ix.data!.buffer, ix.data!.byteOffset).getUint32(1, true);
 
-/** A `StoredWad` holding `value` (16 little-endian bytes). */
-const toStoredWad = (value: bigint): generated.StoredWad => {
-  const leBytes = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) leBytes[i] = Number((value >> BigInt(8 * i)) & 0xffn);
-  return { leBytes };
 };
 const countOf = (index: number, length: number) => (index === -1 ? length : index);
 
@@ -285,7 +281,7 @@ function obligationAfter(
     case 'borrow':
       if (borrowIndex === -1) {
         if (borrowCount === borrows.length) throw new ActionInputError('ObligationBorrowsFull', `the obligation owes ${borrowCount} debts, the most it can`);
-        borrows[borrowCount] = { ...borrows[borrowCount], borrowReserve: reserveKey, borrowedAmountWad: toStoredWad(0n) };
+        borrows[borrowCount] = { ...borrows[borrowCount], borrowReserve: reserveKey, borrowedAmountWad: storeWad(0n) };
       }
       break;
     case 'withdraw': {
@@ -317,7 +313,7 @@ function obligationAfter(
         borrows.push({ ...obligation.borrows[obligation.borrows.length - 1], borrowReserve: DEFAULT_ADDRESS });
       } else {
         const left = booked > action.amount ? booked - action.amount : 0n;
-        borrows[borrowIndex] = { ...borrows[borrowIndex], borrowedAmountWad: toStoredWad(left * WAD) };
+        borrows[borrowIndex] = { ...borrows[borrowIndex], borrowedAmountWad: storeWad(left * WAD) };
       }
       break;
     }
@@ -480,6 +476,76 @@ export function refreshInstructions(obligation: { address: Address; data: genera
     ...[...new Set(positions)].map((reserve) => generated.getRefreshReserveInstruction({ reserve, oracle: oracleOf(reserve) })),
     { ...refresh, accounts: [...refresh.accounts, ...positions.map((address) => ({ address, role: 0 as const }))] },
   ];
+}
+
+// ---- Liquidation, order execution and soft deleverage. ----
+
+/** Which instruction a deleveraging call is (`Deleverage` of `quoteLiquidation`). */
+export type DeleverageMode = { kind: 'liquidation' } | { kind: 'order'; index: number } | { kind: 'soft' };
+
+/** A liquidation (or, with `mode`, the execution of the owner's triggered order `index`, or a
+ *  soft deleverage) of `obligation` by `liquidator`: repaying up to `amount` base units
+ *  (2^64 - 1: as much as the program allows; `quoteLiquidation` sizes it) of the debt in
+ *  `repayReserve` from `source`, for collateral of `withdrawReserve` to `destination` (both
+ *  default to the liquidator's associated token accounts, which must exist); with
+ *  `sharesDestination` (a token account of the withdraw reserve's share mint) the part the
+ *  reserve's idle liquidity cannot pay comes as shares. After the separate refresh sequence
+ *  (`refreshThenAct`), with the position reserves and debt counters the program needs.
+ *  Throws `ActionInputError` as `actions` does, and `NoBorrowPosition` / `NoDepositPosition`
+ *  when the obligation owes nothing in `repayReserve` or holds no collateral in `withdrawReserve`. */
+export async function liquidate(
+  args: {
+    market: Address;
+    obligation: ObligationInput;
+    liquidator: TransactionSigner;
+    repayReserve: ReserveInput;
+    withdrawReserve: ReserveInput;
+    amount: bigint;
+    source?: Address;
+    destination?: Address;
+    sharesDestination?: Address;
+    mode?: DeleverageMode;
+  },
+  options: ResolveOptions = {},
+): Promise<Instruction[]> {
+  const { market, liquidator } = args;
+  checkAmount('liquidation repay amount', args.amount);
+  const { obligation, reserves } = await resolveAccounts(market, args.obligation, [args.repayReserve, args.withdrawReserve], options);
+  const [repayKey, withdrawKey] = [addressOf(args.repayReserve), addressOf(args.withdrawReserve)];
+  const state = obligation!.data;
+  if (!state.borrows.some((b) => b.borrowReserve === repayKey)) {
+    throw new ActionInputError('NoBorrowPosition', `obligation ${obligation!.address} owes nothing in reserve ${repayKey}`);
+  }
+  if (!state.deposits.some((d) => d.depositReserve === withdrawKey)) {
+    throw new ActionInputError('NoDepositPosition', `obligation ${obligation!.address} holds no collateral in reserve ${withdrawKey}`);
+  }
+  const [repay, withdrawFrom] = [reserveKeys(repayKey, reserves.get(repayKey)!), reserveKeys(withdrawKey, reserves.get(withdrawKey)!)];
+  const accounts = {
+    lendingMarket: market,
+    obligation: obligation!.address,
+    liquidator,
+    repayReserve: repayKey,
+    repayLiquidityMint: repay.mint,
+    repayLiquidityVault: repay.vault,
+    sourceLiquidity: args.source ?? (await ataOf(liquidator.address, repay.mint, repay.tokenProgram)),
+    withdrawReserve: withdrawKey,
+    withdrawLiquidityMint: withdrawFrom.mint,
+    withdrawLiquidityVault: withdrawFrom.vault,
+    destinationLiquidity: args.destination ?? (await ataOf(liquidator.address, withdrawFrom.mint, withdrawFrom.tokenProgram)),
+    marketAuthority: await marketAuthorityAddress(market),
+    repayTokenProgram: repay.tokenProgram,
+    withdrawTokenProgram: withdrawFrom.tokenProgram,
+    ...(args.sharesDestination ? { withdrawCollateralMint: withdrawFrom.collateralMint, destinationCollateral: args.sharesDestination } : {}),
+    repayAmount: args.amount,
+  };
+  const mode = args.mode ?? { kind: 'liquidation' };
+  const ix =
+    mode.kind === 'order'
+      ? generated.getExecuteObligationOrderInstruction({ ...accounts, index: mode.index })
+      : mode.kind === 'soft'
+        ? generated.getSoftDeleverageInstruction(accounts)
+        : generated.getLiquidateInstruction(accounts);
+  return refreshThenAct(market, obligation!.address, state, reserves, [repayKey, withdrawKey], ix);
 }
 
 // ---- Lend-only: supply and redeem outside any obligation. ----

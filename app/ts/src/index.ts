@@ -19,12 +19,38 @@ import {
 } from '@solana/kit';
 import { IDL } from './idl.ts';
 import * as generated from '../generated/index.ts';
+import {
+  DEBT_UNITS_PER_QUOTE,
+  TIER_ISOLATED_COLLATERAL,
+  WAD,
+  borrowCount,
+  debtValue,
+  depositCount,
+  healthFactorWad,
+  isUnhealthy,
+  liquidationPrice,
+  marketEmode,
+  readWad,
+  refreshObligation,
+  refusal,
+  totalLiquidity,
+  type Health,
+  type HealthKind,
+  type MarketView,
+  type OraclePrice,
+} from './position.ts';
 
 export * from '../generated/index.ts';
 // Builders with every account resolved from the reserve and the market (`deposit`, `borrow`,
 // `actions`, …) and the market scan (`fetchMarketObligations`, …).
 export * from './actions.ts';
 export * from './scan.ts';
+// The program's position math in bigint: refreshObligation, maxBorrow, maxWithdraw,
+// liquidationPrice, quoteLiquidation, the health engine and the deleveraging rules.
+export * from './position.ts';
+export * from './simulate.ts';
+// One-transaction leverage around a flash loan (`app/src/leverage.rs` in TypeScript).
+export * from './leverage.ts';
 
 /** The program's IDL (idl/solvent.json), as an object. */
 export { IDL } from './idl.ts';
@@ -91,11 +117,9 @@ export function setComputeUnitLimitInstruction(units: number): Instruction {
 }
 
 /** A `StoredWad` (16 little-endian bytes) as a bigint. */
-export const storedWad = (value: { leBytes: ArrayLike<number> }) => {
-  let out = 0n;
-  for (let i = 15; i >= 0; i--) out = (out << 8n) | BigInt(value.leBytes[i]);
-  return out;
-};
+export const storedWad = readWad;
+/** `Reserve::total_liquidity` (`totalLiquidity`). */
+export const totalLiquidityWad = (reserve: generated.Reserve) => totalLiquidity(reserve);
 const DEFAULT_ADDRESS = '11111111111111111111111111111111';
 
 /** The reserves an obligation's refresh needs, in order: every deposit's, then every borrow's. */
@@ -267,17 +291,10 @@ const isOneOf = (action: Instruction, discriminators: ReadonlyArray<ArrayLike<nu
   return action.programAddress === PROGRAM_ID && discriminators.some((d) => Array.from(d).every((byte, i) => data[i] === byte));
 };
 
-/** `Obligation::tier_flags`: the collateral is an isolated asset. */
-export const TIER_ISOLATED_COLLATERAL = 1;
-/** `Obligation::tier_flags`: the debt is a siloed asset. */
-export const TIER_SILOED_DEBT = 2;
 /** `ReserveConfig::risk_flags`. */
 export const RISK_FLAG_ISOLATED_COLLATERAL = 1;
 export const RISK_FLAG_BORROWABLE_IN_ISOLATION = 2;
 export const RISK_FLAG_SILOED_DEBT = 4;
-/** Debt counted against a cap (`Reserve::isolated_debt`, `EmodeGroupDebt::debt`, the
- *  obligation's charges) is in millionths of a quote unit. */
-export const DEBT_UNITS_PER_QUOTE = 1_000_000n;
 
 const depositsOf = (obligation: generated.Obligation) => obligation.deposits.filter((d) => d.depositReserve !== DEFAULT_ADDRESS);
 const borrowsOf = (obligation: generated.Obligation) => obligation.borrows.filter((b) => b.borrowReserve !== DEFAULT_ADDRESS);
@@ -375,7 +392,7 @@ export function tierRefusal(
     if (borrows.length > 0 && ((flags & RISK_FLAG_SILOED_DEBT) !== 0 || siloed)) return 'SiloedDebtMixed';
   }
   if (action.amount === undefined) return undefined;
-  const value = valueAt(target, target.debtPriceMantissa, action.amount * WAD, true);
+  const value = debtValue(target, action.amount * WAD);
   const perUnit = WAD / DEBT_UNITS_PER_QUOTE;
   const units = (value + perUnit - 1n) / perUnit;
   const exceeds = (used: bigint, capValue: bigint) => capValue !== 0n && used + units > capValue * DEBT_UNITS_PER_QUOTE;
@@ -387,44 +404,14 @@ export function tierRefusal(
   return undefined;
 }
 
-// ---- Position math: the program's Obligation::revalue, in bigint, with its rounding. ----
+// ---- Position math: the program's own rules in bigint (`./position.ts`). ----
 
-export const WAD = 10n ** 18n;
-const divRound = (numerator: bigint, denominator: bigint, up: boolean) =>
-  up ? (numerator + denominator - 1n) / denominator : numerator / denominator;
-
-function valueAt(reserve: generated.Reserve, mantissa: bigint, amountWad: bigint, up: boolean): bigint {
-  const scale = reserve.marketPriceExponent - reserve.liquidityDecimals;
-  return scale >= 0 ? amountWad * mantissa * 10n ** BigInt(scale) : divRound(amountWad * mantissa, 10n ** BigInt(-scale), up);
-}
-
-/** The depositors' claim on a reserve (base units, Wad), as the program's
- *  `Reserve::total_liquidity`: idle liquidity, a flash loan out and the insurance fund's payment
- *  not yet moved in, plus the debt owed to depositors, less protocol fees. At the reserve as
- *  given: the program accrues interest to now first. */
-export function totalLiquidityWad(
-  reserve: Pick<generated.Reserve, 'availableAmount' | 'flashLoanAmount' | 'insuranceReceivable' | 'borrowedAmountWad' | 'accumulatedProtocolFeesWad'>,
-): bigint {
-  const onHand = (reserve.availableAmount + reserve.flashLoanAmount + reserve.insuranceReceivable) * WAD;
-  return onHand + storedWad(reserve.borrowedAmountWad) - storedWad(reserve.accumulatedProtocolFeesWad);
-}
-
-function liquidityForShares(reserve: generated.Reserve, shares: bigint): bigint {
-  if (reserve.collateralSupply === 0n) return 0n;
-  return (totalLiquidityWad(reserve) * shares) / reserve.collateralSupply;
-}
-
-/** What a health is measured for, as the program's `HealthKind`: borrowing power (`initial`),
- *  liquidation eligibility (`maintenance`), what a liquidation may pay out (`payout`). */
-export type HealthKind = 'initial' | 'maintenance' | 'payout';
-/** One kind's sums: weighted collateral against weighted debt (quote value, 18 decimals). */
-export type Health = { assetsWad: bigint; liabilitiesWad: bigint };
-
+/** An obligation read into a position (`readPosition`). */
 export type Position = {
   /** The program's health engine output by kind (`ObligationValues::health`). */
   health: Record<HealthKind, Health>;
-  /** Each collateral with the weights it was valued with (dynamic margin and the size premium
-   *  included) and its reserve's volatility estimate (annualised fraction). */
+  /** Each collateral with the weights it was valued with (e-mode, dynamic margin and the size
+   *  premium included) and its reserve's volatility estimate (annualised fraction). */
   deposits: { reserve: Address; shares: bigint; valueWad: bigint; loanToValueBps: number; liquidationThresholdBps: number; annualVolatility: number }[];
   borrows: { reserve: Address; debtWad: bigint; valueWad: bigint }[];
   depositedValueWad: bigint;
@@ -432,207 +419,84 @@ export type Position = {
   allowedBorrowValueWad: bigint;
   unhealthyBorrowValueWad: bigint;
   liquidationBorrowedValueWad: bigint;
-  /** unhealthy borrow value / debt at liquidation prices; undefined without debt. */
+  /** Maintenance assets / liabilities, rounded down (`health_factor`); undefined without debt. */
   healthFactor: number | undefined;
   liquidatable: boolean;
-  /** With one collateral asset: the collateral price (quote per whole token) at which the
-   *  position becomes liquidatable, other prices unchanged. */
+  /** Per collateral, the exact `liquidationPrice` (oracle ticks; undefined where none). */
+  liquidationPrices: { reserve: Address; price: OraclePrice | undefined }[];
+  /** With one collateral asset: its `liquidationPrices` entry in quote per whole token. */
   liquidationPrice: number | undefined;
 };
 
-/** The margin parameters a position in a reserve is weighted with, as the program's
- *  `Emode::risk_params`: the group's (debt at 100%) for a member of the obligation's active
- *  e-mode group, else the reserve's own. */
-export type RiskParams = {
-  loanToValueBps: number;
-  liquidationThresholdBps: number;
-  borrowWeightBps: number;
-  liquidationBonusBps: number;
-  maxLiquidationBonusBps: number;
-};
-
-/** The fields of a reserve config the margin parameters come from. */
-export type MarginConfig = Pick<
-  generated.ReserveConfig,
-  'loanToValueBps' | 'liquidationThresholdBps' | 'borrowWeightBps' | 'liquidationBonusBps' | 'maxLiquidationBonusBps' | 'emodeGroups'
->;
-
-export function riskParams(config: MarginConfig, emodeGroup: number, group: generated.EmodeGroup): RiskParams {
-  const member = emodeGroup >= 1 && emodeGroup <= 8 && (config.emodeGroups & (1 << (emodeGroup - 1))) !== 0;
-  if (member && group.liquidationThresholdBps !== 0) {
-    return {
-      loanToValueBps: group.loanToValueBps,
-      liquidationThresholdBps: group.liquidationThresholdBps,
-      borrowWeightBps: 10_000,
-      liquidationBonusBps: group.liquidationBonusBps,
-      maxLiquidationBonusBps: group.maxLiquidationBonusBps,
-    };
-  }
-  return {
-    loanToValueBps: config.loanToValueBps,
-    liquidationThresholdBps: config.liquidationThresholdBps,
-    borrowWeightBps: config.borrowWeightBps === 0 ? 10_000 : config.borrowWeightBps,
-    liquidationBonusBps: config.liquidationBonusBps,
-    maxLiquidationBonusBps: config.maxLiquidationBonusBps,
-  };
-}
-
-/** The dynamic-margin parts (`ReserveConfig`-independent settings, `set_dynamic_margin`). */
-export const DYNAMIC_VOLATILITY = 1;
-export const DYNAMIC_SIZE = 2;
-export const DYNAMIC_CONCENTRATION = 4;
-
-/** ⌈√n⌉ for a bigint. */
-function isqrtUp(n: bigint): bigint {
-  if (n < 2n) return n;
-  let x = 1n << BigInt(Math.ceil(n.toString(2).length / 2));
-  for (;;) {
-    const y = (x + n / x) / 2n;
-    if (y >= x) break;
-    x = y;
-  }
-  return x * x < n ? x + 1n : x;
-}
-
-/** The size premium of a collateral position worth `valueWad` (as the program's
- *  `size_premium_bps`): `size_premium_bps × √(value / depth)`, rounded up, capped. */
-export function sizePremiumBps(config: generated.DynamicMarginConfig, valueWad: bigint): number {
-  if ((config.flags & DYNAMIC_SIZE) === 0 || config.liquidityDepthValue === 0n) return 0;
-  const max = BigInt(config.maxSizePremiumBps);
-  const factor = BigInt(config.sizePremiumBps);
-  const depthUnits = config.liquidityDepthValue * (WAD / 100_000_000n);
-  const root = divRound(max * 10_000n, factor, true);
-  const ratio = divRound(valueWad, depthUnits, true);
-  const capped = ratio < root * root ? ratio : root * root;
-  const premium = divRound(factor * isqrtUp(capped), 10_000n, true);
-  return Number(premium < max ? premium : max);
-}
-
-/** A reserve's own margin parameters: its config's, with the loan-to-value and threshold lowered
- *  to the dynamic ones refresh_reserve computed (as the program's `Reserve::risk_params`). */
-export function ownRiskParams(reserve: Pick<generated.Reserve, 'config' | 'dynamicConfig' | 'dynamic'>): RiskParams {
-  const own = riskParams(reserve.config, 0, { loanToValueBps: 0, liquidationThresholdBps: 0, liquidationBonusBps: 0, maxLiquidationBonusBps: 0 });
-  if (reserve.dynamicConfig.flags !== 0 && reserve.dynamic.initialized !== 0) {
-    own.loanToValueBps = Math.min(own.loanToValueBps, reserve.dynamic.ltvBps);
-    own.liquidationThresholdBps = Math.min(own.liquidationThresholdBps, reserve.dynamic.thresholdBps);
-  }
-  return own;
-}
-
 /** A reserve's volatility estimate, annualised (a fraction: 0.8 is 80%), from refresh_reserve. */
 export function annualVolatility(reserve: Pick<generated.Reserve, 'dynamic'>): number {
-  const rate = Number(storedWad(reserve.dynamic.varianceRateWad)) / 1e18;
+  const rate = Number(readWad(reserve.dynamic.varianceRateWad)) / 1e18;
   return Math.sqrt(rate * 31_536_000);
 }
 
 /** E-mode group `group` (1..=8) of a market, decoded from `LendingMarket.emodeGroups` (8 bytes
- *  per group: its four fields as little-endian u16s, as `LendingMarket::emode` reads them). */
+ *  per group, as `LendingMarket::emode` reads them); throws `InvalidEmodeGroup` past 8. */
 export function emodeGroupOf(market: Pick<generated.LendingMarket, 'emodeGroups'>, group: number): generated.EmodeGroup {
-  if (group < 1 || group > 8) throw new Error(`e-mode group ${group} is not 1..=8`);
-  const bytes = Uint8Array.from(market.emodeGroups).subarray((group - 1) * 8, group * 8);
-  const field = (i: number) => bytes[2 * i] | (bytes[2 * i + 1] << 8);
-  return { loanToValueBps: field(0), liquidationThresholdBps: field(1), liquidationBonusBps: field(2), maxLiquidationBonusBps: field(3) };
+  return marketEmode(market, group).params;
 }
 
-/** An obligation valued at its reserves' last refreshed state, exactly as refresh_obligation
- *  would: in its e-mode group, with the group's parameters from `market` when given (what the
- *  next refresh reads), else as its last refresh read them. */
+/** An obligation valued at its reserves' last refreshed state by the program's own
+ *  `Obligation::revalue` (`./position.ts`): in its e-mode group, with the group's parameters
+ *  from `market` when given (what the next refresh reads), else as its last refresh read them.
+ *  Throws the program's error where refresh_obligation would fail (`MathOverflow`), and a
+ *  RangeError for a reserve of the obligation missing from `reserves`. */
 export function readPosition(obligation: generated.Obligation, reserves: Map<Address, generated.Reserve>, market?: generated.LendingMarket): Position {
-  const group = market && obligation.emodeGroup >= 1 && obligation.emodeGroup <= 8 ? emodeGroupOf(market, obligation.emodeGroup) : obligation.emodeParams;
-  const inGroup = (reserve: generated.Reserve) =>
-    group.liquidationThresholdBps !== 0 && obligation.emodeGroup >= 1 && obligation.emodeGroup <= 8 && (reserve.config.emodeGroups & (1 << (obligation.emodeGroup - 1))) !== 0;
-  // The group's parameters for a member, else the reserve's own with dynamic margin.
-  const paramsOf = (reserve: generated.Reserve) => (inGroup(reserve) ? riskParams(reserve.config, obligation.emodeGroup, group) : ownRiskParams(reserve));
-  const reserveOf = (key: Address) => {
-    const reserve = reserves.get(key);
-    if (!reserve) throw new Error(`reserve ${key} of the obligation was not given`);
-    return reserve;
+  for (const reserve of obligationReserves(obligation)) {
+    if (!reserves.has(reserve)) throw new RangeError(`reserve ${reserve} of the obligation was not given`);
+  }
+  // Without the market, a stand-in holding the group's parameters as the obligation stored them.
+  const groups = new Uint8Array(64);
+  if (obligation.emodeGroup >= 1 && obligation.emodeGroup <= 8) {
+    const p = obligation.emodeParams;
+    const fields = [p.loanToValueBps, p.liquidationThresholdBps, p.liquidationBonusBps, p.maxLiquidationBonusBps];
+    fields.forEach((field, i) => groups.set([field & 0xff, field >> 8], (obligation.emodeGroup - 1) * 8 + 2 * i));
+  }
+  const view: MarketView = {
+    market: market ?? ({ emodeGroups: groups } as unknown as generated.LendingMarket),
+    reserves,
+    emodeDebts: new Map(),
+    slot: obligation.lastUpdateSlot,
+    now: 0n,
   };
-  const deposits = obligation.deposits
-    .filter((d) => d.depositReserve !== DEFAULT_ADDRESS)
-    .map((d) => {
-      const reserve = reserveOf(d.depositReserve);
-      const liquidity = liquidityForShares(reserve, d.depositedShares);
-      const valueWad = valueAt(reserve, reserve.collateralPriceMantissa, liquidity, false);
-      const params = { ...paramsOf(reserve) };
-      // The size premium lowers a position's borrowing power (outside an e-mode group).
-      if (!inGroup(reserve)) params.loanToValueBps = Math.max(0, params.loanToValueBps - sizePremiumBps(reserve.dynamicConfig, valueWad));
-      return {
-        reserve: d.depositReserve,
-        shares: d.depositedShares,
-        liquidity,
-        valueWad,
-        liquidationValueWad: valueAt(reserve, reserve.liquidationCollateralPriceMantissa, liquidity, false),
-        params,
-        reserveState: reserve,
-      };
-    });
-  const borrows = obligation.borrows
-    .filter((b) => b.borrowReserve !== DEFAULT_ADDRESS)
-    .map((b) => {
-      const reserve = reserveOf(b.borrowReserve);
-      const snapshot = storedWad(b.cumulativeBorrowIndexWad);
-      const index = storedWad(reserve.cumulativeBorrowIndexWad);
-      const debt = storedWad(b.borrowedAmountWad);
-      const debtWad = index === snapshot ? debt : divRound(debt * index, snapshot, true);
-      return {
-        reserve: b.borrowReserve,
-        debtWad,
-        valueWad: valueAt(reserve, reserve.debtPriceMantissa, debtWad, true),
-        liquidationValueWad: valueAt(reserve, reserve.liquidationDebtPriceMantissa, debtWad, true),
-        // The borrow weight (at least 100%), weighing debt for borrowing power and eligibility.
-        weightBps: paramsOf(reserve).borrowWeightBps,
-      };
-    });
-  const bps = (value: bigint, factor: number) => (value * BigInt(factor)) / 10_000n;
-  // Liabilities weigh rounded up, and a full weight is the value itself (as the program's `weighted`).
-  const weighUp = (value: bigint, factor: number) => (factor === 10_000 ? value : (value * BigInt(factor) + 9_999n) / 10_000n);
-  const depositedValueWad = deposits.reduce((sum, d) => sum + d.valueWad, 0n);
-  const allowedBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.valueWad, d.params.loanToValueBps), 0n);
-  const borrowedValueWad = borrows.reduce((sum, b) => sum + b.valueWad, 0n);
-  const initialLiabilitiesWad = borrows.reduce((sum, b) => sum + weighUp(b.valueWad, b.weightBps), 0n);
-  let unhealthyBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.valueWad, d.params.liquidationThresholdBps), 0n);
-  let liquidationBorrowedValueWad = initialLiabilitiesWad;
-  let payoutAssetsWad = depositedValueWad;
-  let payoutLiabilitiesWad = borrows.reduce((sum, b) => sum + b.valueWad, 0n);
-  if (initialLiabilitiesWad > unhealthyBorrowValueWad) {
-    // Unhealthy at conservative prices: judged at liquidation prices, as the program does.
-    unhealthyBorrowValueWad = deposits.reduce((sum, d) => sum + bps(d.liquidationValueWad, d.params.liquidationThresholdBps), 0n);
-    liquidationBorrowedValueWad = borrows.reduce((sum, b) => sum + weighUp(b.liquidationValueWad, b.weightBps), 0n);
-    payoutAssetsWad = deposits.reduce((sum, d) => sum + d.liquidationValueWad, 0n);
-    payoutLiabilitiesWad = borrows.reduce((sum, b) => sum + b.liquidationValueWad, 0n);
-  }
-  const healthFactor =
-    liquidationBorrowedValueWad === 0n ? undefined : Number((unhealthyBorrowValueWad * 1_000_000n) / liquidationBorrowedValueWad) / 1e6;
-  let liquidationPrice: number | undefined;
-  if (deposits.length === 1 && liquidationBorrowedValueWad > 0n) {
-    const d = deposits[0];
-    const tokens = Number(d.liquidity) / 1e18 / 10 ** d.reserveState.liquidityDecimals;
-    liquidationPrice = Number(liquidationBorrowedValueWad) / 1e18 / (tokens * (d.params.liquidationThresholdBps / 10_000));
-  }
+  const { obligation: refreshed, values } = refreshObligation(view, obligation);
+  const deposits = refreshed.deposits.slice(0, depositCount(refreshed)).map((d, i) => ({
+    reserve: d.depositReserve,
+    shares: d.depositedShares,
+    valueWad: readWad(d.marketValueWad),
+    loanToValueBps: refreshed.collateralWeightsBps[i][0],
+    liquidationThresholdBps: refreshed.collateralWeightsBps[i][1],
+    annualVolatility: annualVolatility(reserves.get(d.depositReserve)!),
+  }));
+  const borrows = refreshed.borrows
+    .slice(0, borrowCount(refreshed))
+    .map((b) => ({ reserve: b.borrowReserve, debtWad: readWad(b.borrowedAmountWad), valueWad: readWad(b.marketValueWad) }));
+  const liquidationPrices = deposits.map((d) => {
+    let price: OraclePrice | undefined;
+    // A collateral the search cannot price does not hide the others.
+    const refused = refusal(() => (price = liquidationPrice(view, obligation, d.reserve)));
+    return { reserve: d.reserve, price: refused === undefined ? price : undefined };
+  });
+  const factor = healthFactorWad(values);
+  const single = liquidationPrices.length === 1 ? liquidationPrices[0].price : undefined;
+  const { initial, maintenance } = values.health;
   return {
-    health: {
-      initial: { assetsWad: allowedBorrowValueWad, liabilitiesWad: initialLiabilitiesWad },
-      maintenance: { assetsWad: unhealthyBorrowValueWad, liabilitiesWad: liquidationBorrowedValueWad },
-      payout: { assetsWad: payoutAssetsWad, liabilitiesWad: payoutLiabilitiesWad },
-    },
-    deposits: deposits.map(({ reserve, shares, valueWad, params, reserveState }) => ({
-      reserve,
-      shares,
-      valueWad,
-      loanToValueBps: params.loanToValueBps,
-      liquidationThresholdBps: params.liquidationThresholdBps,
-      annualVolatility: annualVolatility(reserveState),
-    })),
-    borrows: borrows.map(({ reserve, debtWad, valueWad }) => ({ reserve, debtWad, valueWad })),
-    depositedValueWad,
-    borrowedValueWad,
-    allowedBorrowValueWad,
-    unhealthyBorrowValueWad,
-    liquidationBorrowedValueWad,
-    healthFactor,
-    liquidatable: liquidationBorrowedValueWad > unhealthyBorrowValueWad,
-    liquidationPrice,
+    health: values.health,
+    deposits,
+    borrows,
+    depositedValueWad: values.depositedValueWad,
+    borrowedValueWad: values.borrowedValueWad,
+    allowedBorrowValueWad: initial.assetsWad,
+    unhealthyBorrowValueWad: maintenance.assetsWad,
+    liquidationBorrowedValueWad: maintenance.liabilitiesWad,
+    healthFactor: factor === undefined ? undefined : Number(factor) / 1e18,
+    liquidatable: isUnhealthy(values),
+    liquidationPrices,
+    liquidationPrice: single === undefined ? undefined : Number(single.mantissa) * 10 ** single.exponent,
   };
 }
 
@@ -654,212 +518,6 @@ export function cachedValues(obligation: generated.Obligation) {
      *  `health.initial`, the margin band the soft zone and health triggers are measured in. */
     conservativeThresholdValueWad: storedWad(obligation.conservativeThresholdValueWad),
   };
-}
-
-// ---- Predictive deleveraging: the owner's orders and the soft zone (state::deleverage). ----
-
-/** `ObligationOrder::trigger` (the program's `TRIGGER_*`): no order in the slot. */
-export const TRIGGER_NONE = 0;
-/** The `Maintenance` health factor is below the threshold (a Wad ratio above 1). */
-export const TRIGGER_HEALTH_BELOW = 1;
-/** The collateral's spot price (quote per whole token, Wad) is below the threshold: a stop-loss. */
-export const TRIGGER_PRICE_BELOW = 2;
-/** The collateral's spot price is above the threshold: a take-profit. */
-export const TRIGGER_PRICE_ABOVE = 3;
-/** The debt's spot price over the collateral's (Wad) is above the threshold. */
-export const TRIGGER_RATIO_ABOVE = 4;
-/** The debt's spot price over the collateral's is below the threshold. */
-export const TRIGGER_RATIO_BELOW = 5;
-/** Orders an obligation holds at most (`MAX_OBLIGATION_ORDERS`: slots 0 and 1). */
-export const MAX_OBLIGATION_ORDERS = 2;
-/** Longest auction ramp of an order (`MAX_ORDER_RAMP_SECS`). */
-export const MAX_ORDER_RAMP_SECS = 7 * 86_400;
-/** Highest health-factor trigger, 100.0 (`MAX_HEALTH_TRIGGER_WAD`). */
-export const MAX_HEALTH_TRIGGER_WAD = 100n * WAD;
-/** `Deleveraged::kind`: an owner's order was executed (`DELEVERAGE_ORDER`). */
-export const DELEVERAGE_ORDER = 1;
-/** `Deleveraged::kind`: a soft-zone deleverage (`DELEVERAGE_SOFT`). */
-export const DELEVERAGE_SOFT = 2;
-
-/** A Dutch auction's bonus `elapsed` seconds in, as the program's `dutch_bonus_bps`:
- *  `maxBps × elapsed / rampSecs`, at most `maxBps`, rounded down (against the executor); no
- *  time (or negative time) is no bonus. */
-export function dutchBonusBps(maxBps: number, rampSecs: number, elapsed: bigint | number): number {
-  const seconds = BigInt(elapsed) > 0n ? BigInt(elapsed) : 0n;
-  if (rampSecs === 0 || seconds >= BigInt(rampSecs)) return maxBps;
-  return Number((BigInt(maxBps) * seconds) / BigInt(rampSecs));
-}
-
-/** The order's auction bonus at unix time `now`, as the program's `ObligationOrder::bonus_bps`:
- *  0 while its clock is stopped (`triggeredSince` 0: no refresh found the trigger holding since
- *  it was set or last stopped), else `dutchBonusBps` from `triggeredSince`. This is the bonus
- *  before the health-preserving cap (`Deleveraged::auction_bonus_bps`), and the program also
- *  keeps it below the collateral's liquidation bonus. */
-export function orderBonusBps(order: Pick<generated.ObligationOrder, 'triggeredSince' | 'maxBonusBps' | 'bonusRampSecs'>, now: bigint | number): number {
-  if (order.triggeredSince === 0n) return 0;
-  return dutchBonusBps(order.maxBonusBps, order.bonusRampSecs, BigInt(now) - order.triggeredSince);
-}
-
-/** Whether the order's trigger holds, as the program's `ObligationOrder::is_triggered`, for an
- *  obligation whose health sums are `health` (as the refresh leaves them: `cachedValues(…).health`
- *  or `readPosition(…).health`), with the collateral's spot price `collateralPriceWad` and the
- *  debt's `debtPriceWad` (quote per whole token, Wad: the reserves' `marketPriceWad`). A health
- *  trigger needs debt; products round as the program's (a ratio trigger fires when the exact
- *  ratio is past the level). */
-export function isOrderTriggered(
-  order: Pick<generated.ObligationOrder, 'trigger' | 'thresholdWad'>,
-  health: Record<HealthKind, Health>,
-  collateralPriceWad: bigint,
-  debtPriceWad: bigint,
-  conservativeThresholdWad?: bigint,
-): boolean {
-  const level = storedWad(order.thresholdWad);
-  // `Wad::checked_mul`: None (no trigger) past u128.
-  const mulWad = (a: bigint, b: bigint, up: boolean) => {
-    const product = divRound(a * b, WAD, up);
-    return product < 1n << 128n ? product : undefined;
-  };
-  switch (order.trigger) {
-    case TRIGGER_HEALTH_BELOW: {
-      // HF at the conservative prices (`marginBand`) < level  <=>  A < level × L.
-      const [, assetsWad, liabilitiesWad] = marginBand(health, conservativeThresholdWad);
-      const bound = mulWad(liabilitiesWad, level, false);
-      return liabilitiesWad !== 0n && bound !== undefined && assetsWad < bound;
-    }
-    case TRIGGER_PRICE_BELOW:
-      return collateralPriceWad < level;
-    case TRIGGER_PRICE_ABOVE:
-      return collateralPriceWad > level;
-    case TRIGGER_RATIO_ABOVE: {
-      const bound = mulWad(collateralPriceWad, level, false);
-      return bound !== undefined && debtPriceWad > bound;
-    }
-    case TRIGGER_RATIO_BELOW: {
-      const bound = mulWad(collateralPriceWad, level, true);
-      return bound !== undefined && debtPriceWad < bound;
-    }
-    default:
-      return false;
-  }
-}
-
-/** Most of a debt of `debtWad` (base units, Wad) one call may repay at `bps`, as the program's
- *  `debt_fraction`: rounded down, the whole debt (rounded up) at 100%. An order repays at most
- *  this of its refreshed debt at `maxRepayBps`, a soft call at the zone's `maxRepayBps`. */
-export function debtFraction(debtWad: bigint, bps: number): bigint {
-  if (bps >= 10_000) return divRound(debtWad, WAD, true);
-  return (debtWad * BigInt(bps)) / 10_000n / WAD;
-}
-
-/** An active order of an obligation, as `readOrders` reads it. */
-export type ReadOrder = {
-  /** The order's slot (`index` of set/cancel/execute_obligation_order). */
-  index: number;
-  /** `TRIGGER_*`. */
-  trigger: number;
-  /** The trigger's level (Wad): a health factor, a price (quote per whole token) or a ratio. */
-  thresholdWad: bigint;
-  repayReserve: Address;
-  withdrawReserve: Address;
-  maxRepayBps: number;
-  maxBonusBps: number;
-  bonusRampSecs: number;
-  /** Unix time the last refresh found the trigger first holding (0: not holding). */
-  triggeredSince: bigint;
-  /** `orderBonusBps` at the `now` given to `readOrders`. */
-  bonusBpsNow: number;
-};
-
-/** The obligation's active orders (slots whose trigger is not `TRIGGER_NONE`), with their
- *  auction bonus at unix time `now` (`orderBonusBps`). `triggeredSince` is what the last
- *  refresh found: refresh in the same transaction (`refreshThenAct`) before executing. */
-export function readOrders(obligation: Pick<generated.Obligation, 'orders'>, now: bigint | number): ReadOrder[] {
-  return obligation.orders.flatMap((order, index) =>
-    order.trigger === TRIGGER_NONE
-      ? []
-      : [
-          {
-            index,
-            trigger: order.trigger,
-            thresholdWad: storedWad(order.thresholdWad),
-            repayReserve: order.repayReserve,
-            withdrawReserve: order.withdrawReserve,
-            maxRepayBps: order.maxRepayBps,
-            maxBonusBps: order.maxBonusBps,
-            bonusRampSecs: order.bonusRampSecs,
-            triggeredSince: order.triggeredSince,
-            bonusBpsNow: orderBonusBps(order, now),
-          },
-        ],
-  );
-}
-
-/** The parameters of an order (`OrderParams`), checked as the program's `OrderParams::validate`
- *  checks them before sending, ready to spread into `getSetObligationOrderInstruction` with
- *  the accounts and the slot. `liquidationBonusBps`, when given, is the collateral's
- *  liquidation bonus as the obligation weighs it (`riskParams`): the order's bonus must stay
- *  below it. Throws with the program's error name (`InvalidObligationOrder`,
- *  `OrderBonusTooHigh`) where the program would refuse. */
-export function orderParams(
-  params: { trigger: number; thresholdWad: bigint; maxRepayBps: number; maxBonusBps: number; bonusRampSecs: number },
-  liquidationBonusBps?: number,
-): { trigger: number; thresholdWad: bigint; maxRepayBps: number; maxBonusBps: number; bonusRampSecs: number } {
-  const { trigger, thresholdWad, maxRepayBps, maxBonusBps, bonusRampSecs } = params;
-  const thresholdOk =
-    trigger === TRIGGER_HEALTH_BELOW
-      ? thresholdWad > WAD && thresholdWad <= MAX_HEALTH_TRIGGER_WAD
-      : trigger >= TRIGGER_PRICE_BELOW && trigger <= TRIGGER_RATIO_BELOW && thresholdWad > 0n;
-  const repayOk = maxRepayBps > 0 && maxRepayBps <= 10_000;
-  const rampOk = bonusRampSecs > 0 && bonusRampSecs <= MAX_ORDER_RAMP_SECS;
-  if (!(thresholdOk && repayOk && rampOk && thresholdWad < 1n << 128n && maxBonusBps >= 0 && maxBonusBps < 1 << 16)) {
-    throw new Error('InvalidObligationOrder');
-  }
-  if (liquidationBonusBps !== undefined && maxBonusBps > 0 && maxBonusBps >= liquidationBonusBps) throw new Error('OrderBonusTooHigh');
-  return { trigger, thresholdWad, maxRepayBps, maxBonusBps, bonusRampSecs };
-}
-
-/** The margin band at the conservative prices, as the program's `margin_band`: the borrowing
- *  limit (`initial` assets), the threshold-weighted collateral at those prices
- *  (`cachedValues(…).conservativeThresholdValueWad`; the `maintenance` assets when not given,
- *  which they equal unless the refresh revalued the obligation at liquidation prices) and the
- *  weighted debt (`initial` liabilities). */
-export function marginBand(health: Record<HealthKind, Health>, conservativeThresholdWad?: bigint): [bigint, bigint, bigint] {
-  return [health.initial.assetsWad, conservativeThresholdWad ?? health.maintenance.assetsWad, health.initial.liabilitiesWad];
-}
-
-/** Whether an obligation with health sums `health` is in a soft zone that starts `startBps` of
- *  the way along its margin band (`marginBand`), as the program's `in_soft_zone`: it has debt,
- *  is not liquidatable (`maintenance` healthy), and its weighted debt is at least
- *  `limit + (threshold - limit) × start` (rounded down). */
-export function inSoftZone(health: Record<HealthKind, Health>, startBps: number, conservativeThresholdWad?: bigint): boolean {
-  const { maintenance } = health;
-  if (maintenance.liabilitiesWad === 0n || maintenance.liabilitiesWad > maintenance.assetsWad) return false;
-  const [limit, threshold, debt] = marginBand(health, conservativeThresholdWad);
-  const width = threshold > limit ? threshold - limit : 0n;
-  const line = (width * BigInt(startBps)) / 10_000n + limit;
-  return line < 1n << 128n && debt >= line;
-}
-
-/** How far along the margin band (`marginBand`: 0 at the borrowing limit, 10,000 at the
- *  threshold) the weighted debt is, bps (below 0 or above 10,000 outside it; undefined without
- *  debt or without the band), as the program's `margin_band_position_bps` (truncated toward zero). */
-export function marginBandPositionBps(health: Record<HealthKind, Health>, conservativeThresholdWad?: bigint): number | undefined {
-  const [limit, threshold, debt] = marginBand(health, conservativeThresholdWad);
-  if (debt === 0n || threshold <= limit) return undefined;
-  return Number(((debt - limit) * 10_000n) / (threshold - limit));
-}
-
-/** The soft zone's bonus for the obligation at unix time `now` with the collateral reserve's
- *  `zone` (`Reserve.softZone`), as `quote_deleverage` ramps it for `soft_deleverage`: 0 while
- *  the obligation is outside every zone (`softZoneSince` 0), else `dutchBonusBps` from
- *  `softZoneSince` (before the health-preserving cap and the liquidation bonus bound). */
-export function softZoneBonusBps(
-  obligation: Pick<generated.Obligation, 'softZoneSince'>,
-  zone: Pick<generated.SoftZoneConfig, 'maxBonusBps' | 'bonusRampSecs'>,
-  now: bigint | number,
-): number {
-  if (obligation.softZoneSince === 0n) return 0;
-  return dutchBonusBps(zone.maxBonusBps, zone.bonusRampSecs, BigInt(now) - obligation.softZoneSince);
 }
 
 // ---- The insurance fund (state::insurance). ----

@@ -194,15 +194,40 @@ export async function sizeComputeUnitLimit(
     options.abortSignal?.throwIfAborted();
     return fallback(error);
   }
-  if (value.err) {
-    const logs = value.logs ?? undefined;
-    const kitError = getSolanaErrorFromTransactionError(value.err as Parameters<typeof getSolanaErrorFromTransactionError>[0]);
-    throw decodeSolventError(kitError, logs, simulated) ?? new TransactionError(kitError.message, {}, { logs, cause: kitError });
-  }
+  if (value.err) throw simulationFailure(value.err, value.logs ?? undefined, simulated);
   if (value.unitsConsumed === undefined || value.unitsConsumed === null) return fallback(new Error('the simulation gave no unitsConsumed'));
   const unitsConsumed = Number(value.unitsConsumed);
   const limit = simulatedComputeUnitLimit(unitsConsumed, instructions);
   return { instructions: withComputeUnitLimit(instructions, limit), computeUnitLimit: limit, source: 'simulation', unitsConsumed };
+}
+
+/** The simulation failure `value.err` as the error it decodes to (`decodeSolventError` with its
+ *  logs; a `TransactionError` for any other failure). */
+function simulationFailure(err: unknown, logs: readonly string[] | undefined, instructions: readonly Instruction[]) {
+  const kitError = getSolanaErrorFromTransactionError(err as Parameters<typeof getSolanaErrorFromTransactionError>[0]);
+  return decodeSolventError(kitError, logs, instructions) ?? new TransactionError(kitError.message, {}, { logs, cause: kitError });
+}
+
+/** `instructions` simulated (fee payer `feePayer`, unsigned, the limit at
+ *  `MAX_COMPUTE_UNIT_LIMIT`), returning the accounts `addresses` as the transaction left them
+ *  (base64, null for a missing one), the units consumed, the slot and the logs. A failure
+ *  throws what it decodes to, as `sizeComputeUnitLimit`'s does. */
+export async function simulateInstructions(
+  rpc: Rpc<SimulateTransactionApi>,
+  feePayer: Address,
+  instructions: readonly Instruction[],
+  addresses: readonly Address[],
+  commitment: Commitment = 'confirmed',
+): Promise<{ accounts: ({ data: readonly [string, 'base64'] } | null)[]; unitsConsumed: number | undefined; slot: bigint; logs: readonly string[] }> {
+  const simulated = withComputeUnitLimit(instructions, MAX_COMPUTE_UNIT_LIMIT);
+  const wire = getBase64EncodedWireTransaction(compileTransaction(messageOf(feePayer, PLACEHOLDER_BLOCKHASH, simulated, undefined)));
+  const { context, value } = await rpc
+    .simulateTransaction(wire, { encoding: 'base64', sigVerify: false, replaceRecentBlockhash: true, commitment, accounts: { addresses: [...addresses], encoding: 'base64' } })
+    .send();
+  const logs = value.logs ?? [];
+  if (value.err) throw simulationFailure(value.err, logs, simulated);
+  const accounts = (value.accounts ?? []).map((account) => (account ? { data: account.data as readonly [string, 'base64'] } : null));
+  return { accounts, unitsConsumed: value.unitsConsumed == null ? undefined : Number(value.unitsConsumed), slot: context.slot, logs };
 }
 
 /** What `sendSolventTransaction` needs of the RPC. */
