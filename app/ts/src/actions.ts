@@ -236,7 +236,6 @@ const ataOf = async (owner: Address, mint: Address, tokenProgram: Address) => (a
 
 const unitsOf = (ix: Instruction) => new DataView(ix.data!.buffer, ix.data!.byteOffset).getUint32(1, true);
 
-};
 const countOf = (index: number, length: number) => (index === -1 ? length : index);
 
 /** `obligation` as the program leaves it after `action` (its positions and tier flags, which
