@@ -43,7 +43,7 @@ if [ "$network" = solana-test-validator ]; then
   solana airdrop 100 "$address" --url "$url" >/dev/null
 else
   binary=$CARGO_TARGET_DIR/debug/solvent-localnet
-  [ -x "$binary" ] || cargo build -q --locked --manifest-path localnet/Cargo.toml
+  [ -x "$binary" ] || cargo build -q --locked --manifest-path localnet/Cargo.toml --target-dir "$CARGO_TARGET_DIR"
   "$binary" --program-id "$program_id" --so target/deploy/solvent.so --accounts "$dir/accounts" --airdrop "$address" > "$dir/endpoints.json" 2> "$dir/validator.log" &
   echo $! > "$dir/validator.pid"
   for _ in $(seq 1 120); do [ -s "$dir/endpoints.json" ] && break; kill -0 "$(cat "$dir/validator.pid")" 2>/dev/null || { cat "$dir/validator.log" >&2; exit 1; }; sleep 0.5; done

@@ -28,7 +28,7 @@ cargo test --workspace --locked --lib --bins --tests --examples -- --nocapture 2
 # The npm tests also run the keeper and leverage binaries over JSON-RPC.
 cargo build -q --locked -p solvent-app --bin solvent-keeper --bin solvent-leverage
 # The real local network of the RPC tests (localnet/, its own workspace: Surfpool's Surfnet).
-cargo build -q --locked --manifest-path localnet/Cargo.toml
+cargo build -q --locked --manifest-path localnet/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-$ROOT/target}"
 (cd app && npm install --no-audit --no-fund --loglevel=error && npm test --silent) 2>&1 | tee -a "$log" || status=$?
 awk '/^test result:/ { passed += $4; failed += $6 } /^# pass / { passed += $3 } /^# fail / { failed += $3 }
   END { printf "%d passed, %d failed\n", passed, failed }' "$log"

@@ -1,12 +1,17 @@
 //! The liquidation keeper against a JSON-RPC endpoint (solana-test-validator, devnet).
 //!
 //!   solvent-keeper --url http://127.0.0.1:8899 --market <MARKET> --keypair ~/.config/solana/id.json \
-//!       --token-account <MINT>=<TOKEN ACCOUNT> [--token-account ...] [--interval-secs 10] [--passes N]
+//!       --token-account <MINT>=<TOKEN ACCOUNT> [--token-account ...] [--interval-secs 10] [--passes N] [--ws ws://127.0.0.1:8900]
+//!
+//! With `--ws` it also subscribes over WebSocket to the market's program accounts and its
+//! reserves' oracles (`solvent_app::watch`) and runs a pass as soon as one changes, instead of
+//! waiting for the interval (which stays the fallback).
 //!
 //! The keypair pays fees and signs liquidations; each token account is the liquidator's for that
 //! mint (repayments come from it, seized collateral goes to it). Prints a line per action and a
 //! summary per pass. The tests and the demo run the same keeper in process (`InProcessChain`).
 use solvent_app::keeper::{Keeper, RpcChain};
+use solvent_app::watch;
 use solvent_client::Pubkey;
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -18,15 +23,16 @@ struct Args {
     token_accounts: BTreeMap<Pubkey, Pubkey>,
     interval_secs: u64,
     passes: Option<u64>,
+    ws: Option<String>,
 }
 
-const USAGE: &str = "usage: solvent-keeper --url URL --market PUBKEY --keypair PATH --token-account MINT=ACCOUNT... [--interval-secs N] [--passes N]";
+const USAGE: &str = "usage: solvent-keeper --url URL --market PUBKEY --keypair PATH --token-account MINT=ACCOUNT... [--interval-secs N] [--passes N] [--ws WS_URL]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let (mut url, mut market, mut keypair) = (None, None, None);
     let mut token_accounts = BTreeMap::new();
-    let (mut interval_secs, mut passes) = (10, None);
+    let (mut interval_secs, mut passes, mut ws) = (10, None, None);
     let key = |text: &str| Pubkey::from_str(text).map_err(|e| format!("{text}: {e}"));
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -41,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--interval-secs" => interval_secs = value()?.parse().map_err(|e| format!("--interval-secs: {e}"))?,
             "--passes" => passes = Some(value()?.parse().map_err(|e| format!("--passes: {e}"))?),
+            "--ws" => ws = Some(value()?),
             "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -52,6 +59,7 @@ fn parse_args() -> Result<Args, String> {
         token_accounts,
         interval_secs,
         passes,
+        ws,
     })
 }
 
@@ -67,6 +75,11 @@ async fn main() {
     });
     let keeper = Keeper::new(args.market, liquidator, args.token_accounts);
     let mut chain = RpcChain::new(&args.url);
+    let interval = std::time::Duration::from_secs(args.interval_secs);
+    let mut changes = match &args.ws {
+        Some(ws) => Some(subscribe(&keeper, &mut chain, ws).await),
+        None => None,
+    };
     let mut pass = 0u64;
     loop {
         pass += 1;
@@ -77,6 +90,40 @@ async fn main() {
         if args.passes.is_some_and(|limit| pass >= limit) {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_secs(args.interval_secs)).await;
+        match changes.as_mut() {
+            Some(receiver) => {
+                let burst = watch::wait_for_change(receiver, interval, std::time::Duration::from_millis(300)).await;
+                match burst.first() {
+                    Some(first) => println!("woken by {} change(s), first {first}", burst.len()),
+                    None => println!("no change in {}s: rescanning", args.interval_secs),
+                }
+            }
+            None => tokio::time::sleep(interval).await,
+        }
     }
+}
+
+/// Starts the WebSocket watcher on the market and its reserves' oracles; returns once its
+/// subscriptions are in place (or it failed: then the keeper polls).
+async fn subscribe(keeper: &Keeper, chain: &mut RpcChain, ws: &str) -> tokio::sync::mpsc::UnboundedReceiver<watch::Change> {
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let oracles: Vec<Pubkey> = match keeper.view(chain).await {
+        Ok(view) => view.reserves.values().map(|r| r.keys.oracle).collect(),
+        Err(error) => {
+            eprintln!("cannot read the market's reserves for their oracles: {error}");
+            Vec::new()
+        }
+    };
+    let (ready, subscribed) = tokio::sync::oneshot::channel();
+    let (url, market) = (ws.to_string(), keeper.market);
+    tokio::spawn(async move {
+        if let Err(error) = watch::watch_market(&url, market, oracles, ready, sender).await {
+            eprintln!("websocket: {error}; polling instead");
+        }
+    });
+    match subscribed.await {
+        Ok(count) => println!("watching over {ws}: the market's accounts and {} oracle(s)", count - 1),
+        Err(_) => eprintln!("websocket: no subscription; polling every interval"),
+    }
+    receiver
 }

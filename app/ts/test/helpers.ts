@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import {
   addSignersToTransactionMessage,
   appendTransactionMessageInstructions,
+  createSolanaRpc,
   createTransactionMessage,
   generateKeyPairSigner,
   lamports,
@@ -14,6 +15,7 @@ import {
   type Address,
   type Instruction,
   type KeyPairSigner,
+  type Signature,
   type TransactionSigner,
 } from '@solana/kit';
 import { FailedTransactionMetadata, LiteSVM } from 'litesvm';
@@ -22,7 +24,8 @@ import { fileURLToPath } from 'node:url';
 import { PROGRAM_ID, PYTH_RECEIVER_PROGRAM_ID, TOKEN_PROGRAM_ID, customErrorCode, getDepositInstruction, programError } from '../src/index.ts';
 import { mintData, priceUpdateV2Data, tokenAccountData } from '../src/accounts.ts';
 
-export const SO_PATH = fileURLToPath(new URL('../../../target/deploy/solvent.so', import.meta.url));
+export { SO_PATH, cargoBinary, solUsdcMarketOn, startLocalnet, surfnetChain } from '../src/surfnet.ts';
+import { SO_PATH, solUsdcMarketOn } from '../src/surfnet.ts';
 
 import type { ScenarioChain, Sent } from '../src/scenario.ts';
 import { createMarket, listReserve, newObligation, reserveConfig, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
@@ -158,38 +161,8 @@ export async function solUsdcMarket(chain: Chain) {
   return { svm, ...(await solUsdcMarketOn(svm)) };
 }
 
-/** `solUsdcMarket` on any `ScenarioChain` (LiteSVM, or a Surfnet over RPC: `surfnetChain`). */
-export async function solUsdcMarketOn(chain: ScenarioChain) {
-  const market = await createMarket(chain);
-  const sol = await listReserve(chain, market, 9, SOL_FEED, 15_000_000_000n, -8, reserveConfig());
-  const usdc = await listReserve(chain, market, 6, USDC_FEED, 1_000_000n, -6, reserveConfig({ loanToValueBps: 8_500, liquidationThresholdBps: 9_000 }));
-  const oracleOf = (reserve: Address) => (reserve === sol.reserve ? sol.oracle : usdc.oracle);
-  const lender = await newObligation(chain, market);
-  const supplied = 100_000_000_000n;
-  const lenderUsdc = await chain.createTokenAccount(usdc.mint, lender.signer.address, supplied);
-  const sent = await chain.send([getDepositInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: lender.obligation, owner: lender.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, sourceLiquidity: lenderUsdc, amount: supplied })], [lender.signer]);
-  if (!sent.ok) throw new Error(`the lender's deposit failed: ${sent.error}\n${sent.logs.join('\n')}`);
-  return { market, sol, usdc, oracleOf, lender, lenderUsdc };
-}
 
-/** An RPC chain on a Surfnet (`startLocalnet`) paid by `payer`, with a SOL ($150) and a USDC ($1)
- *  PriceUpdateV2 account written by the Surfnet, which `listReserve` on it uses. */
-export async function surfnetChain(rpc: string, payer: KeyPairSigner) {
-  const prices = new Map<number, Address>();
-  const chain = new RpcScenarioChain(rpc, payer, prices);
-  for (const [feed, price, exponent] of [[SOL_FEED, 15_000_000_000n, -8], [USDC_FEED, 1_000_000n, -6]] as const) {
-    const oracle = (await generateKeyPairSigner()).address;
-    await chain.publishOnSurfnet(oracle, feed, price, exponent);
-    prices.set(feed[0], oracle);
-  }
-  return { chain, solOracle: prices.get(SOL_FEED[0])!, usdcOracle: prices.get(USDC_FEED[0])! };
-}
 
-/** A built Rust binary of the workspace (scripts/test.sh builds them), by name. */
-export function cargoBinary(name: string): string {
-  const targetDir = process.env.CARGO_TARGET_DIR ?? fileURLToPath(new URL('../../../target', import.meta.url));
-  return join(targetDir, 'debug', name);
-}
 
 /** Runs `binary` with `args` to its end: exit code and everything it printed. */
 export function runBinary(binary: string, args: string[]): Promise<{ code: number | null; output: string }> {
@@ -202,23 +175,29 @@ export function runBinary(binary: string, args: string[]): Promise<{ code: numbe
   });
 }
 
-/** A real local network for a test: the solvent-localnet binary (an offline Surfnet, Surfpool's
- *  validator: full JSON-RPC and WebSocket) with the built .so deployed and `airdrop` funded.
- *  It exits when this process closes its standard input (`stop()`, or this process dying). */
-export async function startLocalnet(airdrop: Address[]): Promise<{ rpc: string; ws: string; stop: () => void }> {
-  const binary = cargoBinary('solvent-localnet');
-  const { IDL } = await import('../src/idl.ts');
-  const child = spawn(binary, ['--program-id', IDL.address, '--so', SO_PATH, '--stdin', ...airdrop.flatMap((a) => ['--airdrop', a])], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let errors = '';
-  child.stderr.on('data', (chunk) => (errors += chunk));
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      if (out.includes('\n')) resolve(out.split('\n')[0]);
-    });
-    child.on('close', (code) => reject(new Error(`solvent-localnet exited (${code}) before serving: ${errors}`)));
-  });
-  const { rpc, ws } = JSON.parse(line) as { rpc: string; ws: string };
-  return { rpc, ws, stop: () => child.stdin.end() };
+
+/** `chain.send` (any `ScenarioChain`: the RPC one over a Surfnet), throwing with the program's
+ *  error and the logs when the transaction fails: `Chain.mustSend` for chains without it. */
+export async function mustSendOn(chain: ScenarioChain, instructions: Instruction[], signers: TransactionSigner[] = []): Promise<Sent> {
+  const sent = await chain.send(instructions, signers);
+  if (!sent.ok) throw new Error(`transaction failed: ${sent.error} ${sent.name ?? ''}\n${sent.logs.join('\n')}`);
+  return sent;
+}
+
+/** SOL at $150 and USDC at $1 published again (at the Surfnet's clock now) into the price
+ *  accounts of `surfnetChain`: the reserves take prices at most 60 s old, and a file whose tests
+ *  share one Surfnet runs longer than that. */
+export async function freshSolUsdcPrices(chain: RpcScenarioChain, solOracle: Address, usdcOracle: Address) {
+  await chain.publishOnSurfnet(solOracle, SOL_FEED, 15_000_000_000n, -8);
+  await chain.publishOnSurfnet(usdcOracle, USDC_FEED, 1_000_000n, -6);
+}
+
+/** A confirmed transaction as the network reports it (getTransaction): its slot, the compute
+ *  units it consumed and its logs. */
+export async function confirmedTransaction(url: string, signature: Signature): Promise<{ slot: bigint; computeUnits: number; logs: string[] }> {
+  const found = await createSolanaRpc(url).getTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0, encoding: 'json' }).send();
+  if (!found) throw new Error(`no confirmed transaction ${signature}`);
+  const units = found.meta?.computeUnitsConsumed;
+  if (units === undefined || units === null) throw new Error(`transaction ${signature}: no computeUnitsConsumed`);
+  return { slot: found.slot, computeUnits: Number(units), logs: [...(found.meta?.logMessages ?? [])] };
 }

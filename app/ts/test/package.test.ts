@@ -1,32 +1,22 @@
 // The publishable package: `npm run build` writes both entries to dist/ (JavaScript and
 // declarations), the default entry bundles for the browser with no Node built-in, and the
-// tarball `npm pack` makes installs into an empty directory where plain `node` (no tsx) imports
-// it, derives a PDA and builds an instruction.
-//
-// The install is `npm install <tarball> --offline`: so that it needs no registry (and stays
-// fast), the temporary project's node_modules starts as a hard-linked copy of app/node_modules
-// (a plain copy where hard links are not possible), which holds every dependency of the package
-// at the locked version; npm adds the package and prunes the rest.
+// tarball `npm pack` makes installs into an empty directory (`packAndInstall`, ./install.ts)
+// where plain `node` (no tsx) imports it, derives a PDA and builds an instruction; the README
+// example runs from such an install in readme-example.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { builtinModules } from 'node:module';
 import { build } from 'esbuild';
 import { IDL, PROGRAM_ID, TOKEN_PROGRAM_ID, reserveAddress } from '../src/index.ts';
+import { packAndInstall, run } from './install.ts';
 
 const app = fileURLToPath(new URL('../..', import.meta.url));
 const dist = join(app, 'dist');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-function run(command: string, args: string[], cwd: string) {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
-  assert.equal(result.status, 0, `${command} ${args.join(' ')} in ${cwd} failed:\n${result.stdout}\n${result.stderr}`);
-  return result.stdout;
-}
 
 test('the IDL module (ts/src/idl.ts, `npm run generate`) is idl/solvent.json', () => {
   assert.deepEqual(IDL, JSON.parse(readFileSync(join(app, 'idl', 'solvent.json'), 'utf8')));
@@ -45,7 +35,7 @@ test('npm run build writes JavaScript and declarations for both entries to dist/
   assert.ok(existsSync(join(dist, 'src', 'index.js')) && existsSync(join(dist, 'src', 'index.d.ts')));
   assert.ok(existsSync(join(dist, 'src', 'anchor.js')) && existsSync(join(dist, 'src', 'anchor.d.ts')));
   // Node-only modules stay out of the package.
-  for (const nodeOnly of ['deploy', 'scenario', 'rpc-chain', 'localnet-accounts', 'localnet-scenario']) {
+  for (const nodeOnly of ['deploy', 'scenario', 'rpc-chain', 'surfnet', 'localnet-accounts', 'localnet-scenario']) {
     assert.ok(!existsSync(join(dist, 'src', `${nodeOnly}.js`)), `${nodeOnly}.js is not built`);
   }
   const index = readFileSync(join(dist, 'src', 'index.js'), 'utf8');
@@ -82,25 +72,10 @@ test('the default entry bundles for the browser with no Node built-in', async ()
 });
 
 test('npm pack makes a tarball that installs and runs with plain node', async () => {
-  const packs = mkdtempSync(join(tmpdir(), 'solvent-pack-'));
-  const project = mkdtempSync(join(tmpdir(), 'solvent-install-'));
+  const { project, listing, remove } = packAndInstall();
   try {
-    // `prepack` builds.
-    run(npm, ['pack', '--silent', '--pack-destination', packs], app);
-    const tarballs = readdirSync(packs).filter((name) => name.endsWith('.tgz'));
-    assert.equal(tarballs.length, 1);
-    const listing = run('tar', ['tzf', join(packs, tarballs[0])], packs).split('\n');
     assert.ok(listing.includes('package/dist/src/index.js') && listing.includes('package/dist/src/anchor.d.ts'));
     assert.ok(!listing.some((file) => file.startsWith('package/ts/')), 'no TypeScript sources or tests in the tarball');
-
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'install-check', private: true, type: 'module' }));
-    const linked = spawnSync('cp', ['-al', join(app, 'node_modules'), join(project, 'node_modules')]);
-    if (linked.status !== 0) {
-      rmSync(join(project, 'node_modules'), { recursive: true, force: true });
-      cpSync(join(app, 'node_modules'), join(project, 'node_modules'), { recursive: true, verbatimSymlinks: true });
-    }
-    run(npm, ['install', '--offline', '--ignore-scripts', '--no-package-lock', join(packs, tarballs[0])], project);
-    assert.ok(existsSync(join(project, 'node_modules', '@solvent', 'client', 'dist', 'src', 'index.js')));
 
     writeFileSync(
       join(project, 'check.mjs'),
@@ -137,7 +112,6 @@ console.log(JSON.stringify({
       deepImport: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
     });
   } finally {
-    rmSync(packs, { recursive: true, force: true });
-    rmSync(project, { recursive: true, force: true });
+    remove();
   }
 });

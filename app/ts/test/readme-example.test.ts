@@ -1,7 +1,7 @@
 // The README's "Use it from TypeScript" example is app/examples/readme-example.ts, byte for
 // byte, and it works: it type-checks against the package's entry, and run as a user would run
-// it (its own process, `@solvent/client` resolving to the package's entry) against a real local
-// network (a Surfnet with the built .so: solvent-localnet) with a market set up, it
+// it (the packed tarball installed into an empty project, the example compiled to JavaScript and
+// run by plain node there) against a real local network (a Surfnet with the built .so: solvent-localnet) with a market set up, it
 // deposits SOL and borrows USDC in one transaction and prints the position the program holds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,13 +9,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { transformSync } from 'esbuild';
 import { Keypair } from '@solana/web3.js';
 import { createKeyPairSignerFromBytes, generateKeyPairSigner } from '@solana/kit';
 import { findAssociatedTokenPda } from '@solana-program/token';
 import { TOKEN_PROGRAM_ID, getInitObligationInstruction, getObligationDecoder, getReserveDecoder, obligationAddress, readPosition } from '../src/index.ts';
 import { tokenAccountData } from '../src/accounts.ts';
 import { cargoBinary, solUsdcMarketOn, startLocalnet, surfnetChain } from './helpers.ts';
+import { packAndInstall } from './install.ts';
 
 const LOCALNET = cargoBinary('solvent-localnet');
 
@@ -87,17 +89,21 @@ test('the README example deposits SOL and borrows USDC in one transaction on a S
     const opened = await chain.send([getInitObligationInstruction({ lendingMarket: market.address, owner, obligation, obligationId: 0 })], [owner]);
     assert.ok(opened.ok, opened.ok ? undefined : opened.error);
 
-    // `@solvent/client` resolves to the package's entry, as in an installed project.
-    writeFileSync(join(dir, 'hook.mjs'), `export async function resolve(specifier, context, next) {\n  return next(specifier === '@solvent/client' ? ${JSON.stringify(pathToFileURL(entry).href)} : specifier, context);\n}\n`);
-    writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hook.mjs')).href)});\n`);
+    // Run as a user runs it: from a project where the packed tarball is installed, the example
+    // compiled to JavaScript (esbuild, types stripped) and run by plain `node`, `@solvent/client`
+    // resolving to the installed package.
+    const installed = packAndInstall();
+    const script = join(installed.project, 'readme-example.mjs');
+    writeFileSync(script, transformSync(readFileSync(example, 'utf8'), { loader: 'ts', format: 'esm', target: 'node20' }).code);
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--import', pathToFileURL(join(dir, 'register.mjs')).href, example, url, market.address, sol.mint, usdc.mint, join(dir, 'owner.json')], { cwd: app });
+      const child = spawn(process.execPath, [script, url, market.address, sol.mint, usdc.mint, join(dir, 'owner.json')], { cwd: installed.project });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk) => (stdout += chunk));
       child.stderr.on('data', (chunk) => (stderr += chunk));
       child.on('close', (code) => resolve({ code, stdout, stderr }));
     });
+    installed.remove();
     assert.equal(run.code, 0, run.stderr);
 
     // What the program holds now: the SOL collateral, the USDC debt, the tokens moved.

@@ -1,10 +1,11 @@
-// The market scan (ts/src/scan.ts) over JSON-RPC (rpc-bridge.ts in front of LiteSVM with the
-// built .so): the byte offsets of its memcmp filters, derived from the generated codecs and read
-// back from real accounts; the RPC's filtering by market and owner, which leaves other markets'
-// and other owners' accounts out; and the check that refuses what an RPC ignoring the filters
-// would return.
+// The market scan (ts/src/scan.ts) over JSON-RPC on a real local network (a Surfnet with the
+// built .so: solvent-localnet): the byte offsets of its memcmp filters, derived from the
+// generated codecs and read back from real accounts; the RPC's filtering by market and owner,
+// which leaves other markets' and other owners' accounts out; and the check that refuses what an
+// RPC ignoring the filters would return.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { address, createSolanaRpc, generateKeyPairSigner, getAddressEncoder, type Address, type GetProgramAccountsApi, type Rpc } from '@solana/kit';
 import {
   ACCOUNT_DISCRIMINATOR_OFFSET,
@@ -30,8 +31,9 @@ import {
   reserveFilters,
 } from '../src/index.ts';
 import { createMarket, listReserve, reserveConfig, SOL_FEED } from '../src/scenario.ts';
-import { Chain, solUsdcMarket } from './helpers.ts';
-import { RpcBridge } from './rpc-bridge.ts';
+import { cargoBinary, mustSendOn, solUsdcMarketOn, startLocalnet, surfnetChain } from './helpers.ts';
+
+const LOCALNET = cargoBinary('solvent-localnet');
 
 const enc = getAddressEncoder();
 const sentinel = address('So11111111111111111111111111111111111111112');
@@ -61,20 +63,21 @@ test('the filter offsets are the fields of the generated layout', () => {
   assert.equal(obligationFilters(sentinel, sentinel).length, 4, 'at most four filters, as RPC nodes allow');
 });
 
-test('fetchMarketObligations, fetchObligationsOf and fetchMarketReserves over JSON-RPC', async () => {
-  const chain = await Chain.start();
-  const { svm, market, sol, usdc, lender } = await solUsdcMarket(chain);
-  const other = await createMarket(svm);
-  const otherSol = await listReserve(svm, other, 9, SOL_FEED, 15_000_000_000n, -8, reserveConfig());
-  const bridge = new RpcBridge(chain.svm);
-  const rpc = createSolanaRpc(await bridge.start());
+test('fetchMarketObligations, fetchObligationsOf and fetchMarketReserves over JSON-RPC on a Surfnet', { skip: existsSync(LOCALNET) ? false : `${LOCALNET} not built (scripts/test.sh builds it)`, timeout: 300_000 }, async () => {
+  const payer = await generateKeyPairSigner();
+  // Alice and Bob pay for their obligations: funded by the Surfnet at its start.
+  const [alice, bob] = [await generateKeyPairSigner(), await generateKeyPairSigner()];
+  const network = await startLocalnet([payer.address, alice.address, bob.address]);
   try {
+    const { chain } = await surfnetChain(network.rpc, payer);
+    const { market, sol, usdc, lender } = await solUsdcMarketOn(chain);
+    const other = await createMarket(chain);
+    const otherSol = await listReserve(chain, other, 9, SOL_FEED, 15_000_000_000n, -8, reserveConfig());
+    const rpc = createSolanaRpc(network.rpc);
     // Alice: obligations 0 and 1 in the market, 0 in the other one; Bob: 0 in the market.
-    const [alice, bob] = [await generateKeyPairSigner(), await generateKeyPairSigner()];
     const open = async (owner: typeof alice, inMarket: Address, id: number) => {
-      chain.svm.airdrop(owner.address, 1_000_000_000n as never);
       const key = await obligationAddress(inMarket, owner.address, id);
-      await chain.mustSend([getInitObligationInstruction({ lendingMarket: inMarket, owner, obligation: key, obligationId: id })], [owner]);
+      await mustSendOn(chain, [getInitObligationInstruction({ lendingMarket: inMarket, owner, obligation: key, obligationId: id })], [owner]);
       return key;
     };
     const alice1 = await open(alice, market.address, 1);
@@ -95,12 +98,12 @@ test('fetchMarketObligations, fetchObligationsOf and fetchMarketReserves over JS
     assert.deepEqual(keys(await fetchMarketReserves(rpc, other.address)), [otherSol.reserve]);
 
     // Without the market and owner filters the same program holds more: the filters did the work.
-    const all = await rpc.getProgramAccounts(PROGRAM_ID, { encoding: 'base64' }).send();
+    const all = await rpc.getProgramAccounts(PROGRAM_ID, { encoding: 'base64', commitment: 'confirmed' }).send();
     const withDiscriminator = (discriminator: ArrayLike<number>) =>
       all.filter(({ account }) => Buffer.from(account.data[0], 'base64').subarray(0, 8).equals(Buffer.from(Uint8Array.from(discriminator))));
     assert.equal(withDiscriminator(OBLIGATION_DISCRIMINATOR).length, 5);
     assert.equal(withDiscriminator(RESERVE_DISCRIMINATOR).length, 3);
-    const filtered = async (filters: ReturnType<typeof obligationFilters>) => (await rpc.getProgramAccounts(PROGRAM_ID, { encoding: 'base64', filters }).send()).length;
+    const filtered = async (filters: ReturnType<typeof obligationFilters>) => (await rpc.getProgramAccounts(PROGRAM_ID, { encoding: 'base64', commitment: 'confirmed', filters }).send()).length;
     assert.equal(await filtered(obligationFilters(market.address)), 4);
     assert.equal(await filtered(obligationFilters(market.address, alice.address)), 2);
     assert.equal(await filtered(reserveFilters(market.address)), 2);
@@ -126,6 +129,6 @@ test('fetchMarketObligations, fetchObligationsOf and fetchMarketReserves over JS
     await assert.rejects(fetchMarketObligations(careless, market.address), /does not match the filters/);
     await assert.rejects(fetchMarketReserves(careless, market.address), /does not match the filters/);
   } finally {
-    bridge.stop();
+    network.stop();
   }
 });
