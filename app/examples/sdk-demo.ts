@@ -12,7 +12,6 @@ import {
   liquidate,
   liquidationPrice,
   maxBorrow,
-  OracleSwapStandIn,
   planClose,
   planLeverage,
   simulatePosition,
@@ -21,7 +20,7 @@ import {
   type OraclePrice,
 } from '../ts/src/index.ts';
 import { newObligation, SOL_FEED } from '../ts/src/scenario.ts';
-import { solUsdcMarketOn, startLocalnet, surfnetChain } from '../ts/src/surfnet.ts';
+import { solHolder, solUsdcMarketOn, standInSwap, startLocalnet, surfnetChain } from '../ts/src/surfnet.ts';
 import { tokenAccountData } from '../ts/src/accounts.ts';
 import { findAssociatedTokenPda } from '@solana-program/token';
 
@@ -36,7 +35,8 @@ const network = await startLocalnet([payer.address]);
 try {
   const rpc = createSolanaRpc(network.rpc);
   const { chain } = await surfnetChain(network.rpc, payer);
-  const { market, sol, usdc } = await solUsdcMarketOn(chain);
+  const setup = await solUsdcMarketOn(chain);
+  const { market, sol, usdc } = setup;
   say(`a Surfnet at ${network.rpc} with the program, a SOL ($150) / USDC ($1) market and 100,000 USDC supplied`);
   const send = async (instructions: Parameters<typeof chain.send>[0], signers: Parameters<typeof chain.send>[1]) => {
     const sent = await chain.send(instructions, signers);
@@ -79,16 +79,10 @@ try {
   await chain.publishOnSurfnet(sol.oracle, SOL_FEED, 15_000_000_000n, -8);
 
   // A trader: 3x on 10 SOL in one transaction around a flash loan, then closed.
-  const trader = await newObligation(chain, market);
-  const traderSol = await chain.createTokenAccount(sol.mint, trader.signer.address, 10n * SOL);
-  const traderUsdc = await chain.createTokenAccount(usdc.mint, trader.signer.address, 0n);
-  const maker = await generateKeyPairSigner();
-  await chain.fund(maker.address);
-  const makerAccounts = new Map([
-    [sol.mint, await chain.createTokenAccount(sol.mint, maker.address, 1_000n * SOL)],
-    [usdc.mint, await chain.createTokenAccount(usdc.mint, maker.address, 1_000_000_000_000n)],
-  ]);
-  const swap = new OracleSwapStandIn(maker, makerAccounts, 30n);
+  const { owner, obligation, solAccount: traderSol, usdcAccount: traderUsdc } = await solHolder(chain, setup, 10n * SOL, false);
+  const trader = { signer: owner, obligation };
+  const swap = await standInSwap(chain, setup);
+  const maker = swap.maker;
   const sides = { owner: trader.signer, collateral: { reserve: sol.reserve, userAccount: traderSol }, debt: { reserve: usdc.reserve, userAccount: traderUsdc } };
   let context = await LeverageContext.fromSimulation(await simulatePosition(rpc, { obligation: trader.obligation, reserves: [sol.reserve, usdc.reserve] }), sides);
   const open = await planLeverage(context, 10n * SOL, 30_000n, swap);

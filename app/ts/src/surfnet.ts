@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyPairSigner, type Address, type KeyPairSigner } from '@solana/kit';
 import { getDepositInstruction } from '../generated/index.ts';
+import { OracleSwapStandIn } from './leverage.ts';
 import { IDL } from './idl.ts';
 import { RpcScenarioChain } from './rpc-chain.ts';
 import { createMarket, listReserve, newObligation, reserveConfig, SOL_FEED, USDC_FEED, type ScenarioChain } from './scenario.ts';
@@ -68,4 +69,32 @@ export async function startLocalnet(airdrop: Address[]): Promise<{ rpc: string; 
   });
   const { rpc, ws } = JSON.parse(line) as { rpc: string; ws: string };
   return { rpc, ws, stop: () => child.stdin.end() };
+}
+
+type SolUsdcMarket = Awaited<ReturnType<typeof solUsdcMarketOn>>;
+
+/** A new obligation owner of the market holding `lamports` of SOL and no USDC in token accounts
+ *  the chain creates; with `deposit`, the SOL is deposited as collateral. */
+export async function solHolder(chain: ScenarioChain, { market, sol, usdc }: SolUsdcMarket, lamports: bigint, deposit: boolean) {
+  const { signer, obligation } = await newObligation(chain, market);
+  const solAccount = await chain.createTokenAccount(sol.mint, signer.address, lamports);
+  const usdcAccount = await chain.createTokenAccount(usdc.mint, signer.address, 0n);
+  if (deposit) {
+    const ix = getDepositInstruction({ lendingMarket: market.address, reserve: sol.reserve, obligation, owner: signer, liquidityMint: sol.mint, liquidityVault: sol.vault, sourceLiquidity: solAccount, amount: lamports });
+    const sent = await chain.send([ix], [signer]);
+    if (!sent.ok) throw new Error(`the deposit failed: ${sent.error}\n${sent.logs.join('\n')}`);
+  }
+  return { owner: signer, obligation, solAccount, usdcAccount };
+}
+
+/** The stand-in swap (`OracleSwapStandIn`, 0.3% under the oracle price) with a funded maker
+ *  holding 1,000 SOL and 1,000,000 USDC, for leverage on the market. */
+export async function standInSwap(chain: ScenarioChain, { sol, usdc }: SolUsdcMarket): Promise<OracleSwapStandIn> {
+  const maker = await generateKeyPairSigner();
+  await chain.fund(maker.address);
+  const makerAccounts = new Map([
+    [sol.mint, await chain.createTokenAccount(sol.mint, maker.address, 1_000_000_000_000n)],
+    [usdc.mint, await chain.createTokenAccount(usdc.mint, maker.address, 1_000_000_000_000n)],
+  ]);
+  return new OracleSwapStandIn(maker, makerAccounts, 30n);
 }

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { PROGRAM_ID, PYTH_RECEIVER_PROGRAM_ID, TOKEN_PROGRAM_ID, customErrorCode, getDepositInstruction, programError } from '../src/index.ts';
 import { mintData, priceUpdateV2Data, tokenAccountData } from '../src/accounts.ts';
 
-export { SO_PATH, cargoBinary, solUsdcMarketOn, startLocalnet, surfnetChain } from '../src/surfnet.ts';
+export { SO_PATH, cargoBinary, solHolder, solUsdcMarketOn, standInSwap, startLocalnet, surfnetChain } from '../src/surfnet.ts';
 import { SO_PATH, solUsdcMarketOn } from '../src/surfnet.ts';
 
 import type { ScenarioChain, Sent } from '../src/scenario.ts';

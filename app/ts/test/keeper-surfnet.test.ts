@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keypair } from '@solana/web3.js';
 import { createKeyPairSignerFromBytes, generateKeyPairSigner, type Address } from '@solana/kit';
-import { getBorrowInstruction, getDepositInstruction, getObligationDecoder, refreshThenAct } from '../src/index.ts';
-import { newObligation, SOL_FEED, USDC_FEED } from '../src/scenario.ts';
-import { cargoBinary, runBinary, solUsdcMarketOn, startLocalnet, surfnetChain } from './helpers.ts';
+import { getBorrowInstruction, getObligationDecoder, refreshThenAct } from '../src/index.ts';
+import { SOL_FEED, USDC_FEED } from '../src/scenario.ts';
+import { cargoBinary, runBinary, solHolder, solUsdcMarketOn, startLocalnet, surfnetChain } from './helpers.ts';
 
 const KEEPER = cargoBinary('solvent-keeper');
 const LOCALNET = cargoBinary('solvent-localnet');
@@ -27,15 +27,15 @@ async function liquidatableSetup(payer: Awaited<ReturnType<typeof generateKeyPai
   const liquidator = await createKeyPairSignerFromBytes(secret);
   const { chain } = await surfnetChain(network.rpc, payer);
   await chain.fund(liquidator.address);
-  const { market, sol, usdc, oracleOf } = await solUsdcMarketOn(chain);
+  const setup = await solUsdcMarketOn(chain);
+  const { market, sol, usdc, oracleOf } = setup;
   const must = async (sent: Promise<{ ok: boolean; error?: string; logs: string[] }>) => {
     const result = await sent;
     assert.ok(result.ok, `${result.error}\n${result.logs.join('\n')}`);
   };
-  const borrower = await newObligation(chain, market);
-  const borrowerSol = await chain.createTokenAccount(sol.mint, borrower.signer.address, 10_000_000_000n);
-  const borrowerUsdc = await chain.createTokenAccount(usdc.mint, borrower.signer.address, 0n);
-  await must(chain.send([getDepositInstruction({ lendingMarket: market.address, reserve: sol.reserve, obligation: borrower.obligation, owner: borrower.signer, liquidityMint: sol.mint, liquidityVault: sol.vault, sourceLiquidity: borrowerSol, amount: 10_000_000_000n })], [borrower.signer]));
+  const holder = await solHolder(chain, setup, 10_000_000_000n, true);
+  const borrower = { signer: holder.owner, obligation: holder.obligation };
+  const borrowerUsdc = holder.usdcAccount;
   const obligation = getObligationDecoder().decode(await chain.data(borrower.obligation));
   const borrow = getBorrowInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: borrower.obligation, owner: borrower.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, destinationLiquidity: borrowerUsdc, marketAuthority: market.authority, amount: 1_000_000_000n });
   await must(chain.send(await refreshThenAct(market.address, borrower.obligation, obligation, oracleOf, [usdc.reserve], borrow), [borrower.signer]));

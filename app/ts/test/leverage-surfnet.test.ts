@@ -6,9 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createSolanaRpc, generateKeyPairSigner } from '@solana/kit';
-import { getObligationDecoder, LeverageContext, LeverageError, OracleSwapStandIn, planClose, planLeverage, readWad, simulatePosition } from '../src/index.ts';
-import { newObligation } from '../src/scenario.ts';
-import { cargoBinary, solUsdcMarketOn, startLocalnet, surfnetChain } from './helpers.ts';
+import { getObligationDecoder, LeverageContext, LeverageError, planClose, planLeverage, readWad, simulatePosition } from '../src/index.ts';
+import { cargoBinary, solHolder, solUsdcMarketOn, standInSwap, startLocalnet, surfnetChain } from './helpers.ts';
 
 const LOCALNET = cargoBinary('solvent-localnet');
 const SOL = 1_000_000_000n;
@@ -19,21 +18,16 @@ test('leverage opens 3x and closes in one transaction each, as planned', { skip:
   try {
     const rpc = createSolanaRpc(network.rpc);
     const { chain } = await surfnetChain(network.rpc, payer);
-    const { market, sol, usdc } = await solUsdcMarketOn(chain);
+    const setup = await solUsdcMarketOn(chain);
+    const { sol, usdc } = setup;
     const must = async (sent: Promise<{ ok: boolean; error?: string; logs: string[] }>) => {
       const result = await sent;
       assert.ok(result.ok, `${result.error}\n${result.logs.join('\n')}`);
     };
-    const trader = await newObligation(chain, market);
-    const traderSol = await chain.createTokenAccount(sol.mint, trader.signer.address, 10n * SOL);
-    const traderUsdc = await chain.createTokenAccount(usdc.mint, trader.signer.address, 0n);
-    const maker = await generateKeyPairSigner();
-    await chain.fund(maker.address);
-    const makerAccounts = new Map([
-      [sol.mint, await chain.createTokenAccount(sol.mint, maker.address, 1_000n * SOL)],
-      [usdc.mint, await chain.createTokenAccount(usdc.mint, maker.address, 1_000_000_000_000n)],
-    ]);
-    const swap = new OracleSwapStandIn(maker, makerAccounts, 30n);
+    const { owner, obligation, solAccount: traderSol, usdcAccount: traderUsdc } = await solHolder(chain, setup, 10n * SOL, false);
+    const trader = { signer: owner, obligation };
+    const swap = await standInSwap(chain, setup);
+    const maker = swap.maker;
     const sides = { owner: trader.signer, collateral: { reserve: sol.reserve, userAccount: traderSol }, debt: { reserve: usdc.reserve, userAccount: traderUsdc } };
 
     let context = await LeverageContext.fromSimulation(await simulatePosition(rpc, { obligation: trader.obligation, reserves: [sol.reserve, usdc.reserve] }), sides);

@@ -10,7 +10,6 @@ import { createSolanaRpc, generateKeyPairSigner } from '@solana/kit';
 import {
   cachedValues,
   getBorrowInstruction,
-  getDepositInstruction,
   getObligationDecoder,
   getObligationEncoder,
   isUnhealthy,
@@ -23,8 +22,8 @@ import {
   bestDeleverage,
   simulatePosition,
 } from '../src/index.ts';
-import { newObligation, SOL_FEED } from '../src/scenario.ts';
-import { cargoBinary, solUsdcMarketOn, startLocalnet, surfnetChain } from './helpers.ts';
+import { SOL_FEED } from '../src/scenario.ts';
+import { cargoBinary, solHolder, solUsdcMarketOn, startLocalnet, surfnetChain } from './helpers.ts';
 
 const LOCALNET = cargoBinary('solvent-localnet');
 
@@ -35,15 +34,15 @@ test('simulatePosition, maxBorrow, liquidationPrice and quoteLiquidation agree w
   try {
     const rpc = createSolanaRpc(network.rpc);
     const { chain } = await surfnetChain(network.rpc, payer);
-    const { market, sol, usdc, oracleOf } = await solUsdcMarketOn(chain);
+    const setup = await solUsdcMarketOn(chain);
+    const { market, sol, usdc, oracleOf } = setup;
     const must = async (sent: Promise<{ ok: boolean; error?: string; logs: string[] }>) => {
       const result = await sent;
       assert.ok(result.ok, `${result.error}\n${result.logs.join('\n')}`);
     };
-    const borrower = await newObligation(chain, market);
-    const borrowerSol = await chain.createTokenAccount(sol.mint, borrower.signer.address, 10_000_000_000n);
-    const borrowerUsdc = await chain.createTokenAccount(usdc.mint, borrower.signer.address, 0n);
-    await must(chain.send([getDepositInstruction({ lendingMarket: market.address, reserve: sol.reserve, obligation: borrower.obligation, owner: borrower.signer, liquidityMint: sol.mint, liquidityVault: sol.vault, sourceLiquidity: borrowerSol, amount: 10_000_000_000n })], [borrower.signer]));
+    const holder = await solHolder(chain, setup, 10_000_000_000n, true);
+    const borrower = { signer: holder.owner, obligation: holder.obligation };
+    const borrowerUsdc = holder.usdcAccount;
 
     // The position as the program refreshes it, with the USDC reserve it will borrow from.
     let simulated = await simulatePosition(rpc, { obligation: borrower.obligation, reserves: [usdc.reserve] });
