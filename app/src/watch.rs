@@ -4,8 +4,8 @@
 //! `LENDING_MARKET_OFFSET`: a deposit, a borrow, a refresh), and one `accountSubscribe` per
 //! reserve oracle covers the price moves that make positions liquidatable. The notifications
 //! are sent on a channel; the keeper runs a pass per burst of them (`wait_for_change`), and
-//! still rescans at its interval when nothing is heard (a dropped connection is reported and
-//! the keeper goes on polling).
+//! still rescans at its interval when nothing is heard (a dropped connection is reported, the
+//! keeper polls, and the watcher reconnects: `watch_market_forever`).
 use futures_util::stream::{select_all, BoxStream, StreamExt};
 use solana_account_decoder_client_types::UiAccountEncoding;
 use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
@@ -38,7 +38,7 @@ impl fmt::Display for Change {
 /// Subscribes to the market's program accounts and to `oracles` at `ws_url`, says so on
 /// `ready` (how many subscriptions), then forwards every notification to `changes` until the
 /// connection ends or the receiver is gone. Errors name the step that failed.
-pub async fn watch_market(ws_url: &str, market: Pubkey, oracles: Vec<Pubkey>, ready: tokio::sync::oneshot::Sender<usize>, changes: UnboundedSender<Change>) -> Result<(), String> {
+pub async fn watch_market(ws_url: &str, market: Pubkey, oracles: Vec<Pubkey>, ready: Option<tokio::sync::oneshot::Sender<usize>>, changes: UnboundedSender<Change>) -> Result<(), String> {
     let client = PubsubClient::new(ws_url).await.map_err(|e| format!("cannot connect to {ws_url}: {e}"))?;
     let account_config = RpcAccountInfoConfig { encoding: Some(UiAccountEncoding::Base64), commitment: Some(solana_commitment_config::CommitmentConfig::confirmed()), ..Default::default() };
     let program_config = RpcProgramAccountsConfig {
@@ -55,7 +55,9 @@ pub async fn watch_market(ws_url: &str, market: Pubkey, oracles: Vec<Pubkey>, re
         streams.push(prices.map(move |_| Change::Oracle(oracle)).boxed());
         unsubscribes.push(unsubscribe);
     }
-    let _ = ready.send(streams.len());
+    if let Some(ready) = ready {
+        let _ = ready.send(streams.len());
+    }
     let mut all = select_all(streams);
     while let Some(change) = all.next().await {
         if changes.send(change).is_err() {
@@ -67,6 +69,24 @@ pub async fn watch_market(ws_url: &str, market: Pubkey, oracles: Vec<Pubkey>, re
         unsubscribe().await;
     }
     Ok(())
+}
+
+/// `watch_market` for as long as `changes` has a receiver: a connection that fails or ends is
+/// reported and opened again after `retry` (the keeper polls at its interval meanwhile).
+/// `ready` hears of the first connection's subscriptions (dropped unheard if it fails).
+pub async fn watch_market_forever(ws_url: String, market: Pubkey, oracles: Vec<Pubkey>, ready: tokio::sync::oneshot::Sender<usize>, changes: UnboundedSender<Change>, retry: Duration) {
+    let mut ready = Some(ready);
+    loop {
+        let result = watch_market(&ws_url, market, oracles.clone(), ready.take(), changes.clone()).await;
+        if changes.is_closed() {
+            return;
+        }
+        match result {
+            Err(error) => eprintln!("websocket: {error}; polling, reconnecting in {}s", retry.as_secs()),
+            Ok(()) => eprintln!("websocket: the connection ended; polling, reconnecting in {}s", retry.as_secs()),
+        }
+        tokio::time::sleep(retry).await;
+    }
 }
 
 /// Waits up to `timeout` for the first change, then gathers the burst that follows it within
@@ -100,5 +120,18 @@ mod tests {
         drop(sender);
         assert!(wait_for_change(&mut receiver, Duration::from_millis(200), Duration::from_millis(20)).await.is_empty(), "the watcher gone");
         assert_eq!(format!("{}", Change::Oracle(a)), format!("oracle {a}"));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn without_a_server_the_watcher_keeps_retrying_until_the_keeper_is_gone() {
+        let (ready, subscribed) = tokio::sync::oneshot::channel();
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        // Nothing listens on port 1: every connection is refused at once.
+        let task = tokio::spawn(watch_market_forever("ws://127.0.0.1:1".into(), Pubkey::new_unique(), vec![], ready, sender, Duration::from_millis(50)));
+        assert!(subscribed.await.is_err(), "no subscription is reported");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!task.is_finished(), "it keeps reconnecting while the keeper runs");
+        drop(receiver);
+        tokio::time::timeout(Duration::from_secs(5), task).await.expect("it stops once the keeper is gone").unwrap();
     }
 }

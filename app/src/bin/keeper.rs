@@ -116,14 +116,10 @@ async fn subscribe(keeper: &Keeper, chain: &mut RpcChain, ws: &str) -> tokio::sy
     };
     let (ready, subscribed) = tokio::sync::oneshot::channel();
     let (url, market) = (ws.to_string(), keeper.market);
-    tokio::spawn(async move {
-        if let Err(error) = watch::watch_market(&url, market, oracles, ready, sender).await {
-            eprintln!("websocket: {error}; polling instead");
-        }
-    });
+    tokio::spawn(watch::watch_market_forever(url, market, oracles, ready, sender, std::time::Duration::from_secs(5)));
     match subscribed.await {
         Ok(count) => println!("watching over {ws}: the market's accounts and {} oracle(s)", count - 1),
-        Err(_) => eprintln!("websocket: no subscription; polling every interval"),
+        Err(_) => eprintln!("websocket: no subscription yet; polling every interval while it reconnects"),
     }
     receiver
 }
