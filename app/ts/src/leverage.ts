@@ -81,6 +81,8 @@ export class OracleSwapStandIn implements SwapProvider {
     /** The maker's token accounts, by mint. */
     readonly makerAccounts: ReadonlyMap<Address, Address>,
     readonly feeBps: bigint,
+    /** Lookup tables to send the plans with (a real swap brings its own). */
+    readonly addressLookupTables?: AddressesByLookupTableAddress,
   ) {}
 
   quote(from: LeverageSide, to: LeverageSide, amountIn: bigint): bigint {

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateKeyPairSigner, type Address, type KeyPairSigner } from '@solana/kit';
+import { generateKeyPairSigner, getBase58Encoder, type Address, type KeyPairSigner } from '@solana/kit';
 import { getDepositInstruction } from '../generated/index.ts';
 import { OracleSwapStandIn } from './leverage.ts';
 import { IDL } from './idl.ts';
@@ -97,4 +97,24 @@ export async function standInSwap(chain: ScenarioChain, { sol, usdc }: SolUsdcMa
     [usdc.mint, await chain.createTokenAccount(usdc.mint, maker.address, 1_000_000_000_000n)],
   ]);
   return new OracleSwapStandIn(maker, makerAccounts, 30n);
+}
+
+/** The address lookup table program. */
+export const ADDRESS_LOOKUP_TABLE_PROGRAM = 'AddressLookupTab1e1111111111111111111111111' as Address;
+
+/** An active address lookup table holding `addresses`, written by the Surfnet (the program's
+ *  layout: a 56-byte header, then the addresses); returns its address. */
+export async function writeLookupTable(chain: RpcScenarioChain, authority: Address, addresses: Address[]): Promise<Address> {
+  const table = (await generateKeyPairSigner()).address;
+  const data = new Uint8Array(56 + 32 * addresses.length);
+  const view = new DataView(data.buffer);
+  view.setUint32(0, 1, true); // ProgramState::LookupTable
+  view.setBigUint64(4, 2n ** 64n - 1n, true); // not deactivated
+  view.setBigUint64(12, 0n, true); // last extended in slot 0
+  data[21] = 0;
+  data[22] = 1; // an authority
+  data.set(getBase58Encoder().encode(authority), 23);
+  addresses.forEach((a, i) => data.set(getBase58Encoder().encode(a), 56 + 32 * i));
+  await chain.writeOnSurfnet(table, ADDRESS_LOOKUP_TABLE_PROGRAM, data);
+  return table;
 }

@@ -1,12 +1,14 @@
 // One-transaction leverage from TypeScript (`src/leverage.ts`) on a Surfnet with the built .so:
 // open 3x on 10 SOL against USDC through a flash loan and a stand-in swap (a market maker at the
-// oracle price less 0.3%, as the Rust tests do), then close it, each in one transaction; the
+// oracle price less 0.3%, as the Rust tests do), then close it, each in one transaction (the
+// close sent by sendSolventTransaction with a lookup table of the market's accounts); the
 // program books what the plan predicted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createSolanaRpc, generateKeyPairSigner } from '@solana/kit';
-import { getObligationDecoder, LeverageContext, LeverageError, planClose, planLeverage, readWad, simulatePosition } from '../src/index.ts';
+import { getObligationDecoder, LeverageContext, LeverageError, OracleSwapStandIn, planClose, planLeverage, readWad, sendSolventTransaction, simulatePosition } from '../src/index.ts';
+import { writeLookupTable } from '../src/surfnet.ts';
 import { cargoBinary, solHolder, solUsdcMarketOn, standInSwap, startLocalnet, surfnetChain } from './helpers.ts';
 
 const LOCALNET = cargoBinary('solvent-localnet');
@@ -19,7 +21,7 @@ test('leverage opens 3x and closes in one transaction each, as planned', { skip:
     const rpc = createSolanaRpc(network.rpc);
     const { chain } = await surfnetChain(network.rpc, payer);
     const setup = await solUsdcMarketOn(chain);
-    const { sol, usdc } = setup;
+    const { market, sol, usdc } = setup;
     const must = async (sent: Promise<{ ok: boolean; error?: string; logs: string[] }>) => {
       const result = await sent;
       assert.ok(result.ok, `${result.error}\n${result.logs.join('\n')}`);
@@ -47,11 +49,23 @@ test('leverage opens 3x and closes in one transaction each, as planned', { skip:
     assert.equal(await chain.tokenBalance(traderUsdc), open.debtBalanceChange);
     assert.equal(readWad(opened.allowedBorrowValueWad), open.after.values.health.initial.assetsWad);
 
+    // The close sent as a user sends it: with a lookup table of the market's accounts (given
+    // to the swap provider), its compute limit sized by simulation.
+    const c = context.collateral.keys;
+    const d = context.debt.keys;
+    const tableAddresses = [market.address, context.marketAuthority, c.reserve, c.mint, c.vault, c.oracle, d.reserve, d.mint, d.vault, d.oracle, traderSol, traderUsdc, ...swap.makerAccounts.values()];
+    const table = await writeLookupTable(chain, payer.address, tableAddresses);
+    const withTable = new OracleSwapStandIn(swap.maker, swap.makerAccounts, swap.feeBps, { [table]: tableAddresses });
     context = await LeverageContext.fromSimulation(await simulatePosition(rpc, { obligation: trader.obligation }), sides);
-    const close = await planClose(context, swap);
+    const close = await planClose(context, withTable);
+    assert.deepEqual(close.addressLookupTables, { [table]: tableAddresses });
     assert.equal(close.kind, 'close');
     const [solBefore, usdcBefore] = [await chain.tokenBalance(traderSol), await chain.tokenBalance(traderUsdc)];
-    await must(chain.send(close.instructions, [trader.signer, maker]));
+    const sent = await sendSolventTransaction({ rpc, feePayer: payer, instructions: close.instructions, addressLookupTables: close.addressLookupTables });
+    assert.equal(sent.limitSource, 'simulation');
+    const landed = await rpc.getTransaction(sent.signature, { commitment: 'confirmed', encoding: 'json', maxSupportedTransactionVersion: 0 }).send();
+    const message = landed?.transaction.message;
+    assert.equal(message && 'addressTableLookups' in message ? message.addressTableLookups?.length : 0, 1, 'sent with the lookup table');
     const closed = getObligationDecoder().decode(await chain.data(trader.obligation));
     assert.equal(closed.deposits[0].depositedShares, 0n, 'collateral withdrawn');
     assert.equal(closed.borrows[0].borrowReserve, '11111111111111111111111111111111', 'debt repaid');

@@ -18,7 +18,6 @@ import {
   createSolanaRpcSubscriptions,
   createTransactionMessage,
   generateKeyPairSigner,
-  getBase58Encoder,
   getBase64EncodedWireTransaction,
   getCompiledTransactionMessageDecoder,
   getTransactionDecoder,
@@ -56,6 +55,7 @@ import {
 } from '../src/index.ts';
 import { newObligation } from '../src/scenario.ts';
 import { cargoBinary, confirmedTransaction, freshSolUsdcPrices, mustSendOn, solUsdcMarketOn, startLocalnet, surfnetChain } from './helpers.ts';
+import { writeLookupTable } from '../src/surfnet.ts';
 
 const LOCALNET = cargoBinary('solvent-localnet');
 const skip = existsSync(LOCALNET) ? false : `${LOCALNET} not built (scripts/test.sh builds it)`;
@@ -63,7 +63,6 @@ const options = { skip, timeout: 300_000 };
 
 const SOL = 1_000_000_000n;
 const USDC = 1_000_000n;
-const ADDRESS_LOOKUP_TABLE_PROGRAM = 'AddressLookupTab1e1111111111111111111111111' as Address;
 
 const limitsIn = (instructions: Instruction[]) => instructions.filter((ix) => ix.programAddress === COMPUTE_BUDGET_PROGRAM_ID);
 
@@ -295,19 +294,8 @@ test('failures come back decoded with their logs: from the preflight, on chain b
 
 test('address lookup tables compress the message; the simulated and sent transactions use them', options, async () => {
   const { chain, market, sol, usdc, usdcAccount, borrowing, rpc, consumed } = await setUp();
-  // A lookup table written by the Surfnet (the program's layout: a 56-byte header, then addresses).
-  const table = (await generateKeyPairSigner()).address;
   const addresses = [market.address, market.authority, sol.reserve, sol.oracle, usdc.reserve, usdc.oracle, usdc.mint, usdc.vault, usdcAccount];
-  const data = new Uint8Array(56 + 32 * addresses.length);
-  const view = new DataView(data.buffer);
-  view.setUint32(0, 1, true); // ProgramState::LookupTable
-  view.setBigUint64(4, 2n ** 64n - 1n, true); // not deactivated
-  view.setBigUint64(12, 0n, true); // last extended in slot 0
-  data[21] = 0;
-  data[22] = 1; // an authority
-  data.set(getBase58Encoder().encode(chain.payer.address), 23);
-  addresses.forEach((a, i) => data.set(getBase58Encoder().encode(a), 56 + 32 * i));
-  await chain.writeOnSurfnet(table, ADDRESS_LOOKUP_TABLE_PROGRAM, data);
+  const table = await writeLookupTable(chain, chain.payer.address, addresses);
 
   const watched = recorded(rpc);
   const sent = await sendSolventTransaction({ rpc: watched.rpc, feePayer: chain.payer, instructions: await borrowing(5n * USDC), addressLookupTables: { [table]: addresses } });
