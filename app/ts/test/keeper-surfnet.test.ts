@@ -14,7 +14,7 @@ import { Keypair } from '@solana/web3.js';
 import { createKeyPairSignerFromBytes, generateKeyPairSigner, type Address } from '@solana/kit';
 import { getBorrowInstruction, getObligationDecoder, refreshThenAct } from '../src/index.ts';
 import { SOL_FEED, USDC_FEED } from '../src/scenario.ts';
-import { cargoBinary, runBinary, solHolder, solUsdcMarketOn, startLocalnet, surfnetChain } from './helpers.ts';
+import { cargoBinary, mustSendOn, runBinary, solHolder, solUsdcMarketOn, startLocalnet, surfnetChain } from './helpers.ts';
 
 const KEEPER = cargoBinary('solvent-keeper');
 const LOCALNET = cargoBinary('solvent-localnet');
@@ -29,16 +29,12 @@ async function liquidatableSetup(payer: Awaited<ReturnType<typeof generateKeyPai
   await chain.fund(liquidator.address);
   const setup = await solUsdcMarketOn(chain);
   const { market, sol, usdc, oracleOf } = setup;
-  const must = async (sent: Promise<{ ok: boolean; error?: string; logs: string[] }>) => {
-    const result = await sent;
-    assert.ok(result.ok, `${result.error}\n${result.logs.join('\n')}`);
-  };
   const holder = await solHolder(chain, setup, 10_000_000_000n, true);
   const borrower = { signer: holder.owner, obligation: holder.obligation };
   const borrowerUsdc = holder.usdcAccount;
   const obligation = getObligationDecoder().decode(await chain.data(borrower.obligation));
   const borrow = getBorrowInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: borrower.obligation, owner: borrower.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, destinationLiquidity: borrowerUsdc, marketAuthority: market.authority, amount: 1_000_000_000n });
-  await must(chain.send(await refreshThenAct(market.address, borrower.obligation, obligation, oracleOf, [usdc.reserve], borrow), [borrower.signer]));
+  await mustSendOn(chain, await refreshThenAct(market.address, borrower.obligation, obligation, oracleOf, [usdc.reserve], borrow), [borrower.signer]);
   const dir = mkdtempSync(join(tmpdir(), 'solvent-keeper-surfnet-'));
   writeFileSync(join(dir, 'liquidator.json'), JSON.stringify([...secret]));
   const liquidatorUsdc = await chain.createTokenAccount(usdc.mint, liquidator.address, 2_000_000_000n);

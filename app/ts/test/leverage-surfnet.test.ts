@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { createSolanaRpc, generateKeyPairSigner } from '@solana/kit';
 import { getObligationDecoder, LeverageContext, LeverageError, OracleSwapStandIn, planClose, planLeverage, readWad, sendSolventTransaction, simulatePosition } from '../src/index.ts';
 import { writeLookupTable } from '../src/surfnet.ts';
-import { cargoBinary, solHolder, solUsdcMarketOn, standInSwap, startLocalnet, surfnetChain } from './helpers.ts';
+import { cargoBinary, mustSendOn, solHolder, solUsdcMarketOn, standInSwap, startLocalnet, surfnetChain } from './helpers.ts';
 
 const LOCALNET = cargoBinary('solvent-localnet');
 const SOL = 1_000_000_000n;
@@ -22,10 +22,6 @@ test('leverage opens 3x and closes in one transaction each, as planned', { skip:
     const { chain } = await surfnetChain(network.rpc, payer);
     const setup = await solUsdcMarketOn(chain);
     const { market, sol, usdc } = setup;
-    const must = async (sent: Promise<{ ok: boolean; error?: string; logs: string[] }>) => {
-      const result = await sent;
-      assert.ok(result.ok, `${result.error}\n${result.logs.join('\n')}`);
-    };
     const { owner, obligation, solAccount: traderSol, usdcAccount: traderUsdc } = await solHolder(chain, setup, 10n * SOL, false);
     const trader = { signer: owner, obligation };
     const swap = await standInSwap(chain, setup);
@@ -41,7 +37,7 @@ test('leverage opens 3x and closes in one transaction each, as planned', { skip:
     const open = await planLeverage(context, 10n * SOL, 30_000n, swap);
     assert.equal(open.kind, 'leverUp');
     assert.ok(open.after.leverageBps <= 30_000n && open.after.leverageBps > 29_900n, `leverage ${open.after.leverageBps}`);
-    await must(chain.send(open.instructions, [trader.signer, maker]));
+    await mustSendOn(chain, open.instructions, [trader.signer, maker]);
     const opened = getObligationDecoder().decode(await chain.data(trader.obligation));
     assert.equal(opened.deposits[0].depositedShares, open.after.collateralShares);
     assert.equal(readWad(opened.borrows[0].borrowedAmountWad), open.after.debtWad);

@@ -23,7 +23,7 @@ import {
   simulatePosition,
 } from '../src/index.ts';
 import { SOL_FEED } from '../src/scenario.ts';
-import { cargoBinary, solHolder, solUsdcMarketOn, startLocalnet, surfnetChain } from './helpers.ts';
+import { cargoBinary, mustSendOn, solHolder, solUsdcMarketOn, startLocalnet, surfnetChain } from './helpers.ts';
 
 const LOCALNET = cargoBinary('solvent-localnet');
 
@@ -36,10 +36,6 @@ test('simulatePosition, maxBorrow, liquidationPrice and quoteLiquidation agree w
     const { chain } = await surfnetChain(network.rpc, payer);
     const setup = await solUsdcMarketOn(chain);
     const { market, sol, usdc, oracleOf } = setup;
-    const must = async (sent: Promise<{ ok: boolean; error?: string; logs: string[] }>) => {
-      const result = await sent;
-      assert.ok(result.ok, `${result.error}\n${result.logs.join('\n')}`);
-    };
     const holder = await solHolder(chain, setup, 10_000_000_000n, true);
     const borrower = { signer: holder.owner, obligation: holder.obligation };
     const borrowerUsdc = holder.usdcAccount;
@@ -61,7 +57,7 @@ test('simulatePosition, maxBorrow, liquidationPrice and quoteLiquidation agree w
     const borrowOf = (amount: bigint) => getBorrowInstruction({ lendingMarket: market.address, reserve: usdc.reserve, obligation: borrower.obligation, owner: borrower.signer, liquidityMint: usdc.mint, liquidityVault: usdc.vault, destinationLiquidity: borrowerUsdc, marketAuthority: market.authority, amount });
     const tooMuch = await chain.send(await refreshThenAct(market.address, borrower.obligation, state, oracleOf, [usdc.reserve], borrowOf(limit.amount + 1n)), [borrower.signer]);
     assert.ok(!tooMuch.ok && tooMuch.logs.some((line) => line.includes(`Error Code: ${limit.refusedAbove}`)), tooMuch.logs.join('\n'));
-    await must(chain.send(await refreshThenAct(market.address, borrower.obligation, state, oracleOf, [usdc.reserve], borrowOf(limit.amount)), [borrower.signer]));
+    await mustSendOn(chain, await refreshThenAct(market.address, borrower.obligation, state, oracleOf, [usdc.reserve], borrowOf(limit.amount)), [borrower.signer]);
     assert.equal(await chain.tokenBalance(borrowerUsdc), limit.amount);
 
     // The liquidation price: liquidatable at it, healthy a little above it (100 ticks: the
@@ -95,7 +91,7 @@ test('simulatePosition, maxBorrow, liquidationPrice and quoteLiquidation agree w
       { market: market.address, obligation: borrower.obligation, liquidator, repayReserve: usdc.reserve, withdrawReserve: sol.reserve, amount: quote.plan.repayAmount, source: liquidatorUsdc, destination: liquidatorSol },
       { rpc },
     );
-    await must(chain.send(instructions, [liquidator]));
+    await mustSendOn(chain, instructions, [liquidator]);
     assert.equal(2_000_000_000n - (await chain.tokenBalance(liquidatorUsdc)), quote.plan.repayAmount);
     assert.equal(await chain.tokenBalance(liquidatorSol), quote.payout.tokens);
     const after = getObligationDecoder().decode(await chain.data(borrower.obligation));
