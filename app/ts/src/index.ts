@@ -34,6 +34,13 @@ import {
   refreshObligation,
   refusal,
   totalLiquidity,
+  checkCollateralTier,
+  checkDebtTier,
+  debtUnits,
+  isIsolated,
+  positionTier,
+  programErrorNamed,
+  withinValueCap,
   type Health,
   type HealthKind,
   type MarketView,
@@ -369,39 +376,22 @@ export function tierRefusal(
     return reserve;
   };
   const target = reserveOf(action.reserve);
-  const flags = target.config.riskFlags;
-  const deposits = depositsOf(obligation);
-  const borrows = borrowsOf(obligation);
-  const emodeActive = obligation.emodeGroup !== 0 && obligation.emodeParams.liquidationThresholdBps !== 0;
-  const inGroup = obligation.emodeGroup >= 1 && obligation.emodeGroup <= 8 && (target.config.emodeGroups & (1 << (obligation.emodeGroup - 1))) !== 0;
-  const emodeRefusal = emodeActive && !inGroup ? 'NotInEmodeGroup' : undefined;
-  if (action.kind === 'deposit') {
-    if (deposits.some((d) => d.depositReserve === action.reserve)) return undefined;
-    if (emodeRefusal) return emodeRefusal;
-    const isolated = (obligation.tierFlags & TIER_ISOLATED_COLLATERAL) !== 0 && deposits.length > 0;
-    const newIsolated = (flags & RISK_FLAG_ISOLATED_COLLATERAL) !== 0;
-    if (deposits.length > 0) return newIsolated || isolated ? 'IsolatedCollateralMixed' : undefined;
-    return newIsolated && borrows.length > 0 ? 'IsolatedCollateralMixed' : undefined;
-  }
-  const isolated = deposits.some((d) => (reserveOf(d.depositReserve).config.riskFlags & RISK_FLAG_ISOLATED_COLLATERAL) !== 0);
-  const siloed = borrows.some((b) => (reserveOf(b.borrowReserve).config.riskFlags & RISK_FLAG_SILOED_DEBT) !== 0);
-  if (isolated && (flags & RISK_FLAG_BORROWABLE_IN_ISOLATION) === 0) return 'NotBorrowableInIsolation';
-  if (isolated && deposits.length > 1) return 'IsolatedCollateralMixed';
-  if (!borrows.some((b) => b.borrowReserve === action.reserve)) {
-    if (emodeRefusal) return emodeRefusal;
-    if (borrows.length > 0 && ((flags & RISK_FLAG_SILOED_DEBT) !== 0 || siloed)) return 'SiloedDebtMixed';
-  }
-  if (action.amount === undefined) return undefined;
-  const value = debtValue(target, action.amount * WAD);
-  const perUnit = WAD / DEBT_UNITS_PER_QUOTE;
-  const units = (value + perUnit - 1n) / perUnit;
-  const exceeds = (used: bigint, capValue: bigint) => capValue !== 0n && used + units > capValue * DEBT_UNITS_PER_QUOTE;
-  if (isolated && exceeds(reserveOf(deposits[0].depositReserve).isolatedDebt, reserveOf(deposits[0].depositReserve).config.isolationDebtCeilingValue)) {
-    return 'IsolationDebtCeilingExceeded';
-  }
-  // Counted in the group even while it is disabled (as the program does).
-  if (obligation.emodeGroup !== 0 && groupDebt && exceeds(groupDebt.debt, groupDebt.debtCapValue)) return 'EmodeDebtCapExceeded';
-  return undefined;
+  const o = structuredClone(obligation);
+  if (action.kind === 'deposit') return refusal(() => checkCollateralTier(o, action.reserve, target.config));
+  // The tier the borrow's refresh will find.
+  o.tierFlags = positionTier(o, (_, key) => reserveOf(key));
+  return refusal(() => {
+    checkDebtTier(o, action.reserve, target.config);
+    if (action.amount === undefined) return;
+    const units = debtUnits(debtValue(target, action.amount * WAD));
+    if (units === undefined) throw programErrorNamed('MathOverflow');
+    if (isIsolated(o)) {
+      const isolated = reserveOf(o.deposits[0].depositReserve);
+      if (withinValueCap(isolated.isolatedDebt, units, isolated.config.isolationDebtCeilingValue) === undefined) throw programErrorNamed('IsolationDebtCeilingExceeded');
+    }
+    // Counted in the group even while it is disabled (as the program does).
+    if (o.emodeGroup !== 0 && groupDebt && withinValueCap(groupDebt.debt, units, groupDebt.debtCapValue) === undefined) throw programErrorNamed('EmodeDebtCapExceeded');
+  });
 }
 
 // ---- Position math: the program's own rules in bigint (`./position.ts`). ----

@@ -616,7 +616,7 @@ export function debtUnits(value: bigint): bigint | undefined {
 }
 
 /** `within_value_cap`: the counter after `units` more, None past the cap (0: none). */
-function withinValueCap(used: bigint, units: bigint, capValue: bigint): bigint | undefined {
+export function withinValueCap(used: bigint, units: bigint, capValue: bigint): bigint | undefined {
   const total = u64(used + units);
   return total !== undefined && (capValue === 0n || total <= capValue * DEBT_UNITS_PER_QUOTE) ? total : undefined;
 }
@@ -803,7 +803,6 @@ export function revalue(o: Obligation, reserveAt: ReserveAt): ObligationValues {
     ordersTriggered: o.orders.map(() => false),
     conservativeThresholdWad: 0n,
   };
-  let tier = 0;
   let softZoneStart = 0xffff;
   for (let index = 0; index < deposits; index++) {
     const r = reserveAt(index, o.deposits[index].depositReserve);
@@ -811,7 +810,6 @@ export function revalue(o: Obligation, reserveAt: ReserveAt): ObligationValues {
     const value = collateralValue(r, position.depositedShares);
     position.marketValueWad = storeWad(value);
     values.usesHaltedPrice ||= r.priceHalted !== 0;
-    tier |= (r.config.riskFlags & RISK_FLAG_ISOLATED_COLLATERAL) !== 0 ? TIER_ISOLATED_COLLATERAL : 0;
     o.collateralWeightsBps[index] = addCollateral(values, value, r);
     if (r.softZone.enabled !== 0) softZoneStart = Math.min(softZoneStart, r.softZone.startBps);
   }
@@ -822,10 +820,9 @@ export function revalue(o: Obligation, reserveAt: ReserveAt): ObligationValues {
     const value = debtValue(r, readWad(position.borrowedAmountWad));
     position.marketValueWad = storeWad(value);
     values.usesHaltedPrice ||= r.priceHalted !== 0;
-    tier |= (r.config.riskFlags & RISK_FLAG_SILOED_DEBT) !== 0 ? TIER_SILOED_DEBT : 0;
     addDebt(values, value, r);
   }
-  o.tierFlags = tier;
+  o.tierFlags = positionTier(o, reserveAt);
   values.softZoneStartBps = softZoneStart !== 0xffff ? softZoneStart : undefined;
   values.conservativeThresholdWad = values.health.maintenance.assetsWad;
   if (isUnhealthy(values)) {
@@ -861,6 +858,20 @@ export function revalue(o: Obligation, reserveAt: ReserveAt): ObligationValues {
     });
   }
   return values;
+}
+
+/** The margin tier a refresh finds (`Obligation::tier_flags`): isolated collateral and siloed
+ *  debt, from the positions' reserves' flags as they are now. */
+export function positionTier(o: Obligation, reserveAt: ReserveAt): number {
+  const deposits = depositCount(o);
+  let tier = 0;
+  for (let index = 0; index < deposits; index++) {
+    if ((reserveAt(index, o.deposits[index].depositReserve).config.riskFlags & RISK_FLAG_ISOLATED_COLLATERAL) !== 0) tier |= TIER_ISOLATED_COLLATERAL;
+  }
+  for (let index = 0; index < borrowCount(o); index++) {
+    if ((reserveAt(deposits + index, o.borrows[index].borrowReserve).config.riskFlags & RISK_FLAG_SILOED_DEBT) !== 0) tier |= TIER_SILOED_DEBT;
+  }
+  return tier;
 }
 
 /** `ObligationOrder::is_triggered` on refreshed values. */
@@ -902,8 +913,22 @@ function checkEmodeMember(o: Obligation, config: generated.ReserveConfig) {
   if (emodeActive(emode) && !isInEmodeGroup(config, emode.group)) fail('NotInEmodeGroup');
 }
 
+/** `Obligation::check_collateral_tier`: isolation and e-mode membership for new collateral. */
+export function checkCollateralTier(o: Obligation, reserve: Address, config: generated.ReserveConfig) {
+  if (findDeposit(o, reserve) !== undefined) return;
+  checkEmodeMember(o, config);
+  const isolatedAsset = (config.riskFlags & RISK_FLAG_ISOLATED_COLLATERAL) !== 0;
+  if (depositCount(o) > 0) {
+    if (isolatedAsset || isIsolated(o)) fail('IsolatedCollateralMixed');
+    return;
+  }
+  // Isolated collateral does not come to back debt already owed (not borrowed in isolation).
+  if (isolatedAsset && hasBorrows(o)) fail('IsolatedCollateralMixed');
+  o.tierFlags = isolatedAsset ? o.tierFlags | TIER_ISOLATED_COLLATERAL : o.tierFlags & ~TIER_ISOLATED_COLLATERAL;
+}
+
 /** `Obligation::check_debt_tier`: isolation, siloed debt and e-mode membership for new debt. */
-function checkDebtTier(o: Obligation, reserve: Address, config: generated.ReserveConfig) {
+export function checkDebtTier(o: Obligation, reserve: Address, config: generated.ReserveConfig) {
   if (isIsolated(o) && (config.riskFlags & RISK_FLAG_BORROWABLE_IN_ISOLATION) === 0) fail('NotBorrowableInIsolation');
   if (isIsolated(o) && depositCount(o) > 1) fail('IsolatedCollateralMixed');
   if (findBorrow(o, reserve) !== undefined) return;
