@@ -67,8 +67,6 @@ export const TOKEN_PROGRAM_ID = address('TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623V
 export const COMPUTE_BUDGET_PROGRAM_ID = address('ComputeBudget111111111111111111111111111111');
 export const ORACLE_SOURCE_PYTH_LEGACY = 0;
 export const ORACLE_SOURCE_PYTH_PULL = 1;
-/** Shares of the first deposit into an empty reserve that nobody receives (the program's `DEAD_SHARES`). */
-export const DEAD_SHARES = 1_000n;
 
 const enc = getAddressEncoder();
 const utf8 = (text: string) => new TextEncoder().encode(text);
@@ -298,10 +296,6 @@ const isOneOf = (action: Instruction, discriminators: ReadonlyArray<ArrayLike<nu
   return action.programAddress === PROGRAM_ID && discriminators.some((d) => Array.from(d).every((byte, i) => data[i] === byte));
 };
 
-/** `ReserveConfig::risk_flags`. */
-export const RISK_FLAG_ISOLATED_COLLATERAL = 1;
-export const RISK_FLAG_BORROWABLE_IN_ISOLATION = 2;
-export const RISK_FLAG_SILOED_DEBT = 4;
 
 const depositsOf = (obligation: generated.Obligation) => obligation.deposits.filter((d) => d.depositReserve !== DEFAULT_ADDRESS);
 const borrowsOf = (obligation: generated.Obligation) => obligation.borrows.filter((b) => b.borrowReserve !== DEFAULT_ADDRESS);
@@ -549,16 +543,6 @@ export function insuranceStakeValue(fund: generated.InsuranceFund, stake: genera
 
 // ---- Crisis controls (state::policy, state::timelock). ----
 
-/** Reserve actions a pause can stop (`Reserve.ownerPaused` / `guardianPaused` bits; liquidations
- *  are paused in their own slot, `Reserve.liquidationPauseUntil`). */
-export const ACTION_DEPOSIT = 1;
-export const ACTION_BORROW = 2;
-/** Collateral withdrawals and lend-only redemptions. */
-export const ACTION_WITHDRAW = 4;
-/** Liquidations, order executions and soft deleverages. */
-export const ACTION_LIQUIDATE = 8;
-export const ACTION_FLASH_LOAN = 16;
-export const ACTIONS_ALL = ACTION_DEPOSIT | ACTION_BORROW | ACTION_WITHDRAW | ACTION_LIQUIDATE | ACTION_FLASH_LOAN;
 
 /** Bounds of a `MarketPolicy` and of the outflow window (the program's `MAX_*`). */
 export const MAX_TIMELOCK_SECS = 30 * 86_400;
@@ -610,119 +594,3 @@ export const queuedChangeAddress = (market: Address, id: bigint | number) => {
   return pda(['change', market, le]);
 };
 
-/** What the outflow limit lets out of a reserve, as the program's `OutflowRoom`. */
-export type OutflowRoom = {
-  /** Base units that may leave now (2^64 - 1 with the limit off). */
-  available: bigint;
-  /** The most that may leave within one window beyond the inflow credited: the larger of the
-   *  share of the base (`outflowBase`, or the liquidity on hand now less the credit when it is
-   *  taken again) and the floor (2^64 - 1 with the limit off). */
-  capacity: bigint;
-  /** Seconds until the whole capacity is available again (0: it is). */
-  fullInSecs: bigint;
-};
-
-const U64_MAX = 2n ** 64n - 1n;
-
-const I64_MAX = 2n ** 63n - 1n;
-const min = (a: bigint, b: bigint) => (a < b ? a : b);
-
-/** The outflow limit's room at unix time `now`, as the program's `Reserve::outflow_room`, with
- *  its rounding and order of operations. The bucket holds the outflow counted (`outflowUsed`)
- *  and the inflow credited beyond it (`outflowCredit`; inflows first take the count down, and
- *  outflows use the credit first), both decaying by the capacity of the stored base
- *  (`outflowBase`) per window, or by themselves per window when larger (nothing outlives its
- *  window), pro rata to the seconds since `outflowUpdatedAt` (at most a window, rounded down).
- *  The capacity is `outflowLimitBps` of a base (rounded down), or the floor when larger. The
- *  base is the stored one while the bucket is not empty after decay and less than a window has
- *  passed since `outflowBaseAt`; otherwise it is taken again: the liquidity on hand now
- *  (`availableAmount + flashLoanAmount + insuranceReceivable`, as `Reserve::liquidity_on_hand`;
- *  not the depositors' claim: debt and fees do not count) less the credit left (saturating at
- *  0). So a deposit made within the window only adds credit, not capacity, and a withdrawal
- *  does not shrink the capacity it counts against. Available now: the capacity less the count
- *  (at least 0), plus the credit; full again in ceil(count × window / capacity) seconds (0 with
- *  no capacity).
- *
- *  Interest does not move the liquidity on hand, so a reserve last updated before `now` gives
- *  the program's room exactly. Throws `MathOverflow` where the program would (liquidity on hand
- *  beyond u64, when the base is taken again). */
-export function outflowRoom(
-  reserve: Pick<
-    generated.Reserve,
-    | 'config'
-    | 'outflowUsed'
-    | 'outflowCredit'
-    | 'outflowUpdatedAt'
-    | 'outflowBase'
-    | 'outflowBaseAt'
-    | 'availableAmount'
-    | 'flashLoanAmount'
-    | 'insuranceReceivable'
-  >,
-  now: bigint | number,
-): OutflowRoom {
-  const { outflowLimitBps, outflowWindowSecs, outflowFloor } = reserve.config;
-  if (outflowLimitBps === 0) return { available: U64_MAX, capacity: U64_MAX, fullInSecs: 0n };
-  const at = BigInt(now);
-  const window = BigInt(outflowWindowSecs);
-  // `outflow_capacity_of`: the share of a base, rounded down, or the floor when larger.
-  const capacityOf = (base: bigint) => {
-    const share = (base * BigInt(outflowLimitBps)) / 10_000n;
-    return share > outflowFloor ? share : outflowFloor;
-  };
-  // `outflow_decayed`: less the capacity per window since the last count (or the value per
-  // window, when larger: nothing outlives its window), at most a window's worth.
-  const since = at - reserve.outflowUpdatedAt;
-  const elapsed = since < 0n ? 0n : since > window ? window : since;
-  const decayed = (value: bigint, capacity: bigint) => {
-    const rate = capacity > value ? capacity : value;
-    let gone = (rate * elapsed) / (window > 1n ? window : 1n);
-    if (gone > U64_MAX) gone = U64_MAX;
-    return value > gone ? value - gone : 0n;
-  };
-  // `outflow_now`: the count and credit decayed at the stored base's capacity; the base taken
-  // again when the bucket is empty or a window has passed since it was.
-  const storedCapacity = capacityOf(reserve.outflowBase);
-  const used = decayed(reserve.outflowUsed, storedCapacity);
-  const credit = decayed(reserve.outflowCredit, storedCapacity);
-  const windowOver = at >= min(reserve.outflowBaseAt + window, I64_MAX); // i64 saturating add
-  let base = reserve.outflowBase;
-  if ((used === 0n && credit === 0n) || windowOver) {
-    // `liquidity_on_hand`: u64 checked adds.
-    const idleAndFlash = reserve.availableAmount + reserve.flashLoanAmount;
-    if (idleAndFlash > U64_MAX) throw new Error('MathOverflow');
-    const onHand = idleAndFlash + reserve.insuranceReceivable;
-    if (onHand > U64_MAX) throw new Error('MathOverflow');
-    base = onHand > credit ? onHand - credit : 0n;
-  }
-  const capacity = capacityOf(base);
-  const fullInSecs = capacity === 0n ? 0n : min((used * window + capacity - 1n) / capacity, U64_MAX);
-  const left = capacity > used ? capacity - used : 0n;
-  return { available: min(left + credit, U64_MAX), capacity, fullInSecs };
-}
-
-/** The `ACTION_*` bits paused on a reserve at unix time `now`, as the program's
- *  `Reserve::paused_actions`: the owner's pauses, the guardian's until `guardianPauseUntil`, and
- *  liquidations until `liquidationPauseUntil` (their own slot: a liquidation pause, by the owner
- *  or the guardian, always expires; `guardianPaused` never holds `ACTION_LIQUIDATE`). */
-export function pausedActions(
-  reserve: Pick<generated.Reserve, 'ownerPaused' | 'guardianPaused' | 'guardianPauseUntil' | 'liquidationPauseUntil'>,
-  now: bigint | number,
-): number {
-  const at = BigInt(now);
-  const guardian = at < reserve.guardianPauseUntil ? reserve.guardianPaused : 0;
-  const liquidation = at < reserve.liquidationPauseUntil ? ACTION_LIQUIDATE : 0;
-  return reserve.ownerPaused | guardian | liquidation;
-}
-
-/** `limit` (a deposit or borrow cap, in base units or quote value) as the listing ramp lets it
- *  count at unix time `now`, as the program's `Reserve::ramped_limit`: from 0 at listing to all
- *  of it `listingRampSecs` later, linearly, rounded down. The program ramps a value cap only when
- *  it is set (0 stays "no cap"). */
-export function rampedLimit(reserve: Pick<generated.Reserve, 'listedAt' | 'listingRampSecs'>, limit: bigint, now: bigint | number): bigint {
-  const ramp = BigInt(reserve.listingRampSecs);
-  const since = BigInt(now) - reserve.listedAt;
-  const elapsed = since < 0n ? 0n : since;
-  if (ramp === 0n || elapsed >= ramp) return limit;
-  return (limit * elapsed) / ramp;
-}

@@ -298,15 +298,22 @@ export function sizePremiumBps(config: generated.DynamicMarginConfig, valueWad: 
 type Reserve = generated.Reserve;
 type Obligation = generated.Obligation;
 
-const ACTION_BORROW = 2;
-const ACTION_WITHDRAW = 4;
-const ACTION_LIQUIDATE = 8;
+/** Reserve actions a pause can stop (`Reserve.ownerPaused` / `guardianPaused` bits; liquidations
+ *  are paused in their own slot, `Reserve.liquidationPauseUntil`). */
+export const ACTION_DEPOSIT = 1;
+export const ACTION_BORROW = 2;
+/** Collateral withdrawals and lend-only redemptions. */
+export const ACTION_WITHDRAW = 4;
+/** Liquidations, order executions and soft deleverages. */
+export const ACTION_LIQUIDATE = 8;
+export const ACTION_FLASH_LOAN = 16;
+export const ACTIONS_ALL = ACTION_DEPOSIT | ACTION_BORROW | ACTION_WITHDRAW | ACTION_LIQUIDATE | ACTION_FLASH_LOAN;
 const MAX_ACCRUAL_GAP_SECS = 10n * SECONDS_PER_YEAR;
 const MAX_RESERVE_DEBT = (U64_MAX / 2n) * WAD;
 const MAX_BORROW_INDEX = 100_000_000_000_000_000_000n * WAD;
 export const DEBT_UNITS_PER_QUOTE = 1_000_000n;
 
-function liquidityOnHand(r: Reserve): bigint {
+function liquidityOnHand(r: Pick<Reserve, 'availableAmount' | 'flashLoanAmount' | 'insuranceReceivable'>): bigint {
   return ovf(u64(r.availableAmount + r.flashLoanAmount + r.insuranceReceivable));
 }
 
@@ -451,35 +458,57 @@ export function setMarketPrice(r: Reserve, price: OraclePrice): void {
   r.liquidationDebtPriceMantissa = spot;
 }
 
-/** `Reserve::check_action`: `ActionPaused` while an owner or guardian pause covers `action`. */
-function checkAction(r: Reserve, action: number, now: bigint): void {
-  const guardian = now < r.guardianPauseUntil ? r.guardianPaused : 0;
-  const liquidation = now < r.liquidationPauseUntil ? ACTION_LIQUIDATE : 0;
-  if (((r.ownerPaused | guardian | liquidation) & action) !== 0) fail('ActionPaused');
+/** The `ACTION_*` bits paused on a reserve at unix time `now`, as the program's
+ *  `Reserve::paused_actions`: the owner's pauses, the guardian's until `guardianPauseUntil`, and
+ *  liquidations until `liquidationPauseUntil` (their own slot: a liquidation pause, by the owner
+ *  or the guardian, always expires; `guardianPaused` never holds `ACTION_LIQUIDATE`). */
+export function pausedActions(
+  reserve: Pick<generated.Reserve, 'ownerPaused' | 'guardianPaused' | 'guardianPauseUntil' | 'liquidationPauseUntil'>,
+  now: bigint | number,
+): number {
+  const at = BigInt(now);
+  const guardian = at < reserve.guardianPauseUntil ? reserve.guardianPaused : 0;
+  const liquidation = at < reserve.liquidationPauseUntil ? ACTION_LIQUIDATE : 0;
+  return reserve.ownerPaused | guardian | liquidation;
 }
 
-/** `Reserve::ramped_limit`: a limit during the listing ramp. */
-function rampedLimit(r: Reserve, limit: bigint, now: bigint): bigint {
-  const ramp = BigInt(r.listingRampSecs);
-  const elapsed = max(now - r.listedAt, 0n);
+/** `Reserve::check_action`: `ActionPaused` while an owner or guardian pause covers `action`. */
+function checkAction(r: Reserve, action: number, now: bigint): void {
+  if ((pausedActions(r, now) & action) !== 0) fail('ActionPaused');
+}
+
+/** `limit` (a deposit or borrow cap, in base units or quote value) as the listing ramp lets it
+ *  count at unix time `now`, as the program's `Reserve::ramped_limit`: from 0 at listing to all
+ *  of it `listingRampSecs` later, linearly, rounded down. The program ramps a value cap only when
+ *  it is set (0 stays "no cap"). */
+export function rampedLimit(reserve: Pick<generated.Reserve, 'listedAt' | 'listingRampSecs'>, limit: bigint, now: bigint | number): bigint {
+  const ramp = BigInt(reserve.listingRampSecs);
+  const since = BigInt(now) - reserve.listedAt;
+  const elapsed = since < 0n ? 0n : since;
   if (ramp === 0n || elapsed >= ramp) return limit;
   return (limit * elapsed) / ramp;
 }
 
+/** The fields the outflow window is computed from. */
+type OutflowFields = Pick<
+  Reserve,
+  'config' | 'outflowUsed' | 'outflowCredit' | 'outflowUpdatedAt' | 'outflowBase' | 'outflowBaseAt' | 'availableAmount' | 'flashLoanAmount' | 'insuranceReceivable'
+>;
+
 type OutflowNow = { capacity: bigint; used: bigint; credit: bigint; base: bigint; baseAt: bigint };
 
-function outflowCapacityOf(r: Reserve, base: bigint) {
+function outflowCapacityOf(r: OutflowFields, base: bigint) {
   return max((base * BigInt(r.config.outflowLimitBps)) / BPS, r.config.outflowFloor);
 }
 
-function outflowDecayed(r: Reserve, value: bigint, capacity: bigint, now: bigint) {
+function outflowDecayed(r: OutflowFields, value: bigint, capacity: bigint, now: bigint) {
   const window = BigInt(r.config.outflowWindowSecs);
   const elapsed = min(max(now - r.outflowUpdatedAt, 0n), window);
   const decayed = (max(capacity, value) * elapsed) / max(window, 1n);
   return satSubU64(value, min(decayed, U64_MAX));
 }
 
-function outflowNow(r: Reserve, now: bigint): OutflowNow {
+function outflowNow(r: OutflowFields, now: bigint): OutflowNow {
   const stored = outflowCapacityOf(r, r.outflowBase);
   const used = outflowDecayed(r, r.outflowUsed, stored, now);
   const credit = outflowDecayed(r, r.outflowCredit, stored, now);
@@ -487,6 +516,45 @@ function outflowNow(r: Reserve, now: bigint): OutflowNow {
   const windowOver = now >= (windowEnd > (1n << 63n) - 1n ? (1n << 63n) - 1n : windowEnd);
   const [base, baseAt] = (used === 0n && credit === 0n) || windowOver ? [satSubU64(liquidityOnHand(r), credit), now] : [r.outflowBase, r.outflowBaseAt];
   return { capacity: outflowCapacityOf(r, base), used, credit, base, baseAt };
+}
+
+/** What the outflow limit lets out of a reserve, as the program's `OutflowRoom`. */
+export type OutflowRoom = {
+  /** Base units that may leave now (2^64 - 1 with the limit off). */
+  available: bigint;
+  /** The most that may leave within one window beyond the inflow credited: the larger of the
+   *  share of the base (`outflowBase`, or the liquidity on hand now less the credit when it is
+   *  taken again) and the floor (2^64 - 1 with the limit off). */
+  capacity: bigint;
+  /** Seconds until the whole capacity is available again (0: it is). */
+  fullInSecs: bigint;
+};
+
+/** The outflow limit's room at unix time `now`, as the program's `Reserve::outflow_room`, with
+ *  its rounding and order of operations. The bucket holds the outflow counted (`outflowUsed`)
+ *  and the inflow credited beyond it (`outflowCredit`; inflows first take the count down, and
+ *  outflows use the credit first), both decaying by the capacity of the stored base
+ *  (`outflowBase`) per window, or by themselves per window when larger (nothing outlives its
+ *  window), pro rata to the seconds since `outflowUpdatedAt` (at most a window, rounded down).
+ *  The capacity is `outflowLimitBps` of a base (rounded down), or the floor when larger. The
+ *  base is the stored one while the bucket is not empty after decay and less than a window has
+ *  passed since `outflowBaseAt`; otherwise it is taken again: the liquidity on hand now
+ *  (`availableAmount + flashLoanAmount + insuranceReceivable`, as `Reserve::liquidity_on_hand`;
+ *  not the depositors' claim: debt and fees do not count) less the credit left (saturating at
+ *  0). So a deposit made within the window only adds credit, not capacity, and a withdrawal
+ *  does not shrink the capacity it counts against. Available now: the capacity less the count
+ *  (at least 0), plus the credit; full again in ceil(count × window / capacity) seconds (0 with
+ *  no capacity).
+ *
+ *  Interest does not move the liquidity on hand, so a reserve last updated before `now` gives
+ *  the program's room exactly. Throws `MathOverflow` where the program would (liquidity on hand
+ *  beyond u64, when the base is taken again). */
+export function outflowRoom(reserve: OutflowFields, now: bigint | number): OutflowRoom {
+  if (reserve.config.outflowLimitBps === 0) return { available: U64_MAX, capacity: U64_MAX, fullInSecs: 0n };
+  const { capacity, used, credit } = outflowNow(reserve, BigInt(now));
+  const window = BigInt(reserve.config.outflowWindowSecs);
+  const fullInSecs = capacity === 0n ? 0n : min((used * window + capacity - 1n) / capacity, U64_MAX);
+  return { available: satAddU64(satSubU64(capacity, used), credit), capacity, fullInSecs };
 }
 
 function storeOutflow(r: Reserve, state: OutflowNow, used: bigint, credit: bigint, now: bigint) {
@@ -556,7 +624,8 @@ function recordInflow(r: Reserve, amount: bigint, now: bigint): void {
   storeOutflow(r, state, used, credit, now);
 }
 
-const DEAD_SHARES = 1_000n;
+/** Shares of the first deposit into an empty reserve that nobody receives (the program's `DEAD_SHARES`). */
+export const DEAD_SHARES = 1_000n;
 const DYNAMIC_CONCENTRATION_FLAG = 4;
 
 /** `Reserve::deposit`: the reserve's side of a deposit (limits, value cap, the concentration
@@ -626,9 +695,10 @@ export function withinValueCap(used: bigint, units: bigint, capValue: bigint): b
 const DEFAULT_ADDRESS = '11111111111111111111111111111111';
 export const TIER_ISOLATED_COLLATERAL = 1;
 export const TIER_SILOED_DEBT = 2;
-const RISK_FLAG_ISOLATED_COLLATERAL = 1;
-const RISK_FLAG_BORROWABLE_IN_ISOLATION = 2;
-const RISK_FLAG_SILOED_DEBT = 4;
+/** `ReserveConfig::risk_flags`. */
+export const RISK_FLAG_ISOLATED_COLLATERAL = 1;
+export const RISK_FLAG_BORROWABLE_IN_ISOLATION = 2;
+export const RISK_FLAG_SILOED_DEBT = 4;
 
 /** `ObligationValues`: what a refresh computes, and the borrow / withdraw rules update. */
 export type ObligationValues = {
