@@ -32,6 +32,7 @@ import {
   marketEmode,
   readWad,
   refreshObligation,
+  optional,
   refusal,
   totalLiquidity,
   checkCollateralTier,
@@ -459,12 +460,8 @@ export function readPosition(obligation: generated.Obligation, reserves: Map<Add
   const borrows = refreshed.borrows
     .slice(0, borrowCount(refreshed))
     .map((b) => ({ reserve: b.borrowReserve, debtWad: readWad(b.borrowedAmountWad), valueWad: readWad(b.marketValueWad) }));
-  const liquidationPrices = deposits.map((d) => {
-    let price: OraclePrice | undefined;
-    // A collateral the search cannot price does not hide the others.
-    const refused = refusal(() => (price = liquidationPrice(view, obligation, d.reserve)));
-    return { reserve: d.reserve, price: refused === undefined ? price : undefined };
-  });
+  // A collateral the search cannot price does not hide the others.
+  const liquidationPrices = deposits.map((d) => ({ reserve: d.reserve, price: optional(() => liquidationPrice(view, obligation, d.reserve)) }));
   const factor = healthFactorWad(values);
   const single = liquidationPrices.length === 1 ? liquidationPrices[0].price : undefined;
   const { initial, maintenance } = values.health;

@@ -30,9 +30,11 @@ import {
   findDeposit,
   firstTrue,
   flashBorrow,
+  highestUnhealthyPrice,
   flashLoanFee,
   isUnhealthy,
   marketValue,
+  optional,
   readWad,
   redeemAmount,
   refusal,
@@ -40,7 +42,6 @@ import {
   reserveDeposit,
   reserveRedeem,
   revalue,
-  setMarketPrice,
   storeWad,
   withinBorrowingPower,
   type Emode,
@@ -119,11 +120,6 @@ export class LeverageError extends Error {
 }
 
 const unworkable = (why: string) => new LeverageError('Unworkable', `cannot build the transaction: ${why}`);
-/** The program's rule as an optional value (undefined where it refuses). */
-const attempt = <T>(run: () => T): T | undefined => {
-  let value: T | undefined;
-  return refusal(() => (value = run())) === undefined ? value : undefined;
-};
 const must = <T>(value: T | undefined, why: string): T => {
   if (value === undefined) throw unworkable(why);
   return value;
@@ -183,26 +179,15 @@ function valuesAt(emode: Emode, collateral: generated.Reserve, shares: bigint, d
   [obligation.emodeGroup, obligation.emodeParams] = [emode.group, emode.params];
   if (shares > 0n) obligation.deposits[0] = { depositReserve: COLLATERAL_KEY, depositedShares: shares, marketValueWad: storeWad(0n) };
   if (debt > 0n) obligation.borrows[0] = { borrowReserve: DEBT_KEY, cumulativeBorrowIndexWad: debtReserve.cumulativeBorrowIndexWad, borrowedAmountWad: storeWad(debt), marketValueWad: storeWad(0n) };
-  return attempt(() => revalue(obligation, (_, key) => (key === COLLATERAL_KEY ? collateral : debtReserve)));
+  return optional(() => revalue(obligation, (_, key) => (key === COLLATERAL_KEY ? collateral : debtReserve)));
 }
 
 function liquidationPriceOf(emode: Emode, collateral: generated.Reserve, debtReserve: generated.Reserve, shares: bigint, debt: bigint): OraclePrice | undefined {
   if (debt === 0n || shares === 0n) return undefined;
-  const exponent = collateral.marketPriceExponent;
-  const unhealthyAt = (mantissa: bigint) => {
-    if (mantissa === 0n) return true;
-    const state = structuredClone(collateral);
-    if (refusal(() => setMarketPrice(state, { mantissa, exponent })) !== undefined) return true;
-    const values = valuesAt(emode, state, shares, debtReserve, debt);
+  return highestUnhealthyPrice(collateral, (priced) => {
+    const values = valuesAt(emode, priced, shares, debtReserve, debt);
     return values === undefined || isUnhealthy(values);
-  };
-  let high = collateral.marketPriceMantissa > 0n ? collateral.marketPriceMantissa : 1n;
-  while (unhealthyAt(high)) {
-    if (high * 2n > U64_MAX) return undefined;
-    high *= 2n;
-  }
-  const low = firstTrue(0n, high, (mantissa) => !unhealthyAt(mantissa)) - 1n;
-  return low > 0n ? { mantissa: low, exponent } : undefined;
+  });
 }
 
 /** The position's values, leverage and liquidation price, in `emode`. */
@@ -212,7 +197,7 @@ export function summarize(emode: Emode, collateral: generated.Reserve, debtReser
   const leverageBps = equity > 0n && debt > 0n ? (Wad.mulRatio(values.depositedValueWad, ONE_X_BPS, equity, 'down') ?? 0n) : 0n;
   return {
     collateralShares: shares,
-    collateralAmount: attempt(() => redeemAmount(collateral, shares)) ?? 0n,
+    collateralAmount: optional(() => redeemAmount(collateral, shares)) ?? 0n,
     debtWad: debt,
     values,
     leverageBps,
@@ -222,7 +207,7 @@ export function summarize(emode: Emode, collateral: generated.Reserve, debtReser
 
 /** Smallest borrow whose payout (less the origination fee) covers `owed`: [amount, fee]. */
 export function borrowCovering(reserve: generated.Reserve, owed: bigint): [bigint, bigint] | undefined {
-  const feeOf = (amount: bigint) => attempt(() => borrowFee(reserve, amount));
+  const feeOf = (amount: bigint) => optional(() => borrowFee(reserve, amount));
   const feeBps = BigInt(reserve.config.borrowFeeBps);
   const estimate = (owed * 10_000n + (10_000n - feeBps) - 1n) / (10_000n - feeBps);
   if (estimate > U64_MAX) return undefined;
@@ -312,7 +297,7 @@ export class LeverageContext {
     if (collateralValue <= debtValue) throw new LeverageError('NoEquity', 'the position has no equity left');
     const equity = collateralValue - debtValue;
     const targetDebtValue = must(Wad.mulBps(equity, targetLeverageBps - ONE_X_BPS, 'down'), 'target');
-    const toDebtAmount = (value: bigint) => attempt(() => Wad.toU64(amountForValue(this.debt.state, value, 'down'), 'down'));
+    const toDebtAmount = (value: bigint) => optional(() => Wad.toU64(amountForValue(this.debt.state, value, 'down'), 'down'));
     const plans = new Map<bigint, LeveragePlan | undefined>();
     if (targetDebtValue > debtValue) {
       // Costs come out of equity: the naive flash amount overshoots; the largest whose result
@@ -388,16 +373,16 @@ export class LeverageContext {
   private leverUpAmounts(ownCollateral: bigint, flashAmount: bigint, swap: SwapProvider) {
     const { collateral, debt } = this;
     if (flashAmount === 0n) throw new LeverageError('NothingToDo', 'nothing to borrow');
-    const flashFee = must(attempt(() => flashLoanFee(debt.state, flashAmount)), 'flash fee');
+    const flashFee = must(optional(() => flashLoanFee(debt.state, flashAmount)), 'flash fee');
     const swapOut = swap.quote(debt, collateral, flashAmount);
     const depositAmount = ownCollateral + swapOut;
     const owed = flashAmount + flashFee;
     const [borrowAmount, fee] = must(borrowCovering(debt.state, owed), 'borrow amount');
     const collateralState = structuredClone(collateral.state);
-    const shares = must(attempt(() => reserveDeposit(collateralState, depositAmount)), 'deposit');
+    const shares = must(optional(() => reserveDeposit(collateralState, depositAmount)), 'deposit');
     const debtState = structuredClone(debt.state);
     if (refusal(() => flashBorrow(debtState, flashAmount)) !== undefined) throw unworkable('flash loan exceeds liquidity');
-    must(attempt(() => reserveBorrow(debtState, borrowAmount)), 'borrow exceeds liquidity or limit');
+    must(optional(() => reserveBorrow(debtState, borrowAmount)), 'borrow exceeds liquidity or limit');
     const after = summarize(this.emode(), collateralState, debt.state, this.collateralShares() + shares, this.debtWad() + Wad.fromU64(borrowAmount));
     if (!withinBorrowingPower(after.values)) throw unworkable('the borrow would exceed the allowed borrow value');
     return { flashFee, swapOut, depositAmount, owed, borrowAmount, fee, shares, after };
@@ -428,7 +413,7 @@ export class LeverageContext {
     const { collateral, debt } = this;
     if (repayAmount === 0n) throw new LeverageError('NothingToDo', 'nothing to repay');
     const flashAmount = repayAmount + interestMargin;
-    const flashFee = must(attempt(() => flashLoanFee(debt.state, flashAmount)), 'flash fee');
+    const flashFee = must(optional(() => flashLoanFee(debt.state, flashAmount)), 'flash fee');
     const owed = flashAmount + flashFee;
     const held = this.collateralShares();
     // The smallest swap input that pays `owed`.
@@ -440,12 +425,12 @@ export class LeverageContext {
     const swapIn = firstTrue(0n, high, (amount) => swap.quote(collateral, debt, amount) >= owed);
     let withdrawShares = held;
     if (!close) {
-      const pays = (shares: bigint) => (attempt(() => redeemAmount(collateral.state, shares)) ?? -1n) >= swapIn;
+      const pays = (shares: bigint) => (optional(() => redeemAmount(collateral.state, shares)) ?? -1n) >= swapIn;
       if (!pays(held)) throw unworkable('not enough collateral to cover the repayment');
       withdrawShares = firstTrue(0n, held, pays);
     }
     const collateralState = structuredClone(collateral.state);
-    const withdrawAmount = must(attempt(() => reserveRedeem(collateralState, withdrawShares)), 'collateral liquidity');
+    const withdrawAmount = must(optional(() => reserveRedeem(collateralState, withdrawShares)), 'collateral liquidity');
     if (withdrawAmount < swapIn) throw unworkable('the collateral does not cover the repayment');
     const swapOut = swap.quote(collateral, debt, swapIn);
     const debtAfter = close ? 0n : must(Wad.sub(this.debtWad(), Wad.fromU64(repayAmount)), 'repay above debt');

@@ -53,6 +53,13 @@ export function refusal(run: () => unknown): string | undefined {
   }
 }
 
+/** The value `run` returns, or undefined where it throws the program's refusal (other errors
+ *  propagate). */
+export function optional<T>(run: () => T): T | undefined {
+  let value: T | undefined;
+  return refusal(() => (value = run())) === undefined ? value : undefined;
+}
+
 // ---- math.rs -------------------------------------------------------------------------------
 
 export const WAD = 10n ** 18n;
@@ -1613,38 +1620,45 @@ export function maxWithdraw(view: MarketView, obligation: Obligation, reserve: A
  *  every price. */
 export function liquidationPrice(view: MarketView, obligation: Obligation, collateral: Address): OraclePrice | undefined {
   if (!hasBorrows(obligation) || findBorrow(obligation, collateral) !== undefined) return undefined;
-  const current = usable(view, collateral);
-  const exponent = current.marketPriceExponent;
-  const unhealthyAt = (mantissa: bigint): boolean => {
+  return highestUnhealthyPrice(usable(view, collateral), (priced) => {
+    const reserves = new Map(view.reserves).set(collateral, priced);
+    return optional(() => isUnhealthy(refreshObligation({ ...view, reserves }, obligation).values)) ?? true;
+  });
+}
+
+/** The highest price of `collateral` (its oracle's ticks and exponent, spot = EMA: the reserve
+ *  repriced by `setMarketPrice`) at which `unhealthyAt` holds, for a test that holds at low
+ *  prices and not from some price up; undefined when it does not hold at 1 tick or holds up to
+ *  2^64. A price the reserve cannot take counts as unhealthy. The one search of
+ *  `liquidationPrice` and the leverage builder's planned positions. */
+export function highestUnhealthyPrice(collateral: Reserve, unhealthyAt: (priced: Reserve) => boolean): OraclePrice | undefined {
+  const exponent = collateral.marketPriceExponent;
+  const unhealthy = (mantissa: bigint): boolean => {
     if (mantissa === 0n) return true;
-    const priced = structuredClone(current);
-    if (refusal(() => setMarketPrice(priced, { mantissa, exponent })) !== undefined) return true;
-    const reserves = new Map(view.reserves);
-    reserves.set(collateral, priced);
-    let unhealthy = true;
-    const refused = refusal(() => {
-      unhealthy = isUnhealthy(refreshObligation({ ...view, reserves }, obligation).values);
-    });
-    return refused !== undefined || unhealthy;
+    const priced = structuredClone(collateral);
+    return refusal(() => setMarketPrice(priced, { mantissa, exponent })) !== undefined || unhealthyAt(priced);
   };
-  if (!unhealthyAt(1n)) return undefined;
-  let high = max(current.marketPriceMantissa, 2n);
-  while (unhealthyAt(high)) {
+  if (!unhealthy(1n)) return undefined;
+  let high = max(collateral.marketPriceMantissa, 2n);
+  while (unhealthy(high)) {
     if (high * 2n > U64_MAX) return undefined;
     high *= 2n;
   }
-  const healthyFrom = firstTrue(1n, high, (mantissa) => !unhealthyAt(mantissa));
-  return { mantissa: healthyFrom - 1n, exponent };
+  return { mantissa: firstTrue(1n, high, (mantissa) => !unhealthy(mantissa)) - 1n, exponent };
 }
 
 /** `quote_deleverage` (query): the call's sizing for the obligation as the transaction's
  *  refresh leaves it; `mode` defaults to a liquidation. */
-export function quoteLiquidation(
-  view: MarketView,
-  obligation: Obligation,
-  request: { repayReserve: Address; withdrawReserve: Address; maxRepay?: bigint; acceptShares?: boolean; mode?: Deleverage },
-): LiquidationQuote {
-  const { obligation: refreshed } = refreshObligation(view, obligation);
+export function quoteLiquidation(view: MarketView, obligation: Obligation, request: QuoteRequest): LiquidationQuote {
+  return quoteRefreshed(view, refreshObligation(view, obligation).obligation, request);
+}
+
+/** What to quote: the pair, the most to repay (default 2^64 − 1), whether shares are taken for
+ *  what the vault cannot pay, and the instruction (default a liquidation). */
+export type QuoteRequest = { repayReserve: Address; withdrawReserve: Address; maxRepay?: bigint; acceptShares?: boolean; mode?: Deleverage };
+
+/** `quote_deleverage_refreshed`: `quoteLiquidation` for an obligation already refreshed at the view. */
+export function quoteRefreshed(view: MarketView, refreshed: Obligation, request: QuoteRequest): LiquidationQuote {
   const borrowSlot = findBorrow(refreshed, request.repayReserve) ?? fail('BorrowNotFound');
   const depositIndex = findDeposit(refreshed, request.withdrawReserve) ?? fail('DepositNotFound');
   const repay = usable(view, request.repayReserve);
@@ -1681,21 +1695,16 @@ export type Opportunity = {
 /** The program's quote of one call on a refreshed obligation, valued at spot (undefined where
  *  the program refuses the call). */
 function opportunity(view: MarketView, refreshed: Obligation, repayKey: Address, withdrawKey: Address, acceptShares: boolean, mode: Deleverage): Opportunity | undefined {
-  let found: Opportunity | undefined;
-  refusal(() => {
-    const borrowSlot = findBorrow(refreshed, repayKey) ?? fail('BorrowNotFound');
-    const depositIndex = findDeposit(refreshed, withdrawKey) ?? fail('DepositNotFound');
+  return optional((): Opportunity => {
+    const quote = quoteRefreshed(view, refreshed, { repayReserve: repayKey, withdrawReserve: withdrawKey, acceptShares, mode });
     const [repay, withdrawFrom] = [usable(view, repayKey), usable(view, withdrawKey)];
-    const request = { borrowSlot, depositIndex, maxRepay: U64_MAX, now: view.now, acceptShares, sameReserve: repayKey === withdrawKey };
-    const quote = quoteDeleverage(view.market, refreshed, repay, withdrawFrom, request, mode);
     const sharesValue = liquidityForShares(withdrawFrom, quote.payout.shares, 'down');
     const received = ovf(Wad.add(Wad.fromU64(quote.payout.tokens), sharesValue));
     const repayValueWad = marketValue(repay, Wad.fromU64(quote.plan.repayAmount), 'up');
     const receivedValueWad = marketValue(withdrawFrom, received, 'down');
     const profitWad = receivedValueWad > repayValueWad ? receivedValueWad - repayValueWad : 0n;
-    found = { repayReserve: repayKey, withdrawReserve: withdrawKey, mode, quote, repayValueWad, receivedValueWad, profitWad };
+    return { repayReserve: repayKey, withdrawReserve: withdrawKey, mode, quote, repayValueWad, receivedValueWad, profitWad };
   });
-  return found;
 }
 
 /** `best_deleverage`: of everything anyone may execute on the obligation now (a liquidation,
