@@ -35,6 +35,7 @@ import {
   marketAuthorityAddress,
   obligationReserves,
   oracleLookup,
+  refreshObligationInstruction,
   refreshThenAct,
   reserveAddress,
   setComputeUnitLimitInstruction,
@@ -470,10 +471,9 @@ export function depositAndBorrow(
 export function refreshInstructions(obligation: { address: Address; data: generated.Obligation }, oracles: OracleSource): Instruction[] {
   const oracleOf = oracleLookup(oracles);
   const positions = obligationReserves(obligation.data);
-  const refresh = generated.getRefreshObligationInstruction({ obligation: obligation.address, lendingMarket: obligation.data.lendingMarket });
   return [
     ...[...new Set(positions)].map((reserve) => generated.getRefreshReserveInstruction({ reserve, oracle: oracleOf(reserve) })),
-    { ...refresh, accounts: [...refresh.accounts, ...positions.map((address) => ({ address, role: 0 as const }))] },
+    refreshObligationInstruction(obligation.address, obligation.data.lendingMarket, positions),
   ];
 }
 

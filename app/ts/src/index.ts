@@ -160,6 +160,13 @@ export function oracleLookup(source: OracleSource): (reserve: Address) => Addres
   };
 }
 
+/** `refresh_obligation` of `obligation` (of `market`) with its position reserves `positions`
+ *  after it, read-only, in the obligation's order (`obligationReserves`). */
+export function refreshObligationInstruction(obligation: Address, market: Address, positions: readonly Address[]): Instruction {
+  const refresh = generated.getRefreshObligationInstruction({ obligation, lendingMarket: market });
+  return { ...refresh, accounts: [...refresh.accounts, ...positions.map((address) => ({ address, role: AccountRole.READONLY }))] };
+}
+
 /** Compute units a refresh-then-act transaction needs: measured costs (README's compute table)
  *  with headroom, so clients need not guess. For the separate sequence: `reserves` refresh_reserve
  *  instructions, then refresh_obligation and the action over `positions` positions. */
@@ -226,14 +233,10 @@ export async function refreshThenActSeparately(
   const oracleOf = oracleLookup(oracles);
   const positions = obligation ? obligationReserves(obligation) : [];
   const reserves = [...new Set([...positions, ...actionReserves])];
-  const refreshObligation = generated.getRefreshObligationInstruction({ obligation: obligationKey, lendingMarket: market });
   return [
     setComputeUnitLimitInstruction(computeUnitsFor(reserves.length, positions.length)),
     ...reserves.map((reserve) => generated.getRefreshReserveInstruction({ reserve, oracle: oracleOf(reserve) })),
-    {
-      ...refreshObligation,
-      accounts: [...refreshObligation.accounts, ...positions.map((reserve) => ({ address: reserve, role: AccountRole.READONLY }))],
-    },
+    refreshObligationInstruction(obligationKey, market, positions),
     withPositionReserves(action, positions, await debtCounters(action, obligation)),
   ];
 }

@@ -15,11 +15,11 @@
 // (`sendSolventTransaction({ addressLookupTables })`).
 //
 // Default entry: @solana/kit only, no Node built-in.
-import { AccountRole, type Address, type AddressesByLookupTableAddress, type Instruction, type TransactionSigner } from '@solana/kit';
+import { type Address, type AddressesByLookupTableAddress, type Instruction, type TransactionSigner } from '@solana/kit';
 import { getTransferCheckedInstruction } from '@solana-program/token';
 import * as generated from '../generated/index.ts';
 import { reserveKeys, type ReserveKeys } from './actions.ts';
-import { debtCounters, marketAuthorityAddress, obligationReserves, withPositionReserves } from './index.ts';
+import { debtCounters, marketAuthorityAddress, obligationReserves, refreshObligationInstruction, withPositionReserves } from './index.ts';
 import {
   U64_MAX,
   Wad,
@@ -284,7 +284,7 @@ export class LeverageContext {
 
   /** Opens or changes the position to `targetLeverageBps`, adding `ownCollateral` of the user's
    *  collateral asset on the way (0 when adjusting). */
-  async adjust(ownCollateral: bigint, targetLeverageBps: bigint, swap: SwapProvider): Promise<LeveragePlan> {
+  adjust(ownCollateral: bigint, targetLeverageBps: bigint, swap: SwapProvider): LeveragePlan {
     if (targetLeverageBps < ONE_X_BPS) throw new LeverageError('TargetBelowOne', 'target leverage below 1x: close the position instead');
     const maximumBps = this.maxLeverageBps();
     if (targetLeverageBps > maximumBps) {
@@ -359,25 +359,19 @@ export class LeverageContext {
     return generated.getFlashRepayInstruction({ lendingMarket: this.market, reserve: d.reserve, liquidityMint: d.mint, liquidityVault: d.vault, sourceLiquidity: this.debt.userAccount, repayer: this.owner, tokenProgram: d.tokenProgram, amount });
   }
 
-  private refreshObligationIx(positions: Address[]): Instruction {
-    const refresh = generated.getRefreshObligationInstruction({ obligation: this.obligationKey, lendingMarket: this.market });
-    return { ...refresh, accounts: [...refresh.accounts, ...positions.map((address) => ({ address, role: AccountRole.READONLY }))] };
-  }
-
   private async withPositions(action: Instruction, obligation: generated.Obligation): Promise<Instruction> {
     return withPositionReserves(action, obligationReserves(obligation), await debtCounters(action, obligation));
   }
 
-  /** The lever-up plan for a flash loan of `flashAmount` (synchronous amounts; instructions
-   *  completed by `leverUp`). */
-  private leverUpAmounts(ownCollateral: bigint, flashAmount: bigint, swap: SwapProvider) {
+  /** The lever-up plan for a flash loan of `flashAmount` (its instructions: `instructionsFor`). */
+  private leverUp(ownCollateral: bigint, flashAmount: bigint, swap: SwapProvider): LeveragePlan {
     const { collateral, debt } = this;
     if (flashAmount === 0n) throw new LeverageError('NothingToDo', 'nothing to borrow');
     const flashFee = must(optional(() => flashLoanFee(debt.state, flashAmount)), 'flash fee');
     const swapOut = swap.quote(debt, collateral, flashAmount);
     const depositAmount = ownCollateral + swapOut;
     const owed = flashAmount + flashFee;
-    const [borrowAmount, fee] = must(borrowCovering(debt.state, owed), 'borrow amount');
+    const [borrowAmount, borrowFee] = must(borrowCovering(debt.state, owed), 'borrow amount');
     const collateralState = structuredClone(collateral.state);
     const shares = must(optional(() => reserveDeposit(collateralState, depositAmount)), 'deposit');
     const debtState = structuredClone(debt.state);
@@ -385,27 +379,22 @@ export class LeverageContext {
     must(optional(() => reserveBorrow(debtState, borrowAmount)), 'borrow exceeds liquidity or limit');
     const after = summarize(this.emode(), collateralState, debt.state, this.collateralShares() + shares, this.debtWad() + Wad.fromU64(borrowAmount));
     if (!withinBorrowingPower(after.values)) throw unworkable('the borrow would exceed the allowed borrow value');
-    return { flashFee, swapOut, depositAmount, owed, borrowAmount, fee, shares, after };
-  }
-
-  private leverUp(ownCollateral: bigint, flashAmount: bigint, swap: SwapProvider): LeveragePlan {
-    const amounts = this.leverUpAmounts(ownCollateral, flashAmount, swap);
     return {
       kind: 'leverUp',
       instructions: [],
       flashAmount,
-      flashFee: amounts.flashFee,
+      flashFee,
       swapIn: flashAmount,
-      swapOut: amounts.swapOut,
-      depositAmount: amounts.depositAmount,
-      borrowAmount: amounts.borrowAmount,
-      borrowFee: amounts.fee,
+      swapOut,
+      depositAmount,
+      borrowAmount,
+      borrowFee,
       repayAmount: 0n,
       withdrawShares: 0n,
       withdrawAmount: 0n,
       collateralBalanceChange: -ownCollateral,
-      debtBalanceChange: amounts.borrowAmount - amounts.fee - amounts.owed,
-      after: amounts.after,
+      debtBalanceChange: borrowAmount - borrowFee - owed,
+      after,
     };
   }
 
@@ -475,7 +464,7 @@ export class LeverageContext {
         this.flashBorrowIx(plan.flashAmount),
         ...swap.instructions(debt, collateral, plan.flashAmount, plan.swapOut, owner),
         generated.getDepositInstruction({ lendingMarket: this.market, reserve: c.reserve, obligation: this.obligationKey, owner, liquidityMint: c.mint, liquidityVault: c.vault, sourceLiquidity: collateral.userAccount, tokenProgram: c.tokenProgram, amount: plan.depositAmount }),
-        this.refreshObligationIx(obligationReserves(obligation)),
+        refreshObligationInstruction(this.obligationKey, this.market, obligationReserves(obligation)),
         await this.withPositions(borrowIx, obligation),
         this.flashRepayIx(plan.flashAmount),
       );
@@ -485,7 +474,7 @@ export class LeverageContext {
       instructions.push(this.flashBorrowIx(plan.flashAmount));
       const repayIx = generated.getRepayInstruction({ reserve: d.reserve, obligation: this.obligationKey, repayer: owner, liquidityMint: d.mint, liquidityVault: d.vault, sourceLiquidity: debt.userAccount, tokenProgram: d.tokenProgram, amount: close ? U64_MAX : plan.repayAmount });
       instructions.push(await this.withPositions(repayIx, this.obligation));
-      if (!close) instructions.push(this.refreshObligationIx(obligationReserves(this.obligation)));
+      if (!close) instructions.push(refreshObligationInstruction(this.obligationKey, this.market, obligationReserves(this.obligation)));
       const withdrawIx = generated.getWithdrawInstruction({ lendingMarket: this.market, reserve: c.reserve, obligation: this.obligationKey, owner, liquidityMint: c.mint, liquidityVault: c.vault, destinationLiquidity: collateral.userAccount, marketAuthority: this.marketAuthority, tokenProgram: c.tokenProgram, collateralShares: close ? U64_MAX : plan.withdrawShares });
       instructions.push(close ? withdrawIx : await this.withPositions(withdrawIx, this.obligation));
       instructions.push(...swap.instructions(collateral, debt, plan.swapIn, plan.swapOut, owner), this.flashRepayIx(plan.flashAmount));
@@ -496,7 +485,7 @@ export class LeverageContext {
 
 /** Plans (and builds) `adjust`: open or change a position to `targetLeverageBps`. */
 export async function planLeverage(context: LeverageContext, ownCollateral: bigint, targetLeverageBps: bigint, swap: SwapProvider): Promise<LeveragePlan> {
-  return context.instructionsFor(await context.adjust(ownCollateral, targetLeverageBps, swap), swap);
+  return context.instructionsFor(context.adjust(ownCollateral, targetLeverageBps, swap), swap);
 }
 
 /** Plans (and builds) `close` (`interestMargin` as `LeverageContext.close`). */
